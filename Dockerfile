@@ -1,0 +1,27 @@
+# voisins API / worker image.
+#   docker build -t voisins .
+#   docker run --rm -p 8000:8000 -e VOISINS_DATABASE_URL=... -e VOISINS_REDIS_URL=... \
+#       -e VOISINS_SECRET_KEY=... voisins
+# See docker-compose.yml for the full stack (PostGIS, Redis, API, worker).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+
+# README.md is the project's `readme` in pyproject.toml (hatchling needs it);
+# sql/ is packaged into the wheel as voisins/_sql (the migrations).
+COPY pyproject.toml README.md ./
+COPY src ./src
+COPY sql ./sql
+RUN pip install . \
+    && useradd --system --uid 10001 --user-group --home-dir /app --shell /usr/sbin/nologin voisins
+
+USER voisins
+
+EXPOSE 8000
+
+CMD ["voisins", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -1,0 +1,99 @@
+"""The one exception mapper: every error leaves as ``{"error", "detail", "fields"}`` JSON."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from voisins.errors import DomainError, TooManyRequests
+from voisins.logs import get_logger
+
+log = get_logger(__name__)
+
+
+class ErrorBody(msgspec.Struct):
+    error: str
+    detail: str
+    fields: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "too_many_requests",
+    503: "unavailable",
+}
+_AT_PATH = re.compile(r"\s*-\s*at `\$\.?([^`]*)`")
+
+
+def _response(status: int, body: ErrorBody, headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response(
+        content=body, status_code=status, headers=headers, media_type="application/json"
+    )
+
+
+def domain_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    assert isinstance(exc, DomainError)
+    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, TooManyRequests) else None
+    return _response(exc.status_code, ErrorBody(exc.code, exc.detail, exc.fields), headers)
+
+
+def _validation_fields(extra: Any) -> dict[str, str]:
+    """Litestar reports msgspec errors as ``[{"message", "key", "source"}]``."""
+    fields: dict[str, str] = {}
+    for item in extra if isinstance(extra, list) else []:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message", "invalid"))
+        match = _AT_PATH.search(message)
+        key = item.get("key") or (match.group(1) if match else None)
+        if key:
+            fields[str(key)] = _AT_PATH.sub("", message)
+    return fields
+
+
+def http_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    assert isinstance(exc, HTTPException)
+    if isinstance(exc, ValidationException):
+        fields = _validation_fields(exc.extra)
+        if fields:
+            detail = "; ".join(f"{k}: {v}" for k, v in fields.items())
+            return _response(422, ErrorBody("invalid", detail, fields))
+        return _response(400, ErrorBody("bad_request", str(exc.detail)))
+    status = exc.status_code
+    detail = "request body is too large" if status == 413 else str(exc.detail)
+    return _response(status, ErrorBody(_CODES.get(status, "error"), detail), exc.headers)
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # Log the class and where, never the payload (it may hold personal data).
+    log.error(
+        "unhandled error",
+        error=type(exc).__name__,
+        method=request.method,
+        route=request.scope.get("path_template") or request.url.path,
+        exc_info=exc,
+    )
+    return _response(
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        ErrorBody("internal", "internal error; it was logged with this request's id"),
+    )
+
+
+EXCEPTION_HANDLERS = {
+    DomainError: domain_error_handler,
+    HTTPException: http_error_handler,
+    Exception: internal_error_handler,
+}

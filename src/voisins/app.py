@@ -1,0 +1,76 @@
+"""The Litestar application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+
+from voisins import __version__
+from voisins.api.errors import EXCEPTION_HANDLERS
+from voisins.api.health import live, ready
+from voisins.api.middleware import request_id_middleware
+from voisins.db import create_engine
+from voisins.health import OutageLogger, Readiness, monitor, readiness
+from voisins.logs import configure_logging
+from voisins.redis_pool import create_redis
+from voisins.settings import Settings, load_settings
+
+API_DESCRIPTION = """
+voisins met en relation les habitants qui demandent ou offrent de l'aide entre voisins,
+avec l'appui des centres sociaux. Aucune adresse exacte n'est jamais montrée à un tiers :
+positions et distances publiques viennent d'une grille fixe de 500 m et de tranches de 1 km.
+
+voisins matches neighbours who ask for or offer help, with the support of centres sociaux.
+Errors are JSON `{"error", "detail", "fields"}`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or load_settings()
+    configure_logging(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        redis = create_redis(settings)
+        app.state.engine = engine
+        app.state.redis = redis
+
+        async def probe() -> Readiness:
+            return await readiness(engine, redis, timeout_s=settings.health_timeout_s)
+
+        watcher = asyncio.create_task(
+            monitor(probe, OutageLogger(settings.health_log_interval_s), period_s=10.0)
+        )
+        try:
+            yield
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+            await redis.aclose()
+            await engine.dispose()
+
+    return Litestar(
+        route_handlers=[live, ready],
+        lifespan=[lifespan],
+        state=State({"settings": settings}),
+        middleware=[request_id_middleware],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        request_max_body_size=settings.max_body_bytes,
+        logging_config=None,
+        openapi_config=OpenAPIConfig(
+            title="voisins",
+            version=__version__,
+            description=API_DESCRIPTION,
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin(), ScalarRenderPlugin()],
+        ),
+        debug=False,
+    )

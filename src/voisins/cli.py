@@ -1,0 +1,94 @@
+"""The ``voisins`` command: ``db upgrade``, ``db status``, ``serve``, ``worker``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
+
+from voisins.migrations import MigrationError
+from voisins.settings import Settings, SettingsError, load_settings
+
+
+def _db_upgrade(settings: Settings, _: argparse.Namespace) -> int:
+    from voisins.migrations import upgrade
+
+    applied = asyncio.run(upgrade(settings.asyncpg_dsn))
+    for name in applied:
+        print(f"applied {name}")
+    print(f"database is up to date ({len(applied)} applied now)")
+    return 0
+
+
+def _db_status(settings: Settings, _: argparse.Namespace) -> int:
+    from voisins.migrations import status
+
+    result = asyncio.run(status(settings.asyncpg_dsn))
+    for name in result.applied:
+        print(f"applied  {name}")
+    for name in result.pending:
+        print(f"pending  {name}")
+    print(f"{len(result.applied)} applied, {len(result.pending)} pending")
+    return 0
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from voisins.app import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+    )
+    return 0
+
+
+def _worker(settings: Settings, _: argparse.Namespace) -> int:
+    from arq.worker import run_worker
+
+    from voisins.worker import WorkerSettings, worker_options
+
+    run_worker(WorkerSettings, **worker_options(settings))  # type: ignore[arg-type]
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="voisins", description="voisins service commands")
+    commands = parser.add_subparsers(dest="command", required=True)
+    db = commands.add_parser("db", help="database schema").add_subparsers(dest="db", required=True)
+    db.add_parser("upgrade", help="apply pending sql/ files").set_defaults(run=_db_upgrade)
+    db.add_parser("status", help="list applied and pending files").set_defaults(run=_db_status)
+    serve = commands.add_parser("serve", help="run the HTTP API")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(run=_serve)
+    commands.add_parser("worker", help="run an arq worker").set_defaults(run=_worker)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"voisins: {exc}", file=sys.stderr)
+        return 2
+    run: Callable[[Settings, argparse.Namespace], int] = args.run
+    try:
+        return run(settings, args)
+    except MigrationError as exc:
+        print(f"voisins: migration refused: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"voisins: cannot reach a service: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,121 @@
+"""Readiness checks of the dependencies, and a monitor that logs outages once per interval."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import msgspec
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from voisins.logs import get_logger
+from voisins.migrations import default_sql_dir, discover
+
+log = get_logger(__name__)
+
+
+class Check(msgspec.Struct, omit_defaults=True):
+    ok: bool
+    detail: str | None = None
+
+
+class Readiness(msgspec.Struct):
+    status: str
+    checks: dict[str, Check]
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks.values())
+
+
+async def _database_checks(engine: AsyncEngine, sql_dir: Path) -> dict[str, Check]:
+    async with engine.connect() as conn:
+        checks = {"database": Check(ok=True)}
+        postgis = (
+            await conn.execute(
+                text("SELECT extversion FROM pg_extension WHERE extname = 'postgis'")
+            )
+        ).scalar()
+        checks["postgis"] = (
+            Check(ok=True, detail=f"PostGIS {postgis}")
+            if postgis
+            else Check(ok=False, detail="extension postgis is not installed")
+        )
+        has_ledger = (
+            await conn.execute(text("SELECT to_regclass('schema_migrations') IS NOT NULL"))
+        ).scalar()
+        applied = (
+            set((await conn.execute(text("SELECT name FROM schema_migrations"))).scalars())
+            if has_ledger
+            else set()
+        )
+    pending = [f.name for f in discover(sql_dir) if f.name not in applied]
+    checks["migrations"] = (
+        Check(ok=True)
+        if not pending
+        else Check(ok=False, detail=f"{len(pending)} pending: {', '.join(pending)}")
+    )
+    return checks
+
+
+def _failure(exc: BaseException) -> str:
+    # The exception's class and first line only: messages may hold host names, never data.
+    first_line = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {first_line}"[:200]
+
+
+async def readiness(
+    engine: AsyncEngine, redis: Redis, *, timeout_s: float, sql_dir: Path | None = None
+) -> Readiness:
+    checks: dict[str, Check] = {}
+    try:
+        checks.update(
+            await asyncio.wait_for(
+                _database_checks(engine, sql_dir or default_sql_dir()), timeout_s
+            )
+        )
+    except Exception as exc:  # any failure means "not ready", reported, never raised
+        checks["database"] = Check(ok=False, detail=_failure(exc))
+        checks["postgis"] = Check(ok=False, detail="database unreachable")
+        checks["migrations"] = Check(ok=False, detail="database unreachable")
+    try:
+        await asyncio.wait_for(redis.ping(), timeout_s)
+        checks["redis"] = Check(ok=True)
+    except Exception as exc:
+        checks["redis"] = Check(ok=False, detail=_failure(exc))
+    ready = all(c.ok for c in checks.values())
+    return Readiness(status="ready" if ready else "unavailable", checks=checks)
+
+
+class OutageLogger:
+    """Logs each failing dependency at most once per interval, and its recovery once."""
+
+    def __init__(self, interval_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval_s = interval_s
+        self.clock = clock
+        self._last_logged: dict[str, float] = {}
+
+    def observe(self, result: Readiness) -> None:
+        now = self.clock()
+        for name, check in result.checks.items():
+            if check.ok:
+                if self._last_logged.pop(name, None) is not None:
+                    log.warning("dependency recovered", dependency=name)
+                continue
+            last = self._last_logged.get(name)
+            if last is None or now - last >= self.interval_s:
+                self._last_logged[name] = now
+                log.warning("dependency unavailable", dependency=name, detail=check.detail)
+
+
+async def monitor(
+    probe: Callable[[], Awaitable[Readiness]], outages: OutageLogger, period_s: float
+) -> None:
+    """Probe forever (until cancelled), feeding the outage logger."""
+    while True:
+        outages.observe(await probe())
+        await asyncio.sleep(period_s)

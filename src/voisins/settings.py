@@ -1,0 +1,141 @@
+"""Typed settings, read once from ``VOISINS_*`` environment variables.
+
+Nothing else in the code base reads the environment: everything receives a
+``Settings`` instance. Each field ``name`` is read from ``VOISINS_<NAME>``; msgspec
+does the conversion and the range checks, and a bad value becomes one
+``SettingsError`` line naming the variable and the expected form.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+PREFIX = "VOISINS_"
+
+DEV_SECRET_KEY = "dev-secret-key-change-me-in-production"  # noqa: S105
+Port = Annotated[int, Meta(ge=1, le=65535)]
+Weight = Annotated[float, Meta(ge=0.0, le=10.0)]
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Every setting of the service, with defaults that work on a developer's machine."""
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: Annotated[str, Meta(pattern=r"^postgres(ql)?(\+asyncpg)?://")] = (
+        "postgresql://voisins@127.0.0.1:5432/voisins"
+    )
+    redis_url: Annotated[str, Meta(pattern=r"^rediss?://")] = "redis://127.0.0.1:6379/0"
+    # Development default only: production refuses it (see load_settings).
+    secret_key: Annotated[str, Meta(min_length=16)] = DEV_SECRET_KEY
+    public_base_url: Annotated[str, Meta(pattern=r"^https?://[^\s/]+(/\S*)?$")] = (
+        "http://127.0.0.1:8000"
+    )
+    host: str = "127.0.0.1"
+    port: Port = 8000
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = True
+    # Side of a public grid cell in metres (Lambert-93). Everything another person
+    # sees about a location is derived from the centre of this cell.
+    grid_cell_m: Annotated[int, Meta(ge=100, le=5000)] = 500
+    # Maximum request body; larger bodies are refused with 413.
+    max_body_bytes: Annotated[int, Meta(ge=1024, le=50_000_000)] = 1_000_000
+    # Seconds between two "dependency still down" log lines.
+    health_log_interval_s: Annotated[float, Meta(gt=0, le=3600)] = 60.0
+    # Timeout of one readiness probe of PostgreSQL or Redis.
+    health_timeout_s: Annotated[float, Meta(gt=0, le=30)] = 2.0
+    # Base Adresse Nationale search API; empty means address geocoding is off.
+    geocoder_url: str = ""
+    geocoder_timeout_s: Annotated[float, Meta(gt=0, le=30)] = 5.0
+    # Cookies are sent only over HTTPS unless this is false (local development).
+    secure_cookies: bool = False
+    session_ttl_s: Annotated[int, Meta(ge=300, le=90 * 86400)] = 14 * 86400
+    login_max_attempts: Annotated[int, Meta(ge=1, le=1000)] = 5
+    login_window_s: Annotated[int, Meta(ge=10, le=86400)] = 900
+    # Matching: batch size per needed volunteer, deadline of a batch, radius growth.
+    match_batch_per_needed: Annotated[int, Meta(ge=1, le=100)] = 10
+    match_deadline_s: Annotated[int, Meta(ge=60, le=30 * 86400)] = 24 * 3600
+    match_max_batches: Annotated[int, Meta(ge=1, le=20)] = 2
+    match_widen_factor: Annotated[float, Meta(ge=1.0, le=5.0)] = 1.5
+    match_cooldown_s: Annotated[int, Meta(ge=0, le=30 * 86400)] = 3600
+    weight_distance: Weight = 4.0
+    weight_skill: Weight = 2.0
+    weight_availability: Weight = 1.5
+    weight_language: Weight = 1.0
+    weight_fairness: Weight = 1.5
+    weight_reliability: Weight = 1.0
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL with the asyncpg driver named, as SQLAlchemy wants it."""
+        return re.sub(r"^postgres(ql)?(\+asyncpg)?://", "postgresql+asyncpg://", self.database_url)
+
+    @property
+    def asyncpg_dsn(self) -> str:
+        """The database URL as plain asyncpg wants it (no driver suffix)."""
+        return re.sub(r"^postgres(ql)?(\+asyncpg)?://", "postgresql://", self.database_url)
+
+
+class SettingsError(Exception):
+    """A ``VOISINS_*`` variable holds a value of the wrong form."""
+
+    def __init__(self, variable: str, value: str, expected: str) -> None:
+        self.variable = variable
+        super().__init__(f"invalid {variable}={value!r}: expected {expected}")
+
+
+_PATH = re.compile(r"at `\$\.(\w+)`")
+
+
+def _env_name(field: str) -> str:
+    return PREFIX + field.upper()
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Build settings from the environment (or ``environ``), then apply ``overrides``.
+
+    Unknown ``VOISINS_*`` variables are refused too: a typo must not silently
+    leave a default in place.
+    """
+    environ = os.environ if environ is None else environ
+    fields = set(Settings.__struct_fields__)
+    raw: dict[str, object] = {}
+    for key, value in environ.items():
+        if not key.startswith(PREFIX) or key.startswith(PREFIX + "TEST_"):
+            continue
+        field = key[len(PREFIX) :].lower()
+        if field not in fields:
+            raise SettingsError(key, value, "no such setting (see the README's table)")
+        raw[field] = value
+    raw.update(overrides)
+    try:
+        settings = msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        match = _PATH.search(message)
+        field = match.group(1) if match else "?"
+        expected = _EXPECTED.get(field) or _PATH.sub("", message).strip(" -").replace(
+            "Expected ", ""
+        )
+        raise SettingsError(_env_name(field), str(raw.get(field)), expected) from None
+    if settings.environment == "production" and settings.secret_key == DEV_SECRET_KEY:
+        raise SettingsError(_env_name("secret_key"), "(default)", "a secret of your own")
+    return settings
+
+
+# Friendlier wording than msgspec's for the fields whose rule is a regex or a choice.
+_EXPECTED = {
+    "environment": "one of development, test, production",
+    "database_url": "a URL like postgresql://user:password@host:5432/database",
+    "redis_url": "a URL like redis://host:6379/0",
+    "public_base_url": "an http(s) URL like https://voisins.example.org",
+    "log_level": "one of DEBUG, INFO, WARNING, ERROR",
+    "log_json": "true or false",
+    "secure_cookies": "true or false",
+    "secret_key": "a random string of at least 16 characters",
+}

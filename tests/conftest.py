@@ -1,0 +1,131 @@
+"""Test fixtures on the real services: a throwaway PostgreSQL+PostGIS database per run
+(every migration applied, dropped at the end) and a Redis database number of its own.
+
+Connection settings come from the same ``VOISINS_*`` variables as the service;
+``VOISINS_TEST_REDIS_DB`` chooses the Redis database the tests may flush (default 13).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import pytest
+from litestar.testing import AsyncTestClient
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from voisins.app import create_app
+from voisins.db import create_engine
+from voisins.migrations import upgrade
+from voisins.settings import Settings, load_settings
+
+KEEP_TABLES = {"schema_migrations", "spatial_ref_sys"}
+
+
+def with_database(dsn: str, name: str) -> str:
+    """The same server and role, another database name."""
+    scheme, rest = dsn.split("://", 1)
+    server, _, query = rest.partition("?")
+    server = server.rsplit("/", 1)[0] if "/" in server else server
+    return f"{scheme}://{server}/{name}" + (f"?{query}" if query else "")
+
+
+@pytest.fixture(scope="session")
+def base_settings() -> Settings:
+    return load_settings()
+
+
+@pytest.fixture(scope="session")
+async def database(base_settings: Settings) -> AsyncIterator[str]:
+    """Create ``voisins_test_<random>``, migrate it, drop it at the end."""
+    name = f"voisins_test_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(base_settings.asyncpg_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    dsn = with_database(base_settings.asyncpg_dsn, name)
+    await upgrade(dsn)
+    yield dsn
+    admin = await asyncpg.connect(base_settings.asyncpg_dsn)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+def redis_url(base_settings: Settings) -> str:
+    db = int(os.environ.get("VOISINS_TEST_REDIS_DB", "13"))
+    return re.sub(r"(/\d+)?$", f"/{db}", base_settings.redis_url, count=1)
+
+
+@pytest.fixture(scope="session")
+def settings(base_settings: Settings, database: str, redis_url: str) -> Settings:
+    return load_settings(
+        environment="test",
+        database_url=database,
+        redis_url=redis_url,
+        log_json=True,
+        log_level="WARNING",
+    )
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(settings, pool_size=5)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture(autouse=True)
+async def _clean(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Empty every table and the test Redis database after each test that used them."""
+    yield
+    if "database" in request.fixturenames:
+        dsn = request.getfixturevalue("database")
+        conn = await asyncpg.connect(dsn)
+        try:
+            tables = [
+                r["tablename"]
+                for r in await conn.fetch(
+                    "SELECT tablename FROM pg_tables WHERE schemaname='public'"
+                )
+                if r["tablename"] not in KEEP_TABLES
+            ]
+            if tables:
+                quoted = ", ".join(f'"{t}"' for t in tables)
+                await conn.execute(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+        finally:
+            await conn.close()
+    if "redis_url" in request.fixturenames:
+        client = Redis.from_url(request.getfixturevalue("redis_url"))
+        await client.flushdb()
+        await client.aclose()
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:
+    async with AsyncTestClient(create_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture
+def free_port() -> Iterator[int]:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    yield port

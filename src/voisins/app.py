@@ -12,6 +12,8 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 from voisins import __version__
+from voisins.api import auth
+from voisins.api.deps import DEPENDENCIES
 from voisins.api.errors import EXCEPTION_HANDLERS
 from voisins.api.health import live, ready
 from voisins.api.middleware import request_id_middleware
@@ -58,7 +60,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await engine.dispose()
 
     return Litestar(
-        route_handlers=[live, ready],
+        route_handlers=[live, ready, auth.router],
+        dependencies=DEPENDENCIES,
         lifespan=[lifespan],
         state=State({"settings": settings}),
         middleware=[request_id_middleware],

@@ -18,7 +18,7 @@ from msgspec import Meta
 
 PREFIX = "VOISINS_"
 
-DEV_SECRET_KEY = "dev-secret-key-change-me-in-production"  # noqa: S105
+DEV_SECRET_KEY = "dev-secret-key-change-me-in-production"
 Port = Annotated[int, Meta(ge=1, le=65535)]
 Weight = Annotated[float, Meta(ge=0.0, le=10.0)]
 

@@ -1,0 +1,1 @@
+"""People and access: residents, volunteers, social workers, admins; sessions and tokens."""

@@ -1,0 +1,109 @@
+"""Request and response bodies of the accounts API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from voisins.accounts.access import Role
+
+Email = Annotated[
+    str,
+    Meta(
+        max_length=254,
+        pattern=r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$",
+        description="E-mail address",
+        examples=["camille.martin@example.org"],
+    ),
+]
+Password = Annotated[str, Meta(min_length=10, max_length=256, description="At least 10 characters")]
+DisplayName = Annotated[str, Meta(min_length=1, max_length=80, examples=["Camille M."])]
+Phone = Annotated[str, Meta(pattern=r"^\+?[0-9 .-]{6,20}$", examples=["06 12 34 56 78"])]
+TotpCode = Annotated[str, Meta(pattern=r"^[0-9]{6}$", examples=["123456"])]
+Locale = Literal["fr", "en"]
+Vulnerability = Literal["isolated_elderly", "minor", "precarious"]
+
+
+class Input(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Base of every write body: unknown fields (``role``, ``sensitive``…) are refused."""
+
+
+class RegisterIn(Input):
+    email: Email
+    password: Password
+    display_name: DisplayName
+    locale: Locale = "fr"
+    phone: Phone | None = None
+
+
+class LoginIn(Input):
+    email: Email
+    password: Annotated[str, Meta(max_length=256)]
+    totp_code: TotpCode | None = None
+
+
+class MeUpdate(Input):
+    display_name: DisplayName | UnsetType = UNSET
+    locale: Locale | UnsetType = UNSET
+    phone: Phone | UnsetType | None = UNSET
+
+
+class Me(msgspec.Struct, kw_only=True):
+    """What a person sees of their own account."""
+
+    id: int
+    email: str | None
+    phone: str | None
+    display_name: str
+    role: Role
+    locale: Locale
+    assisted: bool
+    vulnerability: list[Vulnerability]
+    second_factor_enabled: bool
+    is_volunteer: bool
+    centre_ids: list[int]
+    created_at: datetime
+
+
+class LoginOut(msgspec.Struct, kw_only=True):
+    token: str
+    token_type: str = "bearer"
+    expires_at: datetime
+    # Staff who have not proven a second factor in this session may only enrol/verify TOTP.
+    second_factor_required: bool
+    user: Me
+
+
+class TotpSetupOut(msgspec.Struct):
+    secret: str
+    otpauth_uri: str
+
+
+class TotpCodeIn(Input):
+    code: TotpCode
+
+
+class ResetRequestIn(Input):
+    email: Email
+
+
+class ResetConfirmIn(Input):
+    token: Annotated[str, Meta(min_length=20, max_length=100)]
+    password: Password
+
+
+class StaffUserIn(Input):
+    """An administrator creates social workers and administrators."""
+
+    email: Email
+    display_name: DisplayName
+    password: Password
+    role: Literal["social_worker", "admin"]
+    centre_id: int | None = None
+
+
+class Accepted(msgspec.Struct):
+    status: str = "accepted"

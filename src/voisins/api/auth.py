@@ -1,0 +1,154 @@
+"""Accounts API: register, log in/out, TOTP, password reset, my account, staff creation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, Router, get, patch, post
+from litestar.datastructures import Cookie
+from litestar.params import JSONBody
+
+from voisins.accounts import resets, sessions, users
+from voisins.accounts.schemas import (
+    Accepted,
+    LoginIn,
+    LoginOut,
+    Me,
+    MeUpdate,
+    RegisterIn,
+    ResetConfirmIn,
+    ResetRequestIn,
+    StaffUserIn,
+    TotpCodeIn,
+    TotpSetupOut,
+)
+from voisins.api.deps import (
+    SESSION_COOKIE,
+    CurrentViewer,
+    LimiterDep,
+    SessionViewer,
+    SettingsDep,
+    Tx,
+    client_ip,
+)
+from voisins.api.idempotent import IdempotencyKey, idempotent_response
+
+
+@post("/auth/register", operation_id="register", summary="Create a resident account")
+async def register(
+    data: JSONBody[RegisterIn],
+    tx: Tx,
+) -> Me:
+    # No account exists yet to scope an Idempotency-Key to: a repeated registration
+    # is answered by the unique e-mail (409) instead.
+    return await users.register(tx, data)
+
+
+@post("/auth/login", operation_id="login", summary="Log in with e-mail, password (and TOTP)")
+async def login(
+    request: Request[Any, Any, Any],
+    data: JSONBody[LoginIn],
+    tx: Tx,
+    limiter: LimiterDep,
+    settings: SettingsDep,
+) -> Response[LoginOut]:
+    result = await sessions.login(
+        tx, limiter, data, ip=client_ip(request), ttl_s=settings.session_ttl_s
+    )
+    cookie = Cookie(
+        key=SESSION_COOKIE,
+        value=result.token,
+        max_age=settings.session_ttl_s,
+        httponly=True,
+        secure=settings.secure_cookies,
+        samesite="lax",
+        path="/",
+    )
+    return Response(result, status_code=200, cookies=[cookie])
+
+
+@post("/auth/logout", operation_id="logout", summary="End this session", status_code=200)
+async def logout(tx: Tx, session_viewer: SessionViewer) -> Response[Accepted]:
+    await sessions.logout(tx, session_viewer)
+    return Response(
+        Accepted(status="logged_out"), cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0)]
+    )
+
+
+@post("/auth/totp/setup", operation_id="totpSetup", summary="Start TOTP enrolment", status_code=200)
+async def totp_setup(tx: Tx, session_viewer: SessionViewer) -> TotpSetupOut:
+    return await sessions.totp_setup(tx, session_viewer)
+
+
+@post(
+    "/auth/totp/enable",
+    operation_id="totpEnable",
+    summary="Confirm TOTP with a first code",
+    status_code=200,
+)
+async def totp_enable(data: JSONBody[TotpCodeIn], tx: Tx, session_viewer: SessionViewer) -> Me:
+    await sessions.totp_enable(tx, session_viewer, data.code)
+    return await users.get_me(tx, session_viewer.id)
+
+
+@post(
+    "/auth/password-reset",
+    operation_id="passwordResetRequest",
+    summary="Send a password reset link (answers the same whether the account exists)",
+    status_code=202,
+)
+async def password_reset_request(data: JSONBody[ResetRequestIn], tx: Tx) -> Accepted:
+    await resets.request_reset(tx, data.email)
+    return Accepted()
+
+
+@post(
+    "/auth/password-reset/confirm",
+    operation_id="passwordResetConfirm",
+    summary="Choose a new password with the token from the e-mail",
+    status_code=200,
+)
+async def password_reset_confirm(data: JSONBody[ResetConfirmIn], tx: Tx) -> Accepted:
+    await resets.confirm_reset(tx, data.token, data.password)
+    return Accepted(status="password_changed")
+
+
+@get("/me", operation_id="getMe", summary="My account")
+async def get_me(tx: Tx, session_viewer: SessionViewer) -> Me:
+    return await users.get_me(tx, session_viewer.id)
+
+
+@patch("/me", operation_id="updateMe", summary="Change my name, language or phone")
+async def update_me(data: JSONBody[MeUpdate], tx: Tx, viewer: CurrentViewer) -> Me:
+    return await users.update_me(tx, viewer, data)
+
+
+@post("/admin/users", operation_id="createStaffUser", summary="Create a social worker or admin")
+async def create_staff(
+    request: Request[Any, Any, Any],
+    data: JSONBody[StaffUserIn],
+    tx: Tx,
+    viewer: CurrentViewer,
+    idempotency_key: IdempotencyKey = None,
+) -> Response[Me]:
+    return await idempotent_response(
+        tx, viewer, idempotency_key, request, data, lambda: users.create_staff(tx, viewer, data)
+    )
+
+
+router = Router(
+    path="/api/v1",
+    route_handlers=[
+        register,
+        login,
+        logout,
+        totp_setup,
+        totp_enable,
+        password_reset_request,
+        password_reset_confirm,
+        get_me,
+        update_me,
+        create_staff,
+    ],
+    tags=["accounts"],
+)

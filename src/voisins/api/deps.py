@@ -1,0 +1,81 @@
+"""Dependencies every handler may ask for: a transaction, the viewer, the limiter."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from voisins.accounts.access import Viewer
+from voisins.accounts.ratelimit import LoginLimiter
+from voisins.accounts.sessions import resolve
+from voisins.errors import Forbidden, Unauthenticated
+from voisins.settings import Settings
+
+SESSION_COOKIE = "voisins_session"
+
+# Handler parameters name their dependency explicitly (Litestar 3 drops inference).
+Tx = NamedDependency[AsyncConnection]
+CurrentViewer = NamedDependency[Viewer]
+SessionViewer = NamedDependency[Viewer]
+SettingsDep = NamedDependency[Settings]
+LimiterDep = NamedDependency[LoginLimiter]
+
+
+async def provide_tx(state: State) -> AsyncIterator[AsyncConnection]:
+    """One connection and one transaction per request: committed when the handler
+    returns, rolled back when it raises, so nothing is ever half-written."""
+    async with state.engine.begin() as conn:
+        yield conn
+
+
+def token_of(request: Request[Any, Any, Any]) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return request.cookies.get(SESSION_COOKIE)
+
+
+async def provide_session_viewer(request: Request[Any, Any, Any], tx: Tx) -> Viewer:
+    """Any live session, even a staff one still waiting for its second factor."""
+    token = token_of(request)
+    viewer = await resolve(tx, token) if token else None
+    if viewer is None:
+        raise Unauthenticated("log in first (session cookie or bearer token)")
+    return viewer
+
+
+async def provide_viewer(session_viewer: SessionViewer) -> Viewer:
+    """A fully authenticated viewer: staff must have proven their TOTP second factor."""
+    if session_viewer.is_staff and not session_viewer.second_factor:
+        raise Forbidden("staff accounts need their second factor (TOTP) first")
+    return session_viewer
+
+
+def provide_settings(state: State) -> Settings:
+    settings: Settings = state.settings
+    return settings
+
+
+def provide_login_limiter(state: State) -> LoginLimiter:
+    settings: Settings = state.settings
+    return LoginLimiter(
+        state.redis, settings.secret_key, settings.login_max_attempts, settings.login_window_s
+    )
+
+
+def client_ip(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+DEPENDENCIES = {
+    "tx": Provide(provide_tx),
+    "session_viewer": Provide(provide_session_viewer),
+    "viewer": Provide(provide_viewer),
+    "settings": Provide(provide_settings, sync_to_thread=False),
+    "limiter": Provide(provide_login_limiter, sync_to_thread=False),
+}

@@ -12,12 +12,13 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 from voisins import __version__
-from voisins.api import auth
+from voisins.api import auth, centres, people, posts
 from voisins.api.deps import DEPENDENCIES
 from voisins.api.errors import EXCEPTION_HANDLERS
 from voisins.api.health import live, ready
 from voisins.api.middleware import request_id_middleware
 from voisins.db import create_engine
+from voisins.geo.geocoder import geocoder_from_settings
 from voisins.health import OutageLogger, Readiness, monitor, readiness
 from voisins.logs import configure_logging
 from voisins.redis_pool import create_redis
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         redis = create_redis(settings)
         app.state.engine = engine
         app.state.redis = redis
+        app.state.geocoder = geocoder_from_settings(settings)
 
         async def probe() -> Readiness:
             return await readiness(engine, redis, timeout_s=settings.health_timeout_s)
@@ -60,7 +62,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await engine.dispose()
 
     return Litestar(
-        route_handlers=[live, ready, auth.router],
+        route_handlers=[live, ready, auth.router, centres.router, posts.router, people.router],
         dependencies=DEPENDENCIES,
         lifespan=[lifespan],
         state=State({"settings": settings}),

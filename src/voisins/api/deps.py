@@ -14,6 +14,7 @@ from voisins.accounts.access import Viewer
 from voisins.accounts.ratelimit import LoginLimiter
 from voisins.accounts.sessions import resolve
 from voisins.errors import Forbidden, Unauthenticated
+from voisins.geo.geocoder import Geocoder
 from voisins.settings import Settings
 
 SESSION_COOKIE = "voisins_session"
@@ -24,6 +25,8 @@ CurrentViewer = NamedDependency[Viewer]
 SessionViewer = NamedDependency[Viewer]
 SettingsDep = NamedDependency[Settings]
 LimiterDep = NamedDependency[LoginLimiter]
+OptionalViewer = NamedDependency[Viewer | None]
+GeocoderDep = NamedDependency[Geocoder]
 
 
 async def provide_tx(state: State) -> AsyncIterator[AsyncConnection]:
@@ -47,6 +50,20 @@ async def provide_session_viewer(request: Request[Any, Any, Any], tx: Tx) -> Vie
     if viewer is None:
         raise Unauthenticated("log in first (session cookie or bearer token)")
     return viewer
+
+
+async def provide_optional_viewer(request: Request[Any, Any, Any], tx: Tx) -> Viewer | None:
+    """For public reads: the viewer when fully authenticated, otherwise anonymous."""
+    token = token_of(request)
+    viewer = await resolve(tx, token) if token else None
+    if viewer is not None and viewer.is_staff and not viewer.second_factor:
+        return None
+    return viewer
+
+
+def provide_geocoder(state: State) -> Geocoder:
+    geocoder: Geocoder = state.geocoder
+    return geocoder
 
 
 async def provide_viewer(session_viewer: SessionViewer) -> Viewer:
@@ -76,6 +93,8 @@ DEPENDENCIES = {
     "tx": Provide(provide_tx),
     "session_viewer": Provide(provide_session_viewer),
     "viewer": Provide(provide_viewer),
+    "optional_viewer": Provide(provide_optional_viewer),
+    "geocoder": Provide(provide_geocoder, sync_to_thread=False),
     "settings": Provide(provide_settings, sync_to_thread=False),
     "limiter": Provide(provide_login_limiter, sync_to_thread=False),
 }

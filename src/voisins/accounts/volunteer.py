@@ -1,0 +1,222 @@
+"""Volunteer profiles: where, how far, when, what and in which languages someone helps;
+and the vetting record that social workers alone write."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from voisins.accounts.access import Viewer, require_social_worker
+from voisins.accounts.schemas import Input
+from voisins.categories import Category
+from voisins.errors import Forbidden, Invalid, NotFound
+from voisins.geo import sql as geosql
+from voisins.geo.geocoder import Geocoder
+from voisins.locations import LocationIn, resolve
+from voisins.schedule import from_multirange, merge, to_multirange, weekly_slots
+
+SkillTag = Annotated[str, Meta(min_length=2, max_length=40, pattern=r"^[\w' -]+$")]
+Language = Annotated[str, Meta(pattern=r"^[a-z]{2,3}$")]
+# A criminal-record extract (bulletin n°3) is considered current for three years.
+RECORD_VALIDITY = timedelta(days=3 * 365)
+
+
+class Slot(Input):
+    day: Annotated[int, Meta(ge=1, le=7, description="ISO weekday, 1 = Monday")]
+    start: time
+    end: time
+
+
+class VolunteerIn(Input):
+    location: LocationIn
+    radius_km: Annotated[float, Meta(ge=0.1, le=20, description="At most 20 km")]
+    categories: Annotated[list[Category], Meta(min_length=1, max_length=10)]
+    availability: Annotated[list[Slot], Meta(max_length=50)]
+    skill_tags: Annotated[list[SkillTag], Meta(max_length=20)] = []
+    languages: Annotated[list[Language], Meta(min_length=1, max_length=10)] = msgspec.field(
+        default_factory=lambda: ["fr"]
+    )
+    max_active_matches: Annotated[int, Meta(ge=1, le=20)] = 3
+    paused: bool = False
+
+
+class VettingIn(Input):
+    id_checked_at: Annotated[datetime, Meta(tz=True)] | None = None
+    record_extract_date: date | None = None
+
+
+class Vetting(msgspec.Struct, kw_only=True):
+    id_checked_at: datetime | None
+    record_extract_date: date | None
+    record_expires_on: date | None
+    vetted: bool
+
+
+class SlotOut(msgspec.Struct):
+    day: int
+    start: time
+    end: time
+
+
+class HomeLocation(msgspec.Struct):
+    lon: float
+    lat: float
+    address: str | None
+
+
+class VolunteerProfile(msgspec.Struct, kw_only=True):
+    """A volunteer's own profile, exact home included (only they see it)."""
+
+    user_id: int
+    location: HomeLocation
+    cell_key: str
+    radius_km: float
+    categories: list[str]
+    skill_tags: list[str]
+    languages: list[str]
+    availability: list[SlotOut]
+    max_active_matches: int
+    paused: bool
+    vetting: Vetting
+
+
+def vetting_of(id_checked_at: datetime | None, extract: date | None) -> Vetting:
+    expires = extract + RECORD_VALIDITY if extract else None
+    today = datetime.now(UTC).date()
+    return Vetting(
+        id_checked_at=id_checked_at,
+        record_extract_date=extract,
+        record_expires_on=expires,
+        vetted=id_checked_at is not None and expires is not None and expires >= today,
+    )
+
+
+def _profile(row: Any) -> VolunteerProfile:
+    ranges = [(r.lower, r.upper) for r in row.availability]
+    return VolunteerProfile(
+        user_id=row.user_id,
+        location=HomeLocation(row.lon, row.lat, row.address),
+        cell_key=row.cell_key,
+        radius_km=row.radius_m / 1000,
+        categories=list(row.categories),
+        skill_tags=list(row.skill_tags),
+        languages=list(row.languages),
+        availability=[SlotOut(d, s, e) for d, s, e in from_multirange(ranges)],
+        max_active_matches=row.max_active_matches,
+        paused=row.paused,
+        vetting=vetting_of(row.id_checked_at, row.record_extract_date),
+    )
+
+
+async def get_profile(conn: AsyncConnection, viewer: Viewer) -> VolunteerProfile:
+    row = (
+        await conn.execute(
+            text(
+                "SELECT v.*, ST_X(v.point) AS lon, ST_Y(v.point) AS lat FROM volunteers v "
+                "WHERE v.user_id = :id"
+            ),
+            {"id": viewer.id},
+        )
+    ).first()
+    if row is None:
+        raise NotFound("you have no volunteer profile yet")
+    return _profile(row)
+
+
+def _availability(slots: list[Slot]) -> str:
+    ranges: list[tuple[int, int]] = []
+    for index, slot in enumerate(slots):
+        if slot.end <= slot.start:
+            raise Invalid.field(f"availability[{index}].end", "must be after start")
+        ranges.extend(weekly_slots([slot.day], slot.start, slot.end))
+    return to_multirange(merge(ranges))
+
+
+async def put_profile(
+    conn: AsyncConnection,
+    viewer: Viewer,
+    data: VolunteerIn,
+    *,
+    geocoder: Geocoder,
+    cell_size_m: int,
+) -> VolunteerProfile:
+    if viewer.role != "resident":
+        raise Forbidden("volunteer profiles are for residents' accounts")
+    availability = _availability(data.availability)
+    place = await resolve(data.location, geocoder, cell_size_m=cell_size_m)
+    await conn.execute(
+        text(
+            f"""
+            INSERT INTO volunteers (user_id, point, address, cell_key, cell_centre, radius_m,
+                                    categories, skill_tags, languages, availability,
+                                    max_active_matches, paused)
+            VALUES (:id, {geosql.point_4326("lon", "lat")}, :address, :cell_key,
+                    {geosql.point_4326("cell_lon", "cell_lat")}, :radius_m, :categories,
+                    :skill_tags, :languages, CAST(:availability AS int4multirange),
+                    :max_active, :paused)
+            ON CONFLICT (user_id) DO UPDATE SET
+                point = EXCLUDED.point, address = EXCLUDED.address,
+                cell_key = EXCLUDED.cell_key, cell_centre = EXCLUDED.cell_centre,
+                radius_m = EXCLUDED.radius_m, categories = EXCLUDED.categories,
+                skill_tags = EXCLUDED.skill_tags, languages = EXCLUDED.languages,
+                availability = EXCLUDED.availability,
+                max_active_matches = EXCLUDED.max_active_matches, paused = EXCLUDED.paused,
+                updated_at = now()
+            """
+        ),
+        {
+            **place.params(),
+            "id": viewer.id,
+            "radius_m": round(data.radius_km * 1000),
+            "categories": sorted(set(data.categories)),
+            "skill_tags": sorted({t.strip().lower() for t in data.skill_tags}),
+            "languages": sorted(set(data.languages)),
+            "availability": availability,
+            "max_active": data.max_active_matches,
+            "paused": data.paused,
+        },
+    )
+    return await get_profile(conn, viewer)
+
+
+async def set_vetting(
+    conn: AsyncConnection, viewer: Viewer, volunteer_id: int, data: VettingIn
+) -> Vetting:
+    require_social_worker(viewer)
+    if data.id_checked_at is not None and data.id_checked_at > datetime.now(UTC) + timedelta(
+        minutes=5
+    ):
+        raise Invalid.field("id_checked_at", "cannot be in the future")
+    if data.record_extract_date is not None and data.record_extract_date > datetime.now(UTC).date():
+        raise Invalid.field("record_extract_date", "cannot be in the future")
+    row = (
+        await conn.execute(
+            text(
+                """
+                UPDATE volunteers SET
+                    id_checked_at = COALESCE(:id_at, id_checked_at),
+                    id_checked_by = CASE WHEN :id_at IS NULL THEN id_checked_by ELSE :me END,
+                    record_extract_date = COALESCE(:extract, record_extract_date),
+                    record_checked_by = CASE WHEN :extract IS NULL THEN record_checked_by
+                                             ELSE :me END,
+                    updated_at = now()
+                WHERE user_id = :id
+                RETURNING id_checked_at, record_extract_date
+                """
+            ),
+            {
+                "id_at": data.id_checked_at,
+                "extract": data.record_extract_date,
+                "me": viewer.id,
+                "id": volunteer_id,
+            },
+        )
+    ).first()
+    if row is None:
+        raise NotFound("no such volunteer")
+    return vetting_of(row.id_checked_at, row.record_extract_date)

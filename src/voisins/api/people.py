@@ -1,0 +1,122 @@
+"""Volunteer profiles, vetting, and assisted residents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, Router, get, post, put
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from voisins.accounts import assisted, volunteer
+from voisins.accounts.assisted import AssistedIn, AssistedResident, ConsentIn
+from voisins.accounts.volunteer import Vetting, VettingIn, VolunteerIn, VolunteerProfile
+from voisins.api.deps import CurrentViewer, GeocoderDep, SettingsDep, Tx
+from voisins.api.idempotent import IdempotencyKey, idempotent_response
+from voisins.pagination import Page, PageNumber, PerPage
+
+
+@get("/me/volunteer", operation_id="getVolunteerProfile", summary="My volunteer profile")
+async def get_volunteer(tx: Tx, viewer: CurrentViewer) -> VolunteerProfile:
+    return await volunteer.get_profile(tx, viewer)
+
+
+@put(
+    "/me/volunteer",
+    operation_id="putVolunteerProfile",
+    summary="Become a volunteer, or change where, when and how I help",
+)
+async def put_volunteer(
+    data: JSONBody[VolunteerIn],
+    tx: Tx,
+    viewer: CurrentViewer,
+    settings: SettingsDep,
+    geocoder: GeocoderDep,
+) -> VolunteerProfile:
+    return await volunteer.put_profile(
+        tx, viewer, data, geocoder=geocoder, cell_size_m=settings.grid_cell_m
+    )
+
+
+@put(
+    "/volunteers/{volunteer_id:int}/vetting",
+    operation_id="setVetting",
+    summary="Record an ID check or a criminal-record extract (social workers)",
+)
+async def set_vetting(
+    data: JSONBody[VettingIn], tx: Tx, viewer: CurrentViewer, volunteer_id: FromPath[int]
+) -> Vetting:
+    return await volunteer.set_vetting(tx, viewer, volunteer_id, data)
+
+
+@post(
+    "/assisted-residents",
+    operation_id="createAssistedResident",
+    summary="Register a resident without digital access, with their consent (social workers)",
+)
+async def create_assisted(
+    request: Request[Any, Any, Any],
+    data: JSONBody[AssistedIn],
+    tx: Tx,
+    viewer: CurrentViewer,
+    idempotency_key: IdempotencyKey = None,
+) -> Response[AssistedResident]:
+    return await idempotent_response(
+        tx,
+        viewer,
+        idempotency_key,
+        request,
+        data,
+        lambda: assisted.create_assisted(tx, viewer, data),
+    )
+
+
+@get(
+    "/assisted-residents",
+    operation_id="listAssistedResidents",
+    summary="Assisted residents of my centres",
+)
+async def list_assisted(
+    tx: Tx,
+    viewer: CurrentViewer,
+    page: FromQuery[PageNumber] = 1,
+    per_page: FromQuery[PerPage] = 20,
+) -> Page[AssistedResident]:
+    return await assisted.list_assisted(tx, viewer, page, per_page)
+
+
+@get(
+    "/assisted-residents/{resident_id:int}",
+    operation_id="getAssistedResident",
+    summary="An assisted resident and their consents",
+)
+async def get_assisted(
+    tx: Tx, viewer: CurrentViewer, resident_id: FromPath[int]
+) -> AssistedResident:
+    return await assisted.get_assisted(tx, viewer, resident_id)
+
+
+@post(
+    "/assisted-residents/{resident_id:int}/consents",
+    operation_id="recordConsent",
+    summary="Record a new consent",
+    status_code=200,
+)
+async def record_consent(
+    data: JSONBody[ConsentIn], tx: Tx, viewer: CurrentViewer, resident_id: FromPath[int]
+) -> AssistedResident:
+    return await assisted.record_consent(tx, viewer, resident_id, data)
+
+
+router = Router(
+    path="/api/v1",
+    route_handlers=[
+        get_volunteer,
+        put_volunteer,
+        set_vetting,
+        create_assisted,
+        list_assisted,
+        get_assisted,
+        record_consent,
+    ],
+    tags=["people"],
+)

@@ -1,0 +1,157 @@
+"""Posts API: create, read, browse nearby, edit, publish, withdraw, close."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from litestar import Request, Response, Router, get, patch, post
+from litestar.params import FromPath, FromQuery, JSONBody
+from msgspec import Meta
+
+from voisins.api.deps import CurrentViewer, GeocoderDep, OptionalViewer, SettingsDep, Tx
+from voisins.api.idempotent import IdempotencyKey, idempotent_response
+from voisins.categories import Category
+from voisins.errors import Invalid
+from voisins.geo.coordinates import validate_point
+from voisins.pagination import Page, PageNumber, PerPage
+from voisins.posts import service
+from voisins.posts.schemas import CloseIn, PostIn, PostPrivate, PostPublic, PostUpdate
+
+RadiusKm = Annotated[float, Meta(ge=0.1, le=20)]
+
+
+@post("/posts", operation_id="createPost", summary="Post a request or an offer")
+async def create_post(
+    request: Request[Any, Any, Any],
+    data: JSONBody[PostIn],
+    tx: Tx,
+    viewer: CurrentViewer,
+    settings: SettingsDep,
+    geocoder: GeocoderDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response[PostPrivate]:
+    return await idempotent_response(
+        tx,
+        viewer,
+        idempotency_key,
+        request,
+        data,
+        lambda: service.create_post(
+            tx, viewer, data, geocoder=geocoder, cell_size_m=settings.grid_cell_m
+        ),
+    )
+
+
+@get(
+    "/posts",
+    operation_id="browsePosts",
+    summary="Open posts near a place (public cells, 1 km distance bands)",
+)
+async def browse_posts(
+    tx: Tx,
+    optional_viewer: OptionalViewer,
+    settings: SettingsDep,
+    near: FromQuery[Literal["point", "me"]] = "point",
+    lon: FromQuery[float | None] = None,
+    lat: FromQuery[float | None] = None,
+    radius_km: FromQuery[RadiusKm] = 5.0,
+    category: FromQuery[Category | None] = None,
+    kind: FromQuery[Literal["request", "offer"] | None] = None,
+    page: FromQuery[PageNumber] = 1,
+    per_page: FromQuery[PerPage] = 20,
+) -> Page[PostPublic]:
+    if near == "me":
+        if optional_viewer is None:
+            raise Invalid.field("near", "'me' needs you to be logged in")
+        origin = await service.volunteer_home_cell(tx, optional_viewer)
+    elif lon is None or lat is None:
+        raise Invalid.field("lon" if lon is None else "lat", "give lon and lat, or near=me")
+    else:
+        origin = validate_point(lon, lat, field="near")
+    return await service.browse(
+        tx,
+        optional_viewer,
+        origin,
+        radius_km=radius_km,
+        cell_size_m=settings.grid_cell_m,
+        category=category,
+        kind=kind,
+        page=page,
+        per_page=per_page,
+    )
+
+
+@get("/me/posts", operation_id="listMyPosts", summary="My posts, newest first")
+async def my_posts(
+    tx: Tx,
+    viewer: CurrentViewer,
+    page: FromQuery[PageNumber] = 1,
+    per_page: FromQuery[PerPage] = 20,
+) -> Page[PostPrivate]:
+    return await service.list_mine(tx, viewer, page, per_page)
+
+
+@get(
+    "/posts/{post_id:int}",
+    operation_id="getPost",
+    summary="A post (exact place only for its author and the centre's social workers)",
+)
+async def get_post(
+    tx: Tx, optional_viewer: OptionalViewer, post_id: FromPath[int]
+) -> PostPrivate | PostPublic:
+    return await service.get_post(tx, optional_viewer, post_id)
+
+
+@patch("/posts/{post_id:int}", operation_id="updatePost", summary="Edit a draft or open post")
+async def update_post(
+    data: JSONBody[PostUpdate], tx: Tx, viewer: CurrentViewer, post_id: FromPath[int]
+) -> PostPrivate:
+    return await service.update_post(tx, viewer, post_id, data)
+
+
+@post(
+    "/posts/{post_id:int}/publish",
+    operation_id="publishPost",
+    summary="Publish a draft (or an expired post again)",
+    status_code=200,
+)
+async def publish_post(tx: Tx, viewer: CurrentViewer, post_id: FromPath[int]) -> PostPrivate:
+    return await service.publish(tx, viewer, post_id)
+
+
+@post(
+    "/posts/{post_id:int}/withdraw",
+    operation_id="withdrawPost",
+    summary="Withdraw a post",
+    status_code=200,
+)
+async def withdraw_post(tx: Tx, viewer: CurrentViewer, post_id: FromPath[int]) -> PostPrivate:
+    return await service.withdraw(tx, viewer, post_id)
+
+
+@post(
+    "/posts/{post_id:int}/close",
+    operation_id="closePost",
+    summary="Close a post with a reason",
+    status_code=200,
+)
+async def close_post(
+    data: JSONBody[CloseIn], tx: Tx, viewer: CurrentViewer, post_id: FromPath[int]
+) -> PostPrivate:
+    return await service.close(tx, viewer, post_id, data)
+
+
+router = Router(
+    path="/api/v1",
+    route_handlers=[
+        create_post,
+        browse_posts,
+        my_posts,
+        get_post,
+        update_post,
+        publish_post,
+        withdraw_post,
+        close_post,
+    ],
+    tags=["posts"],
+)

@@ -1,0 +1,1 @@
+"""Centres sociaux: their territories, moderation level, members and partnerships."""

@@ -1,0 +1,58 @@
+"""Spatial SQL fragments for SQLAlchemy ``text()`` queries: the only place naming PostGIS.
+
+asyncpg binds typed parameters and does no implicit casts, so every bound value is
+cast explicitly (an untyped ``:lon`` inside ``ST_MakePoint`` fails to prepare). The
+SRID is always explicit. Parameter names are checked because they are pasted into
+SQL text; column and expression arguments are trusted SQL written by developers and
+must never come from user input.
+"""
+
+from __future__ import annotations
+
+import re
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _param(name: str) -> str:
+    if not _NAME.fullmatch(name):
+        raise ValueError(f"not a bind parameter name: {name!r}")
+    return f":{name}"
+
+
+def point_4326(lon_param: str, lat_param: str) -> str:
+    """A WGS84 point geometry from two bound floats.
+
+    ``point_4326("lon", "lat")`` gives ``ST_SetSRID(ST_MakePoint(CAST(:lon AS double
+    precision), CAST(:lat AS double precision)), 4326)``.
+    """
+    lon, lat = _param(lon_param), _param(lat_param)
+    return (
+        f"ST_SetSRID(ST_MakePoint(CAST({lon} AS double precision), "
+        f"CAST({lat} AS double precision)), 4326)"
+    )
+
+
+def geom_from_ewkt(param: str) -> str:
+    """A geometry from a bound EWKT string such as ``territory.ewkt(geom)``."""
+    return f"ST_GeomFromEWKT(CAST({_param(param)} AS text))"
+
+
+def contains_point(territory_col: str, point_sql: str) -> str:
+    """True when the territory holds the point, its boundary included.
+
+    ``ST_Covers`` rather than ``ST_Contains``: a point exactly on the edge of a territory
+    still belongs to it. Both use the GiST index of ``territory_col``.
+    """
+    return f"ST_Covers({territory_col}, {point_sql})"
+
+
+def lon_lat(col: str, prefix: str = "") -> str:
+    """Select a point column as two floats.
+
+    ``lon_lat("p.public_centre", "centre_")`` gives
+    ``ST_X(p.public_centre) AS centre_lon, ST_Y(p.public_centre) AS centre_lat``.
+    """
+    if prefix and not _NAME.fullmatch(prefix):
+        raise ValueError(f"not an alias prefix: {prefix!r}")
+    return f"ST_X({col}) AS {prefix}lon, ST_Y({col}) AS {prefix}lat"

@@ -1,0 +1,1 @@
+"""Posts: requests (demandes) and offers (offres) of help between neighbours."""

@@ -1,0 +1,134 @@
+"""Bodies of the posts API. Public views carry the public cell and distance bands only;
+the exact location appears in ``PostPrivate`` for those the design names."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from voisins.accounts.schemas import Input, Vulnerability
+from voisins.categories import Category
+from voisins.geo.bands import Band
+from voisins.locations import LocationIn
+
+Title = Annotated[str, Meta(min_length=3, max_length=120, examples=["Courses du samedi"])]
+Description = Annotated[str, Meta(max_length=4000)]
+SkillTag = Annotated[str, Meta(min_length=2, max_length=40, pattern=r"^[\w' -]+$")]
+Language = Annotated[str, Meta(pattern=r"^[a-z]{2,3}$", description="ISO 639 code, e.g. fr, ar")]
+Weekday = Annotated[int, Meta(ge=1, le=7, description="ISO weekday, 1 = Monday")]
+RadiusKm = Annotated[float, Meta(ge=0.1, le=20, description="At most 20 km")]
+AwareDatetime = Annotated[datetime, Meta(tz=True)]
+PostKind = Literal["request", "offer"]
+PostStatus = Literal["draft", "published", "matched", "closed", "expired", "withdrawn"]
+
+
+class OnceIn(Input, tag="once", tag_field="type"):
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+
+
+class WeeklyIn(Input, tag="weekly", tag_field="type"):
+    days: Annotated[list[Weekday], Meta(min_length=1, max_length=7)]
+    start: time
+    end: time
+
+
+ScheduleIn = OnceIn | WeeklyIn
+
+
+class PostIn(Input):
+    kind: PostKind
+    category: Category
+    title: Title
+    location: LocationIn
+    schedule: ScheduleIn
+    description: Description = ""
+    skill_tags: Annotated[list[SkillTag], Meta(max_length=10)] = []
+    languages: Annotated[list[Language], Meta(max_length=5)] = []
+    volunteers_needed: Annotated[int, Meta(ge=1, le=20)] = 1
+    urgency: Literal["normal", "urgent"] = "normal"
+    search_radius_km: RadiusKm = 5.0
+    expires_at: AwareDatetime | None = None
+    # Facts about the person helped; they can only make the post more protected.
+    beneficiary: Annotated[list[Vulnerability], Meta(max_length=3)] = []
+    # A social worker posting for an assisted resident names them here.
+    on_behalf_of: int | None = None
+    publish: bool = True
+
+
+class PostUpdate(Input):
+    title: Title | UnsetType = UNSET
+    description: Description | UnsetType = UNSET
+    skill_tags: Annotated[list[SkillTag], Meta(max_length=10)] | UnsetType = UNSET
+    languages: Annotated[list[Language], Meta(max_length=5)] | UnsetType = UNSET
+    volunteers_needed: Annotated[int, Meta(ge=1, le=20)] | UnsetType = UNSET
+    urgency: Literal["normal", "urgent"] | UnsetType = UNSET
+    expires_at: AwareDatetime | UnsetType = UNSET
+    schedule: ScheduleIn | UnsetType = UNSET
+
+
+class CloseIn(Input):
+    reason: Annotated[str, Meta(min_length=2, max_length=300)]
+
+
+class Schedule(msgspec.Struct, kw_only=True, omit_defaults=True):
+    type: Literal["once", "weekly"]
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    days: list[int] | None = None
+    start: time | None = None
+    end: time | None = None
+
+
+class PublicCell(msgspec.Struct):
+    """The public grid cell: a key and its centre, the same for everyone in it."""
+
+    key: str
+    lon: float
+    lat: float
+
+
+class ExactLocation(msgspec.Struct):
+    lon: float
+    lat: float
+    address: str | None
+
+
+class PostPublic(msgspec.Struct, kw_only=True):
+    id: int
+    kind: PostKind
+    category: Category
+    title: str
+    description: str
+    skill_tags: list[str]
+    languages: list[str]
+    schedule: Schedule
+    volunteers_needed: int
+    urgency: str
+    sensitive: bool
+    status: PostStatus
+    expires_at: datetime
+    published_at: datetime | None
+    cell: PublicCell
+    centre_ids: list[int]
+    without_centre: bool
+    is_mine: bool
+    distance: Band | None = None
+
+
+class PostPrivate(PostPublic, kw_only=True):
+    """What the author, the assisting social worker and the covering centre's social
+    workers see."""
+
+    author_id: int
+    created_by: int | None
+    location: ExactLocation
+    beneficiary: list[str]
+    search_radius_km: float
+    closed_reason: str | None
+
+
+PostView = PostPrivate | PostPublic

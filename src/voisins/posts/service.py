@@ -1,0 +1,455 @@
+"""Creating, reading, browsing and moving posts through their life.
+
+Reads for other people select public columns only (cell centre, bands): the exact
+point and address are never even fetched for them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from msgspec import UNSET
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from voisins.accounts.access import Viewer
+from voisins.accounts.assisted import can_act_for
+from voisins.categories import is_sensitive
+from voisins.centres.service import covering_centres
+from voisins.errors import Conflict, Forbidden, Invalid, NotFound
+from voisins.geo import sql as geosql
+from voisins.geo.bands import band_for_m
+from voisins.geo.coordinates import LonLat
+from voisins.geo.geocoder import Geocoder
+from voisins.geo.grid import cell_centre, snap
+from voisins.locations import resolve
+from voisins.outbox import emit
+from voisins.pagination import Page, paginate, window
+from voisins.posts.schemas import (
+    CloseIn,
+    ExactLocation,
+    OnceIn,
+    PostIn,
+    PostPrivate,
+    PostPublic,
+    PostUpdate,
+    PostView,
+    PublicCell,
+    Schedule,
+    ScheduleIn,
+)
+from voisins.schedule import once_slots, to_multirange, weekly_slots
+
+DEFAULT_LIFETIME = timedelta(days=14)
+MAX_LIFETIME = timedelta(days=90)
+# Tolerance for clocks of phones and for the time a form takes to fill.
+CLOCK_SKEW = timedelta(minutes=5)
+
+_PUBLIC_COLUMNS = """
+    p.id, p.author_id, p.kind, p.category, p.title, p.description, p.skill_tags, p.languages,
+    p.schedule_kind, p.starts_at, p.ends_at, p.weekly_days, p.weekly_start, p.weekly_end,
+    p.volunteers_needed, p.urgency, p.sensitive, p.status, p.expires_at, p.published_at,
+    p.cell_key, ST_X(p.cell_centre) AS cell_lon, ST_Y(p.cell_centre) AS cell_lat,
+    ARRAY(SELECT pc.centre_id FROM post_centres pc WHERE pc.post_id = p.id ORDER BY 1)
+        AS centre_ids
+"""
+_PRIVATE_COLUMNS = (
+    _PUBLIC_COLUMNS
+    + """,
+    p.created_by, ST_X(p.point) AS lon, ST_Y(p.point) AS lat, p.address, p.beneficiary_flags,
+    p.search_radius_m, p.closed_reason
+"""
+)
+
+
+def _schedule(row: Any) -> Schedule:
+    if row.schedule_kind == "once":
+        return Schedule(type="once", starts_at=row.starts_at, ends_at=row.ends_at)
+    return Schedule(
+        type="weekly", days=list(row.weekly_days), start=row.weekly_start, end=row.weekly_end
+    )
+
+
+def _public_fields(row: Any, viewer: Viewer | None) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "category": row.category,
+        "title": row.title,
+        "description": row.description,
+        "skill_tags": list(row.skill_tags),
+        "languages": list(row.languages),
+        "schedule": _schedule(row),
+        "volunteers_needed": row.volunteers_needed,
+        "urgency": row.urgency,
+        "sensitive": row.sensitive,
+        "status": row.status,
+        "expires_at": row.expires_at,
+        "published_at": row.published_at,
+        "cell": PublicCell(row.cell_key, row.cell_lon, row.cell_lat),
+        "centre_ids": list(row.centre_ids),
+        "without_centre": not row.centre_ids,
+        "is_mine": viewer is not None and viewer.id == row.author_id,
+    }
+
+
+def _public(row: Any, viewer: Viewer | None) -> PostPublic:
+    return PostPublic(**_public_fields(row, viewer))
+
+
+def _private(row: Any, viewer: Viewer) -> PostPrivate:
+    return PostPrivate(
+        **_public_fields(row, viewer),
+        author_id=row.author_id,
+        created_by=row.created_by,
+        location=ExactLocation(row.lon, row.lat, row.address),
+        beneficiary=list(row.beneficiary_flags),
+        search_radius_km=row.search_radius_m / 1000,
+        closed_reason=row.closed_reason,
+    )
+
+
+async def _may_manage(conn: AsyncConnection, viewer: Viewer, author_id: int) -> bool:
+    return viewer.id == author_id or await can_act_for(conn, viewer, author_id)
+
+
+async def _may_see_exact(conn: AsyncConnection, viewer: Viewer, row: Any) -> bool:
+    """The author, a social worker acting for them, or one of the covering centre's."""
+    if viewer.id == row.author_id:
+        return True
+    if viewer.is_social_worker and viewer.centre_ids & set(row.centre_ids):
+        return True
+    return await can_act_for(conn, viewer, row.author_id)
+
+
+def _schedule_columns(schedule: ScheduleIn, now: datetime, field: str) -> dict[str, Any]:
+    if isinstance(schedule, OnceIn):
+        if schedule.ends_at <= schedule.starts_at:
+            raise Invalid.field(f"{field}.ends_at", "must be after starts_at")
+        if schedule.ends_at < now - CLOCK_SKEW:
+            raise Invalid.field(f"{field}.ends_at", "is in the past")
+        if schedule.starts_at > now + timedelta(days=365):
+            raise Invalid.field(f"{field}.starts_at", "at most one year ahead")
+        return {
+            "schedule_kind": "once",
+            "starts_at": schedule.starts_at,
+            "ends_at": schedule.ends_at,
+            "weekly_days": None,
+            "weekly_start": None,
+            "weekly_end": None,
+            "slots": to_multirange(once_slots(schedule.starts_at, schedule.ends_at)),
+        }
+    if schedule.end <= schedule.start:
+        raise Invalid.field(f"{field}.end", "must be after start")
+    if len(set(schedule.days)) != len(schedule.days):
+        raise Invalid.field(f"{field}.days", "each day only once")
+    days = sorted(schedule.days)
+    return {
+        "schedule_kind": "weekly",
+        "starts_at": None,
+        "ends_at": None,
+        "weekly_days": days,
+        "weekly_start": schedule.start,
+        "weekly_end": schedule.end,
+        "slots": to_multirange(weekly_slots(days, schedule.start, schedule.end)),
+    }
+
+
+def _expiry(expires_at: datetime | None, now: datetime) -> datetime:
+    if expires_at is None:
+        return now + DEFAULT_LIFETIME
+    if expires_at <= now:
+        raise Invalid.field("expires_at", "is in the past")
+    if expires_at > now + MAX_LIFETIME:
+        raise Invalid.field("expires_at", "at most 90 days ahead")
+    return expires_at
+
+
+def _tags(tags: list[str]) -> list[str]:
+    return sorted({t.strip().lower() for t in tags})
+
+
+async def create_post(
+    conn: AsyncConnection,
+    viewer: Viewer,
+    data: PostIn,
+    *,
+    geocoder: Geocoder,
+    cell_size_m: int,
+) -> PostPrivate:
+    now = datetime.now(UTC)
+    author_id = viewer.id
+    if data.on_behalf_of is not None and data.on_behalf_of != viewer.id:
+        if not await can_act_for(conn, viewer, data.on_behalf_of):
+            raise Forbidden(
+                "you may post only for assisted residents of your centres who consented",
+                {"on_behalf_of": "not someone you act for"},
+            )
+        author_id = data.on_behalf_of
+    elif viewer.is_staff:
+        raise Forbidden(
+            "staff post for residents: name them in on_behalf_of", {"on_behalf_of": "required"}
+        )
+    values: dict[str, Any] = {
+        **_schedule_columns(data.schedule, now, "schedule"),
+        "expires_at": _expiry(data.expires_at, now),
+    }
+    place = await resolve(data.location, geocoder, cell_size_m=cell_size_m)
+    author_flags = (
+        await conn.execute(
+            text("SELECT vulnerability FROM users WHERE id = :id"), {"id": author_id}
+        )
+    ).scalar_one()
+    beneficiary = sorted(set(data.beneficiary))
+    status = "published" if data.publish else "draft"
+    post_id = (
+        await conn.execute(
+            text(
+                f"""
+                INSERT INTO posts (
+                    author_id, created_by, kind, category, skill_tags, title, description,
+                    schedule_kind, starts_at, ends_at, weekly_days, weekly_start, weekly_end,
+                    slots, volunteers_needed, languages, urgency, beneficiary_flags, sensitive,
+                    search_radius_m, point, address, cell_key, cell_centre, status, expires_at,
+                    published_at)
+                VALUES (
+                    :author_id, :created_by, :kind, :category, :skill_tags, :title, :description,
+                    :schedule_kind, :starts_at, :ends_at, :weekly_days, :weekly_start,
+                    :weekly_end, CAST(:slots AS int4multirange), :volunteers_needed, :languages,
+                    :urgency, :beneficiary, :sensitive, :search_radius_m,
+                    {geosql.point_4326("lon", "lat")}, :address, :cell_key,
+                    {geosql.point_4326("cell_lon", "cell_lat")}, :status, :expires_at,
+                    CASE WHEN :status = 'published' THEN now() END)
+                RETURNING id
+                """
+            ),
+            {
+                **values,
+                **place.params(),
+                "author_id": author_id,
+                "created_by": viewer.id if author_id != viewer.id else None,
+                "kind": data.kind,
+                "category": data.category,
+                "skill_tags": _tags(data.skill_tags),
+                "title": data.title.strip(),
+                "description": data.description.strip(),
+                "volunteers_needed": data.volunteers_needed,
+                "languages": sorted(set(data.languages)),
+                "urgency": data.urgency,
+                "beneficiary": beneficiary,
+                "sensitive": is_sensitive(data.category, beneficiary, list(author_flags)),
+                "search_radius_m": round(data.search_radius_km * 1000),
+                "status": status,
+            },
+        )
+    ).scalar_one()
+    for centre_id in await covering_centres(conn, place.point):
+        await conn.execute(
+            text("INSERT INTO post_centres (post_id, centre_id) VALUES (:p, :c)"),
+            {"p": post_id, "c": centre_id},
+        )
+    if status == "published":
+        await emit(conn, "post.published", post_id=post_id)
+    row = await _fetch(conn, post_id, private=True)
+    return _private(row, viewer)
+
+
+async def _fetch(conn: AsyncConnection, post_id: int, *, private: bool, lock: bool = False) -> Any:
+    columns = _PRIVATE_COLUMNS if private else _PUBLIC_COLUMNS
+    suffix = " FOR UPDATE OF p" if lock else ""
+    row = (
+        await conn.execute(
+            text(f"SELECT {columns} FROM posts p WHERE p.id = :id{suffix}"), {"id": post_id}
+        )
+    ).first()
+    if row is None:
+        raise NotFound("no such post")
+    return row
+
+
+async def get_post(conn: AsyncConnection, viewer: Viewer | None, post_id: int) -> PostView:
+    row = await _fetch(conn, post_id, private=False)
+    if viewer is not None and await _may_see_exact(conn, viewer, row):
+        return _private(await _fetch(conn, post_id, private=True), viewer)
+    # Drafts and withdrawn posts are nobody else's business.
+    if row.status in ("draft", "withdrawn"):
+        raise NotFound("no such post")
+    return _public(row, viewer)
+
+
+async def list_mine(
+    conn: AsyncConnection, viewer: Viewer, page: int, per_page: int
+) -> Page[PostPrivate]:
+    rows = (
+        await conn.execute(
+            text(
+                f"SELECT {_PRIVATE_COLUMNS} FROM posts p WHERE p.author_id = :me "
+                "ORDER BY p.created_at DESC, p.id DESC LIMIT :limit OFFSET :offset"
+            ),
+            {"me": viewer.id, **window(page, per_page)},
+        )
+    ).all()
+    return paginate([_private(r, viewer) for r in rows], page, per_page)
+
+
+async def volunteer_home_cell(conn: AsyncConnection, viewer: Viewer) -> LonLat:
+    row = (
+        await conn.execute(
+            text(
+                "SELECT ST_X(cell_centre) AS lon, ST_Y(cell_centre) AS lat "
+                "FROM volunteers WHERE user_id = :id"
+            ),
+            {"id": viewer.id},
+        )
+    ).first()
+    if row is None:
+        raise Invalid.field("near", "'me' needs a volunteer profile; give lon and lat instead")
+    return LonLat(row.lon, row.lat)
+
+
+async def browse(
+    conn: AsyncConnection,
+    viewer: Viewer | None,
+    near: LonLat,
+    *,
+    radius_km: float,
+    cell_size_m: int,
+    category: str | None,
+    kind: str | None,
+    page: int,
+    per_page: int,
+) -> Page[PostPublic]:
+    """Open posts near a place. The place is snapped to its public cell first, and
+    distances run between cell centres, so moving the query point inside a cell changes
+    nothing: the answer cannot be used to triangulate anyone."""
+    origin = cell_centre(snap(near, cell_size_m))
+    origin_sql = f"CAST({geosql.point_4326('lon', 'lat')} AS geography)"
+    rows = (
+        await conn.execute(
+            text(
+                f"""
+                SELECT {_PUBLIC_COLUMNS},
+                       ST_Distance(CAST(p.cell_centre AS geography), {origin_sql}) AS distance_m
+                FROM posts p
+                WHERE p.status = 'published' AND p.expires_at > now()
+                  AND ST_DWithin(CAST(p.cell_centre AS geography), {origin_sql}, :radius_m)
+                  AND (CAST(:category AS text) IS NULL OR p.category = :category)
+                  AND (CAST(:kind AS text) IS NULL OR p.kind = :kind)
+                ORDER BY distance_m, p.published_at DESC, p.id DESC
+                LIMIT :limit OFFSET :offset
+                """
+            ),
+            {
+                "lon": origin.lon,
+                "lat": origin.lat,
+                "radius_m": radius_km * 1000,
+                "category": category,
+                "kind": kind,
+                **window(page, per_page),
+            },
+        )
+    ).all()
+    items = []
+    for row in rows:
+        post = _public(row, viewer)
+        post.distance = band_for_m(row.distance_m)
+        items.append(post)
+    return paginate(items, page, per_page)
+
+
+async def _managed(conn: AsyncConnection, viewer: Viewer, post_id: int) -> Any:
+    row = await _fetch(conn, post_id, private=True, lock=True)
+    if not await _may_manage(conn, viewer, row.author_id):
+        if row.status in ("draft", "withdrawn"):
+            raise NotFound("no such post")
+        raise Forbidden("only the author (or a social worker acting for them) may change a post")
+    return row
+
+
+async def update_post(
+    conn: AsyncConnection, viewer: Viewer, post_id: int, data: PostUpdate
+) -> PostPrivate:
+    row = await _managed(conn, viewer, post_id)
+    if row.status not in ("draft", "published"):
+        raise Conflict(f"a {row.status} post cannot be edited")
+    now = datetime.now(UTC)
+    changes: dict[str, Any] = {}
+    for field in ("title", "description", "volunteers_needed", "urgency"):
+        value = getattr(data, field)
+        if value is not UNSET:
+            changes[field] = value.strip() if isinstance(value, str) else value
+    if data.skill_tags is not UNSET:
+        changes["skill_tags"] = _tags(data.skill_tags)
+    if data.languages is not UNSET:
+        changes["languages"] = sorted(set(data.languages))
+    if data.expires_at is not UNSET:
+        changes["expires_at"] = _expiry(data.expires_at, now)
+    if data.schedule is not UNSET:
+        changes.update(_schedule_columns(data.schedule, now, "schedule"))
+    if changes:
+        assignments = ", ".join(
+            f"{k} = CAST(:{k} AS int4multirange)" if k == "slots" else f"{k} = :{k}"
+            for k in changes
+        )
+        await conn.execute(
+            text(f"UPDATE posts SET {assignments} WHERE id = :id"), {**changes, "id": post_id}
+        )
+    return _private(await _fetch(conn, post_id, private=True), viewer)
+
+
+async def _move(
+    conn: AsyncConnection,
+    viewer: Viewer,
+    post_id: int,
+    allowed_from: tuple[str, ...],
+    to: str,
+    reason: str | None = None,
+) -> PostPrivate:
+    row = await _managed(conn, viewer, post_id)
+    if row.status not in allowed_from:
+        raise Conflict(f"a {row.status} post cannot become {to}")
+    await conn.execute(
+        text(
+            "UPDATE posts SET status = :to, closed_reason = COALESCE(:reason, closed_reason), "
+            "published_at = CASE WHEN :to = 'published' THEN now() ELSE published_at END, "
+            "expires_at = CASE WHEN :to = 'published' AND expires_at <= now() "
+            "THEN now() + make_interval(days => 14) ELSE expires_at END "
+            "WHERE id = :id"
+        ),
+        {"to": to, "reason": reason, "id": post_id},
+    )
+    if to == "published":
+        await emit(conn, "post.published", post_id=post_id)
+    elif to in ("withdrawn", "closed"):
+        await emit(conn, f"post.{to}", post_id=post_id)
+    return _private(await _fetch(conn, post_id, private=True), viewer)
+
+
+async def publish(conn: AsyncConnection, viewer: Viewer, post_id: int) -> PostPrivate:
+    return await _move(conn, viewer, post_id, ("draft", "expired"), "published")
+
+
+async def withdraw(conn: AsyncConnection, viewer: Viewer, post_id: int) -> PostPrivate:
+    return await _move(
+        conn, viewer, post_id, ("draft", "published", "matched", "expired"), "withdrawn"
+    )
+
+
+async def close(conn: AsyncConnection, viewer: Viewer, post_id: int, data: CloseIn) -> PostPrivate:
+    return await _move(conn, viewer, post_id, ("published", "matched"), "closed", data.reason)
+
+
+async def expire_due(conn: AsyncConnection) -> int:
+    """Published posts past their expiry become expired (run by a worker cron job)."""
+    rows = (
+        await conn.execute(
+            text(
+                "UPDATE posts SET status = 'expired' WHERE status = 'published' "
+                "AND expires_at <= now() RETURNING id"
+            )
+        )
+    ).all()
+    for row in rows:
+        await emit(conn, "post.expired", post_id=row.id)
+    return len(rows)

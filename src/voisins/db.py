@@ -16,6 +16,8 @@ def create_engine(settings: Settings, *, pool_size: int = 10) -> AsyncEngine:
         max_overflow=pool_size,
         pool_pre_ping=True,
         pool_recycle=1800,
+        # Parameters hold coordinates and addresses: keep them out of error messages.
+        hide_parameters=True,
         connect_args={
             "timeout": settings.health_timeout_s * 2,
             "server_settings": {"application_name": "voisins", "timezone": "UTC"},

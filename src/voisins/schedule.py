@@ -4,20 +4,24 @@ availability are stored in (int4multirange) so that overlap is one SQL operator.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
+from asyncpg import Range
+from msgspec import Meta
+
 PARIS = ZoneInfo("Europe/Paris")
+# Times of day travel as "HH:MM" (what people type), not RFC 3339 "HH:MM:SS".
+ClockTime = Annotated[
+    str, Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$", examples=["09:30"])
+]
 WEEK_MINUTES = 7 * 24 * 60
 
 
 def _minute_of_week(moment: datetime) -> int:
     local = moment.astimezone(PARIS)
     return local.weekday() * 1440 + local.hour * 60 + local.minute
-
-
-def _minutes(t: time) -> int:
-    return t.hour * 60 + t.minute
 
 
 def merge(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -40,27 +44,35 @@ def once_slots(starts_at: datetime, ends_at: datetime) -> list[tuple[int, int]]:
     return merge([(start, WEEK_MINUTES), (0, end)])
 
 
-def weekly_slots(days: Iterable[int], start: time, end: time) -> list[tuple[int, int]]:
-    """``days`` are ISO weekdays, 1 = Monday … 7 = Sunday."""
-    return merge(((d - 1) * 1440 + _minutes(start), (d - 1) * 1440 + _minutes(end)) for d in days)
+def weekly_slots(days: Iterable[int], start: str, end: str) -> list[tuple[int, int]]:
+    """``days`` are ISO weekdays, 1 = Monday … 7 = Sunday; ``start``/``end`` "HH:MM"."""
+    first, last = clock_minutes(start), clock_minutes(end)
+    return merge(((d - 1) * 1440 + first, (d - 1) * 1440 + last) for d in days)
 
 
-def to_multirange(ranges: list[tuple[int, int]]) -> str:
-    """The PostgreSQL literal, to bind with ``CAST(:x AS int4multirange)``."""
-    return "{" + ",".join(f"[{a},{b})" for a, b in ranges) + "}"
+def to_multirange(ranges: list[tuple[int, int]]) -> list[Range]:
+    """The asyncpg value of an int4multirange parameter (half-open ranges)."""
+    return [Range(a, b) for a, b in ranges]
 
 
-def from_multirange(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, time, time]]:
-    """Back to (ISO weekday, start, end) triples, split at midnight, for display."""
-    out: list[tuple[int, time, time]] = []
+def from_multirange(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, str, str]]:
+    """Back to (ISO weekday, "HH:MM", "HH:MM") triples, split at midnight, for display."""
+    out: list[tuple[int, str, str]] = []
     for start, end in ranges:
         cursor = start
         while cursor < end:
-            day_end = min(end, (cursor // 1440 + 1) * 1440)
             day = cursor // 1440
-            begin = time(divmod(cursor - day * 1440, 60)[0], (cursor - day * 1440) % 60)
-            stop_min = day_end - day * 1440
-            stop = time(23, 59) if stop_min == 1440 else time(stop_min // 60, stop_min % 60)
-            out.append((day + 1, begin, stop))
+            day_end = min(end, (day + 1) * 1440)
+            out.append((day + 1, clock(cursor - day * 1440), clock(day_end - day * 1440)))
             cursor = day_end
     return out
+
+
+def clock_minutes(value: str) -> int:
+    """Minutes since midnight of an "HH:MM" string ("24:00" is the end of the day)."""
+    hours, minutes = value.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def clock(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"

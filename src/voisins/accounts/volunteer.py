@@ -3,7 +3,7 @@ and the vetting record that social workers alone write."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 import msgspec
@@ -18,7 +18,14 @@ from voisins.errors import Forbidden, Invalid, NotFound
 from voisins.geo import sql as geosql
 from voisins.geo.geocoder import Geocoder
 from voisins.locations import LocationIn, resolve
-from voisins.schedule import from_multirange, merge, to_multirange, weekly_slots
+from voisins.schedule import (
+    ClockTime,
+    clock_minutes,
+    from_multirange,
+    merge,
+    to_multirange,
+    weekly_slots,
+)
 
 SkillTag = Annotated[str, Meta(min_length=2, max_length=40, pattern=r"^[\w' -]+$")]
 Language = Annotated[str, Meta(pattern=r"^[a-z]{2,3}$")]
@@ -28,8 +35,8 @@ RECORD_VALIDITY = timedelta(days=3 * 365)
 
 class Slot(Input):
     day: Annotated[int, Meta(ge=1, le=7, description="ISO weekday, 1 = Monday")]
-    start: time
-    end: time
+    start: ClockTime
+    end: ClockTime
 
 
 class VolunteerIn(Input):
@@ -59,8 +66,8 @@ class Vetting(msgspec.Struct, kw_only=True):
 
 class SlotOut(msgspec.Struct):
     day: int
-    start: time
-    end: time
+    start: str
+    end: str
 
 
 class HomeLocation(msgspec.Struct):
@@ -131,7 +138,7 @@ async def get_profile(conn: AsyncConnection, viewer: Viewer) -> VolunteerProfile
 def _availability(slots: list[Slot]) -> str:
     ranges: list[tuple[int, int]] = []
     for index, slot in enumerate(slots):
-        if slot.end <= slot.start:
+        if clock_minutes(slot.end) <= clock_minutes(slot.start):
             raise Invalid.field(f"availability[{index}].end", "must be after start")
         ranges.extend(weekly_slots([slot.day], slot.start, slot.end))
     return to_multirange(merge(ranges))

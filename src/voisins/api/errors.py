@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import traceback
 from typing import Any
 
 import msgspec
@@ -64,7 +65,7 @@ def _validation_fields(extra: Any) -> dict[str, str]:
     return fields
 
 
-def http_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+def http_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     assert isinstance(exc, HTTPException)
     if isinstance(exc, ValidationException):
         fields = _validation_fields(exc.extra)
@@ -73,18 +74,33 @@ def http_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[An
             return _response(422, ErrorBody("invalid", detail, fields))
         return _response(400, ErrorBody("bad_request", str(exc.detail)))
     status = exc.status_code
+    if status >= 500:
+        return internal_error_handler(request, exc)
     detail = "request body is too large" if status == 413 else str(exc.detail)
     return _response(status, ErrorBody(_CODES.get(status, "error"), detail), exc.headers)
 
 
+def _where(exc: BaseException) -> list[str]:
+    """The chain of exception classes and the frames they went through, without their
+    messages: database errors quote the bound values, which may be coordinates."""
+    chain: list[str] = []
+    current: BaseException | None = exc
+    while current is not None and len(chain) < 6:
+        frames = traceback.extract_tb(current.__traceback__)[-4:]
+        places = ", ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}" for f in frames)
+        chain.append(f"{type(current).__name__} at {places}")
+        current = current.__cause__ or current.__context__
+    return chain
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    # Log the class and where, never the payload (it may hold personal data).
+    # Log the classes and places, never messages or payloads (they may hold personal data).
     log.error(
         "unhandled error",
         error=type(exc).__name__,
         method=request.method,
-        route=request.scope.get("path_template") or request.url.path,
-        exc_info=exc,
+        path=request.url.path,
+        chain=_where(exc),
     )
     return _response(
         HTTP_500_INTERNAL_SERVER_ERROR,

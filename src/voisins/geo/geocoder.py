@@ -7,7 +7,7 @@ message, and the query string is cut from httpx's own request log line.
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import httpx
 import msgspec
@@ -50,6 +50,7 @@ class GeocodedAddress(msgspec.Struct, frozen=True):
         return self.point.lat
 
 
+@runtime_checkable
 class Geocoder(Protocol):
     async def geocode(self, query: str) -> GeocodedAddress | None:
         """The best match for ``query``, or None when nothing matches well enough."""

@@ -3,7 +3,7 @@ the exact location appears in ``PostPrivate`` for those the design names."""
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -13,6 +13,7 @@ from voisins.accounts.schemas import Input, Vulnerability
 from voisins.categories import Category
 from voisins.geo.bands import Band
 from voisins.locations import LocationIn
+from voisins.schedule import ClockTime
 
 Title = Annotated[str, Meta(min_length=3, max_length=120, examples=["Courses du samedi"])]
 Description = Annotated[str, Meta(max_length=4000)]
@@ -32,8 +33,8 @@ class OnceIn(Input, tag="once", tag_field="type"):
 
 class WeeklyIn(Input, tag="weekly", tag_field="type"):
     days: Annotated[list[Weekday], Meta(min_length=1, max_length=7)]
-    start: time
-    end: time
+    start: ClockTime
+    end: ClockTime
 
 
 ScheduleIn = OnceIn | WeeklyIn
@@ -79,8 +80,8 @@ class Schedule(msgspec.Struct, kw_only=True, omit_defaults=True):
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     days: list[int] | None = None
-    start: time | None = None
-    end: time | None = None
+    start: str | None = None
+    end: str | None = None
 
 
 class PublicCell(msgspec.Struct):

@@ -6,7 +6,7 @@ point and address are never even fetched for them.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from msgspec import UNSET
@@ -39,7 +39,7 @@ from voisins.posts.schemas import (
     Schedule,
     ScheduleIn,
 )
-from voisins.schedule import once_slots, to_multirange, weekly_slots
+from voisins.schedule import clock_minutes, once_slots, to_multirange, weekly_slots
 
 DEFAULT_LIFETIME = timedelta(days=14)
 MAX_LIFETIME = timedelta(days=90)
@@ -67,7 +67,10 @@ def _schedule(row: Any) -> Schedule:
     if row.schedule_kind == "once":
         return Schedule(type="once", starts_at=row.starts_at, ends_at=row.ends_at)
     return Schedule(
-        type="weekly", days=list(row.weekly_days), start=row.weekly_start, end=row.weekly_end
+        type="weekly",
+        days=list(row.weekly_days),
+        start=row.weekly_start.strftime("%H:%M"),
+        end=row.weekly_end.strftime("%H:%M"),
     )
 
 
@@ -140,7 +143,7 @@ def _schedule_columns(schedule: ScheduleIn, now: datetime, field: str) -> dict[s
             "weekly_end": None,
             "slots": to_multirange(once_slots(schedule.starts_at, schedule.ends_at)),
         }
-    if schedule.end <= schedule.start:
+    if clock_minutes(schedule.end) <= clock_minutes(schedule.start):
         raise Invalid.field(f"{field}.end", "must be after start")
     if len(set(schedule.days)) != len(schedule.days):
         raise Invalid.field(f"{field}.days", "each day only once")
@@ -150,8 +153,8 @@ def _schedule_columns(schedule: ScheduleIn, now: datetime, field: str) -> dict[s
         "starts_at": None,
         "ends_at": None,
         "weekly_days": days,
-        "weekly_start": schedule.start,
-        "weekly_end": schedule.end,
+        "weekly_start": time.fromisoformat(schedule.start),
+        "weekly_end": time.fromisoformat(schedule.end),
         "slots": to_multirange(weekly_slots(days, schedule.start, schedule.end)),
     }
 

@@ -1,0 +1,230 @@
+"""A small seeded neighbourhood built through the real API: two centres in Paris (18e
+and 20e), an admin, a social worker per centre, residents, volunteers, an assisted
+resident and posts. Every exact place is remembered so tests can hunt for leaks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from .people import Person, register, staff
+
+GOUTTE_DOR = {
+    "type": "Polygon",
+    "coordinates": [
+        [
+            [2.3480, 48.8800],
+            [2.3600, 48.8800],
+            [2.3600, 48.8920],
+            [2.3480, 48.8920],
+            [2.3480, 48.8800],
+        ]
+    ],
+}
+BELLEVILLE = {
+    "type": "Polygon",
+    "coordinates": [
+        [
+            [2.3750, 48.8650],
+            [2.3950, 48.8650],
+            [2.3950, 48.8780],
+            [2.3750, 48.8780],
+            [2.3750, 48.8650],
+        ]
+    ],
+}
+# Exact places, with the sixth decimal set so any leak is recognisable.
+HOME_ALICE = (2.353117, 48.884213)  # Goutte d'Or
+HOME_BASILE = (2.384561, 48.871937)  # Belleville
+HOME_VERA = (2.355713, 48.886641)  # volunteer, Goutte d'Or
+HOME_VICTOR = (2.381297, 48.869473)  # volunteer, Belleville
+HOME_ODILE = (2.351933, 48.882457)  # assisted resident, Goutte d'Or
+HOME_OUTSIDE = (2.300413, 48.840129)  # 15e, no centre
+ADDRESS_ALICE = "12 rue Léon, 3e étage gauche"
+
+
+def soon(days: float = 2, hours: float = 2) -> dict[str, str]:
+    start = datetime.now(UTC) + timedelta(days=days)
+    return {
+        "type": "once",
+        "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(hours=hours)).isoformat(),
+    }
+
+
+def post_body(lonlat: tuple[float, float], **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "kind": "request",
+        "category": "courses",
+        "title": "Courses du samedi",
+        "description": "Besoin d'aide pour porter les courses.",
+        "location": {"lon": lonlat[0], "lat": lonlat[1]},
+        "schedule": soon(),
+    }
+    body.update(overrides)
+    return body
+
+
+def volunteer_body(lonlat: tuple[float, float], **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "location": {"lon": lonlat[0], "lat": lonlat[1]},
+        "radius_km": 3,
+        "categories": ["courses", "visite_convivialite", "aide_numerique"],
+        "availability": [{"day": d, "start": "08:00", "end": "20:00"} for d in range(1, 8)],
+        "languages": ["fr", "ar"],
+    }
+    body.update(overrides)
+    return body
+
+
+@dataclass
+class World:
+    admin: Person
+    worker_18: Person
+    worker_20: Person
+    alice: Person
+    basile: Person
+    vera: Person
+    victor: Person
+    stranger: Person
+    centre_18: int
+    centre_20: int
+    odile_id: int
+    posts: dict[str, int] = field(default_factory=dict)
+    exact_points: list[tuple[float, float]] = field(default_factory=list)
+    addresses: list[str] = field(default_factory=list)
+
+
+async def _ok(response: Any, status: int = 201) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def build_world(client: AsyncTestClient, engine: AsyncEngine) -> World:
+    admin = await staff(client, engine, role="admin")
+    centre_18 = (
+        await _ok(
+            await client.post(
+                "/api/v1/centres",
+                json={"name": "Centre social Goutte d'Or", "territory": GOUTTE_DOR},
+                headers=admin.headers,
+            )
+        )
+    )["id"]
+    centre_20 = (
+        await _ok(
+            await client.post(
+                "/api/v1/centres",
+                json={"name": "Centre social Belleville", "territory": BELLEVILLE},
+                headers=admin.headers,
+            )
+        )
+    )["id"]
+    worker_18 = await staff(client, engine, centre_ids=(centre_18,))
+    worker_20 = await staff(client, engine, centre_ids=(centre_20,))
+    alice, basile, vera, victor, stranger = [
+        await register(client, name) for name in ("Alice", "Basile", "Vera", "Victor", "Sam")
+    ]
+    await _ok(
+        await client.put(
+            "/api/v1/me/volunteer", json=volunteer_body(HOME_VERA), headers=vera.headers
+        ),
+        200,
+    )
+    await _ok(
+        await client.put(
+            "/api/v1/me/volunteer", json=volunteer_body(HOME_VICTOR), headers=victor.headers
+        ),
+        200,
+    )
+    odile = await _ok(
+        await client.post(
+            "/api/v1/assisted-residents",
+            json={
+                "display_name": "Odile",
+                "phone": "01 42 00 00 00",
+                "vulnerability": ["isolated_elderly"],
+                "consent": {
+                    "method": "in_person",
+                    "obtained_at": datetime.now(UTC).isoformat(),
+                    "centre_id": centre_18,
+                },
+            },
+            headers=worker_18.headers,
+        )
+    )
+    world = World(
+        admin=admin,
+        worker_18=worker_18,
+        worker_20=worker_20,
+        alice=alice,
+        basile=basile,
+        vera=vera,
+        victor=victor,
+        stranger=stranger,
+        centre_18=centre_18,
+        centre_20=centre_20,
+        odile_id=odile["id"],
+        exact_points=[HOME_ALICE, HOME_BASILE, HOME_VERA, HOME_VICTOR, HOME_ODILE, HOME_OUTSIDE],
+        addresses=[ADDRESS_ALICE],
+    )
+    world.posts["alice"] = (
+        await _ok(
+            await client.post(
+                "/api/v1/posts",
+                json=post_body(
+                    HOME_ALICE,
+                    location={"lon": HOME_ALICE[0], "lat": HOME_ALICE[1], "address": ADDRESS_ALICE},
+                ),
+                headers=alice.headers,
+            )
+        )
+    )["id"]
+    world.posts["basile"] = (
+        await _ok(
+            await client.post(
+                "/api/v1/posts",
+                json=post_body(
+                    HOME_BASILE,
+                    kind="offer",
+                    category="bricolage_jardinage",
+                    title="Je prête ma perceuse",
+                ),
+                headers=basile.headers,
+            )
+        )
+    )["id"]
+    world.posts["alice_draft"] = (
+        await _ok(
+            await client.post(
+                "/api/v1/posts", json=post_body(HOME_ALICE, publish=False), headers=alice.headers
+            )
+        )
+    )["id"]
+    world.posts["odile"] = (
+        await _ok(
+            await client.post(
+                "/api/v1/posts",
+                json=post_body(
+                    HOME_ODILE,
+                    category="visite_convivialite",
+                    title="Une visite le mardi",
+                    on_behalf_of=odile["id"],
+                    schedule={"type": "weekly", "days": [2], "start": "14:00", "end": "16:00"},
+                ),
+                headers=worker_18.headers,
+            )
+        )
+    )["id"]
+    world.posts["outside"] = (
+        await _ok(
+            await client.post(
+                "/api/v1/posts", json=post_body(HOME_OUTSIDE), headers=stranger.headers
+            )
+        )
+    )["id"]
+    return world

@@ -26,6 +26,9 @@ migrate: install services
 
 ## make run: API on http://$(HOST):$(PORT) plus one worker (Ctrl-C stops both)
 run: migrate
+	$(BIN)/voisins demo
+	@echo "voisins: open posts near the demo neighbourhood:"
+	@echo "  http://$(HOST):$(PORT)/api/v1/posts?lon=2.354&lat=48.886&radius_km=2"
 	@echo "voisins: http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/schema)"
 	@$(BIN)/voisins worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \

@@ -58,6 +58,33 @@ def _worker(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(settings: Settings, _: argparse.Namespace) -> int:
+    from voisins.db import create_engine
+    from voisins.demo import DEMO_PASSWORD, DEMO_TOTP, load_demo
+
+    async def run() -> None:
+        engine = create_engine(settings, pool_size=1)
+        try:
+            summary = await load_demo(engine, settings)
+        finally:
+            await engine.dispose()
+        if summary.created:
+            print(
+                f"demo loaded: {summary.residents} residents, {summary.volunteers} volunteers, "
+                f"{summary.posts} posts"
+            )
+        else:
+            print("demo already loaded")
+
+    asyncio.run(run())
+    print(
+        f"demo accounts (password {DEMO_PASSWORD!r}): fatou@voisins.demo (volunteer), "
+        "gisele@voisins.demo (resident), travailleur1@voisins.demo (social worker, "
+        f"TOTP secret {DEMO_TOTP['sw1']}), admin@voisins.demo (TOTP {DEMO_TOTP['admin']})"
+    )
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voisins", description="voisins service commands")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -69,6 +96,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
     serve.set_defaults(run=_serve)
     commands.add_parser("worker", help="run an arq worker").set_defaults(run=_worker)
+    commands.add_parser("demo", help="load the demo neighbourhood (idempotent)").set_defaults(
+        run=_demo
+    )
     return parser
 
 

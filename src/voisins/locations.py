@@ -56,7 +56,11 @@ async def resolve(
         missing = "lat" if location.lat is None else "lon"
         raise Invalid.field(f"{field}.{missing}", "give both longitude and latitude")
     elif location.address:
-        found = await geocoder.geocode(location.address)
+        try:
+            found = await geocoder.geocode(location.address)
+        except Invalid as exc:
+            reason = exc.fields.get("address", exc.detail)
+            raise Invalid.field(f"{field}.address", reason) from None
         if found is None:
             raise Invalid.field(f"{field}.address", "address not found; check it or pin the map")
         point = validate_point(found.point.lon, found.point.lat, field=field)

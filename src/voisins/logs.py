@@ -45,6 +45,8 @@ def configure_logging(settings: Settings) -> None:
     root.setLevel(level)
     # uvicorn's own access log would print query strings, which may hold coordinates.
     logging.getLogger("uvicorn.access").disabled = True
+    # httpx logs every request URL at INFO; geocoder URLs carry addresses.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

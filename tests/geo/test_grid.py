@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from pyproj import Geod
 from shapely.geometry import Point
@@ -84,7 +86,7 @@ def test_a_cell_in_paris_is_a_square_of_the_requested_side(size_m: int) -> None:
     polygon = cell_polygon(snap(LonLat(*PARIS), size_m))
     corners = list(polygon.exterior.coords)
     assert len(corners) == 5 and corners[0] == corners[-1]
-    for (lon1, lat1), (lon2, lat2) in zip(corners, corners[1:], strict=False):
+    for (lon1, lat1), (lon2, lat2) in itertools.pairwise(corners):
         side = GEOD.inv(lon1, lat1, lon2, lat2)[2]
         assert side == pytest.approx(size_m, rel=0.01)  # 500 ± 5 m
     assert polygon.exterior.is_ccw

@@ -48,6 +48,9 @@ async def login(
         body["totp_code"] = pyotp.TOTP(totp).now()
     response = await client.post("/api/v1/auth/login", json=body)
     assert response.status_code == 200, response.text
+    # Tests authenticate with bearer tokens; a leftover cookie would make "anonymous"
+    # requests someone's.
+    client.cookies.clear()
     return Person(user_id, email, response.json()["token"], role, totp)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from voisins.accounts.access import Viewer, require_admin
 from voisins.accounts.passwords import hash_password
 from voisins.accounts.schemas import Me, MeUpdate, RegisterIn, StaffUserIn
-from voisins.errors import Conflict, NotFound
+from voisins.errors import Conflict, Invalid, NotFound
 
 _ME_SQL = """
 SELECT u.id, u.email, u.phone, u.display_name, u.role, u.locale, u.assisted,
@@ -73,6 +73,8 @@ async def register(conn: AsyncConnection, data: RegisterIn) -> Me:
 
 async def create_staff(conn: AsyncConnection, viewer: Viewer, data: StaffUserIn) -> Me:
     require_admin(viewer)
+    if data.centre_id is not None and data.role != "social_worker":
+        raise Invalid.field("centre_id", "only social workers belong to a centre")
     user_id = await _insert_user(
         conn,
         {

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 import msgspec
+from asyncpg import Range
 from msgspec import Meta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -135,7 +136,7 @@ async def get_profile(conn: AsyncConnection, viewer: Viewer) -> VolunteerProfile
     return _profile(row)
 
 
-def _availability(slots: list[Slot]) -> str:
+def _availability(slots: list[Slot]) -> list[Range]:
     ranges: list[tuple[int, int]] = []
     for index, slot in enumerate(slots):
         if clock_minutes(slot.end) <= clock_minutes(slot.start):

@@ -5,19 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, Router, delete, get, patch, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, JSONBody
 
 from voisins.api.deps import CurrentViewer, Tx
 from voisins.api.idempotent import IdempotencyKey, idempotent_response
+from voisins.api.params import PageQuery, PerPageQuery
 from voisins.centres import service
 from voisins.centres.schemas import CentreIn, CentreOut, CentreUpdate, Member, MemberIn, PartnerIn
-from voisins.pagination import Page, PageNumber, PerPage
+from voisins.pagination import Page
 
 
 @get("/centres", operation_id="listCentres", summary="Centres sociaux and their territories")
-async def list_centres(
-    tx: Tx, page: FromQuery[PageNumber] = 1, per_page: FromQuery[PerPage] = 20
-) -> Page[CentreOut]:
+async def list_centres(tx: Tx, page: PageQuery = 1, per_page: PerPageQuery = 20) -> Page[CentreOut]:
     return await service.list_centres(tx, page, per_page)
 
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, Router, get, post, put
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, JSONBody
 
 from voisins.accounts import assisted, volunteer
 from voisins.accounts.assisted import AssistedIn, AssistedResident, ConsentIn
 from voisins.accounts.volunteer import Vetting, VettingIn, VolunteerIn, VolunteerProfile
 from voisins.api.deps import CurrentViewer, GeocoderDep, SettingsDep, Tx
 from voisins.api.idempotent import IdempotencyKey, idempotent_response
-from voisins.pagination import Page, PageNumber, PerPage
+from voisins.api.params import PageQuery, PerPageQuery
+from voisins.pagination import Page
 
 
 @get("/me/volunteer", operation_id="getVolunteerProfile", summary="My volunteer profile")
@@ -78,8 +79,8 @@ async def create_assisted(
 async def list_assisted(
     tx: Tx,
     viewer: CurrentViewer,
-    page: FromQuery[PageNumber] = 1,
-    per_page: FromQuery[PerPage] = 20,
+    page: PageQuery = 1,
+    per_page: PerPageQuery = 20,
 ) -> Page[AssistedResident]:
     return await assisted.list_assisted(tx, viewer, page, per_page)
 

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from litestar import Request, Response, Router, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
-from msgspec import Meta
 
 from voisins.api.deps import CurrentViewer, GeocoderDep, OptionalViewer, SettingsDep, Tx
 from voisins.api.idempotent import IdempotencyKey, idempotent_response
+from voisins.api.params import PageQuery, PerPageQuery, RadiusQuery
 from voisins.categories import Category
 from voisins.errors import Invalid
 from voisins.geo.coordinates import validate_point
-from voisins.pagination import Page, PageNumber, PerPage
+from voisins.pagination import Page
 from voisins.posts import service
 from voisins.posts.schemas import CloseIn, PostIn, PostPrivate, PostPublic, PostUpdate
-
-RadiusKm = Annotated[float, Meta(ge=0.1, le=20)]
 
 
 @post("/posts", operation_id="createPost", summary="Post a request or an offer")
@@ -54,11 +52,11 @@ async def browse_posts(
     near: FromQuery[Literal["point", "me"]] = "point",
     lon: FromQuery[float | None] = None,
     lat: FromQuery[float | None] = None,
-    radius_km: FromQuery[RadiusKm] = 5.0,
+    radius_km: RadiusQuery = 5.0,
     category: FromQuery[Category | None] = None,
     kind: FromQuery[Literal["request", "offer"] | None] = None,
-    page: FromQuery[PageNumber] = 1,
-    per_page: FromQuery[PerPage] = 20,
+    page: PageQuery = 1,
+    per_page: PerPageQuery = 20,
 ) -> Page[PostPublic]:
     if near == "me":
         if optional_viewer is None:
@@ -85,8 +83,8 @@ async def browse_posts(
 async def my_posts(
     tx: Tx,
     viewer: CurrentViewer,
-    page: FromQuery[PageNumber] = 1,
-    per_page: FromQuery[PerPage] = 20,
+    page: PageQuery = 1,
+    per_page: PerPageQuery = 20,
 ) -> Page[PostPrivate]:
     return await service.list_mine(tx, viewer, page, per_page)
 

@@ -114,8 +114,6 @@ class PostPublic(msgspec.Struct, kw_only=True):
     expires_at: datetime
     published_at: datetime | None
     cell: PublicCell
-    centre_ids: list[int]
-    without_centre: bool
     is_mine: bool
     distance: Band | None = None
 
@@ -126,6 +124,10 @@ class PostPrivate(PostPublic, kw_only=True):
 
     author_id: int
     created_by: int | None
+    # Covering centres come from the exact point, so they are private too: near a
+    # territory's edge they would tell which side of it someone lives.
+    centre_ids: list[int]
+    without_centre: bool
     location: ExactLocation
     beneficiary: list[str]
     search_radius_km: float

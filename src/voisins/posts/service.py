@@ -91,8 +91,6 @@ def _public_fields(row: Any, viewer: Viewer | None) -> dict[str, Any]:
         "expires_at": row.expires_at,
         "published_at": row.published_at,
         "cell": PublicCell(row.cell_key, row.cell_lon, row.cell_lat),
-        "centre_ids": list(row.centre_ids),
-        "without_centre": not row.centre_ids,
         "is_mine": viewer is not None and viewer.id == row.author_id,
     }
 
@@ -106,6 +104,8 @@ def _private(row: Any, viewer: Viewer) -> PostPrivate:
         **_public_fields(row, viewer),
         author_id=row.author_id,
         created_by=row.created_by,
+        centre_ids=list(row.centre_ids),
+        without_centre=not row.centre_ids,
         location=ExactLocation(row.lon, row.lat, row.address),
         beneficiary=list(row.beneficiary_flags),
         search_radius_km=row.search_radius_m / 1000,

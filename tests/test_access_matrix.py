@@ -1,0 +1,565 @@
+"""Object-level access: for every endpoint that names an object, another person's token
+gets 403/404 with the error shape and none of the object's data, and the object is
+unchanged; the owner (or the role the design names) succeeds, which proves the route
+works. Staff who have not proven their second factor get 403 beyond their own account.
+Clients cannot set what the server decides (mass assignment): role, sensitivity,
+vetting, status, centre, author or someone else's place.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy.exc
+from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from .support.people import PASSWORD, Person, login, staff
+from .support.world import (
+    HOME_ALICE,
+    HOME_ODILE,
+    HOME_VERA,
+    World,
+    build_world,
+    post_body,
+    volunteer_body,
+)
+from .test_privacy import (
+    NOWHERE,
+    PLACES,
+    READS,
+    VIEWERS,
+    WRITES,
+    Ctx,
+    headers_of,
+    location_leaks,
+    make_ctx,
+    reveals,
+    send,
+    spec_operations,
+)
+
+API = "/api/v1"
+ERROR_KEYS = {"error", "detail", "fields"}
+
+
+async def call(
+    client: AsyncTestClient, world: World, viewer: str, method: str, url: str, body: Any = None
+) -> Any:
+    client.cookies.clear()  # an anonymous call must not ride on the last login's cookie
+    return await client.request(method, API + url, json=body, headers=headers_of(world, viewer))
+
+
+def assert_error(response: Any, statuses: set[int], *secrets: str) -> dict[str, Any]:
+    assert response.status_code in statuses, f"{response.status_code}: {response.text}"
+    body: dict[str, Any] = response.json()
+    assert set(body) == ERROR_KEYS, body
+    assert isinstance(body["error"], str) and isinstance(body["detail"], str)
+    assert isinstance(body["fields"], dict)
+    for secret in secrets:
+        assert secret not in response.text, f"{secret!r} in {response.text}"
+    assert not location_leaks(body, PLACES.values())
+    return body
+
+
+def assert_refused(response: Any, viewer: str, *secrets: str) -> None:
+    """403/404 for another person; anonymous callers may also get 401."""
+    statuses = {401, 403, 404} if viewer == "anonymous" else {403, 404}
+    assert_error(response, statuses, *secrets)
+
+
+async def ok(response: Any, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+# ---------------------------------------------------------------------------------------
+# Posts
+# ---------------------------------------------------------------------------------------
+
+
+async def test_other_people_cannot_read_drafts_or_change_posts(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    world = await build_world(client, engine)
+    posts = world.posts
+
+    async def owner_view(post: str, owner: str) -> dict[str, Any]:
+        return await ok(await call(client, world, owner, "GET", f"/posts/{posts[post]}"))
+
+    # (post, who owns or acts for it, action, body) in an order where each one still
+    # applies: the draft is read before it is published, edits come before closing.
+    cases: list[tuple[str, str, str, str, dict[str, Any] | None]] = [
+        ("alice_draft", "alice", "GET", "", None),
+        ("alice", "alice", "PATCH", "", {"title": "Titre piraté"}),
+        ("odile", "worker_18", "PATCH", "", {"title": "Titre piraté"}),
+        ("alice_draft", "alice", "POST", "/publish", None),
+        ("alice", "alice", "POST", "/withdraw", None),
+        ("basile", "basile", "POST", "/close", {"reason": "Fermé par un autre"}),
+        ("odile", "worker_18", "POST", "/close", {"reason": "Fermé par un autre"}),
+    ]
+    # Seeing the exact place of a draft is also the covering centre's social workers' right.
+    also_allowed = {("alice_draft", "GET"): {"worker_18"}}
+    for post, owner, method, action, body in cases:
+        url = f"/posts/{posts[post]}{action}"
+        before = await owner_view(post, owner)
+        secrets = (before["title"], before["cell"]["key"], f"{before['location']['lon']:.6f}")
+        allowed = also_allowed.get((post, method), set())
+        for viewer in VIEWERS:
+            if viewer == owner:
+                continue
+            response = await call(client, world, viewer, method, url, body)
+            if viewer in allowed:
+                assert response.status_code == 200, response.text
+                continue
+            assert_refused(response, viewer, *secrets)
+        assert await owner_view(post, owner) == before, f"{method} {url} changed the post"
+
+        mine = {"title": "Mon titre"} if method == "PATCH" else body
+        done = await ok(await call(client, world, owner, method, url, mine))
+        assert done["id"] == posts[post] and "location" in done
+        expected = {"/publish": "published", "/withdraw": "withdrawn", "/close": "closed"}
+        if action:
+            assert done["status"] == expected[action]
+        if method == "PATCH":
+            assert done["title"] == "Mon titre"
+
+    # A published post is public, but only as its public view.
+    for viewer in VIEWERS:
+        if viewer == "basile":
+            continue
+        public = await ok(await call(client, world, viewer, "GET", f"/posts/{posts['basile']}"))
+        if viewer == "worker_20":  # the covering centre of Basile's post
+            assert reveals(public, PLACES["basile"])
+            continue
+        hidden = {"location", "author_id", "created_by", "beneficiary", "search_radius_km"}
+        assert not hidden & set(public), public
+        assert not location_leaks(public, PLACES.values())
+
+
+# ---------------------------------------------------------------------------------------
+# People: assisted residents, vetting, volunteer profiles
+# ---------------------------------------------------------------------------------------
+
+
+async def test_assisted_residents_vetting_and_volunteer_homes_are_not_other_peoples(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    world = await build_world(client, engine)
+    odile_url = f"/assisted-residents/{world.odile_id}"
+    secrets = ("Odile", "01 42 00 00 00")
+
+    def consent(centre_id: int) -> dict[str, Any]:
+        return {
+            "method": "phone",
+            "obtained_at": datetime.now(UTC).isoformat(),
+            "centre_id": centre_id,
+        }
+
+    before = await ok(await call(client, world, "worker_18", "GET", odile_url))
+    assert before["display_name"] == "Odile" and len(before["consents"]) == 1
+    for viewer in VIEWERS:
+        if viewer == "worker_18":
+            continue
+        assert_refused(await call(client, world, viewer, "GET", odile_url), viewer, *secrets)
+        # worker_20 tries with its own centre too: the resident is still not theirs.
+        for centre_id in {world.centre_18, world.centre_20}:
+            response = await call(
+                client, world, viewer, "POST", f"{odile_url}/consents", consent(centre_id)
+            )
+            assert_refused(response, viewer, *secrets)
+        listed = await call(client, world, viewer, "GET", "/assisted-residents")
+        assert "Odile" not in listed.text
+        if listed.status_code == 200:
+            assert viewer == "worker_20" and listed.json()["items"] == []
+        else:
+            assert_refused(listed, viewer)
+    assert await ok(await call(client, world, "worker_18", "GET", odile_url)) == before
+    recorded = await ok(
+        await call(
+            client, world, "worker_18", "POST", f"{odile_url}/consents", consent(world.centre_18)
+        )
+    )
+    assert len(recorded["consents"]) == 2
+
+    # Vetting: written by social workers only; never by the volunteer themselves.
+    vetting_url = f"/volunteers/{world.vera.id}/vetting"
+    extract = (date.today() - timedelta(days=30)).isoformat()
+    vetting = {"id_checked_at": datetime.now(UTC).isoformat(), "record_extract_date": extract}
+    vera_before = await ok(await call(client, world, "vera", "GET", "/me/volunteer"))
+    assert vera_before["vetting"]["id_checked_at"] is None
+    # Any social worker may vet (DESIGN.md does not scope vetting to a territory), so
+    # worker_20 is not among those refused.
+    for viewer in ("anonymous", "alice", "basile", "vera", "stranger", "admin"):
+        assert_refused(await call(client, world, viewer, "PUT", vetting_url, vetting), viewer)
+    assert await ok(await call(client, world, "vera", "GET", "/me/volunteer")) == vera_before
+    vetted = await ok(await call(client, world, "worker_18", "PUT", vetting_url, vetting))
+    assert vetted["vetted"] is True and vetted["record_extract_date"] == extract
+    vera_after = await ok(await call(client, world, "vera", "GET", "/me/volunteer"))
+    assert vera_after["vetting"]["vetted"] is True
+
+    # My volunteer profile holds my exact home: only I read it.
+    assert reveals(vera_after, PLACES["vera"])
+    for viewer in VIEWERS:
+        if viewer == "vera":
+            continue
+        response = await call(client, world, viewer, "GET", "/me/volunteer")
+        assert_refused(response, viewer)
+        assert not reveals(response.json(), PLACES["vera"])
+
+
+# ---------------------------------------------------------------------------------------
+# Centres and staff accounts
+# ---------------------------------------------------------------------------------------
+
+
+async def test_centres_and_staff_accounts_are_administered_by_administrators(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    world = await build_world(client, engine)
+    c18, c20 = world.centre_18, world.centre_20
+    not_admins = [v for v in VIEWERS if v != "admin"]
+
+    async def centre(centre_id: int) -> dict[str, Any]:
+        return await ok(await call(client, world, "anonymous", "GET", f"/centres/{centre_id}"))
+
+    async def my_centres(viewer: str) -> list[int]:
+        return (await ok(await call(client, world, viewer, "GET", "/me")))["centre_ids"]
+
+    before = await centre(c18)
+    assert await my_centres("worker_20") == [c20]
+    staff_email = "nouvelle.ts@example.org"
+    new_staff = {
+        "email": staff_email,
+        "display_name": "Nouvelle TS",
+        "password": PASSWORD,
+        "role": "social_worker",
+        "centre_id": c18,
+    }
+    for viewer in not_admins:
+        for method, url, body in (
+            ("PATCH", f"/centres/{c18}", {"name": "Centre piraté"}),
+            ("PATCH", f"/centres/{c18}", {"moderation_level": "none"}),
+            ("POST", f"/centres/{c18}/members", {"user_id": world.worker_20.id}),
+            ("POST", f"/centres/{c18}/partners", {"partner_id": c20}),
+            ("POST", "/admin/users", new_staff),
+        ):
+            response = await call(client, world, viewer, method, url, body)
+            assert_refused(response, viewer, staff_email)
+    assert await centre(c18) == before
+    assert await my_centres("worker_20") == [c20]
+
+    # The administrator does each of these.
+    renamed = await ok(
+        await call(client, world, "admin", "PATCH", f"/centres/{c18}", {"name": "CS Goutte d'Or"})
+    )
+    assert renamed["name"] == "CS Goutte d'Or"
+    created = await ok(await call(client, world, "admin", "POST", "/admin/users", new_staff), 201)
+    # The refused attempts created nothing: the e-mail address was still free.
+    assert created["email"] == staff_email and created["centre_ids"] == [c18]
+    partnered = await ok(
+        await call(client, world, "admin", "POST", f"/centres/{c18}/partners", {"partner_id": c20})
+    )
+    assert partnered["partner_ids"] == [c20]
+    for viewer in not_admins:
+        response = await call(client, world, viewer, "DELETE", f"/centres/{c18}/partners/{c20}")
+        assert_refused(response, viewer)
+    assert (await centre(c18))["partner_ids"] == [c20]
+    unpartnered = await ok(
+        await call(client, world, "admin", "DELETE", f"/centres/{c18}/partners/{c20}")
+    )
+    assert unpartnered["partner_ids"] == []
+
+    # A centre's own admin may change its moderation level, and nothing else.
+    member = await ok(
+        await call(
+            client,
+            world,
+            "admin",
+            "POST",
+            f"/centres/{c18}/members",
+            {"user_id": world.worker_18.id, "member_role": "centre_admin"},
+        )
+    )
+    assert member == {
+        "centre_id": c18,
+        "user_id": world.worker_18.id,
+        "member_role": "centre_admin",
+    }
+    level = {"moderation_level": "all_posts"}
+    changed = await ok(await call(client, world, "worker_18", "PATCH", f"/centres/{c18}", level))
+    assert changed["moderation_level"] == "all_posts"
+    for url, body in ((f"/centres/{c18}", {"name": "Autre nom"}), (f"/centres/{c20}", level)):
+        assert_refused(await call(client, world, "worker_18", "PATCH", url, body), "worker_18")
+    assert (await centre(c20))["moderation_level"] == "sensitive_only"
+
+
+# ---------------------------------------------------------------------------------------
+# Staff without their second factor
+# ---------------------------------------------------------------------------------------
+
+# /auth/* and GET /me work with a session that has not proven TOTP (or with none).
+AUTH_AND_ME = {
+    "register",
+    "login",
+    "logout",
+    "totpSetup",
+    "totpEnable",
+    "passwordResetRequest",
+    "passwordResetConfirm",
+    "getMe",
+}
+# Public reads: such a session is answered exactly as an anonymous caller.
+PUBLIC = {"healthLive", "healthReady", "listCentres", "getCentre", "browsePosts", "getPost"}
+
+
+async def half_logged_in(client: AsyncTestClient, engine: AsyncEngine, **kwargs: Any) -> Person:
+    """A staff session that has not proven its second factor."""
+    member = await staff(client, engine, **kwargs)
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE users SET totp_enabled_at = NULL WHERE id = :i"), {"i": member.id}
+        )
+    return await login(client, member.email, member.id, member.role)
+
+
+async def test_staff_without_second_factor_get_403_beyond_their_own_account(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    ctx: Ctx = await make_ctx(client, engine)
+    world = ctx.world
+    ops = await spec_operations(client)
+    for op_id in AUTH_AND_ME:
+        path = ops[op_id].path
+        assert path.startswith(f"{API}/auth/") or (op_id == "getMe" and path == f"{API}/me")
+    assert set(ops) >= PUBLIC
+    # Every other operation must refuse: a new endpoint is refused by default.
+    guarded = sorted(set(ops) - AUTH_AND_ME - PUBLIC)
+    assert "updateMe" in guarded and "createPost" in guarded
+
+    sessions = {
+        "worker_18": await half_logged_in(client, engine, centre_ids=(world.centre_18,)),
+        "admin": await half_logged_in(client, engine, role="admin"),
+    }
+    for as_role, half in sessions.items():
+        for op_id in [*sorted(PUBLIC), *guarded]:
+            plan = READS.get(op_id) or WRITES[op_id]
+            for planned in plan(ctx, as_role):
+                response = await send(client, ops[op_id], planned, half.headers)
+                if op_id in PUBLIC:
+                    # Drafts of worker_18's centre included: they get 404 like anyone.
+                    anonymous = await send(client, ops[op_id], planned, {})
+                    assert response.status_code == anonymous.status_code, op_id
+                    if not op_id.startswith("health"):
+                        assert response.content == anonymous.content, op_id
+                    continue
+                body = assert_error(response, {403})
+                assert "second factor" in body["detail"], (op_id, body)
+
+        client.cookies.clear()
+        me = await ok(await client.get(f"{API}/me", headers=half.headers))
+        assert me["id"] == half.id and me["second_factor_enabled"] is False
+        setup = await ok(await client.post(f"{API}/auth/totp/setup", headers=half.headers))
+        assert setup["otpauth_uri"].startswith("otpauth://")
+        await ok(await client.post(f"{API}/auth/logout", headers=half.headers))
+
+
+# ---------------------------------------------------------------------------------------
+# Mass assignment
+# ---------------------------------------------------------------------------------------
+
+
+async def test_clients_cannot_set_what_the_server_decides(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    world = await build_world(client, engine)
+
+    async def count_posts() -> int:
+        async with engine.connect() as conn:
+            return int((await conn.execute(text("SELECT count(*) FROM posts"))).scalar_one())
+
+    posts_before = await count_posts()
+    cell = {"key": "2154:500:1305:13730", "lon": 2.355672, "lat": 48.88553}
+    for name, value in {
+        "sensitive": False,
+        "status": "matched",
+        "author_id": world.basile.id,
+        "created_by": world.worker_18.id,
+        "centre_ids": [world.centre_20],
+        "cell": cell,
+        "point": {"lon": HOME_ODILE[0], "lat": HOME_ODILE[1]},
+        "published_at": datetime.now(UTC).isoformat(),
+        "id": 1,
+    }.items():
+        response = await call(
+            client, world, "alice", "POST", "/posts", {**post_body(HOME_ALICE), name: value}
+        )
+        body = assert_error(response, {422})
+        assert name in body["detail"], body
+    nested = post_body(HOME_ALICE, location={"lon": HOME_ALICE[0], "lat": HOME_ALICE[1], "cell": 1})
+    body = assert_error(await call(client, world, "alice", "POST", "/posts", nested), {422})
+    assert "location.cell" in body["fields"]
+    assert await count_posts() == posts_before
+
+    # Sensitivity is computed by the server.
+    async def create(**overrides: Any) -> dict[str, Any]:
+        return await ok(
+            await call(
+                client, world, "alice", "POST", "/posts", post_body(HOME_ALICE, **overrides)
+            ),
+            201,
+        )
+
+    assert (await create())["sensitive"] is False
+    assert (await create(beneficiary=["isolated_elderly"]))["sensitive"] is True
+    housing = await create(category="hebergement_intergenerationnel", title="Une chambre")
+    assert housing["sensitive"] is True
+    public = await ok(await call(client, world, "anonymous", "GET", f"/posts/{housing['id']}"))
+    assert public["sensitive"] is True
+
+    # An edit cannot move a post, reassign it or change its status or sensitivity.
+    url = f"/posts/{world.posts['alice']}"
+    post_before = await ok(await call(client, world, "alice", "GET", url))
+    for change in (
+        {"status": "closed"},
+        {"sensitive": True},
+        {"location": {"lon": HOME_VERA[0], "lat": HOME_VERA[1]}},
+        {"author_id": world.basile.id},
+        {"centre_ids": [world.centre_20]},
+        {"cell": cell},
+    ):
+        body = assert_error(await call(client, world, "alice", "PATCH", url, change), {422})
+        assert next(iter(change)) in body["detail"], body
+    assert await ok(await call(client, world, "alice", "GET", url)) == post_before
+
+    # Nobody chooses their role, centres, vulnerability flags or second factor.
+    me_before = await ok(await call(client, world, "alice", "GET", "/me"))
+    for name, value in {
+        "role": "admin",
+        "centre_ids": [world.centre_18],
+        "assisted": True,
+        "vulnerability": [],
+        "second_factor_enabled": True,
+    }.items():
+        body = assert_error(
+            await call(client, world, "alice", "PATCH", "/me", {name: value}), {422}
+        )
+        assert name in body["detail"], body
+    assert await ok(await call(client, world, "alice", "GET", "/me")) == me_before
+    assert me_before["role"] == "resident" and me_before["centre_ids"] == []
+
+    # Volunteers do not vet themselves, nor write someone else's home.
+    profile_before = await ok(await call(client, world, "vera", "GET", "/me/volunteer"))
+    for name, value in {
+        "id_checked_at": datetime.now(UTC).isoformat(),
+        "record_extract_date": date.today().isoformat(),
+        "vetting": {"vetted": True},
+        "vetted": True,
+        "user_id": world.alice.id,
+        "cell_key": cell["key"],
+    }.items():
+        response = await call(
+            client,
+            world,
+            "vera",
+            "PUT",
+            "/me/volunteer",
+            {**volunteer_body(HOME_VERA), name: value},
+        )
+        body = assert_error(response, {422})
+        assert name in body["detail"], body
+    assert await ok(await call(client, world, "vera", "GET", "/me/volunteer")) == profile_before
+    vetting = {"id_checked_at": datetime.now(UTC).isoformat()}
+    for resident in ("vera", "alice"):
+        response = await call(
+            client, world, resident, "PUT", f"/volunteers/{world.vera.id}/vetting", vetting
+        )
+        assert_error(response, {403})
+    assert await ok(await call(client, world, "vera", "GET", "/me/volunteer")) == profile_before
+
+    # Posting for someone else needs a consent recorded through one of your centres.
+    posts_before = await count_posts()
+    for viewer, someone in (
+        ("worker_18", world.alice.id),  # a resident with an account, not assisted
+        ("worker_18", world.basile.id),
+        ("worker_20", world.odile_id),  # assisted, but through centre_18
+        ("admin", world.odile_id),
+        ("alice", world.odile_id),
+    ):
+        response = await call(
+            client, world, viewer, "POST", "/posts", post_body(HOME_ODILE, on_behalf_of=someone)
+        )
+        body = assert_error(response, {403})
+        assert "on_behalf_of" in body["fields"], (viewer, body)
+    assert await count_posts() == posts_before
+    for_odile = await call(
+        client,
+        world,
+        "worker_18",
+        "POST",
+        "/posts",
+        post_body(HOME_ODILE, on_behalf_of=world.odile_id),
+    )
+    assert (await ok(for_odile, 201))["author_id"] == world.odile_id
+
+    # An Idempotency-Key replays only its own user's answer.
+    same = post_body(NOWHERE)
+    key = {"Idempotency-Key": "same-key-for-two-people"}
+    answers = []
+    for viewer in ("alice", "basile", "alice"):
+        client.cookies.clear()
+        response = await client.post(
+            f"{API}/posts", json=same, headers={**headers_of(world, viewer), **key}
+        )
+        answers.append(await ok(response, 201))
+    assert answers[0]["author_id"] == answers[2]["author_id"] == world.alice.id
+    assert answers[1]["author_id"] == world.basile.id
+    assert answers[0]["id"] == answers[2]["id"] != answers[1]["id"]
+
+
+# ---------------------------------------------------------------------------------------
+# Status jumps
+# ---------------------------------------------------------------------------------------
+
+
+async def test_status_jumps_are_refused_by_the_api_and_by_the_database(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    world = await build_world(client, engine)
+    alice, draft, basile = (world.posts[k] for k in ("alice", "alice_draft", "basile"))
+    closed = await ok(
+        await call(client, world, "alice", "POST", f"/posts/{alice}/close", {"reason": "Fini"})
+    )
+    assert closed["status"] == "closed" and closed["closed_reason"] == "Fini"
+    for viewer, method, url, body in (
+        ("alice", "POST", f"/posts/{alice}/publish", None),
+        ("alice", "POST", f"/posts/{alice}/withdraw", None),
+        ("alice", "POST", f"/posts/{alice}/close", {"reason": "Encore"}),
+        ("alice", "PATCH", f"/posts/{alice}", {"title": "Rouvert"}),
+        ("alice", "POST", f"/posts/{draft}/close", {"reason": "Brouillon"}),
+        ("basile", "POST", f"/posts/{basile}/publish", None),
+    ):
+        assert_error(await call(client, world, viewer, method, url, body), {409})
+    assert (await ok(await call(client, world, "alice", "GET", f"/posts/{alice}"))) == closed
+    draft_view = await ok(await call(client, world, "alice", "GET", f"/posts/{draft}"))
+    assert draft_view["status"] == "draft"
+
+    # The database refuses the same jumps whatever the application does.
+    jump = text("UPDATE posts SET status = :to WHERE id = :id")
+    for post_id, to, was in ((basile, "draft", "published"), (alice, "published", "closed")):
+        with pytest.raises(sqlalchemy.exc.DBAPIError, match=f"cannot go from {was} to {to}"):
+            async with engine.begin() as conn:
+                await conn.execute(jump, {"to": to, "id": post_id})
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT id, status FROM posts WHERE id IN (:a, :b)"), {"a": alice, "b": basile}
+        )
+        assert dict(rows.tuples().all()) == {alice: "closed", basile: "published"}
+        await conn.rollback()
+        # ...and lets a legal move through (rolled back).
+        tx = await conn.begin()
+        assert (await conn.execute(jump, {"to": "expired", "id": basile})).rowcount == 1
+        await tx.rollback()

@@ -1,0 +1,693 @@
+"""Location privacy, end to end: every endpoint is called as every kind of person on the
+seeded neighbourhood, and no response may show another person's exact point or
+address, or a distance finer than a 1 km band. The same browse gives the same bytes
+from anywhere in a public cell.
+
+The scanner is proven on responses that *must* show a place (the author's own post),
+so a scanner that sees nothing fails here too. The endpoint list comes from the
+OpenAPI spec: a new endpoint without a call plan below fails
+``test_every_operation_has_a_privacy_call_plan``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+import pyotp
+from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from voisins.geo.coordinates import LonLat
+from voisins.geo.grid import cell_centre, distance_m, snap
+from voisins.settings import Settings
+
+from .support.people import PASSWORD, Person
+from .support.world import (
+    ADDRESS_ALICE,
+    GOUTTE_DOR,
+    HOME_ALICE,
+    HOME_BASILE,
+    HOME_ODILE,
+    HOME_OUTSIDE,
+    HOME_VERA,
+    HOME_VICTOR,
+    World,
+    build_world,
+    post_body,
+    volunteer_body,
+)
+
+# ---------------------------------------------------------------------------------------
+# Who lives where, and who may see it
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Place:
+    """An exact place seeded by ``build_world`` and its private address, if any."""
+
+    name: str
+    lonlat: tuple[float, float]
+    address: str | None = None
+
+
+PLACES = {
+    p.name: p
+    for p in (
+        Place("alice", HOME_ALICE, ADDRESS_ALICE),
+        Place("basile", HOME_BASILE),
+        Place("vera", HOME_VERA),
+        Place("victor", HOME_VICTOR),
+        Place("odile", HOME_ODILE),
+        Place("outside", HOME_OUTSIDE),
+    )
+}
+
+VIEWERS = ("anonymous", "alice", "basile", "vera", "stranger", "worker_18", "worker_20", "admin")
+
+# DESIGN.md: the exact place is shown to its author and to the social workers of the
+# covering centre (and of the resident they act for). Everyone else sees cells.
+ENTITLED: dict[str, frozenset[str]] = {
+    "anonymous": frozenset(),
+    "alice": frozenset({"alice"}),
+    "basile": frozenset({"basile"}),
+    "vera": frozenset({"vera"}),  # her own volunteer home
+    "stranger": frozenset({"outside"}),  # the author of the post outside every centre
+    # Alice's posts lie in the Goutte d'Or territory; Odile is assisted by centre_18.
+    "worker_18": frozenset({"alice", "odile"}),
+    # Basile's post lies in the Belleville territory, so centre_20's social workers are
+    # "social workers of the covering centre" for it.
+    "worker_20": frozenset({"basile"}),
+    "admin": frozenset(),
+}
+
+
+def forbidden_for(viewer: str) -> list[Place]:
+    return [p for name, p in PLACES.items() if name not in ENTITLED[viewer]]
+
+
+def person(world: World, viewer: str) -> Person | None:
+    return None if viewer == "anonymous" else getattr(world, viewer)
+
+
+def headers_of(world: World, viewer: str) -> dict[str, str]:
+    who = person(world, viewer)
+    return dict(who.headers) if who else {}
+
+
+# ---------------------------------------------------------------------------------------
+# The leak scanner
+# ---------------------------------------------------------------------------------------
+
+SAME_AT_6_DECIMALS = 5e-7
+PAIR_TOLERANCE = 1e-7
+# Any point closer than this to an exact place is a leak unless it is that place's
+# public cell centre. A point of another cell is always >= 250 m away (500 m grid).
+NEAR_M = 100.0
+GRID_M = 500
+DISTANCE_KEY = re.compile(r"dist|met(?:er|re)|(?:^|_)k?m$", re.IGNORECASE)
+# How far the viewer themselves goes: a setting of their own, not a distance to anyone.
+OWN_RADIUS_KEYS = frozenset({"radius_km", "search_radius_km"})
+BAND_KEYS = frozenset({"min_km", "max_km", "label_fr", "label_en"})
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _walk(node: Any, path: str = "$") -> Iterator[tuple[str, Any]]:
+    yield path, node
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _walk(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _walk(value, f"{path}[{index}]")
+
+
+def _lonlat_pairs(node: Any) -> Iterator[tuple[float, float]]:
+    """Every (lon, lat) a client could read from one object: named fields or a GeoJSON
+    position."""
+    if isinstance(node, dict):
+        for lon_key, lat_key in (("lon", "lat"), ("lng", "lat"), ("longitude", "latitude")):
+            lon, lat = node.get(lon_key), node.get(lat_key)
+            if _is_number(lon) and _is_number(lat):
+                yield float(lon), float(lat)  # type: ignore[arg-type]
+    elif isinstance(node, list) and len(node) == 2 and all(_is_number(v) for v in node):
+        yield float(node[0]), float(node[1])
+
+
+@cache
+def _public_centre(lonlat: tuple[float, float]) -> LonLat:
+    return cell_centre(snap(LonLat(*lonlat), GRID_M))
+
+
+def _coordinate_text(value: float) -> re.Pattern[str]:
+    return re.compile(rf"(?<!\d){re.escape(f'{value:.6f}')}(?!\d)")
+
+
+def location_leaks(body: Any, forbidden: Iterable[Place]) -> list[str]:
+    """Where ``body`` shows one of the ``forbidden`` places: a coordinate equal to 6
+    decimals, a lon and its lat in one object, a point within ``NEAR_M`` other than
+    the public cell centre, the coordinate as text, or the address."""
+    places = list(forbidden)
+    found: list[str] = []
+    for path, node in _walk(body):
+        if _is_number(node):
+            for place in places:
+                for axis, coord in zip(("lon", "lat"), place.lonlat, strict=True):
+                    if abs(node - coord) < SAME_AT_6_DECIMALS:
+                        found.append(f"{place.name}'s exact {axis} {coord} at {path}")
+        elif isinstance(node, str):
+            folded = node.casefold()
+            for place in places:
+                if place.address and place.address.casefold() in folded:
+                    found.append(f"{place.name}'s address at {path}")
+                for axis, coord in zip(("lon", "lat"), place.lonlat, strict=True):
+                    if _coordinate_text(coord).search(node):
+                        found.append(f"{place.name}'s exact {axis} as text at {path}")
+        if isinstance(node, dict | list):
+            values = node.values() if isinstance(node, dict) else node
+            numbers = [float(v) for v in values if _is_number(v)]
+            for place in places:
+                lon, lat = place.lonlat
+                if any(abs(v - lon) < PAIR_TOLERANCE for v in numbers) and any(
+                    abs(v - lat) < PAIR_TOLERANCE for v in numbers
+                ):
+                    found.append(f"{place.name}'s exact point (lon and lat together) in {path}")
+            for lon, lat in _lonlat_pairs(node):
+                if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+                    continue
+                for place in places:
+                    centre = _public_centre(place.lonlat)
+                    if abs(lon - centre.lon) < 1e-6 and abs(lat - centre.lat) < 1e-6:
+                        continue
+                    metres = distance_m(LonLat(lon, lat), LonLat(*place.lonlat))
+                    if metres < NEAR_M:
+                        found.append(f"a point {metres:.0f} m from {place.name}'s home in {path}")
+    return found
+
+
+def _is_band(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and set(value) == BAND_KEYS
+        and all(type(value[k]) is int for k in ("min_km", "max_km"))
+        and value["min_km"] >= 0
+        and value["max_km"] == value["min_km"] + 1
+        and all(isinstance(value[k], str) and value[k] for k in ("label_fr", "label_en"))
+    )
+
+
+def fine_distances(node: Any, path: str = "$") -> list[str]:
+    """Distance-like keys holding anything but a 1 km band (or null)."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            here = f"{path}.{key}"
+            if DISTANCE_KEY.search(key) and key not in OWN_RADIUS_KEYS:
+                if value is not None and not _is_band(value):
+                    found.append(f"{here} holds {value!r}, not a 1 km band")
+            else:
+                found.extend(fine_distances(value, here))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found.extend(fine_distances(value, f"{path}[{index}]"))
+    return found
+
+
+def leaks(body: Any, forbidden: Iterable[Place]) -> list[str]:
+    return location_leaks(body, forbidden) + fine_distances(body)
+
+
+def reveals(body: Any, place: Place) -> bool:
+    return bool(location_leaks(body, [place]))
+
+
+# ---------------------------------------------------------------------------------------
+# Every operation of the API, and how to call it as each viewer
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+
+
+async def spec_operations(client: AsyncTestClient) -> dict[str, Operation]:
+    response = await client.get("/schema/openapi.json")
+    assert response.status_code == 200, response.text
+    ops: dict[str, Operation] = {}
+    for path, item in response.json()["paths"].items():
+        for method, op in item.items():
+            if method in {"get", "post", "put", "patch", "delete"}:
+                ops[op["operationId"]] = Operation(method.upper(), path)
+    return ops
+
+
+@dataclass
+class Call:
+    path: dict[str, int] = field(default_factory=dict)
+    query: dict[str, Any] | None = None
+    json: Any = None
+
+
+@dataclass
+class Ctx:
+    world: World
+    lyon: int  # a third centre, far from every seeded place
+    serial: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    def unique(self) -> int:
+        return next(self.serial)
+
+
+Plan = Callable[[Ctx, str], list[Call]]
+LYON = {
+    "type": "Polygon",
+    "coordinates": [[[4.83, 45.75], [4.85, 45.75], [4.85, 45.77], [4.83, 45.77], [4.83, 45.75]]],
+}
+MARSEILLE = {
+    "type": "Polygon",
+    "coordinates": [[[5.36, 43.29], [5.38, 43.29], [5.38, 43.31], [5.36, 43.31], [5.36, 43.29]]],
+}
+# Somewhere no one lives (1er arrondissement), for bodies that must be refused anyway.
+NOWHERE = (2.337001, 48.860002)
+HOMES = {"alice": HOME_ALICE, "basile": HOME_BASILE, "vera": HOME_VERA, "stranger": HOME_OUTSIDE}
+
+
+def _browse(ctx: Ctx, viewer: str) -> list[Call]:
+    calls = [
+        Call(query={"lon": p.lonlat[0], "lat": p.lonlat[1], "radius_km": radius, "per_page": 100})
+        for p in PLACES.values()
+        for radius in (0.1, 20)
+    ]
+    calls.append(Call(query={"lon": HOME_ALICE[0], "lat": HOME_ALICE[1], "category": "courses"}))
+    calls.append(Call(query={"lon": HOME_BASILE[0], "lat": HOME_BASILE[1], "kind": "offer"}))
+    calls.append(Call(query={"near": "me", "radius_km": 20}))
+    return calls
+
+
+def _login(ctx: Ctx, viewer: str) -> list[Call]:
+    who = person(ctx.world, viewer)
+    if who is None:
+        return [Call(json={"email": "nobody@example.org", "password": "not the password"})]
+    body: dict[str, Any] = {"email": who.email, "password": PASSWORD}
+    if who.totp_secret:
+        body["totp_code"] = pyotp.TOTP(who.totp_secret).now()
+    return [Call(json=body)]
+
+
+def _email(ctx: Ctx, viewer: str) -> str:
+    who = person(ctx.world, viewer)
+    return who.email if who else "nobody@example.org"
+
+
+def _create_post(ctx: Ctx, viewer: str) -> list[Call]:
+    if viewer in HOMES:
+        home = HOMES[viewer]
+        location: dict[str, Any] = {"lon": home[0], "lat": home[1]}
+        if viewer == "alice":
+            location["address"] = ADDRESS_ALICE
+        return [Call(json=post_body(home, location=location))]
+    # Staff post for an assisted resident; only worker_18 acts for Odile.
+    return [Call(json=post_body(HOME_ODILE, on_behalf_of=ctx.world.odile_id))]
+
+
+def _put_volunteer(ctx: Ctx, viewer: str) -> list[Call]:
+    return [Call(json=volunteer_body(HOMES.get(viewer, NOWHERE)))]
+
+
+def _consent(ctx: Ctx) -> dict[str, Any]:
+    return {
+        "method": "phone",
+        "obtained_at": datetime.now(UTC).isoformat(),
+        "centre_id": ctx.world.centre_18,
+    }
+
+
+# Reads run first, for every viewer; then each write, for every viewer in turn.
+READS: dict[str, Plan] = {
+    "healthLive": lambda ctx, v: [Call()],
+    "healthReady": lambda ctx, v: [Call()],
+    "getMe": lambda ctx, v: [Call()],
+    "listCentres": lambda ctx, v: [Call(query={"per_page": 100})],
+    "getCentre": lambda ctx, v: [
+        Call({"centre_id": c}) for c in (ctx.world.centre_18, ctx.world.centre_20, ctx.lyon)
+    ],
+    "browsePosts": _browse,
+    "listMyPosts": lambda ctx, v: [Call(query={"per_page": 100})],
+    "getPost": lambda ctx, v: [Call({"post_id": p}) for p in ctx.world.posts.values()],
+    "getVolunteerProfile": lambda ctx, v: [Call()],
+    "listAssistedResidents": lambda ctx, v: [Call(query={"per_page": 100})],
+    "getAssistedResident": lambda ctx, v: [Call({"resident_id": ctx.world.odile_id})],
+}
+WRITES: dict[str, Plan] = {
+    "register": lambda ctx, v: [
+        Call(
+            json={
+                "email": f"nouveau{ctx.unique()}@example.org",
+                "password": PASSWORD,
+                "display_name": "Nouveau",
+            }
+        )
+    ],
+    "login": _login,
+    "totpSetup": lambda ctx, v: [Call()],
+    "passwordResetRequest": lambda ctx, v: [Call(json={"email": _email(ctx, v)})],
+    "updateMe": lambda ctx, v: [Call(json={"locale": "fr"})],
+    "createStaffUser": lambda ctx, v: [
+        Call(
+            json={
+                "email": f"ts{ctx.unique()}@example.org",
+                "display_name": "Nouvelle TS",
+                "password": PASSWORD,
+                "role": "social_worker",
+                "centre_id": ctx.lyon,
+            }
+        )
+    ],
+    "createCentre": lambda ctx, v: [
+        Call(json={"name": f"Centre social Marseille {ctx.unique()}", "territory": MARSEILLE})
+    ],
+    "updateCentre": lambda ctx, v: [
+        Call({"centre_id": ctx.world.centre_18}, json={"contact_phone": "01 40 00 00 00"})
+    ],
+    "addCentreMember": lambda ctx, v: [
+        Call({"centre_id": ctx.world.centre_18}, json={"user_id": ctx.world.worker_18.id})
+    ],
+    "addCentrePartner": lambda ctx, v: [
+        Call({"centre_id": ctx.world.centre_18}, json={"partner_id": ctx.lyon})
+    ],
+    "removeCentrePartner": lambda ctx, v: [
+        Call({"centre_id": ctx.world.centre_18, "partner_id": ctx.lyon})
+    ],
+    "createPost": _create_post,
+    "updatePost": lambda ctx, v: [
+        Call({"post_id": ctx.world.posts[name]}, json={"description": "Merci d'avance !"})
+        for name in ("alice", "odile")
+    ],
+    "publishPost": lambda ctx, v: [Call({"post_id": ctx.world.posts["alice_draft"]})],
+    "withdrawPost": lambda ctx, v: [Call({"post_id": ctx.world.posts["alice_draft"]})],
+    "closePost": lambda ctx, v: [
+        Call({"post_id": ctx.world.posts[name]}, json={"reason": "Aide trouvée"})
+        for name in ("alice", "odile")
+    ],
+    "putVolunteerProfile": _put_volunteer,
+    "setVetting": lambda ctx, v: [
+        Call(
+            {"volunteer_id": ctx.world.vera.id},
+            json={"id_checked_at": datetime.now(UTC).isoformat()},
+        )
+    ],
+    "createAssistedResident": lambda ctx, v: [
+        Call(json={"display_name": "Paulette", "consent": _consent(ctx)})
+    ],
+    "recordConsent": lambda ctx, v: [Call({"resident_id": ctx.world.odile_id}, json=_consent(ctx))],
+}
+# Operations the privacy sweep does not call, and why each cannot show a place.
+NOT_CALLED = {
+    # Ends the caller's session (the sweep needs it); answers {"status": "logged_out"}.
+    "logout": "ends the session",
+    # Needs a code from a fresh TOTP set-up; answers the caller's own account (like getMe).
+    "totpEnable": "needs a fresh TOTP enrolment",
+    # Needs the token sent by e-mail; answers {"status": "password_changed"} only.
+    "passwordResetConfirm": "needs the e-mailed token",
+}
+
+
+async def make_ctx(client: AsyncTestClient, engine: AsyncEngine) -> Ctx:
+    world = await build_world(client, engine)
+    lyon = await client.post(
+        "/api/v1/centres",
+        json={"name": "Centre social Lyon", "territory": LYON},
+        headers=world.admin.headers,
+    )
+    assert lyon.status_code == 201, lyon.text
+    return Ctx(world, lyon.json()["id"])
+
+
+def body_of(response: Any) -> Any:
+    if "json" in response.headers.get("content-type", "") and response.content:
+        return response.json()
+    return response.text
+
+
+async def send(client: AsyncTestClient, op: Operation, call: Call, headers: dict[str, str]) -> Any:
+    # Every login (build_world's included) leaves a session cookie in the client: an
+    # anonymous request must not carry the last person's session.
+    client.cookies.clear()
+    return await client.request(
+        op.method,
+        op.path.format(**call.path),
+        params=call.query,
+        json=call.json,
+        headers=headers,
+    )
+
+
+@dataclass
+class Seen:
+    viewer: str
+    op_id: str
+    url: str
+    status: int
+    body: Any
+
+
+async def sweep(client: AsyncTestClient, ctx: Ctx, ops: dict[str, Operation]) -> list[Seen]:
+    seen: list[Seen] = []
+
+    async def run(viewer: str, op_id: str, plan: Plan) -> None:
+        for call in plan(ctx, viewer):
+            response = await send(client, ops[op_id], call, headers_of(ctx.world, viewer))
+            url = str(response.request.url)
+            seen.append(Seen(viewer, op_id, url, response.status_code, body_of(response)))
+
+    for viewer in VIEWERS:
+        for op_id, plan in READS.items():
+            await run(viewer, op_id, plan)
+    for op_id, plan in WRITES.items():
+        for viewer in VIEWERS:
+            await run(viewer, op_id, plan)
+    return seen
+
+
+# ---------------------------------------------------------------------------------------
+# Tests
+# ---------------------------------------------------------------------------------------
+
+
+async def test_every_operation_has_a_privacy_call_plan(client: AsyncTestClient) -> None:
+    ops = await spec_operations(client)
+    planned = set(READS) | set(WRITES)
+    assert not set(READS) & set(WRITES)
+    assert not planned & set(NOT_CALLED)
+    missing = set(ops) - planned - set(NOT_CALLED)
+    assert not missing, f"operations without a privacy call plan: {sorted(missing)}"
+    stale = (planned | set(NOT_CALLED)) - set(ops)
+    assert not stale, f"plans for operations that no longer exist: {sorted(stale)}"
+    gets = {op_id for op_id, op in ops.items() if op.method == "GET"}
+    assert gets <= set(READS), f"every GET is swept: {sorted(gets - set(READS))}"
+    assert {op_id for op_id in READS if ops[op_id].method != "GET"} == set()
+
+
+async def test_no_response_or_event_shows_another_persons_place_or_a_fine_distance(
+    client: AsyncTestClient, engine: AsyncEngine, settings: Settings
+) -> None:
+    assert settings.grid_cell_m == GRID_M
+    ctx = await make_ctx(client, engine)
+    world = ctx.world
+    # The scanner hunts for every place the world seeded, and no other.
+    assert {p.lonlat for p in PLACES.values()} == set(world.exact_points)
+    assert {p.address for p in PLACES.values() if p.address} == set(world.addresses)
+    assert all(round(c, 6) == c for p in world.exact_points for c in p)
+
+    ops = await spec_operations(client)
+    seen = await sweep(client, ctx, ops)
+
+    problems = [
+        f"{s.viewer} {s.op_id} {s.url} -> {s.status}: {leak}"
+        for s in seen
+        for leak in leaks(s.body, forbidden_for(s.viewer))
+    ]
+    assert not problems, "\n".join(problems)
+    # "anonymous" really was: no session cookie rode along.
+    assert {s.status for s in seen if s.viewer == "anonymous" and s.op_id == "getMe"} == {401}
+
+    # Each operation answered someone with success: the sweep reached real data.
+    silent = {
+        op_id
+        for op_id in {*READS, *WRITES}
+        if not any(s.op_id == op_id and 200 <= s.status < 300 for s in seen)
+    }
+    assert not silent, f"never answered with success: {sorted(silent)}"
+    # Browsing really showed distances, as bands.
+    bands = [
+        item["distance"]
+        for s in seen
+        if s.op_id == "browsePosts" and s.status == 200
+        for item in s.body["items"]
+    ]
+    assert bands and all(_is_band(b) for b in bands)
+
+    # Those entitled do see the exact place: the scanner finds what it hunts for.
+    def body(viewer: str, op_id: str, url_part: str = "") -> Any:
+        return next(
+            s.body
+            for s in seen
+            if s.viewer == viewer
+            and s.op_id == op_id
+            and s.status == 200
+            and s.url.split("?")[0].endswith(url_part)
+        )
+
+    alice_post = f"/posts/{world.posts['alice']}"
+    assert reveals(body("alice", "getPost", alice_post), PLACES["alice"])
+    assert ADDRESS_ALICE in json.dumps(body("alice", "getPost", alice_post), ensure_ascii=False)
+    assert reveals(body("alice", "listMyPosts"), PLACES["alice"])
+    assert reveals(body("worker_18", "getPost", alice_post), PLACES["alice"])
+    assert reveals(body("worker_18", "getPost", f"/posts/{world.posts['odile']}"), PLACES["odile"])
+    assert reveals(
+        body("worker_20", "getPost", f"/posts/{world.posts['basile']}"), PLACES["basile"]
+    )
+    assert reveals(body("vera", "getVolunteerProfile"), PLACES["vera"])
+    assert reveals(
+        body("stranger", "getPost", f"/posts/{world.posts['outside']}"), PLACES["outside"]
+    )
+    # ...and the same body read with someone else's entitlements is reported as a leak.
+    alice_view = body("alice", "getPost", alice_post)
+    found = leaks(alice_view, forbidden_for("basile"))
+    assert any("alice's exact lon" in f for f in found)
+    assert any("alice's exact lat" in f for f in found)
+    assert any("alice's exact point (lon and lat together)" in f for f in found)
+    assert any("alice's address" in f for f in found)
+    assert all("alice" in f for f in found), found
+    # The public view of the same post shows its cell, and the scanner lets it pass.
+    public = body("basile", "getPost", alice_post)
+    assert public["cell"]["lon"] == _public_centre(HOME_ALICE).lon
+    assert "location" not in public and "author_id" not in public
+
+    # The events the sweep caused (published, withdrawn, closed posts, password resets)
+    # carry ids, never places: their jobs go through Redis and into logs.
+    async with engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT topic, payload::text AS p FROM outbox"))).all()
+    assert {"post.published", "post.closed", "post.withdrawn"} <= {r.topic for r in rows}
+    problems = [
+        f"{r.topic}: {leak}" for r in rows for leak in leaks(json.loads(r.p), PLACES.values())
+    ]
+    assert not problems, "\n".join(problems)
+
+
+async def test_browsing_answers_the_same_bytes_from_anywhere_in_a_cell(
+    client: AsyncTestClient, engine: AsyncEngine, settings: Settings
+) -> None:
+    world = await build_world(client, engine)
+    cell = snap(LonLat(*HOME_ALICE), settings.grid_cell_m)
+    centre = cell_centre(cell)
+    step = 25 / (111_320 * math.cos(math.radians(centre.lat)))  # 25 m of longitude
+    west, east = LonLat(centre.lon - step, centre.lat), LonLat(centre.lon + step, centre.lat)
+    assert snap(west, settings.grid_cell_m) == snap(east, settings.grid_cell_m) == cell
+    assert 45 < distance_m(west, east) < 55
+
+    async def browse(point: LonLat, radius: float, headers: dict[str, str]) -> bytes:
+        client.cookies.clear()
+        response = await client.get(
+            "/api/v1/posts",
+            params={"lon": point.lon, "lat": point.lat, "radius_km": radius},
+            headers=headers,
+        )
+        assert response.status_code == 200, response.text
+        return response.content
+
+    for radius in (0.5, 1, 3, 5, 20):
+        first = await browse(west, radius, {})
+        assert await browse(west, radius, {}) == first, "the same query twice"
+        assert await browse(east, radius, {}) == first, "50 m away in the same cell"
+        assert await browse(LonLat(*HOME_ALICE), radius, {}) == first, "Alice's doorstep"
+        # Who asks changes nothing either (Vera authored nothing: no is_mine differs).
+        assert await browse(east, radius, world.vera.headers) == first
+
+    items = json.loads(await browse(west, 5, {}))["items"]
+    assert {i["id"] for i in items} == {
+        world.posts["alice"],
+        world.posts["basile"],
+        world.posts["odile"],
+    }
+    assert [i["distance"]["min_km"] for i in items] == sorted(
+        i["distance"]["min_km"] for i in items
+    )
+
+    client.cookies.clear()
+    near_me = [
+        (
+            await client.get(
+                "/api/v1/posts", params={"near": "me", "radius_km": 5}, headers=world.vera.headers
+            )
+        ).content
+        for _ in range(2)
+    ]
+    assert near_me[0] == near_me[1]
+
+
+async def test_two_posts_in_one_cell_look_alike_to_strangers(
+    client: AsyncTestClient, engine: AsyncEngine, settings: Settings
+) -> None:
+    world = await build_world(client, engine)
+    # Odile's cell straddles the west edge of the Goutte d'Or territory (lon 2.348).
+    cell = snap(LonLat(*HOME_ODILE), settings.grid_cell_m)
+    centre = cell_centre(cell)
+    west_edge = 2.3480
+    assert west_edge == GOUTTE_DOR["coordinates"][0][0][0]
+    neighbour = LonLat(round(west_edge - 0.0008, 6), centre.lat)  # ~60 m west of the edge
+    assert snap(neighbour, settings.grid_cell_m) == cell
+    assert HOME_ODILE[0] > west_edge > neighbour.lon
+    created = await client.post(
+        "/api/v1/posts",
+        json=post_body((neighbour.lon, neighbour.lat)),
+        headers=world.basile.headers,
+    )
+    assert created.status_code == 201, created.text
+
+    client.cookies.clear()
+    views = []
+    for post_id in (world.posts["odile"], created.json()["id"]):
+        response = await client.get(f"/api/v1/posts/{post_id}")
+        assert response.status_code == 200
+        # Covering centres are computed from the exact point: near a territory edge they
+        # would tell which side of it someone lives, so strangers never get them.
+        assert "centre_ids" not in response.json()
+        assert "without_centre" not in response.json()
+        views.append(response.json()["cell"])
+    assert views[0] == views[1]
+
+
+def test_scanner_catches_each_kind_of_leak() -> None:
+    alice = PLACES["alice"]
+    lon, lat = alice.lonlat
+    cell = _public_centre(alice.lonlat)
+    assert leaks({"cell": {"lon": cell.lon, "lat": cell.lat}}, [alice]) == []
+    assert leaks({"distance": None, "radius_km": 3.0}, [alice]) == []
+    band = {"min_km": 1, "max_km": 2, "label_fr": "1 à 2 km", "label_en": "1 to 2 km"}
+    assert leaks({"distance": band}, [alice]) == []
+
+    assert leaks({"x": lon}, [alice])  # a lone coordinate to 6 decimals
+    assert leaks({"at": [lat, lon]}, [alice])  # both, any order
+    assert leaks({"lon": round(lon, 4), "lat": round(lat, 4)}, [alice])  # rounded: ~10 m off
+    assert leaks({"note": f"POINT({lon:.6f} {lat:.6f})"}, [alice])
+    assert leaks({"note": ADDRESS_ALICE.upper()}, [alice])
+    assert leaks({"items": [{"distance_m": 1234.5}]}, [])
+    assert leaks({"distance": 0.8}, [])
+    assert leaks({"distance": {**band, "min_km": 1.5}}, [])
+    assert leaks({"distance": {**band, "max_km": 3}}, [])
+    assert leaks({"km": 2}, [])

@@ -58,6 +58,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
+            close = getattr(app.state.geocoder, "aclose", None)
+            if close is not None:
+                await close()
             await redis.aclose()
             await engine.dispose()
 

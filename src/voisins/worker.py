@@ -11,9 +11,12 @@ import time
 from typing import Any, ClassVar
 
 from arq import cron
+from sqlalchemy import text
 
 from voisins.db import create_engine
+from voisins.idempotency import purge_expired as purge_idempotency_keys
 from voisins.logs import configure_logging, get_logger
+from voisins.posts import service as posts
 from voisins.redis_pool import arq_redis_settings
 from voisins.settings import Settings, load_settings
 
@@ -35,6 +38,30 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     log.info("worker stopped")
 
 
+async def expire_posts(ctx: dict[str, Any]) -> int:
+    """Published posts past their expiry date become expired."""
+    async with ctx["engine"].begin() as conn:
+        count = await posts.expire_due(conn)
+    if count:
+        log.info("posts expired", count=count)
+    return count
+
+
+async def purge_stale_records(ctx: dict[str, Any]) -> dict[str, int]:
+    """Old idempotency keys, ended sessions and used reset links are of no more use."""
+    async with ctx["engine"].begin() as conn:
+        keys = await purge_idempotency_keys(conn)
+        sessions = (
+            await conn.execute(text("DELETE FROM sessions WHERE expires_at < now()"))
+        ).rowcount
+        resets = (
+            await conn.execute(
+                text("DELETE FROM password_resets WHERE expires_at < now() - interval '1 day'")
+            )
+        ).rowcount
+    return {"idempotency_keys": keys, "sessions": sessions, "password_resets": resets}
+
+
 async def record_heartbeat(ctx: dict[str, Any]) -> None:
     """Lets operators see that a worker is alive and its cron loop turns."""
     await ctx["redis"].set(HEARTBEAT_KEY, str(int(time.time())), ex=600)
@@ -43,8 +70,12 @@ async def record_heartbeat(ctx: dict[str, Any]) -> None:
 class WorkerSettings:
     """What every voisins worker runs; the CLI adds the Redis settings and the context."""
 
-    functions: ClassVar[list[Any]] = []
-    cron_jobs: ClassVar[list[Any]] = [cron(record_heartbeat, second=0, run_at_startup=True)]
+    functions: ClassVar[list[Any]] = [expire_posts, purge_stale_records]
+    cron_jobs: ClassVar[list[Any]] = [
+        cron(record_heartbeat, second=0, run_at_startup=True),
+        cron(expire_posts, minute=set(range(0, 60, 5)), second=10),
+        cron(purge_stale_records, hour=3, minute=17, second=0),
+    ]
     on_startup = startup
     on_shutdown = shutdown
     # Short timeouts: a job lost in a crash is retried only after the longest one.

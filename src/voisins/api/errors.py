@@ -37,7 +37,7 @@ _CODES = {
     503: "unavailable",
 }
 _AT_PATH = re.compile(r"\s*-\s*at `\$\.?([^`]*)`")
-_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
+_NAMED_FIELD = re.compile(r"(unknown|missing required) field `([^`]+)`")
 
 
 def _response(status: int, body: ErrorBody, headers: dict[str, str] | None = None) -> Response[Any]:
@@ -61,12 +61,12 @@ def _validation_fields(extra: Any) -> dict[str, str]:
         message = str(item.get("message", "invalid"))
         match = _AT_PATH.search(message)
         key = match.group(1) if match else item.get("key")
-        unknown = _UNKNOWN_FIELD.search(message)
-        if unknown:
-            # Name the refused field itself, not the object that carried it.
+        named = _NAMED_FIELD.search(message)
+        if named:
+            # Name the unknown or missing field itself, not the object that carried it.
             parent = key if key and key != "data" else None
-            key = f"{parent}.{unknown.group(1)}" if parent else unknown.group(1)
-            message = "unknown field"
+            key = f"{parent}.{named.group(2)}" if parent else named.group(2)
+            message = "unknown field" if named.group(1) == "unknown" else "required"
         if key:
             fields[str(key)] = _AT_PATH.sub("", message)
     return fields

@@ -1,0 +1,69 @@
+"""The arq worker runs the periodic housekeeping jobs (a real Worker, in burst mode)."""
+
+from __future__ import annotations
+
+from arq.connections import ArqRedis, create_pool
+from arq.worker import Worker
+from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from voisins.redis_pool import arq_redis_settings
+from voisins.settings import Settings
+from voisins.worker import WorkerSettings, worker_options
+
+from .support.people import register
+from .support.world import HOME_ALICE, post_body
+
+
+async def _run(settings: Settings, job: str) -> object:
+    pool: ArqRedis = await create_pool(arq_redis_settings(settings))
+    try:
+        queued = await pool.enqueue_job(job)
+        assert queued is not None
+        worker = Worker(
+            functions=WorkerSettings.functions,
+            on_startup=WorkerSettings.on_startup,
+            on_shutdown=WorkerSettings.on_shutdown,
+            burst=True,
+            poll_delay=0.05,
+            **worker_options(settings),
+        )
+        await worker.main()
+        await worker.close()
+        return await queued.result(timeout=5)
+    finally:
+        await pool.aclose()
+
+
+async def test_worker_expires_due_posts(
+    client: AsyncTestClient, engine: AsyncEngine, settings: Settings
+) -> None:
+    alice = await register(client)
+    post = (
+        await client.post("/api/v1/posts", json=post_body(HOME_ALICE), headers=alice.headers)
+    ).json()
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE posts SET expires_at = now() - interval '1 second' WHERE id = :i"),
+            {"i": post["id"]},
+        )
+    assert await _run(settings, "expire_posts") == 1
+    async with engine.connect() as conn:
+        status = (
+            await conn.execute(text("SELECT status FROM posts WHERE id = :i"), {"i": post["id"]})
+        ).scalar()
+        topics = (await conn.execute(text("SELECT topic FROM outbox ORDER BY id"))).scalars().all()
+    assert status == "expired"
+    assert topics == ["post.published", "post.expired"]
+
+
+async def test_worker_purges_ended_sessions(
+    client: AsyncTestClient, engine: AsyncEngine, settings: Settings
+) -> None:
+    alice = await register(client)
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE sessions SET expires_at = now() - interval '1 hour'"))
+    result = await _run(settings, "purge_stale_records")
+    assert result == {"idempotency_keys": 0, "sessions": 1, "password_resets": 0}
+    assert (await client.get("/api/v1/me", headers=alice.headers)).status_code == 401

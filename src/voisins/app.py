@@ -12,7 +12,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 from voisins import __version__
-from voisins.api import auth, centres, people, posts
+from voisins.api import auth, centres, matches, people, posts
 from voisins.api.deps import DEPENDENCIES
 from voisins.api.errors import EXCEPTION_HANDLERS
 from voisins.api.health import live, ready
@@ -65,7 +65,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await engine.dispose()
 
     return Litestar(
-        route_handlers=[live, ready, auth.router, centres.router, posts.router, people.router],
+        route_handlers=[
+            live,
+            ready,
+            auth.router,
+            centres.router,
+            posts.router,
+            people.router,
+            matches.router,
+        ],
         dependencies=DEPENDENCIES,
         lifespan=[lifespan],
         state=State({"settings": settings}),

@@ -8,6 +8,7 @@ startup hook and closed by the shutdown hook.
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from arq import cron
@@ -16,6 +17,7 @@ from sqlalchemy import text
 from voisins.db import create_engine
 from voisins.idempotency import purge_expired as purge_idempotency_keys
 from voisins.logs import configure_logging, get_logger
+from voisins.matching.engine import escalate_due
 from voisins.posts import service as posts
 from voisins.redis_pool import arq_redis_settings
 from voisins.settings import Settings, load_settings
@@ -62,6 +64,14 @@ async def purge_stale_records(ctx: dict[str, Any]) -> dict[str, int]:
     return {"idempotency_keys": keys, "sessions": sessions, "password_resets": resets}
 
 
+async def escalate_matching(ctx: dict[str, Any]) -> int:
+    """Requests whose batch deadline passed get their next batch, a wider search, or a
+    place on their centre's follow-up list."""
+    async with ctx["engine"].begin() as conn:
+        outcomes = await escalate_due(conn, ctx["settings"], now=datetime.now(UTC))
+    return len(outcomes)
+
+
 async def record_heartbeat(ctx: dict[str, Any]) -> None:
     """Lets operators see that a worker is alive and its cron loop turns."""
     await ctx["redis"].set(HEARTBEAT_KEY, str(int(time.time())), ex=600)
@@ -70,10 +80,11 @@ async def record_heartbeat(ctx: dict[str, Any]) -> None:
 class WorkerSettings:
     """What every voisins worker runs; the CLI adds the Redis settings and the context."""
 
-    functions: ClassVar[list[Any]] = [expire_posts, purge_stale_records]
+    functions: ClassVar[list[Any]] = [expire_posts, purge_stale_records, escalate_matching]
     cron_jobs: ClassVar[list[Any]] = [
         cron(record_heartbeat, second=0, run_at_startup=True),
         cron(expire_posts, minute=set(range(0, 60, 5)), second=10),
+        cron(escalate_matching, second=30),
         cron(purge_stale_records, hour=3, minute=17, second=0),
     ]
     on_startup = startup

@@ -13,6 +13,7 @@ from voisins.api.params import PageQuery, PerPageQuery, RadiusQuery
 from voisins.categories import Category
 from voisins.errors import Invalid
 from voisins.geo.coordinates import validate_point
+from voisins.matching import publication
 from voisins.pagination import Page
 from voisins.posts import service
 from voisins.posts.schemas import CloseIn, PostIn, PostPrivate, PostPublic, PostUpdate
@@ -34,8 +35,8 @@ async def create_post(
         idempotency_key,
         request,
         data,
-        lambda: service.create_post(
-            tx, viewer, data, geocoder=geocoder, cell_size_m=settings.grid_cell_m
+        lambda: publication.create_and_match(
+            tx, viewer, data, geocoder=geocoder, settings=settings
         ),
     )
 
@@ -113,8 +114,10 @@ async def update_post(
     summary="Publish a draft (or an expired post again)",
     status_code=200,
 )
-async def publish_post(tx: Tx, viewer: CurrentViewer, post_id: FromPath[int]) -> PostPrivate:
-    return await service.publish(tx, viewer, post_id)
+async def publish_post(
+    tx: Tx, viewer: CurrentViewer, settings: SettingsDep, post_id: FromPath[int]
+) -> PostPrivate:
+    return await publication.publish_and_match(tx, viewer, post_id, settings=settings)
 
 
 @post(

@@ -56,3 +56,25 @@ def lon_lat(col: str, prefix: str = "") -> str:
     if prefix and not _NAME.fullmatch(prefix):
         raise ValueError(f"not an alias prefix: {prefix!r}")
     return f"ST_X({col}) AS {prefix}lon, ST_Y({col}) AS {prefix}lat"
+
+
+def as_geography(point_sql: str) -> str:
+    """A geometry in EPSG:4326 as geography: distances in metres on the spheroid."""
+    return f"CAST({point_sql} AS geography)"
+
+
+def within_m(col: str, point_sql: str, metres_sql: str) -> str:
+    """True when ``col`` lies within the distance; uses the GiST index of ``col`` (its
+    bounding-box test becomes an index condition)."""
+    return f"ST_DWithin({col}, {point_sql}, {metres_sql})"
+
+
+def nearest_first(col: str, point_sql: str) -> str:
+    """The ORDER BY key that walks the GiST index of ``col`` nearest-first (KNN); only
+    index-ordered as ``ORDER BY col <-> constant LIMIT k``."""
+    return f"{col} <-> {point_sql}"
+
+
+def distance_m(col: str, point_sql: str) -> str:
+    """Distance in metres between two geographies (spheroid)."""
+    return f"ST_Distance({col}, {point_sql})"

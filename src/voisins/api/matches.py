@@ -1,0 +1,196 @@
+"""Matches API: a volunteer's propositions, accepting and declining, following a
+request, reviewing, completing, cancelling and feedback."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import msgspec
+from litestar import Router, get, post
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from voisins.api.deps import CurrentViewer, SettingsDep, Tx
+from voisins.api.params import PageQuery, PerPageQuery
+from voisins.matching import lifecycle, views
+from voisins.matching.schemas import (
+    Feedback,
+    FeedbackIn,
+    HistoryEntry,
+    MatchForAuthor,
+    MatchStatus,
+    Proposition,
+    ReasonIn,
+)
+from voisins.pagination import Page
+
+
+class MatchState(msgspec.Struct):
+    id: int
+    status: MatchStatus
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@get(
+    "/me/propositions",
+    operation_id="listPropositions",
+    summary="Proposed matches for me (distance bands; no identity before confirmation)",
+)
+async def list_propositions(
+    tx: Tx,
+    viewer: CurrentViewer,
+    active: FromQuery[bool] = True,
+    page: PageQuery = 1,
+    per_page: PerPageQuery = 20,
+) -> Page[Proposition]:
+    return await views.list_propositions(
+        tx, viewer, active_only=active, page=page, per_page=per_page
+    )
+
+
+@get("/me/propositions/{match_id:int}", operation_id="getProposition", summary="One proposition")
+async def get_proposition(tx: Tx, viewer: CurrentViewer, match_id: FromPath[int]) -> Proposition:
+    return await views.get_proposition(tx, viewer, match_id)
+
+
+@post(
+    "/matches/{match_id:int}/accept",
+    operation_id="acceptMatch",
+    summary="Accept a proposition (confirmed at once, or after review when sensitive)",
+    status_code=200,
+)
+async def accept(tx: Tx, viewer: CurrentViewer, match_id: FromPath[int]) -> MatchState:
+    return MatchState(match_id, await lifecycle.accept(tx, viewer, match_id, now=_now()))  # type: ignore[arg-type]
+
+
+@post(
+    "/matches/{match_id:int}/decline",
+    operation_id="declineMatch",
+    summary="Decline a proposition",
+    status_code=200,
+)
+async def decline(
+    tx: Tx, viewer: CurrentViewer, settings: SettingsDep, match_id: FromPath[int]
+) -> MatchState:
+    status = await lifecycle.decline(tx, viewer, match_id, settings, now=_now())
+    return MatchState(match_id, status)  # type: ignore[arg-type]
+
+
+@post(
+    "/matches/{match_id:int}/approve",
+    operation_id="approveMatch",
+    summary="Approve a sensitive match after review (covering centre's social workers)",
+    status_code=200,
+)
+async def approve(
+    data: JSONBody[ReasonIn],
+    tx: Tx,
+    viewer: CurrentViewer,
+    settings: SettingsDep,
+    match_id: FromPath[int],
+) -> MatchState:
+    status = await lifecycle.review(
+        tx, viewer, match_id, approve=True, reason=data.reason, settings=settings, now=_now()
+    )
+    return MatchState(match_id, status)  # type: ignore[arg-type]
+
+
+@post(
+    "/matches/{match_id:int}/reject",
+    operation_id="rejectMatch",
+    summary="Reject a sensitive match after review; the next candidate is proposed",
+    status_code=200,
+)
+async def reject(
+    data: JSONBody[ReasonIn],
+    tx: Tx,
+    viewer: CurrentViewer,
+    settings: SettingsDep,
+    match_id: FromPath[int],
+) -> MatchState:
+    status = await lifecycle.review(
+        tx, viewer, match_id, approve=False, reason=data.reason, settings=settings, now=_now()
+    )
+    return MatchState(match_id, status)  # type: ignore[arg-type]
+
+
+@post(
+    "/matches/{match_id:int}/cancel",
+    operation_id="cancelMatch",
+    summary="Cancel an accepted or confirmed match, with a reason",
+    status_code=200,
+)
+async def cancel(
+    data: JSONBody[ReasonIn],
+    tx: Tx,
+    viewer: CurrentViewer,
+    settings: SettingsDep,
+    match_id: FromPath[int],
+) -> MatchState:
+    status = await lifecycle.cancel(tx, viewer, match_id, data.reason, settings, now=_now())
+    return MatchState(match_id, status)  # type: ignore[arg-type]
+
+
+@post(
+    "/matches/{match_id:int}/complete",
+    operation_id="completeMatch",
+    summary="Mark the help as done",
+    status_code=200,
+)
+async def complete(tx: Tx, viewer: CurrentViewer, match_id: FromPath[int]) -> MatchState:
+    status = await lifecycle.complete(tx, viewer, match_id, now=_now())
+    return MatchState(match_id, status)  # type: ignore[arg-type]
+
+
+@post(
+    "/matches/{match_id:int}/feedback",
+    operation_id="giveFeedback",
+    summary="Thank the other side, or report a no-show",
+)
+async def feedback(
+    data: JSONBody[FeedbackIn], tx: Tx, viewer: CurrentViewer, match_id: FromPath[int]
+) -> Feedback:
+    return await lifecycle.give_feedback(tx, viewer, match_id, data)
+
+
+@get(
+    "/matches/{match_id:int}/history",
+    operation_id="matchHistory",
+    summary="Every transition of a match: who, when, from, to",
+)
+async def match_history(
+    tx: Tx, viewer: CurrentViewer, match_id: FromPath[int]
+) -> list[HistoryEntry]:
+    return await views.history(tx, viewer, match_id)
+
+
+@get(
+    "/posts/{post_id:int}/matches",
+    operation_id="listPostMatches",
+    summary="Where my request stands: propositions, acceptances, confirmed volunteers",
+)
+async def post_matches(
+    tx: Tx, viewer: CurrentViewer, post_id: FromPath[int]
+) -> list[MatchForAuthor]:
+    return await views.post_matches(tx, viewer, post_id)
+
+
+router = Router(
+    path="/api/v1",
+    route_handlers=[
+        list_propositions,
+        get_proposition,
+        accept,
+        decline,
+        approve,
+        reject,
+        cancel,
+        complete,
+        feedback,
+        match_history,
+        post_matches,
+    ],
+    tags=["matches"],
+)

@@ -1,0 +1,277 @@
+"""The match life cycle: accept, decline, review, confirm, complete, cancel, feedback.
+
+The rules live in PostgreSQL (sql/0003_matching.sql: allowed transitions, places never
+over-filled, history recorded by trigger); these functions add who may act, lock the
+request row first so concurrent accepts queue instead of deadlocking, and write the
+outbox rows in the same transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from voisins.accounts.access import Viewer
+from voisins.accounts.assisted import can_act_for
+from voisins.errors import Conflict, Forbidden, NotFound
+from voisins.matching.engine import match_request
+from voisins.matching.schemas import Feedback, FeedbackIn
+from voisins.outbox import emit
+from voisins.settings import Settings
+
+HOLDING = ("accepted", "pending_review", "approved", "confirmed")
+
+
+async def set_actor(conn: AsyncConnection, actor_id: int | None, reason: str | None = None) -> None:
+    """Tell the history trigger who acts (and why) for the rest of this transaction."""
+    await conn.execute(
+        text(
+            "SELECT set_config('voisins.actor_id', :actor, true), "
+            "set_config('voisins.reason', :reason, true)"
+        ),
+        {"actor": "" if actor_id is None else str(actor_id), "reason": reason or ""},
+    )
+
+
+async def _lock(conn: AsyncConnection, match_id: int) -> Any:
+    """Lock the request, then the match: every writer takes them in this order."""
+    post_id = (
+        await conn.execute(text("SELECT post_id FROM matches WHERE id = :id"), {"id": match_id})
+    ).scalar()
+    if post_id is None:
+        raise NotFound("no such match")
+    await conn.execute(text("SELECT 1 FROM posts WHERE id = :id FOR UPDATE"), {"id": post_id})
+    return (
+        await conn.execute(
+            text(
+                """
+                SELECT m.*, p.author_id, p.volunteers_needed, p.status AS post_status,
+                       ARRAY(SELECT centre_id FROM post_centres pc WHERE pc.post_id = p.id)
+                           AS centre_ids,
+                       (SELECT count(*) FROM matches h
+                        WHERE h.post_id = m.post_id AND match_holds_place(h.status)) AS held
+                FROM matches m JOIN posts p ON p.id = m.post_id
+                WHERE m.id = :id FOR UPDATE OF m
+                """
+            ),
+            {"id": match_id},
+        )
+    ).one()
+
+
+async def _speaks_for_author(conn: AsyncConnection, viewer: Viewer, match: Any) -> bool:
+    return viewer.id == match.author_id or await can_act_for(conn, viewer, match.author_id)
+
+
+async def _is_participant(conn: AsyncConnection, viewer: Viewer, match: Any) -> bool:
+    return viewer.id == match.volunteer_id or await _speaks_for_author(conn, viewer, match)
+
+
+def _covering_worker(viewer: Viewer, match: Any) -> bool:
+    return viewer.is_social_worker and bool(viewer.centre_ids & set(match.centre_ids))
+
+
+async def _update(conn: AsyncConnection, match_id: int, status: str, **columns: Any) -> None:
+    assignments = ", ".join(["status = :status", *(f"{k} = :{k}" for k in columns)])
+    try:
+        async with conn.begin_nested():
+            await conn.execute(
+                text(f"UPDATE matches SET {assignments} WHERE id = :id"),
+                {"status": status, "id": match_id, **columns},
+            )
+    except DBAPIError as exc:
+        if "match_places_full" in str(exc.orig) or "already has its" in str(exc.orig):
+            raise Conflict("this request already has all the volunteers it needs") from None
+        if "cannot go from" in str(exc.orig):
+            raise Conflict(f"this match cannot become {status}") from None
+        raise
+
+
+async def _fill_places(conn: AsyncConnection, match: Any, now: datetime) -> None:
+    """When the last place is taken, the request is matched and the other open
+    propositions are withdrawn."""
+    if match.held + 1 < match.volunteers_needed:
+        return
+    await conn.execute(
+        text("UPDATE posts SET status = 'matched' WHERE id = :id AND status = 'published'"),
+        {"id": match.post_id},
+    )
+    await conn.execute(text("SELECT set_config('voisins.reason', 'places filled', true)"))
+    await conn.execute(
+        text(
+            "UPDATE matches SET status = 'withdrawn', closed_at = :now "
+            "WHERE post_id = :post AND status = 'proposed'"
+        ),
+        {"now": now, "post": match.post_id},
+    )
+    await emit(conn, "post.matched", post_id=match.post_id)
+
+
+async def accept(conn: AsyncConnection, viewer: Viewer, match_id: int, *, now: datetime) -> str:
+    await set_actor(conn, viewer.id)
+    match = await _lock(conn, match_id)
+    if match.volunteer_id != viewer.id:
+        raise NotFound("no such proposition for you")
+    if match.status != "proposed":
+        raise Conflict(f"this proposition is already {match.status}")
+    if match.deadline_at <= now:
+        raise Conflict("this proposition has expired")
+    if match.held >= match.volunteers_needed:
+        raise Conflict("this request already has all the volunteers it needs")
+    await _update(conn, match_id, "accepted", responded_at=now)
+    await emit(conn, "match.accepted", match_id=match_id)
+    if match.sensitive:
+        await _update(conn, match_id, "pending_review")
+        await emit(conn, "match.review_needed", match_id=match_id)
+        status = "pending_review"
+    else:
+        await _update(conn, match_id, "confirmed", confirmed_at=now)
+        await emit(conn, "match.confirmed", match_id=match_id)
+        status = "confirmed"
+    await _fill_places(conn, match, now)
+    return status
+
+
+async def _replace(conn: AsyncConnection, post_id: int, settings: Settings, now: datetime) -> None:
+    """A place opened again: reopen the request and look for someone else."""
+    await conn.execute(
+        text("UPDATE posts SET status = 'published' WHERE id = :id AND status = 'matched'"),
+        {"id": post_id},
+    )
+    await match_request(conn, post_id, settings, now=now)
+
+
+async def decline(
+    conn: AsyncConnection, viewer: Viewer, match_id: int, settings: Settings, *, now: datetime
+) -> str:
+    await set_actor(conn, viewer.id)
+    match = await _lock(conn, match_id)
+    if match.volunteer_id != viewer.id:
+        raise NotFound("no such proposition for you")
+    if match.status != "proposed":
+        raise Conflict(f"this proposition is already {match.status}")
+    await _update(conn, match_id, "declined", responded_at=now, closed_at=now)
+    open_left = (
+        await conn.execute(
+            text("SELECT count(*) FROM matches WHERE post_id = :p AND status = 'proposed'"),
+            {"p": match.post_id},
+        )
+    ).scalar_one()
+    if open_left == 0 and match.held < match.volunteers_needed:
+        # The whole batch said no: no point waiting for the deadline.
+        await match_request(conn, match.post_id, settings, now=now)
+    return "declined"
+
+
+async def review(
+    conn: AsyncConnection,
+    viewer: Viewer,
+    match_id: int,
+    *,
+    approve: bool,
+    reason: str,
+    settings: Settings,
+    now: datetime,
+) -> str:
+    """A social worker of the covering centre approves (contacts are exchanged) or
+    rejects (the next candidate is proposed), always with a reason."""
+    await set_actor(conn, viewer.id, reason)
+    match = await _lock(conn, match_id)
+    if not (_covering_worker(viewer, match) or await can_act_for(conn, viewer, match.author_id)):
+        raise Forbidden("only the covering centre's social workers review this match")
+    if match.status != "pending_review":
+        raise Conflict(f"this match is {match.status}, not waiting for review")
+    if approve:
+        await _update(conn, match_id, "approved", reviewed_by=viewer.id, review_reason=reason)
+        await _update(conn, match_id, "confirmed", confirmed_at=now)
+        await emit(conn, "match.approved", match_id=match_id)
+        await emit(conn, "match.confirmed", match_id=match_id)
+        return "confirmed"
+    await _update(
+        conn, match_id, "rejected", reviewed_by=viewer.id, review_reason=reason, closed_at=now
+    )
+    await emit(conn, "match.rejected", match_id=match_id)
+    await _replace(conn, match.post_id, settings, now)
+    return "rejected"
+
+
+async def cancel(
+    conn: AsyncConnection,
+    viewer: Viewer,
+    match_id: int,
+    reason: str,
+    settings: Settings,
+    *,
+    now: datetime,
+) -> str:
+    await set_actor(conn, viewer.id, reason)
+    match = await _lock(conn, match_id)
+    if not (await _is_participant(conn, viewer, match) or _covering_worker(viewer, match)):
+        raise NotFound("no such match")
+    if match.status not in HOLDING:
+        raise Conflict(f"a {match.status} match cannot be cancelled")
+    await _update(
+        conn, match_id, "cancelled", closed_at=now, closed_by=viewer.id, close_reason=reason
+    )
+    await emit(conn, "match.cancelled", match_id=match_id)
+    await _replace(conn, match.post_id, settings, now)
+    return "cancelled"
+
+
+async def complete(conn: AsyncConnection, viewer: Viewer, match_id: int, *, now: datetime) -> str:
+    await set_actor(conn, viewer.id)
+    match = await _lock(conn, match_id)
+    if not await _is_participant(conn, viewer, match):
+        raise NotFound("no such match")
+    if match.status != "confirmed":
+        raise Conflict(f"a {match.status} match cannot be completed")
+    await _update(conn, match_id, "completed", closed_at=now, closed_by=viewer.id)
+    await emit(conn, "match.completed", match_id=match_id)
+    unfinished = (
+        await conn.execute(
+            text("SELECT count(*) FROM matches WHERE post_id = :p AND match_holds_place(status)"),
+            {"p": match.post_id},
+        )
+    ).scalar_one()
+    if unfinished == 0 and match.post_status == "matched":
+        await conn.execute(
+            text(
+                "UPDATE posts SET status = 'closed', closed_reason = 'aide réalisée' "
+                "WHERE id = :id AND status = 'matched'"
+            ),
+            {"id": match.post_id},
+        )
+    return "completed"
+
+
+async def give_feedback(
+    conn: AsyncConnection, viewer: Viewer, match_id: int, data: FeedbackIn
+) -> Feedback:
+    match = await _lock(conn, match_id)
+    if not await _is_participant(conn, viewer, match):
+        raise NotFound("no such match")
+    if match.status not in ("completed", "cancelled"):
+        raise Conflict("feedback comes after the help took place (or was cancelled)")
+    if match.status == "cancelled" and match.confirmed_at is None:
+        raise Conflict("this match was never confirmed")
+    row = (
+        await conn.execute(
+            text(
+                "INSERT INTO feedback (match_id, author_id, kind, comment) "
+                "VALUES (:m, :a, :k, :c) ON CONFLICT DO NOTHING RETURNING created_at"
+            ),
+            {"m": match_id, "a": viewer.id, "k": data.kind, "c": data.comment},
+        )
+    ).first()
+    if row is None:
+        raise Conflict("you already gave your feedback on this match")
+    if data.kind == "no_show" and viewer.id != match.volunteer_id:
+        await conn.execute(
+            text("UPDATE volunteers SET no_show_count = no_show_count + 1 WHERE user_id = :v"),
+            {"v": match.volunteer_id},
+        )
+    return Feedback(match_id, data.kind, data.comment, row.created_at)

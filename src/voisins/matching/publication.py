@@ -1,0 +1,34 @@
+"""Publishing a post and matching it, in one transaction: the matcher runs as soon as
+a post is published, and its proposals commit with it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from voisins.accounts.access import Viewer
+from voisins.geo.geocoder import Geocoder
+from voisins.matching.engine import match_post
+from voisins.posts import service as posts
+from voisins.posts.schemas import PostIn, PostPrivate
+from voisins.settings import Settings
+
+
+async def create_and_match(
+    conn: AsyncConnection, viewer: Viewer, data: PostIn, *, geocoder: Geocoder, settings: Settings
+) -> PostPrivate:
+    post = await posts.create_post(
+        conn, viewer, data, geocoder=geocoder, cell_size_m=settings.grid_cell_m
+    )
+    if post.status == "published":
+        await match_post(conn, post.id, settings, now=datetime.now(UTC))
+    return post
+
+
+async def publish_and_match(
+    conn: AsyncConnection, viewer: Viewer, post_id: int, *, settings: Settings
+) -> PostPrivate:
+    post = await posts.publish(conn, viewer, post_id)
+    await match_post(conn, post.id, settings, now=datetime.now(UTC))
+    return post

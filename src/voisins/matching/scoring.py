@@ -1,0 +1,82 @@
+"""An explainable weighted score: each component lies in [0, 1], is multiplied by its
+weight from the settings, and the breakdown is stored with the match."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+import msgspec
+
+from voisins.settings import Settings
+
+# Fairness recovers over three days: someone asked an hour ago ranks after someone
+# not asked for a week, so the same few are not always asked.
+FAIRNESS_RECOVERY_H = 72.0
+# Distance decays with this scale: 300 m away scores ~0.86, 3 km ~0.22.
+DISTANCE_SCALE_M = 2000.0
+
+
+class Features(msgspec.Struct, frozen=True):
+    """What the candidate query measured for one volunteer and one request."""
+
+    volunteer_id: int
+    distance_m: float
+    skill_overlap: int
+    post_skills: int
+    available_minutes: int
+    post_minutes: int
+    language_match: bool
+    last_proposed_at: datetime | None
+    completed: int
+    no_shows: int
+
+
+class Component(msgspec.Struct, frozen=True):
+    value: float
+    weight: float
+
+
+class Score(msgspec.Struct, frozen=True):
+    total: float
+    components: dict[str, Component]
+
+
+def components(features: Features, now: datetime) -> dict[str, float]:
+    if features.last_proposed_at is None:
+        fairness = 1.0
+    else:
+        hours = (now - features.last_proposed_at).total_seconds() / 3600
+        fairness = min(1.0, max(0.0, hours / FAIRNESS_RECOVERY_H))
+    return {
+        "distance": math.exp(-features.distance_m / DISTANCE_SCALE_M),
+        "skill": features.skill_overlap / features.post_skills if features.post_skills else 1.0,
+        "availability": (
+            min(1.0, features.available_minutes / features.post_minutes)
+            if features.post_minutes
+            else 1.0
+        ),
+        "language": 1.0 if features.language_match else 0.0,
+        "fairness": fairness,
+        # Laplace-smoothed share of kept promises: newcomers start at 0.5.
+        "reliability": (features.completed + 1) / (features.completed + features.no_shows + 2),
+    }
+
+
+def weights(settings: Settings) -> dict[str, float]:
+    return {
+        "distance": settings.weight_distance,
+        "skill": settings.weight_skill,
+        "availability": settings.weight_availability,
+        "language": settings.weight_language,
+        "fairness": settings.weight_fairness,
+        "reliability": settings.weight_reliability,
+    }
+
+
+def score(features: Features, settings: Settings, now: datetime) -> Score:
+    values = components(features, now)
+    w = weights(settings)
+    parts = {name: Component(round(values[name], 4), w[name]) for name in values}
+    total = sum(values[name] * w[name] for name in values)
+    return Score(total=round(total, 4), components=parts)

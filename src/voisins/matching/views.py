@@ -1,0 +1,198 @@
+"""Reading matches: the volunteer's propositions and the author's follow-up of a request.
+
+Distances are bands between public cells; identities, contacts and the exact address
+appear only once a match is confirmed (and after review when sensitive)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from voisins.accounts.access import Viewer
+from voisins.accounts.assisted import can_act_for
+from voisins.errors import NotFound
+from voisins.geo.bands import public_distance
+from voisins.geo.grid import Cell
+from voisins.matching.schemas import (
+    Contact,
+    HistoryEntry,
+    MatchForAuthor,
+    PostSummary,
+    Proposition,
+)
+from voisins.pagination import Page, paginate, window
+from voisins.posts.schemas import ExactLocation, PublicCell, Schedule
+
+REVEALED = ("confirmed", "completed")
+
+_PROPOSITIONS = """
+SELECT m.id, m.status, m.proposed_at, m.deadline_at, m.post_id,
+       COALESCE(o.cell_key, v.cell_key) AS from_cell,
+       p.kind, p.category, p.title, p.description, p.urgency, p.sensitive,
+       p.volunteers_needed, p.schedule_kind, p.starts_at, p.ends_at, p.weekly_days,
+       p.weekly_start, p.weekly_end, p.cell_key,
+       ST_X(p.cell_centre) AS cell_lon, ST_Y(p.cell_centre) AS cell_lat,
+       CASE WHEN m.status IN ('confirmed', 'completed') THEN ST_X(p.point) END AS lon,
+       CASE WHEN m.status IN ('confirmed', 'completed') THEN ST_Y(p.point) END AS lat,
+       CASE WHEN m.status IN ('confirmed', 'completed') THEN p.address END AS address,
+       a.id AS author_id, a.display_name AS author_name, a.email AS author_email,
+       a.phone AS author_phone
+FROM matches m
+JOIN posts p ON p.id = m.post_id
+JOIN users a ON a.id = p.author_id
+LEFT JOIN volunteers v ON v.user_id = m.volunteer_id
+LEFT JOIN posts o ON o.id = m.offer_id
+"""
+
+
+def _schedule(row: Any) -> Schedule:
+    if row.schedule_kind == "once":
+        return Schedule(type="once", starts_at=row.starts_at, ends_at=row.ends_at)
+    return Schedule(
+        type="weekly",
+        days=list(row.weekly_days),
+        start=row.weekly_start.strftime("%H:%M"),
+        end=row.weekly_end.strftime("%H:%M"),
+    )
+
+
+def _band(from_cell: str | None, to_cell: str) -> Any:
+    origin = Cell.from_key(from_cell) if from_cell else Cell.from_key(to_cell)
+    return public_distance(origin, Cell.from_key(to_cell))
+
+
+def _proposition(row: Any) -> Proposition:
+    revealed = row.status in REVEALED
+    return Proposition(
+        id=row.id,
+        status=row.status,
+        post=PostSummary(
+            id=row.post_id,
+            kind=row.kind,
+            category=row.category,
+            title=row.title,
+            description=row.description,
+            schedule=_schedule(row),
+            urgency=row.urgency,
+            sensitive=row.sensitive,
+            volunteers_needed=row.volunteers_needed,
+            cell=PublicCell(row.cell_key, row.cell_lon, row.cell_lat),
+        ),
+        distance=_band(row.from_cell, row.cell_key),
+        proposed_at=row.proposed_at,
+        deadline_at=row.deadline_at,
+        requester=Contact(row.author_id, row.author_name, row.author_email, row.author_phone)
+        if revealed
+        else None,
+        location=ExactLocation(row.lon, row.lat, row.address) if revealed else None,
+    )
+
+
+async def list_propositions(
+    conn: AsyncConnection, viewer: Viewer, *, active_only: bool, page: int, per_page: int
+) -> Page[Proposition]:
+    condition = (
+        "AND m.status IN ('proposed', 'accepted', 'pending_review', 'approved', 'confirmed')"
+        if active_only
+        else ""
+    )
+    rows = (
+        await conn.execute(
+            text(
+                _PROPOSITIONS + f" WHERE m.volunteer_id = :me {condition} "
+                "ORDER BY m.proposed_at DESC, m.id DESC LIMIT :limit OFFSET :offset"
+            ),
+            {"me": viewer.id, **window(page, per_page)},
+        )
+    ).all()
+    return paginate([_proposition(r) for r in rows], page, per_page)
+
+
+async def get_proposition(conn: AsyncConnection, viewer: Viewer, match_id: int) -> Proposition:
+    row = (
+        await conn.execute(
+            text(_PROPOSITIONS + " WHERE m.id = :id AND m.volunteer_id = :me"),
+            {"id": match_id, "me": viewer.id},
+        )
+    ).first()
+    if row is None:
+        raise NotFound("no such proposition for you")
+    return _proposition(row)
+
+
+async def _may_follow(conn: AsyncConnection, viewer: Viewer, post_id: int) -> bool:
+    row = (
+        await conn.execute(
+            text(
+                "SELECT author_id, ARRAY(SELECT centre_id FROM post_centres pc "
+                "WHERE pc.post_id = p.id) AS centre_ids FROM posts p WHERE p.id = :id"
+            ),
+            {"id": post_id},
+        )
+    ).first()
+    if row is None:
+        return False
+    if viewer.id == row.author_id:
+        return True
+    if viewer.is_social_worker and viewer.centre_ids & set(row.centre_ids):
+        return True
+    return await can_act_for(conn, viewer, row.author_id)
+
+
+async def post_matches(conn: AsyncConnection, viewer: Viewer, post_id: int) -> list[MatchForAuthor]:
+    if not await _may_follow(conn, viewer, post_id):
+        raise NotFound("no such post of yours")
+    rows = (
+        await conn.execute(
+            text(
+                """
+                SELECT m.id, m.status, m.batch, m.proposed_at, m.responded_at,
+                       COALESCE(o.cell_key, v.cell_key) AS from_cell, p.cell_key,
+                       u.id AS volunteer_id, u.display_name, u.email, u.phone
+                FROM matches m
+                JOIN posts p ON p.id = m.post_id
+                JOIN users u ON u.id = m.volunteer_id
+                LEFT JOIN volunteers v ON v.user_id = m.volunteer_id
+                LEFT JOIN posts o ON o.id = m.offer_id
+                WHERE m.post_id = :post ORDER BY m.id
+                """
+            ),
+            {"post": post_id},
+        )
+    ).all()
+    return [
+        MatchForAuthor(
+            id=r.id,
+            status=r.status,
+            batch=r.batch,
+            distance=_band(r.from_cell, r.cell_key),
+            proposed_at=r.proposed_at,
+            responded_at=r.responded_at,
+            volunteer=Contact(r.volunteer_id, r.display_name, r.email, r.phone)
+            if r.status in REVEALED
+            else None,
+        )
+        for r in rows
+    ]
+
+
+async def history(conn: AsyncConnection, viewer: Viewer, match_id: int) -> list[HistoryEntry]:
+    row = (
+        await conn.execute(
+            text("SELECT post_id, volunteer_id FROM matches WHERE id = :id"), {"id": match_id}
+        )
+    ).first()
+    if row is None or not (
+        viewer.id == row.volunteer_id or await _may_follow(conn, viewer, row.post_id)
+    ):
+        raise NotFound("no such match")
+    rows = await conn.execute(
+        text(
+            "SELECT from_status, to_status, actor_id, reason, at FROM match_history "
+            "WHERE match_id = :id ORDER BY id"
+        ),
+        {"id": match_id},
+    )
+    return [HistoryEntry(**dict(r._mapping)) for r in rows]

@@ -93,6 +93,23 @@ SKILLS: tuple[str, ...] = (
     "lecture",
 )
 SKILL_WEIGHTS = np.array([14, 9, 10, 10, 7, 7, 9, 5, 8, 6, 3, 6, 4, 5, 3, 4], dtype=float)
+# Skills go with categories: a volunteer who drives people around has a licence, a
+# request for digital help asks for computer or smartphone skills.
+CATEGORY_SKILLS: dict[str, tuple[str, ...]] = {
+    "courses": ("permis_b", "voiture", "cuisine"),
+    "visite_convivialite": ("lecture", "cuisine", "animaux"),
+    "hebergement_intergenerationnel": ("cuisine", "bricolage"),
+    "echange_savoirs": ("soutien_scolaire", "anglais", "couture", "cuisine", "informatique"),
+    "aide_numerique": ("informatique", "smartphone"),
+    "demarches_administratives": ("administratif", "informatique"),
+    "transport_accompagnement": ("permis_b", "voiture"),
+    "bricolage_jardinage": ("bricolage", "outils", "jardinage"),
+    "pret_don": ("outils", "demenagement", "voiture"),
+    "garde_ponctuelle": ("soutien_scolaire", "premiers_secours", "lecture"),
+}
+# LINK[c, s] = 1 when skill s goes with category c.
+LINK = np.array([[float(skill in CATEGORY_SKILLS[c]) for skill in SKILLS] for c in CATEGORIES])
+OFF_CATEGORY_SKILL = 0.15  # weight of a skill unrelated to one's categories
 # Second languages on top of French (share of volunteers speaking each).
 LANGUAGE_SHARES: tuple[tuple[str, float], ...] = (
     ("en", 0.30),
@@ -205,9 +222,11 @@ def points(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
 def _weighted_subsets(
     rng: np.random.Generator, names: Sequence[str], weights: np.ndarray, counts: np.ndarray
 ) -> list[list[str]]:
-    """For each row, ``counts[i]`` distinct names drawn by weight (Gumbel top-k)."""
+    """For each row, ``counts[i]`` distinct names drawn by weight (Gumbel top-k);
+    ``weights`` is one vector for all rows or one row of weights per row."""
     n, k = len(counts), len(names)
-    keys = np.log(_weights(weights))[None, :] + rng.gumbel(size=(n, k))
+    w = weights if weights.ndim == 2 else weights[None, :]
+    keys = np.log(w / w.sum(axis=1, keepdims=True)) + rng.gumbel(size=(n, k))
     order = np.argsort(-keys, axis=1)
     mask = np.zeros((n, k), dtype=bool)
     rows = np.arange(n)[:, None]
@@ -299,7 +318,9 @@ class Population:
         cat_counts = rng.choice([1, 2, 3, 4], size=n, p=[0.3, 0.35, 0.22, 0.13])
         categories = _weighted_subsets(rng, CATEGORIES, CATEGORY_WEIGHTS, cat_counts)
         skill_counts = rng.choice([0, 1, 2, 3], size=n, p=[0.3, 0.35, 0.25, 0.1])
-        skills = _weighted_subsets(rng, SKILLS, SKILL_WEIGHTS, skill_counts)
+        has_category = np.array([[c in row for c in CATEGORIES] for row in categories])
+        skill_weights = SKILL_WEIGHTS[None, :] * (OFF_CATEGORY_SKILL + has_category @ LINK)
+        skills = _weighted_subsets(rng, SKILLS, skill_weights, skill_counts)
         languages = _languages(rng, n)
         avail_idx = rng.integers(0, AVAILABILITY_POOL, n).tolist()
         max_active = rng.choice([1, 2, 3, 4, 5], size=n, p=[0.25, 0.3, 0.25, 0.1, 0.1])
@@ -436,10 +457,10 @@ def request_specs(seed: int, n: int, now: datetime) -> list[RequestSpec]:
     specs = []
     for i in range(n):
         category = CATEGORIES[int(cats[i])]
-        n_skills = int(rng.choice([0, 1, 2], p=[0.5, 0.35, 0.15]))
-        skills = sorted(
-            rng.choice(SKILLS, size=n_skills, replace=False, p=_weights(SKILL_WEIGHTS)).tolist()
-        )
+        # Half the requests name no skill; the others one or two that fit the category.
+        related = CATEGORY_SKILLS[category]
+        n_skills = min(len(related), int(rng.choice([0, 1, 2], p=[0.5, 0.35, 0.15])))
+        skills = sorted(rng.choice(related, size=n_skills, replace=False).tolist())
         languages = [
             [],
             ["fr"],

@@ -64,12 +64,15 @@ CREATE TABLE matches (
     close_reason     text CHECK (length(close_reason) <= 500),
     reviewed_by      bigint REFERENCES users (id),
     review_reason    text CHECK (length(review_reason) <= 1000),
-    UNIQUE (post_id, volunteer_id),
     CHECK (status <> 'cancelled' OR (close_reason IS NOT NULL AND closed_by IS NOT NULL)),
     CHECK (status NOT IN ('approved', 'rejected') OR (reviewed_by IS NOT NULL
                                                       AND review_reason IS NOT NULL)),
     CHECK (status <> 'pending_review' OR sensitive)
 );
+-- One live match per request and volunteer; a proposition withdrawn because the places
+-- were filled may be made again when a place reopens.
+CREATE UNIQUE INDEX matches_one_live ON matches (post_id, volunteer_id)
+    WHERE status <> 'withdrawn';
 CREATE INDEX matches_volunteer ON matches (volunteer_id, status);
 CREATE INDEX matches_open_deadline ON matches (deadline_at) WHERE status = 'proposed';
 

@@ -87,7 +87,8 @@ WHERE {geosql.within_m("v.geog", _POINT, "CAST(:radius_m AS double precision)")}
                   WHERE (b.blocker_id = CAST(:author_id AS bigint) AND b.blocked_id = v.user_id)
                      OR (b.blocker_id = v.user_id AND b.blocked_id = CAST(:author_id AS bigint)))
   AND NOT EXISTS (SELECT 1 FROM matches m
-                  WHERE m.post_id = CAST(:post_id AS bigint) AND m.volunteer_id = v.user_id)
+                  WHERE m.post_id = CAST(:post_id AS bigint) AND m.volunteer_id = v.user_id
+                    AND m.status <> 'withdrawn')
 ORDER BY {geosql.nearest_first("v.geog", _POINT)}
 LIMIT CAST(:window AS integer)
 """
@@ -168,7 +169,8 @@ WHERE p.status = 'published' AND p.kind = 'request'
                   WHERE (b.blocker_id = p.author_id AND b.blocked_id = CAST(:author_id AS bigint))
                      OR (b.blocker_id = CAST(:author_id AS bigint) AND b.blocked_id = p.author_id))
   AND NOT EXISTS (SELECT 1 FROM matches m
-                  WHERE m.post_id = p.id AND m.volunteer_id = CAST(:author_id AS bigint))
+                  WHERE m.post_id = p.id AND m.volunteer_id = CAST(:author_id AS bigint)
+                    AND m.status <> 'withdrawn')
   AND (SELECT count(*) FROM matches m
        WHERE m.post_id = p.id AND match_holds_place(m.status)) < p.volunteers_needed
 ORDER BY {geosql.nearest_first("p.geog", _POINT)}

@@ -137,9 +137,13 @@ async def accept(conn: AsyncConnection, viewer: Viewer, match_id: int, *, now: d
 
 
 async def _replace(conn: AsyncConnection, post_id: int, settings: Settings, now: datetime) -> None:
-    """A place opened again: reopen the request and look for someone else."""
+    """A place opened again: reopen the request and search afresh (the escalation
+    starts over; people who already declined or let it expire are not asked again)."""
     await conn.execute(
-        text("UPDATE posts SET status = 'published' WHERE id = :id AND status = 'matched'"),
+        text(
+            "UPDATE posts SET status = 'published', match_batch = 0, match_radius_m = NULL, "
+            "match_exhausted_at = NULL WHERE id = :id AND status IN ('matched', 'published')"
+        ),
         {"id": post_id},
     )
     await match_request(conn, post_id, settings, now=now)

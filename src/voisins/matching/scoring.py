@@ -78,5 +78,7 @@ def score(features: Features, settings: Settings, now: datetime) -> Score:
     values = components(features, now)
     w = weights(settings)
     parts = {name: Component(round(values[name], 4), w[name]) for name in values}
+    # The total stays unrounded: fairness separates equally good volunteers by how
+    # long ago they were last asked, which can be seconds.
     total = sum(values[name] * w[name] for name in values)
-    return Score(total=round(total, 4), components=parts)
+    return Score(total=total, components=parts)

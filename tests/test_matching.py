@@ -1,0 +1,339 @@
+"""The matcher: each filter, scoring order, offers, escalation, fairness."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from voisins.matching.engine import escalate_due, next_step
+from voisins.matching.scoring import Features, components, score
+from voisins.posts.schemas import WeeklyIn
+from voisins.settings import Settings, load_settings
+
+from .support.matching import CHATELET, author, offset, proposed_to, request, volunteer
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def _features(**overrides: Any) -> Features:
+    values: dict[str, Any] = {
+        "volunteer_id": 1,
+        "distance_m": 500.0,
+        "skill_overlap": 0,
+        "post_skills": 0,
+        "available_minutes": 120,
+        "post_minutes": 120,
+        "language_match": True,
+        "last_proposed_at": None,
+        "completed": 0,
+        "no_shows": 0,
+    }
+    values.update(overrides)
+    return Features(**values)
+
+
+def test_score_components_are_explainable(settings: Settings) -> None:
+    result = score(_features(distance_m=300), settings, NOW)
+    assert set(result.components) == {
+        "distance",
+        "skill",
+        "availability",
+        "language",
+        "fairness",
+        "reliability",
+    }
+    assert all(0 <= c.value <= 1 for c in result.components.values())
+    assert result.components["distance"].weight == settings.weight_distance
+    assert result.total == pytest.approx(
+        sum(c.value * c.weight for c in result.components.values()), abs=1e-3
+    )
+
+
+def test_nearer_skilled_available_fresh_reliable_rank_higher(settings: Settings) -> None:
+    def total(**overrides: Any) -> float:
+        return score(_features(**overrides), settings, NOW).total
+
+    assert total(distance_m=300) > total(distance_m=3000)
+    assert total(post_skills=2, skill_overlap=2) > total(post_skills=2, skill_overlap=1)
+    assert total(available_minutes=120) > total(available_minutes=30)
+    assert total(last_proposed_at=NOW - timedelta(days=5)) > total(
+        last_proposed_at=NOW - timedelta(hours=1)
+    )
+    assert total(completed=9, no_shows=0) > total(completed=1, no_shows=3)
+
+
+def test_fairness_recovers_over_three_days() -> None:
+    fresh = components(_features(last_proposed_at=NOW - timedelta(hours=1)), NOW)["fairness"]
+    rested = components(_features(last_proposed_at=NOW - timedelta(days=4)), NOW)["fairness"]
+    assert fresh == pytest.approx(1 / 72)
+    assert rested == 1.0
+
+
+# Each case: how the excluded volunteer differs from a good one, and what the request asks.
+FILTERS: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {
+    "beyond the volunteer's own radius": ({"at_m": 2500, "radius_m": 2000}, {}, {}),
+    "beyond the request's radius": ({"at_m": 4000, "radius_m": 20000}, {"search_radius_km": 3}, {}),
+    "category not covered": ({"categories": ("bricolage_jardinage",)}, {}, {}),
+    "skill tags not covered": (
+        {"skills": ("plomberie",)},
+        {"skill_tags": ["couture"]},
+        {"skills": ("couture",)},
+    ),
+    "language not spoken": (
+        {"languages": ("fr",)},
+        {"languages": ["ar"]},
+        {"languages": ("fr", "ar")},
+    ),
+    "availability does not overlap": ({"days": (6, 7)}, {}, {}),
+    "paused": ({"paused": True}, {}, {}),
+    "at the maximum of active matches": ({"active_matches": 2, "max_active_matches": 2}, {}, {}),
+    "in cool-down after a recent match": ({"last_matched_at": NOW - timedelta(minutes=10)}, {}, {}),
+    "not vetted for a sensitive post": (
+        {"vetted": False},
+        {"category": "visite_convivialite"},
+        {"vetted": True, "categories": ("visite_convivialite",)},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FILTERS))
+async def test_each_filter_alone_excludes_a_candidate(
+    engine: AsyncEngine, settings: Settings, case: str
+) -> None:
+    excluded_changes, request_fields, good_changes = FILTERS[case]
+    excluded_changes = dict(excluded_changes)
+    at_m = excluded_changes.pop("at_m", 300)
+    base = {"categories": ("courses", "visite_convivialite")} | good_changes
+    good = await volunteer(engine, offset(CHATELET, east_m=300), **base)
+    excluded = await volunteer(engine, offset(CHATELET, east_m=at_m), **(base | excluded_changes))
+    post_id = await request(engine, settings, await author(engine), **request_fields)
+    assert await proposed_to(engine, post_id) == [good], case
+    assert excluded
+
+
+async def test_suspended_volunteers_blocks_and_the_author_are_excluded(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    who = await author(engine)
+    good = await volunteer(engine, offset(CHATELET, east_m=200))
+    suspended = await volunteer(engine, offset(CHATELET, east_m=210))
+    blocked = await volunteer(engine, offset(CHATELET, east_m=220))
+    blocking = await volunteer(engine, offset(CHATELET, east_m=230))
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE users SET status = 'suspended' WHERE id = :i"), {"i": suspended}
+        )
+        await conn.execute(
+            text("INSERT INTO blocks (blocker_id, blocked_id) VALUES (:a, :b), (:c, :a)"),
+            {"a": who.id, "b": blocked, "c": blocking},
+        )
+        # The author is a volunteer too: never proposed their own request.
+        await conn.execute(
+            text(
+                "INSERT INTO volunteers (user_id, point, cell_key, cell_centre, radius_m, "
+                "categories, availability) SELECT :a, point, cell_key, cell_centre, radius_m, "
+                "categories, availability FROM volunteers WHERE user_id = :g"
+            ),
+            {"a": who.id, "g": good},
+        )
+    post_id = await request(engine, settings, who)
+    assert await proposed_to(engine, post_id) == [good]
+
+
+async def test_nearer_volunteer_ranks_first_and_breakdown_is_stored(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    far = await volunteer(engine, offset(CHATELET, north_m=3000))
+    near = await volunteer(engine, offset(CHATELET, north_m=300))
+    post_id = await request(engine, settings, await author(engine))
+    assert await proposed_to(engine, post_id) == [near, far]
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT volunteer_id, distance_m, score_breakdown FROM matches "
+                    "ORDER BY score DESC"
+                )
+            )
+        ).all()
+    assert rows[0].volunteer_id == near
+    assert 250 < rows[0].distance_m < 350
+    assert set(rows[0].score_breakdown) >= {"distance", "fairness", "reliability"}
+    assert (
+        rows[0].score_breakdown["distance"]["value"] > rows[1].score_breakdown["distance"]["value"]
+    )
+
+
+async def test_skills_can_outrank_a_little_distance(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    plain = await volunteer(engine, offset(CHATELET, east_m=200), skills=("couture",))
+    expert = await volunteer(engine, offset(CHATELET, east_m=400), skills=("couture", "retouches"))
+    post_id = await request(
+        engine, settings, await author(engine), skill_tags=["couture", "retouches"]
+    )
+    assert await proposed_to(engine, post_id) == [expert, plain]
+
+
+async def test_an_offer_finds_open_requests_nearby_in_its_category(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    requester = await author(engine)
+    wanted = await request(engine, settings, requester, category="bricolage_jardinage")
+    other_category = await request(engine, settings, requester, category="aide_numerique")
+    far_away = await request(
+        engine,
+        settings,
+        requester,
+        at=offset(CHATELET, north_m=15000),
+        category="bricolage_jardinage",
+    )
+    helper = await author(engine)
+    offer = await request(
+        engine, settings, helper, kind="offer", category="bricolage_jardinage",
+        at=offset(CHATELET, east_m=500),
+    )  # fmt: skip
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text("SELECT post_id, volunteer_id, offer_id, status FROM matches ORDER BY id")
+            )
+        ).all()
+    assert [(r.post_id, r.volunteer_id, r.offer_id, r.status) for r in rows] == [
+        (wanted, helper.id, offer, "proposed")
+    ]
+    assert other_category and far_away
+
+
+async def test_escalation_next_batch_then_wider_then_follow_up(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    one_at_a_time = load_settings(
+        environment="test",
+        database_url=settings.database_url,
+        redis_url=settings.redis_url,
+        match_batch_per_needed=1,
+        match_max_batches=2,
+        match_widen_factor=2.0,
+        match_deadline_s=3600,
+    )
+    first = await volunteer(engine, offset(CHATELET, east_m=100), radius_m=20000)
+    second = await volunteer(engine, offset(CHATELET, east_m=1000), radius_m=20000)
+    wider = await volunteer(engine, offset(CHATELET, east_m=3500), radius_m=20000)
+    await volunteer(engine, offset(CHATELET, east_m=9000), radius_m=20000)  # beyond 2 × 3 km
+    post_id = await request(engine, one_at_a_time, await author(engine), search_radius_km=3)
+    assert await proposed_to(engine, post_id) == [first]
+
+    async with engine.begin() as conn:
+        deadline = (
+            await conn.execute(
+                text("SELECT match_deadline_at FROM posts WHERE id = :p"), {"p": post_id}
+            )
+        ).scalar_one()
+        # Before the deadline nothing moves.
+        assert await escalate_due(conn, one_at_a_time, now=deadline - timedelta(seconds=1)) == []
+    clock = deadline + timedelta(seconds=1)
+    async with engine.begin() as conn:
+        [outcome] = await escalate_due(conn, one_at_a_time, now=clock)
+    assert (outcome.batch, outcome.radius_m, outcome.proposed) == (2, 3000, [second])
+    clock += timedelta(hours=1, seconds=1)
+    async with engine.begin() as conn:
+        [outcome] = await escalate_due(conn, one_at_a_time, now=clock)
+    assert (outcome.batch, outcome.radius_m, outcome.proposed) == (3, 6000, [wider])
+    clock += timedelta(hours=1, seconds=1)
+    async with engine.begin() as conn:
+        [outcome] = await escalate_due(conn, one_at_a_time, now=clock)
+    assert outcome.followup is True
+    async with engine.connect() as conn:
+        statuses = (
+            (
+                await conn.execute(
+                    text("SELECT status FROM matches WHERE post_id = :p ORDER BY id"),
+                    {"p": post_id},
+                )
+            )
+            .scalars()
+            .all()
+        )
+        followups = (await conn.execute(text("SELECT post_id, reason FROM followups"))).all()
+        topics = (await conn.execute(text("SELECT topic FROM outbox ORDER BY id"))).scalars().all()
+    assert statuses == ["expired", "expired", "expired"]
+    assert [(f.post_id, f.reason) for f in followups] == [(post_id, "no_response")]
+    assert topics.count("match.proposed") == 3
+    assert topics[-1] == "post.no_response"
+    # A later sweep leaves it alone: no dead loop, no duplicate follow-up.
+    async with engine.begin() as conn:
+        assert await escalate_due(conn, one_at_a_time, now=clock + timedelta(days=1)) == []
+
+
+async def test_no_candidate_at_all_goes_straight_to_follow_up(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    post_id = await request(engine, settings, await author(engine))
+    async with engine.connect() as conn:
+        exhausted = (
+            await conn.execute(
+                text("SELECT match_exhausted_at FROM posts WHERE id = :p"), {"p": post_id}
+            )
+        ).scalar()
+        followups = (await conn.execute(text("SELECT count(*) FROM followups"))).scalar()
+    assert exhausted is not None
+    assert followups == 1
+
+
+def test_next_step_sequence(settings: Settings) -> None:
+    assert next_step(0, 3000, settings) == (1, 3000)
+    assert next_step(1, 3000, settings) == (2, 3000)
+    assert next_step(2, 3000, settings) == (3, 4500)
+    assert next_step(3, 3000, settings) is None
+    assert next_step(2, 20000, settings) is None
+
+
+async def test_fairness_spreads_propositions_across_equally_good_volunteers(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    volunteers = [await volunteer(engine, CHATELET, radius_m=3000) for _ in range(30)]
+    who = await author(engine)
+    for index in range(100):
+        # 100 identical requests over an afternoon (the clock moves a minute each).
+        post_id = await request(engine, settings, who)
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "UPDATE volunteers "
+                    "SET last_proposed_at = last_proposed_at - CAST(:shift AS interval)"
+                ),
+                {"shift": timedelta(minutes=1)},
+            )
+        assert post_id and index >= 0
+    async with engine.connect() as conn:
+        counts = dict(
+            (
+                await conn.execute(
+                    text("SELECT volunteer_id, count(*) FROM matches GROUP BY volunteer_id")
+                )
+            ).all()
+        )
+    per_volunteer = [counts.get(v, 0) for v in volunteers]
+    # 100 requests × 10 propositions over 30 volunteers: about 33 each.
+    assert min(per_volunteer) >= 30, per_volunteer
+    assert max(per_volunteer) <= 37, per_volunteer
+
+
+async def test_weekly_request_matches_weekly_availability_only_when_overlapping(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    evening = await volunteer(engine, offset(CHATELET, east_m=100), hours=("18:00", "21:00"))
+    morning = await volunteer(engine, offset(CHATELET, east_m=200), hours=("09:00", "11:00"))
+    post_id = await request(
+        engine,
+        settings,
+        await author(engine),
+        schedule=WeeklyIn(days=[3], start="10:00", end="12:00"),
+    )
+    assert await proposed_to(engine, post_id) == [morning]
+    assert evening

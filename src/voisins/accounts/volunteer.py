@@ -125,8 +125,7 @@ async def get_profile(conn: AsyncConnection, viewer: Viewer) -> VolunteerProfile
     row = (
         await conn.execute(
             text(
-                "SELECT v.*, ST_X(v.point) AS lon, ST_Y(v.point) AS lat FROM volunteers v "
-                "WHERE v.user_id = :id"
+                f"SELECT v.*, {geosql.lon_lat('v.point')} FROM volunteers v WHERE v.user_id = :id"
             ),
             {"id": viewer.id},
         )

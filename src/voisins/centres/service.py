@@ -19,12 +19,12 @@ from voisins.geo.coordinates import LonLat
 from voisins.geo.territory import ewkt, parse_territory
 from voisins.pagination import Page, paginate, window
 
-_SELECT = """
+_SELECT = f"""
 SELECT c.id, c.name, c.contact_email, c.contact_phone, c.address, c.moderation_level,
        ARRAY(SELECT CASE WHEN p.centre_id = c.id THEN p.partner_id ELSE p.centre_id END
              FROM centre_partnerships p WHERE c.id IN (p.centre_id, p.partner_id)
              ORDER BY 1) AS partner_ids,
-       ST_AsGeoJSON(c.territory, 6) AS territory
+       {geosql.as_geojson("c.territory")} AS territory
 FROM centres c
 """
 

@@ -78,3 +78,8 @@ def nearest_first(col: str, point_sql: str) -> str:
 def distance_m(col: str, point_sql: str) -> str:
     """Distance in metres between two geographies (spheroid)."""
     return f"ST_Distance({col}, {point_sql})"
+
+
+def as_geojson(col: str, decimals: int = 6) -> str:
+    """A geometry as GeoJSON text, coordinates rounded to ``decimals``."""
+    return f"ST_AsGeoJSON({col}, {int(decimals)})"

@@ -15,6 +15,7 @@ import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from voisins.geo import sql as geosql
 from voisins.matching.candidates import (
     Request,
     find_candidates,
@@ -38,10 +39,10 @@ class MatchOutcome(msgspec.Struct):
     followup: bool = False
 
 
-_LOAD = """
+_LOAD = f"""
 SELECT p.id, p.author_id, p.kind, p.status, p.category, p.skill_tags, p.languages, p.slots,
        p.sensitive, p.volunteers_needed, p.search_radius_m, p.match_batch, p.match_radius_m,
-       p.match_exhausted_at, ST_X(p.point) AS lon, ST_Y(p.point) AS lat,
+       p.match_exhausted_at, {geosql.lon_lat("p.point")},
        (SELECT count(*) FROM matches m
         WHERE m.post_id = p.id AND match_holds_place(m.status)) AS held
 FROM posts p WHERE p.id = :id FOR UPDATE OF p

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from voisins.accounts.access import Viewer
 from voisins.accounts.assisted import can_act_for
 from voisins.errors import NotFound
+from voisins.geo import sql as geosql
 from voisins.geo.bands import public_distance
 from voisins.geo.grid import Cell
 from voisins.matching.schemas import (
@@ -27,15 +28,14 @@ from voisins.posts.schemas import ExactLocation, PublicCell, Schedule
 
 REVEALED = ("confirmed", "completed")
 
-_PROPOSITIONS = """
+_PROPOSITIONS = f"""
 SELECT m.id, m.status, m.proposed_at, m.deadline_at, m.post_id,
        COALESCE(o.cell_key, v.cell_key) AS from_cell,
        p.kind, p.category, p.title, p.description, p.urgency, p.sensitive,
        p.volunteers_needed, p.schedule_kind, p.starts_at, p.ends_at, p.weekly_days,
        p.weekly_start, p.weekly_end, p.cell_key,
-       ST_X(p.cell_centre) AS cell_lon, ST_Y(p.cell_centre) AS cell_lat,
-       CASE WHEN m.status IN ('confirmed', 'completed') THEN ST_X(p.point) END AS lon,
-       CASE WHEN m.status IN ('confirmed', 'completed') THEN ST_Y(p.point) END AS lat,
+       {geosql.lon_lat("p.cell_centre", "cell_")},
+       {geosql.lon_lat("CASE WHEN m.status IN ('confirmed', 'completed') THEN p.point END")},
        CASE WHEN m.status IN ('confirmed', 'completed') THEN p.address END AS address,
        a.id AS author_id, a.display_name AS author_name, a.email AS author_email,
        a.phone AS author_phone

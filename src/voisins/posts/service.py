@@ -46,18 +46,18 @@ MAX_LIFETIME = timedelta(days=90)
 # Tolerance for clocks of phones and for the time a form takes to fill.
 CLOCK_SKEW = timedelta(minutes=5)
 
-_PUBLIC_COLUMNS = """
+_PUBLIC_COLUMNS = f"""
     p.id, p.author_id, p.kind, p.category, p.title, p.description, p.skill_tags, p.languages,
     p.schedule_kind, p.starts_at, p.ends_at, p.weekly_days, p.weekly_start, p.weekly_end,
     p.volunteers_needed, p.urgency, p.sensitive, p.status, p.expires_at, p.published_at,
-    p.cell_key, ST_X(p.cell_centre) AS cell_lon, ST_Y(p.cell_centre) AS cell_lat,
+    p.cell_key, {geosql.lon_lat("p.cell_centre", "cell_")},
     ARRAY(SELECT pc.centre_id FROM post_centres pc WHERE pc.post_id = p.id ORDER BY 1)
         AS centre_ids
 """
 _PRIVATE_COLUMNS = (
     _PUBLIC_COLUMNS
-    + """,
-    p.created_by, ST_X(p.point) AS lon, ST_Y(p.point) AS lat, p.address, p.beneficiary_flags,
+    + f""",
+    p.created_by, {geosql.lon_lat("p.point")}, p.address, p.beneficiary_flags,
     p.search_radius_m, p.closed_reason
 """
 )
@@ -299,10 +299,7 @@ async def list_mine(
 async def volunteer_home_cell(conn: AsyncConnection, viewer: Viewer) -> LonLat:
     row = (
         await conn.execute(
-            text(
-                "SELECT ST_X(cell_centre) AS lon, ST_Y(cell_centre) AS lat "
-                "FROM volunteers WHERE user_id = :id"
-            ),
+            text(f"SELECT {geosql.lon_lat('cell_centre')} FROM volunteers WHERE user_id = :id"),
             {"id": viewer.id},
         )
     ).first()
@@ -327,16 +324,17 @@ async def browse(
     distances run between cell centres, so moving the query point inside a cell changes
     nothing: the answer cannot be used to triangulate anyone."""
     origin = cell_centre(snap(near, cell_size_m))
-    origin_sql = f"CAST({geosql.point_4326('lon', 'lat')} AS geography)"
+    origin_sql = geosql.as_geography(geosql.point_4326("lon", "lat"))
+    cell = geosql.as_geography("p.cell_centre")
     rows = (
         await conn.execute(
             text(
                 f"""
                 SELECT {_PUBLIC_COLUMNS},
-                       ST_Distance(CAST(p.cell_centre AS geography), {origin_sql}) AS distance_m
+                       {geosql.distance_m(cell, origin_sql)} AS distance_m
                 FROM posts p
                 WHERE p.status = 'published' AND p.expires_at > now()
-                  AND ST_DWithin(CAST(p.cell_centre AS geography), {origin_sql}, :radius_m)
+                  AND {geosql.within_m(cell, origin_sql, "CAST(:radius_m AS double precision)")}
                   AND (CAST(:category AS text) IS NULL OR p.category = :category)
                   AND (CAST(:kind AS text) IS NULL OR p.kind = :kind)
                 ORDER BY distance_m, p.published_at DESC, p.id DESC

@@ -23,7 +23,7 @@ from voisins.centres import service as centres
 from voisins.centres.schemas import CentreIn
 from voisins.geo.geocoder import DisabledGeocoder
 from voisins.locations import LocationIn
-from voisins.posts import service as posts
+from voisins.matching.publication import create_and_match
 from voisins.posts.schemas import OnceIn, PostIn, WeeklyIn
 from voisins.settings import Settings
 
@@ -211,7 +211,7 @@ async def load_demo(engine: AsyncEngine, settings: Settings) -> DemoSummary:
             author = residents[14 + index % 14]
             lon, lat = _point_in(rng, GOUTTE_DOR if index % 3 else LA_CHAPELLE)
             start = now + timedelta(days=1 + index % 6, hours=rng.randint(0, 8))
-            await posts.create_post(
+            await create_and_match(
                 conn,
                 author,
                 PostIn(
@@ -227,12 +227,12 @@ async def load_demo(engine: AsyncEngine, settings: Settings) -> DemoSummary:
                     urgency="urgent" if index == 4 else "normal",
                 ),
                 geocoder=geocoder,
-                cell_size_m=size,
+                settings=settings,
             )
             count += 1
         for index, (category, title, description) in enumerate(OFFERS):
             lon, lat = _point_in(rng, GOUTTE_DOR)
-            await posts.create_post(
+            await create_and_match(
                 conn,
                 volunteers[index],
                 PostIn(
@@ -244,7 +244,7 @@ async def load_demo(engine: AsyncEngine, settings: Settings) -> DemoSummary:
                     schedule=WeeklyIn(days=[2, 6], start="10:00", end="12:00"),
                 ),
                 geocoder=geocoder,
-                cell_size_m=size,
+                settings=settings,
             )
             count += 1
         # Aller-vers: Mme Lefèvre has no computer; the centre posts for her.
@@ -264,7 +264,7 @@ async def load_demo(engine: AsyncEngine, settings: Settings) -> DemoSummary:
             ),
         )
         lon, lat = _point_in(rng, GOUTTE_DOR)
-        await posts.create_post(
+        await create_and_match(
             conn,
             worker,
             PostIn(
@@ -277,7 +277,7 @@ async def load_demo(engine: AsyncEngine, settings: Settings) -> DemoSummary:
                 on_behalf_of=lefevre.id,
             ),
             geocoder=geocoder,
-            cell_size_m=size,
+            settings=settings,
         )
         count += 1
     return DemoSummary(True, len(residents) + 1, len(volunteers), count)

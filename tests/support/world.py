@@ -5,10 +5,11 @@ resident and posts. Every exact place is remembered so tests can hunt for leaks.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from litestar.testing import AsyncTestClient
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .people import Person, register, staff
@@ -45,6 +46,7 @@ HOME_VICTOR = (2.381297, 48.869473)  # volunteer, Belleville
 HOME_ODILE = (2.351933, 48.882457)  # assisted resident, Goutte d'Or
 HOME_OUTSIDE = (2.300413, 48.840129)  # 15e, no centre
 ADDRESS_ALICE = "12 rue Léon, 3e étage gauche"
+ODILE_PHONE = "01 42 00 00 00"
 
 
 def soon(days: float = 2, hours: float = 2) -> dict[str, str]:
@@ -97,6 +99,9 @@ class World:
     posts: dict[str, int] = field(default_factory=dict)
     exact_points: list[tuple[float, float]] = field(default_factory=list)
     addresses: list[str] = field(default_factory=list)
+    # Filled by ``with_matches`` only.
+    matches: dict[str, int] = field(default_factory=dict)
+    phones: dict[str, str] = field(default_factory=dict)
 
 
 async def _ok(response: Any, status: int = 201) -> dict[str, Any]:
@@ -146,7 +151,7 @@ async def build_world(client: AsyncTestClient, engine: AsyncEngine) -> World:
             "/api/v1/assisted-residents",
             json={
                 "display_name": "Odile",
-                "phone": "01 42 00 00 00",
+                "phone": ODILE_PHONE,
                 "vulnerability": ["isolated_elderly"],
                 "consent": {
                     "method": "in_person",
@@ -227,4 +232,104 @@ async def build_world(client: AsyncTestClient, engine: AsyncEngine) -> World:
             )
         )
     )["id"]
+    return world
+
+
+async def vet(client: AsyncTestClient, world: World, volunteer: Person) -> None:
+    """A social worker of the Goutte d'Or records an ID check and a recent
+    criminal-record extract: the volunteer may now be proposed sensitive requests."""
+    await _ok(
+        await client.put(
+            f"/api/v1/volunteers/{volunteer.id}/vetting",
+            json={
+                "id_checked_at": datetime.now(UTC).isoformat(),
+                "record_extract_date": (date.today() - timedelta(days=30)).isoformat(),
+            },
+            headers=world.worker_18.headers,
+        ),
+        200,
+    )
+
+
+async def _match_of(engine: AsyncEngine, post_id: int, volunteer: Person) -> int:
+    async with engine.connect() as conn:
+        match_id = (
+            await conn.execute(
+                text("SELECT id FROM matches WHERE post_id = :p AND volunteer_id = :v"),
+                {"p": post_id, "v": volunteer.id},
+            )
+        ).scalar()
+    assert match_id is not None, f"no proposition of post {post_id} to {volunteer.email}"
+    return int(match_id)
+
+
+async def _accept(client: AsyncTestClient, world: World, volunteer: Person, match: str) -> str:
+    body = await _ok(
+        await client.post(
+            f"/api/v1/matches/{world.matches[match]}/accept", headers=volunteer.headers
+        ),
+        200,
+    )
+    return str(body["status"])
+
+
+async def with_matches(client: AsyncTestClient, engine: AsyncEngine, world: World) -> World:
+    """An optional step after ``build_world``: phones for the people whose contacts
+    matches exchange, Vera vetted, and matches in known states.
+
+    - ``alice_vera``, ``alice_victor``: Alice's request proposed to both (proposed);
+    - ``odile_vera_1``, ``odile_vera_2``: two sensitive visits for Odile (posted by
+      worker_18), accepted by the vetted Vera: ``pending_review``;
+    - ``basile_victor``: Basile's shopping request accepted by Victor: ``confirmed``
+      (so ``basile_vera``, its other proposition, is ``withdrawn``).
+
+    Every new post lies at a place the world already seeded. Propositions are made when
+    a post is published, and a volunteer who accepts is not proposed anything else for
+    an hour: every post is published before anyone accepts.
+    """
+    phones = {"alice": "06 11 11 11 11", "basile": "06 22 22 22 22"}
+    phones |= {"vera": "06 33 33 33 33", "victor": "06 44 44 44 44"}
+    for name, phone in phones.items():
+        who: Person = getattr(world, name)
+        await _ok(await client.patch("/api/v1/me", json={"phone": phone}, headers=who.headers), 200)
+    world.phones.update(phones)
+    await vet(client, world, world.vera)
+
+    visit = {
+        "category": "visite_convivialite",
+        "on_behalf_of": world.odile_id,
+        "schedule": {"type": "weekly", "days": [4], "start": "15:00", "end": "17:00"},
+    }
+    for n in (1, 2):
+        world.posts[f"odile_{n}"] = (
+            await _ok(
+                await client.post(
+                    "/api/v1/posts",
+                    json=post_body(HOME_ODILE, title=f"Visite {n} le jeudi", **visit),
+                    headers=world.worker_18.headers,
+                )
+            )
+        )["id"]
+    world.posts["basile_request"] = (
+        await _ok(
+            await client.post(
+                "/api/v1/posts",
+                json=post_body(HOME_BASILE, title="Courses lourdes"),
+                headers=world.basile.headers,
+            )
+        )
+    )["id"]
+    for key, post, volunteer in (
+        ("alice_vera", "alice", world.vera),
+        ("alice_victor", "alice", world.victor),
+        ("odile_vera_1", "odile_1", world.vera),
+        ("odile_vera_2", "odile_2", world.vera),
+        ("basile_victor", "basile_request", world.victor),
+        ("basile_vera", "basile_request", world.vera),
+    ):
+        world.matches[key] = await _match_of(engine, world.posts[post], volunteer)
+
+    assert await _accept(client, world, world.vera, "odile_vera_1") == "pending_review"
+    assert await _accept(client, world, world.vera, "odile_vera_2") == "pending_review"
+    assert await _accept(client, world, world.victor, "basile_victor") == "confirmed"
     return world

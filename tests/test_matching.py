@@ -337,3 +337,35 @@ async def test_weekly_request_matches_weekly_availability_only_when_overlapping(
     )
     assert await proposed_to(engine, post_id) == [morning]
     assert evening
+
+
+async def test_sparse_requests_fall_back_to_the_full_sweep(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    from voisins.matching.candidates import Request, find_candidates
+    from voisins.schedule import to_multirange, weekly_slots
+
+    # The three nearest offer the category but speak no Arabic; the fourth does.
+    for east_m in (100, 200, 300):
+        await volunteer(engine, offset(CHATELET, east_m=east_m), languages=("fr",))
+    speaker = await volunteer(engine, offset(CHATELET, east_m=900), languages=("fr", "ar"))
+    request_ = Request(
+        post_id=0,
+        author_id=0,
+        category="courses",
+        skill_tags=[],
+        languages=["ar"],
+        slots=to_multirange(weekly_slots([1], "10:00", "12:00")),
+        sensitive=False,
+        lon=CHATELET[0],
+        lat=CHATELET[1],
+    )
+    async with engine.connect() as conn:
+        walked_only = await find_candidates(
+            conn, request_, radius_m=5000, window=5, now=NOW, cooldown_s=0, walk_rows=2
+        )
+        default = await find_candidates(
+            conn, request_, radius_m=5000, window=5, now=NOW, cooldown_s=0
+        )
+    assert [f.volunteer_id for f in walked_only] == [speaker]
+    assert [f.volunteer_id for f in default] == [speaker]

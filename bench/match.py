@@ -10,10 +10,9 @@ the largest dataset the geography column is measured against a Lambert-93 geomet
 column (bench/representation.py).
 
 Progress goes to stderr; the last line on stdout is one JSON object, also written to
-bench/results/match-<date>.json and match-latest.json (``--quick`` writes
-match-quick.json instead, so a smoke run never replaces committed results). The
-EXPLAIN (ANALYZE, BUFFERS) of the engine's candidate query goes to
-bench/results/match-explain.txt.
+bench/results/match-<date>.json and match-latest.json, and the EXPLAIN (ANALYZE,
+BUFFERS) of the engine's candidate query goes to bench/results/match-explain.txt
+(``--quick`` writes no file: a smoke run never replaces committed results).
 
 What is timed: ``match_request`` only, from the call to its return, on a warm
 connection whose transaction is already open; the COMMIT (a WAL flush on a real
@@ -27,6 +26,7 @@ import asyncio
 import json
 import os
 import secrets
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -37,7 +37,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import numpy as np
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bench import naive, representation, synthetic
@@ -276,7 +276,11 @@ async def measure_size(
         try:
             request, row = await naive.load_request(conn, pid)
             params = naive.search_params(request, row, settings, now, window_factor)
-            ids = (await conn.execute(text(naive.NAIVE_SQL), params)).scalars().all()
+            ids = (
+                (await conn.execute(text(naive.NAIVE_SQL), naive.bind(naive.NAIVE_SQL, params)))
+                .scalars()
+                .all()
+            )
             naive_sets.append(set(ids))
         finally:
             await trans.rollback()
@@ -316,7 +320,7 @@ async def measure_representation(
     volunteers: int,
 ) -> dict[str, Any]:
     _, window_factor = engine_api()
-    await representation.add_2154_column(raw, log)
+    await representation.build_table(raw, log)
     params_of: list[dict[str, Any]] = []
     trans = await conn.begin()
     try:
@@ -330,6 +334,8 @@ async def measure_representation(
         "geography_4326": text(representation.KNN_GEOGRAPHY_SQL),
         "geometry_2154": text(representation.KNN_2154_SQL),
     }
+    for setting in representation.FORCE_KNN:
+        await conn.execute(text(setting))
     for params in params_of[:WARMUP]:
         for q in queries.values():
             await conn.execute(q, params)
@@ -349,26 +355,60 @@ async def measure_representation(
     await conn.rollback()
     out: dict[str, Any] = {
         "volunteers": volunteers,
-        "query": f"KNN LIMIT {representation.KNN_LIMIT} with the engine's filters",
+        "query": (
+            f"ORDER BY col <-> q LIMIT {representation.KNN_LIMIT} with the engine's filters, "
+            "index-ordered walk forced, on a copy table with one GiST index per column"
+        ),
     }
     for name, values in times.items():
         p = percentiles(values)
         out[name] = {"p50_ms": p["p50_ms"], "p95_ms": p["p95_ms"]}
     out["different_volunteers_share"] = round(differ / len(params_of), 3)
     out["lambert93_max_scale_error"] = round(scale, 5)
-    g, l93 = out["geography_4326"]["p95_ms"], out["geometry_2154"]["p95_ms"]
-    out["chosen"] = "geography_4326"
+    g, l93 = out["geography_4326"], out["geometry_2154"]
+    extra = (g["p50_ms"] / l93["p50_ms"] - 1) * 100
+    out["schema_uses"] = "geography_4326"
     out["why"] = (
-        f"geometry(2154) KNN p95 {l93} ms vs geography {g} ms "
-        f"({(g - l93):+.2f} ms for geography); Lambert-93 distances drift up to "
-        f"{scale * 100:.2f} % from the spheroid in the 20 cities and the projection is "
-        "undefined overseas (La Réunion, Guyane, Antilles, Mayotte), so one geography "
-        "column serves every zone with metre-true radius filters at a cost measured here."
+        f"geography costs {extra:+.0f} % at p50 ({g['p50_ms']} vs {l93['p50_ms']} ms; p95 "
+        f"{g['p95_ms']} vs {l93['p95_ms']} ms) on the same walk. Lambert-93 is only defined "
+        "for metropolitan France and Corsica (the overseas grids use other CRSs, so one "
+        "projected column cannot serve every zone with one index), and its planar metres "
+        f"drift up to {scale * 100:.2f} % from the spheroid in the 20 cities. One geography "
+        "column serves every zone with metre-true radius filters; the measured price is "
+        "the one above."
     )
     return out
 
 
+class StatementTrace:
+    """Records the SQL statements an engine call sends, with their parameters and times,
+    so the slow ones can be named and EXPLAINed without knowing the engine's internals."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine.sync_engine
+        self.active = False
+        self.statements: list[tuple[str, Any, float]] = []
+        self._t0 = 0.0
+
+    def _before(self, conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        self._t0 = time.perf_counter()
+
+    def _after(self, conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if self.active:
+            self.statements.append((statement, params, (time.perf_counter() - self._t0) * 1000))
+
+    def __enter__(self) -> StatementTrace:
+        event.listen(self.engine, "before_cursor_execute", self._before)
+        event.listen(self.engine, "after_cursor_execute", self._after)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._before)
+        event.remove(self.engine, "after_cursor_execute", self._after)
+
+
 async def explain(
+    engine: AsyncEngine,
     conn: AsyncConnection,
     post_ids: list[int],
     engine_ms: list[float],
@@ -376,9 +416,12 @@ async def explain(
     now: datetime,
     volunteers: int,
 ) -> str:
-    from voisins.matching.candidates import CANDIDATES_SQL
+    """EXPLAIN (ANALYZE, BUFFERS) of ``candidate_query_sql`` for the median and the
+    slowest request, the naive query for the same, and a trace of every statement
+    ``match_request`` sent for them."""
+    from voisins.matching.candidates import candidate_query_sql
 
-    _, window_factor = engine_api()
+    match_request, window_factor = engine_api()
     order = np.argsort(engine_ms)
     picks = {
         "median request": post_ids[int(order[len(order) // 2])],
@@ -386,31 +429,56 @@ async def explain(
     }
     parts = [
         f"# EXPLAIN (ANALYZE, BUFFERS) at {volunteers:,} volunteers, {datetime.now(UTC):%Y-%m-%d}",
-        "# Written by `python -m bench.match`; the query is "
-        "voisins.matching.candidates.candidate_query_sql (first batch).",
+        "# Written by `python -m bench.match`. The engine's query is what",
+        "# voisins.matching.candidates.candidate_query_sql returns for the request's first",
+        "# batch; the trace lists every statement match_request sent for the same request.",
         "",
     ]
+    sql_text = ""
     for label, pid in picks.items():
-        trans = await conn.begin()
-        try:
+        async with conn.begin():
             request, row = await naive.load_request(conn, pid)
-            params = naive.search_params(request, row, settings, now, window_factor)
-            described = (
-                f"post {pid}: category={request.category} sensitive={request.sensitive} "
-                f"languages={request.languages} skills={request.skill_tags} "
-                f"radius={params['radius_m']} m window={params['window']}"
-            )
-            for name, sql in (
-                ("engine candidate query", CANDIDATES_SQL),
-                ("naive query", naive.NAIVE_SQL),
-            ):
+        params = naive.search_params(request, row, settings, now, window_factor)
+        sql_text, engine_params = candidate_query_sql(
+            request,
+            radius_m=params["radius_m"],
+            window=params["window"],
+            now=now,
+            cooldown_s=settings.match_cooldown_s,
+        )
+        described = (
+            f"post {pid}: category={request.category} sensitive={request.sensitive} "
+            f"languages={request.languages} skills={request.skill_tags} "
+            f"radius={params['radius_m']} m window={params['window']}"
+        )
+        for name, sql, bound in (
+            ("engine candidate query", sql_text, engine_params),
+            ("naive query", naive.NAIVE_SQL, naive.bind(naive.NAIVE_SQL, params)),
+        ):
+            trans = await conn.begin()
+            try:
                 plan = (
-                    await conn.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql), params)
+                    await conn.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql), bound)
                 ).scalars()
                 parts += [f"## {name} — {label} ({described})", *plan, ""]
-        finally:
-            await trans.rollback()
-    parts += ["## engine candidate query text", CANDIDATES_SQL.strip(), ""]
+            finally:
+                await trans.rollback()
+        with StatementTrace(engine) as trace:
+            trans = await conn.begin()
+            try:
+                trace.active = True
+                t0 = time.perf_counter()
+                await match_request(conn, pid, settings, now=now)
+                total = (time.perf_counter() - t0) * 1000
+                trace.active = False
+            finally:
+                await trans.rollback()
+        parts.append(f"## statements sent by match_request — {label}: {total:.2f} ms in all")
+        for statement, _, ms in trace.statements:
+            first = " ".join(statement.split())[:110]
+            parts.append(f"{ms:9.2f} ms  {first}")
+        parts.append("")
+    parts += ["## engine candidate query text (candidate_query_sql)", sql_text.strip(), ""]
     return "\n".join(parts)
 
 
@@ -461,7 +529,7 @@ async def run(args: argparse.Namespace, settings: Settings, name: str) -> dict[s
                 engine_ms = result.pop("_engine_ms")
                 if i == len(args.sizes) - 1:
                     explain_text = await explain(
-                        conn, post_ids, engine_ms, bench_settings, now, size
+                        engine, conn, post_ids, engine_ms, bench_settings, now, size
                     )
                     rep = await measure_representation(
                         raw, conn, post_ids, bench_settings, now, size
@@ -507,6 +575,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="smoke run: 10k, 50 requests")
     parser.add_argument("--seed", type=int, default=20_240_601)
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
+    parser.add_argument(
+        "--no-save", action="store_true", help="print the result only (no bench/results files)"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.requests = "10000", 50
@@ -516,24 +587,44 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def save(result: dict[str, Any], explain_text: str, quick: bool) -> None:
+def save(result: dict[str, Any], explain_text: str, skip: bool) -> None:
+    if skip:  # a smoke run never replaces committed results
+        return
     RESULTS.mkdir(exist_ok=True)
     line = json.dumps(result, ensure_ascii=False)
-    if quick:
-        (RESULTS / "match-quick.json").write_text(line + "\n", encoding="utf-8")
-        return
     day = result["date"][:10]
     (RESULTS / f"match-{day}.json").write_text(line + "\n", encoding="utf-8")
     (RESULTS / "match-latest.json").write_text(line + "\n", encoding="utf-8")
     (RESULTS / "match-explain.txt").write_text(explain_text, encoding="utf-8")
 
 
+def markdown_table(result: dict[str, Any]) -> str:
+    """The README's summary table, from a result object."""
+    rows = [
+        "| volunteers | p50 ms | p95 ms | p99 ms | naive p50 ms | naive p95 ms | speed-up p95 "
+        "| mean proposals |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for s in result["sizes"]:
+        rows.append(
+            f"| {s['volunteers']:,} | {s['p50_ms']:.2f} | {s['p95_ms']:.2f} | {s['p99_ms']:.2f} "
+            f"| {s['naive_p50_ms']:.1f} | {s['naive_p95_ms']:.1f} | {s['speedup_p95']}× "
+            f"| {s['mean_proposals']} |"
+        )
+    return "\n".join(rows)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     settings = load_settings()
     name = f"voisins_bench_{secrets.token_hex(4)}"
+    # A plain `kill` must drop the database too: make SIGTERM unwind like Ctrl-C.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         result = asyncio.run(run(args, settings, name))
+    except KeyboardInterrupt:
+        log("interrupted")
+        return 130
     finally:
         if args.keep_db:
             log(f"kept database {name}")
@@ -541,7 +632,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(drop_database(settings.asyncpg_dsn, name))
             log(f"dropped database {name}")
     explain_text = result.pop("_explain")
-    save(result, explain_text, args.quick)
+    save(result, explain_text, args.quick or args.no_save)
+    log("summary:\n" + markdown_table(result))
     print(json.dumps(result, ensure_ascii=False), flush=True)
     return 0
 

@@ -50,7 +50,8 @@ FILTERS = """
                   WHERE (b.blocker_id = CAST(:author_id AS bigint) AND b.blocked_id = v.user_id)
                      OR (b.blocker_id = v.user_id AND b.blocked_id = CAST(:author_id AS bigint)))
   AND NOT EXISTS (SELECT 1 FROM matches m
-                  WHERE m.post_id = CAST(:post_id AS bigint) AND m.volunteer_id = v.user_id)
+                  WHERE m.post_id = CAST(:post_id AS bigint) AND m.volunteer_id = v.user_id
+                    AND m.status <> 'withdrawn')
 """
 
 NAIVE_SQL = f"""
@@ -116,7 +117,9 @@ async def load_request(conn: AsyncConnection, post_id: int) -> tuple[Request, An
 def search_params(
     request: Request, row: Any, settings: Settings, now: datetime, window_factor: int
 ) -> dict[str, Any]:
-    """The parameters the engine's first batch uses for this request."""
+    """The parameters the engine's first batch uses for this request, plus the
+    category (the engine may spell it as a literal in its SQL; the naive query binds
+    it)."""
     size = settings.match_batch_per_needed * (row.volunteers_needed - row.held)
     _, params = candidate_query_sql(
         request,
@@ -125,7 +128,12 @@ def search_params(
         now=now,
         cooldown_s=settings.match_cooldown_s,
     )
-    return params
+    return {**params, "category": request.category}
+
+
+def bind(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Only the parameters ``sql`` names (the engine may add its own, e.g. a walk budget)."""
+    return {k: v for k, v in params.items() if f":{k}" in sql}
 
 
 async def naive_match(
@@ -139,7 +147,7 @@ async def naive_match(
     """Load, search the plain way, score, write proposals + outbox; return how many."""
     request, row = await load_request(conn, post_id)
     params = search_params(request, row, settings, now, window_factor)
-    rows = (await conn.execute(text(NAIVE_SQL), params)).all()
+    rows = (await conn.execute(text(NAIVE_SQL), bind(NAIVE_SQL, params))).all()
     size = settings.match_batch_per_needed * (row.volunteers_needed - row.held)
     found = [
         Features(

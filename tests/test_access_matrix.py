@@ -19,13 +19,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .support.people import PASSWORD, Person, login, staff
 from .support.world import (
+    ADDRESS_ALICE,
     HOME_ALICE,
     HOME_ODILE,
     HOME_VERA,
+    ODILE_PHONE,
     World,
     build_world,
     post_body,
     volunteer_body,
+    with_matches,
 )
 from .test_privacy import (
     NOWHERE,
@@ -33,6 +36,7 @@ from .test_privacy import (
     READS,
     VIEWERS,
     WRITES,
+    Call,
     Ctx,
     headers_of,
     location_leaks,
@@ -207,6 +211,11 @@ async def test_assisted_residents_vetting_and_volunteer_homes_are_not_other_peop
         if viewer == "vera":
             continue
         response = await call(client, world, viewer, "GET", "/me/volunteer")
+        if viewer == "victor":  # another volunteer reads his own profile, not hers
+            own = await ok(response)
+            assert own["user_id"] == world.victor.id and reveals(own, PLACES["victor"])
+            assert not reveals(own, PLACES["vera"])
+            continue
         assert_refused(response, viewer)
         assert not reveals(response.json(), PLACES["vera"])
 
@@ -346,8 +355,11 @@ async def test_staff_without_second_factor_get_403_beyond_their_own_account(
     }
     for as_role, half in sessions.items():
         for op_id in [*sorted(PUBLIC), *guarded]:
-            plan = READS.get(op_id) or WRITES[op_id]
-            for planned in plan(ctx, as_role):
+            # Operations without a sweep plan (the endless event stream) are called bare.
+            plan = READS.get(op_id) or WRITES.get(op_id) or (lambda ctx, v: [Call()])
+            planned_calls = plan(ctx, as_role)
+            assert planned_calls, f"{op_id}: no call planned, nothing checked"
+            for planned in planned_calls:
                 response = await send(client, ops[op_id], planned, half.headers)
                 if op_id in PUBLIC:
                     # Drafts of worker_18's centre included: they get 404 like anyone.
@@ -365,6 +377,193 @@ async def test_staff_without_second_factor_get_403_beyond_their_own_account(
         setup = await ok(await client.post(f"{API}/auth/totp/setup", headers=half.headers))
         assert setup["otpauth_uri"].startswith("otpauth://")
         await ok(await client.post(f"{API}/auth/logout", headers=half.headers))
+
+
+# ---------------------------------------------------------------------------------------
+# Matches
+# ---------------------------------------------------------------------------------------
+
+
+async def test_propositions_and_matches_belong_to_their_two_sides(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    world = await with_matches(client, engine, await build_world(client, engine))
+    m, posts = world.matches, world.posts
+    secrets = (
+        world.alice.email,
+        world.vera.email,
+        world.victor.email,
+        world.basile.email,
+        *world.phones.values(),
+        ADDRESS_ALICE,
+        ODILE_PHONE,
+    )
+    volunteer_of = {
+        "alice_vera": "vera",
+        "alice_victor": "victor",
+        "odile_vera_1": "vera",
+        "odile_vera_2": "vera",
+        "basile_victor": "victor",
+    }
+
+    async def snapshot(match: str) -> tuple[Any, Any]:
+        """The match as its volunteer reads it, and its history: both must stay put
+        through every refused attempt."""
+        volunteer = volunteer_of[match]
+        return (
+            await ok(await call(client, world, volunteer, "GET", f"/me/propositions/{m[match]}")),
+            await ok(await call(client, world, volunteer, "GET", f"/matches/{m[match]}/history")),
+        )
+
+    async def refused_for_all_but(
+        allowed: set[str], method: str, url: str, body: Any = None, match: str | None = None
+    ) -> None:
+        before = await snapshot(match) if match else None
+        for viewer in VIEWERS:
+            if viewer in allowed:
+                continue
+            response = await call(client, world, viewer, method, url, body)
+            assert_refused(response, viewer, *secrets)
+        if match:
+            assert await snapshot(match) == before, f"{method} {url} changed the match"
+
+    # Propositions are their volunteer's alone.
+    for match, volunteer in volunteer_of.items():
+        url = f"/me/propositions/{m[match]}"
+        await refused_for_all_but({volunteer}, "GET", url)
+    for viewer in VIEWERS:
+        response = await call(client, world, viewer, "GET", "/me/propositions?active=false")
+        if viewer == "anonymous":
+            assert_error(response, {401})
+            continue
+        mine = {item["id"] for item in (await ok(response))["items"]}
+        theirs = {m[k] for k, v in volunteer_of.items() if v == viewer}
+        if viewer == "vera":
+            theirs.add(m["basile_vera"])  # withdrawn when Victor filled the place
+        assert mine == theirs, viewer
+
+    # Only the proposed volunteer declines or accepts; nobody else moves the match.
+    for action in ("decline", "accept"):
+        for match in ("alice_victor", "alice_vera"):
+            url = f"/matches/{m[match]}/{action}"
+            await refused_for_all_but({volunteer_of[match]}, "POST", url, match=match)
+    declined = await ok(
+        await call(client, world, "victor", "POST", f"/matches/{m['alice_victor']}/decline")
+    )
+    assert declined == {"id": m["alice_victor"], "status": "declined"}
+    accepted = await ok(
+        await call(client, world, "vera", "POST", f"/matches/{m['alice_vera']}/accept")
+    )
+    assert accepted == {"id": m["alice_vera"], "status": "confirmed"}
+
+    # Following a request: its author and the social workers who act for them or cover
+    # its place; no other resident, no other centre, not the administrator.
+    followers = {
+        "alice": {"alice", "worker_18"},
+        "odile_1": {"worker_18"},
+        "basile_request": {"basile", "worker_20"},
+    }
+    for post, allowed in followers.items():
+        url = f"/posts/{posts[post]}/matches"
+        await refused_for_all_but(allowed, "GET", url)
+        for viewer in allowed:
+            items = await ok(await call(client, world, viewer, "GET", url))
+            assert items and all(i["id"] in m.values() for i in items)
+    # A match's history: its volunteer and the request's followers.
+    for match, post in (("alice_vera", "alice"), ("basile_victor", "basile_request")):
+        allowed = followers[post] | {volunteer_of[match]}
+        url = f"/matches/{m[match]}/history"
+        await refused_for_all_but(allowed, "GET", url)
+        for viewer in allowed:
+            history = await ok(await call(client, world, viewer, "GET", url))
+            assert [h["to_status"] for h in history][:2] == ["proposed", "accepted"]
+
+    # Review: only the covering centre's social workers (worker_18 also acts for Odile).
+    # The volunteer does not approve herself; another centre's worker gets 403.
+    for action, match in (("approve", "odile_vera_1"), ("reject", "odile_vera_2")):
+        url = f"/matches/{m[match]}/{action}"
+        reason = {"reason": "Vu au centre"}
+        await refused_for_all_but({"worker_18"}, "POST", url, reason, match=match)
+        other_centre = await call(client, world, "worker_20", "POST", url, reason)
+        assert_error(other_centre, {403}, *secrets)
+        assert (await snapshot(match))[0]["status"] == "pending_review"
+    approved = await ok(
+        await call(
+            client,
+            world,
+            "worker_18",
+            "POST",
+            f"/matches/{m['odile_vera_1']}/approve",
+            {"reason": "Bénévole vérifiée"},
+        )
+    )
+    assert approved["status"] == "confirmed"
+    rejected = await ok(
+        await call(
+            client,
+            world,
+            "worker_18",
+            "POST",
+            f"/matches/{m['odile_vera_2']}/reject",
+            {"reason": "Une visite à la fois"},
+        )
+    )
+    assert rejected["status"] == "rejected"
+
+    # Completing, thanking and cancelling are the two sides' (cancelling also the
+    # covering centre's social workers').
+    both_sides = {"alice", "vera"}
+    complete_url = f"/matches/{m['alice_vera']}/complete"
+    await refused_for_all_but(both_sides, "POST", complete_url, match="alice_vera")
+    cancel_url = f"/matches/{m['basile_victor']}/cancel"
+    await refused_for_all_but(
+        {"basile", "victor", "worker_20"},
+        "POST",
+        cancel_url,
+        {"reason": "Pas moi"},
+        match="basile_victor",
+    )
+    assert (await ok(await call(client, world, "alice", "POST", complete_url)))[
+        "status"
+    ] == "completed"
+    feedback_url = f"/matches/{m['alice_vera']}/feedback"
+    thanks = {"kind": "thanks", "comment": "Merci"}
+    await refused_for_all_but(both_sides, "POST", feedback_url, thanks, match="alice_vera")
+    for viewer in both_sides:
+        given = await ok(await call(client, world, viewer, "POST", feedback_url, thanks), 201)
+        assert given["match_id"] == m["alice_vera"] and given["kind"] == "thanks"
+    cancelled = await ok(
+        await call(client, world, "victor", "POST", cancel_url, {"reason": "Empêchement"})
+    )
+    assert cancelled["status"] == "cancelled"
+
+
+async def test_a_proposition_of_a_closed_or_withdrawn_request_cannot_be_accepted(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    world = await build_world(client, engine)
+    posts = world.posts
+    published = await ok(
+        await call(client, world, "alice", "POST", f"/posts/{posts['alice_draft']}/publish")
+    )
+    assert published["status"] == "published"
+    await ok(
+        await call(
+            client, world, "alice", "POST", f"/posts/{posts['alice']}/close", {"reason": "Fini"}
+        )
+    )
+    await ok(await call(client, world, "alice", "POST", f"/posts/{posts['alice_draft']}/withdraw"))
+    listed = await ok(await call(client, world, "vera", "GET", "/me/propositions?active=false"))
+    mine = {item["post"]["id"]: item["id"] for item in listed["items"]}
+    assert set(mine) == {posts["alice"], posts["alice_draft"]}
+    for post in ("alice", "alice_draft"):
+        response = await call(client, world, "vera", "POST", f"/matches/{mine[posts[post]]}/accept")
+        assert_error(response, {409}, ADDRESS_ALICE, world.alice.email)
+        seen = await ok(
+            await call(client, world, "vera", "GET", f"/me/propositions/{mine[posts[post]]}")
+        )
+        assert seen["location"] is None and seen["requester"] is None
+        assert not reveals(seen, PLACES["alice"])
 
 
 # ---------------------------------------------------------------------------------------

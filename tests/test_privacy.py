@@ -1,7 +1,13 @@
 """Location privacy, end to end: every endpoint is called as every kind of person on the
-seeded neighbourhood, and no response may show another person's exact point or
-address, or a distance finer than a 1 km band. The same browse gives the same bytes
-from anywhere in a public cell.
+seeded neighbourhood (with matches in every state), and no response may show another
+person's exact point or address, or a distance finer than a 1 km band. The same browse
+gives the same bytes from anywhere in a public cell.
+
+Matches change who may see what: once a match is confirmed (after review when
+sensitive), its volunteer sees the request's exact place and the author's contact, and
+the author's side sees the volunteer's contact — never the volunteer's home. What each
+viewer may see is worked out from the matches in the database before each response is
+judged, so the sweep checks the same responses before and after confirmation.
 
 The scanner is proven on responses that *must* show a place (the author's own post),
 so a scanner that sees nothing fails here too. The endpoint list comes from the
@@ -40,10 +46,13 @@ from .support.world import (
     HOME_OUTSIDE,
     HOME_VERA,
     HOME_VICTOR,
+    ODILE_PHONE,
     World,
     build_world,
     post_body,
+    vet,
     volunteer_body,
+    with_matches,
 )
 
 # ---------------------------------------------------------------------------------------
@@ -72,7 +81,19 @@ PLACES = {
     )
 }
 
-VIEWERS = ("anonymous", "alice", "basile", "vera", "stranger", "worker_18", "worker_20", "admin")
+VIEWERS = (
+    "anonymous",
+    "alice",
+    "basile",
+    "vera",
+    "victor",
+    "stranger",
+    "worker_18",
+    "worker_20",
+    "admin",
+)
+# A volunteer's home is seen by that volunteer and nobody else, ever.
+VOLUNTEERS = frozenset({"vera", "victor"})
 
 # DESIGN.md: the exact place is shown to its author and to the social workers of the
 # covering centre (and of the resident they act for). Everyone else sees cells.
@@ -81,6 +102,7 @@ ENTITLED: dict[str, frozenset[str]] = {
     "alice": frozenset({"alice"}),
     "basile": frozenset({"basile"}),
     "vera": frozenset({"vera"}),  # her own volunteer home
+    "victor": frozenset({"victor"}),
     "stranger": frozenset({"outside"}),  # the author of the post outside every centre
     # Alice's posts lie in the Goutte d'Or territory; Odile is assisted by centre_18.
     "worker_18": frozenset({"alice", "odile"}),
@@ -93,6 +115,203 @@ ENTITLED: dict[str, frozenset[str]] = {
 
 def forbidden_for(viewer: str) -> list[Place]:
     return [p for name, p in PLACES.items() if name not in ENTITLED[viewer]]
+
+
+def place_at(lon: float, lat: float) -> str | None:
+    return next(
+        (
+            name
+            for name, p in PLACES.items()
+            if abs(p.lonlat[0] - lon) < PAIR_TOLERANCE and abs(p.lonlat[1] - lat) < PAIR_TOLERANCE
+        ),
+        None,
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Who may know whom
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What tells a person apart: the contact a confirmed match exchanges, and their id."""
+
+    name: str
+    user_id: int
+    display_name: str
+    email: str | None
+    phone: str | None
+
+
+DISPLAY_NAMES = {
+    "alice": "Alice",
+    "basile": "Basile",
+    "vera": "Vera",
+    "victor": "Victor",
+    "stranger": "Sam",
+    "odile": "Odile",
+}
+# Keys under which a user id names someone.
+IDENTITY_KEYS = frozenset(
+    {
+        "author_id",
+        "volunteer_id",
+        "user_id",
+        "actor_id",
+        "requester_id",
+        "resident_id",
+        "on_behalf_of",
+        "created_by",
+        "closed_by",
+        "reviewed_by",
+    }
+)
+# Whom each viewer may know before any match: themselves; the social workers of a
+# covering centre see the author of a post in their territory (the post's private view),
+# and worker_18 acts for Odile.
+KNOWS: dict[str, frozenset[str]] = {
+    "anonymous": frozenset(),
+    "alice": frozenset({"alice"}),
+    "basile": frozenset({"basile"}),
+    "vera": frozenset({"vera"}),
+    "victor": frozenset({"victor"}),
+    "stranger": frozenset({"stranger"}),
+    "worker_18": frozenset({"alice", "odile"}),
+    "worker_20": frozenset({"basile"}),
+    "admin": frozenset(),
+}
+# Social workers who speak for an assisted resident (consent through their centre).
+ACTS_FOR = {"worker_18": frozenset({"odile"})}
+
+
+def identities(world: World) -> dict[str, Identity]:
+    people = {
+        name: Identity(
+            name,
+            getattr(world, name).id,
+            DISPLAY_NAMES[name],
+            getattr(world, name).email,
+            world.phones.get(name),
+        )
+        for name in ("alice", "basile", "vera", "victor", "stranger")
+    }
+    people["odile"] = Identity("odile", world.odile_id, "Odile", None, ODILE_PHONE)
+    return people
+
+
+def _digits(value: str) -> str:
+    return re.sub(r"\D", "", value)
+
+
+def identity_leaks(
+    body: Any, forbidden: Iterable[Identity], skip_keys: frozenset[str] = frozenset()
+) -> list[str]:
+    """Where ``body`` names one of the ``forbidden`` people: their display name as a
+    value, their e-mail or phone in any text, or their id under an identity key."""
+    people = list(forbidden)
+    found: list[str] = []
+    for path, node in _walk(body):
+        if isinstance(node, str):
+            folded = node.casefold()
+            for who in people:
+                if node == who.display_name:
+                    found.append(f"{who.name}'s name at {path}")
+                if who.email and who.email.casefold() in folded:
+                    found.append(f"{who.name}'s e-mail at {path}")
+                if who.phone and (who.phone in node or _digits(node) == _digits(who.phone)):
+                    found.append(f"{who.name}'s phone at {path}")
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key not in IDENTITY_KEYS or key in skip_keys or not _is_number(value):
+                    continue
+                for who in people:
+                    if value == who.user_id:
+                        found.append(f"{who.name}'s id at {path}.{key}")
+    return found
+
+
+@dataclass(frozen=True)
+class Entitlement:
+    """Which places and people each viewer may see, at one moment of the sweep."""
+
+    places: dict[str, frozenset[str]]
+    people: dict[str, frozenset[str]]
+
+    def forbidden_places(self, viewer: str) -> list[Place]:
+        return [p for name, p in PLACES.items() if name not in self.places[viewer]]
+
+    def forbidden_people(self, viewer: str, everyone: dict[str, Identity]) -> list[Identity]:
+        return [who for name, who in everyone.items() if name not in self.people[viewer]]
+
+
+_MATCHES_EVER_CONFIRMED = text(
+    """
+    SELECT m.volunteer_id, p.author_id, m.status, m.sensitive,
+           m.reviewed_by IS NOT NULL AND m.review_reason IS NOT NULL AS reviewed,
+           ST_X(p.point) AS lon, ST_Y(p.point) AS lat,
+           ARRAY(SELECT centre_id FROM post_centres pc WHERE pc.post_id = p.id) AS centre_ids
+    FROM matches m JOIN posts p ON p.id = m.post_id
+    WHERE m.confirmed_at IS NOT NULL
+    """
+)
+
+
+_ALL_MATCHES = text(
+    """
+    SELECT m.volunteer_id, p.author_id,
+           ARRAY(SELECT centre_id FROM post_centres pc WHERE pc.post_id = p.id) AS centre_ids
+    FROM matches m JOIN posts p ON p.id = m.post_id
+    """
+)
+
+
+async def entitlement(engine: AsyncEngine, world: World) -> Entitlement:
+    """DESIGN.md: the exact place goes to the confirmed counterpart of a match (after
+    review when sensitive) while the match stands (confirmed, then completed); contacts
+    are exchanged both ways at confirmation — with the author, the social workers acting
+    for them and those of the covering centre. A volunteer's home goes to nobody."""
+    places = {v: set(ENTITLED[v]) for v in VIEWERS}
+    people = {v: set(KNOWS[v]) for v in VIEWERS}
+    names = {getattr(world, v).id: v for v in VIEWERS if v != "anonymous"}
+    names[world.odile_id] = "odile"
+    centres = {"worker_18": world.centre_18, "worker_20": world.centre_20}
+    async with engine.connect() as conn:
+        rows = (await conn.execute(_MATCHES_EVER_CONFIRMED)).all()
+        every_match = (await conn.execute(_ALL_MATCHES)).all()
+    # Administrators run the service: they may see who a failed delivery was for.
+    people["admin"] |= set(names.values())
+    # Social workers oversee their centre's matches (they review them): they may know
+    # who was proposed, and who acted, in the matches of the posts they cover or post.
+    for row in every_match:
+        volunteer, author = names.get(row.volunteer_id), names.get(row.author_id)
+        if volunteer is None or author is None:
+            continue
+        for viewer in ("worker_18", "worker_20"):
+            if centres[viewer] in row.centre_ids or author in ACTS_FOR.get(viewer, ()):
+                people[viewer].add(volunteer)
+    for row in rows:
+        if row.sensitive and not row.reviewed:
+            continue  # confirmed without a social worker's review: entitles nobody
+        volunteer, author = names.get(row.volunteer_id), names.get(row.author_id)
+        if volunteer is None or author is None:
+            continue  # people created by the sweep itself
+        place = place_at(row.lon, row.lat)
+        if place is not None and row.status in ("confirmed", "completed"):
+            places[volunteer].add(place)
+        people[volunteer].add(author)
+        for viewer in VIEWERS:
+            speaks_for_author = (
+                viewer == author
+                or author in ACTS_FOR.get(viewer, ())
+                or centres.get(viewer) in row.centre_ids
+            )
+            if speaks_for_author:
+                people[viewer].add(volunteer)
+    return Entitlement(
+        {v: frozenset(p) for v, p in places.items()},
+        {v: frozenset(p) for v, p in people.items()},
+    )
 
 
 def person(world: World, viewer: str) -> Person | None:
@@ -266,6 +485,7 @@ class Call:
 class Ctx:
     world: World
     lyon: int  # a third centre, far from every seeded place
+    dead_letter: int = 0
     serial: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def unique(self) -> int:
@@ -284,6 +504,9 @@ MARSEILLE = {
 # Somewhere no one lives (1er arrondissement), for bodies that must be refused anyway.
 NOWHERE = (2.337001, 48.860002)
 HOMES = {"alice": HOME_ALICE, "basile": HOME_BASILE, "vera": HOME_VERA, "stranger": HOME_OUTSIDE}
+# Victor posts nothing at his home (no post may sit on a volunteer's home: its covering
+# centre would see it), but keeps it when he saves his volunteer profile.
+VOLUNTEER_HOMES = {**HOMES, "victor": HOME_VICTOR}
 
 
 def _browse(ctx: Ctx, viewer: str) -> list[Call]:
@@ -325,7 +548,15 @@ def _create_post(ctx: Ctx, viewer: str) -> list[Call]:
 
 
 def _put_volunteer(ctx: Ctx, viewer: str) -> list[Call]:
-    return [Call(json=volunteer_body(HOMES.get(viewer, NOWHERE)))]
+    return [Call(json=volunteer_body(VOLUNTEER_HOMES.get(viewer, NOWHERE)))]
+
+
+def _match(ctx: Ctx, name: str) -> dict[str, int]:
+    return {"match_id": ctx.world.matches[name]}
+
+
+def _every_match(ctx: Ctx, viewer: str) -> list[Call]:
+    return [Call({"match_id": m}) for m in ctx.world.matches.values()]
 
 
 def _consent(ctx: Ctx) -> dict[str, Any]:
@@ -351,8 +582,26 @@ READS: dict[str, Plan] = {
     "getVolunteerProfile": lambda ctx, v: [Call()],
     "listAssistedResidents": lambda ctx, v: [Call(query={"per_page": 100})],
     "getAssistedResident": lambda ctx, v: [Call({"resident_id": ctx.world.odile_id})],
+    "listNotifications": lambda ctx, v: [Call(query={"per_page": 100})],
+    "getNotificationPreferences": lambda ctx, v: [Call()],
+    "listDeadLetters": lambda ctx, v: [Call(query={"per_page": 100})],
+    "listPropositions": lambda ctx, v: [
+        Call(query={"per_page": 100}),
+        Call(query={"active": False, "per_page": 100}),
+    ],
+    "getProposition": _every_match,
+    "listPostMatches": lambda ctx, v: [Call({"post_id": p}) for p in ctx.world.posts.values()],
+    "matchHistory": _every_match,
 }
+MATCH_READS = ("listPropositions", "getProposition", "listPostMatches", "matchHistory")
 WRITES: dict[str, Plan] = {
+    "markAllNotificationsRead": lambda ctx, v: [Call()],
+    # Everyone's own first message, and someone else's: 404 unless it is theirs.
+    "markNotificationRead": lambda ctx, v: [Call({"notification_id": n}) for n in range(1, 4)],
+    "putNotificationPreferences": lambda ctx, v: [
+        Call(json={"quiet_start": "22:00", "quiet_end": "07:30", "digest": False})
+    ],
+    "redriveDeadLetter": lambda ctx, v: [Call({"delivery_id": ctx.dead_letter})],
     "register": lambda ctx, v: [
         Call(
             json={
@@ -399,6 +648,25 @@ WRITES: dict[str, Plan] = {
     ],
     "publishPost": lambda ctx, v: [Call({"post_id": ctx.world.posts["alice_draft"]})],
     "withdrawPost": lambda ctx, v: [Call({"post_id": ctx.world.posts["alice_draft"]})],
+    # The match life cycle (with_matches seeded the states), before Alice closes her
+    # request: Victor declines Alice's request and Vera accepts it (confirmed at once,
+    # not sensitive); worker_18 approves one of Odile's sensitive visits and rejects the
+    # other; Alice marks hers done and both sides thank; Basile cancels Victor.
+    "declineMatch": lambda ctx, v: [Call(_match(ctx, "alice_victor"))],
+    "acceptMatch": lambda ctx, v: [Call(_match(ctx, "alice_vera"))],
+    "approveMatch": lambda ctx, v: [
+        Call(_match(ctx, "odile_vera_1"), json={"reason": "Bénévole vérifiée, connue du centre"})
+    ],
+    "rejectMatch": lambda ctx, v: [
+        Call(_match(ctx, "odile_vera_2"), json={"reason": "Une visite à la fois"})
+    ],
+    "completeMatch": lambda ctx, v: [Call(_match(ctx, "alice_vera"))],
+    "giveFeedback": lambda ctx, v: [
+        Call(_match(ctx, "alice_vera"), json={"kind": "thanks", "comment": "Merci !"})
+    ],
+    "cancelMatch": lambda ctx, v: [
+        Call(_match(ctx, "basile_victor"), json={"reason": "Empêchement"})
+    ],
     "closePost": lambda ctx, v: [
         Call({"post_id": ctx.world.posts[name]}, json={"reason": "Aide trouvée"})
         for name in ("alice", "odile")
@@ -415,8 +683,14 @@ WRITES: dict[str, Plan] = {
     ],
     "recordConsent": lambda ctx, v: [Call({"resident_id": ctx.world.odile_id}, json=_consent(ctx))],
 }
+# After these writes every viewer runs the match reads again, so that the states they
+# lead to (confirmed, confirmed after review, cancelled) are scanned before later writes
+# move on; the full read pass runs once more at the end.
+CHECKPOINTS = frozenset({"acceptMatch", "approveMatch", "cancelMatch"})
 # Operations the privacy sweep does not call, and why each cannot show a place.
 NOT_CALLED = {
+    # A stream that never ends; it carries {"type", "event_id"} only (tests/notify).
+    "inboxEvents": "an endless event stream of ids",
     # Ends the caller's session (the sweep needs it); answers {"status": "logged_out"}.
     "logout": "ends the session",
     # Needs a code from a fresh TOTP set-up; answers the caller's own account (like getMe).
@@ -427,14 +701,42 @@ NOT_CALLED = {
 
 
 async def make_ctx(client: AsyncTestClient, engine: AsyncEngine) -> Ctx:
-    world = await build_world(client, engine)
+    world = await with_matches(client, engine, await build_world(client, engine))
     lyon = await client.post(
         "/api/v1/centres",
         json={"name": "Centre social Lyon", "territory": LYON},
         headers=world.admin.headers,
     )
     assert lyon.status_code == 201, lyon.text
-    return Ctx(world, lyon.json()["id"])
+    # What the notification worker would have left: one inbox message per person and a
+    # dead letter (the worker itself is exercised in tests/notify).
+    async with engine.begin() as conn:
+        event = (
+            await conn.execute(
+                text(
+                    "INSERT INTO outbox (topic, payload, processed_at) "
+                    "VALUES ('match.proposed', '{}', now()) RETURNING id"
+                )
+            )
+        ).scalar_one()
+        await conn.execute(
+            text(
+                "INSERT INTO notifications (user_id, event_id, kind, title, body) "
+                "SELECT id, :e, 'match.proposed', 'Nouvelle proposition', 'Courses' FROM users"
+            ),
+            {"e": event},
+        )
+        dead = (
+            await conn.execute(
+                text(
+                    "INSERT INTO deliveries (event_id, user_id, channel, kind, status, attempts, "
+                    "last_error) VALUES (:e, :u, 'email', 'match.proposed', 'dead', 6, "
+                    "'SMTPConnectError') RETURNING id"
+                ),
+                {"e": event, "u": world.vera.id},
+            )
+        ).scalar_one()
+    return Ctx(world, lyon.json()["id"], dead_letter=dead)
 
 
 def body_of(response: Any) -> Any:
@@ -463,23 +765,41 @@ class Seen:
     url: str
     status: int
     body: Any
+    # "before" (first read pass), "writes", "after <write>" (checkpoint), "after".
+    phase: str
+    # What the viewer was entitled to once the call had answered.
+    allowed: Entitlement
 
 
-async def sweep(client: AsyncTestClient, ctx: Ctx, ops: dict[str, Operation]) -> list[Seen]:
+async def sweep(
+    client: AsyncTestClient, engine: AsyncEngine, ctx: Ctx, ops: dict[str, Operation]
+) -> list[Seen]:
     seen: list[Seen] = []
+    allowed = await entitlement(engine, ctx.world)
 
-    async def run(viewer: str, op_id: str, plan: Plan) -> None:
+    async def run(viewer: str, op_id: str, plan: Plan, phase: str) -> None:
+        nonlocal allowed
         for call in plan(ctx, viewer):
             response = await send(client, ops[op_id], call, headers_of(ctx.world, viewer))
+            if ops[op_id].method != "GET":
+                allowed = await entitlement(engine, ctx.world)
             url = str(response.request.url)
-            seen.append(Seen(viewer, op_id, url, response.status_code, body_of(response)))
+            body = body_of(response)
+            seen.append(Seen(viewer, op_id, url, response.status_code, body, phase, allowed))
 
     for viewer in VIEWERS:
         for op_id, plan in READS.items():
-            await run(viewer, op_id, plan)
+            await run(viewer, op_id, plan, "before")
     for op_id, plan in WRITES.items():
         for viewer in VIEWERS:
-            await run(viewer, op_id, plan)
+            await run(viewer, op_id, plan, "writes")
+        if op_id in CHECKPOINTS:
+            for viewer in VIEWERS:
+                for read in MATCH_READS:
+                    await run(viewer, read, READS[read], f"after {op_id}")
+    for viewer in VIEWERS:
+        for op_id, plan in READS.items():
+            await run(viewer, op_id, plan, "after")
     return seen
 
 
@@ -498,7 +818,8 @@ async def test_every_operation_has_a_privacy_call_plan(client: AsyncTestClient) 
     stale = (planned | set(NOT_CALLED)) - set(ops)
     assert not stale, f"plans for operations that no longer exist: {sorted(stale)}"
     gets = {op_id for op_id, op in ops.items() if op.method == "GET"}
-    assert gets <= set(READS), f"every GET is swept: {sorted(gets - set(READS))}"
+    streams = {"inboxEvents"}  # endless; its payload is checked in tests/notify
+    assert gets - streams <= set(READS), f"every GET is swept: {sorted(gets - set(READS))}"
     assert {op_id for op_id in READS if ops[op_id].method != "GET"} == set()
 
 
@@ -514,14 +835,23 @@ async def test_no_response_or_event_shows_another_persons_place_or_a_fine_distan
     assert all(round(c, 6) == c for p in world.exact_points for c in p)
 
     ops = await spec_operations(client)
-    seen = await sweep(client, ctx, ops)
+    seen = await sweep(client, engine, ctx, ops)
+    people = identities(world)
 
     problems = [
-        f"{s.viewer} {s.op_id} {s.url} -> {s.status}: {leak}"
+        f"{s.phase}: {s.viewer} {s.op_id} {s.url} -> {s.status}: {leak}"
         for s in seen
-        for leak in leaks(s.body, forbidden_for(s.viewer))
+        for leak in leaks(s.body, s.allowed.forbidden_places(s.viewer))
+        + identity_leaks(
+            s.body,
+            s.allowed.forbidden_people(s.viewer, people),
+        )
     ]
     assert not problems, "\n".join(problems)
+    # A volunteer's home never became anyone else's to see.
+    for s in seen:
+        for viewer, places in s.allowed.places.items():
+            assert places & VOLUNTEERS <= {viewer}, (s.phase, viewer, places)
     # "anonymous" really was: no session cookie rode along.
     assert {s.status for s in seen if s.viewer == "anonymous" and s.op_id == "getMe"} == {401}
 
@@ -542,15 +872,20 @@ async def test_no_response_or_event_shows_another_persons_place_or_a_fine_distan
     assert bands and all(_is_band(b) for b in bands)
 
     # Those entitled do see the exact place: the scanner finds what it hunts for.
-    def body(viewer: str, op_id: str, url_part: str = "") -> Any:
+    def answer(viewer: str, op_id: str, url_part: str = "", phase: str = "before") -> Seen:
         return next(
-            s.body
+            s
             for s in seen
             if s.viewer == viewer
             and s.op_id == op_id
-            and s.status == 200
+            and s.phase == phase
             and s.url.split("?")[0].endswith(url_part)
         )
+
+    def body(viewer: str, op_id: str, url_part: str = "", phase: str = "before") -> Any:
+        found = answer(viewer, op_id, url_part, phase)
+        assert found.status == 200, (found.url, found.body)
+        return found.body
 
     alice_post = f"/posts/{world.posts['alice']}"
     assert reveals(body("alice", "getPost", alice_post), PLACES["alice"])
@@ -578,15 +913,194 @@ async def test_no_response_or_event_shows_another_persons_place_or_a_fine_distan
     assert public["cell"]["lon"] == _public_centre(HOME_ALICE).lon
     assert "location" not in public and "author_id" not in public
 
-    # The events the sweep caused (published, withdrawn, closed posts, password resets)
-    # carry ids, never places: their jobs go through Redis and into logs.
+    # Matches. The writes did what the plans meant, and only for the right person.
+    def outcome(op_id: str) -> dict[str, int]:
+        return {s.viewer: s.status for s in seen if s.op_id == op_id}
+
+    m = world.matches
+    assert body("victor", "declineMatch", phase="writes") == {
+        "id": m["alice_victor"],
+        "status": "declined",
+    }
+    assert body("vera", "acceptMatch", phase="writes")["status"] == "confirmed"
+    assert body("worker_18", "approveMatch", phase="writes")["status"] == "confirmed"
+    assert body("worker_18", "rejectMatch", phase="writes")["status"] == "rejected"
+    assert body("alice", "completeMatch", phase="writes")["status"] == "completed"
+    assert body("basile", "cancelMatch", phase="writes")["status"] == "cancelled"
+    assert outcome("giveFeedback")["alice"] == outcome("giveFeedback")["vera"] == 201
+    # A social worker of another centre may not review (nor may the volunteer herself).
+    assert outcome("approveMatch")["worker_20"] == outcome("rejectMatch")["worker_20"] == 403
+    assert outcome("approveMatch")["vera"] == 403
+    for op_id in ("acceptMatch", "declineMatch", "getProposition"):
+        assert outcome(op_id)["anonymous"] == 401
+        assert {
+            s.status for s in seen if s.op_id == op_id and s.viewer in ("alice", "stranger")
+        } == {404}, op_id
+
+    def proposition(viewer: str, match: str, phase: str) -> Any:
+        return body(viewer, "getProposition", f"/me/propositions/{m[match]}", phase)
+
+    def followed(viewer: str, post: str, phase: str) -> dict[int, Any]:
+        items = body(viewer, "listPostMatches", f"/posts/{world.posts[post]}/matches", phase)
+        return {item["id"]: item for item in items}
+
+    def contact(name: str) -> dict[str, Any]:
+        who = people[name]
+        return {
+            "user_id": who.user_id,
+            "display_name": who.display_name,
+            "email": who.email,
+            "phone": who.phone,
+        }
+
+    # Vera saw Alice's request as a band, a cell and a title; nobody's place or name...
+    before = proposition("vera", "alice_vera", "before")
+    assert before["status"] == "proposed" and _is_band(before["distance"])
+    assert before["requester"] is None and before["location"] is None
+    assert not reveals(before, PLACES["alice"]) and not identity_leaks(before, people.values())
+    vera_before = answer("vera", "getProposition", f"/me/propositions/{m['alice_vera']}")
+    assert "alice" not in vera_before.allowed.places["vera"]
+    assert "alice" not in vera_before.allowed.people["vera"]
+    # ...and once the match is confirmed, Alice's exact place, address and contact.
+    confirmed = proposition("vera", "alice_vera", "after acceptMatch")
+    assert confirmed["status"] == "confirmed"
+    assert reveals(confirmed, PLACES["alice"])
+    assert confirmed["location"] == {
+        "lon": HOME_ALICE[0],
+        "lat": HOME_ALICE[1],
+        "address": ADDRESS_ALICE,
+    }
+    assert confirmed["requester"] == contact("alice")
+    # The scanner would have reported exactly that before confirmation.
+    early = leaks(confirmed, vera_before.allowed.forbidden_places("vera"))
+    assert early and all("alice" in f for f in early), early
+    assert identity_leaks(confirmed, vera_before.allowed.forbidden_people("vera", people))
+    completed = proposition("vera", "alice_vera", "after")
+    assert completed["status"] == "completed" and reveals(completed, PLACES["alice"])
+    # Victor, who declined, never saw where Alice lives, nor Vera's proposition.
+    for phase in ("before", "after acceptMatch", "after"):
+        victors = proposition("victor", "alice_victor", phase)
+        assert victors["location"] is None and victors["requester"] is None
+        assert not reveals(victors, PLACES["alice"])
+    for op_id, url in (
+        ("getProposition", f"/me/propositions/{m['alice_vera']}"),
+        ("matchHistory", f"/matches/{m['alice_vera']}/history"),
+    ):
+        statuses = {
+            s.status
+            for s in seen
+            if s.viewer == "victor" and s.op_id == op_id and s.url.split("?")[0].endswith(url)
+        }
+        assert statuses == {404}, (op_id, statuses)
+
+    # Alice's side: the volunteers stay anonymous until confirmed; then Vera's contact,
+    # for Alice and for the covering centre's social worker — never Vera's home.
+    assert {i["volunteer"] for i in followed("alice", "alice", "before").values()} == {None}
+    for viewer in ("alice", "worker_18"):
+        after = followed(viewer, "alice", "after acceptMatch")
+        assert after[m["alice_vera"]]["volunteer"] == contact("vera")
+        assert after[m["alice_victor"]]["volunteer"] is None
+        assert after[m["alice_vera"]]["status"] == "confirmed"
+        assert not reveals(after, PLACES["vera"]) and _is_band(after[m["alice_vera"]]["distance"])
+
+    # A sensitive match: nothing before a social worker approves it, with a reason.
+    pending = proposition("vera", "odile_vera_1", "before")
+    assert pending["status"] == "pending_review" and pending["location"] is None
+    assert pending["requester"] is None and not reveals(pending, PLACES["odile"])
+    # The reviewing social worker needs to know whom they approve; the author does not
+    # learn it before approval.
+    assert followed("worker_18", "odile_1", "before")[m["odile_vera_1"]]["volunteer"] == contact(
+        "vera"
+    )
+    approved = proposition("vera", "odile_vera_1", "after approveMatch")
+    assert approved["status"] == "confirmed" and reveals(approved, PLACES["odile"])
+    assert approved["requester"]["display_name"] == "Odile"
+    assert approved["requester"]["phone"] == ODILE_PHONE
+    by_worker = followed("worker_18", "odile_1", "after approveMatch")[m["odile_vera_1"]]
+    assert by_worker["volunteer"] == contact("vera")
+    rejected = proposition("vera", "odile_vera_2", "after")
+    assert rejected["status"] == "rejected" and rejected["location"] is None
+    assert not reveals(rejected, PLACES["odile"])
+
+    # A confirmed match that is cancelled stops showing the place and the contacts.
+    victor_before = proposition("victor", "basile_victor", "before")
+    assert victor_before["status"] == "confirmed" and reveals(victor_before, PLACES["basile"])
+    assert victor_before["requester"] == contact("basile")
+    for viewer in ("basile", "worker_20"):
+        mine = followed(viewer, "basile_request", "before")
+        assert mine[m["basile_victor"]]["volunteer"] == contact("victor")
+        assert mine[m["basile_vera"]]["volunteer"] is None  # withdrawn when filled
+        assert not reveals(mine, PLACES["victor"])
+    cancelled = proposition("victor", "basile_victor", "after cancelMatch")
+    assert cancelled["status"] == "cancelled" and cancelled["location"] is None
+    assert cancelled["requester"] is None and not reveals(cancelled, PLACES["basile"])
+    assert {
+        i["volunteer"] for i in followed("basile", "basile_request", "after cancelMatch").values()
+    } == {None}
+    withdrawn = proposition("vera", "basile_vera", "before")
+    assert withdrawn["status"] == "withdrawn" and not reveals(withdrawn, PLACES["basile"])
+    # The entitlements moved as the design says, and never to a volunteer's home.
+    assert "basile" in answer("victor", "getMe").allowed.places["victor"]
+    assert "basile" not in answer("victor", "getMe", phase="after").allowed.places["victor"]
+    # The scanner recognises a contact where it hunts for one.
+    assert identity_leaks(body("alice", "getMe"), [people["alice"]])
+    assert identity_leaks({"volunteer_id": world.vera.id}, [people["vera"]])
+
+    # The events the sweep caused (published, withdrawn, closed posts, password resets,
+    # every step of a match) carry ids, never places: their jobs go through Redis and
+    # into logs.
     async with engine.connect() as conn:
         rows = (await conn.execute(text("SELECT topic, payload::text AS p FROM outbox"))).all()
     assert {"post.published", "post.closed", "post.withdrawn"} <= {r.topic for r in rows}
+    match_topics = {"proposed", "accepted", "review_needed", "approved", "rejected"}
+    match_topics |= {"confirmed", "completed", "cancelled"}
+    assert {f"match.{t}" for t in match_topics} <= {r.topic for r in rows}
     problems = [
         f"{r.topic}: {leak}" for r in rows for leak in leaks(json.loads(r.p), PLACES.values())
     ]
     assert not problems, "\n".join(problems)
+
+
+async def test_a_match_history_does_not_name_the_other_side_before_confirmation(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    world = await build_world(client, engine)
+    people = identities(world)
+
+    async def request(who: Person, method: str, url: str, body: Any = None) -> Any:
+        client.cookies.clear()
+        response = await client.request(method, f"/api/v1{url}", json=body, headers=who.headers)
+        assert response.status_code in (200, 201), response.text
+        return response.json()
+
+    async def proposition_of(volunteer: Person, post_id: int) -> int:
+        listed = await request(volunteer, "GET", "/me/propositions?active=false")
+        return next(i["id"] for i in listed["items"] if i["post"]["id"] == post_id)
+
+    # Victor declines Alice's request: they never exchanged anything.
+    declined = await proposition_of(world.victor, world.posts["alice"])
+    await request(world.victor, "POST", f"/matches/{declined}/decline")
+    history = await request(world.alice, "GET", f"/matches/{declined}/history")
+    assert [h["to_status"] for h in history] == ["proposed", "declined"]
+    assert not identity_leaks(history, [people["victor"]])
+
+    # Alice cancels a sensitive match still waiting for a social worker's review.
+    await vet(client, world, world.vera)
+    sensitive = await request(
+        world.alice,
+        "POST",
+        "/posts",
+        post_body(HOME_ALICE, title="Visite à ma voisine", beneficiary=["isolated_elderly"]),
+    )
+    assert sensitive["sensitive"] is True
+    pending = await proposition_of(world.vera, sensitive["id"])
+    assert (await request(world.vera, "POST", f"/matches/{pending}/accept"))[
+        "status"
+    ] == "pending_review"
+    await request(world.alice, "POST", f"/matches/{pending}/cancel", {"reason": "Annulé"})
+    history = await request(world.vera, "GET", f"/matches/{pending}/history")
+    assert history[-1]["to_status"] == "cancelled"
+    assert not identity_leaks(history, [people["alice"]])
 
 
 async def test_browsing_answers_the_same_bytes_from_anywhere_in_a_cell(

@@ -7,12 +7,14 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from litestar import Litestar
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 from voisins import __version__
-from voisins.api import auth, centres, matches, people, posts
+from voisins.api import auth, centres, matches, notifications, people, posts
 from voisins.api.deps import DEPENDENCIES
 from voisins.api.errors import EXCEPTION_HANDLERS
 from voisins.api.health import live, ready
@@ -64,7 +66,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await redis.aclose()
             await engine.dispose()
 
+    # Live inbox events travel over Redis pub/sub, so any API process can serve them.
+    live_channels = ChannelsPlugin(
+        backend=RedisChannelsPubSubBackend(redis=create_redis(settings)),
+        arbitrary_channels_allowed=True,
+        create_ws_route_handlers=False,
+    )
     return Litestar(
+        plugins=[live_channels],
         route_handlers=[
             live,
             ready,
@@ -73,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             posts.router,
             people.router,
             matches.router,
+            notifications.router,
         ],
         dependencies=DEPENDENCIES,
         lifespan=[lifespan],

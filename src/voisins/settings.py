@@ -57,6 +57,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     session_ttl_s: Annotated[int, Meta(ge=300, le=90 * 86400)] = 14 * 86400
     login_max_attempts: Annotated[int, Meta(ge=1, le=1000)] = 5
     login_window_s: Annotated[int, Meta(ge=10, le=86400)] = 900
+    # E-mail over SMTP; an empty host turns e-mail off.
+    smtp_host: str = ""
+    smtp_port: Port = 25
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_sender: str = "voisins <ne-pas-repondre@voisins.local>"
+    smtp_timeout_s: Annotated[float, Meta(gt=0, le=120)] = 10.0
+    # SMS through an HTTP provider; an empty URL turns SMS off.
+    sms_url: str = ""
+    sms_token: str = ""
+    sms_sender: str = "voisins"
+    # Attempts of a delivery before it becomes a dead letter.
+    delivery_max_attempts: Annotated[int, Meta(ge=1, le=50)] = 6
     # Matching: batch size per needed volunteer, deadline of a batch, radius growth.
     match_batch_per_needed: Annotated[int, Meta(ge=1, le=100)] = 10
     match_deadline_s: Annotated[int, Meta(ge=60, le=30 * 86400)] = 24 * 3600

@@ -7,17 +7,22 @@ startup hook and closed by the shutdown hook.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from arq import cron
+from arq import cron, func
 from sqlalchemy import text
 
 from voisins.db import create_engine
 from voisins.idempotency import purge_expired as purge_idempotency_keys
 from voisins.logs import configure_logging, get_logger
 from voisins.matching.engine import escalate_due
+from voisins.notify.jobs import process_event, send_deliveries, send_due
+from voisins.notify.relay import run_relay
+from voisins.notify.senders import Senders
 from voisins.posts import service as posts
 from voisins.redis_pool import arq_redis_settings
 from voisins.settings import Settings, load_settings
@@ -32,10 +37,18 @@ async def startup(ctx: dict[str, Any]) -> None:
     configure_logging(settings)
     ctx["settings"] = settings
     ctx["engine"] = create_engine(settings, pool_size=5)
+    ctx["senders"] = Senders.from_settings(settings)
+    # The relay lives inside the worker: woken by NOTIFY, it turns outbox rows into jobs.
+    ctx["relay"] = asyncio.create_task(run_relay(settings.asyncpg_dsn, ctx["engine"], ctx["redis"]))
     log.info("worker started")
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    relay = ctx.get("relay")
+    if relay is not None:
+        relay.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await relay
     await ctx["engine"].dispose()
     log.info("worker stopped")
 
@@ -80,11 +93,20 @@ async def record_heartbeat(ctx: dict[str, Any]) -> None:
 class WorkerSettings:
     """What every voisins worker runs; the CLI adds the Redis settings and the context."""
 
-    functions: ClassVar[list[Any]] = [expire_posts, purge_stale_records, escalate_matching]
+    functions: ClassVar[list[Any]] = [
+        expire_posts,
+        purge_stale_records,
+        escalate_matching,
+        # Results are not kept: `_job_id` then only dedupes queued and running jobs, and
+        # the real de-duplication is the unique delivery key in PostgreSQL.
+        func(process_event, keep_result=0),
+        func(send_deliveries, keep_result=0),
+    ]
     cron_jobs: ClassVar[list[Any]] = [
         cron(record_heartbeat, second=0, run_at_startup=True),
         cron(expire_posts, minute=set(range(0, 60, 5)), second=10),
         cron(escalate_matching, second=30),
+        cron(send_due, second={5, 15, 25, 35, 45, 55}, keep_result=0),
         cron(purge_stale_records, hour=3, minute=17, second=0),
     ]
     on_startup = startup

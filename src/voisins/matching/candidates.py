@@ -84,9 +84,11 @@ _FILTERS = f"""
   AND (NOT CAST(:sensitive AS boolean)
        OR (v.id_checked_at IS NOT NULL
            AND v.record_extract_date >= CAST(:record_valid_since AS date)))
+  -- Blocks count both ways; two lookups, each on a primary-key or blocked_id index.
   AND NOT EXISTS (SELECT 1 FROM blocks b
-                  WHERE (b.blocker_id = CAST(:author_id AS bigint) AND b.blocked_id = v.user_id)
-                     OR (b.blocker_id = v.user_id AND b.blocked_id = CAST(:author_id AS bigint)))
+                  WHERE b.blocker_id = CAST(:author_id AS bigint) AND b.blocked_id = v.user_id)
+  AND NOT EXISTS (SELECT 1 FROM blocks b
+                  WHERE b.blocker_id = v.user_id AND b.blocked_id = CAST(:author_id AS bigint))
   AND NOT EXISTS (SELECT 1 FROM matches m
                   WHERE m.post_id = CAST(:post_id AS bigint) AND m.volunteer_id = v.user_id
                     AND m.status <> 'withdrawn')
@@ -199,18 +201,22 @@ async def find_candidates(
     window: int,
     now: datetime,
     cooldown_s: int,
+    enough: int | None = None,
     walk_rows: int = WALK_ROWS,
 ) -> list[Features]:
     """The ``window`` nearest volunteers who pass every filter, nearest first.
 
     Phase 1 walks the nearest ``WALK_ROWS`` volunteers of the category; when that
-    budget ran out before ``window`` of them passed, phase 2 sweeps the whole radius
+    budget ran out before ``enough`` of them passed, phase 2 sweeps the whole radius
     with every filter (the answer is the same, only the plan differs)."""
     params = _params(request, radius_m=radius_m, window=window, now=now, cooldown_s=cooldown_s)
     params["walk"] = walk_rows
     rows = (await conn.execute(text(walk_sql(request.category, request.sensitive)), params)).all()
     found = [_features(r, request) for r in rows if r.volunteer_id is not None]
-    if len(found) < window and rows and rows[0].walked >= walk_rows:
+    # The walk's candidates suffice when they fill the batch (``enough``); scoring then
+    # picks among them. Only when even the batch cannot be filled is the whole radius
+    # swept.
+    if len(found) < (enough or window) and rows and rows[0].walked >= walk_rows:
         rows = (
             await conn.execute(text(sweep_sql(request.category, request.sensitive)), params)
         ).all()

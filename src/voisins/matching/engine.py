@@ -178,6 +178,7 @@ async def match_request(
             window=size * WINDOW_FACTOR,
             now=now,
             cooldown_s=settings.match_cooldown_s,
+            enough=size,
         )
         if found:
             break

@@ -118,6 +118,8 @@ async def accept(conn: AsyncConnection, viewer: Viewer, match_id: int, *, now: d
         raise NotFound("no such proposition for you")
     if match.status != "proposed":
         raise Conflict(f"this proposition is already {match.status}")
+    if match.post_status != "published":
+        raise Conflict("this request is no longer open")
     if match.deadline_at <= now:
         raise Conflict("this proposition has expired")
     if match.held >= match.volunteers_needed:

@@ -27,6 +27,8 @@ from voisins.pagination import Page, paginate, window
 from voisins.posts.schemas import ExactLocation, PublicCell, Schedule
 
 REVEALED = ("confirmed", "completed")
+# A reviewing social worker needs to know whom they approve.
+UNDER_REVIEW = ("pending_review", "approved")
 
 _PROPOSITIONS = f"""
 SELECT m.id, m.status, m.proposed_at, m.deadline_at, m.post_id,
@@ -171,7 +173,7 @@ async def post_matches(conn: AsyncConnection, viewer: Viewer, post_id: int) -> l
             proposed_at=r.proposed_at,
             responded_at=r.responded_at,
             volunteer=Contact(r.volunteer_id, r.display_name, r.email, r.phone)
-            if r.status in REVEALED
+            if r.status in REVEALED or (viewer.is_social_worker and r.status in UNDER_REVIEW)
             else None,
         )
         for r in rows
@@ -190,9 +192,18 @@ async def history(conn: AsyncConnection, viewer: Viewer, match_id: int) -> list[
         raise NotFound("no such match")
     rows = await conn.execute(
         text(
-            "SELECT from_status, to_status, actor_id, reason, at FROM match_history "
-            "WHERE match_id = :id ORDER BY id"
+            "SELECT h.from_status, h.to_status, h.actor_id, h.reason, h.at, m.status AS now_status "
+            "FROM match_history h JOIN matches m ON m.id = h.match_id "
+            "WHERE h.match_id = :id ORDER BY h.id"
         ),
         {"id": match_id},
     )
-    return [HistoryEntry(**dict(r._mapping)) for r in rows]
+    entries = []
+    for r in rows:
+        # Who acted stays hidden between the two sides until the match is confirmed;
+        # social workers, who review, always see it.
+        shown = viewer.is_staff or r.actor_id == viewer.id or r.now_status in REVEALED
+        entries.append(
+            HistoryEntry(r.from_status, r.to_status, r.actor_id if shown else None, r.reason, r.at)
+        )
+    return entries

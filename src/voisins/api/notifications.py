@@ -1,0 +1,115 @@
+"""Notifications API: inbox (with live Server-Sent Events), preferences, dead letters."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+from litestar import Router, get, post, put
+from litestar.channels import ChannelsPlugin
+from litestar.params import FromPath, JSONBody
+from litestar.response import ServerSentEvent
+
+from voisins.api.deps import CurrentViewer, Tx
+from voisins.api.params import PageQuery, PerPageQuery
+from voisins.notify import inbox as service
+from voisins.notify.inbox import DeadLetter, DeadLetters, Inbox, PreferencesIn, PreferencesOut
+from voisins.notify.live import inbox_channel
+
+
+@get("/me/notifications", operation_id="listNotifications", summary="My inbox, newest first")
+async def list_notifications(
+    tx: Tx, viewer: CurrentViewer, page: PageQuery = 1, per_page: PerPageQuery = 20
+) -> Inbox:
+    return await service.inbox(tx, viewer, page, per_page)
+
+
+@post(
+    "/me/notifications/{notification_id:int}/read",
+    operation_id="markNotificationRead",
+    summary="Mark a notification read",
+    status_code=200,
+)
+async def mark_read(
+    tx: Tx, viewer: CurrentViewer, notification_id: FromPath[int]
+) -> dict[str, int]:
+    return {"marked": await service.mark_read(tx, viewer, notification_id)}
+
+
+@post(
+    "/me/notifications/read",
+    operation_id="markAllNotificationsRead",
+    summary="Mark every notification read",
+    status_code=200,
+)
+async def mark_all_read(tx: Tx, viewer: CurrentViewer) -> dict[str, int]:
+    return {"marked": await service.mark_read(tx, viewer, None)}
+
+
+@get(
+    "/me/events",
+    operation_id="inboxEvents",
+    summary="Server-Sent Events: a message each time something reaches my inbox",
+)
+async def inbox_events(viewer: CurrentViewer, channels: ChannelsPlugin) -> ServerSentEvent:
+    async def stream() -> AsyncGenerator[str, None]:
+        async with channels.start_subscription([inbox_channel(viewer.id)]) as subscriber:
+            yield "ready"
+            async for message in subscriber.iter_events():
+                yield message.decode() if isinstance(message, bytes) else str(message)
+
+    return ServerSentEvent(stream(), event_type="inbox")
+
+
+@get(
+    "/me/notification-preferences",
+    operation_id="getNotificationPreferences",
+    summary="My channels, quiet hours, digest and daily cap",
+)
+async def get_preferences(tx: Tx, viewer: CurrentViewer) -> PreferencesOut:
+    return await service.get_preferences(tx, viewer)
+
+
+@put(
+    "/me/notification-preferences",
+    operation_id="putNotificationPreferences",
+    summary="Choose channels per kind of event, quiet hours, digest and daily cap",
+)
+async def put_preferences(
+    data: JSONBody[PreferencesIn], tx: Tx, viewer: CurrentViewer
+) -> PreferencesOut:
+    return await service.put_preferences(tx, viewer, data)
+
+
+@get(
+    "/admin/dead-letters", operation_id="listDeadLetters", summary="Deliveries that failed for good"
+)
+async def list_dead_letters(
+    tx: Tx, viewer: CurrentViewer, page: PageQuery = 1, per_page: PerPageQuery = 20
+) -> DeadLetters:
+    return await service.dead_letters(tx, viewer, page, per_page)
+
+
+@post(
+    "/admin/dead-letters/{delivery_id:int}/redrive",
+    operation_id="redriveDeadLetter",
+    summary="Send a dead letter again",
+    status_code=200,
+)
+async def redrive(tx: Tx, viewer: CurrentViewer, delivery_id: FromPath[int]) -> DeadLetter:
+    return await service.redrive(tx, viewer, delivery_id)
+
+
+router = Router(
+    path="/api/v1",
+    route_handlers=[
+        list_notifications,
+        mark_read,
+        mark_all_read,
+        inbox_events,
+        get_preferences,
+        put_preferences,
+        list_dead_letters,
+        redrive,
+    ],
+    tags=["notifications"],
+)

@@ -1,0 +1,60 @@
+"""How an HTTP answer or a transport failure maps to Transient/Permanent, shared by
+the webhook and SMS channels."""
+
+from __future__ import annotations
+
+import httpx
+
+from voisins.notify.channels.base import PermanentError, TransientError
+
+USER_AGENT = "voisins-notify/1"
+_RETRYABLE_4XX = frozenset({408, 425, 429})
+
+
+def new_client(timeout_s: float) -> httpx.AsyncClient:
+    # No redirects: a signed POST must reach the configured URL or fail visibly.
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout_s),
+        follow_redirects=False,
+        headers={"User-Agent": USER_AGENT},
+    )
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After", "")
+    return float(value) if value.isdigit() else None
+
+
+def check_response(channel: str, response: httpx.Response) -> None:
+    """Return on 2xx; raise the matching channel error otherwise."""
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    reason = f"{channel} HTTP {status}"
+    if status >= 500 or status in _RETRYABLE_4XX:
+        raise TransientError(reason, retry_after_s=_retry_after(response))
+    raise PermanentError(reason)
+
+
+async def post(
+    channel: str,
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    content: bytes,
+    headers: dict[str, str],
+) -> None:
+    """POST ``content`` and map every failure to a channel error without personal data.
+
+    ``from None`` on purpose: httpx's own messages name the URL, and a chained cause
+    would print it (and sometimes the request) in tracebacks.
+    """
+    try:
+        response = await client.post(url, content=content, headers=headers)
+    except (httpx.UnsupportedProtocol, httpx.InvalidURL):
+        raise PermanentError(f"{channel} invalid URL") from None
+    except httpx.TimeoutException as exc:
+        raise TransientError(f"{channel} {type(exc).__name__}") from None
+    except (httpx.TransportError, OSError) as exc:
+        raise TransientError(f"{channel} {type(exc).__name__}") from None
+    check_response(channel, response)

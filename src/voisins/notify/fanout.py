@@ -1,0 +1,162 @@
+"""Fan-out of one event: one delivery row per (event, recipient, channel), written once
+whatever the number of runs; in-app notifications are stored in the same transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from voisins.notify.messages import link_for, post_facts, render
+from voisins.notify.preferences import Preferences, channels_for, plan
+from voisins.notify.recipients import audience
+
+TRANSACTIONAL = frozenset({"password.reset_requested"})
+
+
+@dataclass(frozen=True)
+class FanOut:
+    event_id: int
+    inapp_users: list[int]
+    due_now: list[int]  # delivery ids to send at once (e-mail, SMS)
+
+
+_RECIPIENTS = """
+SELECT u.id, u.email IS NOT NULL AS has_email, u.phone IS NOT NULL AS has_phone, u.locale,
+       p.channels, p.quiet_start, p.quiet_end, p.urgent_breaks_quiet, p.digest, p.daily_cap,
+       p.email_unsubscribed,
+       (SELECT count(*) FROM deliveries d
+        WHERE d.user_id = u.id AND d.status = 'sent' AND d.channel IN ('email', 'sms')
+          AND d.sent_at >= date_trunc('day', CAST(:now AS timestamptz), 'Europe/Paris'))
+           AS sent_today
+FROM users u LEFT JOIN notification_preferences p ON p.user_id = u.id
+WHERE u.id = ANY(:ids) AND u.status = 'active'
+"""
+
+
+def _preferences(row: Any) -> Preferences:
+    if row.channels is None:
+        return Preferences()
+    return msgspec.convert(
+        {
+            "channels": row.channels,
+            "quiet_start": row.quiet_start,
+            "quiet_end": row.quiet_end,
+            "urgent_breaks_quiet": row.urgent_breaks_quiet,
+            "digest": row.digest,
+            "daily_cap": row.daily_cap,
+            "email_unsubscribed": row.email_unsubscribed,
+        },
+        Preferences,
+    )
+
+
+async def fan_out(
+    conn: AsyncConnection, event_id: int, *, now: datetime, enabled: frozenset[str]
+) -> FanOut | None:
+    """Create the deliveries of an event (once) and mark the event processed. Returns
+    None when the event was already processed by an earlier run."""
+    event = (
+        await conn.execute(
+            text("SELECT topic, payload, processed_at FROM outbox WHERE id = :id FOR UPDATE"),
+            {"id": event_id},
+        )
+    ).first()
+    if event is None or event.processed_at is not None:
+        return None
+    who = await audience(conn, event.topic, event.payload)
+    rows = (await conn.execute(text(_RECIPIENTS), {"ids": who.user_ids, "now": now})).all()
+    facts = await post_facts(conn, event.payload)
+    planned: list[dict[str, Any]] = []
+    locales: dict[int, str] = {}
+    for row in rows:
+        prefs = _preferences(row)
+        locales[row.id] = row.locale
+        for channel in channels_for(
+            who.kind, prefs, has_email=row.has_email, has_phone=row.has_phone
+        ):
+            if channel not in enabled:
+                continue
+            when = plan(
+                channel,
+                prefs,
+                now=now,
+                urgent=who.urgent,
+                sent_today=row.sent_today,
+                transactional=who.kind in TRANSACTIONAL,
+            )
+            planned.append(
+                {
+                    "user_id": row.id,
+                    "channel": channel,
+                    "status": when.status,
+                    "at": when.not_before,
+                }
+            )
+    inserted: Sequence[Any] = []
+    if planned:
+        inserted = (
+            await conn.execute(
+                text(
+                    """
+                    INSERT INTO deliveries (event_id, user_id, channel, kind, urgent, status,
+                                            not_before)
+                    SELECT :event, u.user_id, u.channel, :kind, :urgent, u.status, u.at
+                    FROM unnest(CAST(:users AS bigint[]), CAST(:channels AS text[]),
+                                CAST(:statuses AS text[]), CAST(:ats AS timestamptz[]))
+                         AS u(user_id, channel, status, at)
+                    ON CONFLICT DO NOTHING
+                    RETURNING id, user_id, channel, status, not_before
+                    """
+                ),
+                {
+                    "event": event_id,
+                    "kind": who.kind,
+                    "urgent": who.urgent,
+                    "users": [p["user_id"] for p in planned],
+                    "channels": [p["channel"] for p in planned],
+                    "statuses": [p["status"] for p in planned],
+                    "ats": [p["at"] for p in planned],
+                },
+            )
+        ).all()
+    inapp = [d for d in inserted if d.channel == "inapp"]
+    if inapp:
+        texts = [render(who.kind, locales[d.user_id], facts) for d in inapp]
+        await conn.execute(
+            text(
+                """
+                INSERT INTO notifications (user_id, event_id, kind, title, body, link)
+                SELECT u.user_id, :event, :kind, u.title, u.body, :link
+                FROM unnest(CAST(:users AS bigint[]), CAST(:titles AS text[]),
+                            CAST(:bodies AS text[])) AS u(user_id, title, body)
+                ON CONFLICT DO NOTHING
+                """
+            ),
+            {
+                "event": event_id,
+                "kind": who.kind,
+                "link": link_for(facts),
+                "users": [d.user_id for d in inapp],
+                "titles": [t for t, _ in texts],
+                "bodies": [b for _, b in texts],
+            },
+        )
+        await conn.execute(
+            text("UPDATE deliveries SET status = 'sent', sent_at = :now WHERE id = ANY(:ids)"),
+            {"now": now, "ids": [d.id for d in inapp]},
+        )
+    await conn.execute(
+        text("UPDATE outbox SET processed_at = :now WHERE id = :id"), {"now": now, "id": event_id}
+    )
+    due = [
+        d.id
+        for d in inserted
+        if d.channel != "inapp" and d.status == "pending" and d.not_before <= now
+    ]
+    return FanOut(event_id, [d.user_id for d in inapp], due)

@@ -1,0 +1,90 @@
+"""When and where a message may go: channels per kind, quiet hours, digest, daily cap.
+
+Pure functions of the preferences and a clock, so they are tested without a database."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+PARIS = ZoneInfo("Europe/Paris")
+IMMEDIATE_CHANNELS = frozenset({"inapp"})
+# What people get when they never chose: the inbox always, e-mail when they have one.
+DEFAULT_CHANNELS: dict[str, list[str]] = {
+    "password.reset_requested": ["email"],
+}
+DEFAULT_KIND_CHANNELS = ["inapp", "email"]
+
+
+class Preferences(msgspec.Struct, frozen=True):
+    channels: dict[str, list[str]] = {}
+    quiet_start: time = time(21, 0)
+    quiet_end: time = time(8, 0)
+    urgent_breaks_quiet: bool = False
+    digest: bool = False
+    daily_cap: int = 20
+    email_unsubscribed: bool = False
+
+
+def channels_for(kind: str, prefs: Preferences, *, has_email: bool, has_phone: bool) -> list[str]:
+    chosen = prefs.channels.get(kind) or DEFAULT_CHANNELS.get(kind) or DEFAULT_KIND_CHANNELS
+    allowed = []
+    for channel in chosen:
+        if channel == "email" and (
+            not has_email or (prefs.email_unsubscribed and kind != "password.reset_requested")
+        ):
+            continue
+        if channel == "sms" and not has_phone:
+            continue
+        allowed.append(channel)
+    return allowed
+
+
+def in_quiet_hours(moment: datetime, prefs: Preferences) -> bool:
+    local = moment.astimezone(PARIS).time()
+    start, end = prefs.quiet_start, prefs.quiet_end
+    if start <= end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def end_of_quiet(moment: datetime, prefs: Preferences) -> datetime:
+    """The next moment quiet hours end (Europe/Paris), after ``moment``."""
+    local = moment.astimezone(PARIS)
+    candidate = local.replace(
+        hour=prefs.quiet_end.hour, minute=prefs.quiet_end.minute, second=0, microsecond=0
+    )
+    if candidate <= local:
+        candidate += timedelta(days=1)
+    return candidate
+
+
+class Plan(msgspec.Struct, frozen=True):
+    status: str  # "pending" or "digest"
+    not_before: datetime
+
+
+def plan(
+    channel: str,
+    prefs: Preferences,
+    *,
+    now: datetime,
+    urgent: bool,
+    sent_today: int,
+    transactional: bool = False,
+) -> Plan:
+    """When a message on ``channel`` may leave. In-app is immediate; e-mail and SMS
+    respect the digest, quiet hours (unless urgent and the person opted in) and the
+    daily cap. Transactional messages (password reset) go at once."""
+    if channel in IMMEDIATE_CHANNELS or transactional:
+        return Plan("pending", now)
+    if prefs.digest and not urgent:
+        return Plan("digest", now)
+    if in_quiet_hours(now, prefs) and not (urgent and prefs.urgent_breaks_quiet):
+        return Plan("pending", end_of_quiet(now, prefs))
+    if sent_today >= prefs.daily_cap:
+        # Over the cap: wait for the next morning (the end of the next quiet hours).
+        return Plan("pending", end_of_quiet(now, prefs))
+    return Plan("pending", now)

@@ -1,0 +1,79 @@
+"""Who hears about an event, what kind of message it is, and whether it is urgent.
+
+Each outbox topic maps to a query returning recipient ids; ids only ever travel to
+jobs, and the message text is rendered at delivery time from the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+# Social workers of the centres covering a post (and of their partners).
+_CENTRE_WORKERS = """
+SELECT DISTINCT m.user_id FROM post_centres pc
+JOIN centre_members m ON m.centre_id = pc.centre_id
+JOIN users u ON u.id = m.user_id AND u.status = 'active'
+WHERE pc.post_id = :post_id
+"""
+
+# The author of a match's request, or the social workers who posted it for an assisted
+# resident (who has no digital access: they receive the notifications instead).
+_AUTHOR_OF_MATCH = """
+SELECT CASE WHEN a.assisted AND p.created_by IS NOT NULL THEN p.created_by ELSE a.id END
+FROM matches m JOIN posts p ON p.id = m.post_id JOIN users a ON a.id = p.author_id
+WHERE m.id = :match_id
+"""
+_VOLUNTEER_OF_MATCH = "SELECT volunteer_id FROM matches WHERE id = :match_id"
+
+QUERIES: dict[str, list[str]] = {
+    "match.proposed": [
+        "SELECT volunteer_id FROM matches WHERE post_id = :post_id AND batch = :batch "
+        "AND status = 'proposed'"
+    ],
+    "match.accepted": [_AUTHOR_OF_MATCH],
+    "match.review_needed": [
+        _CENTRE_WORKERS.replace(":post_id", "(SELECT post_id FROM matches WHERE id = :match_id)")
+    ],
+    "match.confirmed": [_AUTHOR_OF_MATCH, _VOLUNTEER_OF_MATCH],
+    "match.approved": [_VOLUNTEER_OF_MATCH],
+    "match.rejected": [_VOLUNTEER_OF_MATCH],
+    "match.cancelled": [_AUTHOR_OF_MATCH, _VOLUNTEER_OF_MATCH],
+    "post.no_response": [_CENTRE_WORKERS],
+    "password.reset_requested": ["SELECT CAST(:user_id AS bigint)"],
+}
+
+
+@dataclass(frozen=True)
+class Audience:
+    kind: str
+    user_ids: list[int]
+    urgent: bool
+
+
+async def audience(conn: AsyncConnection, topic: str, payload: dict[str, Any]) -> Audience:
+    """The recipients of an event; topics nobody is told about give an empty audience."""
+    queries = QUERIES.get(topic, [])
+    params = {k: v for k, v in payload.items() if isinstance(v, int)}
+    user_ids: list[int] = []
+    for query in queries:
+        needed = {
+            name for name in ("post_id", "match_id", "batch", "user_id") if f":{name}" in query
+        }
+        if not needed <= params.keys():
+            continue
+        rows = await conn.execute(text(query), {k: params[k] for k in needed})
+        user_ids.extend(r[0] for r in rows if r[0] is not None and r[0] not in user_ids)
+    urgent = False
+    if "post_id" in params and topic == "match.proposed":
+        urgent = bool(
+            (
+                await conn.execute(
+                    text("SELECT urgency = 'urgent' FROM posts WHERE id = :p"),
+                    {"p": params["post_id"]},
+                )
+            ).scalar()
+        )
+    return Audience(kind=topic, user_ids=user_ids, urgent=urgent)

@@ -1,0 +1,126 @@
+"""From a claimed delivery to a channel call: the recipient's address, the message's
+few template values, and the channel configured for it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from voisins.categories import LABELS
+from voisins.geo.bands import public_distance
+from voisins.geo.grid import Cell
+from voisins.notify.channels.base import ContextValue, Message, PermanentError, TransientError
+from voisins.notify.channels.config import SmsConfig, SmtpConfig
+from voisins.notify.channels.email import EmailChannel
+from voisins.notify.channels.sms import SmsChannel
+from voisins.settings import Settings
+
+__all__ = ["PermanentError", "Senders", "TransientError"]
+
+_FACTS = """
+SELECT o.topic, o.payload, p.id AS post_id, p.title, p.category, p.cell_key AS post_cell,
+       v.cell_key AS volunteer_cell, m.review_reason, m.close_reason
+FROM outbox o
+LEFT JOIN matches m ON m.id = CAST(o.payload ->> 'match_id' AS bigint)
+LEFT JOIN posts p ON p.id = COALESCE(m.post_id, CAST(o.payload ->> 'post_id' AS bigint))
+LEFT JOIN volunteers v ON v.user_id = :user_id
+WHERE o.id = :event_id
+"""
+
+
+@dataclass
+class Senders:
+    """The channels this worker can use; e-mail and SMS are off until configured."""
+
+    settings: Settings
+    email: EmailChannel | None
+    sms: SmsChannel | None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Senders:
+        email = None
+        if settings.smtp_host:
+            email = EmailChannel(
+                SmtpConfig(
+                    host=settings.smtp_host,
+                    port=settings.smtp_port,
+                    username=settings.smtp_username or None,
+                    password=settings.smtp_password or None,
+                    starttls=settings.smtp_starttls,
+                    sender=settings.smtp_sender,
+                    timeout_s=settings.smtp_timeout_s,
+                    helo_name="voisins",
+                ),
+                settings.public_base_url,
+                settings.secret_key,
+            )
+        sms = None
+        if settings.sms_url:
+            sms = SmsChannel(
+                SmsConfig(url=settings.sms_url, token=settings.sms_token or None,
+                          sender=settings.sms_sender)
+            )  # fmt: skip
+        return cls(settings, email, sms)
+
+    @property
+    def enabled(self) -> frozenset[str]:
+        channels = {"inapp"}
+        if self.email:
+            channels.add("email")
+        if self.sms:
+            channels.add("sms")
+        return frozenset(channels)
+
+    async def _context(self, engine: AsyncEngine, claim: Any) -> dict[str, ContextValue]:
+        async with engine.connect() as conn:
+            facts = (
+                await conn.execute(
+                    text(_FACTS), {"event_id": claim.event_id, "user_id": claim.user_id}
+                )
+            ).first()
+        if facts is None:
+            raise PermanentError("event gone")
+        base = self.settings.public_base_url.rstrip("/")
+        labels = LABELS.get(facts.category or "", ("", ""))
+        context: dict[str, ContextValue] = {
+            "title": facts.title or "",
+            "category_label": labels[0] if claim.locale == "fr" else labels[1],
+            "url": f"{base}/posts/{facts.post_id}" if facts.post_id else f"{base}/",
+        }
+        if claim.kind == "match.proposed" and facts.volunteer_cell and facts.post_cell:
+            band = public_distance(
+                Cell.from_key(facts.volunteer_cell), Cell.from_key(facts.post_cell)
+            )
+            context["band_label"] = band.label_fr if claim.locale == "fr" else band.label_en
+        elif claim.kind == "match.proposed":
+            context["band_label"] = ""
+        if claim.kind == "match.rejected" and facts.review_reason:
+            context["reason"] = facts.review_reason
+        if claim.kind == "match.cancelled" and facts.close_reason:
+            context["reason"] = facts.close_reason
+        if claim.kind == "password.reset_requested":
+            context = {"reset_url": f"{base}/reset-password?token={facts.payload['token']}"}
+        return context
+
+    async def send(self, engine: AsyncEngine, claim: Any) -> None:
+        message = Message(
+            delivery_id=claim.id,
+            recipient_id=claim.user_id,
+            kind=claim.kind,
+            locale=claim.locale,
+            recipient_name=claim.display_name,
+            context=await self._context(engine, claim),
+        )
+        if claim.channel == "email":
+            if self.email is None or not claim.email:
+                raise PermanentError("email unavailable")
+            await self.email.send(message, claim.email)
+        elif claim.channel == "sms":
+            if self.sms is None or not claim.phone:
+                raise PermanentError("sms unavailable")
+            await self.sms.send(message, claim.phone)
+        else:
+            raise PermanentError(f"no sender for {claim.channel}")

@@ -1,0 +1,311 @@
+"""The notification pipeline on real services: outbox → relay → arq worker → deliveries
+→ in-app inbox and e-mail (aiosmtpd). Exactly once, and nothing lost when Redis or the
+mail server fails."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from arq.connections import ArqRedis, RedisSettings, create_pool
+from arq.worker import Worker
+from litestar.testing import AsyncTestClient
+from redis.exceptions import RedisError
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from voisins.app import create_app
+from voisins.notify.jobs import process_event, send_deliveries
+from voisins.notify.preferences import PARIS
+from voisins.notify.relay import dispatch_pending
+from voisins.notify.senders import Senders
+from voisins.settings import Settings, load_settings
+from voisins.worker import WorkerSettings, worker_options
+
+from ..support.people import register
+from ..support.world import HOME_ALICE, HOME_VERA, post_body, volunteer_body
+from .conftest import SmtpServer, unused_port
+
+
+def with_smtp(settings: Settings, port: int, **overrides: Any) -> Settings:
+    return load_settings(
+        environment="test",
+        database_url=settings.database_url,
+        redis_url=overrides.pop("redis_url", settings.redis_url),
+        log_level="WARNING",
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        **overrides,
+    )
+
+
+def noon() -> datetime:
+    """Today at noon in Paris: outside quiet hours, whatever time the tests run."""
+    return datetime.now(PARIS).replace(hour=12, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+async def run_worker(settings: Settings) -> None:
+    """A real arq worker in burst mode: runs every queued job, then stops. Its clock
+    is frozen at noon so that quiet hours do not hold the e-mails back."""
+    options = worker_options(settings)
+    options["ctx"]["clock"] = noon
+    worker = Worker(
+        functions=WorkerSettings.functions,
+        on_startup=WorkerSettings.on_startup,
+        on_shutdown=WorkerSettings.on_shutdown,
+        burst=True,
+        poll_delay=0.05,
+        **options,
+    )
+    try:
+        await worker.main()
+    finally:
+        await worker.close()
+
+
+async def publish_request(client: AsyncTestClient) -> tuple[Any, Any, int]:
+    vera = await register(client, "Vera")
+    await client.put("/api/v1/me/volunteer", json=volunteer_body(HOME_VERA), headers=vera.headers)
+    alice = await register(client, "Alice")
+    response = await client.post("/api/v1/posts", json=post_body(HOME_ALICE), headers=alice.headers)
+    assert response.status_code == 201, response.text
+    return vera, alice, response.json()["id"]
+
+
+async def _ids(engine: AsyncEngine, sql: str) -> list[int]:
+    async with engine.connect() as conn:
+        return list((await conn.execute(text(sql))).scalars())
+
+
+async def _count(engine: AsyncEngine, sql: str) -> int:
+    async with engine.connect() as conn:
+        return int((await conn.execute(text(sql))).scalar_one())
+
+
+async def test_a_proposition_reaches_inbox_and_mailbox_exactly_once(
+    settings: Settings, engine: AsyncEngine, smtp_server: SmtpServer
+) -> None:
+    mail = with_smtp(settings, smtp_server.port)
+    async with AsyncTestClient(create_app(mail)) as client:
+        vera, _, post_id = await publish_request(client)
+        pool: ArqRedis = await create_pool(RedisSettings.from_dsn(mail.redis_url))
+        try:
+            assert await dispatch_pending(engine, pool) >= 1
+            await run_worker(mail)
+
+            # Run everything again, as a crashed and restarted worker would.
+            event_id = await _count(engine, "SELECT id FROM outbox WHERE topic = 'match.proposed'")
+            ctx = {
+                "engine": engine,
+                "redis": pool,
+                "settings": mail,
+                "senders": Senders.from_settings(mail),
+                "clock": noon,
+            }
+            assert await process_event(ctx, event_id) == 0
+            ids = await _ids(engine, "SELECT id FROM deliveries")
+            assert await send_deliveries(ctx, ids) == 0
+        finally:
+            await pool.aclose()
+        inbox = await client.get("/api/v1/me/notifications", headers=vera.headers)
+    assert [m.rcpt_tos for m in smtp_server.handler.envelopes] == [[vera.email]]
+    body = smtp_server.handler.envelopes[0].content.decode()
+    assert "Courses du samedi" in body
+    assert "rue" not in body.lower() and str(HOME_ALICE[0]) not in body
+    assert await _count(engine, "SELECT count(*) FROM notifications") == 1
+    assert await _count(engine, "SELECT count(*) FROM deliveries WHERE status = 'sent'") == 2
+    assert inbox.status_code == 200
+    assert inbox.json()["unread"] == 1
+    assert inbox.json()["items"][0]["title"] == "Nouvelle proposition près de chez vous"
+    assert post_id
+
+
+@pytest.fixture
+def private_redis() -> Iterator[dict[str, Any]]:
+    """A redis-server of the test's own, on a free port, that the test may stop."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail(
+            "redis-server is needed for the Redis fault test (scripts/services.sh installs it)"
+        )
+    port = unused_port()
+
+    def start() -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        for _ in range(100):
+            try:
+                import socket
+
+                with socket.create_connection(("127.0.0.1", port), timeout=0.1):
+                    return process
+            except OSError:
+                import time
+
+                time.sleep(0.05)
+        raise RuntimeError("private redis-server did not start")
+
+    state = {"url": f"redis://127.0.0.1:{port}/0", "process": start(), "start": start}
+    yield state
+    state["process"].terminate()
+    state["process"].wait(timeout=10)
+
+
+async def test_redis_down_at_publication_loses_nothing(
+    settings: Settings, engine: AsyncEngine, smtp_server: SmtpServer, private_redis: dict[str, Any]
+) -> None:
+    mail = with_smtp(
+        settings, smtp_server.port, redis_url=private_redis["url"], health_timeout_s=0.5
+    )
+    async with AsyncTestClient(create_app(mail)) as client:
+        vera = await register(client, "Vera")
+        await client.put(
+            "/api/v1/me/volunteer", json=volunteer_body(HOME_VERA), headers=vera.headers
+        )
+        alice = await register(client, "Alice")
+        private_redis["process"].terminate()
+        private_redis["process"].wait(timeout=10)
+        # Redis is down: publishing still works, the event waits in the outbox.
+        response = await client.post(
+            "/api/v1/posts", json=post_body(HOME_ALICE), headers=alice.headers
+        )
+        assert response.status_code == 201
+        ready = await client.get("/health/ready")
+        assert ready.status_code == 503
+    pool = ArqRedis.from_url(mail.redis_url, socket_connect_timeout=0.5)
+    with pytest.raises((RedisError, OSError)):
+        await dispatch_pending(engine, pool)
+    assert await _count(engine, "SELECT count(*) FROM outbox WHERE dispatched_at IS NULL") >= 2
+    await pool.aclose()
+
+    private_redis["process"] = private_redis["start"]()
+    pool = await create_pool(RedisSettings.from_dsn(mail.redis_url))
+    try:
+        assert await dispatch_pending(engine, pool) >= 2
+        await run_worker(mail)
+    finally:
+        await pool.aclose()
+    assert [m.rcpt_tos for m in smtp_server.handler.envelopes] == [[vera.email]]
+    assert await _count(engine, "SELECT count(*) FROM outbox WHERE processed_at IS NULL") == 0
+
+
+async def test_smtp_down_retries_with_backoff_then_dead_letter_then_redrive_once(
+    settings: Settings, engine: AsyncEngine, smtp_server: SmtpServer
+) -> None:
+    closed_port = unused_port()
+    down = with_smtp(settings, closed_port, delivery_max_attempts=3)
+    async with AsyncTestClient(create_app(down)) as client:
+        vera, _, _ = await publish_request(client)
+        admin_headers = await _admin(client, engine)
+    clock = [noon()]
+    pool: ArqRedis = await create_pool(RedisSettings.from_dsn(down.redis_url))
+    ctx = {
+        "engine": engine,
+        "redis": pool,
+        "settings": down,
+        "senders": Senders.from_settings(down),
+        "clock": lambda: clock[0],
+    }
+    try:
+        event_id = await _count(engine, "SELECT id FROM outbox WHERE topic = 'match.proposed'")
+        await process_event(ctx, event_id)
+        email_id = await _count(engine, "SELECT id FROM deliveries WHERE channel = 'email'")
+        waits = []
+        for _ in range(3):
+            await send_deliveries(ctx, [email_id])
+            async with engine.connect() as conn:
+                row = (
+                    await conn.execute(
+                        text("SELECT status, attempts, not_before FROM deliveries WHERE id = :i"),
+                        {"i": email_id},
+                    )
+                ).one()
+            waits.append(row.not_before - clock[0])
+            clock[0] = row.not_before + timedelta(seconds=1)
+        assert row.status == "dead" and row.attempts == 3
+        assert waits[0] < waits[1]  # exponential backoff
+        # Re-sending before the re-drive does nothing.
+        assert await send_deliveries(ctx, [email_id]) == 0
+    finally:
+        await pool.aclose()
+
+    up = with_smtp(settings, smtp_server.port, delivery_max_attempts=3)
+    async with AsyncTestClient(create_app(up)) as client:
+        listed = await client.get("/api/v1/admin/dead-letters", headers=admin_headers)
+        assert [d["id"] for d in listed.json()["items"]] == [email_id]
+        assert "rue" not in listed.text
+        redriven = await client.post(
+            f"/api/v1/admin/dead-letters/{email_id}/redrive", headers=admin_headers
+        )
+        assert redriven.status_code == 200
+        again = await client.post(
+            f"/api/v1/admin/dead-letters/{email_id}/redrive", headers=admin_headers
+        )
+        assert again.status_code == 409
+    pool = await create_pool(RedisSettings.from_dsn(up.redis_url))
+    ctx = {
+        "engine": engine, "redis": pool, "settings": up, "senders": Senders.from_settings(up),
+        "clock": lambda: clock[0] + timedelta(minutes=1),
+    }  # fmt: skip
+    try:
+        assert await send_deliveries(ctx, [email_id]) == 1
+        assert await send_deliveries(ctx, [email_id]) == 0
+    finally:
+        await pool.aclose()
+    assert [m.rcpt_tos for m in smtp_server.handler.envelopes] == [[vera.email]]
+
+
+async def _admin(client: AsyncTestClient, engine: AsyncEngine) -> dict[str, str]:
+    from ..support.people import staff
+
+    return (await staff(client, engine, role="admin")).headers
+
+
+async def test_suspension_cancels_pending_deliveries(
+    settings: Settings, engine: AsyncEngine, smtp_server: SmtpServer
+) -> None:
+    mail = with_smtp(settings, smtp_server.port)
+    async with AsyncTestClient(create_app(mail)) as client:
+        vera, _, _ = await publish_request(client)
+    pool: ArqRedis = await create_pool(RedisSettings.from_dsn(mail.redis_url))
+    ctx = {
+        "engine": engine,
+        "redis": pool,
+        "settings": mail,
+        "senders": Senders.from_settings(mail),
+    }
+    try:
+        event_id = await _count(engine, "SELECT id FROM outbox WHERE topic = 'match.proposed'")
+        await process_event(ctx, event_id)
+        async with engine.begin() as conn:
+            await conn.execute(
+                text("UPDATE users SET status = 'suspended' WHERE id = :i"), {"i": vera.id}
+            )
+        ids = await _ids(engine, "SELECT id FROM deliveries")
+        assert await send_deliveries(ctx, ids) == 0
+    finally:
+        await pool.aclose()
+    assert smtp_server.handler.envelopes == []
+    assert (
+        await _count(
+            engine,
+            "SELECT count(*) FROM deliveries WHERE channel = 'email' AND status = 'cancelled'",
+        )
+        == 1
+    )

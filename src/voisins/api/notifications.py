@@ -6,6 +6,7 @@ from collections.abc import AsyncGenerator
 
 from litestar import Router, get, post, put
 from litestar.channels import ChannelsPlugin
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.response import ServerSentEvent
 
@@ -50,7 +51,9 @@ async def mark_all_read(tx: Tx, viewer: CurrentViewer) -> dict[str, int]:
     operation_id="inboxEvents",
     summary="Server-Sent Events: a message each time something reaches my inbox",
 )
-async def inbox_events(viewer: CurrentViewer, channels: ChannelsPlugin) -> ServerSentEvent:
+async def inbox_events(
+    viewer: CurrentViewer, channels: NamedDependency[ChannelsPlugin]
+) -> ServerSentEvent:
     async def stream() -> AsyncGenerator[str, None]:
         async with channels.start_subscription([inbox_channel(viewer.id)]) as subscriber:
             yield "ready"

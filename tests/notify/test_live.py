@@ -1,0 +1,64 @@
+"""Server-Sent Events: a connected browser receives its inbox events live (a real
+uvicorn server, a real HTTP stream, Redis pub/sub in between)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import httpx
+import uvicorn
+from litestar.testing import AsyncTestClient
+from redis.asyncio import Redis
+
+from voisins.app import create_app
+from voisins.notify.live import publish_inbox_events
+from voisins.settings import Settings
+
+from ..support.people import register
+from .conftest import unused_port
+
+
+async def test_a_connected_client_receives_its_event_and_not_others(settings: Settings) -> None:
+    app = create_app(settings)
+    async with AsyncTestClient(create_app(settings)) as setup:
+        vera = await register(setup, "Vera")
+        other = await register(setup, "Other")
+    port = unused_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
+    serving = asyncio.create_task(server.serve())
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        for _ in range(200):  # uvicorn exposes no "started" event to wait on
+            if server.started:
+                break
+            await asyncio.sleep(0.05)
+        async with (
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client,
+            client.stream("GET", "/api/v1/me/events", headers=vera.headers) as stream,
+        ):
+            assert stream.status_code == 200
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            lines = stream.aiter_lines()
+
+            async def next_data() -> str:
+                async for line in lines:
+                    if line.startswith("data:"):
+                        return line[5:].strip()
+                raise AssertionError("stream ended")
+
+            assert await asyncio.wait_for(next_data(), 5) == "ready"
+            await publish_inbox_events(redis, [other.id], 41)
+            await publish_inbox_events(redis, [vera.id], 42)
+            received = await asyncio.wait_for(next_data(), 5)
+        assert received == '{"type":"notification","event_id":42}'
+    finally:
+        await redis.aclose()
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(serving, 10)
+
+
+async def test_events_need_a_login(client: AsyncTestClient) -> None:
+    response = await client.get("/api/v1/me/events")
+    assert response.status_code == 401

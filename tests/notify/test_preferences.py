@@ -1,0 +1,81 @@
+"""Quiet hours, digest, daily cap and channel choice, with a frozen clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+
+from voisins.notify.preferences import PARIS, Preferences, channels_for, in_quiet_hours, plan
+
+
+def paris(hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 11, 23, hour, minute, tzinfo=PARIS).astimezone(UTC)
+
+
+def test_quiet_hours_wrap_around_midnight() -> None:
+    prefs = Preferences()
+    assert in_quiet_hours(paris(22), prefs)
+    assert in_quiet_hours(paris(3), prefs)
+    assert not in_quiet_hours(paris(8), prefs)
+    assert not in_quiet_hours(paris(20, 59), prefs)
+
+
+def test_email_waits_for_the_morning_but_the_inbox_does_not() -> None:
+    prefs = Preferences()
+    at_night = paris(23, 30)
+    email = plan("email", prefs, now=at_night, urgent=False, sent_today=0)
+    assert email.status == "pending"
+    assert email.not_before == datetime(2026, 11, 24, 8, 0, tzinfo=PARIS)
+    inbox = plan("inapp", prefs, now=at_night, urgent=False, sent_today=0)
+    assert inbox.not_before == at_night
+
+
+def test_urgent_breaks_quiet_hours_only_for_those_who_opted_in() -> None:
+    at_night = paris(2)
+    assert plan("sms", Preferences(), now=at_night, urgent=True, sent_today=0).not_before > at_night
+    opted_in = Preferences(urgent_breaks_quiet=True)
+    assert plan("sms", opted_in, now=at_night, urgent=True, sent_today=0).not_before == at_night
+
+
+def test_digest_collects_non_urgent_messages() -> None:
+    prefs = Preferences(digest=True)
+    assert plan("email", prefs, now=paris(14), urgent=False, sent_today=0).status == "digest"
+    assert plan("email", prefs, now=paris(14), urgent=True, sent_today=0).status == "pending"
+
+
+def test_daily_cap_defers_to_the_next_morning() -> None:
+    prefs = Preferences(daily_cap=3)
+    assert plan("email", prefs, now=paris(15), urgent=False, sent_today=2).not_before == paris(15)
+    capped = plan("email", prefs, now=paris(15), urgent=False, sent_today=3)
+    assert capped.not_before == datetime(2026, 11, 24, 8, 0, tzinfo=PARIS)
+
+
+def test_password_reset_goes_at_once_even_at_night() -> None:
+    at_night = paris(23)
+    reset = plan(
+        "email", Preferences(digest=True), now=at_night, urgent=False, sent_today=99,
+        transactional=True,
+    )  # fmt: skip
+    assert (reset.status, reset.not_before) == ("pending", at_night)
+
+
+def test_channels_follow_choices_and_what_the_person_has() -> None:
+    prefs = Preferences(channels={"match.proposed": ["sms", "inapp"]})
+    assert channels_for("match.proposed", prefs, has_email=True, has_phone=True) == ["sms", "inapp"]
+    assert channels_for("match.proposed", prefs, has_email=True, has_phone=False) == ["inapp"]
+    assert channels_for("match.confirmed", prefs, has_email=True, has_phone=True) == [
+        "inapp",
+        "email",
+    ]
+    unsubscribed = Preferences(email_unsubscribed=True)
+    assert channels_for("match.confirmed", unsubscribed, has_email=True, has_phone=False) == [
+        "inapp"
+    ]
+    assert channels_for(
+        "password.reset_requested", unsubscribed, has_email=True, has_phone=False
+    ) == ["email"]
+
+
+def test_custom_quiet_hours_within_a_day() -> None:
+    prefs = Preferences(quiet_start=time(13, 0), quiet_end=time(15, 0))
+    assert in_quiet_hours(paris(14), prefs)
+    assert not in_quiet_hours(paris(23), prefs)

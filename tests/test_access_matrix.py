@@ -322,7 +322,17 @@ AUTH_AND_ME = {
     "getMe",
 }
 # Public reads: such a session is answered exactly as an anonymous caller.
-PUBLIC = {"healthLive", "healthReady", "listCentres", "getCentre", "browsePosts", "getPost"}
+PUBLIC = {
+    "healthLive",
+    "healthReady",
+    "listCentres",
+    "getCentre",
+    "browsePosts",
+    "getPost",
+    # Authenticated by the signed token of the mail's link, not by a session.
+    "unsubscribe",
+    "unsubscribePage",
+}
 
 
 async def half_logged_in(client: AsyncTestClient, engine: AsyncEngine, **kwargs: Any) -> Person:

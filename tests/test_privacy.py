@@ -34,7 +34,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voisins.geo.coordinates import LonLat
 from voisins.geo.grid import cell_centre, distance_m, snap
-from voisins.settings import Settings
+from voisins.notify.signing import unsubscribe_token
+from voisins.settings import Settings, load_settings
 
 from .support.people import PASSWORD, Person
 from .support.world import (
@@ -585,6 +586,11 @@ READS: dict[str, Plan] = {
     "listNotifications": lambda ctx, v: [Call(query={"per_page": 100})],
     "getNotificationPreferences": lambda ctx, v: [Call()],
     "listDeadLetters": lambda ctx, v: [Call(query={"per_page": 100})],
+    # A mail's unsubscribe link: a forged token, then Vera's own.
+    "unsubscribePage": lambda ctx, v: [
+        Call({"token": "forged.token"}),
+        Call({"token": unsubscribe_token(load_settings().secret_key, ctx.world.vera.id)}),
+    ],
     "listPropositions": lambda ctx, v: [
         Call(query={"per_page": 100}),
         Call(query={"active": False, "per_page": 100}),
@@ -595,6 +601,9 @@ READS: dict[str, Plan] = {
 }
 MATCH_READS = ("listPropositions", "getProposition", "listPostMatches", "matchHistory")
 WRITES: dict[str, Plan] = {
+    "unsubscribe": lambda ctx, v: [
+        Call({"token": unsubscribe_token(load_settings().secret_key, ctx.world.victor.id)})
+    ],
     "markAllNotificationsRead": lambda ctx, v: [Call()],
     # Everyone's own first message, and someone else's: 404 unless it is theirs.
     "markNotificationRead": lambda ctx, v: [Call({"notification_id": n}) for n in range(1, 4)],

@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             people.router,
             matches.router,
             notifications.router,
+            *notifications.UNSUBSCRIBE_ROUTES,
         ],
         dependencies=DEPENDENCIES,
         lifespan=[lifespan],

@@ -79,3 +79,30 @@ def test_custom_quiet_hours_within_a_day() -> None:
     prefs = Preferences(quiet_start=time(13, 0), quiet_end=time(15, 0))
     assert in_quiet_hours(paris(14), prefs)
     assert not in_quiet_hours(paris(23), prefs)
+
+
+async def test_one_click_unsubscribe_stops_email_but_not_the_inbox(
+    client, engine, settings
+) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    from voisins.notify.signing import unsubscribe_token
+
+    from ..support.people import register
+
+    vera = await register(client, "Vera")
+    forged = await client.post("/unsubscribe/not.a-token")
+    assert forged.status_code == 404
+    done = await client.post(f"/unsubscribe/{unsubscribe_token(settings.secret_key, vera.id)}")
+    assert done.status_code == 200
+    assert "plus d'e-mails" in done.json()["message"]
+    prefs = await client.get("/api/v1/me/notification-preferences", headers=vera.headers)
+    assert prefs.json()["email_unsubscribed"] is True
+    async with engine.connect() as conn:
+        stored = (
+            await conn.execute(
+                text("SELECT email_unsubscribed FROM notification_preferences WHERE user_id = :u"),
+                {"u": vera.id},
+            )
+        ).scalar()
+    assert stored is True

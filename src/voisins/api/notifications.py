@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 
+import msgspec
 from litestar import Router, get, post, put
 from litestar.channels import ChannelsPlugin
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.response import ServerSentEvent
 
-from voisins.api.deps import CurrentViewer, Tx
+from voisins.api.deps import CurrentViewer, SettingsDep, Tx
 from voisins.api.params import PageQuery, PerPageQuery
 from voisins.notify import inbox as service
 from voisins.notify.inbox import DeadLetter, DeadLetters, Inbox, PreferencesIn, PreferencesOut
@@ -100,6 +101,42 @@ async def list_dead_letters(
 )
 async def redrive(tx: Tx, viewer: CurrentViewer, delivery_id: FromPath[int]) -> DeadLetter:
     return await service.redrive(tx, viewer, delivery_id)
+
+
+class Unsubscribed(msgspec.Struct):
+    status: str
+    message: str
+
+
+@post(
+    "/unsubscribe/{token:str}",
+    operation_id="unsubscribe",
+    summary="One-click unsubscribe from e-mail (the link in every notification mail)",
+    status_code=200,
+)
+async def unsubscribe(tx: Tx, settings: SettingsDep, token: FromPath[str]) -> Unsubscribed:
+    await service.unsubscribe(tx, settings.secret_key, token)
+    return Unsubscribed(
+        "unsubscribed",
+        "Vous ne recevrez plus d'e-mails de voisins. Les messages restent dans votre espace.",
+    )
+
+
+@get(
+    "/unsubscribe/{token:str}",
+    operation_id="unsubscribePage",
+    summary="Unsubscribe from e-mail by following the link",
+)
+async def unsubscribe_page(tx: Tx, settings: SettingsDep, token: FromPath[str]) -> Unsubscribed:
+    await service.unsubscribe(tx, settings.secret_key, token)
+    return Unsubscribed(
+        "unsubscribed",
+        "Vous ne recevrez plus d'e-mails de voisins. Les messages restent dans votre espace.",
+    )
+
+
+# The link in the mails is {public_base_url}/unsubscribe/{token}: outside /api/v1.
+UNSUBSCRIBE_ROUTES = [unsubscribe, unsubscribe_page]
 
 
 router = Router(

@@ -14,6 +14,7 @@ from voisins.accounts.access import Viewer, require_admin
 from voisins.accounts.schemas import Input
 from voisins.errors import Conflict, NotFound
 from voisins.notify.preferences import DEFAULT_KIND_CHANNELS
+from voisins.notify.signing import read_unsubscribe_token
 from voisins.pagination import paginate, window
 
 Channel = Literal["inapp", "email", "sms"]
@@ -204,3 +205,23 @@ async def redrive(conn: AsyncConnection, viewer: Viewer, delivery_id: int) -> De
     if row is None:
         raise Conflict("no dead letter with this id (already re-driven or sent?)")
     return DeadLetter(**dict(row._mapping))
+
+
+async def unsubscribe(conn: AsyncConnection, secret_key: str, token: str) -> int:
+    """One-click unsubscribe from e-mail (RFC 8058): the signed token names the person.
+    The in-app inbox keeps working, and password resets are still sent."""
+    try:
+        user_id = read_unsubscribe_token(secret_key, token)
+    except ValueError:
+        raise NotFound("this unsubscribe link is not valid") from None
+    await conn.execute(
+        text(
+            """
+            INSERT INTO notification_preferences (user_id, email_unsubscribed)
+            SELECT id, true FROM users WHERE id = :u
+            ON CONFLICT (user_id) DO UPDATE SET email_unsubscribed = true, updated_at = now()
+            """
+        ),
+        {"u": user_id},
+    )
+    return user_id

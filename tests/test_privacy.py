@@ -586,6 +586,7 @@ READS: dict[str, Plan] = {
     "listNotifications": lambda ctx, v: [Call(query={"per_page": 100})],
     "getNotificationPreferences": lambda ctx, v: [Call()],
     "listDeadLetters": lambda ctx, v: [Call(query={"per_page": 100})],
+    "listWebhooks": lambda ctx, v: [Call({"centre_id": ctx.world.centre_18})],
     # A mail's unsubscribe link: a forged token, then Vera's own.
     "unsubscribePage": lambda ctx, v: [
         Call({"token": "forged.token"}),
@@ -601,6 +602,13 @@ READS: dict[str, Plan] = {
 }
 MATCH_READS = ("listPropositions", "getProposition", "listPostMatches", "matchHistory")
 WRITES: dict[str, Plan] = {
+    "addWebhook": lambda ctx, v: [
+        Call(
+            {"centre_id": ctx.world.centre_18},
+            json={"url": "http://127.0.0.1:9/hooks", "secret": "a partner's shared secret"},
+        )
+    ],
+    "disableWebhook": lambda ctx, v: [Call({"centre_id": ctx.world.centre_18, "webhook_id": 1})],
     "unsubscribe": lambda ctx, v: [
         Call({"token": unsubscribe_token(load_settings().secret_key, ctx.world.victor.id)})
     ],

@@ -309,3 +309,51 @@ async def test_suspension_cancels_pending_deliveries(
         )
         == 1
     )
+
+
+async def test_partner_webhook_receives_a_signed_event_with_ids_only(
+    settings: Settings, engine: AsyncEngine, smtp_server: SmtpServer, http_sink: Any
+) -> None:
+    from ..support.people import staff
+    from ..support.world import GOUTTE_DOR
+    from .conftest import WEBHOOK_SECRET
+
+    mail = with_smtp(settings, smtp_server.port)
+    async with AsyncTestClient(create_app(mail)) as client:
+        admin = await staff(client, engine, role="admin")
+        centre = await client.post(
+            "/api/v1/centres",
+            json={"name": "Centre social Goutte d'Or", "territory": GOUTTE_DOR},
+            headers=admin.headers,
+        )
+        hook = await client.post(
+            f"/api/v1/centres/{centre.json()['id']}/webhooks",
+            json={
+                "url": f"{http_sink.base_url}/hooks/partner",
+                "secret": WEBHOOK_SECRET,
+                "topics": ["match.proposed"],
+            },
+            headers=admin.headers,
+        )
+        assert hook.status_code == 201, hook.text
+        assert "secret" not in hook.json()
+        _, _, post_id = await publish_request(client)
+    pool: ArqRedis = await create_pool(RedisSettings.from_dsn(mail.redis_url))
+    try:
+        await dispatch_pending(engine, pool)
+        await run_worker(mail)
+    finally:
+        await pool.aclose()
+    [received] = [r for r in http_sink.received if r.path == "/hooks/partner"]
+    event = received.json()
+    assert event["kind"] == "match.proposed"
+    assert event["post_id"] == post_id
+    assert event["centre_id"] == centre.json()["id"]
+    assert not set(event) & {"lon", "lat", "address", "email", "phone"}
+    # The sink answers 401 to a bad signature, so "sent" proves it verified.
+    assert (
+        await _count(
+            engine, "SELECT count(*) FROM deliveries WHERE channel = 'webhook' AND status = 'sent'"
+        )
+        == 1
+    )

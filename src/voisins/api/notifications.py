@@ -14,8 +14,10 @@ from litestar.response import ServerSentEvent
 from voisins.api.deps import CurrentViewer, SettingsDep, Tx
 from voisins.api.params import PageQuery, PerPageQuery
 from voisins.notify import inbox as service
+from voisins.notify import webhooks
 from voisins.notify.inbox import DeadLetter, DeadLetters, Inbox, PreferencesIn, PreferencesOut
 from voisins.notify.live import inbox_channel
+from voisins.notify.webhooks import Webhook, WebhookIn
 
 
 @get("/me/notifications", operation_id="listNotifications", summary="My inbox, newest first")
@@ -103,6 +105,38 @@ async def redrive(tx: Tx, viewer: CurrentViewer, delivery_id: FromPath[int]) -> 
     return await service.redrive(tx, viewer, delivery_id)
 
 
+@post(
+    "/centres/{centre_id:int}/webhooks",
+    operation_id="addWebhook",
+    summary="Send a partner association signed webhooks for a centre's events (admins)",
+)
+async def add_webhook(
+    data: JSONBody[WebhookIn], tx: Tx, viewer: CurrentViewer, centre_id: FromPath[int]
+) -> Webhook:
+    return await webhooks.add_webhook(tx, viewer, centre_id, data)
+
+
+@get(
+    "/centres/{centre_id:int}/webhooks",
+    operation_id="listWebhooks",
+    summary="A centre's partner webhooks (admins; secrets are never shown)",
+)
+async def list_webhooks(tx: Tx, viewer: CurrentViewer, centre_id: FromPath[int]) -> list[Webhook]:
+    return await webhooks.list_webhooks(tx, viewer, centre_id)
+
+
+@post(
+    "/centres/{centre_id:int}/webhooks/{webhook_id:int}/disable",
+    operation_id="disableWebhook",
+    summary="Stop a partner webhook (admins)",
+    status_code=200,
+)
+async def disable_webhook(
+    tx: Tx, viewer: CurrentViewer, centre_id: FromPath[int], webhook_id: FromPath[int]
+) -> Webhook:
+    return await webhooks.disable_webhook(tx, viewer, centre_id, webhook_id)
+
+
 class Unsubscribed(msgspec.Struct):
     status: str
     message: str
@@ -150,6 +184,9 @@ router = Router(
         put_preferences,
         list_dead_letters,
         redrive,
+        add_webhook,
+        list_webhooks,
+        disable_webhook,
     ],
     tags=["notifications"],
 )

@@ -151,6 +151,26 @@ async def fan_out(
             text("UPDATE deliveries SET status = 'sent', sent_at = :now WHERE id = ANY(:ids)"),
             {"now": now, "ids": [d.id for d in inapp]},
         )
+    hooks: Sequence[Any] = []
+    if "webhook" in enabled and facts.get("post_id"):
+        # Partner associations of the covering centres that follow this kind of event.
+        hooks = (
+            await conn.execute(
+                text(
+                    """
+                    INSERT INTO deliveries (event_id, webhook_id, channel, kind, not_before)
+                    SELECT DISTINCT CAST(:event AS bigint), w.id, 'webhook', CAST(:kind AS text),
+                           CAST(:now AS timestamptz)
+                    FROM webhooks w JOIN post_centres pc ON pc.centre_id = w.centre_id
+                    WHERE pc.post_id = CAST(:post AS bigint) AND w.active
+                      AND (cardinality(w.topics) = 0 OR CAST(:kind AS text) = ANY(w.topics))
+                    ON CONFLICT DO NOTHING
+                    RETURNING id
+                    """
+                ),
+                {"event": event_id, "kind": who.kind, "now": now, "post": facts["post_id"]},
+            )
+        ).all()
     await conn.execute(
         text("UPDATE outbox SET processed_at = :now WHERE id = :id"), {"now": now, "id": event_id}
     )
@@ -159,4 +179,4 @@ async def fan_out(
         for d in inserted
         if d.channel != "inapp" and d.status == "pending" and d.not_before <= now
     ]
-    return FanOut(event_id, [d.user_id for d in inapp], due)
+    return FanOut(event_id, [d.user_id for d in inapp], due + [h.id for h in hooks])

@@ -52,11 +52,9 @@ async def process_event(ctx: dict[str, Any], event_id: int) -> int:
 
 
 _CLAIM = """
-UPDATE deliveries d SET status = 'sending', attempts = attempts + 1, claimed_at = :now
-FROM users u
-WHERE d.id = :id AND d.status = 'pending' AND d.not_before <= :now AND u.id = d.user_id
-RETURNING d.id, d.channel, d.kind, d.event_id, d.attempts, u.id AS user_id, u.email, u.phone,
-          u.locale, u.display_name
+UPDATE deliveries SET status = 'sending', attempts = attempts + 1, claimed_at = :now
+WHERE id = :id AND status = 'pending' AND not_before <= :now
+RETURNING id, channel, kind, event_id, attempts, user_id, webhook_id
 """
 
 

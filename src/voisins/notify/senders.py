@@ -16,6 +16,7 @@ from voisins.notify.channels.base import ContextValue, Message, PermanentError, 
 from voisins.notify.channels.config import SmsConfig, SmtpConfig
 from voisins.notify.channels.email import EmailChannel
 from voisins.notify.channels.sms import SmsChannel
+from voisins.notify.channels.webhook import WebhookChannel
 from voisins.settings import Settings
 
 __all__ = ["PermanentError", "Senders", "TransientError"]
@@ -38,6 +39,7 @@ class Senders:
     settings: Settings
     email: EmailChannel | None
     sms: SmsChannel | None
+    webhook: WebhookChannel
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Senders:
@@ -63,18 +65,20 @@ class Senders:
                 SmsConfig(url=settings.sms_url, token=settings.sms_token or None,
                           sender=settings.sms_sender)
             )  # fmt: skip
-        return cls(settings, email, sms)
+        return cls(settings, email, sms, WebhookChannel())
 
     @property
     def enabled(self) -> frozenset[str]:
-        channels = {"inapp"}
+        channels = {"inapp", "webhook"}
         if self.email:
             channels.add("email")
         if self.sms:
             channels.add("sms")
         return frozenset(channels)
 
-    async def _context(self, engine: AsyncEngine, claim: Any) -> dict[str, ContextValue]:
+    async def _context(
+        self, engine: AsyncEngine, claim: Any, locale: str
+    ) -> dict[str, ContextValue]:
         async with engine.connect() as conn:
             facts = (
                 await conn.execute(
@@ -87,14 +91,14 @@ class Senders:
         labels = LABELS.get(facts.category or "", ("", ""))
         context: dict[str, ContextValue] = {
             "title": facts.title or "",
-            "category_label": labels[0] if claim.locale == "fr" else labels[1],
+            "category_label": labels[0] if locale == "fr" else labels[1],
             "url": f"{base}/posts/{facts.post_id}" if facts.post_id else f"{base}/",
         }
         if claim.kind == "match.proposed" and facts.volunteer_cell and facts.post_cell:
             band = public_distance(
                 Cell.from_key(facts.volunteer_cell), Cell.from_key(facts.post_cell)
             )
-            context["band_label"] = band.label_fr if claim.locale == "fr" else band.label_en
+            context["band_label"] = band.label_fr if locale == "fr" else band.label_en
         elif claim.kind == "match.proposed":
             context["band_label"] = ""
         if claim.kind == "match.rejected" and facts.review_reason:
@@ -105,22 +109,62 @@ class Senders:
             context = {"reset_url": f"{base}/reset-password?token={facts.payload['token']}"}
         return context
 
+    async def _webhook(self, engine: AsyncEngine, claim: Any) -> None:
+        """Partners get ids and public facts only: what happened, to which request."""
+        async with engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    text(
+                        "SELECT w.url, w.secret, w.centre_id, o.topic, o.payload, o.created_at "
+                        "FROM webhooks w, outbox o WHERE w.id = :w AND o.id = :e"
+                    ),
+                    {"w": claim.webhook_id, "e": claim.event_id},
+                )
+            ).first()
+        if row is None:
+            raise PermanentError("webhook gone")
+        event = {
+            "kind": row.topic,
+            "event_id": claim.event_id,
+            "delivery_id": claim.id,
+            "centre_id": row.centre_id,
+            "occurred_at": row.created_at.isoformat(),
+            **{k: v for k, v in row.payload.items() if k in ("post_id", "match_id", "batch")},
+        }
+        await self.webhook.send(row.url, row.secret, event, delivery_id=claim.id)
+
     async def send(self, engine: AsyncEngine, claim: Any) -> None:
+        if claim.channel == "webhook":
+            await self._webhook(engine, claim)
+            return
+        async with engine.connect() as conn:
+            person = (
+                await conn.execute(
+                    text(
+                        "SELECT email, phone, locale, display_name FROM users "
+                        "WHERE id = :u AND status = 'active'"
+                    ),
+                    {"u": claim.user_id},
+                )
+            ).first()
+        if person is None:
+            raise PermanentError("recipient gone")
+        locale = person.locale
         message = Message(
             delivery_id=claim.id,
             recipient_id=claim.user_id,
             kind=claim.kind,
-            locale=claim.locale,
-            recipient_name=claim.display_name,
-            context=await self._context(engine, claim),
+            locale=locale,
+            recipient_name=person.display_name,
+            context=await self._context(engine, claim, locale),
         )
         if claim.channel == "email":
-            if self.email is None or not claim.email:
+            if self.email is None or not person.email:
                 raise PermanentError("email unavailable")
-            await self.email.send(message, claim.email)
+            await self.email.send(message, person.email)
         elif claim.channel == "sms":
-            if self.sms is None or not claim.phone:
+            if self.sms is None or not person.phone:
                 raise PermanentError("sms unavailable")
-            await self.sms.send(message, claim.phone)
+            await self.sms.send(message, person.phone)
         else:
             raise PermanentError(f"no sender for {claim.channel}")

@@ -71,6 +71,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     sms_sender: str = "voisins"
     # Attempts of a delivery before it becomes a dead letter.
     delivery_max_attempts: Annotated[int, Meta(ge=1, le=50)] = 6
+    # A delivery claimed by a worker that died mid-send is handed out again after this.
+    delivery_claim_timeout_s: Annotated[int, Meta(ge=1, le=3600)] = 300
     # Matching: batch size per needed volunteer, deadline of a batch, radius growth.
     match_batch_per_needed: Annotated[int, Meta(ge=1, le=100)] = 10
     match_deadline_s: Annotated[int, Meta(ge=60, le=30 * 86400)] = 24 * 3600

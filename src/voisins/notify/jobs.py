@@ -19,9 +19,6 @@ from voisins.notify.senders import PermanentError, Senders, TransientError
 log = get_logger(__name__)
 
 SEND_CHUNK = 100
-# A delivery claimed by a job that died mid-send returns to the queue after this long.
-SENDING_TIMEOUT = timedelta(minutes=5)
-
 
 def _now(ctx: dict[str, Any]) -> datetime:
     clock = ctx.get("clock")
@@ -121,7 +118,7 @@ async def send_due(ctx: dict[str, Any]) -> int:
                 "UPDATE deliveries SET status = 'pending' "
                 "WHERE status = 'sending' AND claimed_at < :stale"
             ),
-            {"stale": now - SENDING_TIMEOUT},
+            {"stale": now - timedelta(seconds=ctx["settings"].delivery_claim_timeout_s)},
         )
         ids = list(
             (

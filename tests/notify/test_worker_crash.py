@@ -1,0 +1,175 @@
+"""A worker process killed with SIGKILL in the middle of a batch: after a new worker
+starts, every e-mail reaches the mail server, each delivery once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from email import message_from_bytes
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from voisins.accounts.access import Viewer
+from voisins.geo.geocoder import DisabledGeocoder
+from voisins.locations import LocationIn
+from voisins.matching.publication import create_and_match
+from voisins.posts.schemas import PostIn, WeeklyIn
+from voisins.settings import Settings, load_settings
+
+from ..support.matching import CHATELET, author, offset, volunteer
+from .conftest import unused_port
+
+VOLUNTEERS = 100
+
+
+class SlowMailbox:
+    """Takes 30 ms to accept each message, so that a batch is still going when killed."""
+
+    def __init__(self) -> None:
+        self.message_ids: list[str] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        await asyncio.sleep(0.03)
+        message = message_from_bytes(envelope.original_content or b"")
+        self.message_ids.append(str(message["Message-ID"]))
+        return "250 OK"
+
+
+@pytest.fixture
+def slow_smtp() -> Iterator[tuple[int, SlowMailbox]]:
+    mailbox = SlowMailbox()
+    port = unused_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port, mailbox
+    finally:
+        controller.stop()
+
+
+def _start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "voisins.cli", "worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+async def _wait_for(predicate: Any, timeout_s: float) -> None:
+    for _ in range(int(timeout_s * 10)):
+        if await predicate():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+async def test_sigkill_mid_batch_loses_nothing(
+    settings: Settings, engine: AsyncEngine, slow_smtp: tuple[int, SlowMailbox]
+) -> None:
+    port, mailbox = slow_smtp
+    ids = [await volunteer(engine, offset(CHATELET, east_m=5 * i)) for i in range(VOLUNTEERS)]
+    async with engine.begin() as conn:
+        # Real addresses, and no quiet hours: the test must not depend on the time of day.
+        await conn.execute(
+            text("UPDATE users SET email = 'v' || id || '@example.org' WHERE id = ANY(:ids)"),
+            {"ids": ids},
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO notification_preferences (user_id, quiet_start, quiet_end, daily_cap) "
+                "SELECT unnest(CAST(:ids AS bigint[])), '00:00', '00:00', 200"
+            ),
+            {"ids": ids},
+        )
+    everyone = load_settings(
+        environment="test",
+        database_url=settings.database_url,
+        redis_url=settings.redis_url,
+        match_batch_per_needed=VOLUNTEERS,
+    )
+    requester: Viewer = await author(engine)
+    async with engine.begin() as conn:
+        await create_and_match(
+            conn,
+            requester,
+            PostIn(
+                kind="request",
+                category="courses",
+                title="Courses",
+                location=LocationIn(lon=CHATELET[0], lat=CHATELET[1]),
+                schedule=WeeklyIn(days=[1], start="10:00", end="12:00"),
+            ),
+            geocoder=DisabledGeocoder(),
+            settings=everyone,
+        )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("VOISINS_")},
+        "VOISINS_ENVIRONMENT": "test",
+        "VOISINS_DATABASE_URL": settings.database_url,
+        "VOISINS_REDIS_URL": settings.redis_url,
+        "VOISINS_SMTP_HOST": "127.0.0.1",
+        "VOISINS_SMTP_PORT": str(port),
+        "VOISINS_DELIVERY_CLAIM_TIMEOUT_S": "2",
+        "VOISINS_LOG_LEVEL": "WARNING",
+    }
+
+    async def sent() -> int:
+        async with engine.connect() as conn:
+            return int(
+                (
+                    await conn.execute(
+                        text(
+                            "SELECT count(*) FROM deliveries "
+                            "WHERE channel = 'email' AND status = 'sent'"
+                        )
+                    )
+                ).scalar_one()
+            )
+
+    first = _start_worker(env)
+    try:
+        await _wait_for(lambda: _at_least(mailbox, 20), 60)
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(timeout=10)
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+    killed_at = len(mailbox.message_ids)
+    assert killed_at < VOLUNTEERS, "the batch finished before the kill: nothing was proven"
+
+    second = _start_worker(env)
+    try:
+        await _wait_for(lambda: _all_sent(sent), 90)
+    finally:
+        second.terminate()
+        try:
+            second.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(second.pid, signal.SIGKILL)
+    unique = set(mailbox.message_ids)
+    assert len(unique) == VOLUNTEERS
+    # Only the message in flight at the kill may be sent again, with the same Message-ID
+    # so that mail clients show it once.
+    assert len(mailbox.message_ids) - len(unique) <= 1
+    async with engine.connect() as conn:
+        inbox = (await conn.execute(text("SELECT count(*) FROM notifications"))).scalar_one()
+    assert inbox == VOLUNTEERS
+
+
+async def _at_least(mailbox: SlowMailbox, count: int) -> bool:
+    return len(mailbox.message_ids) >= count
+
+
+async def _all_sent(sent: Any) -> bool:
+    return int(await sent()) >= VOLUNTEERS

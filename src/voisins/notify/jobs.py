@@ -20,6 +20,7 @@ log = get_logger(__name__)
 
 SEND_CHUNK = 100
 
+
 def _now(ctx: dict[str, Any]) -> datetime:
     clock = ctx.get("clock")
     return clock() if clock else datetime.now(UTC)

@@ -68,7 +68,7 @@ async def seed(engine: Any) -> None:
                 )
                 INSERT INTO volunteers (user_id, point, cell_key, cell_centre, radius_m,
                                         categories, availability)
-                SELECT id, ST_SetSRID(ST_MakePoint(2.347, 48.8589), 4326), 'bench',
+                SELECT id, ST_SetSRID(ST_MakePoint(2.347, 48.8589), 4326), '2154:500:1304:13723',
                        ST_SetSRID(ST_MakePoint(2.347, 48.8589), 4326), 5000,
                        ARRAY['courses'], '{[0,10080)}'
                 FROM people

@@ -357,3 +357,37 @@ async def test_partner_webhook_receives_a_signed_event_with_ids_only(
         )
         == 1
     )
+
+
+async def test_an_unexpected_failure_becomes_a_dead_letter_not_a_stuck_batch(
+    settings: Settings, engine: AsyncEngine, smtp_server: SmtpServer
+) -> None:
+    mail = with_smtp(settings, smtp_server.port)
+    async with AsyncTestClient(create_app(mail)) as client:
+        vera, _, _ = await publish_request(client)
+    async with engine.begin() as conn:
+        # Bad data behind one message: its public cell cannot be read back.
+        await conn.execute(
+            text("UPDATE volunteers SET cell_key = 'garbled' WHERE user_id = :v"), {"v": vera.id}
+        )
+    pool: ArqRedis = await create_pool(RedisSettings.from_dsn(mail.redis_url))
+    ctx = {
+        "engine": engine, "redis": pool, "settings": mail, "senders": Senders.from_settings(mail),
+        "clock": noon,
+    }  # fmt: skip
+    try:
+        event_id = await _count(engine, "SELECT id FROM outbox WHERE topic = 'match.proposed'")
+        await process_event(ctx, event_id)
+        email_id = await _count(engine, "SELECT id FROM deliveries WHERE channel = 'email'")
+        assert await send_deliveries(ctx, [email_id]) == 0
+    finally:
+        await pool.aclose()
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(
+                text("SELECT status, last_error FROM deliveries WHERE id = :i"), {"i": email_id}
+            )
+        ).one()
+    assert row.status == "dead"
+    assert row.last_error.startswith("unexpected ")
+    assert smtp_server.handler.envelopes == []

@@ -56,6 +56,14 @@ RETURNING id, channel, kind, event_id, attempts, user_id, webhook_id
 """
 
 
+async def _bury(engine: Any, delivery_id: int, reason: str) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE deliveries SET status = 'dead', last_error = :e WHERE id = :id"),
+            {"e": reason[:200], "id": delivery_id},
+        )
+
+
 async def send_deliveries(ctx: dict[str, Any], delivery_ids: list[int]) -> int:
     """Send each due delivery once. Each one is claimed, sent and marked in its own
     short transactions, so a worker killed mid-batch leaves at most the message being
@@ -93,12 +101,17 @@ async def send_deliveries(ctx: dict[str, Any], delivery_ids: list[int]) -> int:
             )  # fmt: skip
             continue
         except PermanentError as exc:
-            async with engine.begin() as conn:
-                await conn.execute(
-                    text("UPDATE deliveries SET status = 'dead', last_error = :e WHERE id = :id"),
-                    {"e": str(exc)[:200], "id": delivery_id},
-                )
+            await _bury(engine, delivery_id, str(exc))
             log.warning("delivery dead", delivery=delivery_id, channel=claim.channel)
+            continue
+        except Exception as exc:
+            # A bug or bad data for this one message: it becomes a dead letter (an admin
+            # can re-drive it once fixed) instead of killing the batch and being claimed
+            # again and again. Only the class is kept: messages may quote personal data.
+            await _bury(engine, delivery_id, f"unexpected {type(exc).__name__}")
+            log.error(
+                "delivery failed unexpectedly", delivery=delivery_id, error=type(exc).__name__
+            )
             continue
         async with engine.begin() as conn:
             await conn.execute(

@@ -6,9 +6,9 @@ process, into a local SMTP sink (aiosmtpd). Measures the throughput of deliverie
 the delay from publication (outbox row) to the in-app inbox. The last stdout line is
 one JSON object; results go to bench/results/notify-latest.json.
 
-Status (2026-11-22): work in progress, no result committed. The first runs stalled
-with about a quarter of the e-mails left in "sending" after the in-app part (5,000)
-completed in seconds; the cause is still to be found (see the issue's note).
+The first runs stalled: the benchmark's fake cell key made every e-mail raise an
+unexpected error, and such a delivery stayed claimed and killed its batch. Both are
+fixed (a real cell key here; unexpected failures become dead letters in notify/jobs.py).
 """
 
 from __future__ import annotations

@@ -24,7 +24,8 @@ from voisins.matching.schemas import (
     Proposition,
 )
 from voisins.pagination import Page, paginate, window
-from voisins.posts.schemas import ExactLocation, PublicCell, Schedule
+from voisins.posts.schemas import ExactLocation, PublicCell
+from voisins.posts.service import schedule_of
 
 REVEALED = ("confirmed", "completed")
 # A reviewing social worker needs to know whom they approve.
@@ -49,17 +50,6 @@ LEFT JOIN posts o ON o.id = m.offer_id
 """
 
 
-def _schedule(row: Any) -> Schedule:
-    if row.schedule_kind == "once":
-        return Schedule(type="once", starts_at=row.starts_at, ends_at=row.ends_at)
-    return Schedule(
-        type="weekly",
-        days=list(row.weekly_days),
-        start=row.weekly_start.strftime("%H:%M"),
-        end=row.weekly_end.strftime("%H:%M"),
-    )
-
-
 def _band(from_cell: str | None, to_cell: str) -> Any:
     origin = Cell.from_key(from_cell) if from_cell else Cell.from_key(to_cell)
     return public_distance(origin, Cell.from_key(to_cell))
@@ -76,7 +66,7 @@ def _proposition(row: Any) -> Proposition:
             category=row.category,
             title=row.title,
             description=row.description,
-            schedule=_schedule(row),
+            schedule=schedule_of(row),
             urgency=row.urgency,
             sensitive=row.sensitive,
             volunteers_needed=row.volunteers_needed,

@@ -63,7 +63,8 @@ _PRIVATE_COLUMNS = (
 )
 
 
-def _schedule(row: Any) -> Schedule:
+def schedule_of(row: Any) -> Schedule:
+    """A post row's schedule columns as the API shows them."""
     if row.schedule_kind == "once":
         return Schedule(type="once", starts_at=row.starts_at, ends_at=row.ends_at)
     return Schedule(
@@ -83,7 +84,7 @@ def _public_fields(row: Any, viewer: Viewer | None) -> dict[str, Any]:
         "description": row.description,
         "skill_tags": list(row.skill_tags),
         "languages": list(row.languages),
-        "schedule": _schedule(row),
+        "schedule": schedule_of(row),
         "volunteers_needed": row.volunteers_needed,
         "urgency": row.urgency,
         "sensitive": row.sensitive,

@@ -20,8 +20,10 @@ from voisins.db import create_engine
 from voisins.idempotency import purge_expired as purge_idempotency_keys
 from voisins.logs import configure_logging, get_logger
 from voisins.matching.engine import escalate_due
+from voisins.notify.digest import compose_digests
 from voisins.notify.jobs import process_event, send_deliveries, send_due
 from voisins.notify.relay import run_relay
+from voisins.notify.reminders import remind_propositions
 from voisins.notify.senders import Senders
 from voisins.posts import service as posts
 from voisins.redis_pool import arq_redis_settings
@@ -85,6 +87,23 @@ async def escalate_matching(ctx: dict[str, Any]) -> int:
     return len(outcomes)
 
 
+def _now(ctx: dict[str, Any]) -> datetime:
+    """The worker's clock; tests freeze it through ``ctx["clock"]``."""
+    clock = ctx.get("clock")
+    return clock() if clock else datetime.now(UTC)
+
+
+async def gather_digests(ctx: dict[str, Any]) -> int:
+    """Messages held for the daily digest go out as one, each person's morning."""
+    return len(await compose_digests(ctx["engine"], now=_now(ctx)))
+
+
+async def remind_unanswered(ctx: dict[str, Any]) -> int:
+    """Propositions unanswered half-way to their deadline are recalled, once."""
+    async with ctx["engine"].begin() as conn:
+        return await remind_propositions(conn, now=_now(ctx))
+
+
 async def record_heartbeat(ctx: dict[str, Any]) -> None:
     """Lets operators see that a worker is alive and its cron loop turns."""
     await ctx["redis"].set(HEARTBEAT_KEY, str(int(time.time())), ex=600)
@@ -97,6 +116,8 @@ class WorkerSettings:
         expire_posts,
         purge_stale_records,
         escalate_matching,
+        gather_digests,
+        remind_unanswered,
         # Results are not kept: `_job_id` then only dedupes queued and running jobs, and
         # the real de-duplication is the unique delivery key in PostgreSQL.
         func(process_event, keep_result=0),
@@ -108,6 +129,8 @@ class WorkerSettings:
         cron(escalate_matching, second=30),
         cron(send_due, second={5, 15, 25, 35, 45, 55}, keep_result=0),
         cron(purge_stale_records, hour=3, minute=17, second=0),
+        cron(remind_unanswered, second=40, keep_result=0),
+        cron(gather_digests, minute=set(range(0, 60, 5)), second=50, keep_result=0),
     ]
     on_startup = startup
     on_shutdown = shutdown

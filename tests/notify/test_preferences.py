@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
+from types import SimpleNamespace
 
-from voisins.notify.preferences import PARIS, Preferences, channels_for, in_quiet_hours, plan
+from voisins.notify.digest import digest_morning
+from voisins.notify.preferences import (
+    PARIS,
+    Preferences,
+    channels_for,
+    in_quiet_hours,
+    last_end_of_quiet,
+    plan,
+)
 
 
 def paris(hour: int, minute: int = 0) -> datetime:
@@ -106,3 +115,23 @@ async def test_one_click_unsubscribe_stops_email_but_not_the_inbox(
             )
         ).scalar()
     assert stored is True
+
+
+def test_the_day_of_messages_starts_when_quiet_hours_end() -> None:
+    prefs = Preferences()
+    assert last_end_of_quiet(paris(9), prefs) == paris(8)
+    assert last_end_of_quiet(paris(8), prefs) == paris(8)
+    assert last_end_of_quiet(paris(7, 59), prefs) == datetime(2026, 11, 22, 8, 0, tzinfo=PARIS)
+    late_riser = Preferences(quiet_start=time(22, 0), quiet_end=time(10, 30))
+    assert last_end_of_quiet(paris(11), late_riser) == paris(10, 30)
+
+
+def test_a_digest_is_due_once_each_morning_for_what_waited_since_before_it() -> None:
+    def row(oldest: datetime, last: datetime | None) -> SimpleNamespace:
+        return SimpleNamespace(channels=None, oldest=oldest, last_digest_at=last)
+
+    yesterday_evening = datetime(2026, 11, 22, 19, 0, tzinfo=PARIS)
+    assert digest_morning(row(yesterday_evening, None), paris(7)) is None  # still quiet
+    assert digest_morning(row(yesterday_evening, None), paris(8, 5)) == paris(8)
+    assert digest_morning(row(yesterday_evening, paris(8, 5)), paris(12)) is None  # done today
+    assert digest_morning(row(paris(9), None), paris(12)) is None  # arrived this morning

@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voisins.notify.messages import link_for, post_facts, render
-from voisins.notify.preferences import Preferences, channels_for, plan
+from voisins.notify.preferences import channels_for, plan, preferences_from_row
 from voisins.notify.recipients import audience
 
 TRANSACTIONAL = frozenset({"password.reset_requested"})
@@ -39,23 +38,6 @@ WHERE u.id = ANY(:ids) AND u.status = 'active'
 """
 
 
-def _preferences(row: Any) -> Preferences:
-    if row.channels is None:
-        return Preferences()
-    return msgspec.convert(
-        {
-            "channels": row.channels,
-            "quiet_start": row.quiet_start,
-            "quiet_end": row.quiet_end,
-            "urgent_breaks_quiet": row.urgent_breaks_quiet,
-            "digest": row.digest,
-            "daily_cap": row.daily_cap,
-            "email_unsubscribed": row.email_unsubscribed,
-        },
-        Preferences,
-    )
-
-
 async def fan_out(
     conn: AsyncConnection, event_id: int, *, now: datetime, enabled: frozenset[str]
 ) -> FanOut | None:
@@ -75,12 +57,12 @@ async def fan_out(
     planned: list[dict[str, Any]] = []
     locales: dict[int, str] = {}
     for row in rows:
-        prefs = _preferences(row)
+        prefs = preferences_from_row(row)
         locales[row.id] = row.locale
         for channel in channels_for(
             who.kind, prefs, has_email=row.has_email, has_phone=row.has_phone
         ):
-            if channel not in enabled:
+            if channel not in enabled or (who.channels is not None and channel not in who.channels):
                 continue
             when = plan(
                 channel,
@@ -89,6 +71,7 @@ async def fan_out(
                 urgent=who.urgent,
                 sent_today=row.sent_today,
                 transactional=who.kind in TRANSACTIONAL,
+                is_digest=who.kind == "digest",
             )
             planned.append(
                 {

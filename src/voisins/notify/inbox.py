@@ -20,7 +20,7 @@ from voisins.pagination import paginate, window
 Channel = Literal["inapp", "email", "sms"]
 EventKind = Literal[
     "match.proposed", "match.accepted", "match.review_needed", "match.confirmed",
-    "match.approved", "match.rejected", "match.cancelled", "post.no_response",
+    "match.approved", "match.rejected", "match.cancelled", "post.no_response", "reminder",
 ]  # fmt: skip
 
 

@@ -3,12 +3,14 @@ what the recipient already may see."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voisins.categories import LABELS
+from voisins.notify.preferences import PARIS
 
 TEXTS: dict[str, dict[str, tuple[str, str]]] = {
     "match.proposed": {
@@ -61,6 +63,13 @@ TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "en": ("Request without answer", "Nobody could answer “{title}”. Please reach out."),
     },
+    "reminder": {
+        "fr": (
+            "Une demande attend votre réponse",
+            "« {title} » attend toujours votre réponse. Vous pouvez aussi dire non.",
+        ),
+        "en": ("A request awaits your answer", "“{title}” still awaits your answer."),
+    },
     "password.reset_requested": {
         "fr": (
             "Nouveau mot de passe",
@@ -99,3 +108,17 @@ def render(kind: str, locale: str, facts: dict[str, Any]) -> tuple[str, str]:
 
 def link_for(facts: dict[str, Any]) -> str | None:
     return f"/posts/{facts['post_id']}" if facts.get("post_id") else None
+
+
+_DAYS = {
+    "fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+
+
+def moment_label(moment: datetime, locale: str) -> str:
+    """A deadline as people say it, in Paris time: « lundi 23/11 à 14 h 00 »."""
+    local = moment.astimezone(PARIS)
+    if locale == "fr":
+        return f"{_DAYS['fr'][local.weekday()]} {local:%d/%m} à {local:%H} h {local:%M}"
+    return f"{_DAYS['en'][local.weekday()]} {local:%d/%m}, {local:%H:%M}"

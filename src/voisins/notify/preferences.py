@@ -5,6 +5,7 @@ Pure functions of the preferences and a clock, so they are tested without a data
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -14,6 +15,8 @@ IMMEDIATE_CHANNELS = frozenset({"inapp"})
 # What people get when they never chose: the inbox always, e-mail when they have one.
 DEFAULT_CHANNELS: dict[str, list[str]] = {
     "password.reset_requested": ["email"],
+    # The digest goes on the channels of the messages it gathers (the event says which).
+    "digest": ["email", "sms"],
 }
 DEFAULT_KIND_CHANNELS = ["inapp", "email"]
 
@@ -26,6 +29,25 @@ class Preferences(msgspec.Struct, frozen=True):
     digest: bool = False
     daily_cap: int = 20
     email_unsubscribed: bool = False
+
+
+def preferences_from_row(row: Any) -> Preferences:
+    """A person's preferences from a row joined on notification_preferences (all
+    columns NULL when the person never chose: the defaults apply)."""
+    if row.channels is None:
+        return Preferences()
+    return msgspec.convert(
+        {
+            "channels": row.channels,
+            "quiet_start": row.quiet_start,
+            "quiet_end": row.quiet_end,
+            "urgent_breaks_quiet": row.urgent_breaks_quiet,
+            "digest": row.digest,
+            "daily_cap": row.daily_cap,
+            "email_unsubscribed": row.email_unsubscribed,
+        },
+        Preferences,
+    )
 
 
 def channels_for(kind: str, prefs: Preferences, *, has_email: bool, has_phone: bool) -> list[str]:
@@ -74,17 +96,29 @@ def plan(
     urgent: bool,
     sent_today: int,
     transactional: bool = False,
+    is_digest: bool = False,
 ) -> Plan:
     """When a message on ``channel`` may leave. In-app is immediate; e-mail and SMS
     respect the digest, quiet hours (unless urgent and the person opted in) and the
-    daily cap. Transactional messages (password reset) go at once."""
+    daily cap. Transactional messages (password reset) go at once. The digest itself
+    respects quiet hours only: it is the one message the cap and the digest leave."""
     if channel in IMMEDIATE_CHANNELS or transactional:
         return Plan("pending", now)
-    if prefs.digest and not urgent:
+    if prefs.digest and not urgent and not is_digest:
         return Plan("digest", now)
     if in_quiet_hours(now, prefs) and not (urgent and prefs.urgent_breaks_quiet):
         return Plan("pending", end_of_quiet(now, prefs))
-    if sent_today >= prefs.daily_cap:
+    if sent_today >= prefs.daily_cap and not is_digest:
         # Over the cap: wait for the next morning (the end of the next quiet hours).
         return Plan("pending", end_of_quiet(now, prefs))
     return Plan("pending", now)
+
+
+def last_end_of_quiet(moment: datetime, prefs: Preferences) -> datetime:
+    """The latest moment quiet hours ended (Europe/Paris), at or before ``moment``:
+    the start of the person's current day of messages."""
+    upcoming = end_of_quiet(moment, prefs)
+    previous = (upcoming.astimezone(PARIS) - timedelta(days=1)).replace(
+        hour=prefs.quiet_end.hour, minute=prefs.quiet_end.minute
+    )
+    return previous

@@ -43,6 +43,9 @@ QUERIES: dict[str, list[str]] = {
     "match.cancelled": [_AUTHOR_OF_MATCH, _VOLUNTEER_OF_MATCH],
     "post.no_response": [_CENTRE_WORKERS],
     "password.reset_requested": ["SELECT CAST(:user_id AS bigint)"],
+    # Only while the proposition still waits: an answer given meanwhile makes it moot.
+    "reminder": ["SELECT volunteer_id FROM matches WHERE id = :match_id AND status = 'proposed'"],
+    "digest": ["SELECT CAST(:user_id AS bigint)"],
 }
 
 
@@ -51,6 +54,9 @@ class Audience:
     kind: str
     user_ids: list[int]
     urgent: bool
+    # The channels the event may use, when it says (a digest goes where its messages
+    # were to go); None means the recipients' preferences alone decide.
+    channels: frozenset[str] | None = None
 
 
 async def audience(conn: AsyncConnection, topic: str, payload: dict[str, Any]) -> Audience:
@@ -76,4 +82,10 @@ async def audience(conn: AsyncConnection, topic: str, payload: dict[str, Any]) -
                 )
             ).scalar()
         )
-    return Audience(kind=topic, user_ids=user_ids, urgent=urgent)
+    channels = payload.get("channels")
+    return Audience(
+        kind=topic,
+        user_ids=user_ids,
+        urgent=urgent,
+        channels=frozenset(channels.split(",")) if isinstance(channels, str) else None,
+    )

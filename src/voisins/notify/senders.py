@@ -12,18 +12,25 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from voisins.categories import LABELS
 from voisins.geo.bands import public_distance
 from voisins.geo.grid import Cell
-from voisins.notify.channels.base import ContextValue, Message, PermanentError, TransientError
+from voisins.notify.channels.base import (
+    ContextValue,
+    Message,
+    PermanentError,
+    Scalar,
+    TransientError,
+)
 from voisins.notify.channels.config import SmsConfig, SmtpConfig
 from voisins.notify.channels.email import EmailChannel
 from voisins.notify.channels.sms import SmsChannel
 from voisins.notify.channels.webhook import WebhookChannel
+from voisins.notify.messages import link_for, moment_label, post_facts, render
 from voisins.settings import Settings
 
 __all__ = ["PermanentError", "Senders", "TransientError"]
 
 _FACTS = """
 SELECT o.topic, o.payload, p.id AS post_id, p.title, p.category, p.cell_key AS post_cell,
-       v.cell_key AS volunteer_cell, m.review_reason, m.close_reason
+       v.cell_key AS volunteer_cell, m.review_reason, m.close_reason, m.deadline_at
 FROM outbox o
 LEFT JOIN matches m ON m.id = CAST(o.payload ->> 'match_id' AS bigint)
 LEFT JOIN posts p ON p.id = COALESCE(m.post_id, CAST(o.payload ->> 'post_id' AS bigint))
@@ -87,6 +94,8 @@ class Senders:
             ).first()
         if facts is None:
             raise PermanentError("event gone")
+        if claim.kind == "digest":
+            return await self._digest_context(engine, claim, locale)
         base = self.settings.public_base_url.rstrip("/")
         labels = LABELS.get(facts.category or "", ("", ""))
         context: dict[str, ContextValue] = {
@@ -101,6 +110,8 @@ class Senders:
             context["band_label"] = band.label_fr if locale == "fr" else band.label_en
         elif claim.kind == "match.proposed":
             context["band_label"] = ""
+        if claim.kind in ("match.proposed", "reminder") and facts.deadline_at is not None:
+            context["deadline_label"] = moment_label(facts.deadline_at, locale)
         if claim.kind == "match.rejected" and facts.review_reason:
             context["reason"] = facts.review_reason
         if claim.kind == "match.cancelled" and facts.close_reason:
@@ -108,6 +119,33 @@ class Senders:
         if claim.kind == "password.reset_requested":
             context = {"reset_url": f"{base}/reset-password?token={facts.payload['token']}"}
         return context
+
+    async def _digest_context(
+        self, engine: AsyncEngine, claim: Any, locale: str
+    ) -> dict[str, ContextValue]:
+        """The messages this digest gathered for this person on this channel, in the
+        words of the inbox."""
+        async with engine.connect() as conn:
+            gathered = (
+                await conn.execute(
+                    text(
+                        "SELECT d.kind, o.payload FROM deliveries d "
+                        "JOIN outbox o ON o.id = d.event_id WHERE d.digest_id = :event "
+                        "AND d.user_id = :user AND d.channel = :channel "
+                        "ORDER BY d.id"
+                    ),
+                    {"event": claim.event_id, "user": claim.user_id, "channel": claim.channel},
+                )
+            ).all()
+            items: list[dict[str, Scalar]] = []
+            for row in gathered:
+                facts = await post_facts(conn, row.payload)
+                title, summary = render(row.kind, locale, facts)
+                url = link_for(facts) or "/inbox"
+                items.append({"title": title, "summary": summary, "url": url})
+        if not items:
+            raise PermanentError("digest empty")
+        return {"items": items, "url": "/inbox"}
 
     async def _webhook(self, engine: AsyncEngine, claim: Any) -> None:
         """Partners get ids and public facts only: what happened, to which request."""

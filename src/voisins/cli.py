@@ -50,11 +50,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _worker(settings: Settings, _: argparse.Namespace) -> int:
-    from arq.worker import run_worker
+    from voisins.worker import run_workers
 
-    from voisins.worker import WorkerSettings, worker_options
-
-    run_worker(WorkerSettings, **worker_options(settings))  # type: ignore[arg-type]
+    asyncio.run(run_workers(settings))
     return 0
 
 
@@ -95,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.set_defaults(run=_serve)
-    commands.add_parser("worker", help="run an arq worker").set_defaults(run=_worker)
+    commands.add_parser("worker", help="run the workers (events, sends)").set_defaults(run=_worker)
     commands.add_parser("demo", help="load the demo neighbourhood (idempotent)").set_defaults(
         run=_demo
     )

@@ -1,19 +1,26 @@
-"""arq worker: ``voisins worker`` runs ``WorkerSettings``.
+"""arq workers: ``voisins worker`` runs two in one process (``run_workers``).
+
+``WorkerSettings`` takes events (the fan-out that fills in-app inboxes), housekeeping
+and the crons from arq's default queue; ``SendWorkerSettings`` takes the deliveries to
+send (e-mail, SMS, webhooks) from a queue of their own, with more jobs at a time, so
+that thousands of e-mails waiting never delay an inbox.
 
 Jobs are plain ``async def job(ctx, some_id)`` functions; their arguments are ids
 only (arq pickles them into Redis). Shared clients live in ``ctx``, opened by the
-startup hook and closed by the shutdown hook.
+startup hook and closed by the shutdown hook, one set per worker.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import time
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from arq import cron, func
+from arq.worker import Worker, create_worker
 from sqlalchemy import text
 
 from voisins.db import create_engine
@@ -21,7 +28,7 @@ from voisins.idempotency import purge_expired as purge_idempotency_keys
 from voisins.logs import configure_logging, get_logger
 from voisins.matching.engine import escalate_due
 from voisins.notify.digest import compose_digests
-from voisins.notify.jobs import process_event, send_deliveries, send_due
+from voisins.notify.jobs import SEND_QUEUE, process_event, send_deliveries, send_due
 from voisins.notify.relay import run_relay
 from voisins.notify.reminders import remind_propositions
 from voisins.notify.senders import Senders
@@ -51,8 +58,24 @@ async def shutdown(ctx: dict[str, Any]) -> None:
         relay.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await relay
+    await ctx["senders"].aclose()
     await ctx["engine"].dispose()
     log.info("worker stopped")
+
+
+async def startup_sends(ctx: dict[str, Any]) -> None:
+    settings: Settings = ctx.get("settings") or load_settings()
+    configure_logging(settings)
+    ctx["settings"] = settings
+    # A job holds one connection for its claims and marks and borrows another for
+    # each message's facts: the pool (pool_size + as many overflow) covers max_jobs.
+    ctx["engine"] = create_engine(settings, pool_size=SendWorkerSettings.max_jobs)
+    ctx["senders"] = Senders.from_settings(settings)
+
+
+async def shutdown_sends(ctx: dict[str, Any]) -> None:
+    await ctx["senders"].aclose()
+    await ctx["engine"].dispose()
 
 
 async def expire_posts(ctx: dict[str, Any]) -> int:
@@ -110,7 +133,8 @@ async def record_heartbeat(ctx: dict[str, Any]) -> None:
 
 
 class WorkerSettings:
-    """What every voisins worker runs; the CLI adds the Redis settings and the context."""
+    """Events, housekeeping and crons on arq's default queue; ``create_workers`` adds
+    the Redis settings and the context."""
 
     functions: ClassVar[list[Any]] = [
         expire_posts,
@@ -121,7 +145,6 @@ class WorkerSettings:
         # Results are not kept: `_job_id` then only dedupes queued and running jobs, and
         # the real de-duplication is the unique delivery key in PostgreSQL.
         func(process_event, keep_result=0),
-        func(send_deliveries, keep_result=0),
     ]
     cron_jobs: ClassVar[list[Any]] = [
         cron(record_heartbeat, second=0, run_at_startup=True),
@@ -140,6 +163,21 @@ class WorkerSettings:
     health_check_interval = 30
 
 
+class SendWorkerSettings:
+    """Deliveries to send, from their own queue (``notify.jobs.SEND_QUEUE``)."""
+
+    queue_name = SEND_QUEUE
+    functions: ClassVar[list[Any]] = [func(send_deliveries, keep_result=0)]
+    on_startup = startup_sends
+    on_shutdown = shutdown_sends
+    # Each job sends its chunk over one SMTP connection, one message after the other;
+    # several jobs keep the SMTP relay and PostgreSQL busy while one waits.
+    max_jobs = 8
+    job_timeout = 60
+    max_tries = 5
+    health_check_interval = 30
+
+
 def worker_options(settings: Settings, **extra: Any) -> dict[str, Any]:
     """Keyword arguments for ``arq.worker.Worker`` / ``run_worker`` with these settings."""
     options: dict[str, Any] = {
@@ -148,3 +186,41 @@ def worker_options(settings: Settings, **extra: Any) -> dict[str, Any]:
     }
     options.update(extra)
     return options
+
+
+def create_workers(
+    settings: Settings, *, ctx: dict[str, Any] | None = None, **extra: Any
+) -> list[Worker]:
+    """The events worker, then the send worker. ``ctx`` adds entries to each one's own
+    context (tests freeze the clock there); ``extra`` overrides Worker options
+    (``burst=True``…) of both."""
+    workers = []
+    for settings_cls in (WorkerSettings, SendWorkerSettings):
+        options = worker_options(settings, **extra)
+        options["ctx"].update(ctx or {})
+        workers.append(create_worker(settings_cls, **options))  # type: ignore[arg-type]
+    return workers
+
+
+async def run_workers(settings: Settings) -> None:
+    """``voisins worker``: both workers in this process until SIGINT or SIGTERM (or
+    until one of them fails, which stops the other and is raised)."""
+    workers = create_workers(settings, handle_signals=False)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    runs = [asyncio.create_task(worker.async_run()) for worker in workers]
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait([stopping, *runs], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        # close() cancels the running jobs (arq runs them again later; a cancelled
+        # send hands its unstarted claims back), then runs the shutdown hook.
+        for worker in reversed(workers):
+            await worker.close()
+        outcomes = await asyncio.gather(*runs, return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, Exception):
+            raise outcome

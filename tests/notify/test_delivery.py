@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from arq.connections import ArqRedis, RedisSettings, create_pool
-from arq.worker import Worker
 from litestar.testing import AsyncTestClient
 from redis.exceptions import RedisError
 from sqlalchemy import text
@@ -24,7 +23,7 @@ from voisins.notify.preferences import PARIS
 from voisins.notify.relay import dispatch_pending
 from voisins.notify.senders import Senders
 from voisins.settings import Settings, load_settings
-from voisins.worker import WorkerSettings, worker_options
+from voisins.worker import create_workers
 
 from ..support.people import register
 from ..support.world import HOME_ALICE, HOME_VERA, post_body, volunteer_body
@@ -49,22 +48,17 @@ def noon() -> datetime:
 
 
 async def run_worker(settings: Settings) -> None:
-    """A real arq worker in burst mode: runs every queued job, then stops. Its clock
-    is frozen at noon so that quiet hours do not hold the e-mails back."""
-    options = worker_options(settings)
-    options["ctx"]["clock"] = noon
-    worker = Worker(
-        functions=WorkerSettings.functions,
-        on_startup=WorkerSettings.on_startup,
-        on_shutdown=WorkerSettings.on_shutdown,
-        burst=True,
-        poll_delay=0.05,
-        **options,
+    """The real arq workers in burst mode, events then sends: each runs every job
+    queued for it, then stops (crons left out). Their clock is frozen at noon so that
+    quiet hours do not hold the e-mails back."""
+    workers = create_workers(
+        settings, ctx={"clock": noon}, burst=True, poll_delay=0.05, cron_jobs=None
     )
-    try:
-        await worker.main()
-    finally:
-        await worker.close()
+    for worker in workers:
+        try:
+            await worker.main()
+        finally:
+            await worker.close()
 
 
 async def publish_request(client: AsyncTestClient) -> tuple[Any, Any, int]:

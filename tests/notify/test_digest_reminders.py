@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from arq.connections import ArqRedis, RedisSettings, create_pool
-from arq.worker import Worker
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -19,7 +18,7 @@ from voisins.notify.preferences import PARIS
 from voisins.notify.relay import dispatch_pending
 from voisins.notify.reminders import remind_propositions
 from voisins.settings import Settings, load_settings
-from voisins.worker import WorkerSettings, worker_options
+from voisins.worker import create_workers
 
 from ..support.people import Person, register
 from ..support.world import HOME_ALICE, HOME_VERA, post_body, volunteer_body
@@ -51,21 +50,16 @@ async def deliver(engine: AsyncEngine, settings: Settings, at: datetime) -> None
         await dispatch_pending(engine, pool)
     finally:
         await pool.aclose()
-    options = worker_options(settings)
     frozen: Callable[[], datetime] = lambda: at  # noqa: E731
-    options["ctx"]["clock"] = frozen
-    worker = Worker(
-        functions=WorkerSettings.functions,
-        on_startup=WorkerSettings.on_startup,
-        on_shutdown=WorkerSettings.on_shutdown,
-        burst=True,
-        poll_delay=0.05,
-        **options,
+    # Events first, then the sends they queued (crons left out).
+    workers = create_workers(
+        settings, ctx={"clock": frozen}, burst=True, poll_delay=0.05, cron_jobs=None
     )
-    try:
-        await worker.main()
-    finally:
-        await worker.close()
+    for worker in workers:
+        try:
+            await worker.main()
+        finally:
+            await worker.close()
 
 
 async def volunteer(client: AsyncTestClient, prefs: dict[str, Any], **me: Any) -> Person:

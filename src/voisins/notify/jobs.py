@@ -6,18 +6,23 @@ restart; a delivery that keeps failing becomes a dead letter an admin can re-dri
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voisins.logs import get_logger
 from voisins.notify.fanout import fan_out
 from voisins.notify.live import publish_inbox_events
-from voisins.notify.senders import PermanentError, Senders, TransientError
+from voisins.notify.senders import PermanentError, SendBatch, Senders, TransientError
 
 log = get_logger(__name__)
 
+# Sends have an arq queue of their own (see worker.py): a burst of e-mails never
+# delays the fan-out that fills the in-app inboxes.
+SEND_QUEUE = "voisins:send"
 SEND_CHUNK = 100
 
 
@@ -34,7 +39,7 @@ def backoff(attempts: int) -> timedelta:
 async def _enqueue_sends(ctx: dict[str, Any], delivery_ids: list[int]) -> None:
     for start in range(0, len(delivery_ids), SEND_CHUNK):
         chunk = delivery_ids[start : start + SEND_CHUNK]
-        await ctx["redis"].enqueue_job("send_deliveries", chunk)
+        await ctx["redis"].enqueue_job("send_deliveries", chunk, _queue_name=SEND_QUEUE)
 
 
 async def process_event(ctx: dict[str, Any], event_id: int) -> int:
@@ -49,77 +54,110 @@ async def process_event(ctx: dict[str, Any], event_id: int) -> int:
     return len(result.inapp_users) + len(result.due_now)
 
 
+# SKIP LOCKED: a delivery another job is claiming is that job's; and rows are locked in
+# one order, so two jobs given overlapping chunks never deadlock.
 _CLAIM = """
-UPDATE deliveries SET status = 'sending', attempts = attempts + 1, claimed_at = :now
-WHERE id = :id AND status = 'pending' AND not_before <= :now
-RETURNING id, channel, kind, event_id, attempts, user_id, webhook_id
+WITH due AS (
+    SELECT id FROM deliveries
+    WHERE id = ANY(:ids) AND status = 'pending' AND not_before <= :now
+    ORDER BY id
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE deliveries d SET status = 'sending', attempts = d.attempts + 1, claimed_at = :now
+FROM due WHERE d.id = due.id
+RETURNING d.id, d.channel, d.kind, d.event_id, d.attempts, d.user_id, d.webhook_id
 """
 
+# Claims a job could not start (cancelled: timeout or shutdown) go back as they were.
+_RELEASE = """
+UPDATE deliveries SET status = 'pending', attempts = attempts - 1, claimed_at = NULL
+WHERE id = ANY(:ids) AND status = 'sending'
+"""
 
-async def _bury(engine: Any, delivery_id: int, reason: str) -> None:
-    async with engine.begin() as conn:
-        await conn.execute(
-            text("UPDATE deliveries SET status = 'dead', last_error = :e WHERE id = :id"),
-            {"e": reason[:200], "id": delivery_id},
-        )
+_SENT = "UPDATE deliveries SET status = 'sent', sent_at = :now WHERE id = :id"
+_FAILED = (
+    "UPDATE deliveries SET status = :status, not_before = :at, last_error = :error WHERE id = :id"
+)
+_DEAD = "UPDATE deliveries SET status = 'dead', last_error = :error WHERE id = :id"
 
 
 async def send_deliveries(ctx: dict[str, Any], delivery_ids: list[int]) -> int:
-    """Send each due delivery once. Each one is claimed, sent and marked in its own
-    short transactions, so a worker killed mid-batch leaves at most the message being
-    sent in doubt — never the batch."""
+    """Send the due deliveries among ``delivery_ids``; returns how many went out.
+
+    The chunk is claimed in one statement, then each delivery is sent and marked in
+    turn, each mark committed at once: a worker killed mid-chunk leaves at most the
+    message being sent in doubt (it goes again, with the same Message-ID, once the
+    claim times out) and the claims it had not started wait for the same timeout.
+    Recipients are read in one query and the chunk's e-mails share one SMTP
+    connection; one delivery's failure (a refused recipient, a bug) touches that
+    delivery only."""
     engine = ctx["engine"]
     senders: Senders = ctx["senders"]
     max_attempts = ctx["settings"].delivery_max_attempts
     sent = 0
-    for delivery_id in delivery_ids:
-        now = _now(ctx)
-        async with engine.begin() as conn:
-            claim = (await conn.execute(text(_CLAIM), {"id": delivery_id, "now": now})).first()
-        if claim is None:
-            continue  # already sent, cancelled, not due, or claimed by another run
+    # AUTOCOMMIT: each statement is its own transaction, one round trip each.
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        rows = await conn.execute(text(_CLAIM), {"ids": delivery_ids, "now": _now(ctx)})
+        claims = sorted(rows.all(), key=lambda claim: claim.id)
+        if not claims:
+            return 0  # already sent, cancelled, not due, or claimed by another run
+        started = 0
         try:
-            await senders.send(engine, claim)
-        except TransientError as exc:
-            dead = claim.attempts >= max_attempts
-            async with engine.begin() as conn:
-                await conn.execute(
-                    text(
-                        "UPDATE deliveries SET status = :status, not_before = :at, "
-                        "last_error = :error WHERE id = :id"
-                    ),
-                    {
-                        "status": "dead" if dead else "pending",
-                        "at": now + backoff(claim.attempts),
-                        "error": str(exc)[:200],
-                        "id": delivery_id,
-                    },
-                )
-            log.warning(
-                "delivery failed", delivery=delivery_id, channel=claim.channel, dead=dead,
-                error=type(exc).__name__,
-            )  # fmt: skip
-            continue
-        except PermanentError as exc:
-            await _bury(engine, delivery_id, str(exc))
-            log.warning("delivery dead", delivery=delivery_id, channel=claim.channel)
-            continue
-        except Exception as exc:
-            # A bug or bad data for this one message: it becomes a dead letter (an admin
-            # can re-drive it once fixed) instead of killing the batch and being claimed
-            # again and again. Only the class is kept: messages may quote personal data.
-            await _bury(engine, delivery_id, f"unexpected {type(exc).__name__}")
-            log.error(
-                "delivery failed unexpectedly", delivery=delivery_id, error=type(exc).__name__
-            )
-            continue
-        async with engine.begin() as conn:
-            await conn.execute(
-                text("UPDATE deliveries SET status = 'sent', sent_at = :now WHERE id = :id"),
-                {"now": _now(ctx), "id": delivery_id},
-            )
-        sent += 1
+            async with senders.batch(engine) as batch:
+                await batch.load(conn, claims)
+                for claim in claims:
+                    started += 1
+                    if await _send_one(ctx, conn, batch, claim, max_attempts):
+                        sent += 1
+        except asyncio.CancelledError:
+            # Stopped (job timeout, shutdown): what was not started is handed back now
+            # rather than after the claim timeout. The one in flight stays in doubt.
+            unstarted = [claim.id for claim in claims[started:]]
+            if unstarted:
+                async with engine.begin() as release:
+                    await release.execute(text(_RELEASE), {"ids": unstarted})
+            raise
     return sent
+
+
+async def _send_one(
+    ctx: dict[str, Any], conn: AsyncConnection, batch: SendBatch, claim: Any, max_attempts: int
+) -> bool:
+    """Send one claimed delivery and record the outcome; True when it went out."""
+    try:
+        await batch.send(claim)
+    except TransientError as exc:
+        dead = claim.attempts >= max_attempts
+        await conn.execute(
+            text(_FAILED),
+            {
+                "status": "dead" if dead else "pending",
+                "at": _now(ctx) + backoff(claim.attempts),
+                "error": str(exc)[:200],
+                "id": claim.id,
+            },
+        )
+        log.warning(
+            "delivery failed", delivery=claim.id, channel=claim.channel, dead=dead,
+            error=type(exc).__name__,
+        )  # fmt: skip
+        return False
+    except PermanentError as exc:
+        await conn.execute(text(_DEAD), {"error": str(exc)[:200], "id": claim.id})
+        log.warning("delivery dead", delivery=claim.id, channel=claim.channel)
+        return False
+    except Exception as exc:
+        # A bug or bad data for this one message: it becomes a dead letter (an admin
+        # can re-drive it once fixed) instead of killing the chunk and being claimed
+        # again and again. Only the class is kept: messages may quote personal data.
+        await conn.execute(
+            text(_DEAD), {"error": f"unexpected {type(exc).__name__}", "id": claim.id}
+        )
+        log.error("delivery failed unexpectedly", delivery=claim.id, error=type(exc).__name__)
+        return False
+    await conn.execute(text(_SENT), {"now": _now(ctx), "id": claim.id})
+    return True
 
 
 async def send_due(ctx: dict[str, Any]) -> int:

@@ -1,13 +1,15 @@
-"""From a claimed delivery to a channel call: the recipient's address, the message's
-few template values, and the channel configured for it."""
+"""From claimed deliveries to channel calls: the recipient's address, the message's
+few template values, and the channel configured for it. A ``SendBatch`` serves the
+deliveries of one job: one query for their recipients, one SMTP connection."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from voisins.categories import LABELS
 from voisins.geo.bands import public_distance
@@ -20,13 +22,13 @@ from voisins.notify.channels.base import (
     TransientError,
 )
 from voisins.notify.channels.config import SmsConfig, SmtpConfig
-from voisins.notify.channels.email import EmailChannel
+from voisins.notify.channels.email import EmailChannel, SmtpSession
 from voisins.notify.channels.sms import SmsChannel
 from voisins.notify.channels.webhook import WebhookChannel
 from voisins.notify.messages import link_for, moment_label, post_facts, render
 from voisins.settings import Settings
 
-__all__ = ["PermanentError", "Senders", "TransientError"]
+__all__ = ["PermanentError", "SendBatch", "Senders", "TransientError"]
 
 _FACTS = """
 SELECT o.topic, o.payload, p.id AS post_id, p.title, p.category, p.cell_key AS post_cell,
@@ -171,20 +173,59 @@ class Senders:
         }
         await self.webhook.send(row.url, row.secret, event, delivery_id=claim.id)
 
+    def batch(self, engine: AsyncEngine) -> SendBatch:
+        """Many deliveries in a row: ``async with senders.batch(engine) as batch``."""
+        return SendBatch(self, engine)
+
     async def send(self, engine: AsyncEngine, claim: Any) -> None:
+        """One delivery on its own."""
+        async with self.batch(engine) as batch:
+            async with engine.connect() as conn:
+                await batch.load(conn, [claim])
+            await batch.send(claim)
+
+    async def aclose(self) -> None:
+        await self.webhook.aclose()
+        if self.sms is not None:
+            await self.sms.aclose()
+
+
+_RECIPIENTS = """
+SELECT id, email, phone, locale, display_name FROM users
+WHERE id = ANY(:ids) AND status = 'active'
+"""
+
+
+class SendBatch:
+    """The deliveries of one job: their recipients read in one query, their e-mails
+    sent over one SMTP connection (opened at the first e-mail, closed on exit)."""
+
+    def __init__(self, senders: Senders, engine: AsyncEngine) -> None:
+        self._senders = senders
+        self._engine = engine
+        self._people: dict[int, Any] = {}
+        self._mail: SmtpSession | None = None
+
+    async def __aenter__(self) -> SendBatch:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        if self._mail is not None:
+            await self._mail.aclose()
+
+    async def load(self, conn: AsyncConnection, claims: Sequence[Any]) -> None:
+        """Read the active recipients of ``claims``; the others are "recipient gone"."""
+        ids = sorted({claim.user_id for claim in claims if claim.user_id is not None})
+        if ids:
+            rows = await conn.execute(text(_RECIPIENTS), {"ids": ids})
+            self._people.update((row.id, row) for row in rows)
+
+    async def send(self, claim: Any) -> None:
+        senders = self._senders
         if claim.channel == "webhook":
-            await self._webhook(engine, claim)
+            await senders._webhook(self._engine, claim)
             return
-        async with engine.connect() as conn:
-            person = (
-                await conn.execute(
-                    text(
-                        "SELECT email, phone, locale, display_name FROM users "
-                        "WHERE id = :u AND status = 'active'"
-                    ),
-                    {"u": claim.user_id},
-                )
-            ).first()
+        person = self._people.get(claim.user_id)
         if person is None:
             raise PermanentError("recipient gone")
         locale = person.locale
@@ -194,15 +235,17 @@ class Senders:
             kind=claim.kind,
             locale=locale,
             recipient_name=person.display_name,
-            context=await self._context(engine, claim, locale),
+            context=await senders._context(self._engine, claim, locale),
         )
         if claim.channel == "email":
-            if self.email is None or not person.email:
+            if senders.email is None or not person.email:
                 raise PermanentError("email unavailable")
-            await self.email.send(message, person.email)
+            if self._mail is None:
+                self._mail = senders.email.session()
+            await self._mail.send(message, person.email)
         elif claim.channel == "sms":
-            if self.sms is None or not person.phone:
+            if senders.sms is None or not person.phone:
                 raise PermanentError("sms unavailable")
-            await self.sms.send(message, person.phone)
+            await senders.sms.send(message, person.phone)
         else:
             raise PermanentError(f"no sender for {claim.channel}")

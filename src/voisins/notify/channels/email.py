@@ -6,6 +6,8 @@ carries the same id and receivers (and their filters) can drop the copy.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email.errors import HeaderParseError
 from email.headerregistry import Address
@@ -14,7 +16,7 @@ from email.utils import format_datetime
 
 import aiosmtplib
 
-from voisins.notify.channels.base import Message, PermanentError, TransientError
+from voisins.notify.channels.base import ChannelError, Message, PermanentError, TransientError
 from voisins.notify.channels.config import SmtpConfig
 from voisins.notify.channels.render import TRANSACTIONAL_KINDS, RenderedEmail, render_email
 from voisins.notify.signing import unsubscribe_token
@@ -45,7 +47,7 @@ def _status_error(name: str, code: int) -> TransientError | PermanentError:
 
 
 class EmailChannel:
-    """Sends one rendered notification per SMTP session."""
+    """Renders notifications and sends them over SMTP, one connection per session."""
 
     def __init__(self, config: SmtpConfig, public_base_url: str, secret_key: str) -> None:
         self._config = config
@@ -85,38 +87,152 @@ class EmailChannel:
         mime["Content-Language"] = message.locale
         return mime
 
+    def session(self) -> SmtpSession:
+        """One SMTP connection for many messages: ``async with channel.session() as s``."""
+        return SmtpSession(self._config, self.build)
+
     async def send(self, message: Message, to_address: str) -> None:
-        mime = self.build(message, to_address)
+        """One message on a connection of its own."""
+        async with self.session() as session:
+            await session.send(message, to_address)
+
+
+def _error(exc: Exception) -> TransientError | PermanentError | None:
+    """The channel error for an SMTP failure; None for anything else (a bug).
+
+    Every error drops the cause: aiosmtplib's messages quote the server's reply, which
+    usually repeats the recipient's address."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        codes = [refused.code for refused in exc.recipients]
+        if codes and all(500 <= code < 600 for code in codes):
+            return PermanentError(f"SMTP recipient refused {min(codes)}")
+        return TransientError(f"SMTP recipient refused {min(codes, default=0)}")
+    if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+        # Our credentials, not this mail, are wrong: retry while an operator fixes them.
+        return TransientError(f"SMTP authentication {exc.code}")
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return _status_error(type(exc).__name__, exc.code)
+    if isinstance(exc, aiosmtplib.SMTPNotSupported):
+        # A non-ASCII address and a server without SMTPUTF8: it will never go through.
+        return PermanentError("SMTP SMTPUTF8 not supported")
+    if isinstance(exc, aiosmtplib.SMTPException | OSError | TimeoutError):
+        # Including "STARTTLS not offered" when starttls is required: we never fall
+        # back to clear text, and retry while an operator looks at the relay.
+        return TransientError(f"SMTP {type(exc).__name__}")
+    return None
+
+
+def _dropped(exc: Exception) -> bool:
+    """The server closed the session: a reset, or 421 ("closing transmission channel")."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        return any(refused.code == 421 for refused in exc.recipients)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return exc.code == 421
+    return isinstance(exc, ConnectionError)  # SMTPServerDisconnected is one
+
+
+# Failures after which the connection is clean: a refused command (aiosmtplib sends
+# RSET), or a check made before the transaction.
+_CLEAN_FAILURES = (
+    aiosmtplib.SMTPResponseException,
+    aiosmtplib.SMTPRecipientsRefused,
+    aiosmtplib.SMTPNotSupported,
+)
+
+
+class SmtpSession:
+    """Many messages over one SMTP connection, opened at the first one.
+
+    Each message is its own mail transaction: a recipient refused (4xx or 5xx) fails
+    that message only, aiosmtplib resets the envelope and the connection goes on. A
+    connection that had already carried mail and that the server drops (idle timeout,
+    per-session limit) is replaced once for the message being sent; the copy, if the
+    drop came after the server took the message, carries the same Message-ID. A
+    connection that cannot be opened fails the rest of the session at once, so that a
+    batch does not wait out one timeout per message while the relay is down.
+    """
+
+    def __init__(self, config: SmtpConfig, build: Callable[[Message, str], EmailMessage]) -> None:
+        self._config = config
+        self._build = build
+        self._client: aiosmtplib.SMTP | None = None
+        self._carried = 0  # messages the open connection has taken
+        self._unreachable: ChannelError | None = None
+        self.connections = 0
+
+    async def __aenter__(self) -> SmtpSession:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None and client.is_connected:
+            with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
+                await client.quit()
+        if client is not None:
+            client.close()
+
+    def _discard(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        if self._unreachable is not None:
+            raise type(self._unreachable)(self._unreachable.reason)
+        if self._client is not None and self._client.is_connected:
+            return self._client
+        self._discard()
         config = self._config
+        client = aiosmtplib.SMTP(
+            hostname=config.host,
+            port=config.port,
+            username=config.username,
+            password=config.password,
+            # False never upgrades and True requires STARTTLS: no opportunistic fall-back.
+            start_tls=config.starttls,
+            use_tls=config.use_tls,
+            validate_certs=config.validate_certs,
+            timeout=config.timeout_s,
+            local_hostname=config.helo_name,
+        )
         try:
-            await aiosmtplib.send(
-                mime,
-                hostname=config.host,
-                port=config.port,
-                username=config.username,
-                password=config.password,
-                start_tls=config.starttls,
-                use_tls=config.use_tls,
-                validate_certs=config.validate_certs,
-                timeout=config.timeout_s,
-                local_hostname=config.helo_name,
-            )
-        # Every branch drops the cause ("from None"): aiosmtplib's messages quote the
-        # server's reply, which usually repeats the recipient's address.
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            codes = [refused.code for refused in exc.recipients]
-            if codes and all(500 <= code < 600 for code in codes):
-                raise PermanentError(f"SMTP recipient refused {min(codes)}") from None
-            raise TransientError(f"SMTP recipient refused {min(codes, default=0)}") from None
-        except aiosmtplib.SMTPAuthenticationError as exc:
-            # Our credentials, not this mail, are wrong: retry while an operator fixes them.
-            raise TransientError(f"SMTP authentication {exc.code}") from None
-        except aiosmtplib.SMTPResponseException as exc:
-            raise _status_error(type(exc).__name__, exc.code) from None
-        except aiosmtplib.SMTPNotSupported:
-            # A non-ASCII address and a server without SMTPUTF8: it will never go through.
-            raise PermanentError("SMTP SMTPUTF8 not supported") from None
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            # Including "STARTTLS not offered" when starttls is required: we never fall
-            # back to clear text, and retry while an operator looks at the relay.
-            raise TransientError(f"SMTP {type(exc).__name__}") from None
+            await client.connect()
+        except Exception as exc:
+            client.close()
+            error = _error(exc)
+            if error is None:
+                raise
+            self._unreachable = error
+            raise error from None
+        self._client, self._carried = client, 0
+        self.connections += 1
+        return client
+
+    async def send(self, message: Message, to_address: str) -> None:
+        # Built before any connection: a bad address or template never reaches the server.
+        mime = self._build(message, to_address)
+        retried = False
+        while True:
+            client = await self._connect()
+            try:
+                await client.send_message(mime)
+            except Exception as exc:
+                error = _error(exc)
+                if error is None:
+                    raise
+                if _dropped(exc):
+                    reused = self._carried > 0
+                    self._discard()
+                    if reused and not retried:
+                        retried = True
+                        continue
+                elif not isinstance(exc, _CLEAN_FAILURES):
+                    # A timeout or another failure mid-transaction leaves the session in
+                    # an unknown state: it is not used again.
+                    self._discard()
+                raise error from None
+            self._carried += 1
+            return

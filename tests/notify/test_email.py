@@ -1,14 +1,25 @@
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
+from collections.abc import Iterator
 from email.message import EmailMessage
 
+import msgspec
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from tests.notify.conftest import SmtpServer, unused_port
+from tests.notify.conftest import MailCollector, SmtpServer, unused_port
 from tests.notify.samples import message
-from voisins.notify.channels import EmailChannel, PermanentError, SmtpConfig, TransientError
+from voisins.notify.channels import (
+    EmailChannel,
+    Message,
+    PermanentError,
+    SmtpConfig,
+    TransientError,
+)
 from voisins.notify.signing import read_unsubscribe_token
 
 BASE = "https://voisins.example.org"
@@ -141,3 +152,194 @@ async def test_internationalised_domain_is_delivered_in_punycode(
     await channel(smtp_server).send(message("match.proposed"), "zoe@exämple.org")
     (envelope,) = smtp_server.handler.envelopes
     assert envelope.rcpt_tos == ["zoe@xn--exmple-cua.org"]
+
+
+class PeerMailbox(MailCollector):
+    """Also notes the client end of the connection each message came on; may close
+    each connection after one message, or refuse with 421 (closing) the messages of a
+    connection beyond ``per_connection``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.peers: list[object] = []
+        self.mail_commands = 0
+        self.drop_after_each = False
+        self.per_connection: int | None = None
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        self.mail_commands += 1
+        limit = self.per_connection
+        if limit is not None and self.peers.count(session.peer) >= limit:
+            asyncio.get_running_loop().call_soon(server.transport.close)
+            return "421 4.7.0 too many messages in this session"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.peers.append(session.peer)
+        if self.drop_after_each:
+            # Closed right after the 250 reply is written, as a server with an idle
+            # timeout may do between two messages.
+            asyncio.get_running_loop().call_soon(server.transport.close)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture
+def peer_smtp() -> Iterator[tuple[SmtpServer, PeerMailbox]]:
+    handler = PeerMailbox()
+    port = unused_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield SmtpServer("127.0.0.1", port, handler), handler
+    finally:
+        controller.stop()
+
+
+def numbered(delivery_id: int) -> Message:
+    return msgspec.structs.replace(message("match.proposed"), delivery_id=delivery_id)
+
+
+def message_ids(handler: MailCollector) -> list[str]:
+    return [
+        str(email.message_from_bytes(e.content, policy=email.policy.default)["Message-ID"])
+        for e in handler.envelopes
+        if isinstance(e.content, bytes)
+    ]
+
+
+async def test_a_session_sends_every_message_over_one_connection(
+    peer_smtp: tuple[SmtpServer, PeerMailbox],
+) -> None:
+    server, mailbox = peer_smtp
+    async with channel(server).session() as session:
+        for delivery_id in range(1, 6):
+            await session.send(numbered(delivery_id), f"v{delivery_id}@example.org")
+    assert [e.rcpt_tos for e in mailbox.envelopes] == [[f"v{i}@example.org"] for i in range(1, 6)]
+    assert len(set(mailbox.peers)) == 1
+    assert session.connections == 1
+
+
+async def test_a_refused_recipient_fails_its_message_only_and_the_session_goes_on(
+    peer_smtp: tuple[SmtpServer, PeerMailbox],
+) -> None:
+    server, mailbox = peer_smtp
+    mailbox.refuse["v2@example.org"] = "550 5.1.1 no such user"
+    mailbox.refuse["v3@example.org"] = "450 4.2.1 mailbox busy"
+    outcomes: list[str] = []
+    async with channel(server).session() as session:
+        for delivery_id in range(1, 5):
+            try:
+                await session.send(numbered(delivery_id), f"v{delivery_id}@example.org")
+                outcomes.append("sent")
+            except (PermanentError, TransientError) as exc:
+                outcomes.append(f"{type(exc).__name__} {exc}")
+    assert outcomes == [
+        "sent",
+        "PermanentError SMTP recipient refused 550",
+        "TransientError SMTP recipient refused 450",
+        "sent",
+    ]
+    assert message_ids(mailbox) == ["<delivery-1@voisins>", "<delivery-4@voisins>"]
+    assert len(set(mailbox.peers)) == 1
+
+
+async def test_a_connection_the_server_drops_is_replaced_and_nothing_is_lost(
+    peer_smtp: tuple[SmtpServer, PeerMailbox],
+) -> None:
+    server, mailbox = peer_smtp
+    mailbox.drop_after_each = True
+    async with channel(server).session() as session:
+        for delivery_id in range(1, 5):
+            await session.send(numbered(delivery_id), f"v{delivery_id}@example.org")
+    assert message_ids(mailbox) == [f"<delivery-{i}@voisins>" for i in range(1, 5)]
+    assert len(set(mailbox.peers)) == 4
+
+
+async def test_a_421_on_a_used_connection_sends_the_message_again_on_a_new_one(
+    peer_smtp: tuple[SmtpServer, PeerMailbox],
+) -> None:
+    server, mailbox = peer_smtp
+    mailbox.per_connection = 2
+    async with channel(server).session() as session:
+        for delivery_id in range(1, 6):
+            await session.send(numbered(delivery_id), f"v{delivery_id}@example.org")
+    assert message_ids(mailbox) == [f"<delivery-{i}@voisins>" for i in range(1, 6)]
+    assert len(set(mailbox.peers)) == 3
+    assert session.connections == 3
+
+
+async def test_a_421_on_a_new_connection_is_transient_and_not_tried_again_at_once(
+    peer_smtp: tuple[SmtpServer, PeerMailbox],
+) -> None:
+    server, mailbox = peer_smtp
+    mailbox.per_connection = 0
+    async with channel(server).session() as session:
+        for delivery_id in range(1, 4):
+            with pytest.raises(TransientError, match="421"):
+                await session.send(numbered(delivery_id), f"v{delivery_id}@example.org")
+    assert mailbox.mail_commands == 3
+    assert mailbox.envelopes == []
+
+
+async def test_a_relay_that_cannot_be_reached_fails_the_session_after_one_attempt() -> None:
+    attempts = 0
+
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal attempts
+        attempts += 1
+        writer.close()
+
+    listener = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    errors = []
+    try:
+        async with channel(port=port).session() as session:
+            for delivery_id in range(1, 4):
+                with pytest.raises(TransientError) as caught:
+                    await session.send(numbered(delivery_id), f"v{delivery_id}@example.org")
+                errors.append(str(caught.value))
+    finally:
+        listener.close()
+        await listener.wait_closed()
+    assert attempts == 1
+    assert len(set(errors)) == 1 and "127.0.0.1" not in errors[0]
+
+
+@pytest.mark.parametrize("smtputf8", [True, False])
+async def test_a_sender_address_beyond_ascii_goes_through_smtputf8_only(smtputf8: bool) -> None:
+    mailbox = MailCollector()
+    port = unused_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port, enable_SMTPUTF8=smtputf8)
+    controller.start()
+    sender = "Voisins <ne-pas-répondre@voisins.example.org>"
+    config = SmtpConfig(host="127.0.0.1", port=port, sender=sender, timeout_s=5)
+    try:
+        if not smtputf8:
+            with pytest.raises(PermanentError, match="SMTPUTF8"):
+                await EmailChannel(config, BASE, SECRET).send(message("match.proposed"), TO)
+            assert mailbox.envelopes == []
+            return
+        await EmailChannel(config, BASE, SECRET).send(message("match.proposed"), TO)
+    finally:
+        controller.stop()
+    (envelope,) = mailbox.envelopes
+    assert envelope.mail_from == "ne-pas-répondre@voisins.example.org"
+    assert "SMTPUTF8" in [option.upper() for option in envelope.mail_options]
+    assert isinstance(envelope.content, bytes)
+    mail = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    assert mail["From"] == sender
+    assert mail["Subject"] == "Nouvelle proposition près de chez vous"
+
+
+async def test_a_long_unsubscribe_link_stays_on_its_header_line(smtp_server: SmtpServer) -> None:
+    await channel(smtp_server).send(message("match.proposed"), TO)
+    (envelope,) = smtp_server.handler.envelopes
+    assert isinstance(envelope.content, bytes)
+    [line] = [
+        line for line in envelope.content.split(b"\r\n") if line.startswith(b"List-Unsubscribe:")
+    ]
+    assert line.startswith(f"List-Unsubscribe: <{BASE}/unsubscribe/".encode())

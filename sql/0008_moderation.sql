@@ -12,7 +12,7 @@ CREATE TABLE audit_log (
     -- No foreign key: the trace outlives the account (an erased person stays an id).
     actor_id     bigint,
     actor_role   text NOT NULL CHECK (length(actor_role) <= 20),
-    action       text NOT NULL CHECK (action ~ '^[a-z_]+(\.[a-z_]+)*$' AND length(action) <= 60),
+    action       text NOT NULL CHECK (action ~ '^[A-Za-z_]+(\.[A-Za-z_]+)*$' AND length(action) <= 80),
     object_type  text NOT NULL CHECK (object_type ~ '^[a-z_]+$' AND length(object_type) <= 30),
     object_id    bigint,
     outcome      text NOT NULL CHECK (outcome IN ('allowed', 'refused')),
@@ -75,6 +75,10 @@ CREATE TABLE report_centres (
     PRIMARY KEY (report_id, centre_id)
 );
 CREATE INDEX report_centres_centre ON report_centres (centre_id);
+
+-- Blocks get a surrogate id: the blocker's list names blocks by it, never by the other
+-- person's account id (blocking the author of a post must not reveal who wrote it).
+ALTER TABLE blocks ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY UNIQUE;
 
 -- Suspension by a social worker: why, by whom, when (status 'suspended' on users).
 ALTER TABLE users

@@ -85,6 +85,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     weight_language: Weight = 1.0
     weight_fairness: Weight = 1.5
     weight_reliability: Weight = 1.0
+    # Follow-up list (aller-vers): an isolated person without any activity for this many
+    # days, a recurring visit without a check-in for this many days.
+    followup_isolated_days: Annotated[int, Meta(ge=1, le=365)] = 30
+    followup_checkin_days: Annotated[int, Meta(ge=2, le=90)] = 10
 
     @property
     def sqlalchemy_url(self) -> str:

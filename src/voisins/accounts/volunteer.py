@@ -12,6 +12,7 @@ from msgspec import Meta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from voisins import audit
 from voisins.accounts.access import Viewer, require_social_worker
 from voisins.accounts.schemas import Input
 from voisins.categories import Category
@@ -63,6 +64,9 @@ class Vetting(msgspec.Struct, kw_only=True):
     record_extract_date: date | None
     record_expires_on: date | None
     vetted: bool
+    # The social workers who checked, shown to social workers.
+    id_checked_by: int | None = None
+    record_checked_by: int | None = None
 
 
 class SlotOut(msgspec.Struct):
@@ -93,7 +97,12 @@ class VolunteerProfile(msgspec.Struct, kw_only=True):
     vetting: Vetting
 
 
-def vetting_of(id_checked_at: datetime | None, extract: date | None) -> Vetting:
+def vetting_of(
+    id_checked_at: datetime | None,
+    extract: date | None,
+    id_checked_by: int | None = None,
+    record_checked_by: int | None = None,
+) -> Vetting:
     expires = extract + RECORD_VALIDITY if extract else None
     today = datetime.now(UTC).date()
     return Vetting(
@@ -101,6 +110,8 @@ def vetting_of(id_checked_at: datetime | None, extract: date | None) -> Vetting:
         record_extract_date=extract,
         record_expires_on=expires,
         vetted=id_checked_at is not None and expires is not None and expires >= today,
+        id_checked_by=id_checked_by,
+        record_checked_by=record_checked_by,
     )
 
 
@@ -213,7 +224,7 @@ async def set_vetting(
                                              ELSE :me END,
                     updated_at = now()
                 WHERE user_id = :id
-                RETURNING id_checked_at, record_extract_date
+                RETURNING id_checked_at, record_extract_date, id_checked_by, record_checked_by
                 """
             ),
             {
@@ -226,4 +237,7 @@ async def set_vetting(
     ).first()
     if row is None:
         raise NotFound("no such volunteer")
-    return vetting_of(row.id_checked_at, row.record_extract_date)
+    await audit.record(conn, viewer, "vetting.update", "volunteer", volunteer_id)
+    return vetting_of(
+        row.id_checked_at, row.record_extract_date, row.id_checked_by, row.record_checked_by
+    )

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from voisins.accounts.access import Viewer
 from voisins.accounts.ratelimit import LoginLimiter
 from voisins.accounts.sessions import resolve
+from voisins.api.refusals import VIEWER_STATE_KEY
 from voisins.errors import Forbidden, Unauthenticated
 from voisins.geo.geocoder import Geocoder
 from voisins.settings import Settings
@@ -49,6 +50,8 @@ async def provide_session_viewer(request: Request[Any, Any, Any], tx: Tx) -> Vie
     viewer = await resolve(tx, token) if token else None
     if viewer is None:
         raise Unauthenticated("log in first (session cookie or bearer token)")
+    # Who asked, for the audit trace of a refusal (api/refusals.py).
+    request.state[VIEWER_STATE_KEY] = viewer
     return viewer
 
 

@@ -13,6 +13,7 @@ from voisins.accounts.volunteer import Vetting, VettingIn, VolunteerIn, Voluntee
 from voisins.api.deps import CurrentViewer, GeocoderDep, SettingsDep, Tx
 from voisins.api.idempotent import IdempotencyKey, idempotent_response
 from voisins.api.params import PageQuery, PerPageQuery
+from voisins.moderation import review
 from voisins.pagination import Page
 
 
@@ -47,6 +48,15 @@ async def set_vetting(
     data: JSONBody[VettingIn], tx: Tx, viewer: CurrentViewer, volunteer_id: FromPath[int]
 ) -> Vetting:
     return await volunteer.set_vetting(tx, viewer, volunteer_id, data)
+
+
+@get(
+    "/volunteers/{volunteer_id:int}/vetting",
+    operation_id="getVetting",
+    summary="A volunteer's vetting record and when it expires (social workers)",
+)
+async def get_vetting(tx: Tx, viewer: CurrentViewer, volunteer_id: FromPath[int]) -> Vetting:
+    return await review.volunteer_vetting(tx, viewer, volunteer_id)
 
 
 @post(
@@ -114,6 +124,7 @@ router = Router(
         get_volunteer,
         put_volunteer,
         set_vetting,
+        get_vetting,
         create_assisted,
         list_assisted,
         get_assisted,

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from voisins import audit
 from voisins.accounts.access import Viewer
 from voisins.accounts.assisted import can_act_for
 from voisins.errors import Conflict, Forbidden, NotFound
@@ -191,6 +192,8 @@ async def review(
         raise Forbidden("only the covering centre's social workers review this match")
     if match.status != "pending_review":
         raise Conflict(f"this match is {match.status}, not waiting for review")
+    action = "match.approve" if approve else "match.reject"
+    await audit.record(conn, viewer, action, "match", match_id)
     if approve:
         await _update(conn, match_id, "approved", reviewed_by=viewer.id, review_reason=reason)
         await _update(conn, match_id, "confirmed", confirmed_at=now)
@@ -281,3 +284,55 @@ async def give_feedback(
             {"v": match.volunteer_id},
         )
     return Feedback(match_id, data.kind, data.comment, row.created_at)
+
+
+async def close_everything_of(
+    conn: AsyncConnection,
+    person_id: int,
+    *,
+    actor_id: int,
+    reason: str,
+    settings: Settings,
+    now: datetime,
+) -> list[int]:
+    """A person leaves the service (suspension): every match they hold is cancelled with
+    ``reason`` and the other side told; requests that lose their volunteer search again;
+    their own open posts are withdrawn (which withdraws the propositions made for them).
+    Returns the cancelled match ids."""
+    await set_actor(conn, actor_id, reason)
+    held = (
+        await conn.execute(
+            text(
+                "SELECT m.id, m.post_id, m.volunteer_id = :p AS as_volunteer "
+                "FROM matches m JOIN posts p ON p.id = m.post_id "
+                "WHERE (m.volunteer_id = :p OR p.author_id = :p) AND m.status = ANY(:holding) "
+                "ORDER BY m.post_id, m.id"
+            ),
+            {"p": person_id, "holding": list(HOLDING)},
+        )
+    ).all()
+    cancelled = []
+    # The request row first, then the match (the order accept() uses): no deadlock.
+    for match in held:
+        if (await _lock(conn, match.id)).status not in HOLDING:
+            continue  # closed meanwhile
+        await _update(
+            conn, match.id, "cancelled", closed_at=now, closed_by=actor_id, close_reason=reason
+        )
+        await emit(conn, "match.cancelled", match_id=match.id)
+        cancelled.append(match.id)
+    posts = (
+        await conn.execute(
+            text(
+                "UPDATE posts SET status = 'withdrawn', closed_reason = :reason "
+                "WHERE author_id = :p AND status IN ('draft', 'in_review', 'rejected', "
+                "'published', 'matched', 'expired') RETURNING id"
+            ),
+            {"p": person_id, "reason": reason[:300]},
+        )
+    ).scalars()
+    for post_id in posts:
+        await emit(conn, "post.withdrawn", post_id=post_id)
+    for post_id in sorted({m.post_id for m in held if m.as_volunteer and m.id in cancelled}):
+        await _replace(conn, post_id, settings, now)
+    return cancelled

@@ -30,5 +30,6 @@ async def publish_and_match(
     conn: AsyncConnection, viewer: Viewer, post_id: int, *, settings: Settings
 ) -> PostPrivate:
     post = await posts.publish(conn, viewer, post_id)
-    await match_post(conn, post.id, settings, now=datetime.now(UTC))
+    if post.status == "published":  # not when it waits for the centre's review
+        await match_post(conn, post.id, settings, now=datetime.now(UTC))
     return post

@@ -21,6 +21,7 @@ Channel = Literal["inapp", "email", "sms"]
 EventKind = Literal[
     "match.proposed", "match.accepted", "match.review_needed", "match.confirmed",
     "match.approved", "match.rejected", "match.cancelled", "post.no_response", "reminder",
+    "post.review_needed", "post.approved", "post.rejected", "report.filed",
 ]  # fmt: skip
 
 

@@ -63,6 +63,25 @@ TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "en": ("Request without answer", "Nobody could answer “{title}”. Please reach out."),
     },
+    "post.review_needed": {
+        "fr": ("Annonce à valider", "Une annonce attend votre validation : « {title} »."),
+        "en": ("Post to review", "A post is waiting for your review: “{title}”."),
+    },
+    "post.approved": {
+        "fr": ("Annonce en ligne", "Le centre social a validé votre annonce « {title} »."),
+        "en": ("Post online", "The centre approved your post “{title}”."),
+    },
+    "post.rejected": {
+        "fr": (
+            "Annonce non publiée",
+            "Le centre social n'a pas publié votre annonce « {title} ». Vous pouvez la modifier.",
+        ),
+        "en": ("Post not published", "The centre did not publish your post “{title}”."),
+    },
+    "report.filed": {
+        "fr": ("Nouveau signalement", "Un signalement est arrivé pour votre centre."),
+        "en": ("New report", "A report came in for your centre."),
+    },
     "reminder": {
         "fr": (
             "Une demande attend votre réponse",

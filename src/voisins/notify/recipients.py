@@ -27,6 +27,18 @@ FROM matches m JOIN posts p ON p.id = m.post_id JOIN users a ON a.id = p.author_
 WHERE m.id = :match_id
 """
 _VOLUNTEER_OF_MATCH = "SELECT volunteer_id FROM matches WHERE id = :match_id"
+_AUTHOR_OF_POST = """
+SELECT CASE WHEN a.assisted AND p.created_by IS NOT NULL THEN p.created_by ELSE a.id END
+FROM posts p JOIN users a ON a.id = p.author_id
+WHERE p.id = :post_id
+"""
+# Reports reach the social workers of the centres they were routed to, and no one else.
+_REPORT_WORKERS = """
+SELECT DISTINCT m.user_id FROM report_centres rc
+JOIN centre_members m ON m.centre_id = rc.centre_id
+JOIN users u ON u.id = m.user_id AND u.status = 'active'
+WHERE rc.report_id = :report_id
+"""
 
 QUERIES: dict[str, list[str]] = {
     "match.proposed": [
@@ -42,6 +54,10 @@ QUERIES: dict[str, list[str]] = {
     "match.rejected": [_VOLUNTEER_OF_MATCH],
     "match.cancelled": [_AUTHOR_OF_MATCH, _VOLUNTEER_OF_MATCH],
     "post.no_response": [_CENTRE_WORKERS],
+    "post.review_needed": [_CENTRE_WORKERS],
+    "post.approved": [_AUTHOR_OF_POST],
+    "post.rejected": [_AUTHOR_OF_POST],
+    "report.filed": [_REPORT_WORKERS],
     "password.reset_requested": ["SELECT CAST(:user_id AS bigint)"],
     # Only while the proposition still waits: an answer given meanwhile makes it moot.
     "reminder": ["SELECT volunteer_id FROM matches WHERE id = :match_id AND status = 'proposed'"],
@@ -66,7 +82,9 @@ async def audience(conn: AsyncConnection, topic: str, payload: dict[str, Any]) -
     user_ids: list[int] = []
     for query in queries:
         needed = {
-            name for name in ("post_id", "match_id", "batch", "user_id") if f":{name}" in query
+            name
+            for name in ("post_id", "match_id", "batch", "user_id", "report_id")
+            if f":{name}" in query
         }
         if not needed <= params.keys():
             continue

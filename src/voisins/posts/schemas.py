@@ -23,7 +23,11 @@ Weekday = Annotated[int, Meta(ge=1, le=7, description="ISO weekday, 1 = Monday")
 RadiusKm = Annotated[float, Meta(ge=0.1, le=20, description="At most 20 km")]
 AwareDatetime = Annotated[datetime, Meta(tz=True)]
 PostKind = Literal["request", "offer"]
-PostStatus = Literal["draft", "published", "matched", "closed", "expired", "withdrawn"]
+# in_review: waits for a social worker (centres that review every post); rejected: not
+# let through, with the reason in review_reason (the author may edit and submit again).
+PostStatus = Literal[
+    "draft", "in_review", "published", "rejected", "matched", "closed", "expired", "withdrawn"
+]
 
 
 class OnceIn(Input, tag="once", tag_field="type"):
@@ -132,6 +136,8 @@ class PostPrivate(PostPublic, kw_only=True):
     beneficiary: list[str]
     search_radius_km: float
     closed_reason: str | None
+    # Why a social worker did not let the post through (centres reviewing every post).
+    review_reason: str | None = None
 
 
 PostView = PostPrivate | PostPublic

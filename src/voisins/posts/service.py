@@ -58,7 +58,7 @@ _PRIVATE_COLUMNS = (
     _PUBLIC_COLUMNS
     + f""",
     p.created_by, {geosql.lon_lat("p.point")}, p.address, p.beneficiary_flags,
-    p.search_radius_m, p.closed_reason
+    p.search_radius_m, p.closed_reason, p.review_reason
 """
 )
 
@@ -111,6 +111,7 @@ def _private(row: Any, viewer: Viewer) -> PostPrivate:
         beneficiary=list(row.beneficiary_flags),
         search_radius_km=row.search_radius_m / 1000,
         closed_reason=row.closed_reason,
+        review_reason=row.review_reason,
     )
 
 
@@ -206,7 +207,10 @@ async def create_post(
         )
     ).scalar_one()
     beneficiary = sorted(set(data.beneficiary))
-    status = "published" if data.publish else "draft"
+    centre_ids = await covering_centres(conn, place.point)
+    status = "draft"
+    if data.publish:
+        status = "in_review" if await _needs_review(conn, viewer, centre_ids) else "published"
     post_id = (
         await conn.execute(
             text(
@@ -248,15 +252,38 @@ async def create_post(
             },
         )
     ).scalar_one()
-    for centre_id in await covering_centres(conn, place.point):
+    for centre_id in centre_ids:
         await conn.execute(
             text("INSERT INTO post_centres (post_id, centre_id) VALUES (:p, :c)"),
             {"p": post_id, "c": centre_id},
         )
     if status == "published":
         await emit(conn, "post.published", post_id=post_id)
+    elif status == "in_review":
+        await emit(conn, "post.review_needed", post_id=post_id)
     row = await _fetch(conn, post_id, private=True)
     return _private(row, viewer)
+
+
+HIDDEN_STATUSES = frozenset({"draft", "withdrawn", "in_review", "rejected"})
+
+
+async def _needs_review(conn: AsyncConnection, viewer: Viewer, centre_ids: list[int]) -> bool:
+    """A centre at moderation level all_posts reviews every post on its territory before
+    publication — except those its own social workers write for a resident."""
+    if viewer.is_social_worker and viewer.centre_ids & set(centre_ids):
+        return False
+    return bool(
+        (
+            await conn.execute(
+                text(
+                    "SELECT EXISTS (SELECT 1 FROM centres WHERE id = ANY(:ids) "
+                    "AND moderation_level = 'all_posts')"
+                ),
+                {"ids": centre_ids},
+            )
+        ).scalar()
+    )
 
 
 async def _fetch(conn: AsyncConnection, post_id: int, *, private: bool, lock: bool = False) -> Any:
@@ -276,8 +303,8 @@ async def get_post(conn: AsyncConnection, viewer: Viewer | None, post_id: int) -
     row = await _fetch(conn, post_id, private=False)
     if viewer is not None and await _may_see_exact(conn, viewer, row):
         return _private(await _fetch(conn, post_id, private=True), viewer)
-    # Drafts and withdrawn posts are nobody else's business.
-    if row.status in ("draft", "withdrawn"):
+    # Drafts, withdrawn posts and posts not (yet) let through review are nobody else's.
+    if row.status in HIDDEN_STATUSES:
         raise NotFound("no such post")
     return _public(row, viewer)
 
@@ -363,7 +390,7 @@ async def browse(
 async def _managed(conn: AsyncConnection, viewer: Viewer, post_id: int) -> Any:
     row = await _fetch(conn, post_id, private=True, lock=True)
     if not await _may_manage(conn, viewer, row.author_id):
-        if row.status in ("draft", "withdrawn"):
+        if row.status in HIDDEN_STATUSES:
             raise NotFound("no such post")
         raise Forbidden("only the author (or a social worker acting for them) may change a post")
     return row
@@ -373,7 +400,7 @@ async def update_post(
     conn: AsyncConnection, viewer: Viewer, post_id: int, data: PostUpdate
 ) -> PostPrivate:
     row = await _managed(conn, viewer, post_id)
-    if row.status not in ("draft", "published"):
+    if row.status not in ("draft", "in_review", "rejected", "published"):
         raise Conflict(f"a {row.status} post cannot be edited")
     now = datetime.now(UTC)
     changes: dict[str, Any] = {}
@@ -423,18 +450,34 @@ async def _move(
     )
     if to == "published":
         await emit(conn, "post.published", post_id=post_id)
+    elif to == "in_review":
+        await emit(conn, "post.review_needed", post_id=post_id)
     elif to in ("withdrawn", "closed"):
         await emit(conn, f"post.{to}", post_id=post_id)
     return _private(await _fetch(conn, post_id, private=True), viewer)
 
 
 async def publish(conn: AsyncConnection, viewer: Viewer, post_id: int) -> PostPrivate:
-    return await _move(conn, viewer, post_id, ("draft", "expired"), "published")
+    """Publish, or submit for review where a covering centre reviews every post (a
+    rejected post, once edited, may be submitted again)."""
+    centre_ids = list(
+        (
+            await conn.execute(
+                text("SELECT centre_id FROM post_centres WHERE post_id = :p"), {"p": post_id}
+            )
+        ).scalars()
+    )
+    to = "in_review" if await _needs_review(conn, viewer, centre_ids) else "published"
+    return await _move(conn, viewer, post_id, ("draft", "expired", "rejected"), to)
 
 
 async def withdraw(conn: AsyncConnection, viewer: Viewer, post_id: int) -> PostPrivate:
     return await _move(
-        conn, viewer, post_id, ("draft", "published", "matched", "expired"), "withdrawn"
+        conn,
+        viewer,
+        post_id,
+        ("draft", "in_review", "rejected", "published", "matched", "expired"),
+        "withdrawn",
     )
 
 

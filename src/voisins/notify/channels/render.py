@@ -52,6 +52,13 @@ KINDS: dict[str, KindSpec] = {
     "post.no_response": KindSpec(("title", "category_label", "url")),
     # To a volunteer: a proposal still waits for an answer.
     "reminder": KindSpec(("title", "url"), ("deadline_label",)),
+    # To the social workers of a centre reviewing every post: a post waits for them.
+    "post.review_needed": KindSpec(("title", "category_label", "url")),
+    # To the author: the centre let their post through, or not (with the reason).
+    "post.approved": KindSpec(("title", "url")),
+    "post.rejected": KindSpec(("title", "url"), ("reason",)),
+    # To the social workers of the covering centres: someone filed a report.
+    "report.filed": KindSpec(("url",)),
     "password.reset_requested": KindSpec(("reset_url",), ("expires_minutes",)),
     # Several events in one mail: items = [{"title", "url", "summary"?}], url = the inbox.
     "digest": KindSpec(("items", "url"), item_optional=("summary",)),

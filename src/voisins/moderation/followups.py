@@ -1,0 +1,275 @@
+"""The follow-up list (aller-vers): people a centre should reach out to.
+
+Three reasons put someone on it: a request nobody answered (raised by the matcher's
+escalation), an isolated person without any activity for a while, and a recurring
+visit whose check-in was missed. Each item records who contacted the person, when, and
+the outcome. The two sweeps below run as worker cron jobs; the unique index of
+``followups`` makes each item appear once per stretch of inactivity or per week.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from voisins import audit
+from voisins.accounts.access import Viewer, acts_for_any, require_social_worker
+from voisins.accounts.schemas import Input
+from voisins.errors import Conflict, Invalid, NotFound
+from voisins.pagination import Page, paginate, window
+from voisins.settings import Settings
+
+FollowupReason = Literal["no_response", "isolated", "missed_checkin"]
+
+
+class ContactIn(Input):
+    outcome: Annotated[str, Meta(min_length=3, max_length=1000)]
+    # When the contact happened (a phone call yesterday); now by default.
+    contacted_at: Annotated[datetime, Meta(tz=True)] | None = None
+
+
+class CheckinIn(Input):
+    visited_on: date
+
+
+class Checkin(msgspec.Struct, kw_only=True):
+    id: int
+    match_id: int
+    visited_on: date
+
+
+class PersonContact(msgspec.Struct, kw_only=True):
+    """Whom to call: the social worker of the person's centre needs their contact."""
+
+    user_id: int
+    display_name: str
+    phone: str | None
+    email: str | None
+
+
+class Followup(msgspec.Struct, kw_only=True):
+    id: int
+    reason: FollowupReason
+    centre_id: int | None
+    created_at: datetime
+    post_id: int | None
+    post_title: str | None
+    match_id: int | None
+    person: PersonContact | None
+    contacted_at: datetime | None
+    contacted_by: int | None
+    outcome: str | None
+
+
+# The person concerned: the isolated person, the request's author (or, for a missed
+# check-in, the person visited).
+_LIST = """
+SELECT f.id, f.reason, f.centre_id, f.created_at, f.post_id, f.match_id,
+       f.contacted_at, f.contacted_by, f.outcome, p.title AS post_title,
+       u.id AS person_id, u.display_name, u.phone, u.email
+FROM followups f
+LEFT JOIN matches m ON m.id = f.match_id
+LEFT JOIN posts p ON p.id = COALESCE(f.post_id, m.post_id)
+LEFT JOIN users u ON u.id = COALESCE(f.person_id, p.author_id)
+WHERE f.centre_id = ANY(:centres)
+  AND (CAST(:open_only AS boolean) IS FALSE OR f.contacted_at IS NULL)
+ORDER BY f.contacted_at IS NOT NULL, f.created_at, f.id
+LIMIT :limit OFFSET :offset
+"""
+
+
+def _followup(row: Any) -> Followup:
+    person = None
+    if row.person_id is not None:
+        person = PersonContact(
+            user_id=row.person_id,
+            display_name=row.display_name,
+            phone=row.phone,
+            email=row.email,
+        )
+    return Followup(
+        id=row.id,
+        reason=row.reason,
+        centre_id=row.centre_id,
+        created_at=row.created_at,
+        post_id=row.post_id,
+        post_title=row.post_title,
+        match_id=row.match_id,
+        person=person,
+        contacted_at=row.contacted_at,
+        contacted_by=row.contacted_by,
+        outcome=row.outcome,
+    )
+
+
+async def list_followups(
+    conn: AsyncConnection, viewer: Viewer, *, open_only: bool, page: int, per_page: int
+) -> Page[Followup]:
+    require_social_worker(viewer)
+    rows = (
+        await conn.execute(
+            text(_LIST),
+            {
+                "centres": sorted(viewer.centre_ids),
+                "open_only": open_only,
+                **window(page, per_page),
+            },
+        )
+    ).all()
+    items = [_followup(r) for r in rows]
+    for item in items[:per_page]:
+        await audit.record(conn, viewer, "followup.view", "followup", item.id)
+    return paginate(items, page, per_page)
+
+
+async def record_contact(
+    conn: AsyncConnection, viewer: Viewer, followup_id: int, data: ContactIn, *, now: datetime
+) -> Followup:
+    require_social_worker(viewer)
+    centre = (
+        await conn.execute(
+            text("SELECT centre_id FROM followups WHERE id = :id FOR UPDATE"), {"id": followup_id}
+        )
+    ).first()
+    if centre is None or not acts_for_any(viewer, {centre.centre_id}):
+        raise NotFound("no such follow-up")
+    contacted_at = data.contacted_at or now
+    if contacted_at > now + timedelta(minutes=5):
+        raise Invalid.field("contacted_at", "cannot be in the future")
+    updated = (
+        await conn.execute(
+            text(
+                "UPDATE followups SET contacted_at = :at, contacted_by = :me, outcome = :outcome "
+                "WHERE id = :id AND contacted_at IS NULL RETURNING id"
+            ),
+            {
+                "at": contacted_at,
+                "me": viewer.id,
+                "outcome": data.outcome.strip(),
+                "id": followup_id,
+            },
+        )
+    ).first()
+    if updated is None:
+        raise Conflict("this follow-up already has its contact recorded")
+    await audit.record(conn, viewer, "followup.contact", "followup", followup_id)
+    row = (
+        await conn.execute(
+            text(_LIST.replace("WHERE f.centre_id", "WHERE f.id = :id AND f.centre_id")),
+            {
+                "centres": [centre.centre_id],
+                "open_only": False,
+                "id": followup_id,
+                "limit": 1,
+                "offset": 0,
+            },
+        )
+    ).one()
+    return _followup(row)
+
+
+async def record_checkin(
+    conn: AsyncConnection, viewer: Viewer, match_id: int, data: CheckinIn, *, today: date
+) -> Checkin:
+    """Either side of a confirmed recurring visit says a visit took place."""
+    match = (
+        await conn.execute(
+            text(
+                "SELECT m.status, m.volunteer_id, p.author_id, p.created_by, m.confirmed_at "
+                "FROM matches m JOIN posts p ON p.id = m.post_id WHERE m.id = :id"
+            ),
+            {"id": match_id},
+        )
+    ).first()
+    if match is None or viewer.id not in (match.volunteer_id, match.author_id, match.created_by):
+        raise NotFound("no such match")
+    if match.status != "confirmed":
+        raise Conflict(f"a {match.status} match has no visits to record")
+    if data.visited_on > today:
+        raise Invalid.field("visited_on", "cannot be in the future")
+    if data.visited_on < match.confirmed_at.date() - timedelta(days=1):
+        raise Invalid.field("visited_on", "is before the match was confirmed")
+    row = (
+        await conn.execute(
+            text(
+                "INSERT INTO checkins (match_id, author_id, visited_on) VALUES (:m, :me, :d) "
+                "ON CONFLICT (match_id, visited_on) DO UPDATE SET visited_on = EXCLUDED.visited_on "
+                "RETURNING id"
+            ),
+            {"m": match_id, "me": viewer.id, "d": data.visited_on},
+        )
+    ).scalar_one()
+    return Checkin(id=row, match_id=match_id, visited_on=data.visited_on)
+
+
+# Isolated people: flagged isolated_elderly, active, nothing happened for them for N days
+# (no post, no match change on their posts, no visit recorded, no contact by a centre).
+# The period is the day of their last activity, so a stretch of silence raises one item.
+_ISOLATED = """
+WITH activity AS (
+    SELECT u.id AS person_id, GREATEST(
+        u.created_at,
+        (SELECT max(p.created_at) FROM posts p WHERE p.author_id = u.id),
+        (SELECT max(h.at) FROM match_history h JOIN matches m ON m.id = h.match_id
+         JOIN posts p ON p.id = m.post_id WHERE p.author_id = u.id),
+        (SELECT max(c.created_at) FROM checkins c JOIN matches m ON m.id = c.match_id
+         JOIN posts p ON p.id = m.post_id WHERE p.author_id = u.id),
+        (SELECT max(f.contacted_at) FROM followups f WHERE f.person_id = u.id)
+    ) AS last_at
+    FROM users u
+    WHERE u.status = 'active' AND 'isolated_elderly' = ANY(u.vulnerability)
+), centres AS (
+    SELECT a.person_id, a.last_at, c.centre_id
+    FROM activity a
+    JOIN LATERAL (
+        SELECT centre_id FROM consents WHERE resident_id = a.person_id
+                                        AND withdrawn_at IS NULL
+        UNION
+        SELECT pc.centre_id FROM post_centres pc JOIN posts p ON p.id = pc.post_id
+        WHERE p.author_id = a.person_id
+    ) c ON true
+    WHERE a.last_at < :before
+)
+INSERT INTO followups (reason, person_id, centre_id, period)
+SELECT 'isolated', person_id, centre_id, CAST(last_at AS date) FROM centres
+ON CONFLICT DO NOTHING
+RETURNING id
+"""
+
+# Recurring visits: a confirmed weekly match with no check-in for N days (counting from
+# confirmation). The period is the week, so a missed week raises one item.
+_MISSED = """
+INSERT INTO followups (reason, match_id, centre_id, period)
+SELECT 'missed_checkin', m.id, pc.centre_id,
+       CAST(date_trunc('week', CAST(:now AS timestamptz), 'Europe/Paris') AS date)
+FROM matches m
+JOIN posts p ON p.id = m.post_id AND p.schedule_kind = 'weekly'
+JOIN post_centres pc ON pc.post_id = p.id
+WHERE m.status = 'confirmed' AND m.confirmed_at < :before
+  AND NOT EXISTS (SELECT 1 FROM checkins c
+                  WHERE c.match_id = m.id AND c.visited_on >= CAST(:before AS date))
+ON CONFLICT DO NOTHING
+RETURNING id
+"""
+
+
+async def raise_followups(conn: AsyncConnection, settings: Settings, *, now: datetime) -> int:
+    """Add isolated people and missed visits to their centres' follow-up lists."""
+    isolated = (
+        await conn.execute(
+            text(_ISOLATED),
+            {"before": now - timedelta(days=settings.followup_isolated_days)},
+        )
+    ).all()
+    missed = (
+        await conn.execute(
+            text(_MISSED),
+            {"now": now, "before": now - timedelta(days=settings.followup_checkin_days)},
+        )
+    ).all()
+    return len(isolated) + len(missed)

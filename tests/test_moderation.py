@@ -683,3 +683,108 @@ async def test_audit_log_refuses_update_delete_and_truncate_by_the_application_r
         )
         assert await audit.purge_expired(conn) == 0
     assert await scalar(engine, "SELECT count(*) FROM audit_log WHERE action = 'test.old'") == 1
+
+
+# ---------------------------------------------------------------------------------------
+# Role matrix over every moderation endpoint
+# ---------------------------------------------------------------------------------------
+
+
+async def test_role_matrix_residents_volunteers_and_other_centres_are_refused(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    """Every moderation action on items of the Goutte d'Or centre, tried by a resident,
+    a volunteer and the Belleville social worker: refused (403, or 404 where existence
+    itself is private), the item unchanged. Staff without their second factor are
+    refused everything by tests/test_access_matrix.py."""
+    world = await world_with_matches(client, engine)
+    draft = await ok(
+        await client.post(
+            f"{API}/posts", json=post_body(HOME_ALICE, publish=False), headers=world.alice.headers
+        ),
+        201,
+    )
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE posts SET status = 'in_review' WHERE id = :p"), {"p": draft["id"]}
+        )
+        followup = (
+            await conn.execute(
+                text(
+                    "INSERT INTO followups (reason, post_id, centre_id) "
+                    "VALUES ('no_response', :p, :c) RETURNING id"
+                ),
+                {"p": world.posts["alice"], "c": world.centre_18},
+            )
+        ).scalar_one()
+    report = await ok(
+        await client.post(
+            f"{API}/reports",
+            json={"post_id": world.posts["alice"], "reason": "unsafe"},
+            headers=world.vera.headers,
+        ),
+        201,
+    )
+    match_id = world.matches["odile_vera_1"]
+    reason = {"reason": "Une raison suffisante"}
+    actions: list[tuple[str, str, dict[str, Any] | None]] = [
+        ("POST", f"/matches/{match_id}/approve", reason),
+        ("POST", f"/matches/{match_id}/reject", reason),
+        ("POST", f"/moderation/posts/{draft['id']}/approve", reason),
+        ("POST", f"/moderation/posts/{draft['id']}/reject", reason),
+        ("POST", f"/moderation/followups/{followup}/contact", {"outcome": "Appel passé"}),
+        ("POST", f"/moderation/reports/{report['id']}/resolve", {"resolution": "Vu au centre"}),
+        ("POST", f"/moderation/people/{world.alice.id}/suspend", reason),
+    ]
+    staff_only_reads = ["/moderation/queue", "/moderation/followups", "/moderation/reports"]
+    mark = await audit_mark(engine)
+    forbidden = 0
+    for who in (world.alice, world.vera, world.worker_20):
+        for method, path, body in actions:
+            response = await client.request(method, f"{API}{path}", json=body, headers=who.headers)
+            assert response.status_code in (403, 404), (who.email, path, response.text)
+            assert set(response.json()) == {"error", "detail", "fields"}
+            forbidden += response.status_code == 403
+        for path in staff_only_reads:
+            response = await client.get(f"{API}{path}", headers=who.headers)
+            if who is world.worker_20:  # a social worker: their own centres' items only
+                assert response.status_code == 200 and response.json()["items"] == [], path
+            else:
+                assert response.status_code == 403, (who.email, path)
+                forbidden += 1
+        if who is not world.worker_20:  # any social worker may vet (in person)
+            vetting = await client.get(
+                f"{API}/volunteers/{world.vera.id}/vetting", headers=who.headers
+            )
+            assert vetting.status_code == 403
+            forbidden += 1
+    # Nothing moved.
+    async with engine.connect() as conn:
+        state = (
+            await conn.execute(
+                text(
+                    "SELECT (SELECT status FROM matches WHERE id = :m), "
+                    "(SELECT status FROM posts WHERE id = :p), "
+                    "(SELECT contacted_at FROM followups WHERE id = :f), "
+                    "(SELECT resolved_at FROM reports WHERE id = :r), "
+                    "(SELECT status FROM users WHERE id = :a)"
+                ),
+                {
+                    "m": match_id,
+                    "p": draft["id"],
+                    "f": followup,
+                    "r": report["id"],
+                    "a": world.alice.id,
+                },
+            )
+        ).one()
+    assert tuple(state) == ("pending_review", "in_review", None, None, "active")
+    # And every refusal (403; a 404 hides existence and is no authorisation) left a trace.
+    refused = await scalar(
+        engine,
+        "SELECT count(*) FROM audit_log WHERE id > :m AND outcome = 'refused' "
+        "AND actor_id = ANY(:ids)",
+        m=mark,
+        ids=[world.alice.id, world.vera.id, world.worker_20.id],
+    )
+    assert forbidden > 10 and refused == forbidden

@@ -33,7 +33,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voisins.geo.coordinates import LonLat
-from voisins.geo.grid import cell_centre, distance_m, snap
+from voisins.geo.grid import cell_centre, cell_polygon, distance_m, snap
 from voisins.notify.signing import unsubscribe_token
 from voisins.settings import Settings, load_settings
 
@@ -371,6 +371,14 @@ def _public_centre(lonlat: tuple[float, float]) -> LonLat:
     return cell_centre(snap(LonLat(*lonlat), GRID_M))
 
 
+@cache
+def _public_corners(lonlat: tuple[float, float]) -> tuple[tuple[float, float], ...]:
+    """The corners of the place's public cell (a map draws cells as squares): like its
+    centre, they come from the fixed grid, not from the place. Every grid corner
+    within ``NEAR_M`` of a place is one of these four."""
+    return tuple(cell_polygon(snap(LonLat(*lonlat), GRID_M)).exterior.coords)
+
+
 def _coordinate_text(value: float) -> re.Pattern[str]:
     return re.compile(rf"(?<!\d){re.escape(f'{value:.6f}')}(?!\d)")
 
@@ -410,6 +418,11 @@ def location_leaks(body: Any, forbidden: Iterable[Place]) -> list[str]:
                 for place in places:
                     centre = _public_centre(place.lonlat)
                     if abs(lon - centre.lon) < 1e-6 and abs(lat - centre.lat) < 1e-6:
+                        continue
+                    if any(
+                        abs(lon - x) < 1e-6 and abs(lat - y) < 1e-6
+                        for x, y in _public_corners(place.lonlat)
+                    ):
                         continue
                     metres = distance_m(LonLat(lon, lat), LonLat(*place.lonlat))
                     if metres < NEAR_M:
@@ -1211,6 +1224,14 @@ def test_scanner_catches_each_kind_of_leak() -> None:
     assert leaks({"distance": None, "radius_km": 3.0}, [alice]) == []
     band = {"min_km": 1, "max_km": 2, "label_fr": "1 à 2 km", "label_en": "1 to 2 km"}
     assert leaks({"distance": band}, [alice]) == []
+    # A public cell drawn as a GeoJSON square: one corner of Odile's cell is 94 m from
+    # her home, and is no clue to it; a point 10 m inside from that corner is.
+    odile = PLACES["odile"]
+    square = [[x, y] for x, y in _public_corners(odile.lonlat)]
+    corner = min(square, key=lambda c: distance_m(LonLat(*c), LonLat(*odile.lonlat)))
+    assert distance_m(LonLat(*corner), LonLat(*odile.lonlat)) < NEAR_M
+    assert leaks({"type": "Polygon", "coordinates": [square]}, [odile]) == []
+    assert leaks({"coordinates": [corner[0] - 0.0001, corner[1] - 0.0001]}, [odile])
 
     assert leaks({"x": lon}, [alice])  # a lone coordinate to 6 decimals
     assert leaks({"at": [lat, lon]}, [alice])  # both, any order

@@ -581,6 +581,10 @@ def _consent(ctx: Ctx) -> dict[str, Any]:
     }
 
 
+def _every_centre(ctx: Ctx) -> list[Call]:
+    return [Call({"centre_id": c}) for c in (ctx.world.centre_18, ctx.world.centre_20, ctx.lyon)]
+
+
 # Reads run first, for every viewer; then each write, for every viewer in turn.
 READS: dict[str, Plan] = {
     "healthLive": lambda ctx, v: [Call()],
@@ -612,6 +616,11 @@ READS: dict[str, Plan] = {
     "getProposition": _every_match,
     "listPostMatches": lambda ctx, v: [Call({"post_id": p}) for p in ctx.world.posts.values()],
     "matchHistory": _every_match,
+    # A centre's statistics (its social workers, its partners', administrators): JSON,
+    # CSV and the activity map by public cell.
+    "getCentreStatistics": lambda ctx, v: _every_centre(ctx),
+    "exportCentreStatistics": lambda ctx, v: _every_centre(ctx),
+    "getCentreActivityMap": lambda ctx, v: _every_centre(ctx),
 }
 MATCH_READS = ("listPropositions", "getProposition", "listPostMatches", "matchHistory")
 WRITES: dict[str, Plan] = {

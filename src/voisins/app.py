@@ -14,7 +14,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 from voisins import __version__
-from voisins.api import auth, centres, matches, notifications, people, posts
+from voisins.api import auth, centres, matches, notifications, people, posts, stats
 from voisins.api.deps import DEPENDENCIES
 from voisins.api.errors import EXCEPTION_HANDLERS
 from voisins.api.health import live, ready
@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             people.router,
             matches.router,
             notifications.router,
+            stats.router,
             *notifications.UNSUBSCRIBE_ROUTES,
         ],
         dependencies=DEPENDENCIES,

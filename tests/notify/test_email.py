@@ -12,14 +12,17 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from tests.notify.conftest import MailCollector, SmtpServer, unused_port
-from tests.notify.samples import message
+from tests.notify.samples import LONG, message
 from voisins.notify.channels import (
+    KINDS,
+    TRANSACTIONAL_KINDS,
     EmailChannel,
     Message,
     PermanentError,
     SmtpConfig,
     TransientError,
 )
+from voisins.notify.channels.render import render_email
 from voisins.notify.signing import read_unsubscribe_token
 
 BASE = "https://voisins.example.org"
@@ -343,3 +346,37 @@ async def test_a_long_unsubscribe_link_stays_on_its_header_line(smtp_server: Smt
         line for line in envelope.content.split(b"\r\n") if line.startswith(b"List-Unsubscribe:")
     ]
     assert line.startswith(f"List-Unsubscribe: <{BASE}/unsubscribe/".encode())
+
+
+@pytest.mark.parametrize("locale", ["fr", "en"])
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_message_reads_back_exactly_as_rendered(kind: str, locale: str) -> None:
+    mailer = channel(port=25)  # nothing is sent
+    notification = message(kind, locale, LONG)
+    data = mailer.outgoing(notification, TO).data
+    lines = data.split(b"\r\n")
+    assert b"\n" not in b"".join(lines) and b"\r" not in b"".join(lines)
+    head, body = lines[: lines.index(b"")], lines[lines.index(b"") + 1 :]
+    # Headers fold at 78 unless one word is longer (a link); quoted-printable at 76.
+    assert all(len(line) <= 78 or len(line.split()) <= 2 for line in head)
+    assert all(len(line) <= 998 for line in head)
+    assert all(len(line) <= 76 for line in body)
+    mail = email.message_from_bytes(data, policy=email.policy.default)
+    assert [part.defects for part in mail.walk()] == [[], [], []]
+    unsubscribe = None if kind in TRANSACTIONAL_KINDS else mailer.unsubscribe_url(42)
+    rendered = render_email(notification, base_url=BASE, unsubscribe_url=unsubscribe)
+    assert mail["Subject"] == rendered.subject
+    text, html = parts(mail)
+    assert text.replace("\r\n", "\n") == rendered.text
+    assert html.replace("\r\n", "\n") == rendered.html
+
+
+def test_line_breaks_and_symbols_in_values_survive_the_encoding() -> None:
+    mailer = channel(port=25)
+    title = "Courses\r\nà 10 h = 5 € .\rFrom Paris\t \n."
+    notification = message("match.proposed", "fr", title=title)
+    mail = mailer.build(notification, TO)
+    text, _ = parts(mail)
+    rendered = render_email(notification, base_url=BASE, unsubscribe_url=mailer.unsubscribe_url(42))
+    expected = rendered.text.replace("\r\n", "\n").replace("\r", "\n")
+    assert text.replace("\r\n", "\n") == expected

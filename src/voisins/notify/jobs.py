@@ -104,8 +104,8 @@ async def send_deliveries(ctx: dict[str, Any], delivery_ids: list[int]) -> int:
             return 0  # already sent, cancelled, not due, or claimed by another run
         started = 0
         try:
-            async with senders.batch(engine) as batch:
-                await batch.load(conn, claims)
+            async with senders.batch(conn) as batch:
+                await batch.load(claims)
                 for claim in claims:
                     started += 1
                     if await _send_one(ctx, conn, batch, claim, max_attempts):

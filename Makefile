@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install services migrate run test lint bench clean
+.PHONY: install services browser migrate run test lint bench clean i18n
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# Front-end libraries the app serves itself (Leaflet, htmx; axe-core for the tests).
+NODE_STAMP := node_modules/.package-lock.json
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+install: $(STAMP) $(NODE_STAMP)
 
 services:
 	@bash scripts/services.sh
@@ -39,12 +45,20 @@ lint: install
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
+browser:
+	@bash scripts/browser.sh >/dev/null
+
 ## make test: the whole suite against the real services (a throwaway database per run)
-test: install services lint
+## and a real Chromium for the pages
+test: install services browser lint
 	$(BIN)/pytest
 
 bench: migrate
 	$(BIN)/python -m bench.match
 
+## make i18n: the French texts of the pages, for the translators (messages.pot)
+i18n: install
+	$(BIN)/pybabel extract -F babel.cfg -o src/voisins/web/locale/messages.pot src/voisins/web
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -14,17 +14,28 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 from voisins import __version__
-from voisins.api import auth, centres, matches, notifications, people, posts, stats
+from voisins.api import (
+    auth,
+    centres,
+    matches,
+    moderation,
+    notifications,
+    people,
+    posts,
+    stats,
+)
 from voisins.api.deps import DEPENDENCIES
 from voisins.api.errors import EXCEPTION_HANDLERS
 from voisins.api.health import live, ready
 from voisins.api.middleware import request_id_middleware
+from voisins.api.refusals import audit_refusal
 from voisins.db import create_engine
 from voisins.geo.geocoder import geocoder_from_settings
 from voisins.health import OutageLogger, Readiness, monitor, readiness
 from voisins.logs import configure_logging
 from voisins.redis_pool import create_redis
 from voisins.settings import Settings, load_settings
+from voisins.web import setup as web
 
 API_DESCRIPTION = """
 voisins met en relation les habitants qui demandent ou offrent de l'aide entre voisins,
@@ -85,12 +96,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
             notifications.router,
             stats.router,
             *notifications.UNSUBSCRIBE_ROUTES,
+            moderation.router,
+            *web.static_routers(settings),
+            *web.page_routes(),
         ],
         dependencies=DEPENDENCIES,
         lifespan=[lifespan],
         state=State({"settings": settings}),
-        middleware=[request_id_middleware],
+        middleware=[request_id_middleware, web.page_headers_middleware(settings)],
+        template_config=web.template_config(),
+        csrf_config=web.csrf_config(settings),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        after_exception=[audit_refusal],
         request_max_body_size=settings.max_body_bytes,
         logging_config=None,
         openapi_config=OpenAPIConfig(

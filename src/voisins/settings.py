@@ -54,6 +54,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     geocoder_timeout_s: Annotated[float, Meta(gt=0, le=30)] = 5.0
     # Cookies are sent only over HTTPS unless this is false (local development).
     secure_cookies: bool = False
+    # Web pages: the map tiles (pages work without them) and where the front-end
+    # libraries installed by npm live ("" = the repository's node_modules).
+    map_tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    map_tile_attribution: str = "© OpenStreetMap"
+    web_assets_dir: str = ""
     session_ttl_s: Annotated[int, Meta(ge=300, le=90 * 86400)] = 14 * 86400
     login_max_attempts: Annotated[int, Meta(ge=1, le=1000)] = 5
     login_window_s: Annotated[int, Meta(ge=10, le=86400)] = 900

@@ -110,3 +110,11 @@ async def update_me(conn: AsyncConnection, viewer: Viewer, data: MeUpdate) -> Me
             text(f"UPDATE users SET {assignments} WHERE id = :id"), {**changes, "id": viewer.id}
         )
     return await get_me(conn, viewer.id)
+
+
+async def set_locale(conn: AsyncConnection, user_id: int, locale: str) -> None:
+    """The language a person chose on the pages (mails follow it too)."""
+    await conn.execute(
+        text("UPDATE users SET locale = :l WHERE id = :id AND locale <> :l"),
+        {"l": locale, "id": user_id},
+    )

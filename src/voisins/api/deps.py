@@ -37,10 +37,18 @@ async def provide_tx(state: State) -> AsyncIterator[AsyncConnection]:
         yield conn
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def token_of(request: Request[Any, Any, Any]) -> str | None:
+    """The bearer token, or the session cookie. On the API, the cookie authenticates
+    reads only: a write needs the bearer token, so a page of another site cannot make
+    a browser write through the API (the web pages have their own CSRF-checked forms)."""
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip() or None
+    if request.url.path.startswith("/api/") and request.method not in SAFE_METHODS:
+        return None
     return request.cookies.get(SESSION_COOKIE)
 
 

@@ -1,0 +1,59 @@
+"""Forms: a submitted form becomes the same msgspec input the API takes, and a refusal
+becomes messages next to the fields, in the reader's language."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, TypeVar
+
+import msgspec
+from litestar import Request
+
+from voisins.errors import DomainError
+
+T = TypeVar("T")
+
+
+def N_(message: str) -> str:
+    """Marks a French text for the catalogues; pages translate it when they show it."""
+    return message
+
+
+_AT = re.compile(r"at `\$\.([A-Za-z_.\[\]0-9]+)`")
+_UNKNOWN = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
+
+
+class FormError(Exception):
+    """Fields (by name) and what is wrong with each, in French (translated by pages)."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__("invalid form")
+        self.fields = fields
+
+
+async def form_values(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    form = await request.form()
+    values: dict[str, Any] = {}
+    for key in form:
+        if key == "_csrf_token":
+            continue
+        items = form.getall(key)
+        values[key] = items if key.endswith("[]") or len(items) > 1 else items[0]
+    return values
+
+
+def convert(values: dict[str, Any], into: type[T]) -> T:
+    try:
+        return msgspec.convert(values, into, strict=False)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        found = _AT.search(message) or _UNKNOWN.search(message)
+        field = found.group(1).split(".")[0].split("[")[0] if found else "form"
+        raise FormError({field: N_("Vérifiez ce champ.")}) from None
+
+
+def domain_fields(exc: DomainError) -> dict[str, str]:
+    """A service's refusal, as field messages (the first path segment names the field)."""
+    if exc.fields:
+        return {path.split(".")[0]: N_("Vérifiez ce champ.") for path in exc.fields}
+    return {"form": exc.detail}

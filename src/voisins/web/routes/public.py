@@ -1,0 +1,161 @@
+"""Pages anyone may open: home, sign up, log in and out, language and text size."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import Cookie
+from litestar.response import Redirect, Template
+
+from voisins.accounts import sessions, users
+from voisins.accounts.schemas import LoginIn, RegisterIn
+from voisins.api.deps import SESSION_COOKIE, LimiterDep, OptionalViewer, SettingsDep, Tx, client_ip
+from voisins.errors import Conflict, TooManyRequests, Unauthenticated
+from voisins.geo.coordinates import LonLat
+from voisins.posts import service as posts
+from voisins.web.forms import N_, FormError, convert, form_values
+from voisins.web.i18n import LANG_COOKIE, LOCALES
+from voisins.web.pages import LARGE_TEXT_COOKIE, me_of, page, safe_next
+
+# The demo neighbourhood (Goutte d'Or / La Chapelle): the home page shows its open posts.
+HOME_PLACE = LonLat(2.354, 48.886)
+
+
+@get("/", name="home", include_in_schema=False)
+async def home(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer, settings: SettingsDep
+) -> Template:
+    nearby = await posts.browse(
+        tx, optional_viewer, HOME_PLACE, radius_km=2, cell_size_m=settings.grid_cell_m,
+        category=None, kind=None, page=1, per_page=20,
+    )  # fmt: skip
+    return page(
+        request, "home.html", await me_of(tx, optional_viewer), posts=nearby.items,
+        centre={"lon": HOME_PLACE.lon, "lat": HOME_PLACE.lat},
+        cells=[{"lon": p.cell.lon, "lat": p.cell.lat} for p in nearby.items],
+    )  # fmt: skip
+
+
+def _session_cookie(token: str, settings: Any) -> Cookie:
+    return Cookie(
+        key=SESSION_COOKIE, value=token, max_age=settings.session_ttl_s, httponly=True,
+        secure=settings.secure_cookies, samesite="lax", path="/",
+    )  # fmt: skip
+
+
+@get("/connexion", name="login_page", include_in_schema=False)
+async def login_page(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
+) -> Template:
+    return page(request, "login.html", await me_of(tx, optional_viewer), errors={}, values={},
+                suite=safe_next(request.query_params.get("suite")))  # fmt: skip
+
+
+@post("/connexion", name="login_submit", include_in_schema=False)
+async def login_submit(
+    request: Request[Any, Any, Any], tx: Tx, limiter: LimiterDep, settings: SettingsDep
+) -> Response[Any]:
+    values = await form_values(request)
+    suite = safe_next(values.pop("suite", None))
+    if not values.get("totp_code"):
+        values.pop("totp_code", None)
+    errors: dict[str, str] = {}
+    try:
+        data = convert(values, LoginIn)
+        result = await sessions.login(
+            tx, limiter, data, ip=client_ip(request), ttl_s=settings.session_ttl_s
+        )
+    except FormError as exc:
+        errors = exc.fields
+    except TooManyRequests:
+        errors = {"form": N_("Trop d'essais. Réessayez dans quelques minutes.")}
+    except Unauthenticated as exc:
+        if "totp_code" in exc.fields:
+            errors = {"totp_code": N_("Entrez le code à 6 chiffres de votre application.")}
+        else:
+            errors = {"form": N_("E-mail ou mot de passe incorrect.")}
+    if errors:
+        values.pop("password", None)
+        return page(request, "login.html", None, status_code=400, errors=errors,
+                    values=values, suite=suite)  # fmt: skip
+    redirect = Redirect(suite, status_code=303)
+    redirect.cookies.append(_session_cookie(result.token, settings))
+    return redirect
+
+
+@get("/inscription", name="signup_page", include_in_schema=False)
+async def signup_page(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
+) -> Template:
+    return page(request, "signup.html", await me_of(tx, optional_viewer), errors={}, values={})
+
+
+@post("/inscription", name="signup_submit", include_in_schema=False)
+async def signup_submit(
+    request: Request[Any, Any, Any], tx: Tx, limiter: LimiterDep, settings: SettingsDep
+) -> Response[Any]:
+    values = await form_values(request)
+    values["locale"] = values.get("locale") or request.cookies.get(LANG_COOKIE) or "fr"
+    if not values.get("phone"):
+        values.pop("phone", None)
+    try:
+        data = convert(values, RegisterIn)
+        await users.register(tx, data)
+        result = await sessions.login(
+            tx, limiter, LoginIn(email=data.email, password=data.password),
+            ip=client_ip(request), ttl_s=settings.session_ttl_s,
+        )  # fmt: skip
+    except FormError as exc:
+        values.pop("password", None)
+        return page(request, "signup.html", None, status_code=400, errors=exc.fields,
+                    values=values)  # fmt: skip
+    except Conflict:
+        values.pop("password", None)
+        taken = {"email": N_("Un compte existe déjà avec cet e-mail.")}
+        return page(request, "signup.html", None, status_code=409, errors=taken, values=values)
+    redirect = Redirect("/", status_code=303)
+    redirect.cookies.append(_session_cookie(result.token, settings))
+    return redirect
+
+
+@post("/deconnexion", name="logout", include_in_schema=False)
+async def logout(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
+) -> Redirect:
+    if optional_viewer is not None:
+        await sessions.logout(tx, optional_viewer)
+    redirect = Redirect("/", status_code=303)
+    redirect.cookies.append(Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/"))
+    return redirect
+
+
+@post("/langue", name="language", include_in_schema=False)
+async def language(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
+) -> Redirect:
+    """The language switch: saved on the account when signed in, in a cookie anyway."""
+    values = await form_values(request)
+    choice = str(values["value"]) if values.get("value") in LOCALES else "fr"
+    if optional_viewer is not None:
+        await users.set_locale(tx, optional_viewer.id, choice)
+    redirect = Redirect(safe_next(values.get("suite")), status_code=303)
+    redirect.cookies.append(
+        Cookie(key=LANG_COOKIE, value=choice, max_age=365 * 86400, path="/", samesite="lax")
+    )
+    return redirect
+
+
+@post("/affichage", name="text_size", include_in_schema=False)
+async def text_size(request: Request[Any, Any, Any]) -> Redirect:
+    """Large text on or off (a cookie; works without JavaScript)."""
+    values = await form_values(request)
+    large = "1" if values.get("large") == "1" else "0"
+    redirect = Redirect(safe_next(values.get("suite")), status_code=303)
+    redirect.cookies.append(
+        Cookie(key=LARGE_TEXT_COOKIE, value=large, max_age=365 * 86400, path="/", samesite="lax")
+    )
+    return redirect
+
+
+ROUTES = [home, login_page, login_submit, signup_page, signup_submit, logout, language, text_size]

@@ -1,0 +1,74 @@
+"""What the Litestar app needs for the pages: templates, static files (ours and the
+npm libraries, served by the app itself), CSRF protection and the page headers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.router import Router
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from voisins.settings import Settings
+from voisins.web.routes import centre, public, resident, volunteer
+from voisins.web.security import page_headers_middleware
+
+WEB_DIR = Path(__file__).resolve().parent
+REPO_NODE_MODULES = WEB_DIR.parents[2] / "node_modules"
+# What each library ships for browsers, under /static/vendor/<name>/.
+VENDOR = {"leaflet": "leaflet/dist", "htmx": "htmx.org/dist", "axe": "axe-core"}
+# The API authenticates writes by bearer token only (a cookie is refused there), the
+# one-click unsubscribe is POSTed by mail providers: neither needs a CSRF token.
+CSRF_EXEMPT = [r"^/api/", r"^/unsubscribe/", r"^/schema", r"^/health"]
+
+
+def assets_dir(settings: Settings) -> Path:
+    return Path(settings.web_assets_dir) if settings.web_assets_dir else REPO_NODE_MODULES
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    def configure(engine: JinjaTemplateEngine) -> None:
+        engine.engine.autoescape = True
+        engine.engine.trim_blocks = True
+        engine.engine.lstrip_blocks = True
+
+    return TemplateConfig(
+        directory=WEB_DIR / "templates", engine=JinjaTemplateEngine, engine_callback=configure
+    )
+
+
+def csrf_config(settings: Settings) -> CSRFConfig:
+    return CSRFConfig(
+        secret=settings.secret_key,
+        cookie_secure=settings.secure_cookies,
+        cookie_samesite="lax",
+        exclude=CSRF_EXEMPT,
+    )
+
+
+def static_routers(settings: Settings) -> list[Router]:
+    routers = [create_static_files_router(path="/static/app", directories=[WEB_DIR / "static"])]
+    base = assets_dir(settings)
+    for name, sub in VENDOR.items():
+        routers.append(
+            create_static_files_router(
+                path=f"/static/vendor/{name}", directories=[base / sub], name=f"vendor-{name}"
+            )
+        )
+    return routers
+
+
+def page_routes() -> list[Any]:
+    return [*public.ROUTES, *resident.ROUTES, *volunteer.ROUTES, *centre.ROUTES]
+
+
+__all__ = [
+    "csrf_config",
+    "page_headers_middleware",
+    "page_routes",
+    "static_routers",
+    "template_config",
+]

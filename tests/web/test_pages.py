@@ -1,0 +1,81 @@
+"""Pages over the real app (HTTP level): rendering, language, CSRF, headers. The
+browser journeys are in test_browser.py."""
+
+from __future__ import annotations
+
+import re
+
+from litestar.testing import AsyncTestClient
+
+from ..support.people import PASSWORD, register
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="_csrf_token" value="([^"]+)"', html)
+    assert found, "no CSRF token in the form"
+    return found.group(1)
+
+
+async def test_home_is_french_first_and_english_on_request(client: AsyncTestClient) -> None:
+    french = await client.get("/")
+    assert french.status_code == 200
+    assert '<html lang="fr"' in french.text and "L&#39;entraide entre voisins" in french.text
+    english = await client.get("/", headers={"Accept-Language": "en-GB,en;q=0.8"})
+    assert '<html lang="en"' in english.text and "Help between neighbours" in english.text
+
+
+async def test_pages_carry_a_strict_csp_and_are_not_stored(client: AsyncTestClient) -> None:
+    response = await client.get("/connexion")
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert "unsafe-inline" not in policy
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_forms_refuse_a_post_without_the_csrf_token(client: AsyncTestClient) -> None:
+    person = await register(client, "Camille")
+    refused = await client.post("/connexion", data={"email": person.email, "password": PASSWORD})
+    assert refused.status_code == 403
+    page = await client.get("/connexion")
+    token = csrf_of(page.text)
+    accepted = await client.post(
+        "/connexion",
+        data={"email": person.email, "password": PASSWORD, "_csrf_token": token, "suite": "/"},
+        follow_redirects=False,
+    )
+    assert accepted.status_code == 303, accepted.text
+    assert "httponly" in accepted.headers["set-cookie"].lower()
+
+
+async def test_a_wrong_password_is_told_in_the_readers_language(client: AsyncTestClient) -> None:
+    person = await register(client, "Camille")
+    page = await client.get("/connexion")
+    wrong = await client.post(
+        "/connexion",
+        data={"email": person.email, "password": "not the one!", "_csrf_token": csrf_of(page.text)},
+    )
+    assert wrong.status_code == 400
+    assert "E-mail ou mot de passe incorrect." in wrong.text
+    assert 'role="alert"' in wrong.text
+
+
+async def test_the_api_takes_no_write_on_the_session_cookie(client: AsyncTestClient) -> None:
+    person = await register(client, "Camille")
+    login = await client.post(
+        "/api/v1/auth/login", json={"email": person.email, "password": PASSWORD}
+    )
+    client.cookies.set("voisins_session", login.cookies["voisins_session"])
+    try:
+        assert (await client.get("/api/v1/me")).status_code == 200  # reads: yes
+        write = await client.patch("/api/v1/me", json={"display_name": "Forgée"})
+        assert write.status_code == 401  # writes: bearer token only
+    finally:
+        client.cookies.clear()
+
+
+async def test_vendor_libraries_are_served_by_the_app(client: AsyncTestClient) -> None:
+    for path in ("/static/vendor/leaflet/leaflet.js", "/static/vendor/htmx/htmx.min.js",
+                 "/static/app/js/app.js", "/static/app/css/app.css"):  # fmt: skip
+        response = await client.get(path)
+        assert response.status_code == 200, path

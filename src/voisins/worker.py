@@ -27,6 +27,7 @@ from voisins.db import create_engine
 from voisins.idempotency import purge_expired as purge_idempotency_keys
 from voisins.logs import configure_logging, get_logger
 from voisins.matching.engine import escalate_due
+from voisins.moderation.gdpr import apply_retention, finish_erasures
 from voisins.notify.digest import compose_digests
 from voisins.notify.jobs import SEND_QUEUE, process_event, send_deliveries, send_due
 from voisins.notify.relay import run_relay
@@ -142,6 +143,8 @@ class WorkerSettings:
         escalate_matching,
         gather_digests,
         remind_unanswered,
+        apply_retention,
+        finish_erasures,
         # Results are not kept: `_job_id` then only dedupes queued and running jobs, and
         # the real de-duplication is the unique delivery key in PostgreSQL.
         func(process_event, keep_result=0),
@@ -154,6 +157,9 @@ class WorkerSettings:
         cron(purge_stale_records, hour=3, minute=17, second=0),
         cron(remind_unanswered, second=40, keep_result=0),
         cron(gather_digests, minute=set(range(0, 60, 5)), second=50, keep_result=0),
+        # GDPR: support records two years after the last contact, audit traces after a year.
+        cron(apply_retention, hour=3, minute=47, second=0),
+        cron(finish_erasures, minute=set(range(2, 60, 5)), second=0, keep_result=0),
     ]
     on_startup = startup
     on_shutdown = shutdown

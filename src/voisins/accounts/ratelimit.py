@@ -17,6 +17,12 @@ log = get_logger(__name__)
 IP_FACTOR = 4
 
 
+def account_key(secret_key: str, email: str) -> str:
+    """The Redis key counting one account's attempts (a pseudonym of the e-mail); GDPR
+    erasure deletes it too."""
+    return f"voisins:login:account:{keyed_digest(secret_key, email.lower())}"
+
+
 class LoginLimiter:
     def __init__(self, redis: Redis, secret_key: str, max_attempts: int, window_s: int) -> None:
         self.redis = redis
@@ -26,7 +32,7 @@ class LoginLimiter:
 
     def _keys(self, email: str, ip: str) -> tuple[str, str]:
         return (
-            f"voisins:login:account:{keyed_digest(self.secret_key, email)}",
+            account_key(self.secret_key, email),
             f"voisins:login:ip:{keyed_digest(self.secret_key, ip)}",
         )
 

@@ -1,0 +1,203 @@
+"""GDPR (RGPD): the right of access and portability, the right to erasure — for oneself,
+or by the social worker acting for an assisted resident — and the retention of support
+records.
+
+- Export: ``gdpr_export.personal_data``; erasure: ``gdpr_erase.erase`` (PostgreSQL, one
+  transaction) then ``gdpr_erase.finish_redis`` after the commit.
+- Jobs (worker.py): ``apply_retention`` daily — support records are anonymised two years
+  after the last contact (``last_contact_at`` in sql/0009_gdpr.sql) and the audit trail
+  is purged after 12 months; ``finish_erasures`` finishes the Redis part of erasures
+  that met a Redis outage.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import msgspec
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from voisins import audit
+from voisins.accounts.access import Viewer
+from voisins.accounts.assisted import can_act_for
+from voisins.accounts.schemas import Input
+from voisins.errors import Invalid, NotFound
+from voisins.logs import get_logger
+from voisins.moderation import gdpr_erase
+from voisins.moderation.gdpr_erase import ERASED_TEXT, SYSTEM_REASONS
+from voisins.moderation.gdpr_export import PersonalData, personal_data
+from voisins.settings import Settings
+
+log = get_logger(__name__)
+
+
+class ErasureIn(Input):
+    """Erasure cannot be undone: the caller says so with ``{"confirm": true}``."""
+
+    confirm: bool = False
+
+
+class Erased(msgspec.Struct, kw_only=True):
+    status: Literal["erased"] = "erased"
+    erasure_id: int
+    message: str
+    message_en: str
+
+
+def _confirmed(data: ErasureIn) -> None:
+    if data.confirm is not True:
+        raise Invalid.field("confirm", "must be true: erasure cannot be undone")
+
+
+async def _acting_for(conn: AsyncConnection, viewer: Viewer, resident_id: int) -> None:
+    if not await can_act_for(conn, viewer, resident_id):
+        raise NotFound("no such assisted resident in your centres")
+
+
+async def export_mine(conn: AsyncConnection, viewer: Viewer) -> PersonalData:
+    await audit.record(conn, viewer, "gdpr.export", "user", viewer.id)
+    return await personal_data(conn, viewer.id, now=datetime.now(UTC))
+
+
+async def export_for_resident(
+    conn: AsyncConnection, viewer: Viewer, resident_id: int
+) -> PersonalData:
+    await _acting_for(conn, viewer, resident_id)
+    await audit.record(conn, viewer, "gdpr.export", "user", resident_id)
+    return await personal_data(conn, resident_id, now=datetime.now(UTC))
+
+
+async def erase_mine(
+    conn: AsyncConnection, viewer: Viewer, data: ErasureIn, *, settings: Settings
+) -> Erased:
+    _confirmed(data)
+    erasure = await gdpr_erase.erase(
+        conn, viewer.id, actor=viewer, settings=settings, now=datetime.now(UTC)
+    )
+    await audit.record(conn, viewer, "gdpr.erase", "user", viewer.id)
+    return Erased(
+        erasure_id=erasure.id,
+        message="Votre compte et vos données ont été supprimés. Merci d'avoir aidé vos voisins.",
+        message_en="Your account and your data were erased.",
+    )
+
+
+async def erase_for_resident(
+    conn: AsyncConnection, viewer: Viewer, resident_id: int, data: ErasureIn, *, settings: Settings
+) -> Erased:
+    await _acting_for(conn, viewer, resident_id)
+    _confirmed(data)
+    erasure = await gdpr_erase.erase(
+        conn, resident_id, actor=viewer, settings=settings, now=datetime.now(UTC)
+    )
+    await audit.record(conn, viewer, "gdpr.erase", "user", resident_id)
+    return Erased(
+        erasure_id=erasure.id,
+        message="Le compte et les données de cette personne ont été supprimés.",
+        message_en="This person's account and data were erased.",
+    )
+
+
+async def finish_erasure(engine: AsyncEngine, redis: Redis, erasure_id: int) -> None:
+    """After the commit: the Redis part (a background task of the response)."""
+    await gdpr_erase.finish_redis(engine, redis, erasure_id)
+
+
+# ---------------------------------------------------------------------------------------
+# Retention
+# ---------------------------------------------------------------------------------------
+
+# Each statement anonymises one kind of support record once both the record and the
+# last contact with the people it concerns are older than the cut-off; each skips what
+# is already anonymised, so a run that repeats changes nothing.
+_RETENTION: dict[str, str] = {
+    "followup_outcomes": """
+        UPDATE followups f SET outcome = NULL
+        WHERE f.outcome IS NOT NULL
+          AND coalesce(f.contacted_at, f.created_at) < :cutoff
+          AND coalesce(last_contact_at(coalesce(
+                f.person_id,
+                (SELECT author_id FROM posts WHERE id = f.post_id),
+                (SELECT p.author_id FROM matches m JOIN posts p ON p.id = m.post_id
+                 WHERE m.id = f.match_id))), '-infinity') < :cutoff
+    """,
+    "consent_notes": """
+        UPDATE consents c SET note = NULL
+        WHERE c.note IS NOT NULL
+          AND greatest(c.recorded_at, c.withdrawn_at) < :cutoff
+          AND last_contact_at(c.resident_id) < :cutoff
+    """,
+    "report_texts": """
+        UPDATE reports r SET comment = NULL,
+            resolution = CASE WHEN r.resolution IS NULL THEN NULL ELSE :erased END
+        WHERE (r.comment IS NOT NULL OR r.resolution <> :erased)
+          AND greatest(r.created_at, r.resolved_at) < :cutoff
+          AND (r.reported_id IS NULL OR last_contact_at(r.reported_id) < :cutoff)
+          AND (r.reporter_id IS NULL OR last_contact_at(r.reporter_id) < :cutoff)
+    """,
+    "post_review_reasons": """
+        UPDATE posts p SET review_reason = NULL
+        WHERE p.review_reason IS NOT NULL
+          AND greatest(p.created_at, p.reviewed_at) < :cutoff
+          AND last_contact_at(p.author_id) < :cutoff
+    """,
+    # A match's typed reasons live on the match and in its history (a review note is
+    # also copied into the history of the propositions it caused).
+    "match_reasons": """
+        WITH old AS (
+            SELECT m.id FROM matches m JOIN posts p ON p.id = m.post_id
+            WHERE greatest(m.proposed_at, m.responded_at, m.confirmed_at, m.closed_at) < :cutoff
+              AND (m.close_reason <> :erased OR m.review_reason <> :erased
+                   OR EXISTS (SELECT 1 FROM match_history h WHERE h.match_id = m.id
+                              AND h.reason !~ :system))
+              AND last_contact_at(m.volunteer_id) < :cutoff
+              AND last_contact_at(p.author_id) < :cutoff
+        ), history AS (
+            UPDATE match_history h SET reason = NULL FROM old
+            WHERE h.match_id = old.id AND h.reason !~ :system
+        )
+        UPDATE matches m SET
+            close_reason = CASE WHEN m.close_reason IS NULL THEN NULL ELSE :erased END,
+            review_reason = CASE WHEN m.review_reason IS NULL THEN NULL ELSE :erased END
+        FROM old WHERE m.id = old.id
+    """,
+}
+
+
+async def anonymise_support_records(conn: AsyncConnection, *, now: datetime) -> dict[str, int]:
+    cutoff = (
+        await conn.execute(
+            text("SELECT CAST(:now AS timestamptz) - interval '2 years'"), {"now": now}
+        )
+    ).scalar_one()
+    params = {"cutoff": cutoff, "erased": ERASED_TEXT, "system": SYSTEM_REASONS}
+    return {
+        name: int((await conn.execute(text(sql), params)).rowcount)
+        for name, sql in _RETENTION.items()
+    }
+
+
+async def apply_retention(ctx: dict[str, Any]) -> dict[str, int]:
+    """Daily: support records two years after the last contact, audit traces after 12
+    months."""
+    clock = ctx.get("clock")
+    now = clock() if clock else datetime.now(UTC)
+    async with ctx["engine"].begin() as conn:
+        counts = await anonymise_support_records(conn, now=now)
+        counts["audit_log"] = await audit.purge_expired(conn)
+    if any(counts.values()):
+        log.info("retention applied", **counts)
+    return counts
+
+
+async def finish_erasures(ctx: dict[str, Any]) -> int:
+    """Erasures whose Redis part met an outage: finish them (idempotent)."""
+    done = 0
+    for erasure_id in await gdpr_erase.pending_redis(ctx["engine"]):
+        if not await gdpr_erase.finish_redis(ctx["engine"], ctx["redis"], erasure_id):
+            break  # Redis is still down: the next run tries again
+        done += 1
+    return done

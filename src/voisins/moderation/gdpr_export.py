@@ -1,0 +1,392 @@
+"""Right of access (RGPD art. 15, portability art. 20): everything voisins holds about
+one person, as one JSON document.
+
+The export holds the person's own data — their exact home and addresses included, since
+they may see them — and nothing that belongs to someone else: the other side of a match
+is not named, reports about the person are only counted (never who filed them or what
+they said), the notes social workers wrote about others are left out.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from voisins.geo import sql as geosql
+from voisins.posts.schemas import Schedule
+from voisins.posts.service import schedule_of
+from voisins.schedule import from_multirange
+
+FORMAT = "voisins.export/1"
+
+NOTICE_FR = (
+    "Voici toutes les données que voisins conserve sur vous. Les personnes avec qui vous "
+    "avez été mis en relation n'y sont pas nommées : leurs données sont les leurs. Les "
+    "signalements vous concernant ne sont indiqués que par leur nombre ; l'identité des "
+    "personnes qui les ont faits n'est jamais communiquée. Pour toute question, adressez-vous "
+    "à votre centre social."
+)
+NOTICE_EN = (
+    "This is all the data voisins holds about you. The people you were matched with are "
+    "not named: their data is theirs. Reports about you are given as a count only; who "
+    "made them is never disclosed. Ask your centre social for anything else."
+)
+
+
+class Account(msgspec.Struct, kw_only=True):
+    id: int
+    email: str | None
+    phone: str | None
+    display_name: str
+    role: str
+    locale: str
+    status: str
+    assisted: bool
+    vulnerability: list[str]
+    second_factor_enabled: bool
+    centre_ids: list[int]
+    created_at: datetime
+    suspended_at: datetime | None
+
+
+class Home(msgspec.Struct, kw_only=True):
+    lon: float
+    lat: float
+    address: str | None
+
+
+class Availability(msgspec.Struct):
+    day: int
+    start: str
+    end: str
+
+
+class VolunteerData(msgspec.Struct, kw_only=True):
+    home: Home
+    cell_key: str
+    radius_km: float
+    categories: list[str]
+    skill_tags: list[str]
+    languages: list[str]
+    availability: list[Availability]
+    max_active_matches: int
+    paused: bool
+    id_checked_at: datetime | None
+    record_extract_date: date | None
+    completed_count: int
+    no_show_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class PostData(msgspec.Struct, kw_only=True):
+    id: int
+    kind: str
+    category: str
+    title: str
+    description: str
+    skill_tags: list[str]
+    languages: list[str]
+    beneficiary: list[str]
+    schedule: Schedule
+    volunteers_needed: int
+    urgency: str
+    sensitive: bool
+    status: str
+    location: Home
+    cell_key: str
+    search_radius_km: float
+    closed_reason: str | None
+    # True when a social worker wrote it for the person (aller-vers).
+    posted_by_social_worker: bool
+    created_at: datetime
+    published_at: datetime | None
+    expires_at: datetime
+
+
+class MatchData(msgspec.Struct, kw_only=True):
+    """A match as one side lived it; the other side is not named."""
+
+    id: int
+    side: str  # "volunteer": I was proposed to help; "author": help with my request
+    post_id: int
+    category: str
+    status: str
+    sensitive: bool
+    proposed_at: datetime
+    responded_at: datetime | None
+    confirmed_at: datetime | None
+    closed_at: datetime | None
+    # My own words when I cancelled it.
+    my_close_reason: str | None
+
+
+class FeedbackData(msgspec.Struct, kw_only=True):
+    match_id: int
+    kind: str
+    comment: str | None
+    created_at: datetime
+
+
+class CheckinData(msgspec.Struct, kw_only=True):
+    match_id: int
+    visited_on: date
+    created_at: datetime
+
+
+class NotificationData(msgspec.Struct, kw_only=True):
+    id: int
+    kind: str
+    title: str
+    body: str
+    link: str | None
+    created_at: datetime
+    read_at: datetime | None
+
+
+class PreferencesData(msgspec.Struct, kw_only=True):
+    channels: dict[str, Any]
+    quiet_start: str
+    quiet_end: str
+    urgent_breaks_quiet: bool
+    digest: bool
+    daily_cap: int
+    email_unsubscribed: bool
+    updated_at: datetime
+
+
+class ConsentData(msgspec.Struct, kw_only=True):
+    id: int
+    centre_id: int
+    obtained_by: int
+    obtained_at: datetime
+    method: str
+    note: str | None
+    recorded_at: datetime
+    withdrawn_at: datetime | None
+
+
+class ReportData(msgspec.Struct, kw_only=True):
+    """A report I filed; the centre's resolution notes are about someone else."""
+
+    id: int
+    reason: str
+    post_id: int | None
+    comment: str | None
+    created_at: datetime
+    resolved_at: datetime | None
+
+
+class BlockData(msgspec.Struct, kw_only=True):
+    """That I blocked someone, and when; not whom (their account is theirs)."""
+
+    created_at: datetime
+
+
+class SessionData(msgspec.Struct, kw_only=True):
+    created_at: datetime
+    expires_at: datetime
+    second_factor_proven: bool
+
+
+class ReportsAboutMe(msgspec.Struct, kw_only=True):
+    count: int
+    note_fr: str = (
+        "Nombre de signalements vous concernant. Qui les a faits et ce qu'ils disent ne sont "
+        "pas communiqués."
+    )
+    note_en: str = "How many reports concern you. Who made them and what they say is not given."
+
+
+class PersonalData(msgspec.Struct, kw_only=True):
+    format: str
+    generated_at: datetime
+    notice_fr: str
+    notice_en: str
+    account: Account
+    volunteer: VolunteerData | None
+    posts: list[PostData]
+    matches: list[MatchData]
+    feedback_given: list[FeedbackData]
+    checkins: list[CheckinData]
+    notifications: list[NotificationData]
+    notification_preferences: PreferencesData | None
+    consents: list[ConsentData]
+    reports_filed: list[ReportData]
+    reports_about_me: ReportsAboutMe
+    blocks: list[BlockData]
+    sessions: list[SessionData]
+
+
+async def _rows(conn: AsyncConnection, sql: str, person_id: int) -> list[Any]:
+    return list((await conn.execute(text(sql), {"p": person_id})).all())
+
+
+async def _account(conn: AsyncConnection, person_id: int) -> Account:
+    row = (
+        await conn.execute(
+            text(
+                """
+                SELECT u.id, u.email, u.phone, u.display_name, u.role, u.locale, u.status,
+                       u.assisted, u.vulnerability,
+                       u.totp_enabled_at IS NOT NULL AS second_factor_enabled,
+                       ARRAY(SELECT centre_id FROM centre_members m WHERE m.user_id = u.id
+                             ORDER BY centre_id) AS centre_ids,
+                       u.created_at, u.suspended_at
+                FROM users u WHERE u.id = :p
+                """
+            ),
+            {"p": person_id},
+        )
+    ).one()
+    return Account(**{**row._mapping, "vulnerability": list(row.vulnerability)})
+
+
+async def _volunteer(conn: AsyncConnection, person_id: int) -> VolunteerData | None:
+    row = (
+        await conn.execute(
+            text(f"SELECT v.*, {geosql.lon_lat('v.point')} FROM volunteers v WHERE user_id = :p"),
+            {"p": person_id},
+        )
+    ).first()
+    if row is None:
+        return None
+    slots = from_multirange([(r.lower, r.upper) for r in row.availability])
+    return VolunteerData(
+        home=Home(lon=row.lon, lat=row.lat, address=row.address),
+        cell_key=row.cell_key,
+        radius_km=row.radius_m / 1000,
+        categories=list(row.categories),
+        skill_tags=list(row.skill_tags),
+        languages=list(row.languages),
+        availability=[Availability(d, s, e) for d, s, e in slots],
+        max_active_matches=row.max_active_matches,
+        paused=row.paused,
+        id_checked_at=row.id_checked_at,
+        record_extract_date=row.record_extract_date,
+        completed_count=row.completed_count,
+        no_show_count=row.no_show_count,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+_POSTS = f"""
+SELECT p.*, {geosql.lon_lat("p.point")}
+FROM posts p WHERE p.author_id = :p ORDER BY p.created_at, p.id
+"""
+
+
+def _post(row: Any) -> PostData:
+    return PostData(
+        id=row.id,
+        kind=row.kind,
+        category=row.category,
+        title=row.title,
+        description=row.description,
+        skill_tags=list(row.skill_tags),
+        languages=list(row.languages),
+        beneficiary=list(row.beneficiary_flags),
+        schedule=schedule_of(row),
+        volunteers_needed=row.volunteers_needed,
+        urgency=row.urgency,
+        sensitive=row.sensitive,
+        status=row.status,
+        location=Home(lon=row.lon, lat=row.lat, address=row.address),
+        cell_key=row.cell_key,
+        search_radius_km=row.search_radius_m / 1000,
+        closed_reason=row.closed_reason,
+        posted_by_social_worker=row.created_by is not None and row.created_by != row.author_id,
+        created_at=row.created_at,
+        published_at=row.published_at,
+        expires_at=row.expires_at,
+    )
+
+
+_MATCHES = """
+SELECT m.id, CASE WHEN m.volunteer_id = :p THEN 'volunteer' ELSE 'author' END AS side,
+       m.post_id, p.category, m.status, m.sensitive, m.proposed_at, m.responded_at,
+       m.confirmed_at, m.closed_at,
+       CASE WHEN m.closed_by = :p THEN m.close_reason END AS my_close_reason
+FROM matches m JOIN posts p ON p.id = m.post_id
+WHERE m.volunteer_id = :p OR p.author_id = :p
+ORDER BY m.proposed_at, m.id
+"""
+_FEEDBACK = """
+SELECT match_id, kind, comment, created_at FROM feedback WHERE author_id = :p
+ORDER BY created_at, match_id
+"""
+_CHECKINS = """
+SELECT match_id, visited_on, created_at FROM checkins WHERE author_id = :p ORDER BY id
+"""
+_NOTIFICATIONS = """
+SELECT id, kind, title, body, link, created_at, read_at FROM notifications
+WHERE user_id = :p ORDER BY id
+"""
+_PREFERENCES = "SELECT * FROM notification_preferences WHERE user_id = :p"
+_CONSENTS = """
+SELECT id, centre_id, obtained_by, obtained_at, method, note, recorded_at, withdrawn_at
+FROM consents WHERE resident_id = :p ORDER BY recorded_at, id
+"""
+_REPORTS_FILED = """
+SELECT id, reason, post_id, comment, created_at, resolved_at FROM reports
+WHERE reporter_id = :p ORDER BY created_at, id
+"""
+# Reports about the person or one of their posts, counted only.
+_REPORTS_ABOUT = """
+SELECT count(*) FROM reports r
+WHERE r.reported_id = :p OR r.post_id IN (SELECT id FROM posts WHERE author_id = :p)
+"""
+_BLOCKS = "SELECT created_at FROM blocks WHERE blocker_id = :p ORDER BY created_at"
+_SESSIONS = """
+SELECT created_at, expires_at, second_factor_at IS NOT NULL AS second_factor_proven
+FROM sessions WHERE user_id = :p AND expires_at > now() ORDER BY created_at
+"""
+
+
+def _preferences(row: Any | None) -> PreferencesData | None:
+    if row is None:
+        return None
+    return PreferencesData(
+        channels=dict(row.channels),
+        quiet_start=row.quiet_start.strftime("%H:%M"),
+        quiet_end=row.quiet_end.strftime("%H:%M"),
+        urgent_breaks_quiet=row.urgent_breaks_quiet,
+        digest=row.digest,
+        daily_cap=row.daily_cap,
+        email_unsubscribed=row.email_unsubscribed,
+        updated_at=row.updated_at,
+    )
+
+
+async def personal_data(conn: AsyncConnection, person_id: int, *, now: datetime) -> PersonalData:
+    """Everything about ``person_id``; the caller has checked who may ask."""
+
+    def structs(kind: type[Any], rows: list[Any]) -> list[Any]:
+        return [kind(**r._mapping) for r in rows]
+
+    preferences = (await conn.execute(text(_PREFERENCES), {"p": person_id})).first()
+    reports_about = (await conn.execute(text(_REPORTS_ABOUT), {"p": person_id})).scalar_one()
+    return PersonalData(
+        format=FORMAT,
+        generated_at=now,
+        notice_fr=NOTICE_FR,
+        notice_en=NOTICE_EN,
+        account=await _account(conn, person_id),
+        volunteer=await _volunteer(conn, person_id),
+        posts=[_post(r) for r in await _rows(conn, _POSTS, person_id)],
+        matches=structs(MatchData, await _rows(conn, _MATCHES, person_id)),
+        feedback_given=structs(FeedbackData, await _rows(conn, _FEEDBACK, person_id)),
+        checkins=structs(CheckinData, await _rows(conn, _CHECKINS, person_id)),
+        notifications=structs(NotificationData, await _rows(conn, _NOTIFICATIONS, person_id)),
+        notification_preferences=_preferences(preferences),
+        consents=structs(ConsentData, await _rows(conn, _CONSENTS, person_id)),
+        reports_filed=structs(ReportData, await _rows(conn, _REPORTS_FILED, person_id)),
+        reports_about_me=ReportsAboutMe(count=int(reports_about)),
+        blocks=structs(BlockData, await _rows(conn, _BLOCKS, person_id)),
+        sessions=structs(SessionData, await _rows(conn, _SESSIONS, person_id)),
+    )

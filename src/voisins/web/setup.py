@@ -53,6 +53,8 @@ def static_routers(settings: Settings) -> list[Router]:
     routers = [create_static_files_router(path="/static/app", directories=[WEB_DIR / "static"])]
     base = assets_dir(settings)
     for name, sub in VENDOR.items():
+        if not (base / sub).is_dir():
+            continue  # e.g. axe-core, a test-only library, is not in production images
         routers.append(
             create_static_files_router(
                 path=f"/static/vendor/{name}", directories=[base / sub], name=f"vendor-{name}"

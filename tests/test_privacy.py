@@ -500,6 +500,8 @@ class Ctx:
     world: World
     lyon: int  # a third centre, far from every seeded place
     dead_letter: int = 0
+    # An assisted resident of centre_18 whom the sweep may erase (Odile must stay).
+    spare_resident: int = 0
     serial: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def unique(self) -> int:
@@ -616,6 +618,9 @@ READS: dict[str, Plan] = {
     "getProposition": _every_match,
     "listPostMatches": lambda ctx, v: [Call({"post_id": p}) for p in ctx.world.posts.values()],
     "matchHistory": _every_match,
+    # GDPR: my own data, and an assisted resident's for the social worker acting for them.
+    "exportMyData": lambda ctx, v: [Call()],
+    "exportAssistedResidentData": lambda ctx, v: [Call({"resident_id": ctx.world.odile_id})],
     # A centre's statistics (its social workers, its partners', administrators): JSON,
     # CSV and the activity map by public cell.
     "getCentreStatistics": lambda ctx, v: _every_centre(ctx),
@@ -721,6 +726,10 @@ WRITES: dict[str, Plan] = {
         Call(json={"display_name": "Paulette", "consent": _consent(ctx)})
     ],
     "recordConsent": lambda ctx, v: [Call({"resident_id": ctx.world.odile_id}, json=_consent(ctx))],
+    # Answers {"status", "erasure_id", "message"}; only worker_18 acts for the spare.
+    "eraseAssistedResident": lambda ctx, v: [
+        Call({"resident_id": ctx.spare_resident}, json={"confirm": True})
+    ],
 }
 # After these writes every viewer runs the match reads again, so that the states they
 # lead to (confirmed, confirmed after review, cancelled) are scanned before later writes
@@ -736,6 +745,9 @@ NOT_CALLED = {
     "totpEnable": "needs a fresh TOTP enrolment",
     # Needs the token sent by e-mail; answers {"status": "password_changed"} only.
     "passwordResetConfirm": "needs the e-mailed token",
+    # Erases the caller, whom the sweep still needs; answers {"status", "erasure_id",
+    # "message"} only. tests/test_gdpr.py erases a canary and hunts for it in pg_dump.
+    "eraseMyAccount": "erases the caller",
 }
 
 
@@ -747,6 +759,19 @@ async def make_ctx(client: AsyncTestClient, engine: AsyncEngine) -> Ctx:
         headers=world.admin.headers,
     )
     assert lyon.status_code == 201, lyon.text
+    spare = await client.post(
+        "/api/v1/assisted-residents",
+        json={
+            "display_name": "Suzanne",
+            "consent": {
+                "method": "in_person",
+                "obtained_at": datetime.now(UTC).isoformat(),
+                "centre_id": world.centre_18,
+            },
+        },
+        headers=world.worker_18.headers,
+    )
+    assert spare.status_code == 201, spare.text
     # What the notification worker would have left: one inbox message per person and a
     # dead letter (the worker itself is exercised in tests/notify).
     async with engine.begin() as conn:
@@ -775,7 +800,7 @@ async def make_ctx(client: AsyncTestClient, engine: AsyncEngine) -> Ctx:
                 {"e": event, "u": world.vera.id},
             )
         ).scalar_one()
-    return Ctx(world, lyon.json()["id"], dead_letter=dead)
+    return Ctx(world, lyon.json()["id"], dead_letter=dead, spare_resident=spare.json()["id"])
 
 
 def body_of(response: Any) -> Any:

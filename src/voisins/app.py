@@ -17,6 +17,7 @@ from voisins import __version__
 from voisins.api import (
     auth,
     centres,
+    gdpr,
     matches,
     moderation,
     notifications,
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             people.router,
             matches.router,
             notifications.router,
+            gdpr.router,
             stats.router,
             *notifications.UNSUBSCRIBE_ROUTES,
             moderation.router,

@@ -23,7 +23,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 
@@ -626,6 +626,14 @@ READS: dict[str, Plan] = {
     "getCentreStatistics": lambda ctx, v: _every_centre(ctx),
     "exportCentreStatistics": lambda ctx, v: _every_centre(ctx),
     "getCentreActivityMap": lambda ctx, v: _every_centre(ctx),
+    # The centre social workspace (social workers of the covering centres only).
+    "listReviewQueue": lambda ctx, v: [Call(query={"per_page": 100})],
+    "getVetting": lambda ctx, v: [
+        Call({"volunteer_id": p.id}) for p in (ctx.world.vera, ctx.world.victor)
+    ],
+    "listFollowups": lambda ctx, v: [Call(query={"open": False, "per_page": 100})],
+    "listReports": lambda ctx, v: [Call(query={"open": False, "per_page": 100})],
+    "listBlocks": lambda ctx, v: [Call()],
 }
 MATCH_READS = ("listPropositions", "getProposition", "listPostMatches", "matchHistory")
 WRITES: dict[str, Plan] = {
@@ -730,6 +738,29 @@ WRITES: dict[str, Plan] = {
     "eraseAssistedResident": lambda ctx, v: [
         Call({"resident_id": ctx.spare_resident}, json={"confirm": True})
     ],
+    # Safeguarding, last: a block withdraws propositions the match writes above need.
+    "createReport": lambda ctx, v: [
+        Call(json={"post_id": ctx.world.posts["alice"], "reason": "inappropriate"}),
+        Call(json={"match_id": ctx.world.matches["basile_victor"], "reason": "no_show"}),
+    ],
+    "resolveReport": lambda ctx, v: [Call({"report_id": 1}, json={"resolution": "Vu au centre"})],
+    "approvePost": lambda ctx, v: [
+        Call({"post_id": ctx.world.posts["alice_review_1"]}, json={"reason": "Demande claire"})
+    ],
+    "rejectPost": lambda ctx, v: [
+        Call({"post_id": ctx.world.posts["alice_review_2"]}, json={"reason": "Hors du cadre"})
+    ],
+    "recordFollowupContact": lambda ctx, v: [
+        Call({"followup_id": 1}, json={"outcome": "Appel, tout va bien"})
+    ],
+    "recordCheckin": lambda ctx, v: [
+        Call(_match(ctx, "odile_vera_1"), json={"visited_on": date.today().isoformat()})
+    ],
+    "blockPerson": lambda ctx, v: [
+        Call(json={"post_id": ctx.world.posts["alice"]}),
+        Call(json={"match_id": ctx.world.matches["basile_victor"]}),
+    ],
+    "unblockPerson": lambda ctx, v: [Call({"block_id": 1})],
 }
 # After these writes every viewer runs the match reads again, so that the states they
 # lead to (confirmed, confirmed after review, cancelled) are scanned before later writes
@@ -748,6 +779,10 @@ NOT_CALLED = {
     # Erases the caller, whom the sweep still needs; answers {"status", "erasure_id",
     # "message"} only. tests/test_gdpr.py erases a canary and hunts for it in pg_dump.
     "eraseMyAccount": "erases the caller",
+    # Answer ids and counts only ({"user_id", "status", "cancelled_matches", …}); suspending
+    # a sweep viewer would end the session the sweep needs (tests/test_moderation.py).
+    "suspendPerson": "ends a viewer's session",
+    "reinstatePerson": "follows a suspension",
 }
 
 
@@ -759,6 +794,20 @@ async def make_ctx(client: AsyncTestClient, engine: AsyncEngine) -> Ctx:
         headers=world.admin.headers,
     )
     assert lyon.status_code == 201, lyon.text
+    # Two of Alice's posts waiting for review (as in a centre reviewing every post).
+    for name in ("alice_review_1", "alice_review_2"):
+        draft = await client.post(
+            "/api/v1/posts",
+            json=post_body(HOME_ALICE, title=f"À valider {name[-1]}", publish=False),
+            headers=world.alice.headers,
+        )
+        assert draft.status_code == 201, draft.text
+        world.posts[name] = draft.json()["id"]
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE posts SET status = 'in_review' WHERE id = ANY(:ids)"),
+            {"ids": [world.posts["alice_review_1"], world.posts["alice_review_2"]]},
+        )
     spare = await client.post(
         "/api/v1/assisted-residents",
         json={

@@ -788,3 +788,30 @@ async def test_role_matrix_residents_volunteers_and_other_centres_are_refused(
         ids=[world.alice.id, world.vera.id, world.worker_20.id],
     )
     assert forbidden > 10 and refused == forbidden
+
+
+async def test_reading_someones_sensitive_record_leaves_a_trace(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    world = await build_world(client, engine)
+    mark = await audit_mark(engine)
+    await ok(
+        await client.get(f"{API}/posts/{world.posts['alice']}", headers=world.worker_18.headers)
+    )
+    await ok(await client.get(f"{API}/posts/{world.posts['alice']}", headers=world.alice.headers))
+    await ok(
+        await client.get(
+            f"{API}/assisted-residents/{world.odile_id}", headers=world.worker_18.headers
+        )
+    )
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text("SELECT actor_id, action, object_id FROM audit_log WHERE id > :m ORDER BY id"),
+                {"m": mark},
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        (world.worker_18.id, "post.view_private", world.posts["alice"]),
+        (world.worker_18.id, "assisted_resident.view", world.odile_id),
+    ]  # the author reading her own post is no access to trace

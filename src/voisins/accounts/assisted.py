@@ -11,6 +11,7 @@ from msgspec import Meta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from voisins import audit
 from voisins.accounts.access import Viewer, require_social_worker
 from voisins.accounts.schemas import DisplayName, Email, Input, Phone, Vulnerability
 from voisins.errors import Forbidden, Invalid, NotFound
@@ -165,6 +166,7 @@ async def get_assisted(conn: AsyncConnection, viewer: Viewer, resident_id: int) 
             {"id": resident_id},
         )
     ).one()
+    await audit.record(conn, viewer, "assisted_resident.view", "user", resident_id)
     return _resident(row, await _consents(conn, resident_id))
 
 
@@ -188,4 +190,6 @@ async def list_assisted(
         )
     ).all()
     items = [_resident(r, await _consents(conn, r.id)) for r in rows]
+    for item in items[:per_page]:
+        await audit.record(conn, viewer, "assisted_resident.view", "user", item.id)
     return paginate(items, page, per_page)

@@ -13,6 +13,7 @@ from msgspec import UNSET
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from voisins import audit
 from voisins.accounts.access import Viewer
 from voisins.accounts.assisted import can_act_for
 from voisins.categories import is_sensitive
@@ -302,6 +303,8 @@ async def _fetch(conn: AsyncConnection, post_id: int, *, private: bool, lock: bo
 async def get_post(conn: AsyncConnection, viewer: Viewer | None, post_id: int) -> PostView:
     row = await _fetch(conn, post_id, private=False)
     if viewer is not None and await _may_see_exact(conn, viewer, row):
+        if viewer.id != row.author_id:  # a social worker reads someone's exact place
+            await audit.record(conn, viewer, "post.view_private", "post", post_id)
         return _private(await _fetch(conn, post_id, private=True), viewer)
     # Drafts, withdrawn posts and posts not (yet) let through review are nobody else's.
     if row.status in HIDDEN_STATUSES:

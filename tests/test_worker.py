@@ -1,13 +1,22 @@
-"""The arq worker runs the periodic housekeeping jobs (a real Worker, in burst mode)."""
+"""The arq workers: the periodic housekeeping jobs (a real Worker, in burst mode), and
+``voisins worker`` itself, a process running the events and the send workers."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+import sys
+
 from arq.connections import ArqRedis, create_pool
+from arq.constants import default_queue_name, health_check_key_suffix
 from arq.worker import Worker
 from litestar.testing import AsyncTestClient
+from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from voisins.notify.jobs import SEND_QUEUE
 from voisins.redis_pool import arq_redis_settings
 from voisins.settings import Settings
 from voisins.worker import WorkerSettings, worker_options
@@ -68,3 +77,35 @@ async def test_worker_purges_ended_sessions(
     result = await _run(settings, "purge_stale_records")
     assert result == {"idempotency_keys": 0, "sessions": 1, "password_resets": 0}
     assert (await client.get("/api/v1/me", headers=alice.headers)).status_code == 401
+
+
+async def test_voisins_worker_runs_the_events_and_the_send_workers_and_stops_on_sigterm(
+    settings: Settings, redis: Redis
+) -> None:
+    """One process, two arq workers: each records its health under its own queue's
+    name at its first poll and removes it when it stops."""
+    keys = [default_queue_name + health_check_key_suffix, SEND_QUEUE + health_check_key_suffix]
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("VOISINS_")},
+        "VOISINS_ENVIRONMENT": "test",
+        "VOISINS_DATABASE_URL": settings.database_url,
+        "VOISINS_REDIS_URL": settings.redis_url,
+        "VOISINS_LOG_LEVEL": "WARNING",
+    }
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "voisins.cli", "worker", env=env, start_new_session=True,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        for _ in range(300):
+            if await redis.exists(*keys) == len(keys) or worker.returncode is not None:
+                break
+            await asyncio.sleep(0.1)
+        assert await redis.exists(*keys) == len(keys)
+        worker.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(worker.wait(), 30) == 0
+        assert await redis.exists(*keys) == 0
+    finally:
+        if worker.returncode is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+            await worker.wait()

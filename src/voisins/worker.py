@@ -68,8 +68,8 @@ async def startup_sends(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx.get("settings") or load_settings()
     configure_logging(settings)
     ctx["settings"] = settings
-    # A job holds one connection for its claims and marks and borrows another for
-    # each message's facts: the pool (pool_size + as many overflow) covers max_jobs.
+    # A running job holds one connection (claims, facts, marks); the overflow covers
+    # the release of a cancelled job's claims.
     ctx["engine"] = create_engine(settings, pool_size=SendWorkerSettings.max_jobs)
     ctx["senders"] = Senders.from_settings(settings)
 
@@ -167,6 +167,8 @@ class WorkerSettings:
     job_timeout = 60
     max_tries = 5
     health_check_interval = 30
+    # An event waits for the next poll before its fan-out (arq's default is 0.5 s).
+    poll_delay = 0.1
 
 
 class SendWorkerSettings:
@@ -176,9 +178,11 @@ class SendWorkerSettings:
     functions: ClassVar[list[Any]] = [func(send_deliveries, keep_result=0)]
     on_startup = startup_sends
     on_shutdown = shutdown_sends
-    # Each job sends its chunk over one SMTP connection, one message after the other;
-    # several jobs keep the SMTP relay and PostgreSQL busy while one waits.
-    max_jobs = 8
+    # Each job sends its chunk over one SMTP connection, one message after the other,
+    # so that a few jobs keep the relay and PostgreSQL busy while one waits. Sending is
+    # CPU-bound on a small machine: more jobs do not send faster, they only lengthen
+    # the event loop's queue, which the fan-out of the events worker shares.
+    max_jobs = 4
     job_timeout = 60
     max_tries = 5
     health_check_interval = 30

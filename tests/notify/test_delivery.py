@@ -4,13 +4,17 @@ mail server fails."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from litestar.testing import AsyncTestClient
 from redis.exceptions import RedisError
@@ -18,16 +22,17 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voisins.app import create_app
-from voisins.notify.jobs import process_event, send_deliveries
+from voisins.notify.jobs import SEND_QUEUE, process_event, send_deliveries
 from voisins.notify.preferences import PARIS
 from voisins.notify.relay import dispatch_pending
 from voisins.notify.senders import Senders
 from voisins.settings import Settings, load_settings
 from voisins.worker import create_workers
 
+from ..support.matching import CHATELET, author, offset, request, volunteer
 from ..support.people import register
 from ..support.world import HOME_ALICE, HOME_VERA, post_body, volunteer_body
-from .conftest import SmtpServer, unused_port
+from .conftest import MailCollector, SmtpServer, unused_port
 
 
 def with_smtp(settings: Settings, port: int, **overrides: Any) -> Settings:
@@ -385,3 +390,153 @@ async def test_an_unexpected_failure_becomes_a_dead_letter_not_a_stuck_batch(
     assert row.status == "dead"
     assert row.last_error.startswith("unexpected ")
     assert smtp_server.handler.envelopes == []
+
+
+class CountingMailbox(MailCollector):
+    """Notes the connection (client end) of every message; may take its time over each
+    one, and signals (to another thread) each message it starts to take."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.peers: list[object] = []
+        self.delay_s = 0.0
+        self.taking = threading.Semaphore(0)
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.taking.release()
+        await asyncio.sleep(self.delay_s)
+        self.peers.append(session.peer)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture
+def mailbox() -> Iterator[tuple[int, CountingMailbox]]:
+    handler = CountingMailbox()
+    port = unused_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port, handler
+    finally:
+        controller.stop()
+
+
+async def propose_to_volunteers(engine: AsyncEngine, settings: Settings, count: int) -> list[int]:
+    """``count`` volunteers with addresses and no quiet hours, one request proposed to
+    all of them, its event fanned out: returns the e-mail deliveries, in id order."""
+    ids = [await volunteer(engine, offset(CHATELET, east_m=10 * i)) for i in range(count)]
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE users SET email = 'v' || id || '@example.org' WHERE id = ANY(:ids)"),
+            {"ids": ids},
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO notification_preferences (user_id, quiet_start, quiet_end) "
+                "SELECT unnest(CAST(:ids AS bigint[])), '00:00', '00:00'"
+            ),
+            {"ids": ids},
+        )
+    everyone = load_settings(
+        environment="test",
+        database_url=settings.database_url,
+        redis_url=settings.redis_url,
+        match_batch_per_needed=count,
+    )
+    await request(engine, everyone, await author(engine))
+    pool: ArqRedis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+    try:
+        ctx = {"engine": engine, "redis": pool, "settings": settings, "clock": noon}
+        ctx["senders"] = Senders.from_settings(settings)
+        event_id = await _count(engine, "SELECT id FROM outbox WHERE topic = 'match.proposed'")
+        await process_event(ctx, event_id)
+    finally:
+        await pool.aclose()
+    return await _ids(engine, "SELECT id FROM deliveries WHERE channel = 'email' ORDER BY id")
+
+
+async def test_fan_out_queues_sends_on_their_own_queue(
+    settings: Settings, engine: AsyncEngine, mailbox: tuple[int, CountingMailbox]
+) -> None:
+    mail = with_smtp(settings, mailbox[0])
+    emails = await propose_to_volunteers(engine, mail, 3)
+    pool: ArqRedis = await create_pool(RedisSettings.from_dsn(mail.redis_url))
+    try:
+        sends = await pool.queued_jobs(queue_name=SEND_QUEUE)
+        events = await pool.queued_jobs()
+    finally:
+        await pool.aclose()
+    assert [(job.function, job.args) for job in sends] == [("send_deliveries", (emails,))]
+    assert events == []
+
+
+async def test_a_chunk_goes_over_one_smtp_connection_and_a_refusal_fails_one_delivery(
+    settings: Settings, engine: AsyncEngine, mailbox: tuple[int, CountingMailbox]
+) -> None:
+    port, handler = mailbox
+    mail = with_smtp(settings, port)
+    emails = await propose_to_volunteers(engine, mail, 5)
+    async with engine.connect() as conn:
+        refused = (
+            await conn.execute(
+                text("SELECT u.email FROM deliveries d JOIN users u ON u.id = d.user_id "
+                     "WHERE d.id = :d"),
+                {"d": emails[2]},
+            )
+        ).scalar_one()  # fmt: skip
+    handler.refuse[refused] = "550 5.1.1 no such user"
+    ctx = {"engine": engine, "settings": mail, "senders": Senders.from_settings(mail)}
+    ctx["clock"] = noon
+    assert await send_deliveries(ctx, emails) == 4
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text("SELECT id, status, last_error FROM deliveries WHERE id = ANY(:ids) "
+                     "ORDER BY id"),
+                {"ids": emails},
+            )
+        ).all()  # fmt: skip
+    assert [(r.status, r.last_error) for r in rows] == [
+        ("sent", None),
+        ("sent", None),
+        ("dead", "SMTP recipient refused 550"),
+        ("sent", None),
+        ("sent", None),
+    ]
+    assert len(handler.envelopes) == 4
+    assert len(set(handler.peers)) == 1
+
+
+async def test_a_cancelled_send_job_hands_back_the_claims_it_had_not_started(
+    settings: Settings, engine: AsyncEngine, mailbox: tuple[int, CountingMailbox]
+) -> None:
+    port, handler = mailbox
+    handler.delay_s = 0.2
+    mail = with_smtp(settings, port)
+    emails = await propose_to_volunteers(engine, mail, 6)
+    ctx = {"engine": engine, "settings": mail, "senders": Senders.from_settings(mail)}
+    ctx["clock"] = noon
+    job = asyncio.create_task(send_deliveries(ctx, emails))
+    # The server is taking the third message: the first two were accepted and marked.
+    for _ in range(3):
+        assert await asyncio.to_thread(handler.taking.acquire, timeout=10)
+    job.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await job
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text("SELECT status, attempts FROM deliveries WHERE id = ANY(:ids) ORDER BY id"),
+                {"ids": emails},
+            )
+        ).all()
+    # Two sent; the third was in flight (in doubt: it waits for the claim timeout);
+    # the other three are pending again, as if never claimed.
+    assert [(r.status, r.attempts) for r in rows] == [
+        ("sent", 1),
+        ("sent", 1),
+        ("sending", 1),
+        ("pending", 0),
+        ("pending", 0),
+        ("pending", 0),
+    ]

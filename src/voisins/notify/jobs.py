@@ -56,7 +56,7 @@ async def process_event(ctx: dict[str, Any], event_id: int) -> int:
 
 # SKIP LOCKED: a delivery another job is claiming is that job's; and rows are locked in
 # one order, so two jobs given overlapping chunks never deadlock.
-_CLAIM = """
+_CLAIM = text("""
 WITH due AS (
     SELECT id FROM deliveries
     WHERE id = ANY(:ids) AND status = 'pending' AND not_before <= :now
@@ -66,19 +66,19 @@ WITH due AS (
 UPDATE deliveries d SET status = 'sending', attempts = d.attempts + 1, claimed_at = :now
 FROM due WHERE d.id = due.id
 RETURNING d.id, d.channel, d.kind, d.event_id, d.attempts, d.user_id, d.webhook_id
-"""
+""")
 
 # Claims a job could not start (cancelled: timeout or shutdown) go back as they were.
-_RELEASE = """
+_RELEASE = text("""
 UPDATE deliveries SET status = 'pending', attempts = attempts - 1, claimed_at = NULL
 WHERE id = ANY(:ids) AND status = 'sending'
-"""
+""")
 
-_SENT = "UPDATE deliveries SET status = 'sent', sent_at = :now WHERE id = :id"
-_FAILED = (
+_SENT = text("UPDATE deliveries SET status = 'sent', sent_at = :now WHERE id = :id")
+_FAILED = text(
     "UPDATE deliveries SET status = :status, not_before = :at, last_error = :error WHERE id = :id"
 )
-_DEAD = "UPDATE deliveries SET status = 'dead', last_error = :error WHERE id = :id"
+_DEAD = text("UPDATE deliveries SET status = 'dead', last_error = :error WHERE id = :id")
 
 
 async def send_deliveries(ctx: dict[str, Any], delivery_ids: list[int]) -> int:
@@ -98,7 +98,7 @@ async def send_deliveries(ctx: dict[str, Any], delivery_ids: list[int]) -> int:
     # AUTOCOMMIT: each statement is its own transaction, one round trip each.
     async with engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
-        rows = await conn.execute(text(_CLAIM), {"ids": delivery_ids, "now": _now(ctx)})
+        rows = await conn.execute(_CLAIM, {"ids": delivery_ids, "now": _now(ctx)})
         claims = sorted(rows.all(), key=lambda claim: claim.id)
         if not claims:
             return 0  # already sent, cancelled, not due, or claimed by another run
@@ -116,7 +116,7 @@ async def send_deliveries(ctx: dict[str, Any], delivery_ids: list[int]) -> int:
             unstarted = [claim.id for claim in claims[started:]]
             if unstarted:
                 async with engine.begin() as release:
-                    await release.execute(text(_RELEASE), {"ids": unstarted})
+                    await release.execute(_RELEASE, {"ids": unstarted})
             raise
     return sent
 
@@ -130,7 +130,7 @@ async def _send_one(
     except TransientError as exc:
         dead = claim.attempts >= max_attempts
         await conn.execute(
-            text(_FAILED),
+            _FAILED,
             {
                 "status": "dead" if dead else "pending",
                 "at": _now(ctx) + backoff(claim.attempts),
@@ -144,19 +144,17 @@ async def _send_one(
         )  # fmt: skip
         return False
     except PermanentError as exc:
-        await conn.execute(text(_DEAD), {"error": str(exc)[:200], "id": claim.id})
+        await conn.execute(_DEAD, {"error": str(exc)[:200], "id": claim.id})
         log.warning("delivery dead", delivery=claim.id, channel=claim.channel)
         return False
     except Exception as exc:
         # A bug or bad data for this one message: it becomes a dead letter (an admin
         # can re-drive it once fixed) instead of killing the chunk and being claimed
         # again and again. Only the class is kept: messages may quote personal data.
-        await conn.execute(
-            text(_DEAD), {"error": f"unexpected {type(exc).__name__}", "id": claim.id}
-        )
+        await conn.execute(_DEAD, {"error": f"unexpected {type(exc).__name__}", "id": claim.id})
         log.error("delivery failed unexpectedly", delivery=claim.id, error=type(exc).__name__)
         return False
-    await conn.execute(text(_SENT), {"now": _now(ctx), "id": claim.id})
+    await conn.execute(_SENT, {"now": _now(ctx), "id": claim.id})
     return True
 
 

@@ -193,10 +193,10 @@ class Senders:
             await self.sms.aclose()
 
 
-_RECIPIENTS = """
-SELECT id, email, phone, locale, display_name FROM users
-WHERE id = ANY(:ids) AND status = 'active'
-"""
+_RECIPIENTS = text(
+    "SELECT id, email, phone, locale, display_name FROM users "
+    "WHERE id = ANY(:ids) AND status = 'active'"
+)
 
 
 class _ConnectionAsEngine:
@@ -236,7 +236,7 @@ class SendBatch:
         """Read the active recipients of ``claims``; the others are "recipient gone"."""
         ids = sorted({claim.user_id for claim in claims if claim.user_id is not None})
         if ids:
-            rows = await self._conn.execute(text(_RECIPIENTS), {"ids": ids})
+            rows = await self._conn.execute(_RECIPIENTS, {"ids": ids})
             self._people.update((row.id, row) for row in rows)
 
     async def send(self, claim: Any) -> None:

@@ -1,0 +1,106 @@
+"""What a page does when it cannot show what was asked: no session → the login page,
+then back; a refusal (403), nothing there (404), no longer possible (409) → a page in
+the layout saying so in the reader's language, never the API's JSON and never a 500.
+
+Page routers install ``PAGE_ERROR_HANDLERS``: a handler simply lets the services' domain
+errors go, the request's transaction rolls back, and the refusal is audited like the
+API's (``voisins.api.refusals``, after the ``operation_id`` of the page)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from litestar import Request, Response
+from litestar.response import Redirect, Template
+from litestar.types import ExceptionHandlersMap
+
+from voisins.accounts.access import Viewer
+from voisins.api.refusals import VIEWER_STATE_KEY
+from voisins.errors import DomainError
+from voisins.web.forms import N_
+from voisins.web.pages import Me, me_of, page, safe_next
+
+ME_STATE_KEY = "web_me"
+
+# (title, explanation) by status code.
+MESSAGES: dict[int, tuple[str, str]] = {
+    400: (N_("Demande incomplète"), N_("Cette demande n'a pas pu être comprise. Réessayez.")),
+    403: (
+        N_("Accès refusé"),
+        N_(
+            "Cette page n'est pas ouverte à votre compte. Si vous pensez que c'est une "
+            "erreur, parlez-en à votre centre social."
+        ),
+    ),
+    404: (N_("Page introuvable"), N_("Ce que vous cherchez n'existe pas, ou n'est pas à vous.")),
+    409: (
+        N_("Ce n'est plus possible"),
+        N_(
+            "La situation a changé entre-temps (quelqu'un a peut-être déjà répondu). "
+            "Rechargez la page pour voir où elle en est."
+        ),
+    ),
+    422: (N_("Vérifiez votre saisie"), N_("Une information donnée ne convient pas.")),
+    503: (
+        N_("Service indisponible"),
+        N_("Un service dont cette page a besoin ne répond pas. Réessayez dans un moment."),
+    ),
+}
+
+
+class NotSignedIn(Exception):
+    """The page needs a signed-in person (staff: with their second factor)."""
+
+
+def is_htmx(request: Request[Any, Any, Any]) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+async def signed_in(
+    request: Request[Any, Any, Any], tx: Any, viewer: Viewer | None
+) -> tuple[Me, Viewer]:
+    """The person behind the page, remembered for the error pages and the refusal audit."""
+    if viewer is None:
+        raise NotSignedIn
+    request.state[VIEWER_STATE_KEY] = viewer
+    me = await me_of(tx, viewer)
+    assert me is not None
+    request.state[ME_STATE_KEY] = me
+    return me, viewer
+
+
+def problem_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    assert isinstance(exc, DomainError)
+    status = exc.status_code if exc.status_code in MESSAGES else 400
+    title, message = MESSAGES[status]
+    me: Me | None = request.state.get(ME_STATE_KEY)
+    if is_htmx(request):
+        # htmx swaps only 2xx answers: the explanation replaces the page's content.
+        fragment: Template = page(
+            request, "_problem.html", me, title=title, message=message, status=status
+        )
+        fragment.headers["HX-Retarget"] = "#contenu"
+        fragment.headers["HX-Reswap"] = "innerHTML"
+        return fragment
+    return page(
+        request, "problem.html", me, status_code=status, title=title, message=message,
+        status=status,
+    )  # fmt: skip
+
+
+def not_signed_in(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    path = request.url.path
+    if request.method != "GET":
+        # After logging in, come back to the page the form was on, not to its action.
+        path = safe_next(urlsplit(request.headers.get("referer", "")).path)
+    target = f"/connexion?suite={quote(path)}"
+    if is_htmx(request):
+        return Response(content=b"", status_code=200, headers={"HX-Redirect": target})
+    return Redirect(target, status_code=303)
+
+
+PAGE_ERROR_HANDLERS: ExceptionHandlersMap = {
+    DomainError: problem_page,
+    NotSignedIn: not_signed_in,
+}

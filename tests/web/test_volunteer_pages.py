@@ -1,0 +1,239 @@
+"""The volunteer's pages over the real app (HTTP level): the profile form, the
+propositions near me (bands only before confirmation), accept and decline with the
+CSRF token, and my matches."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ..support.people import Person, register
+from ..support.world import ADDRESS_ALICE, World, build_world, with_matches
+from .test_pages import csrf_of
+
+SIX_DECIMALS = re.compile(r"\d\.\d{6}")
+HTMX = {"HX-Request": "true"}
+
+
+def sign_in(client: AsyncTestClient, person: Person) -> None:
+    """The page session is the same session as the API's (its cookie)."""
+    client.cookies.set("voisins_session", person.token)
+
+
+async def token(client: AsyncTestClient, path: str) -> str:
+    page = await client.get(path)
+    assert page.status_code == 200, page.text
+    return csrf_of(page.text)
+
+
+@pytest.fixture
+async def world(client: AsyncTestClient, engine: AsyncEngine) -> World:
+    world = await with_matches(client, engine, await build_world(client, engine))
+    client.cookies.clear()
+    return world
+
+
+async def test_pages_without_a_session_go_to_the_login_page_and_back(
+    client: AsyncTestClient,
+) -> None:
+    for path in ("/benevole", "/propositions", "/mes-aides"):
+        response = await client.get(path, follow_redirects=False)
+        assert response.status_code == 303, path
+        assert response.headers["location"] == f"/connexion?suite={path}"
+
+
+async def test_the_profile_is_saved_through_the_form_and_shown_again(
+    client: AsyncTestClient,
+) -> None:
+    camille = await register(client, "Camille")
+    sign_in(client, camille)
+    first = await client.get("/benevole")
+    assert first.status_code == 200
+    assert "Mon profil bénévole" in first.text and 'data-radius-input="radius_km"' in first.text
+    saved = await client.post(
+        "/benevole",
+        data={
+            "_csrf_token": csrf_of(first.text),
+            "lat": "48.886641",
+            "lon": "2.355713",
+            "address": "",
+            "radius_km": "4.5",
+            "categories": ["courses", "aide_numerique"],
+            "slots": ["1-matin", "3-apres-midi", "3-soir"],
+            "skills": "cuisine, couture",
+            "languages": ["fr", "ar"],
+            "max_active_matches": "2",
+        },
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303, saved.text
+    assert saved.headers["location"] == "/benevole?enregistre=1"
+
+    shown = await client.get("/benevole?enregistre=1")
+    assert 'role="status"' in shown.text
+    assert 'name="radius_km" type="range" min="0.5" max="20" step="0.5" value="4.5"' in shown.text
+    for ticked in ("slot-1-matin", "slot-3-apres-midi", "slot-3-soir", "cat-courses", "lang-ar"):
+        assert re.search(rf'id="{ticked}"[^>]*checked', shown.text), ticked
+    for unticked in ("slot-1-soir", "slot-2-matin", "cat-pret_don"):
+        assert not re.search(rf'id="{unticked}"[^>]*checked', shown.text), unticked
+    assert 'value="couture, cuisine"' in shown.text  # kept sorted
+
+    # What the page saved is what the API reads: the same service.
+    client.cookies.clear()
+    profile = (await client.get("/api/v1/me/volunteer", headers=camille.headers)).json()
+    assert profile["radius_km"] == 4.5
+    assert profile["availability"] == [
+        {"day": 1, "start": "08:00", "end": "12:00"},
+        {"day": 3, "start": "12:00", "end": "22:00"},
+    ]
+    assert profile["categories"] == ["aide_numerique", "courses"]
+    assert profile["max_active_matches"] == 2
+
+
+async def test_a_profile_without_place_or_kind_of_help_is_sent_back_with_linked_errors(
+    client: AsyncTestClient,
+) -> None:
+    camille = await register(client, "Camille")
+    sign_in(client, camille)
+    refused = await client.post(
+        "/benevole",
+        data={
+            "_csrf_token": await token(client, "/benevole"),
+            "radius_km": "3",
+            "languages": ["fr"],
+            "slots": ["2-soir"],
+        },
+    )
+    assert refused.status_code == 422
+    assert 'role="alert"' in refused.text
+    # One message at a time: the first refused field is named and linked.
+    assert 'aria-describedby="categories-error"' in refused.text
+    assert 'id="categories-error"' in refused.text
+    assert "Cochez au moins une sorte d&#39;aide." in refused.text
+    assert re.search(r'id="slot-2-soir"[^>]*checked', refused.text)  # kept
+    refused = await client.post(
+        "/benevole",
+        data={
+            "_csrf_token": await token(client, "/benevole"),
+            "radius_km": "3",
+            "categories": ["courses"],
+            "languages": ["fr"],
+        },
+    )
+    assert refused.status_code == 422
+    assert 'id="location-error"' in refused.text
+    assert "Placez l&#39;épingle sur la carte, ou entrez votre adresse." in refused.text
+    client.cookies.clear()
+    missing = await client.get("/api/v1/me/volunteer", headers=camille.headers)
+    assert missing.status_code == 404  # nothing was written
+
+
+async def test_volunteer_pages_are_refused_to_staff_as_a_page(
+    client: AsyncTestClient, world: World
+) -> None:
+    sign_in(client, world.worker_18)
+    refused = await client.get("/benevole")
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("text/html")
+    assert "Accès refusé" in refused.text and "Espace du centre" in refused.text
+
+
+async def test_propositions_show_bands_only_until_the_match_is_confirmed(
+    client: AsyncTestClient, world: World
+) -> None:
+    sign_in(client, world.vera)
+    listing = await client.get("/propositions")
+    assert listing.status_code == 200
+    match_id = world.matches["alice_vera"]
+    assert f'id="proposition-{match_id}"' in listing.text
+    assert "Courses du samedi" in listing.text
+    assert re.search(r"moins de 1 km|\d+ à \d+ km", listing.text)
+    # Neither who asks nor where, before confirmation.
+    assert "Alice" not in listing.text
+    assert ADDRESS_ALICE not in listing.text and world.phones["alice"] not in listing.text
+    assert not SIX_DECIMALS.search(listing.text)
+    # The sensitive visits Vera accepted wait for review: not among the propositions.
+    assert f'id="proposition-{world.matches["odile_vera_1"]}"' not in listing.text
+
+    refused = await client.post(f"/propositions/{match_id}/accepter", headers=HTMX)
+    assert refused.status_code == 403  # no CSRF token
+
+    accepted = await client.post(
+        f"/propositions/{match_id}/accepter",
+        data={"_csrf_token": csrf_of(listing.text)},
+        headers=HTMX,
+    )
+    assert accepted.status_code == 200, accepted.text
+    card = accepted.text
+    assert card.lstrip().startswith(f'<li class="card" id="proposition-{match_id}"')
+    assert "Confirmée" in card and "Alice" in card
+    assert world.phones["alice"] in card and ADDRESS_ALICE in card
+
+    mine = await client.get("/mes-aides")
+    assert mine.status_code == 200
+    assert "Alice" in mine.text and ADDRESS_ALICE in mine.text
+    assert "En attente de validation par le centre social" in mine.text  # Odile's visits
+
+
+async def test_declining_with_a_plain_form_goes_back_to_the_list(
+    client: AsyncTestClient, world: World
+) -> None:
+    sign_in(client, world.victor)
+    match_id = world.matches["alice_victor"]
+    listing = await client.get("/propositions")
+    assert f'id="proposition-{match_id}"' in listing.text
+    declined = await client.post(
+        f"/propositions/{match_id}/refuser",
+        data={"_csrf_token": csrf_of(listing.text)},
+        follow_redirects=False,
+    )
+    assert declined.status_code == 303
+    assert declined.headers["location"] == "/propositions"
+    after = await client.get("/propositions")
+    assert f'id="proposition-{match_id}"' not in after.text
+    past = await client.get("/mes-aides")
+    assert "Refusée par vous" in past.text
+
+    # Answering twice: the page says it is no longer possible (409), in the layout.
+    again = await client.post(
+        f"/propositions/{match_id}/refuser", data={"_csrf_token": csrf_of(after.text)}
+    )
+    assert again.status_code == 409
+    assert "Ce n&#39;est plus possible" in again.text
+
+
+async def test_a_proposition_of_someone_else_is_not_found(
+    client: AsyncTestClient, world: World
+) -> None:
+    sign_in(client, world.victor)
+    listing = await client.get("/propositions")
+    other = await client.post(
+        f"/propositions/{world.matches['alice_vera']}/accepter",
+        data={"_csrf_token": csrf_of(listing.text)},
+    )
+    assert other.status_code == 404
+    assert "Page introuvable" in other.text
+
+
+async def test_a_confirmed_match_is_cancelled_only_with_a_reason(
+    client: AsyncTestClient, world: World
+) -> None:
+    sign_in(client, world.victor)
+    match_id = world.matches["basile_victor"]
+    mine = await client.get("/mes-aides")
+    assert world.phones["basile"] in mine.text
+    refused = await client.post(
+        f"/mes-aides/{match_id}/annuler", data={"_csrf_token": csrf_of(mine.text), "reason": ""}
+    )
+    assert refused.status_code == 422
+    assert f'aria-describedby="raison-{match_id}-erreur"' in refused.text
+    cancelled = await client.post(
+        f"/mes-aides/{match_id}/annuler",
+        data={"_csrf_token": csrf_of(mine.text), "reason": "Je suis malade"},
+        headers=HTMX,
+    )
+    assert cancelled.status_code == 200
+    assert "Annulée" in cancelled.text

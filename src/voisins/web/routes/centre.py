@@ -1,7 +1,922 @@
-"""Pages of the centre (filled in by the web issue's next steps)."""
+"""Pages of the centre social, for its social workers: the review queue, the follow-up
+list (aller-vers), assisted residents and posting on their behalf, reports and
+suspension, volunteer vetting, the territory map and the statistics.
+
+Every page calls the services the API calls (moderation.*, accounts.*, matching.*) and
+is refused — a page in the layout, audited — to anyone but a social worker; what a
+social worker may see of a centre is the services' rule (their centres and partners).
+A decision taken with htmx replaces its card; the same forms work without JavaScript.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, date, datetime, time
+from typing import Any, TypeVar
 
-ROUTES: list[Any] = []
+from litestar import Request, Response, Router, get, post
+from litestar.datastructures import FormMultiDict
+from litestar.response import Redirect, Template
+
+from voisins.accounts import assisted, volunteer
+from voisins.accounts.access import Viewer, require_social_worker
+from voisins.accounts.assisted import AssistedIn
+from voisins.accounts.volunteer import VettingIn
+from voisins.api.deps import GeocoderDep, OptionalViewer, SettingsDep, Tx
+from voisins.centres import service as centres
+from voisins.errors import BadRequest, Conflict, DomainError, Invalid, NotFound
+from voisins.matching import lifecycle
+from voisins.matching.publication import create_and_match
+from voisins.moderation import followups, review, safeguarding
+from voisins.moderation import stats as statistics
+from voisins.moderation.followups import ContactIn, Followup
+from voisins.moderation.review import QueueItem, ReviewDecisionIn
+from voisins.moderation.safeguarding import Report, ResolveIn, SuspendIn
+from voisins.posts.schemas import PostIn
+from voisins.web.formats import PARIS, Formats, formats_for, paris_moment
+from voisins.web.forms import N_, FormError, convert, domain_fields
+from voisins.web.pages import Me, page
+from voisins.web.problems import PAGE_ERROR_HANDLERS, is_htmx, signed_in
+
+T = TypeVar("T")
+PER_PAGE = 20
+
+VULNERABILITY = {
+    "isolated_elderly": N_("Personne âgée isolée"),
+    "minor": N_("Mineur"),
+    "precarious": N_("Situation précaire"),
+}
+REPORT_REASONS = {
+    "inappropriate": N_("Contenu inapproprié"),
+    "unsafe": N_("Danger pour quelqu'un"),
+    "fraud": N_("Arnaque"),
+    "no_show": N_("Absence au rendez-vous"),
+    "other": N_("Autre raison"),
+}
+REPORT_ABOUT = {
+    "post": N_("Sur l'annonce"),
+    "author": N_("Sur la personne qui demande"),
+    "volunteer": N_("Sur le bénévole"),
+}
+FOLLOWUP_REASONS = {
+    "no_response": N_("Demande restée sans réponse"),
+    "isolated": N_("Personne isolée, sans activité depuis longtemps"),
+    "missed_checkin": N_("Visite régulière non confirmée"),
+}
+CONSENT_METHODS = {
+    "in_person": N_("En personne"),
+    "phone": N_("Par téléphone"),
+    "written": N_("Par écrit"),
+}
+NOTICES = {
+    "approuve": N_("Décision enregistrée : c'est validé."),
+    "refuse": N_("Décision enregistrée : c'est refusé."),
+    "contact": N_("Le contact est enregistré."),
+    "resolu": N_("Le signalement est clos."),
+    "suspendu": N_(
+        "Le compte est suspendu : ses mises en relation en cours sont closes et les "
+        "personnes concernées prévenues."
+    ),
+    "verifie": N_("La vérification est enregistrée."),
+    "habitant": N_("L'habitant est inscrit, avec son consentement."),
+    "publiee": N_("L'annonce est publiée : les bénévoles proches la reçoivent."),
+    "relecture": N_("L'annonce est enregistrée : elle attend la relecture du centre."),
+}
+REASON_NEEDED = N_(
+    "Écrivez la raison de votre décision (3 caractères au moins) : elle est gardée dans "
+    "l'historique."
+)
+ALREADY_DONE = N_("Un collègue s'en est déjà occupé : cet élément n'attend plus rien.")
+FIELD_MESSAGES = {
+    "display_name": N_("Écrivez le prénom ou le nom de la personne."),
+    "phone": N_("Écrivez un numéro de téléphone, par exemple 01 42 00 00 00."),
+    "email": N_("Écrivez une adresse e-mail valide, ou laissez vide."),
+    "consent": N_("Indiquez comment et quand la personne a donné son accord."),
+    "vulnerability": N_("Vérifiez ce choix."),
+    "kind": N_("Choisissez : demande ou offre."),
+    "category": N_("Choisissez une sorte d'aide."),
+    "title": N_("Un titre de 3 à 120 caractères."),
+    "description": N_("4 000 caractères au plus."),
+    "location": N_("Placez l'épingle sur la carte, ou entrez l'adresse."),
+    "schedule": N_("Vérifiez le jour et les heures : la fin après le début, dans le futur."),
+    "volunteers_needed": N_("Un nombre entre 1 et 20."),
+    "beneficiary": N_("Vérifiez ce choix."),
+    "id_checked_at": N_("Une date passée ou aujourd'hui."),
+    "record_extract_date": N_("Une date passée ou aujourd'hui."),
+    "outcome": N_("Écrivez ce qui s'est dit (3 caractères au moins)."),
+    "contacted_at": N_("Une date et une heure passées, ou laissez vide pour maintenant."),
+    "from": N_("Une date, au plus tard celle de fin ; 366 jours au plus."),
+    "to": N_("Une date, au plus tôt celle de début ; 366 jours au plus."),
+}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _explained(fields: dict[str, str]) -> dict[str, str]:
+    return {name: FIELD_MESSAGES.get(name, message) for name, message in fields.items()}
+
+
+def _int(value: Any, default: int) -> int:
+    try:
+        return max(1, min(int(value), 10_000_000))
+    except (TypeError, ValueError):
+        return default
+
+
+def _text(form: FormMultiDict, key: str) -> str:
+    return str(form.get(key) or "").strip()
+
+
+async def _worker(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: Viewer | None
+) -> tuple[Me, Viewer]:
+    me, viewer = await signed_in(request, tx, optional_viewer)
+    require_social_worker(viewer)
+    return me, viewer
+
+
+def _render(
+    request: Request[Any, Any, Any], template: str, me: Me, *, status_code: int = 200,
+    **context: Any,
+) -> Template:  # fmt: skip
+    return page(
+        request, template, me, status_code=status_code, fmt=formats_for(request, me),
+        notice=NOTICES.get(request.query_params.get("fait", "")), vulnerability=VULNERABILITY,
+        **context,
+    )  # fmt: skip
+
+
+async def _decide(
+    action: Callable[[], Awaitable[T]], request: Request[Any, Any, Any], tx: Tx
+) -> T | None:
+    """Run one decision in a savepoint; a decision someone else took first (409) is None
+    for htmx (said on the card), and the 409 page otherwise."""
+    try:
+        async with tx.begin_nested():
+            return await action()
+    except Conflict:
+        if not is_htmx(request):
+            raise
+        return None
+
+
+def _find(items: Sequence[T], match: Callable[[T], bool]) -> T | None:
+    return next((item for item in items if match(item)), None)
+
+
+# ---------------------------------------------------------------------------------------
+# Review queue
+# ---------------------------------------------------------------------------------------
+
+
+def _key(kind: str, item_id: int) -> str:
+    return f"{kind}-{item_id}"
+
+
+async def _queue(
+    request: Request[Any, Any, Any],
+    tx: Tx,
+    viewer: Viewer,
+    me: Me,
+    *,
+    errors: dict[str, dict[str, str]] | None = None,
+    status_code: int = 200,
+) -> Template:
+    number = _int(request.query_params.get("page"), 1)
+    found = await review.review_queue(tx, viewer, page=number, per_page=PER_PAGE)
+    return _render(
+        request, "centre/queue.html", me, status_code=status_code, items=found.items,
+        errors=errors or {}, page_number=number, has_more=found.has_more,
+        report_reasons=REPORT_REASONS, report_about=REPORT_ABOUT,
+    )  # fmt: skip
+
+
+@get("/", name="centre_queue", operation_id="pageCentreQueue", include_in_schema=False)
+async def queue_page(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
+) -> Template:
+    me, viewer = await _worker(request, tx, optional_viewer)
+    return await _queue(request, tx, viewer, me)
+
+
+@post("/validation/{kind:str}/{item_id:int}", name="centre_review",
+      operation_id="pageCentreReview", include_in_schema=False)  # fmt: skip
+async def review_decision(
+    request: Request[Any, Any, Any],
+    tx: Tx,
+    optional_viewer: OptionalViewer,
+    settings: SettingsDep,
+    kind: str,
+    item_id: int,
+) -> Response[Any]:
+    """Approve or reject a match or a post of the queue, always with a reason."""
+    me, viewer = await _worker(request, tx, optional_viewer)
+    if kind not in ("match", "post"):
+        raise NotFound("no such kind of item")
+    form = await request.form()
+    decision = _text(form, "decision")
+    if decision not in ("approve", "reject"):
+        raise BadRequest("approve or reject")
+    number = _int(form.get("page"), 1)
+    waiting = await review.review_queue(tx, viewer, page=number, per_page=PER_PAGE)
+    item = _find(waiting.items, lambda i: i.type == kind and i.id == item_id)
+    try:
+        reason = convert({"reason": _text(form, "reason")}, ReviewDecisionIn).reason
+    except FormError:
+        errors = {"reason": REASON_NEEDED}
+        if is_htmx(request) and item is not None:
+            return _queue_card(request, me, item, errors=errors, page_number=number)
+        return await _queue(
+            request, tx, viewer, me, errors={_key(kind, item_id): errors}, status_code=422
+        )
+    approve = decision == "approve"
+
+    async def decide() -> str:
+        if kind == "match":
+            return await lifecycle.review(
+                tx, viewer, item_id, approve=approve, reason=reason, settings=settings,
+                now=_now(),
+            )  # fmt: skip
+        if approve:
+            return await review.approve_post(
+                tx, viewer, item_id, reason, settings=settings, now=_now()
+            )
+        return await review.reject_post(tx, viewer, item_id, reason, now=_now())
+
+    outcome = await _decide(decide, request, tx)
+    if not is_htmx(request):
+        return Redirect(f"/centre?fait={'approuve' if approve else 'refuse'}", status_code=303)
+    return page(
+        request, "centre/_decided.html", me, item=item, kind=kind, item_id=item_id,
+        approve=approve, reason=reason, done=outcome is not None, already=ALREADY_DONE,
+    )  # fmt: skip
+
+
+def _queue_card(
+    request: Request[Any, Any, Any],
+    me: Me,
+    item: QueueItem,
+    *,
+    errors: dict[str, str],
+    page_number: int,
+) -> Template:
+    return _render(
+        request, "centre/_queue_item.html", me, item=item, item_errors=errors,
+        page_number=page_number, report_reasons=REPORT_REASONS, report_about=REPORT_ABOUT,
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------
+# Follow-up list
+# ---------------------------------------------------------------------------------------
+
+
+async def _followups(
+    request: Request[Any, Any, Any],
+    tx: Tx,
+    viewer: Viewer,
+    me: Me,
+    *,
+    errors: dict[int, dict[str, str]] | None = None,
+    values: dict[int, dict[str, str]] | None = None,
+    status_code: int = 200,
+) -> Template:
+    number = _int(request.query_params.get("page"), 1)
+    everything = request.query_params.get("tous") == "1"
+    found = await followups.list_followups(
+        tx, viewer, open_only=not everything, page=number, per_page=PER_PAGE
+    )
+    return _render(
+        request, "centre/followups.html", me, status_code=status_code, items=found.items,
+        errors=errors or {}, values=values or {}, page_number=number, has_more=found.has_more,
+        everything=everything, reasons=FOLLOWUP_REASONS,
+    )  # fmt: skip
+
+
+@get("/suivi", name="centre_followups", operation_id="pageCentreFollowups",
+     include_in_schema=False)  # fmt: skip
+async def followups_page(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
+) -> Template:
+    me, viewer = await _worker(request, tx, optional_viewer)
+    return await _followups(request, tx, viewer, me)
+
+
+def _contacted_at(value: str) -> str | None:
+    """``<input type="datetime-local">`` is Paris time without an offset."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=PARIS).isoformat()
+    except ValueError:
+        raise FormError({"contacted_at": FIELD_MESSAGES["contacted_at"]}) from None
+
+
+@post("/suivi/{followup_id:int}/contact", name="centre_followup_contact",
+      operation_id="pageCentreFollowupContact", include_in_schema=False)  # fmt: skip
+async def followup_contact(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer, followup_id: int
+) -> Response[Any]:
+    me, viewer = await _worker(request, tx, optional_viewer)
+    form = await request.form()
+    values = {"outcome": _text(form, "outcome"), "contacted_at": _text(form, "contacted_at")}
+    try:
+        data = convert(
+            {"outcome": values["outcome"], "contacted_at": _contacted_at(values["contacted_at"])},
+            ContactIn,
+        )
+        done: Followup | None = await _decide(
+            lambda: followups.record_contact(tx, viewer, followup_id, data, now=_now()),
+            request, tx,
+        )  # fmt: skip
+    except FormError as exc:
+        errors = _explained(exc.fields)
+    except Invalid as exc:
+        errors = _explained(domain_fields(exc))
+    else:
+        if not is_htmx(request):
+            return Redirect("/centre/suivi?fait=contact", status_code=303)
+        return _render(
+            request, "centre/_followup.html", me, item=done, reasons=FOLLOWUP_REASONS,
+            item_errors={}, item_values={}, message=None if done else ALREADY_DONE, alone=True,
+        )  # fmt: skip
+    if is_htmx(request):
+        listed = await followups.list_followups(
+            tx, viewer, open_only=True, page=_int(form.get("page"), 1), per_page=PER_PAGE
+        )
+        item = _find(listed.items, lambda f: f.id == followup_id)
+        if item is not None:
+            return _render(
+                request, "centre/_followup.html", me, item=item, reasons=FOLLOWUP_REASONS,
+                item_errors=errors, item_values=values,
+            )  # fmt: skip
+    return await _followups(
+        request, tx, viewer, me, errors={followup_id: errors}, values={followup_id: values},
+        status_code=422,
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------
+# Reports and suspension
+# ---------------------------------------------------------------------------------------
+
+
+async def _reports(
+    request: Request[Any, Any, Any],
+    tx: Tx,
+    viewer: Viewer,
+    me: Me,
+    *,
+    errors: dict[int, dict[str, str]] | None = None,
+    status_code: int = 200,
+) -> Template:
+    number = _int(request.query_params.get("page"), 1)
+    everything = request.query_params.get("tous") == "1"
+    found = await safeguarding.list_reports(
+        tx, viewer, open_only=not everything, page=number, per_page=PER_PAGE
+    )
+    return _render(
+        request, "centre/reports.html", me, status_code=status_code, items=found.items,
+        errors=errors or {}, page_number=number, has_more=found.has_more,
+        everything=everything, reasons=REPORT_REASONS,
+    )  # fmt: skip
+
+
+@get("/signalements", name="centre_reports", operation_id="pageCentreReports",
+     include_in_schema=False)  # fmt: skip
+async def reports_page(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
+) -> Template:
+    me, viewer = await _worker(request, tx, optional_viewer)
+    return await _reports(request, tx, viewer, me)
+
+
+async def _report_card(
+    request: Request[Any, Any, Any], tx: Tx, viewer: Viewer, me: Me, report_id: int,
+    page_number: int, **context: Any,
+) -> Template | None:  # fmt: skip
+    listed = await safeguarding.list_reports(
+        tx, viewer, open_only=False, page=page_number, per_page=PER_PAGE
+    )
+    item: Report | None = _find(listed.items, lambda r: r.id == report_id)
+    if item is None:
+        return None
+    context.setdefault("item_errors", {})
+    return _render(
+        request, "centre/_report.html", me, item=item, reasons=REPORT_REASONS, alone=True,
+        **context,
+    )  # fmt: skip
+
+
+@post("/signalements/{report_id:int}/resoudre", name="centre_report_resolve",
+      operation_id="pageCentreResolveReport", include_in_schema=False)  # fmt: skip
+async def report_resolve(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer, report_id: int
+) -> Response[Any]:
+    me, viewer = await _worker(request, tx, optional_viewer)
+    form = await request.form()
+    number = _int(form.get("page"), 1)
+    try:
+        data = convert({"resolution": _text(form, "resolution")}, ResolveIn)
+    except FormError:
+        errors = {"resolution": N_("Écrivez ce qui a été fait (3 caractères au moins).")}
+        card = await _report_card(request, tx, viewer, me, report_id, number, item_errors=errors)
+        if is_htmx(request) and card is not None:
+            return card
+        return await _reports(request, tx, viewer, me, errors={report_id: errors}, status_code=422)
+    done = await _decide(
+        lambda: safeguarding.resolve_report(tx, viewer, report_id, data), request, tx
+    )
+    if not is_htmx(request):
+        return Redirect("/centre/signalements?fait=resolu", status_code=303)
+    card = await _report_card(
+        request, tx, viewer, me, report_id, number,
+        message=NOTICES["resolu"] if done else ALREADY_DONE,
+    )  # fmt: skip
+    return card or Redirect("/centre/signalements?fait=resolu", status_code=303)
+
+
+@post("/signalements/{report_id:int}/suspendre", name="centre_suspend",
+      operation_id="pageCentreSuspend", include_in_schema=False)  # fmt: skip
+async def suspend_person(
+    request: Request[Any, Any, Any],
+    tx: Tx,
+    optional_viewer: OptionalViewer,
+    settings: SettingsDep,
+    report_id: int,
+) -> Response[Any]:
+    """Suspend the person a report is about, with the reason (kept in the history)."""
+    me, viewer = await _worker(request, tx, optional_viewer)
+    form = await request.form()
+    number = _int(form.get("page"), 1)
+    listed = await safeguarding.list_reports(
+        tx, viewer, open_only=False, page=number, per_page=PER_PAGE
+    )
+    report = _find(listed.items, lambda r: r.id == report_id)
+    if report is None or report.reported_id is None:
+        raise NotFound("no such report about a person")
+    person_id = report.reported_id
+    try:
+        data = convert({"reason": _text(form, "reason")}, SuspendIn)
+    except FormError:
+        errors = {"reason": N_("Écrivez la raison de la suspension (3 caractères au moins).")}
+        if is_htmx(request):
+            return _render(
+                request, "centre/_report.html", me, item=report, reasons=REPORT_REASONS,
+                item_errors=errors,
+            )  # fmt: skip
+        return await _reports(request, tx, viewer, me, errors={report_id: errors}, status_code=422)
+    done = await _decide(
+        lambda: safeguarding.suspend(tx, viewer, person_id, data, settings=settings, now=_now()),
+        request, tx,
+    )  # fmt: skip
+    if not is_htmx(request):
+        return Redirect("/centre/signalements?fait=suspendu", status_code=303)
+    return _render(
+        request, "centre/_report.html", me, item=report, reasons=REPORT_REASONS,
+        item_errors={}, alone=True,
+        message=NOTICES["suspendu"] if done else N_("Ce compte est déjà suspendu."),
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------
+# Vetting
+# ---------------------------------------------------------------------------------------
+
+
+@get("/verification", name="centre_vetting", operation_id="pageCentreVetting",
+     include_in_schema=False)  # fmt: skip
+async def vetting_page(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
+) -> Template:
+    me, viewer = await _worker(request, tx, optional_viewer)
+    asked = request.query_params.get("benevole", "").strip()
+    return await _vetting(request, tx, viewer, me, asked, errors={}, values={})
+
+
+async def _vetting(
+    request: Request[Any, Any, Any], tx: Tx, viewer: Viewer, me: Me, asked: str, *,
+    errors: dict[str, str], values: dict[str, str], status_code: int = 200,
+) -> Template:  # fmt: skip
+    vetting = None
+    volunteer_id = None
+    if asked:
+        if not asked.isdigit():
+            errors = {**errors, "benevole": N_("Écrivez le numéro du bénévole (des chiffres).")}
+            status_code = 422
+        else:
+            volunteer_id = int(asked)
+            try:
+                vetting = await review.volunteer_vetting(tx, viewer, volunteer_id)
+            except NotFound:
+                errors = {**errors, "benevole": N_("Aucun bénévole ne porte ce numéro.")}
+                status_code = 404
+    return _render(
+        request, "centre/vetting.html", me, status_code=status_code, asked=asked,
+        volunteer_id=volunteer_id if vetting else None, vetting=vetting, errors=errors,
+        values=values, today=datetime.now(PARIS).date(),
+    )  # fmt: skip
+
+
+def _day(value: str, field: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise FormError({field: FIELD_MESSAGES[field]}) from None
+
+
+@post("/verification/{volunteer_id:int}", name="centre_vetting_record",
+      operation_id="pageCentreRecordVetting", include_in_schema=False)  # fmt: skip
+async def vetting_record(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer, volunteer_id: int
+) -> Response[Any]:
+    me, viewer = await _worker(request, tx, optional_viewer)
+    form = await request.form()
+    values = {
+        "id_checked_on": _text(form, "id_checked_on"),
+        "record_extract_date": _text(form, "record_extract_date"),
+    }
+    try:
+        checked = _day(values["id_checked_on"], "id_checked_at")
+        extract = _day(values["record_extract_date"], "record_extract_date")
+        if checked is None and extract is None:
+            raise FormError({"form": N_("Entrez au moins une des deux dates.")})
+        data = VettingIn(
+            id_checked_at=paris_moment(checked) if checked else None,
+            record_extract_date=extract,
+        )
+        async with tx.begin_nested():
+            await volunteer.set_vetting(tx, viewer, volunteer_id, data)
+    except FormError as exc:
+        errors = _explained(exc.fields)
+    except Invalid as exc:
+        errors = _explained(domain_fields(exc))
+    else:
+        return Redirect(
+            f"/centre/verification?benevole={volunteer_id}&fait=verifie", status_code=303
+        )
+    return await _vetting(
+        request, tx, viewer, me, str(volunteer_id), errors=errors, values=values,
+        status_code=422,
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------
+# Assisted residents and posting on their behalf
+# ---------------------------------------------------------------------------------------
+
+
+async def _my_centres(tx: Tx, viewer: Viewer) -> list[tuple[int, str]]:
+    found = []
+    for centre_id in sorted(viewer.centre_ids):
+        try:
+            found.append((centre_id, (await centres.get_centre(tx, centre_id)).name))
+        except NotFound:
+            continue
+    return found
+
+
+async def _residents(
+    request: Request[Any, Any, Any], tx: Tx, viewer: Viewer, me: Me, *,
+    errors: dict[str, str] | None = None, values: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Template:  # fmt: skip
+    number = _int(request.query_params.get("page"), 1)
+    found = await assisted.list_assisted(tx, viewer, number, PER_PAGE)
+    return _render(
+        request, "centre/residents.html", me, status_code=status_code, items=found.items,
+        page_number=number, has_more=found.has_more, errors=errors or {},
+        values=values or {"vulnerability": [], "locale": "fr", "consent_method": "in_person"},
+        centres=await _my_centres(tx, viewer), consent_methods=CONSENT_METHODS,
+        today=datetime.now(PARIS).date(),
+    )  # fmt: skip
+
+
+@get("/habitants", name="centre_residents", operation_id="pageCentreResidents",
+     include_in_schema=False)  # fmt: skip
+async def residents_page(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
+) -> Template:
+    me, viewer = await _worker(request, tx, optional_viewer)
+    return await _residents(request, tx, viewer, me)
+
+
+@post("/habitants", name="centre_resident_create", operation_id="pageCentreCreateResident",
+      include_in_schema=False)  # fmt: skip
+async def resident_create(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
+) -> Response[Any]:
+    me, viewer = await _worker(request, tx, optional_viewer)
+    form = await request.form()
+    values: dict[str, Any] = {
+        key: _text(form, key)
+        for key in ("display_name", "phone", "email", "locale", "consent_method",
+                    "consent_on", "consent_centre", "consent_note")
+    }  # fmt: skip
+    values["vulnerability"] = form.getall("vulnerability", [])
+    try:
+        obtained = _day(values["consent_on"], "consent") if values["consent_on"] else None
+        body = {
+            "display_name": values["display_name"],
+            "phone": values["phone"] or None,
+            "email": values["email"] or None,
+            "locale": values["locale"] or "fr",
+            "vulnerability": values["vulnerability"],
+            "consent": {
+                "method": values["consent_method"],
+                "obtained_at": paris_moment(obtained).isoformat() if obtained else None,
+                "centre_id": values["consent_centre"] or None,
+                "note": values["consent_note"] or None,
+            },
+        }
+        data = convert(body, AssistedIn)
+        async with tx.begin_nested():
+            await assisted.create_assisted(tx, viewer, data)
+    except FormError as exc:
+        errors = _explained(exc.fields)
+    except DomainError as exc:
+        if exc.status_code not in (403, 422) or not exc.fields:
+            raise
+        errors = _explained(domain_fields(exc))
+    else:
+        return Redirect("/centre/habitants?fait=habitant", status_code=303)
+    return await _residents(request, tx, viewer, me, errors=errors, values=values, status_code=422)
+
+
+def _schedule(values: dict[str, Any]) -> dict[str, Any]:
+    def clock(value: str) -> time:
+        try:
+            return time.fromisoformat(value)
+        except ValueError:
+            raise FormError({"schedule": FIELD_MESSAGES["schedule"]}) from None
+
+    if values["schedule_type"] == "weekly":
+        return {
+            "type": "weekly",
+            "days": [int(d) for d in values["days"] if d.isdigit()],
+            "start": values["start"],
+            "end": values["end"],
+        }
+    day = _day(values["date"], "schedule")
+    if day is None:
+        raise FormError({"schedule": FIELD_MESSAGES["schedule"]})
+    start = datetime.combine(day, clock(values["start"]), PARIS)
+    end = datetime.combine(day, clock(values["end"]), PARIS)
+    return {"type": "once", "starts_at": start.isoformat(), "ends_at": end.isoformat()}
+
+
+def _post_values(form: FormMultiDict) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        key: _text(form, key)
+        for key in ("kind", "category", "title", "description", "address", "lon", "lat",
+                    "schedule_type", "date", "start", "end", "volunteers_needed")
+    }  # fmt: skip
+    values["days"] = form.getall("days", [])
+    values["beneficiary"] = form.getall("beneficiary", [])
+    values["urgent"] = _text(form, "urgent") == "1"
+    return values
+
+
+def _post_input(values: dict[str, Any], resident_id: int) -> PostIn:
+    location: dict[str, Any] = {}
+    if values["lon"] or values["lat"]:
+        location = {"lon": values["lon"] or None, "lat": values["lat"] or None}
+    if values["address"]:
+        location["address"] = values["address"]
+    body = {
+        "kind": values["kind"],
+        "category": values["category"],
+        "title": values["title"],
+        "description": values["description"],
+        "location": location,
+        "schedule": _schedule(values),
+        "volunteers_needed": values["volunteers_needed"] or 1,
+        "urgency": "urgent" if values["urgent"] else "normal",
+        "beneficiary": values["beneficiary"],
+        "on_behalf_of": resident_id,
+    }
+    return convert(body, PostIn)
+
+
+async def _post_form(
+    request: Request[Any, Any, Any], tx: Tx, viewer: Viewer, me: Me, resident_id: int, *,
+    errors: dict[str, str], values: dict[str, Any], status_code: int = 200,
+) -> Template:  # fmt: skip
+    resident = await assisted.get_assisted(tx, viewer, resident_id)
+    fmt: Formats = formats_for(request, me)
+    return _render(
+        request, "centre/post_for.html", me, status_code=status_code, resident=resident,
+        errors=errors, values=values, weekdays=fmt.weekdays(), start={"lon": 2.354, "lat": 48.886},
+    )  # fmt: skip
+
+
+@get("/habitants/{resident_id:int}/annonce", name="centre_post_for",
+     operation_id="pageCentrePostFor", include_in_schema=False)  # fmt: skip
+async def post_for_page(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer, resident_id: int
+) -> Template:
+    me, viewer = await _worker(request, tx, optional_viewer)
+    values = {
+        "kind": "request", "category": "", "title": "", "description": "", "address": "",
+        "lon": "", "lat": "", "schedule_type": "once", "date": "", "start": "", "end": "",
+        "volunteers_needed": "1", "days": [], "beneficiary": [], "urgent": False,
+    }  # fmt: skip
+    return await _post_form(request, tx, viewer, me, resident_id, errors={}, values=values)
+
+
+@post("/habitants/{resident_id:int}/annonce", name="centre_post_for_submit",
+      operation_id="pageCentrePostForSubmit", include_in_schema=False)  # fmt: skip
+async def post_for_submit(
+    request: Request[Any, Any, Any],
+    tx: Tx,
+    optional_viewer: OptionalViewer,
+    settings: SettingsDep,
+    geocoder: GeocoderDep,
+    resident_id: int,
+) -> Response[Any]:
+    me, viewer = await _worker(request, tx, optional_viewer)
+    values = _post_values(await request.form())
+    try:
+        data = _post_input(values, resident_id)
+        async with tx.begin_nested():
+            created = await create_and_match(tx, viewer, data, geocoder=geocoder, settings=settings)
+    except FormError as exc:
+        errors = _explained(exc.fields)
+    except DomainError as exc:
+        if exc.status_code not in (422, 503):
+            raise
+        errors = _explained(domain_fields(exc)) if exc.status_code == 422 else {}
+        if exc.status_code == 503:
+            errors["location"] = N_("La recherche d'adresse ne répond pas : placez l'épingle.")
+    else:
+        done = "publiee" if created.status == "published" else "relecture"
+        return Redirect(f"/centre/habitants?fait={done}", status_code=303)
+    return await _post_form(
+        request, tx, viewer, me, resident_id, errors=errors, values=values, status_code=422
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Territory map and statistics
+# ---------------------------------------------------------------------------------------
+
+
+def _period_values(request: Request[Any, Any, Any]) -> dict[str, str]:
+    return {
+        "from": request.query_params.get("from", "").strip(),
+        "to": request.query_params.get("to", "").strip(),
+    }
+
+
+async def _chosen_centre(
+    request: Request[Any, Any, Any], tx: Tx, viewer: Viewer
+) -> tuple[int | None, list[tuple[int, str]]]:
+    """``?centre=`` when given (the services refuse a centre not theirs), else the first
+    of the social worker's centres."""
+    mine = await _my_centres(tx, viewer)
+    asked = request.query_params.get("centre", "")
+    if asked.isdigit():
+        return int(asked), mine
+    return (mine[0][0] if mine else None), mine
+
+
+def _cell_centre(ring: list[tuple[float, float]]) -> tuple[float, float]:
+    corners = ring[:-1] if len(ring) > 1 and ring[0] == ring[-1] else ring
+    return (
+        sum(lon for lon, _ in corners) / len(corners),
+        sum(lat for _, lat in corners) / len(corners),
+    )
+
+
+def _territory_centre(territory: dict[str, Any]) -> tuple[float, float]:
+    """The middle of the territory's bounding box: where the map opens."""
+    points: list[tuple[float, float]] = []
+
+    def walk(value: Any) -> None:
+        if (
+            isinstance(value, list | tuple)
+            and len(value) == 2
+            and all(isinstance(v, int | float) for v in value)
+        ):
+            points.append((float(value[0]), float(value[1])))
+        elif isinstance(value, list | tuple):
+            for part in value:
+                walk(part)
+
+    walk(territory.get("coordinates", []))
+    if not points:
+        return (2.354, 48.886)
+    lons, lats = [p[0] for p in points], [p[1] for p in points]
+    return ((min(lons) + max(lons)) / 2, (min(lats) + max(lats)) / 2)
+
+
+@get("/carte", name="centre_map", operation_id="pageCentreMap", include_in_schema=False)
+async def map_page(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
+) -> Template:
+    me, viewer = await _worker(request, tx, optional_viewer)
+    centre_id, mine = await _chosen_centre(request, tx, viewer)
+    period = _period_values(request)
+    if centre_id is None:
+        return _render(request, "centre/map.html", me, centres=mine, centre_id=None,
+                       period=period, errors={}, cells=[], activity=None)  # fmt: skip
+    errors: dict[str, str] = {}
+    activity = None
+    try:
+        activity = await statistics.activity_map(
+            tx, viewer, centre_id, period["from"] or None, period["to"] or None
+        )
+    except Invalid as exc:
+        errors = _explained(domain_fields(exc))
+    centre = await centres.get_centre(tx, centre_id)
+    lon, lat = _territory_centre(centre.territory)
+    cells = []
+    for feature in activity.features if activity else []:
+        cell_lon, cell_lat = _cell_centre(feature.geometry.coordinates[0])
+        counts = feature.properties
+        cells.append({
+            "lon": round(cell_lon, 6), "lat": round(cell_lat, 6),
+            "count": counts.requests + counts.offers, "requests": counts.requests,
+            "offers": counts.offers, "matched": counts.matched,
+        })  # fmt: skip
+    return _render(
+        request, "centre/map.html", me, status_code=422 if errors else 200, centres=mine,
+        centre_id=centre_id, centre_name=centre.name, period=period, errors=errors,
+        activity=activity, cells=cells, map_centre={"lon": lon, "lat": lat},
+    )  # fmt: skip
+
+
+CHART_WIDTH = 640
+CHART_LABEL = 230
+CHART_BAR = 14
+
+
+def _chart(stats: statistics.CentreStatistics, locale: str) -> dict[str, Any]:
+    """Horizontal bars drawn as SVG attributes (the CSP allows no style attribute):
+    for each category, requests, offers and matched requests, each labelled with its
+    number so that no figure is told by colour alone."""
+    rows = [c for c in stats.categories if c.requests or c.offers]
+    biggest = max([1, *(max(c.requests, c.offers) for c in rows)])
+    scale = (CHART_WIDTH - CHART_LABEL - 50) / biggest
+    bars = []
+    y = 10
+    for c in rows:
+        group = []
+        for series, value in (("requests", c.requests), ("offers", c.offers),
+                              ("matched", c.requests_matched)):  # fmt: skip
+            group.append({"series": series, "value": value, "y": y,
+                          "width": max(1, round(value * scale)) if value else 0})  # fmt: skip
+            y += CHART_BAR + 2
+        bars.append({"label": c.label_fr if locale == "fr" else c.label_en,
+                     "y": group[0]["y"], "series": group})  # fmt: skip
+        y += 12
+    return {"bars": bars, "height": y + 10, "width": CHART_WIDTH, "label_width": CHART_LABEL,
+            "bar": CHART_BAR}  # fmt: skip
+
+
+@get("/statistiques", name="centre_statistics", operation_id="pageCentreStatistics",
+     include_in_schema=False)  # fmt: skip
+async def statistics_page(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
+) -> Template:
+    me, viewer = await _worker(request, tx, optional_viewer)
+    centre_id, mine = await _chosen_centre(request, tx, viewer)
+    period = _period_values(request)
+    errors: dict[str, str] = {}
+    stats = None
+    if centre_id is not None:
+        try:
+            stats = await statistics.centre_statistics(
+                tx, viewer, centre_id, period["from"] or None, period["to"] or None
+            )
+        except Invalid as exc:
+            errors = _explained(domain_fields(exc))
+    fmt = formats_for(request, me)
+    csv_link = None
+    if stats is not None:
+        csv_link = (
+            f"/api/v1/centres/{stats.centre_id}/statistics.csv?from={stats.period.from_}"
+            f"&to={stats.period.to}&lang={fmt.locale}"
+        )
+    return _render(
+        request, "centre/statistics.html", me, status_code=422 if errors else 200,
+        centres=mine, centre_id=centre_id, period=period, errors=errors, stats=stats,
+        chart=_chart(stats, fmt.locale) if stats else None, csv_link=csv_link,
+    )  # fmt: skip
+
+
+ROUTES: list[Any] = [
+    Router(
+        path="/centre",
+        route_handlers=[
+            queue_page, review_decision, followups_page, followup_contact, reports_page,
+            report_resolve, suspend_person, vetting_page, vetting_record, residents_page,
+            resident_create, post_for_page, post_for_submit, map_page, statistics_page,
+        ],
+        exception_handlers=PAGE_ERROR_HANDLERS,
+    )
+]  # fmt: skip

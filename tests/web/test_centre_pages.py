@@ -1,0 +1,437 @@
+"""The centre's pages over the real app (HTTP level): the review queue, the follow-up
+list, reports and suspension, vetting, assisted residents and posting for them, the
+territory map and the statistics — and who is refused them (a page, never JSON)."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from datetime import UTC, date, datetime, timedelta
+
+import pyotp
+import pytest
+from babel.dates import format_date
+from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from voisins.accounts.volunteer import RECORD_VALIDITY
+
+from ..support.people import PASSWORD, Person
+from ..support.world import HOME_ALICE, HOME_ODILE, World, build_world, post_body, with_matches
+from .test_pages import csrf_of
+from .test_volunteer_pages import HTMX, sign_in
+
+CENTRE_PAGES = (
+    "/centre", "/centre/suivi", "/centre/habitants", "/centre/signalements",
+    "/centre/verification", "/centre/carte", "/centre/statistiques",
+)  # fmt: skip
+
+
+async def log_in_with_code(client: AsyncTestClient, person: Person) -> None:
+    """Through the login page, with the 6-digit code of the authenticator app."""
+    assert person.totp_secret
+    page = await client.get("/connexion?suite=/centre")
+    response = await client.post(
+        "/connexion",
+        data={
+            "_csrf_token": csrf_of(page.text),
+            "email": person.email,
+            "password": PASSWORD,
+            "totp_code": pyotp.TOTP(person.totp_secret).now(),
+            "suite": "/centre",
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == "/centre"
+
+
+@pytest.fixture
+async def world(client: AsyncTestClient, engine: AsyncEngine) -> World:
+    world = await with_matches(client, engine, await build_world(client, engine))
+    client.cookies.clear()
+    return world
+
+
+@pytest.fixture
+async def small_world(client: AsyncTestClient, engine: AsyncEngine) -> World:
+    world = await build_world(client, engine)
+    client.cookies.clear()
+    return world
+
+
+async def test_centre_pages_without_a_session_go_to_the_login_page(
+    client: AsyncTestClient,
+) -> None:
+    for path in CENTRE_PAGES:
+        response = await client.get(path, follow_redirects=False)
+        assert response.status_code == 303, path
+        assert response.headers["location"] == f"/connexion?suite={path}"
+    posted = await client.post("/centre/suivi/1/contact", follow_redirects=False)
+    assert posted.status_code == 403  # CSRF first: no token, no further
+
+
+async def test_centre_pages_are_refused_to_residents_as_an_audited_page(
+    client: AsyncTestClient, small_world: World, engine: AsyncEngine
+) -> None:
+    sign_in(client, small_world.alice)
+    for path in CENTRE_PAGES:
+        refused = await client.get(path)
+        assert refused.status_code == 403, path
+        assert refused.headers["content-type"].startswith("text/html")
+        assert "Accès refusé" in refused.text and 'role="alert"' in refused.text
+    async with engine.connect() as conn:
+        actions = set(
+            (
+                await conn.execute(
+                    text(
+                        "SELECT action FROM audit_log WHERE actor_id = :a AND outcome = 'refused'"
+                    ),
+                    {"a": small_world.alice.id},
+                )
+            ).scalars()
+        )
+    assert {"refused.pageCentreQueue", "refused.pageCentreStatistics"} <= actions
+
+
+async def test_the_review_queue_wants_a_reason_then_approves_and_rejects(
+    client: AsyncTestClient, world: World
+) -> None:
+    await log_in_with_code(client, world.worker_18)
+    queue = await client.get("/centre")
+    assert queue.status_code == 200
+    first, second = world.matches["odile_vera_1"], world.matches["odile_vera_2"]
+    # Oldest first, with what is needed to decide: both sides, vetting, history.
+    assert queue.text.index(f'id="file-match-{first}"') < queue.text.index(
+        f'id="file-match-{second}"'
+    )
+    assert "Odile" in queue.text and "Vera" in queue.text
+    assert "Vérifié, valable jusqu&#39;au" in queue.text
+    assert "Aides terminées" in queue.text and "Mise en relation : Visite 1 le jeudi" in queue.text
+
+    missing = await client.post(
+        f"/centre/validation/match/{first}",
+        data={"_csrf_token": csrf_of(queue.text), "decision": "approve", "reason": " "},
+    )
+    assert missing.status_code == 422
+    assert f'aria-describedby="reason-match-{first}-aide reason-match-{first}-erreur"' in (
+        missing.text
+    )
+    assert f'id="reason-match-{first}-erreur"' in missing.text
+
+    approved = await client.post(
+        f"/centre/validation/match/{first}",
+        data={"_csrf_token": csrf_of(queue.text), "decision": "approve",
+              "reason": "Bénévole connue du centre"},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert approved.status_code == 303
+    assert approved.headers["location"] == "/centre?fait=approuve"
+
+    rejected = await client.post(
+        f"/centre/validation/match/{second}",
+        data={"_csrf_token": csrf_of(queue.text), "decision": "reject",
+              "reason": "Horaires incompatibles avec le planning de la famille"},
+        headers=HTMX,
+    )  # fmt: skip
+    assert rejected.status_code == 200
+    assert rejected.text.lstrip().startswith(f'<li class="card" id="file-match-{second}"')
+    assert "Refusé." in rejected.text and 'role="status"' in rejected.text
+
+    after = await client.get("/centre?fait=approuve")
+    assert "Décision enregistrée : c&#39;est validé." in after.text
+    assert f'id="file-match-{first}"' not in after.text
+    assert f'id="file-match-{second}"' not in after.text
+
+    client.cookies.clear()
+    states = {
+        m: (await client.get(f"/api/v1/me/propositions/{m}", headers=world.vera.headers)).json()[
+            "status"
+        ]
+        for m in (first, second)
+    }
+    assert states == {first: "confirmed", second: "rejected"}
+
+
+async def test_the_other_centres_worker_cannot_decide(
+    client: AsyncTestClient, world: World
+) -> None:
+    sign_in(client, world.worker_20)
+    queue = await client.get("/centre")
+    first = world.matches["odile_vera_1"]
+    assert f'id="file-match-{first}"' not in queue.text
+    refused = await client.post(
+        f"/centre/validation/match/{first}",
+        data={"_csrf_token": csrf_of(queue.text), "decision": "approve", "reason": "Pourquoi pas"},
+    )
+    assert refused.status_code == 403
+    assert "Accès refusé" in refused.text
+
+
+async def test_a_follow_up_contact_is_recorded(
+    client: AsyncTestClient, world: World, engine: AsyncEngine
+) -> None:
+    async with engine.begin() as conn:
+        followup = (
+            await conn.execute(
+                text(
+                    "INSERT INTO followups (reason, post_id, centre_id) "
+                    "VALUES ('no_response', :p, :c) RETURNING id"
+                ),
+                {"p": world.posts["alice"], "c": world.centre_18},
+            )
+        ).scalar_one()
+    sign_in(client, world.worker_18)
+    listing = await client.get("/centre/suivi")
+    assert listing.status_code == 200
+    assert f'id="suivi-{followup}"' in listing.text
+    assert "Demande restée sans réponse" in listing.text and "Alice" in listing.text
+    assert world.phones["alice"] in listing.text  # whom to call
+
+    empty = await client.post(
+        f"/centre/suivi/{followup}/contact",
+        data={"_csrf_token": csrf_of(listing.text), "outcome": "", "contacted_at": ""},
+    )
+    assert empty.status_code == 422
+    assert f'id="outcome-suivi-{followup}-erreur"' in empty.text
+
+    future = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    refused = await client.post(
+        f"/centre/suivi/{followup}/contact",
+        data={"_csrf_token": csrf_of(listing.text), "outcome": "Appel passé",
+              "contacted_at": future},
+        headers=HTMX,
+    )  # fmt: skip
+    assert refused.status_code == 200
+    assert f'id="contacted_at-suivi-{followup}-erreur"' in refused.text
+    assert 'value="Appel passé"' not in refused.text  # a textarea keeps its text inside
+    assert ">Appel passé</textarea>" in refused.text
+
+    recorded = await client.post(
+        f"/centre/suivi/{followup}/contact",
+        data={"_csrf_token": csrf_of(listing.text),
+              "outcome": "Appel : a trouvé une voisine pour ses courses",
+              "contacted_at": ""},
+        headers=HTMX,
+    )  # fmt: skip
+    assert recorded.status_code == 200
+    assert "Contacté le" in recorded.text and ">vous<" in recorded.text
+    assert "a trouvé une voisine pour ses courses" in recorded.text
+    assert "<form" not in recorded.text
+
+    still_open = await client.get("/centre/suivi")
+    assert f'id="suivi-{followup}"' not in still_open.text
+    everything = await client.get("/centre/suivi?tous=1")
+    assert f'id="suivi-{followup}"' in everything.text
+
+
+async def test_a_report_is_resolved_and_a_reported_person_suspended(
+    client: AsyncTestClient, world: World
+) -> None:
+    about_post = await client.post(
+        "/api/v1/reports",
+        json={"post_id": world.posts["alice"], "reason": "unsafe", "comment": "Bizarre"},
+        headers=world.vera.headers,
+    )
+    assert about_post.status_code == 201, about_post.text
+    about_person = await client.post(
+        "/api/v1/reports",
+        json={"match_id": world.matches["basile_victor"], "reason": "no_show"},
+        headers=world.victor.headers,
+    )
+    assert about_person.status_code == 201, about_person.text
+    post_report, person_report = about_post.json()["id"], about_person.json()["id"]
+
+    sign_in(client, world.worker_18)
+    reports = await client.get("/centre/signalements")
+    assert f'id="signalement-{post_report}"' in reports.text
+    assert "Danger pour quelqu&#39;un" in reports.text and "Bizarre" in reports.text
+    assert f'id="signalement-{person_report}"' not in reports.text  # Belleville's
+    missing = await client.post(
+        f"/centre/signalements/{post_report}/resoudre",
+        data={"_csrf_token": csrf_of(reports.text), "resolution": ""},
+    )
+    assert missing.status_code == 422
+    assert f'id="resolution-signalement-{post_report}-erreur"' in missing.text
+    resolved = await client.post(
+        f"/centre/signalements/{post_report}/resoudre",
+        data={"_csrf_token": csrf_of(reports.text), "resolution": "Annonce vérifiée avec Alice"},
+        follow_redirects=False,
+    )
+    assert resolved.status_code == 303
+    assert f'id="signalement-{post_report}"' not in (await client.get("/centre/signalements")).text
+    closed = await client.get("/centre/signalements?tous=1")
+    assert "Clos le" in closed.text and "Annonce vérifiée avec Alice" in closed.text
+
+    sign_in(client, world.worker_20)
+    reports = await client.get("/centre/signalements")
+    assert f'id="signalement-{person_report}"' in reports.text and "Basile" in reports.text
+    suspended = await client.post(
+        f"/centre/signalements/{person_report}/suspendre",
+        data={"_csrf_token": csrf_of(reports.text), "reason": "Absences répétées, sans nouvelles"},
+        headers=HTMX,
+    )
+    assert suspended.status_code == 200
+    assert "Le compte est suspendu" in suspended.text
+    client.cookies.clear()
+    gone = await client.get("/api/v1/me", headers=world.basile.headers)
+    assert gone.status_code == 401  # the suspension ended Basile's sessions
+
+
+async def test_vetting_is_recorded_and_its_expiry_shown(
+    client: AsyncTestClient, small_world: World
+) -> None:
+    world = small_world
+    sign_in(client, world.worker_18)
+    unknown = await client.get("/centre/verification?benevole=999999")
+    assert unknown.status_code == 404 and 'id="benevole-error"' in unknown.text
+    shown = await client.get(f"/centre/verification?benevole={world.victor.id}")
+    assert shown.status_code == 200
+    assert "Non vérifié" in shown.text
+
+    today = date.today()
+    future = await client.post(
+        f"/centre/verification/{world.victor.id}",
+        data={"_csrf_token": csrf_of(shown.text),
+              "record_extract_date": (today + timedelta(days=3)).isoformat()},
+    )  # fmt: skip
+    assert future.status_code == 422
+    assert 'aria-describedby="record_extract_date-error"' in future.text
+
+    extract = today - timedelta(days=100)
+    recorded = await client.post(
+        f"/centre/verification/{world.victor.id}",
+        data={"_csrf_token": csrf_of(shown.text), "id_checked_on": today.isoformat(),
+              "record_extract_date": extract.isoformat()},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert recorded.status_code == 303
+    after = await client.get(recorded.headers["location"])
+    assert "La vérification est enregistrée." in after.text
+    assert "Vérifié : peut recevoir des demandes sensibles." in after.text
+    expires = format_date(extract + RECORD_VALIDITY, "d MMMM y", locale="fr")
+    assert expires in html.unescape(after.text)
+    client.cookies.clear()
+    vetting = await client.get(
+        f"/api/v1/volunteers/{world.victor.id}/vetting", headers=world.worker_18.headers
+    )
+    assert vetting.json()["vetted"] is True
+
+
+async def test_an_assisted_resident_is_registered_and_a_request_posted_for_them(
+    client: AsyncTestClient, small_world: World, engine: AsyncEngine
+) -> None:
+    world = small_world
+    sign_in(client, world.worker_18)
+    residents = await client.get("/centre/habitants")
+    assert residents.status_code == 200 and "Odile" in residents.text
+    no_consent = await client.post(
+        "/centre/habitants",
+        data={"_csrf_token": csrf_of(residents.text), "display_name": "Marcel",
+              "consent_centre": str(world.centre_18)},
+    )  # fmt: skip
+    assert no_consent.status_code == 422 and 'id="consent-error"' in no_consent.text
+    created = await client.post(
+        "/centre/habitants",
+        data={"_csrf_token": csrf_of(residents.text), "display_name": "Marcel",
+              "phone": "01 40 00 00 00", "vulnerability": "isolated_elderly",
+              "consent_method": "phone", "consent_on": date.today().isoformat(),
+              "consent_centre": str(world.centre_18)},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert created.status_code == 303, created.text
+    assert "Marcel" in (await client.get("/centre/habitants")).text
+
+    form_page = await client.get(f"/centre/habitants/{world.odile_id}/annonce")
+    assert form_page.status_code == 200 and 'data-pick-lon="lon"' in form_page.text
+    day = (date.today() + timedelta(days=3)).isoformat()
+    values = {
+        "_csrf_token": csrf_of(form_page.text), "kind": "request", "category": "courses",
+        "title": "Courses du vendredi", "description": "Deux sacs", "lon": str(HOME_ODILE[0]),
+        "lat": str(HOME_ODILE[1]), "schedule_type": "once", "date": day, "start": "10:00",
+        "end": "09:00", "volunteers_needed": "1",
+    }  # fmt: skip
+    backwards = await client.post(f"/centre/habitants/{world.odile_id}/annonce", data=values)
+    assert backwards.status_code == 422 and 'id="schedule-error"' in backwards.text
+    posted = await client.post(
+        f"/centre/habitants/{world.odile_id}/annonce",
+        data={**values, "end": "12:00"},
+        follow_redirects=False,
+    )
+    assert posted.status_code == 303, posted.text
+    assert posted.headers["location"] == "/centre/habitants?fait=publiee"
+    async with engine.connect() as conn:
+        post = (
+            await conn.execute(
+                text("SELECT author_id, created_by, status FROM posts WHERE title = :t"),
+                {"t": "Courses du vendredi"},
+            )
+        ).one()
+    assert (post.author_id, post.created_by, post.status) == (
+        world.odile_id, world.worker_18.id, "published",
+    )  # fmt: skip
+
+    sign_in(client, world.worker_20)
+    elsewhere = await client.get(f"/centre/habitants/{world.odile_id}/annonce")
+    assert elsewhere.status_code == 404 and "Page introuvable" in elsewhere.text
+
+
+async def test_the_territory_map_shows_cells_of_five_posts_or_more_as_data_and_a_table(
+    client: AsyncTestClient, small_world: World
+) -> None:
+    world = small_world
+    for n in range(5):
+        body = post_body(HOME_ALICE, title=f"Demande {n}")
+        response = await client.post("/api/v1/posts", json=body, headers=world.alice.headers)
+        assert response.status_code == 201, response.text
+    sign_in(client, world.worker_18)
+    page = await client.get("/centre/carte")
+    assert page.status_code == 200
+    found = re.search(r"data-cells='([^']*)'", page.text)
+    assert found
+    cells = json.loads(html.unescape(found.group(1)))
+    assert cells and all(c["count"] >= 5 for c in cells)
+    assert any(c["requests"] >= 6 for c in cells)  # the 5 and Alice's first request
+    assert "<caption>Annonces par carré de la grille</caption>" in page.text
+    assert "style=" not in page.text
+
+    bad = await client.get("/centre/carte?from=2026-13-01")
+    assert bad.status_code == 422 and 'id="from-error"' in bad.text
+
+    sign_in(client, world.worker_20)
+    other = await client.get(f"/centre/carte?centre={world.centre_18}")
+    assert other.status_code == 403 and "Accès refusé" in other.text
+    own = await client.get("/centre/carte")
+    assert own.status_code == 200 and "Centre social Belleville" in own.text
+
+
+async def test_the_statistics_page_draws_charts_with_a_table_and_links_the_csv(
+    client: AsyncTestClient, world: World
+) -> None:
+    sign_in(client, world.worker_18)
+    page = await client.get("/centre/statistiques")
+    assert page.status_code == 200
+    assert "Centre social Goutte d&#39;Or" in page.text
+    assert '<svg class="chart"' in page.text and '<title id="graphique-titre">' in page.text
+    assert "<caption>Demandes, offres et mises en relation par catégorie</caption>" in page.text
+    assert "style=" not in page.text  # the CSP allows no style attribute
+    link = re.search(r'href="(/api/v1/centres/\d+/statistics\.csv[^"]*)"', page.text)
+    assert link
+    csv = await client.get(html.unescape(link.group(1)))
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    assert "Demandes publiées" in csv.text
+
+    switched = await client.post(
+        "/langue",
+        data={"_csrf_token": csrf_of(page.text), "value": "en", "suite": "/centre/statistiques"},
+    )
+    assert switched.status_code == 200 and '<html lang="en"' in switched.text
+    assert "Requests, offers and matches per category" in switched.text
+
+    sign_in(client, world.worker_20)
+    refused = await client.get(f"/centre/statistiques?centre={world.centre_18}")
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("text/html")
+    assert "Accès refusé" in refused.text

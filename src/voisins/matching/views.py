@@ -197,3 +197,15 @@ async def history(conn: AsyncConnection, viewer: Viewer, match_id: int) -> list[
             HistoryEntry(r.from_status, r.to_status, r.actor_id if shown else None, r.reason, r.at)
         )
     return entries
+
+
+async def my_feedback(conn: AsyncConnection, viewer: Viewer, post_id: int) -> dict[int, str]:
+    """The feedback I gave on a request's matches: match id → thanks / no_show."""
+    rows = await conn.execute(
+        text(
+            "SELECT f.match_id, f.kind FROM feedback f JOIN matches m ON m.id = f.match_id "
+            "WHERE m.post_id = :post AND f.author_id = :me"
+        ),
+        {"post": post_id, "me": viewer.id},
+    )
+    return {r.match_id: r.kind for r in rows}

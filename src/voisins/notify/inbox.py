@@ -43,12 +43,16 @@ class Inbox(msgspec.Struct):
     has_more: bool
 
 
-async def inbox(conn: AsyncConnection, viewer: Viewer, page: int, per_page: int) -> Inbox:
+async def inbox(
+    conn: AsyncConnection, viewer: Viewer, page: int, per_page: int, *, unread_first: bool = False
+) -> Inbox:
+    """Newest first; with ``unread_first`` (the pages), what is still unread comes first."""
+    order = "(read_at IS NULL) DESC, id DESC" if unread_first else "id DESC"
     rows = (
         await conn.execute(
             text(
                 "SELECT id, kind, title, body, link, created_at, read_at FROM notifications "
-                "WHERE user_id = :me ORDER BY id DESC LIMIT :limit OFFSET :offset"
+                f"WHERE user_id = :me ORDER BY {order} LIMIT :limit OFFSET :offset"
             ),
             {"me": viewer.id, **window(page, per_page)},
         )

@@ -1,0 +1,202 @@
+"""My account, for every signed-in person: name, language and phone; how and when
+messages reach me (channels per kind, quiet hours, digest, daily cap); my data —
+download it, or erase my account after a confirmation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
+from litestar.datastructures import Cookie
+from litestar.response import Redirect, Template
+
+from voisins.accounts import users
+from voisins.accounts.access import Viewer
+from voisins.accounts.schemas import MeUpdate
+from voisins.api.deps import SESSION_COOKIE, OptionalViewer, SettingsDep, Tx
+from voisins.moderation import gdpr
+from voisins.notify import inbox as notifications
+from voisins.notify.inbox import PreferencesIn
+from voisins.web.forms import N_, FormError, convert, form_values
+from voisins.web.i18n import LANG_COOKIE
+from voisins.web.pages import Me, page
+from voisins.web.problems import signed_in
+from voisins.web.url_state import notice
+from voisins.web.wording import NOTIFICATION_KINDS, kinds_for
+
+NOTICES = {
+    "infos": N_("Vos informations sont enregistrées."),
+    "notifications": N_("Vos choix pour les messages sont enregistrés."),
+}
+FIELD_MESSAGES = {
+    "display_name": N_("Écrivez votre prénom (80 caractères au plus)."),
+    "phone": N_("Écrivez un numéro de téléphone, par exemple 06 12 34 56 78."),
+    "locale": N_("Choisissez une langue."),
+    "quiet_start": N_("Écrivez une heure, par exemple 21:00."),
+    "quiet_end": N_("Écrivez une heure, par exemple 08:00."),
+    "daily_cap": N_("Écrivez un nombre entre 1 et 200."),
+    "channels": N_("Vérifiez vos choix."),
+}
+OPTIONAL_CHANNELS = ("email", "sms")
+
+
+def _language_cookie(locale: str) -> Cookie:
+    """The pages' language switch remembers the account's language too (after logout)."""
+    return Cookie(key=LANG_COOKIE, value=locale, max_age=365 * 86400, path="/", samesite="lax")
+
+
+def _messages(fields: dict[str, str]) -> dict[str, str]:
+    return {name: FIELD_MESSAGES.get(name, message) for name, message in fields.items()}
+
+
+async def _account_page(
+    request: Request[Any, Any, Any],
+    tx: Tx,
+    viewer: Viewer,
+    me: Me,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Template:
+    account = await users.get_me(tx, viewer.id)
+    prefs = await notifications.get_preferences(tx, viewer)
+    kinds = kinds_for(me.role, me.is_volunteer)
+    chosen = {k: prefs.channels.get(k) or prefs.default_channels for k in kinds}
+    return page(
+        request, "account/account.html", me, status_code=status_code, account=account,
+        prefs=prefs, kinds=kinds, kind_labels=NOTIFICATION_KINDS, chosen=chosen,
+        errors=errors or {}, values=values or {}, notice=notice(request, NOTICES),
+    )  # fmt: skip
+
+
+@get("/mon-compte", name="account", operation_id="pageAccount",
+     include_in_schema=False)  # fmt: skip
+async def account_page(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
+) -> Response[Any]:
+    me, viewer = await signed_in(request, tx, optional_viewer)
+    return await _account_page(request, tx, viewer, me)
+
+
+@post("/mon-compte", name="account_save", operation_id="pageSaveAccount",
+     include_in_schema=False)  # fmt: skip
+async def account_save(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
+) -> Response[Any]:
+    me, viewer = await signed_in(request, tx, optional_viewer)
+    values = await form_values(request)
+    fields = {
+        "display_name": str(values.get("display_name", "")).strip(),
+        "locale": values.get("locale"),
+        "phone": str(values.get("phone", "")).strip() or None,  # empty: no phone any more
+    }
+    try:
+        data = convert(fields, MeUpdate)
+        await users.update_me(tx, viewer, data)
+    except FormError as exc:
+        return await _account_page(request, tx, viewer, me, values=values,
+                                   errors=_messages(exc.fields), status_code=400)  # fmt: skip
+    redirect = Redirect("/mon-compte?fait=infos", status_code=303)
+    redirect.cookies.append(_language_cookie(str(fields["locale"])))
+    return redirect
+
+
+def _channels_of(values: dict[str, Any], kinds: list[str]) -> dict[str, list[str]]:
+    """In-app always (the inbox); e-mail and SMS as ticked, per kind of message."""
+    chosen: dict[str, list[str]] = {}
+    for kind in kinds:
+        ticked = values.get(f"canal:{kind}", [])
+        ticked = ticked if isinstance(ticked, list) else [ticked]
+        chosen[kind] = ["inapp", *(c for c in OPTIONAL_CHANNELS if c in ticked)]
+    return chosen
+
+
+@post("/mon-compte/notifications", name="account_notifications",
+      operation_id="pageSaveNotificationPreferences", include_in_schema=False)  # fmt: skip
+async def notifications_save(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
+) -> Response[Any]:
+    me, viewer = await signed_in(request, tx, optional_viewer)
+    values = await form_values(request)
+    current = await notifications.get_preferences(tx, viewer)
+    fields = {
+        # Kinds this form does not show keep what was chosen before.
+        "channels": current.channels | _channels_of(values, kinds_for(me.role, me.is_volunteer)),
+        "quiet_start": str(values.get("quiet_start", ""))[:5],
+        "quiet_end": str(values.get("quiet_end", ""))[:5],
+        "urgent_breaks_quiet": values.get("urgent_breaks_quiet") == "1",
+        "digest": values.get("digest") == "1",
+        "daily_cap": values.get("daily_cap", ""),
+    }
+    try:
+        data = convert(fields, PreferencesIn)
+        await notifications.put_preferences(tx, viewer, data)
+    except FormError as exc:
+        return await _account_page(request, tx, viewer, me, values=values,
+                                   errors=_messages(exc.fields), status_code=400)  # fmt: skip
+    return Redirect("/mon-compte?fait=notifications#messages", status_code=303)
+
+
+@get("/mon-compte/donnees", name="account_export", operation_id="pageExportMyData",
+     include_in_schema=False)  # fmt: skip
+async def export_data(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
+) -> Response[Any]:
+    """Everything voisins holds about me, as a JSON file (the API's export)."""
+    _me, viewer = await signed_in(request, tx, optional_viewer)
+    data = await gdpr.export_mine(tx, viewer)
+    return Response(
+        data,
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="voisins-donnees-{viewer.id}.json"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@get("/mon-compte/supprimer", name="account_erase_page", operation_id="pageEraseAccount",
+     include_in_schema=False)  # fmt: skip
+async def erase_page(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
+) -> Response[Any]:
+    me, _viewer = await signed_in(request, tx, optional_viewer)
+    return page(request, "account/erase.html", me, errors={})
+
+
+@post("/mon-compte/supprimer", name="account_erase", operation_id="pageEraseAccountConfirm",
+     include_in_schema=False)  # fmt: skip
+async def erase(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer, settings: SettingsDep
+) -> Response[Any]:
+    me, viewer = await signed_in(request, tx, optional_viewer)
+    values = await form_values(request)
+    if values.get("confirm") != "1":
+        errors = {"confirm": N_("Cochez la case pour confirmer.")}
+        return page(request, "account/erase.html", me, errors=errors, status_code=400)
+    done = await gdpr.erase_mine(tx, viewer, gdpr.ErasureIn(confirm=True), settings=settings)
+    state = request.app.state
+    # The Redis part (login counters) runs once the transaction committed.
+    redirect = Redirect(
+        "/compte-supprime",
+        status_code=303,
+        background=BackgroundTask(gdpr.finish_erasure, state.engine, state.redis, done.erasure_id),
+    )
+    redirect.cookies.extend([
+        Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/"),
+        _language_cookie(me.locale),  # the next page speaks the account's language
+    ])  # fmt: skip
+    return redirect
+
+
+@get("/compte-supprime", name="account_erased", operation_id="pageAccountErased",
+     include_in_schema=False)  # fmt: skip
+async def erased(request: Request[Any, Any, Any]) -> Template:
+    return page(request, "account/erased.html", None)
+
+
+HANDLERS = [
+    account_page, account_save, notifications_save, export_data, erase_page, erase, erased,
+]  # fmt: skip

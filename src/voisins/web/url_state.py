@@ -1,0 +1,21 @@
+"""What a page reads from its own address: which page of a list, and the one-line
+notice to show after a form was sent and the browser redirected (``?fait=…``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+
+
+def page_number(request: Request[Any, Any, Any]) -> int:
+    """``?page=`` of a list, 1 when absent or not a number."""
+    try:
+        return max(1, min(int(request.query_params.get("page", "1")), 10_000))
+    except ValueError:
+        return 1
+
+
+def notice(request: Request[Any, Any, Any], notices: dict[str, str]) -> str | None:
+    """The notice named by ``?fait=``, if it is one of this page's."""
+    return notices.get(request.query_params.get("fait", ""))

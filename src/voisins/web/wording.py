@@ -1,0 +1,86 @@
+"""What the resident pages say about states and messages, in plain words.
+
+Texts are French message ids marked with ``N_`` (translated by the templates with
+``_``); short sentences, one idea each, everyday words (in the spirit of FALC)."""
+
+from __future__ import annotations
+
+from voisins.web.forms import N_
+
+# A post's state, as its author reads it.
+POST_STATES = {
+    "draft": N_("Pas encore publiée."),
+    "in_review": N_("Le centre social relit votre annonce. Elle sera publiée ensuite."),
+    "published": N_("Publiée. Nous cherchons un voisin pour vous."),
+    "rejected": N_("Le centre social n'a pas publié cette annonce."),
+    "matched": N_("Un voisin a dit oui."),
+    "closed": N_("Terminée."),
+    "expired": N_("Plus active : la date est passée."),
+    "withdrawn": N_("Retirée."),
+}
+OFFER_PUBLISHED = N_("Publiée. Vos voisins peuvent la voir.")
+
+# One match, as the author of the request reads it.
+MATCH_STATES = {
+    "proposed": N_("Proposée à un voisin. Pas encore de réponse."),
+    "accepted": N_("Un voisin a dit oui."),
+    "pending_review": N_(
+        "Un voisin a dit oui. Le centre social vérifie avant de vous mettre en contact."
+    ),
+    "approved": N_("Le centre social a dit oui."),
+    "confirmed": N_("C'est confirmé. Vous pouvez vous appeler."),
+    "completed": N_("L'aide est faite."),
+    "cancelled": N_("Annulée."),
+    "declined": N_("Le voisin a dit non."),
+    "expired": N_("Pas de réponse à temps."),
+    "withdrawn": N_("Plus nécessaire."),
+    "rejected": N_("Le centre social a dit non."),
+}
+
+# Kinds of notification, for the preferences form.
+NOTIFICATION_KINDS = {
+    "match.proposed": N_("On vous propose d'aider un voisin"),
+    "reminder": N_("Rappel : une proposition attend votre réponse"),
+    "match.accepted": N_("Un voisin a dit oui à votre demande"),
+    "match.confirmed": N_("Une mise en relation est confirmée"),
+    "match.approved": N_("Le centre social a dit oui à une mise en relation"),
+    "match.rejected": N_("Le centre social a dit non à une mise en relation"),
+    "match.cancelled": N_("Une mise en relation est annulée"),
+    "post.approved": N_("Le centre social a publié votre annonce"),
+    "post.rejected": N_("Le centre social n'a pas publié votre annonce"),
+    "match.review_needed": N_("Une mise en relation attend votre validation"),
+    "post.review_needed": N_("Une annonce attend votre validation"),
+    "post.no_response": N_("Une demande n'a pas de réponse"),
+    "report.filed": N_("Un signalement est arrivé"),
+}
+AUTHOR_KINDS = (
+    "match.accepted", "match.confirmed", "match.cancelled", "post.approved", "post.rejected",
+)  # fmt: skip
+VOLUNTEER_KINDS = ("match.proposed", "reminder", "match.approved", "match.rejected")
+STAFF_KINDS = ("match.review_needed", "post.review_needed", "post.no_response", "report.filed")
+
+
+def kinds_for(role: str, is_volunteer: bool) -> list[str]:
+    """The kinds of message this person can receive, in the order of the form."""
+    kinds = list(AUTHOR_KINDS)
+    if is_volunteer:
+        kinds += [k for k in VOLUNTEER_KINDS if k not in kinds]
+    if role in ("social_worker", "admin"):
+        kinds += list(STAFF_KINDS)
+    return kinds
+
+
+def post_state(kind: str, status: str) -> str:
+    if status == "published" and kind == "offer":
+        return OFFER_PUBLISHED
+    return POST_STATES.get(status, status)
+
+
+def page_link(kind: str, link: str | None) -> str | None:
+    """Where a message leads on the pages. Messages point at API paths (``/posts/12``):
+    a proposition to answer leads to the volunteer's propositions, the rest to the post."""
+    if kind in VOLUNTEER_KINDS:
+        return "/propositions"
+    if link and link.startswith("/posts/"):
+        return "/annonces/" + link.removeprefix("/posts/")
+    return link

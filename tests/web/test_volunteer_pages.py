@@ -158,8 +158,10 @@ async def test_propositions_show_bands_only_until_the_match_is_confirmed(
     # The sensitive visits Vera accepted wait for review: not among the propositions.
     assert f'id="proposition-{world.matches["odile_vera_1"]}"' not in listing.text
 
-    refused = await client.post(f"/propositions/{match_id}/accepter", headers=HTMX)
-    assert refused.status_code == 403  # no CSRF token
+    refused = await client.post(f"/propositions/{match_id}/accepter")
+    assert refused.status_code == 403  # no CSRF token: a page that says so, not JSON
+    assert "Formulaire expiré" in refused.text
+    assert refused.headers["content-type"].startswith("text/html")
 
     accepted = await client.post(
         f"/propositions/{match_id}/accepter",

@@ -1,6 +1,7 @@
 """What a page does when it cannot show what was asked: no session → the login page,
-then back; a refusal (403), nothing there (404), no longer possible (409) → a page in
-the layout saying so in the reader's language, never the API's JSON and never a 500.
+then back; a refusal (403), nothing there (404), no longer possible (409), a form whose
+CSRF token expired, even an unexpected error (logged as the API logs it) → a page in the
+layout saying so in the reader's language, never the API's JSON.
 
 Page routers install ``PAGE_ERROR_HANDLERS``: a handler simply lets the services' domain
 errors go, the request's transaction rolls back, and the refusal is audited like the
@@ -12,10 +13,12 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from litestar import Request, Response
+from litestar.exceptions import HTTPException, PermissionDeniedException
 from litestar.response import Redirect, Template
 from litestar.types import ExceptionHandlersMap
 
 from voisins.accounts.access import Viewer
+from voisins.api.errors import internal_error_handler
 from voisins.api.refusals import VIEWER_STATE_KEY
 from voisins.errors import DomainError
 from voisins.web.forms import N_
@@ -42,11 +45,22 @@ MESSAGES: dict[int, tuple[str, str]] = {
         ),
     ),
     422: (N_("Vérifiez votre saisie"), N_("Une information donnée ne convient pas.")),
+    500: (
+        N_("Une erreur est survenue"),
+        N_("Elle est notée et nous allons la corriger. Réessayez dans un moment."),
+    ),
     503: (
         N_("Service indisponible"),
         N_("Un service dont cette page a besoin ne répond pas. Réessayez dans un moment."),
     ),
 }
+
+
+# A form sent without its token, or with an old one (the CSRF cookie changed).
+EXPIRED_FORM = (
+    N_("Formulaire expiré"),
+    N_("Ce formulaire a expiré. Revenez à la page précédente, rechargez-la et réessayez."),
+)
 
 
 class NotSignedIn(Exception):
@@ -71,9 +85,13 @@ async def signed_in(
 
 
 def problem_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    assert isinstance(exc, DomainError)
-    status = exc.status_code if exc.status_code in MESSAGES else 400
+    known = exc.status_code if isinstance(exc, DomainError | HTTPException) else 500
+    if known >= 500 and not isinstance(exc, DomainError):
+        internal_error_handler(request, exc)  # logs it (classes and places only)
+    status = known if known in MESSAGES else (500 if known >= 500 else 400)
     title, message = MESSAGES[status]
+    if isinstance(exc, PermissionDeniedException) and "CSRF" in str(exc.detail):
+        title, message = EXPIRED_FORM
     me: Me | None = request.state.get(ME_STATE_KEY)
     if is_htmx(request):
         # htmx swaps only 2xx answers: the explanation replaces the page's content.
@@ -102,5 +120,7 @@ def not_signed_in(request: Request[Any, Any, Any], exc: Exception) -> Response[A
 
 PAGE_ERROR_HANDLERS: ExceptionHandlersMap = {
     DomainError: problem_page,
+    HTTPException: problem_page,
+    Exception: problem_page,
     NotSignedIn: not_signed_in,
 }

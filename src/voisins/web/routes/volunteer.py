@@ -161,6 +161,19 @@ def _input_of(values: dict[str, Any]) -> VolunteerIn:
     return convert(body, VolunteerIn)
 
 
+def _zoom(radius_km: Any) -> int:
+    """A map zoom at which the radius circle fits on a phone's screen."""
+    try:
+        radius = float(str(radius_km).replace(",", "."))
+    except ValueError:
+        return 14
+    # About 150 px of radius on a map 18 rem high, at the latitude of France.
+    for zoom, up_to_km in ((15, 0.45), (14, 0.9), (13, 1.8), (12, 3.7), (11, 7.5), (10, 15)):
+        if radius <= up_to_km:
+            return zoom
+    return 9
+
+
 def _explained(fields: dict[str, str]) -> dict[str, str]:
     return {name: FIELD_MESSAGES.get(name, message) for name, message in fields.items()}
 
@@ -181,7 +194,7 @@ def _profile_page(
         request, "volunteer/profile.html", me, status_code=status_code, fmt=fmt,
         profile=profile, values=values, errors=errors, saved=saved, blocks=BLOCKS,
         weekdays=fmt.weekdays(), languages=[(code, fmt.language(code)) for code in offered],
-        start={"lon": 2.354, "lat": 48.886},
+        start={"lon": 2.354, "lat": 48.886}, zoom=_zoom(values["radius_km"]),
     )  # fmt: skip
 
 

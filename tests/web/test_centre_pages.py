@@ -121,6 +121,15 @@ async def test_the_review_queue_wants_a_reason_then_approves_and_rejects(
     )
     assert f'id="reason-match-{first}-erreur"' in missing.text
 
+    missing_htmx = await client.post(
+        f"/centre/validation/match/{first}",
+        data={"_csrf_token": csrf_of(queue.text), "decision": "approve", "reason": ""},
+        headers=HTMX,
+    )
+    assert missing_htmx.status_code == 200  # the card again, with its message
+    assert missing_htmx.text.lstrip().startswith(f'<li class="card" id="file-match-{first}"')
+    assert f'id="reason-match-{first}-erreur"' in missing_htmx.text
+
     approved = await client.post(
         f"/centre/validation/match/{first}",
         data={"_csrf_token": csrf_of(queue.text), "decision": "approve",

@@ -239,3 +239,40 @@ async def test_a_confirmed_match_is_cancelled_only_with_a_reason(
     )
     assert cancelled.status_code == 200
     assert "Annulée" in cancelled.text
+
+
+async def test_a_proposition_taken_meanwhile_is_said_on_its_card(
+    client: AsyncTestClient, world: World
+) -> None:
+    sign_in(client, world.victor)
+    listing = await client.get("/propositions")
+    victors = world.matches["alice_victor"]
+    assert f'id="proposition-{victors}"' in listing.text
+    # Vera takes Alice's only place while Victor's page is open (the bearer token wins
+    # over Victor's cookie).
+    taken = await client.post(
+        f"/api/v1/matches/{world.matches['alice_vera']}/accept", headers=world.vera.headers
+    )
+    assert taken.status_code == 200, taken.text
+    late = await client.post(
+        f"/propositions/{victors}/accepter",
+        data={"_csrf_token": csrf_of(listing.text)},
+        headers=HTMX,
+    )
+    assert late.status_code == 200  # htmx swaps the card, which says why
+    assert 'role="alert"' in late.text and "n&#39;est plus ouverte" in late.text
+    assert "Alice" not in late.text and ADDRESS_ALICE not in late.text
+
+
+async def test_a_confirmed_match_is_marked_done(client: AsyncTestClient, world: World) -> None:
+    sign_in(client, world.victor)
+    match_id = world.matches["basile_victor"]
+    mine = await client.get("/mes-aides")
+    done = await client.post(
+        f"/mes-aides/{match_id}/terminer", data={"_csrf_token": csrf_of(mine.text)}, headers=HTMX
+    )
+    assert done.status_code == 200
+    assert "Merci pour votre aide !" in done.text and "Terminée" in done.text
+    after = await client.get("/mes-aides")
+    past = after.text.split('id="passees"', 1)[1]
+    assert f'id="proposition-{match_id}"' in past

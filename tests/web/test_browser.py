@@ -3,8 +3,18 @@ an axe-core accessibility check of every page visited and screenshots of each.""
 
 from __future__ import annotations
 
-from playwright.async_api import Browser, expect
+import re
+from datetime import date, timedelta
+from typing import Any
 
+from litestar.testing import AsyncTestClient
+from playwright.async_api import Browser, Page, expect
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from voisins.app import create_app
+from voisins.settings import Settings
+
+from ..support.world import ADDRESS_ALICE, HOME_ALICE, build_world, vet
 from .conftest import axe_violations, new_page, screenshot
 
 
@@ -44,3 +54,90 @@ async def test_a_wrong_password_is_announced_and_the_form_stays_usable(
     await expect(page.get_by_role("alert")).to_contain_text("E-mail ou mot de passe incorrect.")
     assert await axe_violations(page) == []
     await screenshot(page, "login-error")
+
+
+async def _signed_in(browser: Browser, base_url: str, token: str) -> Page:
+    """A browser already signed in with ``token`` (as after the login page)."""
+    page = await new_page(browser, base_url)
+    await page.context.add_cookies([{"name": "voisins_session", "value": token, "url": base_url}])
+    return page
+
+
+async def _check(page: Page, name: str) -> None:
+    violations = await axe_violations(page)
+    assert violations == [], (name, violations)
+    await screenshot(page, name)
+
+
+async def test_a_sensitive_request_goes_from_resident_to_volunteer_to_social_worker_and_back(
+    browser: Browser, live_server: str, worker_process: Any, settings: Settings, engine: AsyncEngine
+) -> None:
+    """A resident posts a request in three steps; the volunteer sees it arrive live on
+    their open page and accepts; the centre's social worker approves with a reason; then
+    each side sees the other's contact, and the volunteer the exact address."""
+    async with AsyncTestClient(create_app(settings)) as api:
+        world = await build_world(api, engine)
+        await vet(api, world, world.vera)
+        await api.patch("/api/v1/me", json={"phone": "06 33 33 33 33"}, headers=world.vera.headers)
+
+    volunteer = await _signed_in(browser, live_server, world.vera.token)
+    await volunteer.goto("/propositions")
+    await expect(volunteer.get_by_role("heading", level=1)).to_be_visible()
+    await _check(volunteer, "volunteer-propositions")
+
+    resident = await new_page(browser, live_server)
+    await resident.goto("/inscription")
+    await resident.get_by_label("Votre prénom").fill("Rose")
+    await resident.get_by_label("Adresse e-mail").fill("rose.journey@example.org")
+    await resident.get_by_label("Mot de passe (10 caractères au moins)").fill("un mot de passe sûr")
+    await resident.get_by_label("Téléphone (facultatif)").fill("06 55 55 55 55")
+    await resident.get_by_role("button", name="Créer mon compte").click()
+    await resident.goto("/annonces/nouvelle")
+    await _check(resident, "post-step-1")
+    await resident.get_by_label("Demander de l'aide").check()
+    await resident.get_by_label("Visite de convivialité").check()
+    await resident.get_by_label("Un titre court").fill("Une visite le jeudi après-midi")
+    await resident.get_by_role("button", name="Continuer").click()
+    await resident.get_by_label("Votre adresse").fill(ADDRESS_ALICE)
+    await resident.get_by_text("Sans la carte : écrire la position").click()
+    await resident.get_by_label("Longitude").fill(str(HOME_ALICE[0]))
+    await resident.get_by_label("Latitude").fill(str(HOME_ALICE[1]))
+    await _check(resident, "post-step-2")
+    await resident.get_by_role("button", name="Continuer").click()
+    day = (date.today() + timedelta(days=2)).isoformat()
+    await resident.get_by_label("Une seule fois", exact=True).check()
+    await resident.get_by_label("Quel jour ? (pour une seule fois)").fill(day)
+    await resident.get_by_label("À partir de quelle heure ?").fill("14:00")
+    await resident.get_by_label("Jusqu'à quelle heure ?").fill("16:00")
+    await _check(resident, "post-step-3")
+    await resident.get_by_role("button", name="Publier mon annonce").click()
+    await expect(resident).to_have_url(re.compile(r"/annonces/\d+"))
+    await _check(resident, "post-published")
+
+    # The volunteer's open page receives it live (SSE → htmx refresh), no reload.
+    card = volunteer.locator("li.card", has_text="Une visite le jeudi après-midi")
+    await expect(card).to_be_visible(timeout=20_000)
+    assert "Rose" not in await card.inner_text()  # no identity before confirmation
+    await card.get_by_role("button", name="J'accepte").click()
+    await expect(card).to_contain_text("valide", timeout=10_000)
+
+    worker = await _signed_in(browser, live_server, world.worker_18.token)
+    await worker.goto("/centre")
+    item = worker.locator("li.card, article", has_text="Une visite le jeudi après-midi").first
+    await expect(item).to_be_visible()
+    await _check(worker, "centre-review-queue")
+    await item.get_by_label("Raison de la décision (obligatoire)").fill(
+        "Bénévole vérifiée et connue du centre"
+    )
+    await item.get_by_role("button", name="Valider").click()
+    await expect(worker.get_by_text("Une visite le jeudi après-midi")).to_have_count(1)
+
+    await resident.reload()
+    await expect(resident.get_by_text("Pour le contacter")).to_be_visible()
+    await expect(resident.get_by_role("link", name="06 33 33 33 33")).to_be_visible()
+    await _check(resident, "resident-confirmed-contact")
+
+    await volunteer.goto("/mes-aides")
+    await expect(volunteer.get_by_text("rose.journey@example.org")).to_be_visible()
+    await expect(volunteer.get_by_text(ADDRESS_ALICE)).to_be_visible()
+    await _check(volunteer, "volunteer-confirmed-contact")

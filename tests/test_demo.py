@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pyotp
+from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from voisins.demo import load_demo
+from voisins.demo import DEMO_PASSWORD, DEMO_TOTP, load_demo
 from voisins.settings import Settings
 
 
@@ -30,3 +32,22 @@ async def test_demo_loads_people_posts_and_propositions_idempotently(
     assert (centres, volunteers, consents) == (2, 14, 1)
     assert published >= 20
     assert matches > 0, "demo volunteers should have propositions to look at"
+
+
+async def test_every_demo_account_logs_in_with_its_published_password_and_code(
+    engine: AsyncEngine, settings: Settings, client: AsyncTestClient
+) -> None:
+    await load_demo(engine, settings)
+    accounts = [
+        ("fatou@voisins.demo", None),
+        ("gisele@voisins.demo", None),
+        ("travailleur1@voisins.demo", DEMO_TOTP["sw1"]),
+        ("admin@voisins.demo", DEMO_TOTP["admin"]),
+    ]
+    for email, secret in accounts:
+        body = {"email": email, "password": DEMO_PASSWORD}
+        if secret:
+            body["totp_code"] = pyotp.TOTP(secret).now()
+        response = await client.post("/api/v1/auth/login", json=body)
+        assert response.status_code == 200, (email, response.text)
+        assert response.json()["second_factor_required"] is False

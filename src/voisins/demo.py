@@ -29,7 +29,12 @@ from voisins.settings import Settings
 
 DEMO_PASSWORD = "voisins-demo"
 # Fixed TOTP secrets so a newcomer can log in as staff with any authenticator app.
-DEMO_TOTP = {"admin": "JBSWY3DPEHPK3PXP", "sw1": "KRUGKIDROVUWG2ZA", "sw2": "MFRGGZDFMZTWQ2LK"}
+# 160 bits each: pyotp refuses secrets under 112 bits.
+DEMO_TOTP = {
+    "admin": "3VTNNUSPMF23F6D63YAAKMFLV2HNIHNK",
+    "sw1": "NB74KLQC43R37JTP7WRDW6OAI7IOHCMK",
+    "sw2": "HXKVUNEB4LRVJYYJZIAGCGNMD4A5DFBV",
+}
 
 GOUTTE_DOR = [
     (2.3478, 48.8797), (2.3602, 48.8797), (2.3602, 48.8893), (2.3478, 48.8893), (2.3478, 48.8797)
@@ -112,7 +117,8 @@ async def _user(
                                        totp_enabled_at)
                     VALUES (:e, :p, :n, :r, CAST(:t AS text),
                             CASE WHEN CAST(:t AS text) IS NULL THEN NULL ELSE now() END)
-                    ON CONFLICT (email) DO UPDATE SET display_name = EXCLUDED.display_name
+                    ON CONFLICT (email) DO UPDATE SET display_name = EXCLUDED.display_name,
+                        totp_secret = EXCLUDED.totp_secret
                     RETURNING id
                     """
                 ),

@@ -6,6 +6,11 @@ from __future__ import annotations
 import re
 
 from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from voisins.app import create_app
+from voisins.demo import load_demo
+from voisins.settings import Settings, load_settings
 
 from ..support.people import PASSWORD, register
 
@@ -79,3 +84,19 @@ async def test_vendor_libraries_are_served_by_the_app(client: AsyncTestClient) -
                  "/static/app/js/app.js", "/static/app/css/app.css"):  # fmt: skip
         response = await client.get(path)
         assert response.status_code == 200, path
+
+
+async def test_in_development_the_home_page_lists_the_demo_accounts(
+    settings: Settings, engine: AsyncEngine
+) -> None:
+    development = load_settings(
+        environment="development", database_url=settings.database_url,
+        redis_url=settings.redis_url,
+    )  # fmt: skip
+    await load_demo(engine, development)
+    async with AsyncTestClient(create_app(development)) as client:
+        home = await client.get("/")
+    assert "gisele@voisins.demo" in home.text and "travailleur1@voisins.demo" in home.text
+    assert re.search(r"<code>\d{6}</code>", home.text)  # the staff account's current code
+    async with AsyncTestClient(create_app(settings)) as client:  # "test", like production
+        assert "voisins.demo" not in (await client.get("/")).text

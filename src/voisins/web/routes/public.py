@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+import pyotp
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voisins.accounts import sessions, users
 from voisins.accounts.schemas import LoginIn, RegisterIn
 from voisins.api.deps import SESSION_COOKIE, LimiterDep, OptionalViewer, SettingsDep, Tx, client_ip
+from voisins.demo import DEMO_PASSWORD, DEMO_TOTP
 from voisins.errors import Conflict, TooManyRequests, Unauthenticated
 from voisins.geo.coordinates import LonLat
 from voisins.posts import service as posts
@@ -30,11 +35,46 @@ async def home(
         tx, optional_viewer, HOME_PLACE, radius_km=2, cell_size_m=settings.grid_cell_m,
         category=None, kind=None, page=1, per_page=20,
     )  # fmt: skip
+    me = await me_of(tx, optional_viewer)
     return page(
-        request, "home.html", await me_of(tx, optional_viewer), posts=nearby.items,
+        request, "home.html", me, posts=nearby.items,
         centre={"lon": HOME_PLACE.lon, "lat": HOME_PLACE.lat},
         cells=[{"lon": p.cell.lon, "lat": p.cell.lat} for p in nearby.items],
+        demo=await demo_accounts(tx) if settings.environment == "development" and not me else [],
+        demo_password=DEMO_PASSWORD,
     )  # fmt: skip
+
+
+class DemoAccount(msgspec.Struct, frozen=True):
+    email: str
+    role: str
+    code: str | None  # the staff account's current TOTP code
+
+
+async def demo_accounts(conn: AsyncConnection) -> list[DemoAccount]:
+    """In development, when `voisins demo` loaded its neighbourhood, the home page lists
+    its accounts so a newcomer can click through every role (with the staff accounts'
+    current second-factor code, which their public demo secret gives anyway)."""
+    found = set(
+        (
+            await conn.execute(
+                text("SELECT email FROM users WHERE email = ANY(:e)"),
+                {"e": [email for email, _, _ in DEMO_ACCOUNTS]},
+            )
+        ).scalars()
+    )
+    return [
+        DemoAccount(email, role, pyotp.TOTP(secret).now() if secret else None)
+        for email, role, secret in DEMO_ACCOUNTS
+        if email in found
+    ]
+
+
+DEMO_ACCOUNTS = [
+    ("gisele@voisins.demo", N_("habitante"), None),
+    ("fatou@voisins.demo", N_("bénévole"), None),
+    ("travailleur1@voisins.demo", N_("travailleur social"), DEMO_TOTP["sw1"]),
+]
 
 
 def _session_cookie(token: str, settings: Any) -> Cookie:

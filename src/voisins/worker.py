@@ -183,6 +183,8 @@ class SendWorkerSettings:
     # CPU-bound on a small machine: more jobs do not send faster, they only lengthen
     # the event loop's queue, which the fan-out of the events worker shares.
     max_jobs = 4
+    # arq starts queued jobs at each poll only: a slot freed waits for the next one.
+    poll_delay = 0.1
     job_timeout = 60
     max_tries = 5
     health_check_interval = 30

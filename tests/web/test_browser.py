@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from voisins.app import create_app
 from voisins.settings import Settings
 
-from ..support.world import ADDRESS_ALICE, HOME_ALICE, build_world, vet
+from ..support.world import ADDRESS_ALICE, HOME_ALICE, build_world, vet, with_matches
 from .conftest import axe_violations, new_page, screenshot
 
 
@@ -141,3 +141,31 @@ async def test_a_sensitive_request_goes_from_resident_to_volunteer_to_social_wor
     await expect(volunteer.get_by_text("rose.journey@example.org")).to_be_visible()
     await expect(volunteer.get_by_text(ADDRESS_ALICE)).to_be_visible()
     await _check(volunteer, "volunteer-confirmed-contact")
+
+
+async def test_the_main_pages_of_each_role_pass_the_accessibility_check(
+    browser: Browser, live_server: str, settings: Settings, engine: AsyncEngine
+) -> None:
+    async with AsyncTestClient(create_app(settings)) as api:
+        world = await with_matches(api, engine, await build_world(api, engine))
+    pages = {
+        world.alice.token: ["/mes-annonces", f"/annonces/{world.posts['alice']}", "/messages",
+                            "/mon-compte"],
+        world.vera.token: ["/benevole", "/propositions", "/mes-aides"],
+        world.worker_18.token: ["/centre", "/centre/suivi", "/centre/habitants",
+                                "/centre/signalements", "/centre/verification",
+                                "/centre/carte", "/centre/statistiques"],
+    }  # fmt: skip
+    for token, paths in pages.items():
+        page = await _signed_in(browser, live_server, token)
+        for path in paths:
+            response = await page.goto(path)
+            assert response is not None and response.status == 200, path
+            await _check(page, "page" + path.replace("/", "-"))
+    # The same pages work in English, on a wide screen too.
+    page = await _signed_in(browser, live_server, world.worker_18.token)
+    await page.set_viewport_size({"width": 1280, "height": 900})
+    await page.goto("/centre/statistiques")
+    await page.get_by_role("button", name="English").click()
+    await expect(page.locator("html")).to_have_attribute("lang", "en")
+    await _check(page, "page-centre-statistiques-en-wide")

@@ -10,6 +10,7 @@ from litestar import Litestar
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from litestar.datastructures import State
+from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
@@ -37,6 +38,7 @@ from voisins.logs import configure_logging
 from voisins.redis_pool import create_redis
 from voisins.settings import Settings, load_settings
 from voisins.web import setup as web
+from voisins.web.problems import site_http_error
 
 API_DESCRIPTION = """
 voisins met en relation les habitants qui demandent ou offrent de l'aide entre voisins,
@@ -108,7 +110,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[request_id_middleware, web.page_headers_middleware(settings)],
         template_config=web.template_config(),
         csrf_config=web.csrf_config(settings),
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        # Unknown addresses outside the API get a page (web/problems.py).
+        exception_handlers={**EXCEPTION_HANDLERS, HTTPException: site_http_error},  # type: ignore[dict-item]
         after_exception=[audit_refusal],
         request_max_body_size=settings.max_body_bytes,
         logging_config=None,

@@ -100,3 +100,14 @@ async def test_in_development_the_home_page_lists_the_demo_accounts(
     assert re.search(r"<code>\d{6}</code>", home.text)  # the staff account's current code
     async with AsyncTestClient(create_app(settings)) as client:  # "test", like production
         assert "voisins.demo" not in (await client.get("/")).text
+
+
+async def test_an_unknown_address_gets_a_page_and_the_api_keeps_json(
+    client: AsyncTestClient,
+) -> None:
+    page = await client.get("/une-page-qui-n-existe-pas")
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "Page introuvable" in page.text
+    api = await client.get("/api/v1/rien-ici")
+    assert api.status_code == 404 and api.json()["error"] == "not_found"

@@ -18,7 +18,7 @@ from litestar.response import Redirect, Template
 from litestar.types import ExceptionHandlersMap
 
 from voisins.accounts.access import Viewer
-from voisins.api.errors import internal_error_handler
+from voisins.api.errors import http_error_handler, internal_error_handler
 from voisins.api.refusals import VIEWER_STATE_KEY
 from voisins.errors import DomainError
 from voisins.web.forms import N_
@@ -124,3 +124,16 @@ PAGE_ERROR_HANDLERS: ExceptionHandlersMap = {
     Exception: problem_page,
     NotSignedIn: not_signed_in,
 }
+
+
+# Paths answered in JSON whatever goes wrong: the API, its documentation, the probes
+# and the files (a missing file is no page).
+JSON_PREFIXES = ("/api/", "/schema", "/health", "/static/", "/unsubscribe/")
+
+
+def site_http_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """An address no route answers (a mistyped page, an old link): a page in the
+    layout for people, JSON for the API."""
+    if request.url.path.startswith(JSON_PREFIXES):
+        return http_error_handler(request, exc)
+    return problem_page(request, exc)

@@ -421,3 +421,25 @@ def test_messages_lead_to_pages_not_to_the_api() -> None:
     assert page_link("match.confirmed", "/posts/12") == "/annonces/12"
     assert page_link("match.proposed", "/posts/12") == "/propositions"  # to answer it
     assert page_link("post.no_response", None) is None
+
+
+async def test_the_header_shows_the_unread_count_from_the_first_page(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    person = await register(client, "Nadia")
+    async with engine.begin() as conn:
+        event = (
+            await conn.execute(
+                text("INSERT INTO outbox (topic, payload) VALUES ('match.proposed', '{}') "
+                     "RETURNING id")
+            )
+        ).scalar_one()  # fmt: skip
+        await conn.execute(
+            text(
+                "INSERT INTO notifications (user_id, event_id, kind, title, body) "
+                "VALUES (:u, :e, 'match.proposed', 'Nouvelle proposition', 'Pouvez-vous aider ?')"
+            ),
+            {"u": person.id, "e": event},
+        )
+    home = await client.get("/", headers=person.headers)
+    assert re.search(r"data-live-unread>1</span>", home.text), "unread badge missing"

@@ -29,6 +29,8 @@ class Me(msgspec.Struct, frozen=True):
     role: str
     locale: str
     is_volunteer: bool
+    # Shown in the header from the first page on; SSE events then add to it live.
+    unread: int = 0
 
 
 async def me_of(conn: AsyncConnection, viewer: Viewer | None) -> Me | None:
@@ -37,13 +39,15 @@ async def me_of(conn: AsyncConnection, viewer: Viewer | None) -> Me | None:
     row = (
         await conn.execute(
             text(
-                "SELECT u.id, u.display_name, u.role, u.locale, v.user_id IS NOT NULL AS vol "
+                "SELECT u.id, u.display_name, u.role, u.locale, v.user_id IS NOT NULL AS vol, "
+                "(SELECT count(*) FROM notifications n "
+                " WHERE n.user_id = u.id AND n.read_at IS NULL) AS unread "
                 "FROM users u LEFT JOIN volunteers v ON v.user_id = u.id WHERE u.id = :id"
             ),
             {"id": viewer.id},
         )
     ).one()
-    return Me(row.id, row.display_name, row.role, row.locale, row.vol)
+    return Me(row.id, row.display_name, row.role, row.locale, row.vol, row.unread)
 
 
 def locale_of(request: Request[Any, Any, Any], me: Me | None) -> str:

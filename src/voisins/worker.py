@@ -27,6 +27,7 @@ from voisins.db import create_engine
 from voisins.idempotency import purge_expired as purge_idempotency_keys
 from voisins.logs import configure_logging, get_logger
 from voisins.matching.engine import escalate_due
+from voisins.moderation.followups import raise_followups
 from voisins.moderation.gdpr import apply_retention, finish_erasures
 from voisins.notify.digest import compose_digests
 from voisins.notify.jobs import SEND_QUEUE, process_event, send_deliveries, send_due
@@ -128,6 +129,12 @@ async def remind_unanswered(ctx: dict[str, Any]) -> int:
         return await remind_propositions(conn, now=_now(ctx))
 
 
+async def raise_followup_items(ctx: dict[str, Any]) -> int:
+    """Isolated people without activity and missed visits join their centre's follow-up list."""
+    async with ctx["engine"].begin() as conn:
+        return await raise_followups(conn, ctx["settings"], now=_now(ctx))
+
+
 async def record_heartbeat(ctx: dict[str, Any]) -> None:
     """Lets operators see that a worker is alive and its cron loop turns."""
     await ctx["redis"].set(HEARTBEAT_KEY, str(int(time.time())), ex=600)
@@ -145,6 +152,7 @@ class WorkerSettings:
         remind_unanswered,
         apply_retention,
         finish_erasures,
+        raise_followup_items,
         # Results are not kept: `_job_id` then only dedupes queued and running jobs, and
         # the real de-duplication is the unique delivery key in PostgreSQL.
         func(process_event, keep_result=0),
@@ -160,6 +168,7 @@ class WorkerSettings:
         # GDPR: support records two years after the last contact, audit traces after a year.
         cron(apply_retention, hour=3, minute=47, second=0),
         cron(finish_erasures, minute=set(range(2, 60, 5)), second=0, keep_result=0),
+        cron(raise_followup_items, minute=7, second=20, keep_result=0),
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -33,7 +33,8 @@ __all__ = ["PermanentError", "SendBatch", "Senders", "TransientError"]
 
 _FACTS = """
 SELECT o.topic, o.payload, p.id AS post_id, p.title, p.category, p.cell_key AS post_cell,
-       v.cell_key AS volunteer_cell, m.review_reason, m.close_reason, m.deadline_at
+       v.cell_key AS volunteer_cell, m.review_reason, m.close_reason, m.deadline_at,
+       p.review_reason AS post_review_reason
 FROM outbox o
 LEFT JOIN matches m ON m.id = CAST(o.payload ->> 'match_id' AS bigint)
 LEFT JOIN posts p ON p.id = COALESCE(m.post_id, CAST(o.payload ->> 'post_id' AS bigint))
@@ -119,6 +120,10 @@ class Senders:
             context["reason"] = facts.review_reason
         if claim.kind == "match.cancelled" and facts.close_reason:
             context["reason"] = facts.close_reason
+        if claim.kind == "post.rejected" and facts.post_review_reason:
+            context["reason"] = facts.post_review_reason
+        if claim.kind == "report.filed":
+            context = {"url": f"{base}/moderation/reports"}
         if claim.kind == "password.reset_requested":
             context = {"reset_url": f"{base}/reset-password?token={facts.payload['token']}"}
         return context

@@ -49,7 +49,8 @@ from voisins.settings import load_settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
 VOLUNTEERS = 5_000
-PER_REQUEST = 100  # volunteers proposed per request (the batch size)
+PER_REQUEST = 100
+WORKER_PROCESSES = int(os.environ.get("VOISINS_BENCH_WORKERS", os.cpu_count() or 1))
 CHATELET = (2.347, 48.8589)
 
 
@@ -159,7 +160,7 @@ async def run() -> dict[str, Any]:
     )
     sink.start()
     dsn = with_database(base.asyncpg_dsn, name)
-    worker: asyncio.subprocess.Process | None = None
+    workers: list[asyncio.subprocess.Process] = []
     try:
         await upgrade(dsn)
         settings = load_settings(
@@ -179,16 +180,28 @@ async def run() -> dict[str, Any]:
         }
         async with Redis.from_url(redis_url) as client:
             await client.flushdb()  # jobs and health keys left by an interrupted run
-        worker = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "voisins.cli", "worker", env=env, start_new_session=True,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-        )  # fmt: skip
+        # One worker process per core, as a deployment on this machine would run them
+        # (workers are stateless; each takes jobs from the same queues).
+        for _ in range(WORKER_PROCESSES):
+            workers.append(
+                await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    "-m",
+                    "voisins.cli",
+                    "worker",
+                    env=env,
+                    start_new_session=True,
+                    stdout=asyncio.subprocess.DEVNULL,
+                    stderr=asyncio.subprocess.DEVNULL,
+                )
+            )
         await wait_for_workers(redis_url)
         requester = Viewer(id=1, role="resident", second_factor=False)
         async with engine.begin() as conn:
             await conn.execute(text("UPDATE users SET assisted = true WHERE id = 1"))
         load_before = os.getloadavg()[0]
-        worker_cpu, sink_cpu = cpu_seconds(worker.pid), cpu_seconds(sink.pid)
+        worker_cpu = sum(cpu_seconds(w.pid) for w in workers)
+        sink_cpu = cpu_seconds(sink.pid)
         database_cpu = backends_cpu(name)
         own_cpu = time.process_time()
         started, started_at = time.monotonic(), datetime.now(UTC)
@@ -222,7 +235,7 @@ async def run() -> dict[str, Any]:
             # Not more often: each count is a scan of the deliveries, PostgreSQL time
             # taken from the run. The end time is read back from the rows below.
             await asyncio.sleep(0.25)
-        worker_cpu = cpu_seconds(worker.pid) - worker_cpu
+        worker_cpu = sum(cpu_seconds(w.pid) for w in workers) - worker_cpu
         sink_cpu = cpu_seconds(sink.pid) - sink_cpu
         own_cpu = time.process_time() - own_cpu
         now_cpu = backends_cpu(name)
@@ -297,12 +310,14 @@ async def run() -> dict[str, Any]:
             },
             "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
             "cores": os.cpu_count(),
+            "worker_processes": WORKER_PROCESSES,
             "targets": {"per_second_min": 1000, "p95_publish_to_inbox_ms_max": 2000},
         }
     finally:
-        if worker is not None and worker.returncode is None:
-            os.killpg(worker.pid, signal.SIGKILL)
-            await worker.wait()
+        for worker in workers:
+            if worker.returncode is None:
+                os.killpg(worker.pid, signal.SIGKILL)
+                await worker.wait()
         stop.set()
         sink.join(timeout=10)
         await drop_database(base.asyncpg_dsn, name)

@@ -74,7 +74,10 @@ UPDATE deliveries SET status = 'pending', attempts = attempts - 1, claimed_at = 
 WHERE id = ANY(:ids) AND status = 'sending'
 """)
 
-_SENT = text("UPDATE deliveries SET status = 'sent', sent_at = :now WHERE id = :id")
+# Marked straight on the asyncpg connection (a prepared statement it caches): this is
+# the one statement per e-mail, and SQLAlchemy's per-statement work was a tenth of a
+# send worker's CPU.
+_SENT = "UPDATE deliveries SET status = 'sent', sent_at = $1 WHERE id = $2"
 _FAILED = text(
     "UPDATE deliveries SET status = :status, not_before = :at, last_error = :error WHERE id = :id"
 )
@@ -154,7 +157,8 @@ async def _send_one(
         await conn.execute(_DEAD, {"error": f"unexpected {type(exc).__name__}", "id": claim.id})
         log.error("delivery failed unexpectedly", delivery=claim.id, error=type(exc).__name__)
         return False
-    await conn.execute(_SENT, {"now": _now(ctx), "id": claim.id})
+    raw = await conn.get_raw_connection()
+    await raw.driver_connection.execute(_SENT, _now(ctx), claim.id)  # type: ignore[union-attr]
     return True
 
 

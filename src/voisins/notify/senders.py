@@ -31,15 +31,29 @@ from voisins.settings import Settings
 
 __all__ = ["PermanentError", "SendBatch", "Senders", "TransientError"]
 
-_FACTS = """
-SELECT o.topic, o.payload, p.id AS post_id, p.title, p.category, p.cell_key AS post_cell,
-       v.cell_key AS volunteer_cell, m.review_reason, m.close_reason, m.deadline_at,
-       p.review_reason AS post_review_reason
-FROM outbox o
+# What a message says: the event, the request it is about, the recipient's public cell
+# (for the distance band). One row per (event, recipient).
+_FACT_COLUMNS = """
+o.topic, o.payload, p.id AS post_id, p.title, p.category, p.cell_key AS post_cell,
+v.cell_key AS volunteer_cell, m.review_reason, m.close_reason, m.deadline_at,
+p.review_reason AS post_review_reason
+"""
+_FACT_JOINS = """
 LEFT JOIN matches m ON m.id = CAST(o.payload ->> 'match_id' AS bigint)
 LEFT JOIN posts p ON p.id = COALESCE(m.post_id, CAST(o.payload ->> 'post_id' AS bigint))
+"""
+_FACTS = f"""
+SELECT {_FACT_COLUMNS} FROM outbox o {_FACT_JOINS}
 LEFT JOIN volunteers v ON v.user_id = :user_id
 WHERE o.id = :event_id
+"""
+# The same for a whole chunk of deliveries, in one query.
+_CHUNK_FACTS = f"""
+SELECT c.delivery_id, {_FACT_COLUMNS}
+FROM unnest(CAST(:deliveries AS bigint[]), CAST(:events AS bigint[]),
+            CAST(:users AS bigint[])) AS c(delivery_id, event_id, user_id)
+JOIN outbox o ON o.id = c.event_id {_FACT_JOINS}
+LEFT JOIN volunteers v ON v.user_id = c.user_id
 """
 
 
@@ -88,14 +102,17 @@ class Senders:
         return frozenset(channels)
 
     async def _context(
-        self, engine: AsyncEngine, claim: Any, locale: str
+        self, engine: AsyncEngine, claim: Any, locale: str, facts: Any = None
     ) -> dict[str, ContextValue]:
-        async with engine.connect() as conn:
-            facts = (
-                await conn.execute(
-                    text(_FACTS), {"event_id": claim.event_id, "user_id": claim.user_id}
-                )
-            ).first()
+        """The template values of ``claim``'s message; ``facts`` when the caller read
+        them already (a chunk reads all its facts in one query)."""
+        if facts is None:
+            async with engine.connect() as conn:
+                facts = (
+                    await conn.execute(
+                        text(_FACTS), {"event_id": claim.event_id, "user_id": claim.user_id}
+                    )
+                ).first()
         if facts is None:
             raise PermanentError("event gone")
         if claim.kind == "digest":
@@ -228,6 +245,7 @@ class SendBatch:
         self._conn = conn
         self._engine = cast(AsyncEngine, _ConnectionAsEngine(conn))
         self._people: dict[int, Any] = {}
+        self._facts: dict[int, Any] = {}
         self._mail: SmtpSession | None = None
 
     async def __aenter__(self) -> SendBatch:
@@ -243,6 +261,17 @@ class SendBatch:
         if ids:
             rows = await self._conn.execute(_RECIPIENTS, {"ids": ids})
             self._people.update((row.id, row) for row in rows)
+        personal = [claim for claim in claims if claim.user_id is not None]
+        if personal:
+            rows = await self._conn.execute(
+                text(_CHUNK_FACTS),
+                {
+                    "deliveries": [claim.id for claim in personal],
+                    "events": [claim.event_id for claim in personal],
+                    "users": [claim.user_id for claim in personal],
+                },
+            )
+            self._facts.update((row.delivery_id, row) for row in rows)
 
     async def send(self, claim: Any) -> None:
         senders = self._senders
@@ -259,7 +288,7 @@ class SendBatch:
             kind=claim.kind,
             locale=locale,
             recipient_name=person.display_name,
-            context=await senders._context(self._engine, claim, locale),
+            context=await senders._context(self._engine, claim, locale, self._facts.get(claim.id)),
         )
         if claim.channel == "email":
             if senders.email is None or not person.email:

@@ -77,7 +77,8 @@ async def test_openapi_spec_and_interactive_page_are_served(client: AsyncTestCli
 
 
 async def test_unknown_route_gets_the_error_body_shape(client: AsyncTestClient) -> None:
-    response = await client.get("/no/such/route")
+    # Under the API; elsewhere an unknown address gets a page (tests/web/test_pages.py).
+    response = await client.get("/api/v1/no/such/route")
     assert response.status_code == 404
     assert response.json() == {"error": "not_found", "detail": "Not Found", "fields": {}}
 

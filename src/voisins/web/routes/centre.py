@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import FormMultiDict
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from voisins.accounts import assisted, volunteer
@@ -208,8 +209,8 @@ async def review_decision(
     tx: Tx,
     optional_viewer: OptionalViewer,
     settings: SettingsDep,
-    kind: str,
-    item_id: int,
+    kind: FromPath[str],
+    item_id: FromPath[int],
 ) -> Response[Any]:
     """Approve or reject a match or a post of the queue, always with a reason."""
     me, viewer = await _worker(request, tx, optional_viewer)
@@ -317,7 +318,10 @@ def _contacted_at(value: str) -> str | None:
 @post("/suivi/{followup_id:int}/contact", name="centre_followup_contact",
       operation_id="pageCentreFollowupContact", include_in_schema=False)  # fmt: skip
 async def followup_contact(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer, followup_id: int
+    request: Request[Any, Any, Any],
+    tx: Tx,
+    optional_viewer: OptionalViewer,
+    followup_id: FromPath[int],
 ) -> Response[Any]:
     me, viewer = await _worker(request, tx, optional_viewer)
     form = await request.form()
@@ -413,7 +417,10 @@ async def _report_card(
 @post("/signalements/{report_id:int}/resoudre", name="centre_report_resolve",
       operation_id="pageCentreResolveReport", include_in_schema=False)  # fmt: skip
 async def report_resolve(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer, report_id: int
+    request: Request[Any, Any, Any],
+    tx: Tx,
+    optional_viewer: OptionalViewer,
+    report_id: FromPath[int],
 ) -> Response[Any]:
     me, viewer = await _worker(request, tx, optional_viewer)
     form = await request.form()
@@ -445,7 +452,7 @@ async def suspend_person(
     tx: Tx,
     optional_viewer: OptionalViewer,
     settings: SettingsDep,
-    report_id: int,
+    report_id: FromPath[int],
 ) -> Response[Any]:
     """Suspend the person a report is about, with the reason (kept in the history)."""
     me, viewer = await _worker(request, tx, optional_viewer)
@@ -532,7 +539,10 @@ def _day(value: str, field: str) -> date | None:
 @post("/verification/{volunteer_id:int}", name="centre_vetting_record",
       operation_id="pageCentreRecordVetting", include_in_schema=False)  # fmt: skip
 async def vetting_record(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer, volunteer_id: int
+    request: Request[Any, Any, Any],
+    tx: Tx,
+    optional_viewer: OptionalViewer,
+    volunteer_id: FromPath[int],
 ) -> Response[Any]:
     me, viewer = await _worker(request, tx, optional_viewer)
     form = await request.form()
@@ -717,7 +727,10 @@ async def _post_form(
 @get("/habitants/{resident_id:int}/annonce", name="centre_post_for",
      operation_id="pageCentrePostFor", include_in_schema=False)  # fmt: skip
 async def post_for_page(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer, resident_id: int
+    request: Request[Any, Any, Any],
+    tx: Tx,
+    optional_viewer: OptionalViewer,
+    resident_id: FromPath[int],
 ) -> Template:
     me, viewer = await _worker(request, tx, optional_viewer)
     values = {
@@ -736,7 +749,7 @@ async def post_for_submit(
     optional_viewer: OptionalViewer,
     settings: SettingsDep,
     geocoder: GeocoderDep,
-    resident_id: int,
+    resident_id: FromPath[int],
 ) -> Response[Any]:
     me, viewer = await _worker(request, tx, optional_viewer)
     values = _post_values(await request.form())

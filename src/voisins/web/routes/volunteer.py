@@ -12,6 +12,7 @@ from typing import Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import FormMultiDict
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from voisins.accounts import volunteer
@@ -320,7 +321,10 @@ async def _act(
 @post("/propositions/{match_id:int}/accepter", name="proposition_accept",
       operation_id="pageAcceptProposition", include_in_schema=False)  # fmt: skip
 async def accept(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer, match_id: int
+    request: Request[Any, Any, Any],
+    tx: Tx,
+    optional_viewer: OptionalViewer,
+    match_id: FromPath[int],
 ) -> Response[Any]:
     me, viewer = await signed_in(request, tx, optional_viewer)
 
@@ -338,7 +342,7 @@ async def decline(
     tx: Tx,
     optional_viewer: OptionalViewer,
     settings: SettingsDep,
-    match_id: int,
+    match_id: FromPath[int],
 ) -> Response[Any]:
     me, viewer = await signed_in(request, tx, optional_viewer)
 
@@ -386,7 +390,10 @@ async def matches_page(
 @post("/mes-aides/{match_id:int}/terminer", name="my_match_complete",
       operation_id="pageCompleteMatch", include_in_schema=False)  # fmt: skip
 async def complete(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer, match_id: int
+    request: Request[Any, Any, Any],
+    tx: Tx,
+    optional_viewer: OptionalViewer,
+    match_id: FromPath[int],
 ) -> Response[Any]:
     me, viewer = await signed_in(request, tx, optional_viewer)
 
@@ -404,7 +411,7 @@ async def cancel(
     tx: Tx,
     optional_viewer: OptionalViewer,
     settings: SettingsDep,
-    match_id: int,
+    match_id: FromPath[int],
 ) -> Response[Any]:
     me, viewer = await signed_in(request, tx, optional_viewer)
     form = await request.form()

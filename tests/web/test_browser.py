@@ -66,6 +66,9 @@ async def _signed_in(browser: Browser, base_url: str, token: str) -> Page:
 async def _check(page: Page, name: str) -> None:
     violations = await axe_violations(page)
     assert violations == [], (name, violations)
+    # Nothing wider than the screen: a phone user never scrolls sideways.
+    overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, (name, f"{overflow}px wider than the screen")
     await screenshot(page, name)
 
 

@@ -8,6 +8,7 @@ import re
 
 import pytest
 from litestar.testing import AsyncTestClient
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..support.people import Person, register
@@ -276,3 +277,32 @@ async def test_a_confirmed_match_is_marked_done(client: AsyncTestClient, world: 
     after = await client.get("/mes-aides")
     past = after.text.split('id="passees"', 1)[1]
     assert f'id="proposition-{match_id}"' in past
+
+
+async def test_after_the_help_the_volunteer_gives_feedback_once(
+    client: AsyncTestClient, world: World, engine: AsyncEngine
+) -> None:
+    sign_in(client, world.victor)
+    match_id = world.matches["basile_victor"]
+    mine = await client.get("/mes-aides")
+    token = csrf_of(mine.text)
+    await client.post(f"/mes-aides/{match_id}/terminer", data={"_csrf_token": token}, headers=HTMX)
+    done = await client.get("/mes-aides")
+    assert f'action="/mes-aides/{match_id}/avis"' in done.text
+    sent = await client.post(
+        f"/mes-aides/{match_id}/avis",
+        data={"_csrf_token": csrf_of(done.text), "kind": "no_show"},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303, sent.text
+    async with engine.connect() as conn:
+        kind = (
+            await conn.execute(
+                text("SELECT kind FROM feedback WHERE match_id = :m AND author_id = :v"),
+                {"m": match_id, "v": world.victor.id},
+            )
+        ).scalar()
+    assert kind == "no_show"
+    after = await client.get("/mes-aides")
+    assert f'action="/mes-aides/{match_id}/avis"' not in after.text
+    assert "La personne n&#39;était pas là." in after.text

@@ -209,3 +209,14 @@ async def my_feedback(conn: AsyncConnection, viewer: Viewer, post_id: int) -> di
         {"post": post_id, "me": viewer.id},
     )
     return {r.match_id: r.kind for r in rows}
+
+
+async def feedback_given(
+    conn: AsyncConnection, viewer: Viewer, match_ids: list[int]
+) -> dict[int, str]:
+    """The feedback I gave on these matches: match id → thanks / no_show."""
+    rows = await conn.execute(
+        text("SELECT match_id, kind FROM feedback WHERE match_id = ANY(:ids) AND author_id = :me"),
+        {"ids": match_ids, "me": viewer.id},
+    )
+    return {r.match_id: r.kind for r in rows}

@@ -21,7 +21,7 @@ from voisins.accounts.volunteer import SlotOut, VolunteerIn, VolunteerProfile
 from voisins.api.deps import GeocoderDep, OptionalViewer, SettingsDep, Tx
 from voisins.errors import Conflict, DomainError, Forbidden, NotFound
 from voisins.matching import lifecycle, views
-from voisins.matching.schemas import Proposition, ReasonIn
+from voisins.matching.schemas import FeedbackIn, Proposition, ReasonIn
 from voisins.web.formats import formats_for
 from voisins.web.forms import N_, FormError, convert, domain_fields
 from voisins.web.pages import Me, page
@@ -370,10 +370,11 @@ async def _matches_page(
     current = [p for p in found.items if p.status in HOLDING]
     past = [p for p in found.items if p.status not in HOLDING and p.status != "proposed"]
     waiting = sum(1 for p in found.items if p.status == "proposed")
+    feedback = await views.feedback_given(tx, viewer, [p.id for p in past])
     return page(
         request, "volunteer/matches.html", me, status_code=status_code,
         fmt=formats_for(request, me), current=current, past=past, waiting=waiting,
-        status_labels=STATUS_LABELS, errors=errors or {}, page_number=number,
+        status_labels=STATUS_LABELS, errors=errors or {}, page_number=number, feedback=feedback,
         has_more=found.has_more,
     )  # fmt: skip
 
@@ -433,12 +434,37 @@ async def cancel(
                       refused=NO_LONGER_POSSIBLE, level=3)  # fmt: skip
 
 
+@post("/mes-aides/{match_id:int}/avis", name="my_match_feedback",
+      operation_id="pageMatchFeedback", include_in_schema=False)  # fmt: skip
+async def feedback(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer,
+    match_id: FromPath[int],
+) -> Response[Any]:  # fmt: skip
+    """After the help: thanks, or the person was not there (their centre sees it in the
+    history the review queue shows)."""
+    me, viewer = await signed_in(request, tx, optional_viewer)
+    form = await request.form()
+    try:
+        data = convert({"kind": str(form.get("kind") or "")}, FeedbackIn)
+    except FormError:
+        errors = {"feedback": N_("Choisissez une réponse.")}
+        return await _matches_page(
+            request, tx, viewer, me, errors={match_id: errors}, status_code=422
+        )
+
+    async def give() -> None:
+        await lifecycle.give_feedback(tx, viewer, match_id, data)
+
+    return await _act(request, tx, viewer, me, match_id, give, then="/mes-aides",
+                      refused=NO_LONGER_POSSIBLE, level=3)  # fmt: skip
+
+
 ROUTES: list[Any] = [
     Router(
         path="/",
         route_handlers=[
             profile_page, profile_save, propositions_page, accept, decline, matches_page,
-            complete, cancel,
+            complete, cancel, feedback,
         ],
         exception_handlers=PAGE_ERROR_HANDLERS,
     )

@@ -443,3 +443,55 @@ async def test_the_header_shows_the_unread_count_from_the_first_page(
         )
     home = await client.get("/", headers=person.headers)
     assert re.search(r"data-live-unread>1</span>", home.text), "unread badge missing"
+
+
+async def test_a_draft_or_expired_post_is_published_again_from_its_page(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    person = await register(client, "Odette")
+    draft = await client.post(
+        "/api/v1/posts", json=post_body(HOME_ALICE, publish=False), headers=person.headers
+    )
+    post_id = draft.json()["id"]
+    seen = await client.get(f"/annonces/{post_id}", headers=person.headers)
+    assert f'action="/annonces/{post_id}/publier"' in seen.text
+    sent = await client.post(
+        f"/annonces/{post_id}/publier",
+        data={"_csrf_token": csrf_of(seen.text)},
+        headers=person.headers,
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303 and sent.headers["location"].endswith("fait=republiee")
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE posts SET status = 'expired', expires_at = now() - interval '1 day' "
+                "WHERE id = :p"
+            ),
+            {"p": post_id},
+        )
+    expired = await client.get(f"/annonces/{post_id}", headers=person.headers)
+    again = await client.post(
+        f"/annonces/{post_id}/publier",
+        data={"_csrf_token": csrf_of(expired.text)},
+        headers=person.headers,
+        follow_redirects=False,
+    )
+    assert again.status_code == 303
+    async with engine.connect() as conn:
+        status, future = (
+            await conn.execute(
+                text("SELECT status, expires_at > now() FROM posts WHERE id = :p"), {"p": post_id}
+            )
+        ).one()
+    assert (status, future) == ("published", True)
+    # Published, it offers no second publication; someone else's post is refused.
+    online = await client.get(f"/annonces/{post_id}", headers=person.headers)
+    assert f'action="/annonces/{post_id}/publier"' not in online.text
+    other = await register(client, "Paul")
+    refused = await client.post(
+        f"/annonces/{post_id}/publier",
+        data={"_csrf_token": csrf_of(online.text)},
+        headers=other.headers,
+    )
+    assert refused.status_code in (403, 404)

@@ -21,7 +21,7 @@ from voisins.api.deps import GeocoderDep, OptionalViewer, SettingsDep, Tx
 from voisins.errors import Conflict, Forbidden, Invalid
 from voisins.geo.geocoder import DisabledGeocoder, Geocoder
 from voisins.matching import lifecycle, views
-from voisins.matching.publication import create_and_match
+from voisins.matching.publication import create_and_match, publish_and_match
 from voisins.matching.schemas import FeedbackIn, ReasonIn
 from voisins.posts import service as posts
 from voisins.posts.schemas import PostPrivate
@@ -40,6 +40,8 @@ PER_PAGE = 20
 NOTICES = {
     "publiee": N_("Votre annonce est enregistrée."),
     "retiree": N_("Votre annonce est retirée. Personne ne la voit plus."),
+    "republiee": N_("Votre annonce est de nouveau en ligne."),
+    "a_relire": N_("Votre annonce est envoyée au centre social, qui la relit avant de la publier."),
     "terminee": N_("Merci ! L'aide est notée comme faite."),
     "annulee": N_("La mise en relation est annulée."),
     "avis": N_("Merci pour votre avis."),
@@ -223,6 +225,28 @@ async def withdraw_post(
     return Redirect(f"/annonces/{post_id}?fait=retiree", status_code=303)
 
 
+@post("/annonces/{post_id:int}/publier", name="republish_post",
+      operation_id="pageRepublishPost", include_in_schema=False)  # fmt: skip
+async def republish_post(
+    request: Request[Any, Any, Any],
+    tx: Tx,
+    optional_viewer: OptionalViewer,
+    settings: SettingsDep,
+    post_id: FromPath[int],
+) -> Response[Any]:
+    """A draft, an expired post or a refused one (once edited) goes out again; matching
+    runs at once, unless the centre reviews every post first."""
+    me, viewer = await signed_in(request, tx, optional_viewer)
+    try:
+        async with tx.begin_nested():
+            published = await publish_and_match(tx, viewer, post_id, settings=settings)
+    except Conflict:
+        errors = {CONFLICT: N_("Cette annonce ne peut pas être publiée de nouveau.")}
+        return await _post_page(request, tx, viewer, me, post_id, errors=errors, status_code=409)
+    done = "republiee" if published.status == "published" else "a_relire"
+    return Redirect(f"/annonces/{post_id}?fait={done}", status_code=303)
+
+
 async def _answer_action(
     request: Request[Any, Any, Any],
     tx: Tx,
@@ -303,8 +327,8 @@ ROUTES: list[Any] = [
     Router(
         path="/",
         route_handlers=[
-            new_post, new_post_step, my_posts, post_page, withdraw_post, complete_match,
-            cancel_match, match_feedback, *inbox.HANDLERS, *account.HANDLERS,
+            new_post, new_post_step, my_posts, post_page, withdraw_post, republish_post,
+            complete_match, cancel_match, match_feedback, *inbox.HANDLERS, *account.HANDLERS,
         ],
         exception_handlers=ERROR_PAGES,
     )

@@ -30,7 +30,7 @@ from voisins.matching.engine import escalate_due
 from voisins.moderation.followups import raise_followups
 from voisins.moderation.gdpr import apply_retention, finish_erasures
 from voisins.notify.digest import compose_digests
-from voisins.notify.jobs import SEND_QUEUE, process_event, send_deliveries, send_due
+from voisins.notify.jobs import SEND_QUEUE, now_of, process_event, send_deliveries, send_due
 from voisins.notify.relay import run_relay
 from voisins.notify.reminders import remind_propositions
 from voisins.notify.senders import Senders
@@ -112,27 +112,21 @@ async def escalate_matching(ctx: dict[str, Any]) -> int:
     return len(outcomes)
 
 
-def _now(ctx: dict[str, Any]) -> datetime:
-    """The worker's clock; tests freeze it through ``ctx["clock"]``."""
-    clock = ctx.get("clock")
-    return clock() if clock else datetime.now(UTC)
-
-
 async def gather_digests(ctx: dict[str, Any]) -> int:
     """Messages held for the daily digest go out as one, each person's morning."""
-    return len(await compose_digests(ctx["engine"], now=_now(ctx)))
+    return len(await compose_digests(ctx["engine"], now=now_of(ctx)))
 
 
 async def remind_unanswered(ctx: dict[str, Any]) -> int:
     """Propositions unanswered half-way to their deadline are recalled, once."""
     async with ctx["engine"].begin() as conn:
-        return await remind_propositions(conn, now=_now(ctx))
+        return await remind_propositions(conn, now=now_of(ctx))
 
 
 async def raise_followup_items(ctx: dict[str, Any]) -> int:
     """Isolated people without activity and missed visits join their centre's follow-up list."""
     async with ctx["engine"].begin() as conn:
-        return await raise_followups(conn, ctx["settings"], now=_now(ctx))
+        return await raise_followups(conn, ctx["settings"], now=now_of(ctx))
 
 
 async def record_heartbeat(ctx: dict[str, Any]) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, Router, get, patch, post
-from litestar.datastructures import Cookie
 from litestar.params import JSONBody
 
 from voisins.accounts import resets, sessions, users
@@ -23,13 +22,14 @@ from voisins.accounts.schemas import (
     TotpSetupOut,
 )
 from voisins.api.deps import (
-    SESSION_COOKIE,
     CurrentViewer,
     LimiterDep,
     SessionViewer,
     SettingsDep,
     Tx,
     client_ip,
+    ended_session_cookie,
+    session_cookie,
 )
 from voisins.api.idempotent import IdempotencyKey, idempotent_response
 
@@ -55,24 +55,13 @@ async def login(
     result = await sessions.login(
         tx, limiter, data, ip=client_ip(request), ttl_s=settings.session_ttl_s
     )
-    cookie = Cookie(
-        key=SESSION_COOKIE,
-        value=result.token,
-        max_age=settings.session_ttl_s,
-        httponly=True,
-        secure=settings.secure_cookies,
-        samesite="lax",
-        path="/",
-    )
-    return Response(result, status_code=200, cookies=[cookie])
+    return Response(result, status_code=200, cookies=[session_cookie(result.token, settings)])
 
 
 @post("/auth/logout", operation_id="logout", summary="End this session", status_code=200)
 async def logout(tx: Tx, session_viewer: SessionViewer) -> Response[Accepted]:
     await sessions.logout(tx, session_viewer)
-    return Response(
-        Accepted(status="logged_out"), cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0)]
-    )
+    return Response(Accepted(status="logged_out"), cookies=[ended_session_cookie()])
 
 
 @post("/auth/totp/setup", operation_id="totpSetup", summary="Start TOTP enrolment", status_code=200)

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from litestar import Request
-from litestar.datastructures import State
+from litestar.datastructures import Cookie, State
 from litestar.di import NamedDependency, Provide
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -19,6 +19,19 @@ from voisins.geo.geocoder import Geocoder
 from voisins.settings import Settings
 
 SESSION_COOKIE = "voisins_session"
+
+
+def session_cookie(token: str, settings: Settings) -> Cookie:
+    """The browser session: HTTP-only, SameSite=Lax, Secure where configured."""
+    return Cookie(
+        key=SESSION_COOKIE, value=token, max_age=settings.session_ttl_s, httponly=True,
+        secure=settings.secure_cookies, samesite="lax", path="/",
+    )  # fmt: skip
+
+
+def ended_session_cookie() -> Cookie:
+    return Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/")
+
 
 # Handler parameters name their dependency explicitly (Litestar 3 drops inference).
 Tx = NamedDependency[AsyncConnection]

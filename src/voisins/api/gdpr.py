@@ -8,7 +8,7 @@ from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import Cookie, State
 from litestar.params import FromPath, JSONBody
 
-from voisins.api.deps import SESSION_COOKIE, CurrentViewer, SettingsDep, Tx
+from voisins.api.deps import CurrentViewer, SettingsDep, Tx, ended_session_cookie
 from voisins.moderation import gdpr
 from voisins.moderation.gdpr import Erased, ErasureIn
 from voisins.moderation.gdpr_export import PersonalData
@@ -56,7 +56,7 @@ async def erase_mine(
     data: JSONBody[ErasureIn], tx: Tx, viewer: CurrentViewer, settings: SettingsDep, state: State
 ) -> Response[Erased]:
     result = await gdpr.erase_mine(tx, viewer, data, settings=settings)
-    return _erased(state, result, [Cookie(key=SESSION_COOKIE, value="", max_age=0)])
+    return _erased(state, result, [ended_session_cookie()])
 
 
 @get(

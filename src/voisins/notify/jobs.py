@@ -26,7 +26,8 @@ SEND_QUEUE = "voisins:send"
 SEND_CHUNK = 100
 
 
-def _now(ctx: dict[str, Any]) -> datetime:
+def now_of(ctx: dict[str, Any]) -> datetime:
+    """The worker's clock; tests freeze it through ``ctx["clock"]``."""
     clock = ctx.get("clock")
     return clock() if clock else datetime.now(UTC)
 
@@ -44,7 +45,7 @@ async def _enqueue_sends(ctx: dict[str, Any], delivery_ids: list[int]) -> None:
 
 async def process_event(ctx: dict[str, Any], event_id: int) -> int:
     """Fan one outbox event out to its recipients' channels (once, however many runs)."""
-    now = _now(ctx)
+    now = now_of(ctx)
     async with ctx["engine"].begin() as conn:
         result = await fan_out(conn, event_id, now=now, enabled=ctx["senders"].enabled)
     if result is None:
@@ -101,7 +102,7 @@ async def send_deliveries(ctx: dict[str, Any], delivery_ids: list[int]) -> int:
     # AUTOCOMMIT: each statement is its own transaction, one round trip each.
     async with engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
-        rows = await conn.execute(_CLAIM, {"ids": delivery_ids, "now": _now(ctx)})
+        rows = await conn.execute(_CLAIM, {"ids": delivery_ids, "now": now_of(ctx)})
         claims = sorted(rows.all(), key=lambda claim: claim.id)
         if not claims:
             return 0  # already sent, cancelled, not due, or claimed by another run
@@ -136,7 +137,7 @@ async def _send_one(
             _FAILED,
             {
                 "status": "dead" if dead else "pending",
-                "at": _now(ctx) + backoff(claim.attempts),
+                "at": now_of(ctx) + backoff(claim.attempts),
                 "error": str(exc)[:200],
                 "id": claim.id,
             },
@@ -158,14 +159,14 @@ async def _send_one(
         log.error("delivery failed unexpectedly", delivery=claim.id, error=type(exc).__name__)
         return False
     raw = await conn.get_raw_connection()
-    await raw.driver_connection.execute(_SENT, _now(ctx), claim.id)  # type: ignore[union-attr]
+    await raw.driver_connection.execute(_SENT, now_of(ctx), claim.id)  # type: ignore[union-attr]
     return True
 
 
 async def send_due(ctx: dict[str, Any]) -> int:
     """Periodic sweep: deliveries whose time came (quiet hours over, retry due), and
     claims left by a killed job, go out again."""
-    now = _now(ctx)
+    now = now_of(ctx)
     async with ctx["engine"].begin() as conn:
         await conn.execute(
             text(

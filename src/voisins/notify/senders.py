@@ -201,14 +201,6 @@ class Senders:
         ``async with senders.batch(conn) as batch``."""
         return SendBatch(self, conn)
 
-    async def send(self, engine: AsyncEngine, claim: Any) -> None:
-        """One delivery on its own."""
-        async with engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            async with self.batch(conn) as batch:
-                await batch.load([claim])
-                await batch.send(claim)
-
     async def aclose(self) -> None:
         await self.webhook.aclose()
         if self.sms is not None:

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
+from litestar.datastructures import Cookie
 
 Locale = Literal["fr", "en"]
 LOCALES: tuple[Locale, ...] = ("fr", "en")
@@ -54,6 +55,11 @@ def negotiate(cookie: str | None, accept_language: str, account_locale: str | No
         if tag in LOCALES:
             return tag
     return "fr"
+
+
+def language_cookie(locale: str) -> Cookie:
+    """The pages' language switch; it also remembers an account's language after logout."""
+    return Cookie(key=LANG_COOKIE, value=locale, max_age=365 * 86400, path="/", samesite="lax")
 
 
 def gettext_for(locale: str) -> Any:

@@ -8,18 +8,17 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
-from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
 
 from voisins.accounts import users
 from voisins.accounts.access import Viewer
 from voisins.accounts.schemas import MeUpdate
-from voisins.api.deps import SESSION_COOKIE, OptionalViewer, SettingsDep, Tx
+from voisins.api.deps import OptionalViewer, SettingsDep, Tx, ended_session_cookie
 from voisins.moderation import gdpr
 from voisins.notify import inbox as notifications
 from voisins.notify.inbox import PreferencesIn
 from voisins.web.forms import N_, FormError, convert, form_values
-from voisins.web.i18n import LANG_COOKIE
+from voisins.web.i18n import language_cookie
 from voisins.web.pages import Me, page
 from voisins.web.problems import signed_in
 from voisins.web.url_state import notice
@@ -39,11 +38,6 @@ FIELD_MESSAGES = {
     "channels": N_("Vérifiez vos choix."),
 }
 OPTIONAL_CHANNELS = ("email", "sms")
-
-
-def _language_cookie(locale: str) -> Cookie:
-    """The pages' language switch remembers the account's language too (after logout)."""
-    return Cookie(key=LANG_COOKIE, value=locale, max_age=365 * 86400, path="/", samesite="lax")
 
 
 def _messages(fields: dict[str, str]) -> dict[str, str]:
@@ -99,7 +93,7 @@ async def account_save(
         return await _account_page(request, tx, viewer, me, values=values,
                                    errors=_messages(exc.fields), status_code=400)  # fmt: skip
     redirect = Redirect("/mon-compte?fait=infos", status_code=303)
-    redirect.cookies.append(_language_cookie(str(fields["locale"])))
+    redirect.cookies.append(language_cookie(str(fields["locale"])))
     return redirect
 
 
@@ -185,8 +179,8 @@ async def erase(
         background=BackgroundTask(gdpr.finish_erasure, state.engine, state.redis, done.erasure_id),
     )
     redirect.cookies.extend([
-        Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/"),
-        _language_cookie(me.locale),  # the next page speaks the account's language
+        ended_session_cookie(),
+        language_cookie(me.locale),  # the next page speaks the account's language
     ])  # fmt: skip
     return redirect
 

@@ -14,13 +14,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voisins.accounts import sessions, users
 from voisins.accounts.schemas import LoginIn, RegisterIn
-from voisins.api.deps import SESSION_COOKIE, LimiterDep, OptionalViewer, SettingsDep, Tx, client_ip
+from voisins.api.deps import (
+    LimiterDep,
+    OptionalViewer,
+    SettingsDep,
+    Tx,
+    client_ip,
+    ended_session_cookie,
+    session_cookie,
+)
 from voisins.demo import DEMO_PASSWORD, DEMO_TOTP
 from voisins.errors import Conflict, TooManyRequests, Unauthenticated
 from voisins.geo.coordinates import LonLat
 from voisins.posts import service as posts
 from voisins.web.forms import N_, FormError, convert, form_values
-from voisins.web.i18n import LANG_COOKIE, LOCALES
+from voisins.web.i18n import LANG_COOKIE, LOCALES, language_cookie
 from voisins.web.pages import LARGE_TEXT_COOKIE, me_of, page, safe_next
 
 # The demo neighbourhood (Goutte d'Or / La Chapelle): the home page shows its open posts.
@@ -77,13 +85,6 @@ DEMO_ACCOUNTS = [
 ]
 
 
-def _session_cookie(token: str, settings: Any) -> Cookie:
-    return Cookie(
-        key=SESSION_COOKIE, value=token, max_age=settings.session_ttl_s, httponly=True,
-        secure=settings.secure_cookies, samesite="lax", path="/",
-    )  # fmt: skip
-
-
 @get("/connexion", name="login_page", include_in_schema=False)
 async def login_page(
     request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
@@ -120,7 +121,7 @@ async def login_submit(
         return page(request, "login.html", None, status_code=400, errors=errors,
                     values=values, suite=suite)  # fmt: skip
     redirect = Redirect(suite, status_code=303)
-    redirect.cookies.append(_session_cookie(result.token, settings))
+    redirect.cookies.append(session_cookie(result.token, settings))
     return redirect
 
 
@@ -155,7 +156,7 @@ async def signup_submit(
         taken = {"email": N_("Un compte existe déjà avec cet e-mail.")}
         return page(request, "signup.html", None, status_code=409, errors=taken, values=values)
     redirect = Redirect("/", status_code=303)
-    redirect.cookies.append(_session_cookie(result.token, settings))
+    redirect.cookies.append(session_cookie(result.token, settings))
     return redirect
 
 
@@ -166,7 +167,7 @@ async def logout(
     if optional_viewer is not None:
         await sessions.logout(tx, optional_viewer)
     redirect = Redirect("/", status_code=303)
-    redirect.cookies.append(Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/"))
+    redirect.cookies.append(ended_session_cookie())
     return redirect
 
 
@@ -180,9 +181,7 @@ async def language(
     if optional_viewer is not None:
         await users.set_locale(tx, optional_viewer.id, choice)
     redirect = Redirect(safe_next(values.get("suite")), status_code=303)
-    redirect.cookies.append(
-        Cookie(key=LANG_COOKIE, value=choice, max_age=365 * 86400, path="/", samesite="lax")
-    )
+    redirect.cookies.append(language_cookie(choice))
     return redirect
 
 

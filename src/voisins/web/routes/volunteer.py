@@ -26,6 +26,7 @@ from voisins.web.formats import formats_for
 from voisins.web.forms import N_, FormError, convert, domain_fields
 from voisins.web.pages import Me, page
 from voisins.web.problems import PAGE_ERROR_HANDLERS, is_htmx, signed_in
+from voisins.web.routes.public import HOME_PLACE
 
 # The weekly grid: a day is cut into three blocks; a block is ticked when the saved
 # availability covers all of it.
@@ -195,7 +196,7 @@ def _profile_page(
         request, "volunteer/profile.html", me, status_code=status_code, fmt=fmt,
         profile=profile, values=values, errors=errors, saved=saved, blocks=BLOCKS,
         weekdays=fmt.weekdays(), languages=[(code, fmt.language(code)) for code in offered],
-        start={"lon": 2.354, "lat": 48.886}, zoom=_zoom(values["radius_km"]),
+        start={"lon": HOME_PLACE.lon, "lat": HOME_PLACE.lat}, zoom=_zoom(values["radius_km"]),
     )  # fmt: skip
 
 

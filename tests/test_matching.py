@@ -14,9 +14,18 @@ from voisins.matching.scoring import Features, components, score
 from voisins.posts.schemas import WeeklyIn
 from voisins.settings import Settings, load_settings
 
-from .support.matching import CHATELET, author, offset, proposed_to, request, volunteer
+from .support.matching import (
+    CHATELET,
+    author,
+    in_cell,
+    offset,
+    proposed_to,
+    request,
+    volunteer,
+)
 
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+# The engine reads the real clock, so the tests' "now" is the real one too.
+NOW = datetime.now(UTC)
 
 
 def _features(**overrides: Any) -> Features:
@@ -74,21 +83,21 @@ def test_fairness_recovers_over_three_days() -> None:
 
 
 # Each case: how the excluded volunteer differs from a good one, and what the request asks.
+# Skills, languages and availability are not here: they are scored, not filtered
+# (test_soft_criteria_rank_but_never_exclude), unless the request requires a language.
 FILTERS: dict[str, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {
-    "beyond the volunteer's own radius": ({"at_m": 2500, "radius_m": 2000}, {}, {}),
-    "beyond the request's radius": ({"at_m": 4000, "radius_m": 20000}, {"search_radius_km": 3}, {}),
-    "category not covered": ({"categories": ("bricolage_jardinage",)}, {}, {}),
-    "skill tags not covered": (
-        {"skills": ("plomberie",)},
-        {"skill_tags": ["couture"]},
-        {"skills": ("couture",)},
+    "beyond the volunteer's own radius": ({"at_cells": 5, "radius_m": 2000}, {}, {}),
+    "beyond the request's radius": (
+        {"at_cells": 7, "radius_m": 20000},
+        {"search_radius_km": 3},
+        {},
     ),
-    "language not spoken": (
+    "category not covered": ({"categories": ("bricolage_jardinage",)}, {}, {}),
+    "required language not spoken": (
         {"languages": ("fr",)},
-        {"languages": ["ar"]},
+        {"languages": ["ar"], "language_required": True},
         {"languages": ("fr", "ar")},
     ),
-    "availability does not overlap": ({"days": (6, 7)}, {}, {}),
     "paused": ({"paused": True}, {}, {}),
     "at the maximum of active matches": ({"active_matches": 2, "max_active_matches": 2}, {}, {}),
     "in cool-down after a recent match": ({"last_matched_at": NOW - timedelta(minutes=10)}, {}, {}),
@@ -106,10 +115,10 @@ async def test_each_filter_alone_excludes_a_candidate(
 ) -> None:
     excluded_changes, request_fields, good_changes = FILTERS[case]
     excluded_changes = dict(excluded_changes)
-    at_m = excluded_changes.pop("at_m", 300)
+    at_cells = excluded_changes.pop("at_cells", 1)
     base = {"categories": ("courses", "visite_convivialite")} | good_changes
-    good = await volunteer(engine, offset(CHATELET, east_m=300), **base)
-    excluded = await volunteer(engine, offset(CHATELET, east_m=at_m), **(base | excluded_changes))
+    good = await volunteer(engine, in_cell(CHATELET, dx=1), **base)
+    excluded = await volunteer(engine, in_cell(CHATELET, dx=at_cells), **(base | excluded_changes))
     post_id = await request(engine, settings, await author(engine), **request_fields)
     assert await proposed_to(engine, post_id) == [good], case
     assert excluded
@@ -147,8 +156,8 @@ async def test_suspended_volunteers_blocks_and_the_author_are_excluded(
 async def test_nearer_volunteer_ranks_first_and_breakdown_is_stored(
     engine: AsyncEngine, settings: Settings
 ) -> None:
-    far = await volunteer(engine, offset(CHATELET, north_m=3000))
-    near = await volunteer(engine, offset(CHATELET, north_m=300))
+    far = await volunteer(engine, in_cell(CHATELET, dy=6, at=(0.1, 0.9)))
+    near = await volunteer(engine, in_cell(CHATELET, dy=1, at=(0.9, 0.1)))
     post_id = await request(engine, settings, await author(engine))
     assert await proposed_to(engine, post_id) == [near, far]
     async with engine.connect() as conn:
@@ -161,7 +170,8 @@ async def test_nearer_volunteer_ranks_first_and_breakdown_is_stored(
             )
         ).all()
     assert rows[0].volunteer_id == near
-    assert 250 < rows[0].distance_m < 350
+    # Distances are between cell centres (one and six cells north), never exact.
+    assert [r.distance_m for r in rows] == [500, 3000]
     assert set(rows[0].score_breakdown) >= {"distance", "fairness", "reliability"}
     assert (
         rows[0].score_breakdown["distance"]["value"] > rows[1].score_breakdown["distance"]["value"]
@@ -171,8 +181,8 @@ async def test_nearer_volunteer_ranks_first_and_breakdown_is_stored(
 async def test_skills_can_outrank_a_little_distance(
     engine: AsyncEngine, settings: Settings
 ) -> None:
-    plain = await volunteer(engine, offset(CHATELET, east_m=200), skills=("couture",))
-    expert = await volunteer(engine, offset(CHATELET, east_m=400), skills=("couture", "retouches"))
+    plain = await volunteer(engine, in_cell(CHATELET), skills=("couture",))
+    expert = await volunteer(engine, in_cell(CHATELET, dx=1), skills=("couture", "retouches"))
     post_id = await request(
         engine, settings, await author(engine), skill_tags=["couture", "retouches"]
     )
@@ -221,10 +231,10 @@ async def test_escalation_next_batch_then_wider_then_follow_up(
         match_widen_factor=2.0,
         match_deadline_s=3600,
     )
-    first = await volunteer(engine, offset(CHATELET, east_m=100), radius_m=20000)
-    second = await volunteer(engine, offset(CHATELET, east_m=1000), radius_m=20000)
-    wider = await volunteer(engine, offset(CHATELET, east_m=3500), radius_m=20000)
-    await volunteer(engine, offset(CHATELET, east_m=9000), radius_m=20000)  # beyond 2 × 3 km
+    first = await volunteer(engine, in_cell(CHATELET), radius_m=20000)
+    second = await volunteer(engine, in_cell(CHATELET, dx=2), radius_m=20000)
+    wider = await volunteer(engine, in_cell(CHATELET, dx=7), radius_m=20000)  # 3.5 km
+    await volunteer(engine, in_cell(CHATELET, dx=13), radius_m=20000)  # beyond 2 × 3 km
     post_id = await request(engine, one_at_a_time, await author(engine), search_radius_km=3)
     assert await proposed_to(engine, post_id) == [first]
 
@@ -264,7 +274,8 @@ async def test_escalation_next_batch_then_wider_then_follow_up(
     assert statuses == ["expired", "expired", "expired"]
     assert [(f.post_id, f.reason) for f in followups] == [(post_id, "no_response")]
     assert topics.count("match.proposed") == 3
-    assert topics[-1] == "post.no_response"
+    # The centre gets it on its follow-up list, and the author is told.
+    assert topics[-2:] == ["post.no_response", "post.unanswered"]
     # A later sweep leaves it alone: no dead loop, no duplicate follow-up.
     async with engine.begin() as conn:
         assert await escalate_due(conn, one_at_a_time, now=clock + timedelta(days=1)) == []
@@ -288,7 +299,8 @@ async def test_no_candidate_at_all_goes_straight_to_follow_up(
 def test_next_step_sequence(settings: Settings) -> None:
     assert next_step(0, 3000, settings) == (1, 3000)
     assert next_step(1, 3000, settings) == (2, 3000)
-    assert next_step(2, 3000, settings) == (3, 4500)
+    # Widened to whole kilometres (1.5 × 3 km → 5 km), like every radius the matcher uses.
+    assert next_step(2, 3000, settings) == (3, 5000)
     assert next_step(3, 3000, settings) is None
     assert next_step(2, 20000, settings) is None
 
@@ -324,41 +336,65 @@ async def test_fairness_spreads_propositions_across_equally_good_volunteers(
     assert max(per_volunteer) <= 37, per_volunteer
 
 
-async def test_weekly_request_matches_weekly_availability_only_when_overlapping(
+async def test_soft_criteria_rank_but_never_exclude(
     engine: AsyncEngine, settings: Settings
 ) -> None:
-    evening = await volunteer(engine, offset(CHATELET, east_m=100), hours=("18:00", "21:00"))
-    morning = await volunteer(engine, offset(CHATELET, east_m=200), hours=("09:00", "11:00"))
+    """A request with a skill nobody has, in a language nobody speaks, at an hour
+    nobody is free, still reaches the five shopping volunteers within 1 km; those who
+    match more of it come first."""
+    plain = [await volunteer(engine, in_cell(CHATELET, dx=1), hours=("18:00", "20:00"))
+             for _ in range(4)]  # fmt: skip
+    better = await volunteer(
+        engine, in_cell(CHATELET, dx=1), skills=("couture",), languages=("fr", "ar")
+    )
+    post_id = await request(
+        engine, settings, await author(engine), skill_tags=["couture", "tricot"],
+        languages=["ar"], schedule=WeeklyIn(days=[3], start="10:00", end="12:00"),
+    )  # fmt: skip
+    proposed = await proposed_to(engine, post_id)
+    assert proposed[0] == better
+    assert sorted(proposed[1:]) == sorted(plain)
+
+
+async def test_weekly_availability_is_preferred_not_required(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    evening = await volunteer(engine, in_cell(CHATELET), hours=("18:00", "21:00"))
+    morning = await volunteer(engine, in_cell(CHATELET), hours=("09:00", "11:00"))
     post_id = await request(
         engine,
         settings,
         await author(engine),
         schedule=WeeklyIn(days=[3], start="10:00", end="12:00"),
     )
-    assert await proposed_to(engine, post_id) == [morning]
-    assert evening
+    assert await proposed_to(engine, post_id) == [morning, evening]
 
 
-async def test_sparse_requests_fall_back_to_the_full_sweep(
+async def test_a_required_language_falls_back_to_the_full_sweep(
     engine: AsyncEngine, settings: Settings
 ) -> None:
+    from voisins.geo.coordinates import LonLat
+    from voisins.geo.grid import snap
     from voisins.matching.candidates import Request, find_candidates
     from voisins.schedule import to_multirange, weekly_slots
 
     # The three nearest offer the category but speak no Arabic; the fourth does.
-    for east_m in (100, 200, 300):
-        await volunteer(engine, offset(CHATELET, east_m=east_m), languages=("fr",))
-    speaker = await volunteer(engine, offset(CHATELET, east_m=900), languages=("fr", "ar"))
+    for dx in (0, 1, 2):
+        await volunteer(engine, in_cell(CHATELET, dx=dx), languages=("fr",))
+    speaker = await volunteer(engine, in_cell(CHATELET, dx=3), languages=("fr", "ar"))
+    home = snap(LonLat(*CHATELET), 500)
     request_ = Request(
         post_id=0,
         author_id=0,
         category="courses",
         skill_tags=[],
         languages=["ar"],
+        language_required=True,
         slots=to_multirange(weekly_slots([1], "10:00", "12:00")),
         sensitive=False,
-        lon=CHATELET[0],
-        lat=CHATELET[1],
+        cell_srid=home.srid,
+        cell_x=(home.ix + 0.5) * 500,
+        cell_y=(home.iy + 0.5) * 500,
     )
     async with engine.connect() as conn:
         walked_only = await find_candidates(

@@ -16,6 +16,7 @@ from voisins.geo.grid import (
     cell_centre,
     cell_polygon,
     distance_m,
+    point_in_cell,
     snap,
     to_grid,
     zone_for,
@@ -134,3 +135,16 @@ def test_distance_is_geodesic_on_wgs84() -> None:
     assert distance_m(LonLat(0.0, 0.0), LonLat(0.0, 1.0)) == pytest.approx(110_574.39, abs=0.01)
     assert distance_m(LonLat(*PARIS), LonLat(*LYON)) == pytest.approx(391_500, rel=0.005)
     assert distance_m(NOTRE_DAME, NOTRE_DAME) == 0.0
+
+
+@pytest.mark.parametrize("fx, fy", [(0.001, 0.001), (0.5, 0.5), (0.999, 0.001), (0.2, 0.8)])
+def test_points_in_a_cell_snap_back_to_it(fx: float, fy: float) -> None:
+    cell = snap(LonLat(2.347, 48.8589), 500)
+    neighbour = Cell(cell.srid, cell.size_m, cell.ix + 3, cell.iy - 2)
+    assert snap(point_in_cell(neighbour, fx, fy), 500) == neighbour
+
+
+def test_point_in_cell_refuses_fractions_outside_the_cell() -> None:
+    cell = snap(LonLat(2.347, 48.8589), 500)
+    with pytest.raises(ValueError):
+        point_in_cell(cell, 1.0, 0.5)

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from voisins.accounts.access import Viewer
 from voisins.geo.coordinates import LonLat
 from voisins.geo.geocoder import DisabledGeocoder
-from voisins.geo.grid import cell_centre, snap
+from voisins.geo.grid import Cell, cell_centre, point_in_cell, snap
 from voisins.geo.sql import point_4326
 from voisins.locations import LocationIn
 from voisins.matching.publication import create_and_match
@@ -34,6 +34,17 @@ def offset(
     lat = origin[1] + north_m / 111_320
     lon = origin[0] + east_m / (111_320 * math.cos(math.radians(origin[1])))
     return (round(lon, 6), round(lat, 6))
+
+
+def in_cell(
+    origin: tuple[float, float], dx: int = 0, dy: int = 0, at: tuple[float, float] = (0.5, 0.5)
+) -> tuple[float, float]:
+    """A point in the 500 m cell ``dx`` cells east and ``dy`` north of ``origin``'s cell,
+    at the fractions ``at`` of that cell (its centre by default): matching decides on
+    cells, so tests place people by cell."""
+    home = snap(LonLat(*origin), 500)
+    point = point_in_cell(Cell(home.srid, home.size_m, home.ix + dx, home.iy + dy), *at)
+    return (point.lon, point.lat)
 
 
 async def user(conn: AsyncConnection, name: str = "Volunteer", status: str = "active") -> int:

@@ -34,6 +34,7 @@ __all__ = [
     "cell_centre",
     "cell_polygon",
     "distance_m",
+    "point_in_cell",
     "project",
     "snap",
     "to_grid",
@@ -124,6 +125,16 @@ def snap(point: LonLat, size_m: int) -> Cell:
 def cell_centre(cell: Cell) -> LonLat:
     """The WGS84 centre of ``cell``, rounded to 6 decimals."""
     return _to_lonlat(cell.srid, (cell.ix + 0.5) * cell.size_m, (cell.iy + 0.5) * cell.size_m)
+
+
+def point_in_cell(cell: Cell, fx: float, fy: float) -> LonLat:
+    """The WGS84 point at the fractions ``(fx, fy)`` of the cell's width and height from
+    its south-west corner (``0.5, 0.5`` is the centre); both must lie in ``[0, 1)``.
+    Rounded to 6 decimals like every WGS84 point here (~0.1 m): a point within 0.1 m of
+    an edge may round into the next cell."""
+    if not (0 <= fx < 1 and 0 <= fy < 1):
+        raise ValueError("fractions must lie in [0, 1)")
+    return _to_lonlat(cell.srid, (cell.ix + fx) * cell.size_m, (cell.iy + fy) * cell.size_m)
 
 
 def cell_polygon(cell: Cell) -> Polygon:

@@ -33,6 +33,15 @@ def point_4326(lon_param: str, lat_param: str) -> str:
     )
 
 
+def grid_point(x_param: str, y_param: str) -> str:
+    """A point of the public grid's plane from two bound floats: projected metres of
+    the cell's zone (``cell_xy`` columns, sql/0010), SRID 0, Euclidean distances."""
+    x, y = _param(x_param), _param(y_param)
+    return (
+        f"ST_SetSRID(ST_MakePoint(CAST({x} AS double precision), CAST({y} AS double precision)), 0)"
+    )
+
+
 def geom_from_ewkt(param: str) -> str:
     """A geometry from a bound EWKT string such as ``territory.ewkt(geom)``."""
     return f"ST_GeomFromEWKT(CAST({_param(param)} AS text))"
@@ -58,6 +67,14 @@ def lon_lat(col: str, prefix: str = "") -> str:
     return f"ST_X({col}) AS {prefix}lon, ST_Y({col}) AS {prefix}lat"
 
 
+def x_y(col: str, prefix: str = "") -> str:
+    """Select a grid-plane point as two floats: ``x_y("p.cell_xy", "cell_")`` gives
+    ``ST_X(p.cell_xy) AS cell_x, ST_Y(p.cell_xy) AS cell_y``."""
+    if prefix and not _NAME.fullmatch(prefix):
+        raise ValueError(f"not an alias prefix: {prefix!r}")
+    return f"ST_X({col}) AS {prefix}x, ST_Y({col}) AS {prefix}y"
+
+
 def as_geography(point_sql: str) -> str:
     """A geometry in EPSG:4326 as geography: distances in metres on the spheroid."""
     return f"CAST({point_sql} AS geography)"
@@ -76,7 +93,8 @@ def nearest_first(col: str, point_sql: str) -> str:
 
 
 def distance_m(col: str, point_sql: str) -> str:
-    """Distance in metres between two geographies (spheroid)."""
+    """Distance in metres between two geographies (spheroid), or between two points of
+    the grid plane (Euclidean, projected metres)."""
     return f"ST_Distance({col}, {point_sql})"
 
 

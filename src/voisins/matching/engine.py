@@ -7,7 +7,7 @@ and the outbox row that asks for notifications commit together or not at all.
 
 from __future__ import annotations
 
-import json
+import math
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,11 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voisins.geo import sql as geosql
 from voisins.matching.candidates import (
+    RECORD_VALIDITY,
     Request,
     find_candidates,
     find_open_requests,
 )
-from voisins.matching.scoring import Features, score
+from voisins.matching.scoring import Features, Score, ranked, score
 from voisins.outbox import emit
 from voisins.settings import Settings
 
@@ -41,8 +42,8 @@ class MatchOutcome(msgspec.Struct):
 
 _LOAD = f"""
 SELECT p.id, p.author_id, p.kind, p.status, p.category, p.skill_tags, p.languages, p.slots,
-       p.sensitive, p.volunteers_needed, p.search_radius_m, p.match_batch, p.match_radius_m,
-       p.match_exhausted_at, {geosql.lon_lat("p.point")},
+       p.language_required, p.sensitive, p.volunteers_needed, p.reach_m, p.match_batch,
+       p.match_radius_m, p.match_exhausted_at, p.cell_srid, {geosql.x_y("p.cell_xy", "cell_")},
        (SELECT count(*) FROM matches m
         WHERE m.post_id = p.id AND match_holds_place(m.status)) AS held
 FROM posts p WHERE p.id = :id FOR UPDATE OF p
@@ -56,54 +57,79 @@ def _request(row: Any) -> Request:
         category=row.category,
         skill_tags=list(row.skill_tags),
         languages=list(row.languages),
+        language_required=row.language_required,
         slots=list(row.slots),
         sensitive=row.sensitive,
-        lon=row.lon,
-        lat=row.lat,
+        cell_srid=row.cell_srid,
+        cell_x=row.cell_x,
+        cell_y=row.cell_y,
     )
+
+
+class Chosen(msgspec.Struct, frozen=True):
+    """One proposition to write: who, for which request, how they scored."""
+
+    post_id: int
+    volunteer_id: int
+    sensitive: bool
+    features: Features
+    score: Score
 
 
 async def _insert_proposals(
     conn: AsyncConnection,
+    chosen: list[Chosen],
     *,
-    post_id: int,
     batch: int,
-    sensitive: bool,
-    chosen: list[tuple[Features, Any]],
     deadline: datetime,
     now: datetime,
     offer_id: int | None = None,
 ) -> None:
+    """Write the propositions and mark the volunteers as just asked.
+
+    Rows go in by volunteer id, so that match ids say nothing of the ranking. The
+    volunteers are locked in id order first: concurrent publications asking the same
+    people then queue instead of deadlocking."""
+    chosen = sorted(chosen, key=lambda c: (c.volunteer_id, c.post_id))
+    volunteer_ids = sorted({c.volunteer_id for c in chosen})
+    await conn.execute(
+        text(
+            "SELECT 1 FROM volunteers WHERE user_id = ANY(CAST(:ids AS bigint[])) "
+            "ORDER BY user_id FOR NO KEY UPDATE"
+        ),
+        {"ids": volunteer_ids},
+    )
     await conn.execute(
         text(
             """
             INSERT INTO matches (post_id, volunteer_id, offer_id, batch, sensitive, score,
                                  score_breakdown, distance_m, proposed_at, deadline_at)
-            SELECT CAST(:post_id AS bigint), u.volunteer_id, CAST(:offer_id AS bigint),
-                   CAST(:batch AS smallint), CAST(:sensitive AS boolean), u.score,
+            SELECT u.post_id, u.volunteer_id, CAST(:offer_id AS bigint),
+                   CAST(:batch AS smallint), u.sensitive, u.score,
                    CAST(u.breakdown AS jsonb), u.distance_m, CAST(:now AS timestamptz),
                    CAST(:deadline AS timestamptz)
-            FROM unnest(CAST(:volunteers AS bigint[]), CAST(:scores AS real[]),
+            FROM unnest(CAST(:posts AS bigint[]), CAST(:volunteers AS bigint[]),
+                        CAST(:sensitive AS boolean[]), CAST(:scores AS real[]),
                         CAST(:breakdowns AS text[]), CAST(:distances AS integer[]))
-                 AS u(volunteer_id, score, breakdown, distance_m)
+                 AS u(post_id, volunteer_id, sensitive, score, breakdown, distance_m)
             """
         ),
         {
-            "post_id": post_id,
             "offer_id": offer_id,
             "batch": batch,
-            "sensitive": sensitive,
             "now": now,
             "deadline": deadline,
-            "volunteers": [f.volunteer_id for f, _ in chosen],
-            "scores": [s.total for _, s in chosen],
-            "breakdowns": [msgspec.json.encode(s.components).decode() for _, s in chosen],
-            "distances": [round(f.distance_m) for f, _ in chosen],
+            "posts": [c.post_id for c in chosen],
+            "volunteers": [c.volunteer_id for c in chosen],
+            "sensitive": [c.sensitive for c in chosen],
+            "scores": [c.score.total for c in chosen],
+            "breakdowns": [msgspec.json.encode(c.score.components).decode() for c in chosen],
+            "distances": [round(c.features.distance_m) for c in chosen],
         },
     )
     await conn.execute(
         text("UPDATE volunteers SET last_proposed_at = :now WHERE user_id = ANY(:ids)"),
-        {"now": now, "ids": [f.volunteer_id for f, _ in chosen]},
+        {"now": now, "ids": volunteer_ids},
     )
 
 
@@ -128,6 +154,8 @@ async def _to_followup(conn: AsyncConnection, post_id: int, now: datetime) -> No
         {"now": now, "id": post_id},
     )
     await emit(conn, "post.no_response", post_id=post_id)
+    # The author (or the social workers acting for them) is told too, not left waiting.
+    await emit(conn, "post.unanswered", post_id=post_id)
 
 
 def next_step(batch: int, base_m: int, settings: Settings) -> tuple[int, int] | None:
@@ -136,7 +164,8 @@ def next_step(batch: int, base_m: int, settings: Settings) -> tuple[int, int] | 
     by ``match_widen_factor`` (at most 20 km)."""
     if batch < settings.match_max_batches:
         return batch + 1, base_m
-    wider = min(MAX_RADIUS_M, round(base_m * settings.match_widen_factor))
+    # Whole kilometres, like every radius the matcher compares (candidates.py).
+    wider = min(MAX_RADIUS_M, math.ceil(base_m * settings.match_widen_factor / 1000) * 1000)
     if batch == settings.match_max_batches and wider > base_m:
         return batch + 1, wider
     return None
@@ -162,7 +191,7 @@ async def match_request(
     if remaining <= 0:
         return MatchOutcome(post_id, row.match_batch, row.match_radius_m or 0, [])
     request = _request(row)
-    base = row.search_radius_m
+    base = row.reach_m
     batch = row.match_batch
     size = settings.match_batch_per_needed * remaining
     while True:
@@ -185,17 +214,13 @@ async def match_request(
         if radius == base:
             # Nobody new at this radius: later batches here would find nobody either.
             batch = max(batch, settings.match_max_batches)
-    scored = sorted(
-        ((f, score(f, settings, now)) for f in found),
-        key=lambda pair: (-pair[1].total, pair[0].distance_m, pair[0].volunteer_id),
-    )[:size]
+    scores = {f.volunteer_id: (f, score(f, settings, now)) for f in found}
+    best = ranked(post_id, [(vid, s) for vid, (_, s) in scores.items()])[:size]
     deadline = now + timedelta(seconds=settings.match_deadline_s)
     await _insert_proposals(
         conn,
-        post_id=post_id,
+        [Chosen(post_id, vid, row.sensitive, *scores[vid]) for vid in best],
         batch=batch,
-        sensitive=row.sensitive,
-        chosen=scored,
         deadline=deadline,
         now=now,
     )
@@ -207,14 +232,15 @@ async def match_request(
         {"batch": batch, "radius": radius, "deadline": deadline, "id": post_id},
     )
     await emit(conn, "match.proposed", post_id=post_id, batch=batch)
-    return MatchOutcome(post_id, batch, radius, [f.volunteer_id for f, _ in scored])
+    return MatchOutcome(post_id, batch, radius, sorted(best))
 
 
 async def match_offer(
     conn: AsyncConnection, offer_id: int, settings: Settings, *, now: datetime
 ) -> MatchOutcome:
-    """A published offer looks for open requests nearby in its category; each one
-    becomes a proposition to the offer's author."""
+    """A published offer looks for open requests nearby in its category: each one
+    becomes a proposition to the offer's author, and each request's author hears
+    that someone nearby offers this kind of help."""
     row = (await conn.execute(text(_LOAD), {"id": offer_id})).first()
     if row is None or row.kind != "offer" or row.status != "published":
         return MatchOutcome(offer_id, 0, 0, [])
@@ -226,20 +252,15 @@ async def match_offer(
                     "SELECT id_checked_at IS NOT NULL AND record_extract_date >= :since "
                     "FROM volunteers WHERE user_id = :id"
                 ),
-                {"id": row.author_id, "since": (now - timedelta(days=3 * 365)).date()},
+                {"id": row.author_id, "since": (now - RECORD_VALIDITY).date()},
             )
         ).scalar()
     )
+    window = settings.match_batch_per_needed
     found = await find_open_requests(
-        conn,
-        offer,
-        radius_m=row.search_radius_m,
-        window=settings.match_batch_per_needed,
-        vetted=vetted,
-        now=now,
+        conn, offer, radius_m=row.reach_m, window=window, vetted=vetted, now=now
     )
-    deadline = now + timedelta(seconds=settings.match_deadline_s)
-    proposed = []
+    scores = {}
     for request in found:
         features = Features(
             volunteer_id=row.author_id,
@@ -253,25 +274,20 @@ async def match_offer(
             completed=0,
             no_shows=0,
         )
-        sensitive = (
-            await conn.execute(
-                text("SELECT sensitive FROM posts WHERE id = :id"), {"id": request.post_id}
-            )
-        ).scalar_one()
-        await _insert_proposals(
-            conn,
-            post_id=request.post_id,
-            batch=1,
-            sensitive=sensitive,
-            chosen=[(features, score(features, settings, now))],
-            deadline=deadline,
-            now=now,
-            offer_id=offer_id,
-        )
-        proposed.append(request.post_id)
-    if proposed:
-        await emit(conn, "match.offer_proposed", post_id=offer_id, requests=json.dumps(proposed))
-    return MatchOutcome(offer_id, 1, row.search_radius_m, proposed)
+        scores[request.post_id] = (request, features, score(features, settings, now))
+    best = ranked(offer_id, [(pid, s) for pid, (_, _, s) in scores.items()])[:window]
+    if not best:
+        return MatchOutcome(offer_id, 1, row.reach_m, [])
+    deadline = now + timedelta(seconds=settings.match_deadline_s)
+    chosen = [
+        Chosen(pid, row.author_id, scores[pid][0].sensitive, scores[pid][1], scores[pid][2])
+        for pid in best
+    ]
+    await _insert_proposals(conn, chosen, batch=1, deadline=deadline, now=now, offer_id=offer_id)
+    await emit(conn, "match.offer_proposed", post_id=offer_id)
+    for pid in sorted(best):
+        await emit(conn, "post.offer_nearby", post_id=pid, offer_id=offer_id)
+    return MatchOutcome(offer_id, 1, row.reach_m, sorted(best))
 
 
 async def match_post(

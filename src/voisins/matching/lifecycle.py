@@ -19,6 +19,7 @@ from voisins import audit
 from voisins.accounts.access import Viewer
 from voisins.accounts.assisted import can_act_for
 from voisins.errors import Conflict, Forbidden, NotFound
+from voisins.matching.candidates import PLACES_FILLED
 from voisins.matching.engine import match_request
 from voisins.matching.schemas import Feedback, FeedbackIn
 from voisins.outbox import emit
@@ -101,13 +102,16 @@ async def _fill_places(conn: AsyncConnection, match: Any, now: datetime) -> None
         text("UPDATE posts SET status = 'matched' WHERE id = :id AND status = 'published'"),
         {"id": match.post_id},
     )
-    await conn.execute(text("SELECT set_config('voisins.reason', 'places filled', true)"))
+    await conn.execute(
+        text("SELECT set_config('voisins.reason', :why, true)"), {"why": PLACES_FILLED}
+    )
+    # Marked so: these people may be asked again if a place reopens (candidates.py).
     await conn.execute(
         text(
-            "UPDATE matches SET status = 'withdrawn', closed_at = :now "
+            "UPDATE matches SET status = 'withdrawn', closed_at = :now, close_reason = :why "
             "WHERE post_id = :post AND status = 'proposed'"
         ),
-        {"now": now, "post": match.post_id},
+        {"now": now, "post": match.post_id, "why": PLACES_FILLED},
     )
     await emit(conn, "post.matched", post_id=match.post_id)
 

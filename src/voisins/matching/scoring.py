@@ -3,6 +3,7 @@ weight from the settings, and the breakdown is stored with the match."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 from datetime import datetime
 
@@ -13,7 +14,8 @@ from voisins.settings import Settings
 # Fairness recovers over three days: someone asked an hour ago ranks after someone
 # not asked for a week, so the same few are not always asked.
 FAIRNESS_RECOVERY_H = 72.0
-# Distance decays with this scale: 300 m away scores ~0.86, 3 km ~0.22.
+# Distance decays with this scale: the next cell (500 m) scores ~0.78, 3 km ~0.22.
+# Distances are between public cell centres (candidates.py), never exact.
 DISTANCE_SCALE_M = 2000.0
 
 
@@ -82,3 +84,21 @@ def score(features: Features, settings: Settings, now: datetime) -> Score:
     # long ago they were last asked, which can be seconds.
     total = sum(values[name] * w[name] for name in values)
     return Score(total=total, components=parts)
+
+
+def tiebreak(post_id: int, person_id: int) -> int:
+    """A draw seeded by the request and the person: equally good candidates are ordered
+    by it, never by where exactly they live. The same request draws the same order
+    every time (no fresh noise to average out), another request another order."""
+    digest = hashlib.blake2b(f"{post_id}:{person_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+def ranked(post_id: int, scored: list[tuple[int, Score]]) -> list[int]:
+    """Ids of ``(id, score)`` pairs, best first: by total score, then by the draw."""
+    return [
+        person_id
+        for person_id, _ in sorted(
+            scored, key=lambda pair: (-pair[1].total, tiebreak(post_id, pair[0]))
+        )
+    ]

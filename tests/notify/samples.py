@@ -17,6 +17,9 @@ PLAIN: dict[str, Any] = {
     "reason": "Le bénévole n'est pas encore vérifié",
     "reset_url": "/password/reset/abcdef",
     "expires_minutes": 30,
+    "count": 3,
+    "for_assisted": None,
+    "covered": 1,
     "items": [
         {"title": "Nouvelle proposition : courses", "url": "/matches/12"},
         {"title": "Visite du jeudi", "url": "/matches/13", "summary": "Confirmée"},

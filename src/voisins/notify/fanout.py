@@ -53,7 +53,7 @@ async def fan_out(
         return None
     who = await audience(conn, event.topic, event.payload)
     rows = (await conn.execute(text(_RECIPIENTS), {"ids": who.user_ids, "now": now})).all()
-    facts = await post_facts(conn, event.payload)
+    facts = await post_facts(conn, event.payload, who.kind)
     planned: list[dict[str, Any]] = []
     locales: dict[int, str] = {}
     for row in rows:
@@ -115,17 +115,18 @@ async def fan_out(
             text(
                 """
                 INSERT INTO notifications (user_id, event_id, kind, title, body, link)
-                SELECT u.user_id, :event, :kind, u.title, u.body, :link
+                SELECT u.user_id, :event, :kind, u.title, u.body, u.link
                 FROM unnest(CAST(:users AS bigint[]), CAST(:titles AS text[]),
-                            CAST(:bodies AS text[])) AS u(user_id, title, body)
+                            CAST(:bodies AS text[]), CAST(:links AS text[]))
+                     AS u(user_id, title, body, link)
                 ON CONFLICT DO NOTHING
                 """
             ),
             {
                 "event": event_id,
                 "kind": who.kind,
-                "link": link_for(facts),
                 "users": [d.user_id for d in inapp],
+                "links": [link_for(who.kind, facts, d.user_id) for d in inapp],
                 "titles": [t for t, _ in texts],
                 "bodies": [b for _, b in texts],
             },

@@ -3,6 +3,7 @@ what the recipient already may see."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -96,37 +97,212 @@ TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "en": ("New password", "A link to choose a new password was sent to you."),
     },
+    # To the author of an offer: open requests nearby were proposed to them.
+    "match.offer_proposed": {
+        "fr": (
+            "Des demandes pour votre offre",
+            "{count} demandes près de chez vous correspondent à votre offre « {title} ». "
+            "Pouvez-vous aider ?",
+        ),
+        "en": (
+            "Requests for your offer",
+            "{count} requests near you match your offer “{title}”. Can you help?",
+        ),
+    },
+    "match.offer_proposed/one": {
+        "fr": (
+            "Une demande pour votre offre",
+            "Une demande près de chez vous correspond à votre offre « {title} ». "
+            "Pouvez-vous aider ?",
+        ),
+        "en": (
+            "A request for your offer",
+            "A request near you matches your offer “{title}”. Can you help?",
+        ),
+    },
+    # To the author of a request: a neighbour's offer fits it. Nothing about who or where.
+    "post.offer_nearby": {
+        "fr": (
+            "Un voisin propose son aide",
+            "Un voisin près de chez vous propose son aide ({category}). "
+            "Nous lui avons demandé de répondre à votre demande « {title} ».",
+        ),
+        "en": (
+            "A neighbour offers help",
+            "A neighbour near you offers help ({category}). "
+            "We asked them to answer your request “{title}”.",
+        ),
+    },
+    # The same, to the social worker who posted it for an assisted resident.
+    "post.offer_nearby/assisted": {
+        "fr": (
+            "Un voisin propose son aide",
+            "Un voisin propose son aide ({category}) près de la personne que vous accompagnez. "
+            "Nous lui avons demandé de répondre à la demande « {title} ».",
+        ),
+        "en": (
+            "A neighbour offers help",
+            "A neighbour offers help ({category}) near the person you support. "
+            "We asked them to answer the request “{title}”.",
+        ),
+    },
+    # To the author of a request nobody answered: the centre's follow-up list has it.
+    "post.unanswered": {
+        "fr": (
+            "Pas encore de réponse",
+            "Personne n'a encore pu répondre à votre demande « {title} ». "
+            "Le centre social est prévenu : il va vous contacter.",
+        ),
+        "en": (
+            "No answer yet",
+            "Nobody could answer your request “{title}” yet. "
+            "The community centre knows: they will contact you.",
+        ),
+    },
+    # No centre covers the place: nobody will call, so none is promised.
+    "post.unanswered/uncovered": {
+        "fr": (
+            "Pas encore de réponse",
+            "Personne n'a encore pu répondre à votre demande « {title} ». Elle reste en ligne. "
+            "Vous pouvez aussi publier une nouvelle demande avec d'autres horaires.",
+        ),
+        "en": (
+            "No answer yet",
+            "Nobody could answer your request “{title}” yet. It stays online. "
+            "You can also post a new request with other times.",
+        ),
+    },
+    "post.unanswered/assisted": {
+        "fr": (
+            "Pas encore de réponse",
+            "Personne n'a encore pu répondre à la demande « {title} », publiée pour une "
+            "personne que vous accompagnez. Vous pouvez la prévenir ou chercher une autre "
+            "solution.",
+        ),
+        "en": (
+            "No answer yet",
+            "Nobody could answer the request “{title}” yet (posted for a person you "
+            "support). You can let them know or look for another solution.",
+        ),
+    },
 }
 
+# Facts a few kinds need beyond the title, as columns over the post ``p``; ``{topic}``
+# is the SQL expression of the event's topic, so that other kinds pay nothing for them.
+# - offer_requests: the requests proposed by the offer's latest matching run (the index
+#   on the volunteer's matches finds them);
+# - for_assisted: an assisted resident's request, whose messages go to the social
+#   worker who posted it (as in recipients._AUTHOR_OF_POST);
+# - covered: a centre covers the post, so its follow-up list has it.
+OUTCOME_COLUMNS = """
+CASE WHEN {topic} = 'match.offer_proposed' THEN (
+    SELECT count(*) FROM matches r
+    WHERE r.volunteer_id = p.author_id AND r.offer_id = p.id
+      AND r.proposed_at = (SELECT max(l.proposed_at) FROM matches l
+                           WHERE l.volunteer_id = p.author_id AND l.offer_id = p.id))
+END AS offer_requests,
+CASE WHEN {topic} IN ('post.offer_nearby', 'post.unanswered') THEN (
+    SELECT a.assisted AND p.created_by IS NOT NULL FROM users a WHERE a.id = p.author_id)
+END AS for_assisted,
+CASE WHEN {topic} = 'post.unanswered' THEN
+    EXISTS (SELECT 1 FROM post_centres pc WHERE pc.post_id = p.id)
+END AS covered
+"""
 
-async def post_facts(conn: AsyncConnection, payload: dict[str, Any]) -> dict[str, Any]:
-    """The request an event is about: its title and category, by id."""
+
+_NO_FACTS: dict[str, Any] = {"title": "", "category": "", "post_id": None, "volunteer_id": None}
+
+
+async def post_facts(
+    conn: AsyncConnection, payload: dict[str, Any], kind: str = ""
+) -> dict[str, Any]:
+    """The post an event is about (its title and category) and, for ``kind``, the few
+    facts its message needs, by id."""
+    columns = "p.id, p.title, p.category, " + OUTCOME_COLUMNS.format(topic=":kind")
     if "match_id" in payload:
         query = (
-            "SELECT p.id, p.title, p.category FROM matches m JOIN posts p ON p.id = m.post_id "
-            "WHERE m.id = :id"
+            f"SELECT {columns}, m.volunteer_id FROM matches m "
+            "JOIN posts p ON p.id = m.post_id WHERE m.id = :id"
         )
         key = payload["match_id"]
     elif "post_id" in payload:
-        query = "SELECT id, title, category FROM posts WHERE id = :id"
+        query = f"SELECT {columns}, NULL AS volunteer_id FROM posts p WHERE p.id = :id"
         key = payload["post_id"]
     else:
-        return {"title": "", "category": "", "post_id": None}
-    row = (await conn.execute(text(query), {"id": key})).first()
+        return dict(_NO_FACTS)
+    row = (await conn.execute(text(query), {"id": key, "kind": kind})).first()
     if row is None:
-        return {"title": "", "category": "", "post_id": None}
-    return {"title": row.title, "category": row.category, "post_id": row.id}
+        return dict(_NO_FACTS)
+    return {
+        "title": row.title,
+        "category": row.category,
+        "post_id": row.id,
+        "volunteer_id": row.volunteer_id,
+        "count": row.offer_requests,
+        "for_assisted": bool(row.for_assisted),
+        "covered": bool(row.covered),
+    }
+
+
+def variant(kind: str, facts: Mapping[str, Any]) -> str:
+    """The wording a message takes: its kind, or ``kind/variant`` when the facts call
+    for other words (one request, not several; a social worker reading for an assisted
+    resident; no centre to call)."""
+    if kind == "match.offer_proposed" and facts.get("count") == 1:
+        return kind + "/one"
+    if kind in ("post.offer_nearby", "post.unanswered") and facts.get("for_assisted"):
+        return kind + "/assisted"
+    if kind == "post.unanswered" and not facts.get("covered"):
+        return kind + "/uncovered"
+    return kind
 
 
 def render(kind: str, locale: str, facts: dict[str, Any]) -> tuple[str, str]:
-    title, body = TEXTS.get(kind, {}).get(locale) or TEXTS.get(kind, {}).get("fr") or (kind, "")
+    texts = TEXTS.get(variant(kind, facts)) or TEXTS.get(kind, {})
+    title, body = texts.get(locale) or texts.get("fr") or (kind, "")
     labels = LABELS.get(facts.get("category") or "", ("", ""))
     category = labels[0] if locale == "fr" else labels[1]
-    return title, body.format(title=facts.get("title", ""), category=category)
+    return title, body.format(
+        title=facts.get("title", ""), category=category, count=facts.get("count") or 0
+    )
 
 
-def link_for(facts: dict[str, Any]) -> str | None:
-    return f"/posts/{facts['post_id']}" if facts.get("post_id") else None
+# Where each kind of message leads on the pages (web/routes): a volunteer answers on
+# their propositions, follows what they accepted on "my help", social workers act from
+# the centre's pages, and the rest lead to the post itself.
+_PAGES = {
+    "match.proposed": "/propositions",
+    "reminder": "/propositions",
+    "match.offer_proposed": "/propositions",
+    "match.approved": "/mes-aides",
+    "match.rejected": "/mes-aides",
+    "match.review_needed": "/centre",
+    "post.review_needed": "/centre",
+    "post.no_response": "/centre/suivi",
+    "report.filed": "/centre/signalements",
+    "digest": "/messages",
+}
+# Sent to both sides of a match: the volunteer follows it on "my help", the author
+# (or the social worker acting for them) on the request's page.
+_BOTH_SIDES = frozenset({"match.confirmed", "match.cancelled"})
+INBOX_PAGE = "/messages"
+
+
+def link_for(kind: str, facts: Mapping[str, Any], recipient_id: int | None = None) -> str | None:
+    """The page a message about ``facts`` leads ``recipient_id`` to; None when no page
+    fits (a password reset)."""
+    if kind in _PAGES:
+        return _PAGES[kind]
+    if (
+        kind in _BOTH_SIDES
+        and recipient_id is not None
+        and recipient_id == facts.get("volunteer_id")
+    ):
+        return "/mes-aides"
+    post_id = facts.get("post_id")
+    if post_id:
+        return f"/annonces/{post_id}"
+    return None
 
 
 _DAYS = {

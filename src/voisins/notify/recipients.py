@@ -32,6 +32,14 @@ SELECT CASE WHEN a.assisted AND p.created_by IS NOT NULL THEN p.created_by ELSE 
 FROM posts p JOIN users a ON a.id = p.author_id
 WHERE p.id = :post_id
 """
+# The author of an offer, while one of the requests its matching proposed still waits
+# for their answer (the index on the volunteer's matches finds them).
+_AUTHOR_OF_OFFER = """
+SELECT p.author_id FROM posts p
+WHERE p.id = :post_id AND p.kind = 'offer' AND EXISTS (
+    SELECT 1 FROM matches m
+    WHERE m.volunteer_id = p.author_id AND m.offer_id = p.id AND m.status = 'proposed')
+"""
 # Reports reach the social workers of the centres they were routed to, and no one else.
 _REPORT_WORKERS = """
 SELECT DISTINCT m.user_id FROM report_centres rc
@@ -53,7 +61,13 @@ QUERIES: dict[str, list[str]] = {
     "match.approved": [_VOLUNTEER_OF_MATCH],
     "match.rejected": [_VOLUNTEER_OF_MATCH],
     "match.cancelled": [_AUTHOR_OF_MATCH, _VOLUNTEER_OF_MATCH],
+    "match.offer_proposed": [_AUTHOR_OF_OFFER],
+    # The follow-up list's social workers, and the author (or the social worker acting
+    # for an assisted resident) in their own words.
     "post.no_response": [_CENTRE_WORKERS],
+    "post.unanswered": [_AUTHOR_OF_POST],
+    # post_id is the request; the offer's author stays unnamed and unplaced.
+    "post.offer_nearby": [_AUTHOR_OF_POST],
     "post.review_needed": [_CENTRE_WORKERS],
     "post.approved": [_AUTHOR_OF_POST],
     "post.rejected": [_AUTHOR_OF_POST],

@@ -26,17 +26,25 @@ from voisins.notify.channels.config import SmsConfig, SmtpConfig
 from voisins.notify.channels.email import EmailChannel, SmtpSession
 from voisins.notify.channels.sms import SmsChannel
 from voisins.notify.channels.webhook import WebhookChannel
-from voisins.notify.messages import link_for, moment_label, post_facts, render
+from voisins.notify.messages import (
+    INBOX_PAGE,
+    OUTCOME_COLUMNS,
+    link_for,
+    moment_label,
+    post_facts,
+    render,
+)
 from voisins.settings import Settings
 
 __all__ = ["PermanentError", "SendBatch", "Senders", "TransientError"]
 
 # What a message says: the event, the request it is about, the recipient's public cell
 # (for the distance band). One row per (event, recipient).
-_FACT_COLUMNS = """
+_FACT_COLUMNS = f"""
 o.topic, o.payload, p.id AS post_id, p.title, p.category, p.cell_key AS post_cell,
 v.cell_key AS volunteer_cell, m.review_reason, m.close_reason, m.deadline_at,
-p.review_reason AS post_review_reason
+m.volunteer_id, p.review_reason AS post_review_reason,
+{OUTCOME_COLUMNS.format(topic="o.topic")}
 """
 _FACT_JOINS = """
 LEFT JOIN matches m ON m.id = CAST(o.payload ->> 'match_id' AS bigint)
@@ -119,10 +127,11 @@ class Senders:
             return await self._digest_context(engine, claim, locale)
         base = self.settings.public_base_url.rstrip("/")
         labels = LABELS.get(facts.category or "", ("", ""))
+        page = link_for(claim.kind, facts._mapping, claim.user_id)
         context: dict[str, ContextValue] = {
             "title": facts.title or "",
             "category_label": labels[0] if locale == "fr" else labels[1],
-            "url": f"{base}/posts/{facts.post_id}" if facts.post_id else f"{base}/",
+            "url": f"{base}{page or '/'}",
         }
         if claim.kind == "match.proposed" and facts.volunteer_cell and facts.post_cell:
             band = public_distance(
@@ -139,8 +148,14 @@ class Senders:
             context["reason"] = facts.close_reason
         if claim.kind == "post.rejected" and facts.post_review_reason:
             context["reason"] = facts.post_review_reason
+        if claim.kind == "match.offer_proposed":
+            context["count"] = int(facts.offer_requests or 0)
+        if claim.kind in ("post.offer_nearby", "post.unanswered") and facts.for_assisted:
+            context["for_assisted"] = 1
+        if claim.kind == "post.unanswered" and facts.covered:
+            context["covered"] = 1
         if claim.kind == "report.filed":
-            context = {"url": f"{base}/moderation/reports"}
+            context = {"url": context["url"]}
         if claim.kind == "password.reset_requested":
             context = {"reset_url": f"{base}/reset-password?token={facts.payload['token']}"}
         return context
@@ -164,13 +179,13 @@ class Senders:
             ).all()
             items: list[dict[str, Scalar]] = []
             for row in gathered:
-                facts = await post_facts(conn, row.payload)
+                facts = await post_facts(conn, row.payload, row.kind)
                 title, summary = render(row.kind, locale, facts)
-                url = link_for(facts) or "/inbox"
+                url = link_for(row.kind, facts, claim.user_id) or INBOX_PAGE
                 items.append({"title": title, "summary": summary, "url": url})
         if not items:
             raise PermanentError("digest empty")
-        return {"items": items, "url": "/inbox"}
+        return {"items": items, "url": INBOX_PAGE}
 
     async def _webhook(self, engine: AsyncEngine, claim: Any) -> None:
         """Partners get ids and public facts only: what happened, to which request."""

@@ -48,6 +48,9 @@ NOTIFICATION_KINDS = {
     "match.cancelled": N_("Une mise en relation est annulée"),
     "post.approved": N_("Le centre social a publié votre annonce"),
     "post.rejected": N_("Le centre social n'a pas publié votre annonce"),
+    "match.offer_proposed": N_("Des demandes correspondent à votre offre"),
+    "post.offer_nearby": N_("Un voisin qui propose son aide peut répondre à votre demande"),
+    "post.unanswered": N_("Personne n'a encore pu répondre à votre demande"),
     "match.review_needed": N_("Une mise en relation attend votre validation"),
     "post.review_needed": N_("Une annonce attend votre validation"),
     "post.no_response": N_("Une demande n'a pas de réponse"),
@@ -55,6 +58,7 @@ NOTIFICATION_KINDS = {
 }
 AUTHOR_KINDS = (
     "match.accepted", "match.confirmed", "match.cancelled", "post.approved", "post.rejected",
+    "post.offer_nearby", "post.unanswered", "match.offer_proposed",
 )  # fmt: skip
 VOLUNTEER_KINDS = ("match.proposed", "reminder", "match.approved", "match.rejected")
 STAFF_KINDS = ("match.review_needed", "post.review_needed", "post.no_response", "report.filed")
@@ -77,10 +81,30 @@ def post_state(kind: str, status: str) -> str:
 
 
 def page_link(kind: str, link: str | None) -> str | None:
-    """Where a message leads on the pages. Messages point at API paths (``/posts/12``):
-    a proposition to answer leads to the volunteer's propositions, the rest to the post."""
-    if kind in VOLUNTEER_KINDS:
-        return "/propositions"
+    """Where a message leads on the pages. Messages store page paths; older ones stored
+    API paths (``/posts/12``): a proposition to answer then leads to the volunteer's
+    propositions, the rest to the post."""
     if link and link.startswith("/posts/"):
+        if kind in VOLUNTEER_KINDS:
+            return "/propositions"
         return "/annonces/" + link.removeprefix("/posts/")
     return link
+
+
+# The words of a message's link, by the page it leads to (most specific prefix first).
+LINK_LABELS = (
+    ("/propositions", N_("Voir mes propositions")),
+    ("/mes-aides", N_("Voir mes aides")),
+    ("/centre/suivi", N_("Voir la liste de suivi")),
+    ("/centre/signalements", N_("Voir les signalements")),
+    ("/centre", N_("Voir ce qui attend votre validation")),
+    ("/messages", N_("Voir mes messages")),
+)
+POST_LINK_LABEL = N_("Voir l'annonce")
+
+
+def link_label(link: str) -> str:
+    for prefix, label in LINK_LABELS:
+        if link == prefix or link.startswith(prefix + "/") or link.startswith(prefix + "?"):
+            return label
+    return POST_LINK_LABEL

@@ -57,6 +57,13 @@ KINDS: dict[str, KindSpec] = {
     # To the author: the centre let their post through, or not (with the reason).
     "post.approved": KindSpec(("title", "url")),
     "post.rejected": KindSpec(("title", "url"), ("reason",)),
+    # To the author of an offer: ``count`` open requests nearby were proposed to them.
+    "match.offer_proposed": KindSpec(("title", "category_label", "count", "url")),
+    # To the author of a request (or the social worker acting for an assisted resident,
+    # ``for_assisted``): a neighbour offering this kind of help was asked to answer.
+    "post.offer_nearby": KindSpec(("title", "category_label", "url"), ("for_assisted",)),
+    # To the same: nobody answered; ``covered`` when a centre's follow-up list has it.
+    "post.unanswered": KindSpec(("title", "url"), ("for_assisted", "covered")),
     # To the social workers of the covering centres: someone filed a report.
     "report.filed": KindSpec(("url",)),
     "password.reset_requested": KindSpec(("reset_url",), ("expires_minutes",)),

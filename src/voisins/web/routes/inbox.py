@@ -19,7 +19,7 @@ from voisins.web.formats import formats_for
 from voisins.web.pages import Me, page
 from voisins.web.problems import is_htmx, signed_in
 from voisins.web.url_state import page_number
-from voisins.web.wording import page_link
+from voisins.web.wording import link_label, page_link
 
 PER_PAGE = 20
 LIST_FRAGMENT = "resident/_inbox_list.html"
@@ -30,7 +30,7 @@ async def _render(
 ) -> Template:
     box = await service.inbox(tx, viewer, number, PER_PAGE, unread_first=True)
     return page(request, template, me, box=box, page_number=number, page_link=page_link,
-                fmt=formats_for(request, me))  # fmt: skip
+                link_label=link_label, fmt=formats_for(request, me))  # fmt: skip
 
 
 @get("/messages", name="inbox", operation_id="pageInbox", include_in_schema=False)

@@ -483,7 +483,7 @@ async def test_propositions_and_matches_belong_to_their_two_sides(
         url = f"/posts/{posts[post]}/matches"
         await refused_for_all_but(allowed, "GET", url)
         for viewer in allowed:
-            items = await ok(await call(client, world, viewer, "GET", url))
+            items = (await ok(await call(client, world, viewer, "GET", url)))["answers"]
             assert items and all(i["id"] in m.values() for i in items)
     # A match's history: its volunteer and the request's followers.
     for match, post in (("alice_vera", "alice"), ("basile_victor", "basile_request")):

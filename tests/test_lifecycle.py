@@ -4,7 +4,7 @@ contacts only once confirmed."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -59,10 +59,16 @@ async def test_non_sensitive_accept_confirms_and_reveals_contacts_to_both(
     assert proposition["post"]["id"] == post["id"]
     assert proposition["distance"]["label_fr"] == "moins de 1 km"
     assert proposition["requester"] is None and proposition["location"] is None
-    [seen_by_alice] = (
-        await client.get(f"/api/v1/posts/{post['id']}/matches", headers=alice.headers)
-    ).json()
-    assert seen_by_alice["volunteer"] is None
+    assert proposition["why"] == {
+        "category": "courses",
+        "skills": [],
+        "languages": [],
+        "available": True,
+        "distance": proposition["distance"],
+    }
+    # Before anyone says yes the author sees how many were asked, not who.
+    before = (await client.get(f"/api/v1/posts/{post['id']}/matches", headers=alice.headers)).json()
+    assert before == {"asked": 1, "waiting": 1, "said_no": 0, "answers": []}
 
     accepted = await client.post(
         f"/api/v1/matches/{proposition['id']}/accept", headers=vera.headers
@@ -79,7 +85,7 @@ async def test_non_sensitive_accept_confirms_and_reveals_contacts_to_both(
     }
     [seen_by_alice] = (
         await client.get(f"/api/v1/posts/{post['id']}/matches", headers=alice.headers)
-    ).json()
+    ).json()["answers"]
     assert seen_by_alice["volunteer"]["email"] == vera.email
     assert "lon" not in str(seen_by_alice)  # never the volunteer's home
     got = (await client.get(f"/api/v1/posts/{post['id']}", headers=alice.headers)).json()
@@ -115,7 +121,7 @@ async def test_sensitive_match_waits_for_review_then_confirms(
             f"/api/v1/volunteers/{person.id}/vetting",
             json={
                 "id_checked_at": datetime.now(UTC).isoformat(),
-                "record_extract_date": "2026-09-01",
+                "record_extract_date": (date.today() - timedelta(days=90)).isoformat(),
             },
             headers=worker.headers,
         )
@@ -154,7 +160,7 @@ async def test_sensitive_match_waits_for_review_then_confirms(
     assert confirmed["location"]["lon"] == HOME_ALICE[0]
     assert confirmed["requester"]["email"] == alice.email
     seen = (await client.get(f"/api/v1/posts/{post['id']}/matches", headers=alice.headers)).json()
-    assert [m["volunteer"]["email"] for m in seen if m["volunteer"]] == [vera.email]
+    assert [m["volunteer"]["email"] for m in seen["answers"] if m["volunteer"]] == [vera.email]
     history = (
         await client.get(f"/api/v1/matches/{match_id}/history", headers=worker.headers)
     ).json()

@@ -108,7 +108,9 @@ async def test_approval_shows_contacts_and_address_and_rejection_asks_the_next(
             f"{API}/posts/{world.posts['odile_1']}/matches", headers=world.worker_18.headers
         )
     )
-    assert [m["volunteer"]["phone"] for m in mine if m["volunteer"]] == [world.phones["vera"]]
+    assert [m["volunteer"]["phone"] for m in mine["answers"] if m["volunteer"]] == [
+        world.phones["vera"]
+    ]
 
     await ok(
         await client.post(

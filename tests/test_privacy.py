@@ -1055,7 +1055,7 @@ async def test_no_response_or_event_shows_another_persons_place_or_a_fine_distan
 
     def followed(viewer: str, post: str, phase: str) -> dict[int, Any]:
         items = body(viewer, "listPostMatches", f"/posts/{world.posts[post]}/matches", phase)
-        return {item["id"]: item for item in items}
+        return {item["id"]: item for item in items["answers"]}
 
     def contact(name: str) -> dict[str, Any]:
         who = people[name]

@@ -16,8 +16,8 @@ from voisins.matching.schemas import (
     Feedback,
     FeedbackIn,
     HistoryEntry,
-    MatchForAuthor,
     MatchStatus,
+    PostAnswers,
     Proposition,
     ReasonIn,
 )
@@ -169,11 +169,9 @@ async def match_history(
 @get(
     "/posts/{post_id:int}/matches",
     operation_id="listPostMatches",
-    summary="Where my request stands: propositions, acceptances, confirmed volunteers",
+    summary="Where my request stands: how many were asked, who said yes",
 )
-async def post_matches(
-    tx: Tx, viewer: CurrentViewer, post_id: FromPath[int]
-) -> list[MatchForAuthor]:
+async def post_matches(tx: Tx, viewer: CurrentViewer, post_id: FromPath[int]) -> PostAnswers:
     return await views.post_matches(tx, viewer, post_id)
 
 

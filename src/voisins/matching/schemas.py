@@ -48,6 +48,17 @@ class PostSummary(msgspec.Struct, kw_only=True):
     cell: PublicCell
 
 
+class WhyYou(msgspec.Struct, kw_only=True):
+    """Why a proposition came to this volunteer: what of the request they match. Only
+    their own facts against the request's public ones; nothing about anyone else."""
+
+    category: str
+    skills: list[str]
+    languages: list[str]
+    available: bool
+    distance: Band
+
+
 class Proposition(msgspec.Struct, kw_only=True):
     """A match as its volunteer sees it."""
 
@@ -55,6 +66,7 @@ class Proposition(msgspec.Struct, kw_only=True):
     status: MatchStatus
     post: PostSummary
     distance: Band
+    why: WhyYou
     proposed_at: datetime
     deadline_at: datetime
     # Filled once confirmed: whom to call and where to go.
@@ -63,16 +75,25 @@ class Proposition(msgspec.Struct, kw_only=True):
 
 
 class MatchForAuthor(msgspec.Struct, kw_only=True):
-    """A match as the request's author (or a social worker acting for them) sees it:
-    the volunteer stays anonymous until the match is confirmed."""
+    """A volunteer who said yes, as the request's author (or a social worker acting for
+    them) sees it: anonymous until the match is confirmed."""
 
     id: int
     status: MatchStatus
-    batch: int
     distance: Band
-    proposed_at: datetime
     responded_at: datetime | None
     volunteer: Contact | None = None
+
+
+class PostAnswers(msgspec.Struct, kw_only=True):
+    """Where a request stands: how many neighbours were asked and who said yes. Who was
+    asked, in which batch and in what order stays on the server: it would tell where
+    people live (DESIGN.md, "Location privacy")."""
+
+    asked: int
+    waiting: int
+    said_no: int
+    answers: list[MatchForAuthor]
 
 
 class HistoryEntry(msgspec.Struct):

@@ -20,14 +20,18 @@ from voisins.matching.schemas import (
     Contact,
     HistoryEntry,
     MatchForAuthor,
+    PostAnswers,
     PostSummary,
     Proposition,
+    WhyYou,
 )
 from voisins.pagination import Page, paginate, window
 from voisins.posts.schemas import ExactLocation, PublicCell
 from voisins.posts.service import schedule_of
 
 REVEALED = ("confirmed", "completed")
+# The states of a proposition nobody has said yes to: the author sees them only as counts.
+NOT_ANSWERED = ("proposed", "declined", "expired", "withdrawn")
 # A reviewing social worker needs to know whom they approve.
 UNDER_REVIEW = ("pending_review", "approved")
 
@@ -41,7 +45,12 @@ SELECT m.id, m.status, m.proposed_at, m.deadline_at, m.post_id,
        {geosql.lon_lat("CASE WHEN m.status IN ('confirmed', 'completed') THEN p.point END")},
        CASE WHEN m.status IN ('confirmed', 'completed') THEN p.address END AS address,
        a.id AS author_id, a.display_name AS author_name, a.email AS author_email,
-       a.phone AS author_phone
+       a.phone AS author_phone,
+       ARRAY(SELECT unnest(p.skill_tags)
+             INTERSECT SELECT unnest(COALESCE(o.skill_tags, v.skill_tags))) AS skills_matched,
+       ARRAY(SELECT unnest(p.languages)
+             INTERSECT SELECT unnest(COALESCE(o.languages, v.languages))) AS languages_matched,
+       COALESCE(COALESCE(o.slots, v.availability) && p.slots, false) AS available
 FROM matches m
 JOIN posts p ON p.id = m.post_id
 JOIN users a ON a.id = p.author_id
@@ -57,6 +66,7 @@ def _band(from_cell: str | None, to_cell: str) -> Any:
 
 def _proposition(row: Any) -> Proposition:
     revealed = row.status in REVEALED
+    distance = _band(row.from_cell, row.cell_key)
     return Proposition(
         id=row.id,
         status=row.status,
@@ -72,7 +82,14 @@ def _proposition(row: Any) -> Proposition:
             volunteers_needed=row.volunteers_needed,
             cell=PublicCell(row.cell_key, row.cell_lon, row.cell_lat),
         ),
-        distance=_band(row.from_cell, row.cell_key),
+        distance=distance,
+        why=WhyYou(
+            category=row.category,
+            skills=sorted(row.skills_matched),
+            languages=sorted(row.languages_matched),
+            available=row.available,
+            distance=distance,
+        ),
         proposed_at=row.proposed_at,
         deadline_at=row.deadline_at,
         requester=Contact(row.author_id, row.author_name, row.author_email, row.author_phone)
@@ -133,14 +150,27 @@ async def _may_follow(conn: AsyncConnection, viewer: Viewer, post_id: int) -> bo
     return await can_act_for(conn, viewer, row.author_id)
 
 
-async def post_matches(conn: AsyncConnection, viewer: Viewer, post_id: int) -> list[MatchForAuthor]:
+async def post_matches(conn: AsyncConnection, viewer: Viewer, post_id: int) -> PostAnswers:
     if not await _may_follow(conn, viewer, post_id):
         raise NotFound("no such post of yours")
+    counts = (
+        await conn.execute(
+            text(
+                """
+                SELECT count(*) AS asked,
+                       count(*) FILTER (WHERE status = 'proposed') AS waiting,
+                       count(*) FILTER (WHERE status IN ('declined', 'expired')) AS said_no
+                FROM matches WHERE post_id = :post
+                """
+            ),
+            {"post": post_id},
+        )
+    ).one()
     rows = (
         await conn.execute(
             text(
                 """
-                SELECT m.id, m.status, m.batch, m.proposed_at, m.responded_at,
+                SELECT m.id, m.status, m.responded_at,
                        COALESCE(o.cell_key, v.cell_key) AS from_cell, p.cell_key,
                        u.id AS volunteer_id, u.display_name, u.email, u.phone
                 FROM matches m
@@ -148,36 +178,44 @@ async def post_matches(conn: AsyncConnection, viewer: Viewer, post_id: int) -> l
                 JOIN users u ON u.id = m.volunteer_id
                 LEFT JOIN volunteers v ON v.user_id = m.volunteer_id
                 LEFT JOIN posts o ON o.id = m.offer_id
-                WHERE m.post_id = :post ORDER BY m.id
+                WHERE m.post_id = :post AND m.status <> ALL(CAST(:hidden AS text[]))
+                ORDER BY m.responded_at, m.id
                 """
             ),
-            {"post": post_id},
+            {"post": post_id, "hidden": list(NOT_ANSWERED)},
         )
     ).all()
-    return [
-        MatchForAuthor(
-            id=r.id,
-            status=r.status,
-            batch=r.batch,
-            distance=_band(r.from_cell, r.cell_key),
-            proposed_at=r.proposed_at,
-            responded_at=r.responded_at,
-            volunteer=Contact(r.volunteer_id, r.display_name, r.email, r.phone)
-            if r.status in REVEALED or (viewer.is_social_worker and r.status in UNDER_REVIEW)
-            else None,
-        )
-        for r in rows
-    ]
+    return PostAnswers(
+        asked=counts.asked,
+        waiting=counts.waiting,
+        said_no=counts.said_no,
+        answers=[
+            MatchForAuthor(
+                id=r.id,
+                status=r.status,
+                distance=_band(r.from_cell, r.cell_key),
+                responded_at=r.responded_at,
+                volunteer=Contact(r.volunteer_id, r.display_name, r.email, r.phone)
+                if r.status in REVEALED or (viewer.is_social_worker and r.status in UNDER_REVIEW)
+                else None,
+            )
+            for r in rows
+        ],
+    )
 
 
 async def history(conn: AsyncConnection, viewer: Viewer, match_id: int) -> list[HistoryEntry]:
     row = (
         await conn.execute(
-            text("SELECT post_id, volunteer_id FROM matches WHERE id = :id"), {"id": match_id}
+            text("SELECT post_id, volunteer_id, status FROM matches WHERE id = :id"),
+            {"id": match_id},
         )
     ).first()
+    # The request's side follows only the matches someone said yes to: the history of
+    # the others would tell who was asked and when (the batch).
     if row is None or not (
-        viewer.id == row.volunteer_id or await _may_follow(conn, viewer, row.post_id)
+        viewer.id == row.volunteer_id
+        or (row.status not in NOT_ANSWERED and await _may_follow(conn, viewer, row.post_id))
     ):
         raise NotFound("no such match")
     rows = await conn.execute(

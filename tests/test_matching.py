@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from voisins.accounts.access import Viewer
+from voisins.geo.geocoder import DisabledGeocoder
+from voisins.locations import LocationIn
 from voisins.matching.engine import escalate_due, next_step
+from voisins.matching.lifecycle import _replace, accept, cancel
+from voisins.matching.publication import create_and_match
 from voisins.matching.scoring import Features, components, score
-from voisins.posts.schemas import WeeklyIn
+from voisins.posts.schemas import PostIn, WeeklyIn
 from voisins.settings import Settings, load_settings
 
 from .support.matching import (
     CHATELET,
     author,
     in_cell,
+    match_of,
     offset,
     proposed_to,
     request,
@@ -405,3 +412,131 @@ async def test_a_required_language_falls_back_to_the_full_sweep(
         )
     assert [f.volunteer_id for f in walked_only] == [speaker]
     assert [f.volunteer_id for f in default] == [speaker]
+
+
+async def test_an_offer_tells_its_author_and_each_request_author(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    requester = await author(engine)
+    wanted = await request(engine, settings, requester, category="bricolage_jardinage")
+    helper = await author(engine)
+    offer = await request(
+        engine, settings, helper, kind="offer", category="bricolage_jardinage",
+        at=in_cell(CHATELET, dx=1),
+    )  # fmt: skip
+    async with engine.connect() as conn:
+        events = (
+            await conn.execute(
+                text("SELECT topic, payload FROM outbox WHERE topic LIKE '%offer%' ORDER BY id")
+            )
+        ).all()
+    assert [(e.topic, e.payload) for e in events] == [
+        ("match.offer_proposed", {"post_id": offer}),
+        ("post.offer_nearby", {"post_id": wanted, "offer_id": offer}),
+    ]
+
+
+async def test_cancelling_one_of_two_places_asks_again_for_that_place(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    people = [await volunteer(engine, in_cell(CHATELET)) for _ in range(3)]
+    who = await author(engine)
+    post_id = await request(engine, settings, who, volunteers_needed=2)
+    first, second, third = sorted(await proposed_to(engine, post_id))
+    assert sorted(people) == [first, second, third]
+    now = datetime.now(UTC)
+    for volunteer_id in (first, second):
+        async with engine.begin() as conn:
+            viewer = Viewer(id=volunteer_id, role="resident", second_factor=False)
+            await accept(conn, viewer, await match_of(engine, post_id, volunteer_id), now=now)
+    async with engine.begin() as conn:
+        viewer = Viewer(id=first, role="resident", second_factor=False)
+        await cancel(
+            conn, viewer, await match_of(engine, post_id, first), "Empêchement", settings, now=now
+        )
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT volunteer_id, status FROM matches WHERE post_id = :p "
+                    "ORDER BY volunteer_id, id"
+                ),
+                {"p": post_id},
+            )
+        ).all()
+        post = (
+            await conn.execute(
+                text("SELECT status, match_exhausted_at FROM posts WHERE id = :p"), {"p": post_id}
+            )
+        ).one()
+        followups = (await conn.execute(text("SELECT count(*) FROM followups"))).scalar()
+    # The third volunteer, withdrawn when the places were filled, is asked again; the
+    # request is open, not filed as unanswered.
+    assert [tuple(r) for r in rows] == [
+        (first, "cancelled"),
+        (second, "confirmed"),
+        (third, "withdrawn"),
+        (third, "proposed"),
+    ]
+    assert post.status == "published" and post.match_exhausted_at is None
+    assert followups == 0
+
+
+async def test_a_paused_volunteer_is_not_asked_the_same_request_again(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    pausing = await volunteer(engine, in_cell(CHATELET))
+    other = await volunteer(engine, in_cell(CHATELET, dx=1))
+    post_id = await request(engine, settings, await author(engine))
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE volunteers SET paused = true WHERE user_id = :v"), {"v": pausing}
+        )
+        await conn.execute(
+            text("UPDATE volunteers SET paused = false WHERE user_id = :v"), {"v": pausing}
+        )
+        # The search starts over (as when a place reopens): the pause is not a replay.
+        await _replace(conn, post_id, settings, datetime.now(UTC))
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text("SELECT volunteer_id, status FROM matches WHERE post_id = :p ORDER BY id"),
+                {"p": post_id},
+            )
+        ).all()
+    assert sorted(tuple(r) for r in rows) == sorted([(pausing, "withdrawn"), (other, "proposed")])
+
+
+async def test_fifty_publications_at_once_at_one_spot_all_succeed(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    """The same volunteers are asked by 50 concurrent publications: they are locked in
+    one order, so the transactions queue instead of deadlocking."""
+    for _ in range(30):
+        await volunteer(engine, in_cell(CHATELET), max_active_matches=20)
+    residents = [await author(engine) for _ in range(50)]
+    pool = create_async_engine(settings.sqlalchemy_url, pool_size=50, max_overflow=0)
+
+    async def publish(who: Any) -> str:
+        body = PostIn(
+            kind="request", category="courses", title="Courses",
+            location=LocationIn(lon=CHATELET[0], lat=CHATELET[1]),
+            schedule=WeeklyIn(days=[1], start="10:00", end="12:00"),
+        )  # fmt: skip
+        try:
+            async with pool.begin() as conn:
+                await create_and_match(
+                    conn, who, body, geocoder=DisabledGeocoder(), settings=settings
+                )
+        except Exception as exc:  # what the API would turn into a 500
+            return type(exc).__name__
+        return "created"
+
+    try:
+        outcomes = await asyncio.gather(*(publish(who) for who in residents))
+    finally:
+        await pool.dispose()
+    assert outcomes == ["created"] * 50
+    async with engine.connect() as conn:
+        proposals = (await conn.execute(text("SELECT count(*) FROM matches"))).scalar()
+    assert proposals == 50 * settings.match_batch_per_needed

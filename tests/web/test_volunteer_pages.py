@@ -152,6 +152,11 @@ async def test_propositions_show_bands_only_until_the_match_is_confirmed(
     assert f'id="proposition-{match_id}"' in listing.text
     assert "Courses du samedi" in listing.text
     assert re.search(r"moins de 1 km|\d+ à \d+ km", listing.text)
+    # Why it came to her: the category she helps with, a language in common (Vera
+    # speaks French and Arabic), whether she is free, the distance band.
+    card = listing.text.split(f'id="proposition-{match_id}"', 1)[1].split("<form", 1)[0]
+    assert "Pourquoi vous" in card and "Vous aidez pour : Courses" in card
+    assert re.search(r"Distance : (moins de 1 km|\d+ à \d+ km)", card)
     # Neither who asks nor where, before confirmation.
     assert "Alice" not in listing.text
     assert ADDRESS_ALICE not in listing.text and world.phones["alice"] not in listing.text

@@ -6,9 +6,11 @@ from __future__ import annotations
 import hashlib
 import math
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
+from voisins.geo.bands import Band, band_for_m
 from voisins.settings import Settings
 
 # Fairness recovers over three days: someone asked an hour ago ranks after someone
@@ -84,6 +86,28 @@ def score(features: Features, settings: Settings, now: datetime) -> Score:
     # long ago they were last asked, which can be seconds.
     total = sum(values[name] * w[name] for name in values)
     return Score(total=total, components=parts)
+
+
+class MatchScore(msgspec.Struct, frozen=True, kw_only=True):
+    """A stored score as social workers read it: the components in [0, 1] with their
+    weights, and the distance between the two public cells as a band."""
+
+    total: float
+    components: dict[str, Component]
+    distance: Band
+
+
+def match_score(breakdown: dict[str, Any], distance_m: int) -> MatchScore:
+    """The score stored with a match (``matches.score_breakdown``), read back."""
+    parts = {
+        name: Component(float(part["value"]), float(part["weight"]))
+        for name, part in breakdown.items()
+    }
+    return MatchScore(
+        total=round(sum(c.value * c.weight for c in parts.values()), 4),
+        components=parts,
+        distance=band_for_m(distance_m),
+    )
 
 
 def tiebreak(post_id: int, person_id: int) -> int:

@@ -23,6 +23,7 @@ from voisins.accounts.schemas import Input
 from voisins.accounts.volunteer import Vetting, vetting_of
 from voisins.errors import Conflict, Forbidden, NotFound
 from voisins.matching.engine import match_post
+from voisins.matching.scoring import MatchScore, match_score
 from voisins.outbox import emit
 from voisins.pagination import Page, paginate, window
 from voisins.settings import Settings
@@ -79,17 +80,20 @@ class QueueItem(msgspec.Struct, kw_only=True):
     author: PersonRecord
     volunteer: VolunteerRecord | None
     reports: list[ReportBrief]
+    # For a match: how the matcher scored this volunteer for this request.
+    score: MatchScore | None = None
 
 
 _PENDING = """
 SELECT * FROM (
-    SELECT 'match' AS type, m.id, m.post_id, m.volunteer_id, m.responded_at AS since
+    SELECT 'match' AS type, m.id, m.post_id, m.volunteer_id, m.responded_at AS since,
+           m.score_breakdown, m.distance_m
     FROM matches m
     WHERE m.status = 'pending_review'
       AND EXISTS (SELECT 1 FROM post_centres pc
                   WHERE pc.post_id = m.post_id AND pc.centre_id = ANY(:centres))
     UNION ALL
-    SELECT 'post', p.id, p.id, NULL, p.updated_at
+    SELECT 'post', p.id, p.id, NULL, p.updated_at, NULL, NULL
     FROM posts p
     WHERE p.status = 'in_review'
       AND EXISTS (SELECT 1 FROM post_centres pc
@@ -211,6 +215,7 @@ async def review_queue(
                 author=_person(people[post.author_id]),
                 volunteer=_volunteer(people[p.volunteer_id]) if p.volunteer_id else None,
                 reports=_reports_for(reports, post.id, post.author_id, p.volunteer_id),
+                score=match_score(p.score_breakdown, p.distance_m) if p.type == "match" else None,
             )
         )
         await audit.record(conn, viewer, "review_queue.view", p.type, p.id)

@@ -64,8 +64,9 @@ async def test_worker_expires_due_posts(
         ).scalar()
         topics = (await conn.execute(text("SELECT topic FROM outbox ORDER BY id"))).scalars().all()
     assert status == "expired"
-    # Nobody could help (no volunteers at all): the request also went to follow-up.
-    assert topics == ["post.published", "post.no_response", "post.expired"]
+    # Nobody could help (no volunteers at all): the request also went to follow-up,
+    # and its author was told.
+    assert topics == ["post.published", "post.no_response", "post.unanswered", "post.expired"]
 
 
 async def test_worker_purges_ended_sessions(

@@ -365,9 +365,10 @@ async def test_an_unexpected_failure_becomes_a_dead_letter_not_a_stuck_batch(
     async with AsyncTestClient(create_app(mail)) as client:
         vera, _, _ = await publish_request(client)
     async with engine.begin() as conn:
-        # Bad data behind one message: its public cell cannot be read back.
+        # Bad data behind one message: its public cell cannot be read back (a key of
+        # the right shape, so the database's generated columns accept it, on no grid).
         await conn.execute(
-            text("UPDATE volunteers SET cell_key = 'garbled' WHERE user_id = :v"), {"v": vera.id}
+            text("UPDATE volunteers SET cell_key = '1:500:0:0' WHERE user_id = :v"), {"v": vera.id}
         )
     pool: ArqRedis = await create_pool(RedisSettings.from_dsn(mail.redis_url))
     ctx = {

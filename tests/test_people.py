@@ -94,7 +94,11 @@ async def test_only_social_workers_record_vetting(
     worker = await staff(client, engine, centre_ids=(centre_id,))
     vera = await register(client, "Vera")
     await client.put("/api/v1/me/volunteer", json=volunteer_body(HOME_VERA), headers=vera.headers)
-    vetting = {"id_checked_at": datetime.now(UTC).isoformat(), "record_extract_date": "2026-10-01"}
+    extract = date.today() - timedelta(days=60)
+    vetting = {
+        "id_checked_at": datetime.now(UTC).isoformat(),
+        "record_extract_date": extract.isoformat(),
+    }
     refused = await client.put(
         f"/api/v1/volunteers/{vera.id}/vetting", json=vetting, headers=vera.headers
     )
@@ -104,7 +108,7 @@ async def test_only_social_workers_record_vetting(
     )
     assert done.status_code == 200, done.text
     assert done.json()["vetted"] is True
-    assert done.json()["record_expires_on"] == "2029-09-30"
+    assert done.json()["record_expires_on"] == (extract + timedelta(days=3 * 365)).isoformat()
     async with engine.connect() as conn:
         checked_by = (
             await conn.execute(

@@ -133,7 +133,9 @@ async def test_a_sensitive_request_goes_from_resident_to_volunteer_to_social_wor
         "Bénévole vérifiée et connue du centre"
     )
     await item.get_by_role("button", name="Valider").click()
-    await expect(worker.get_by_text("Une visite le jeudi après-midi")).to_have_count(1)
+    # The card becomes the decision only once it is saved (committed before the answer).
+    decided = worker.get_by_role("status").filter(has_text="Validé.")
+    await expect(decided).to_contain_text("Bénévole vérifiée", timeout=10_000)
 
     await resident.reload()
     await expect(resident.get_by_text("Pour le contacter")).to_be_visible()

@@ -11,11 +11,17 @@ person of a cell and drops another of the same cell (or of another cell at the s
 distance). Exact points are not read at all. Inside a ring, the scoring (not the
 physical order of rows) decides, with ties broken by a per-request seeded draw.
 
-Speed. The query walks a per-category GiST index of ``cell_xy`` nearest-first
-(``ORDER BY cell_xy <-> cell``): a dense city costs no more than the first few
-hundred neighbours. When that walk cannot fill the batch (few volunteers pass the
-filters), a second query sweeps the whole radius with every filter at once. bench/
-measures both against the naive query; EXPLAIN in bench/results/match-explain.txt.
+Speed. The first query walks a per-category GiST index of ``cell_xy`` nearest-first
+(``ORDER BY cell_xy <-> cell``; sensitive requests walk the vetted volunteers of the
+category, sql/0012) and filters each row as it comes: it stops as soon as its window
+(and the window's last ring) is full, so a dense city costs no more than the first
+few dozen neighbours who qualify, and at most ``WALK_ROWS``. When that walk cannot
+fill the batch (few volunteers pass the filters), a second query scans the whole
+radius nearest first with every filter. Both plans are fixed by the query's shape, not
+by the values: the planner never sees the request's cell, radius or languages (see
+``_Q_CELL``), so a prepared statement's custom and generic plans are the same and a
+cold connection plans like a warm one. bench/ measures both against the naive query;
+EXPLAIN in bench/results/match-explain.txt.
 """
 
 from __future__ import annotations
@@ -67,11 +73,33 @@ class Request:
         return sum(r.upper - r.lower for r in self.slots)
 
 
-# What the scoring reads, measured against the request. Skills, languages (unless one
-# is required) and availability are preferences, scored, not filters: a request
-# with a rare tag still reaches the best people who can come.
-_MEASURES = f"""
-       {geosql.distance_m("v.cell_xy", _CELL)} AS distance_m,
+# The walk and the sweep read the request's cell, radius and languages through
+# one-row sub-selects: the executor computes each once (an InitPlan), but the planner
+# cannot see the values, so the plan it makes is the one it would make for any
+# request — a custom plan equals the generic plan, and the plan does not depend on
+# how warm the connection's statement cache is (PostgreSQL plans the first five
+# executions of a prepared statement with the values, then may switch for good).
+# With the values in view, its estimates for the radius (the box, then the exact
+# distance test again) multiply into "one row", and the custom plans of the sweep
+# read the whole radius through a bitmap and sort it: 160 ms at 1M volunteers where
+# the generic plan, a nearest-first scan that stops at its window, takes 1 ms
+# (bench/README.md).
+_Q_CELL = f"(SELECT {_CELL})"
+_Q_RADIUS = "(SELECT CAST(:radius_m AS double precision))"
+_Q_LANGS = "(SELECT CAST(:langs AS text[]))"
+
+# The distance between the volunteer's cell centre and the request's, in the grid
+# plane. For two points the index-order operator (<->) is exactly the Euclidean
+# distance ST_Distance gives; it is also the walk's index order, and PostGIS declares
+# it 20 times cheaper, which keeps the planner from thinking a filter or a sort on it
+# worth parallel workers.
+_DISTANCE = geosql.nearest_first("v.cell_xy", _Q_CELL)
+
+# What the scoring reads, measured against the request (``distance_m`` is computed by
+# each query: the walk has it from its index order). Skills, languages (unless one is
+# required) and availability are preferences, scored, not filters: a request with a
+# rare tag still reaches the best people who can come.
+_MEASURES = """
        cardinality(ARRAY(SELECT unnest(v.skill_tags)
                          INTERSECT SELECT unnest(CAST(:tags AS text[])))) AS skill_overlap,
        COALESCE((SELECT sum(upper(r) - lower(r))
@@ -82,15 +110,16 @@ _MEASURES = f"""
        v.last_proposed_at, v.completed_count, v.no_show_count
 """
 
-# The hard filters, but the category and the request's radius, which the index
-# walk applies. A volunteer is never asked twice about the same request: a
-# proposition that went with a pause, a withdrawal or an expiry counts too (else
-# pausing and un-pausing would replay the search). Only the propositions withdrawn
-# because the places were filled may be made again, when a place reopens.
+# The hard filters, but the category, the zone and the distances, which each query
+# places where its plan needs them. A volunteer is never asked twice about the same
+# request: a proposition that went with a pause, a withdrawal or an expiry counts too
+# (else pausing and un-pausing would replay the search). Only the propositions
+# withdrawn because the places were filled may be made again, when a place reopens.
+# The people the author blocked or who blocked the author, and those already asked,
+# are read once per query (two small index lookups, uncorrelated sub-selects that
+# run once) and compared as arrays: a few ids, whatever the number of rows checked.
 _FILTERS = f"""
-  v.cell_srid = CAST(:cell_srid AS integer)
-  AND {geosql.within_m("v.cell_xy", _CELL, "v.reach_m")}
-  AND (NOT CAST(:language_required AS boolean) OR v.languages && CAST(:langs AS text[]))
+  (NOT (SELECT CAST(:language_required AS boolean)) OR v.languages && {_Q_LANGS})
   AND NOT v.paused
   AND u.status = 'active'
   AND v.user_id <> CAST(:author_id AS bigint)
@@ -99,79 +128,97 @@ _FILTERS = f"""
   AND (NOT CAST(:sensitive AS boolean)
        OR (v.id_checked_at IS NOT NULL
            AND v.record_extract_date >= CAST(:record_valid_since AS date)))
-  -- Blocks count both ways; two lookups, each on a primary-key or blocked_id index.
-  AND NOT EXISTS (SELECT 1 FROM blocks b
-                  WHERE b.blocker_id = CAST(:author_id AS bigint) AND b.blocked_id = v.user_id)
-  AND NOT EXISTS (SELECT 1 FROM blocks b
-                  WHERE b.blocker_id = v.user_id AND b.blocked_id = CAST(:author_id AS bigint))
-  AND NOT EXISTS (SELECT 1 FROM matches m
-                  WHERE m.post_id = CAST(:post_id AS bigint) AND m.volunteer_id = v.user_id
-                    AND (m.status <> 'withdrawn'
-                         OR m.close_reason IS DISTINCT FROM '{PLACES_FILLED}'))
+  AND v.user_id <> ALL (ARRAY(
+        SELECT b.blocked_id FROM blocks b WHERE b.blocker_id = CAST(:author_id AS bigint)
+        UNION ALL
+        SELECT b.blocker_id FROM blocks b WHERE b.blocked_id = CAST(:author_id AS bigint)))
+  AND v.user_id <> ALL (ARRAY(
+        SELECT m.volunteer_id FROM matches m
+        WHERE m.post_id = CAST(:post_id AS bigint)
+          AND (m.status <> 'withdrawn' OR m.close_reason IS DISTINCT FROM '{PLACES_FILLED}')))
 """
 
-# The columns the walk carries from the index scan to the filters.
-_WALKED = """v.user_id, v.cell_srid, v.cell_xy, v.reach_m, v.skill_tags, v.languages,
-       v.availability, v.paused, v.active_matches, v.max_active_matches, v.last_matched_at,
-       v.id_checked_at, v.record_extract_date, v.last_proposed_at, v.completed_count,
-       v.no_show_count"""
+# The columns the walk carries from the index scan to the filters and the measures.
+_WALKED = """w.user_id, w.reach_m, w.skill_tags, w.languages, w.availability, w.paused,
+           w.active_matches, w.max_active_matches, w.last_matched_at, w.id_checked_at,
+           w.record_extract_date, w.last_proposed_at, w.completed_count, w.no_show_count"""
 
 
-def _index_predicate(category: str, sensitive: bool) -> str:
-    """The partial-index predicates (sql/0010), spelled as literals so the planner can
-    use those indexes. ``category`` must be one of the fixed categories."""
+def _index_predicate(category: str, sensitive: bool, alias: str = "v") -> str:
+    """The partial-index predicate of the category's index (sql/0010), or of its
+    vetted volunteers' index for a sensitive request (sql/0012), spelled as literals so
+    the planner can use that index. ``category`` must be one of the fixed categories.
+    (The full vetting check, ID included, is among the filters.)"""
     if category not in CATEGORIES:
         raise ValueError(f"unknown category {category!r}")
-    predicate = f"v.categories @> '{{{category}}}'"
+    predicate = f"{alias}.categories @> '{{{category}}}'"
     if sensitive:
-        predicate += " AND v.id_checked_at IS NOT NULL AND v.record_extract_date IS NOT NULL"
+        predicate += f" AND {alias}.record_extract_date IS NOT NULL"
     return predicate
 
 
-def walk_sql(category: str, sensitive: bool) -> str:
-    """Phase 1: walk the category's index nearest cell first, about ``:walk`` rows
-    (whole rings) within the request's radius, then filter and keep the ``:window``
-    nearest that pass (whole rings). ``walked`` tells whether the walk stopped at its
-    row budget rather than at the radius (then phase 2 may run)."""
-    return f"""
-WITH near AS MATERIALIZED (
-    SELECT {_WALKED} FROM volunteers v
-    WHERE {_index_predicate(category, sensitive)}
-      AND {geosql.within_m("v.cell_xy", _CELL, "CAST(:radius_m AS double precision)")}
-    ORDER BY {geosql.nearest_first("v.cell_xy", _CELL)}
-    FETCH FIRST CAST(:walk AS integer) ROWS WITH TIES
-)
-SELECT w.walked, c.*
-FROM (SELECT count(*) AS walked FROM near) AS w
-LEFT JOIN LATERAL (
-    SELECT v.user_id AS volunteer_id, {_MEASURES}
-    FROM near v JOIN users u ON u.id = v.user_id
-    WHERE {_FILTERS}
-    ORDER BY distance_m
-    FETCH FIRST CAST(:window AS integer) ROWS WITH TIES
-) AS c ON true
+def walk_sql(category: str, sensitive: bool, walk_rows: int | None = None) -> str:
+    """Phase 1: walk the category's index nearest cell first and stop as soon as the
+    ``:window`` nearest that pass every filter are found (whole rings).
+
+    The walk is one pipeline, read lazily from the top: the inner index scan yields
+    volunteers in cell-distance order, each is filtered as it comes, and the outer
+    ``FETCH FIRST … WITH TIES`` stops the scan once its window and last ring are full.
+    The outer ORDER BY names the inner distance column, so the planner keeps the
+    index order (no Sort node, which would read everything first). ``walk_rows`` caps
+    the scan (plus the rest of its last ring) for requests that few volunteers pass;
+    it is a literal, and the radius is checked above the scan rather than inside it,
+    so that no estimate — custom or generic plan, any radius — can turn the walk into
+    a bitmap scan of the whole radius followed by a sort."""
+    budget = WALK_ROWS if walk_rows is None else int(walk_rows)
+    if budget < 1:
+        raise ValueError("walk_rows must be positive")
+    return f"""-- voisins: candidates.walk
+SELECT v.user_id AS volunteer_id, v.distance_m, {_MEASURES}
+FROM (
+    SELECT {_WALKED},
+           {geosql.nearest_first("w.cell_xy", _Q_CELL)} AS distance_m
+    FROM volunteers w
+    WHERE {_index_predicate(category, sensitive, "w")}
+      AND w.cell_srid = CAST(:cell_srid AS integer)
+    ORDER BY {geosql.nearest_first("w.cell_xy", _Q_CELL)}
+    FETCH FIRST {budget} ROWS WITH TIES
+) AS v
+JOIN users u ON u.id = v.user_id
+WHERE v.distance_m <= {_Q_RADIUS}
+  AND v.distance_m <= v.reach_m
+  AND {_FILTERS}
+ORDER BY v.distance_m
+FETCH FIRST (SELECT CAST(:window AS integer)) ROWS WITH TIES
 """
 
 
-def sweep_sql(category: str, sensitive: bool, language_required: bool) -> str:
+def sweep_sql(category: str, sensitive: bool) -> str:
     """Phase 2, for requests that few volunteers can answer: every filter at once over
-    the radius, nearest cells first (whole rings). A required language is spelled out
-    so that the planner can intersect the languages' GIN index with the cell index."""
-    language = "AND v.languages && CAST(:langs AS text[])" if language_required else ""
-    return f"""
-SELECT v.user_id AS volunteer_id, {_MEASURES}
+    the whole radius, nearest cells first (whole rings). The planner, blind to the
+    values (see ``_Q_CELL``), scans the category's index nearest first within the
+    radius's box and stops once the window and its last ring are full; only when
+    fewer than the window pass in the whole radius does it read all of it.
+
+    A required language stays a filter here: with the languages' GIN index the
+    planner would intersect two bitmaps over the whole radius (for French, 98 % of
+    volunteers: 170-230 ms at 1M), where the nearest-first scan stops after
+    window ÷ share rows (3,000 for a language 1 % speak)."""
+    return f"""-- voisins: candidates.sweep
+SELECT v.user_id AS volunteer_id, {_DISTANCE} AS distance_m, {_MEASURES}
 FROM volunteers v JOIN users u ON u.id = v.user_id
 WHERE {_index_predicate(category, sensitive)}
-  AND {geosql.within_m("v.cell_xy", _CELL, "CAST(:radius_m AS double precision)")}
-  {language}
+  AND {geosql.within_m("v.cell_xy", _Q_CELL, _Q_RADIUS)}
+  AND v.cell_srid = CAST(:cell_srid AS integer)
+  AND {_DISTANCE} <= v.reach_m
   AND {_FILTERS}
 ORDER BY distance_m
-FETCH FIRST CAST(:window AS integer) ROWS WITH TIES
+FETCH FIRST (SELECT CAST(:window AS integer)) ROWS WITH TIES
 """
 
 
-# Rows the first phase may walk (plus the rest of its last ring): enough for the usual
-# request, small enough to stay within a few milliseconds.
+# Most rows the first phase may walk (plus the rest of its last ring) before it gives
+# up and the sweep runs; a typical request stops long before (at its window).
 WALK_ROWS = 600
 
 
@@ -202,7 +249,6 @@ def _params(
         "cooldown_before": now - timedelta(seconds=cooldown_s),
         "record_valid_since": (now - RECORD_VALIDITY).date(),
         "window": window,
-        "walk": WALK_ROWS,
     }
 
 
@@ -235,18 +281,18 @@ async def find_candidates(
     """At least the ``window`` nearest volunteers (by cell) who pass every filter —
     more when the last ring holds several — nearest cells first.
 
-    Phase 1 walks about ``walk_rows`` volunteers of the category, nearest cells first;
-    when that budget ran out before ``enough`` of them passed, phase 2 sweeps the whole
-    radius with every filter. Both depend on public cells only."""
+    Phase 1 walks the volunteers of the category nearest cells first, until the
+    window is full or ``walk_rows`` were read; when that gave fewer than ``enough``,
+    phase 2 sweeps the whole radius with every filter. Both depend on public cells
+    only."""
     params = _params(request, radius_m=radius_m, window=window, now=now, cooldown_s=cooldown_s)
-    params["walk"] = walk_rows
-    rows = (await conn.execute(text(walk_sql(request.category, request.sensitive)), params)).all()
-    found = [_features(r, request) for r in rows if r.volunteer_id is not None]
+    sql = walk_sql(request.category, request.sensitive, walk_rows)
+    found = [_features(r, request) for r in (await conn.execute(text(sql), params)).all()]
     # The walk's candidates suffice when they fill the batch (``enough``); scoring then
-    # picks among them. Only when even the batch cannot be filled is the whole radius
-    # swept.
-    if len(found) < (enough or window) and rows and rows[0].walked >= walk_rows:
-        sql = sweep_sql(request.category, request.sensitive, params["language_required"])
+    # picks among them. Fewer means the walk ran out (its budget, or the radius):
+    # only then is the whole radius swept.
+    if len(found) < (enough or window):
+        sql = sweep_sql(request.category, request.sensitive)
         found = [_features(r, request) for r in (await conn.execute(text(sql), params)).all()]
     return found
 

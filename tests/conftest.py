@@ -91,26 +91,28 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
     await client.aclose()
 
 
+async def empty_database(dsn: str) -> None:
+    """Empty every table but the kept ones, identities restarted."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        tables = [
+            r["tablename"]
+            for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname='public'")
+            if r["tablename"] not in KEEP_TABLES
+        ]
+        if tables:
+            quoted = ", ".join(f'"{t}"' for t in tables)
+            await conn.execute(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
+
+
 @pytest.fixture(autouse=True)
 async def _clean(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     """Empty every table and the test Redis database after each test that used them."""
     yield
     if "database" in request.fixturenames:
-        dsn = request.getfixturevalue("database")
-        conn = await asyncpg.connect(dsn)
-        try:
-            tables = [
-                r["tablename"]
-                for r in await conn.fetch(
-                    "SELECT tablename FROM pg_tables WHERE schemaname='public'"
-                )
-                if r["tablename"] not in KEEP_TABLES
-            ]
-            if tables:
-                quoted = ", ".join(f'"{t}"' for t in tables)
-                await conn.execute(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
-        finally:
-            await conn.close()
+        await empty_database(request.getfixturevalue("database"))
     if "redis_url" in request.fixturenames:
         client = Redis.from_url(request.getfixturevalue("redis_url"))
         await client.flushdb()

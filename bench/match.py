@@ -5,18 +5,26 @@ publishes requests around Châtelet (the densest spot), and times one call of
 ``voisins.matching.engine.match_request`` per request — candidate search, scoring and
 the INSERT of proposals and outbox rows — in a transaction that is rolled back, so
 every request sees the same data. The plain ``ST_DWithin`` + ``ORDER BY ST_Distance``
-matcher (bench/naive.py) runs on the same data and requests in the same run, and on
-the largest dataset the geography column is measured against a Lambert-93 geometry
-column (bench/representation.py).
+matcher (bench/naive.py) runs on the same data and requests in the same run, and both
+must name the same candidates.
+
+At each size the volunteers are first timed as loaded (in id order, so neighbours are
+scattered over the whole table), then the table is CLUSTERed on its cell index and
+everything is measured: the physical order's effect is part of the result.
 
 Progress goes to stderr; the last line on stdout is one JSON object, also written to
 bench/results/match-<date>.json and match-latest.json, and the EXPLAIN (ANALYZE,
-BUFFERS) of the engine's candidate query goes to bench/results/match-explain.txt
-(``--quick`` writes no file: a smoke run never replaces committed results).
+BUFFERS) of the engine's queries goes to bench/results/match-explain.txt (``--quick``
+and ``--no-save`` write no file: a smoke run never replaces committed results).
 
 What is timed: ``match_request`` only, from the call to its return, on a warm
 connection whose transaction is already open; the COMMIT (a WAL flush on a real
-server) is not included since every run rolls back.
+server) is not included since every run rolls back. Warm means what a production
+pool's connections are after a while: every statement text the timed path can send
+(the walk and the sweep of every category, sensitive or not, the engine's other
+statements, the follow-up path) has run at least ``PLAN_RUNS`` times on the timed
+connection, past the five executions after which PostgreSQL may switch a prepared
+statement to its generic plan.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -38,16 +47,22 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import numpy as np
 from sqlalchemy import event, text
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bench import naive, representation, synthetic
+from bench import naive, synthetic
 from voisins.db import create_engine
 from voisins.migrations import upgrade
 from voisins.settings import Settings, load_settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CHUNK = 100_000
-WARMUP = 20
+WARMUP = 20  # engine calls on the first requests before any timing
+# PostgreSQL plans the first five executions of a prepared statement with the values
+# (custom plans) and may keep its generic plan from the sixth on: warm-up runs every
+# search text this many times.
+PLAN_RUNS = 6
+CLUSTER_INDEX = "volunteers_cell"
 TARGET_P95_MS = 10.0
 TARGET_SPEEDUP = 20.0
 TARGET_GROWTH = 3.0
@@ -175,18 +190,29 @@ async def add_blocks(
     )
 
 
-async def density(raw: asyncpg.Connection) -> dict[str, int]:
-    lon, lat = synthetic.CHATELET
+async def density(raw: asyncpg.Connection, grid: synthetic.Grid) -> dict[str, int]:
+    """Volunteers whose public cell centre lies within 1, 3, 5 km of Châtelet's cell."""
+    x, y = grid.centre_xy(*synthetic.CHATELET)
     out = {}
     for km in (1, 3, 5):
         out[f"within_{km}km_of_chatelet"] = await raw.fetchval(
             "SELECT count(*) FROM volunteers "
-            "WHERE ST_DWithin(geog, CAST(ST_SetSRID(ST_MakePoint($1, $2), 4326) AS geography), $3)",
-            lon,
-            lat,
+            "WHERE ST_DWithin(cell_xy, ST_SetSRID(ST_MakePoint($1, $2), 0), $3)",
+            x,
+            y,
             km * 1000.0,
         )
     return out
+
+
+async def cluster_volunteers(raw: asyncpg.Connection) -> float:
+    """Rewrite the table in the order of the cell index (a Hilbert-ordered GiST build,
+    PostGIS >= 3.1), so that neighbours share pages; indexes are rebuilt too."""
+    t0 = time.perf_counter()
+    await raw.execute("SET maintenance_work_mem = '1GB'")
+    await raw.execute(f"CLUSTER volunteers USING {CLUSTER_INDEX}")
+    await raw.execute("VACUUM ANALYZE volunteers")
+    return round(time.perf_counter() - t0, 1)
 
 
 # ------------------------------------------------------------------------- timing
@@ -212,177 +238,11 @@ async def timed_rollback(conn: AsyncConnection, call: Callable[[], Any]) -> tupl
     return elapsed, result
 
 
-async def measure_size(
-    conn: AsyncConnection,
-    post_ids: list[int],
-    settings: Settings,
-    now: datetime,
-) -> dict[str, Any]:
-    from voisins.matching.candidates import find_candidates
-
-    match_request, window_factor = engine_api()
-
-    async def engine_call(pid: int) -> Any:
-        return await match_request(conn, pid, settings, now=now)
-
-    async def naive_call(pid: int) -> Any:
-        return await naive.naive_match(conn, pid, settings, now=now, window_factor=window_factor)
-
-    for pid in post_ids[:WARMUP]:
-        await timed_rollback(conn, lambda pid=pid: engine_call(pid))
-    for pid in post_ids[:3]:
-        await timed_rollback(conn, lambda pid=pid: naive_call(pid))
-
-    engine_ms: list[float] = []
-    proposals: list[int] = []
-    for pid in post_ids:
-        ms, outcome = await timed_rollback(conn, lambda pid=pid: engine_call(pid))
-        engine_ms.append(ms)
-        proposals.append(len(outcome.proposed))
-    log(
-        f"  engine: p50 {np.percentile(engine_ms, 50):.2f} ms, "
-        f"p95 {np.percentile(engine_ms, 95):.2f} ms"
-    )
-
-    # The engine's candidate query alone (first batch), and the naive query's
-    # candidates for the same parameters: both must name the same volunteers.
-    query_ms: list[float] = []
-    engine_sets: list[set[int]] = []
-    for pid in post_ids:
-        trans = await conn.begin()
-        try:
-            request, row = await naive.load_request(conn, pid)
-            params = naive.search_params(request, row, settings, now, window_factor)
-            t0 = time.perf_counter()
-            found = await find_candidates(
-                conn,
-                request,
-                radius_m=params["radius_m"],
-                window=params["window"],
-                now=now,
-                cooldown_s=settings.match_cooldown_s,
-            )
-            query_ms.append((time.perf_counter() - t0) * 1000)
-            engine_sets.append({f.volunteer_id for f in found})
-        finally:
-            await trans.rollback()
-
-    naive_ms: list[float] = []
-    naive_sets: list[set[int]] = []
-    for pid in post_ids:
-        ms, _ = await timed_rollback(conn, lambda pid=pid: naive_call(pid))
-        naive_ms.append(ms)
-        trans = await conn.begin()
-        try:
-            request, row = await naive.load_request(conn, pid)
-            params = naive.search_params(request, row, settings, now, window_factor)
-            ids = (
-                (await conn.execute(text(naive.NAIVE_SQL), naive.bind(naive.NAIVE_SQL, params)))
-                .scalars()
-                .all()
-            )
-            naive_sets.append(set(ids))
-        finally:
-            await trans.rollback()
-    log(
-        f"  naive: p50 {np.percentile(naive_ms, 50):.2f} ms, "
-        f"p95 {np.percentile(naive_ms, 95):.2f} ms"
-    )
-
-    same = sum(a == b for a, b in zip(engine_sets, naive_sets, strict=True))
-    jaccard = [
-        len(a & b) / len(a | b) if a | b else 1.0
-        for a, b in zip(engine_sets, naive_sets, strict=True)
-    ]
-    e, nv, q = percentiles(engine_ms), percentiles(naive_ms), percentiles(query_ms)
-    return {
-        **e,
-        "naive_p50_ms": nv["p50_ms"],
-        "naive_p95_ms": nv["p95_ms"],
-        "naive_p99_ms": nv["p99_ms"],
-        "speedup_p95": round(nv["p95_ms"] / e["p95_ms"], 1),
-        "candidate_query_p50_ms": q["p50_ms"],
-        "candidate_query_p95_ms": q["p95_ms"],
-        "mean_proposals": round(float(np.mean(proposals)), 2),
-        "requests_without_proposal": int(sum(p == 0 for p in proposals)),
-        "same_candidates_as_naive": round(same / len(post_ids), 3),
-        "mean_jaccard_vs_naive": round(float(np.mean(jaccard)), 4),
-        "_engine_ms": engine_ms,
-    }
-
-
-async def measure_representation(
-    raw: asyncpg.Connection,
-    conn: AsyncConnection,
-    post_ids: list[int],
-    settings: Settings,
-    now: datetime,
-    volunteers: int,
-) -> dict[str, Any]:
-    _, window_factor = engine_api()
-    await representation.build_table(raw, log)
-    params_of: list[dict[str, Any]] = []
-    trans = await conn.begin()
-    try:
-        for pid in post_ids:
-            request, row = await naive.load_request(conn, pid)
-            params = naive.search_params(request, row, settings, now, window_factor)
-            params_of.append(representation.knn_params(params))
-    finally:
-        await trans.rollback()
-    queries = {
-        "geography_4326": text(representation.KNN_GEOGRAPHY_SQL),
-        "geometry_2154": text(representation.KNN_2154_SQL),
-    }
-    for setting in representation.FORCE_KNN:
-        await conn.execute(text(setting))
-    for params in params_of[:WARMUP]:
-        for q in queries.values():
-            await conn.execute(q, params)
-    times: dict[str, list[float]] = {name: [] for name in queries}
-    differ = 0
-    for i, params in enumerate(params_of):
-        order = list(queries) if i % 2 == 0 else list(reversed(queries))
-        got: dict[str, list[int]] = {}
-        for name in order:
-            t0 = time.perf_counter()
-            got[name] = list((await conn.execute(queries[name], params)).scalars())
-            times[name].append((time.perf_counter() - t0) * 1000)
-        # Same volunteers? (Order may differ: planar vs spheroid near-ties.)
-        differ += set(got["geography_4326"]) != set(got["geometry_2154"])
-    await conn.rollback()
-    scale = await representation.scale_error(conn, synthetic.CITIES)
-    await conn.rollback()
-    out: dict[str, Any] = {
-        "volunteers": volunteers,
-        "query": (
-            f"ORDER BY col <-> q LIMIT {representation.KNN_LIMIT} with the engine's filters, "
-            "index-ordered walk forced, on a copy table with one GiST index per column"
-        ),
-    }
-    for name, values in times.items():
-        p = percentiles(values)
-        out[name] = {"p50_ms": p["p50_ms"], "p95_ms": p["p95_ms"]}
-    out["different_volunteers_share"] = round(differ / len(params_of), 3)
-    out["lambert93_max_scale_error"] = round(scale, 5)
-    g, l93 = out["geography_4326"], out["geometry_2154"]
-    extra = (g["p50_ms"] / l93["p50_ms"] - 1) * 100
-    out["schema_uses"] = "geography_4326"
-    out["why"] = (
-        f"geography costs {extra:+.0f} % at p50 ({g['p50_ms']} vs {l93['p50_ms']} ms; p95 "
-        f"{g['p95_ms']} vs {l93['p95_ms']} ms) on the same walk. Lambert-93 is only defined "
-        "for metropolitan France and Corsica (the overseas grids use other CRSs, so one "
-        "projected column cannot serve every zone with one index), and its planar metres "
-        f"drift up to {scale * 100:.2f} % from the spheroid in the 20 cities. One geography "
-        "column serves every zone with metre-true radius filters; the measured price is "
-        "the one above."
-    )
-    return out
-
-
 class StatementTrace:
     """Records the SQL statements an engine call sends, with their parameters and times,
-    so the slow ones can be named and EXPLAINed without knowing the engine's internals."""
+    so the slow ones can be named and EXPLAINed without knowing the engine's internals.
+    A statement's time runs from the driver call to its rows (asyncpg fetches them all
+    within the call): server time plus one round trip."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine.sync_engine
@@ -407,19 +267,395 @@ class StatementTrace:
         event.remove(self.engine, "after_cursor_execute", self._after)
 
 
+# Names for the statements the timed path sends (the search queries name themselves
+# in a first comment line, "-- voisins: candidates.walk").
+STATEMENT_LABELS = (
+    ("SELECT p.id, p.author_id", "load post"),
+    ("SELECT 1 FROM volunteers WHERE user_id = ANY", "lock volunteers"),
+    ("INSERT INTO matches", "insert matches"),
+    ("UPDATE volunteers SET last_proposed_at", "update volunteers"),
+    ("UPDATE posts SET match_batch", "update post"),
+    ("INSERT INTO outbox", "insert outbox"),
+    ("INSERT INTO followups", "insert follow-ups"),
+    ("UPDATE posts SET match_exhausted_at", "post exhausted"),
+)
+
+
+def statement_label(statement: str) -> str:
+    first = statement.lstrip()
+    if first.startswith("-- "):
+        return first.split("\n", 1)[0].split(":", 1)[-1].strip()
+    flat = " ".join(first.split())
+    for prefix, label in STATEMENT_LABELS:
+        if flat.startswith(prefix):
+            return label
+    return flat[:48]
+
+
+def search_texts() -> list[tuple[str, str]]:
+    """(label, SQL) of every search statement the engine can send: the walk and the
+    sweep of each category, for sensitive requests and the others."""
+    from voisins.matching.candidates import sweep_sql, walk_sql
+
+    out = []
+    for category in synthetic.CATEGORIES:
+        for sensitive in (False, True):
+            kind = "sensitive" if sensitive else "plain"
+            out.append((f"walk {category} {kind}", walk_sql(category, sensitive)))
+            out.append((f"sweep {category} {kind}", sweep_sql(category, sensitive)))
+    return out
+
+
+async def warm_up(
+    engine: AsyncEngine,
+    conn: AsyncConnection,
+    post_ids: list[int],
+    settings: Settings,
+    now: datetime,
+    *,
+    naive_too: bool,
+) -> set[str]:
+    """Bring the timed connection where a production pool's connections are after a
+    while: every statement text of the timed path prepared and run ``PLAN_RUNS``
+    times or more. Returns the statement texts sent."""
+    from voisins.matching import engine as matching
+
+    match_request, window_factor = engine_api()
+    with StatementTrace(engine) as trace:
+        trace.active = True
+        for pid in post_ids[:WARMUP]:
+            await timed_rollback(conn, partial(match_request, conn, pid, settings, now=now))
+        trans = await conn.begin()
+        try:
+            request, row = await naive.load_request(conn, post_ids[0])
+            params = naive.search_params(request, row, settings, now, window_factor)
+            for _, sql in search_texts():
+                for _ in range(PLAN_RUNS):
+                    await conn.execute(text(sql), params)
+            # The path of a request nobody can answer (the centre's follow-up list).
+            for _ in range(PLAN_RUNS):
+                await matching._to_followup(conn, post_ids[0], now)
+        finally:
+            await trans.rollback()
+        if naive_too:
+            for pid in post_ids[:PLAN_RUNS]:
+                await timed_rollback(
+                    conn,
+                    partial(
+                        naive.naive_match, conn, pid, settings, now=now, window_factor=window_factor
+                    ),
+                )
+    return {statement for statement, _, _ in trace.statements}
+
+
+async def time_engine(
+    conn: AsyncConnection, post_ids: list[int], settings: Settings, now: datetime
+) -> tuple[list[float], list[int]]:
+    match_request, _ = engine_api()
+    engine_ms: list[float] = []
+    proposals: list[int] = []
+    for pid in post_ids:
+        ms, outcome = await timed_rollback(
+            conn, partial(match_request, conn, pid, settings, now=now)
+        )
+        engine_ms.append(ms)
+        proposals.append(len(outcome.proposed))
+    return engine_ms, proposals
+
+
+async def walk_buffers(
+    conn: AsyncConnection, post_ids: list[int], settings: Settings, now: datetime
+) -> list[int]:
+    """Shared buffers (hit + read) the first-batch walk touches, per request: the pages
+    a request costs, which the table's physical order decides."""
+    from voisins.matching.candidates import candidate_query_sql
+
+    _, window_factor = engine_api()
+    out = []
+    trans = await conn.begin()
+    try:
+        for pid in post_ids:
+            request, row = await naive.load_request(conn, pid)
+            params = naive.search_params(request, row, settings, now, window_factor)
+            sql, bound = candidate_query_sql(
+                request,
+                radius_m=params["radius_m"],
+                window=params["window"],
+                now=now,
+                cooldown_s=settings.match_cooldown_s,
+            )
+            plan = (
+                await conn.execute(text("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql), bound)
+            ).scalar_one()
+            top = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+            out.append(int(top["Shared Hit Blocks"]) + int(top["Shared Read Blocks"]))
+    finally:
+        await trans.rollback()
+    return out
+
+
+async def breakdown(
+    engine: AsyncEngine,
+    conn: AsyncConnection,
+    post_ids: list[int],
+    settings: Settings,
+    now: datetime,
+) -> tuple[dict[str, Any], set[str]]:
+    """One more pass with every statement traced: where each request's time goes (SQL
+    statement by statement, the rest being Python: scoring, rows to objects,
+    SQLAlchemy), how many requests needed the sweep, and the statement texts sent."""
+    match_request, _ = engine_api()
+    per_label: dict[str, list[float]] = {}
+    python_ms: list[float] = []
+    sql_ms: list[float] = []
+    sent: set[str] = set()
+    with StatementTrace(engine) as trace:
+        for pid in post_ids:
+            trace.statements = []
+            trans = await conn.begin()
+            try:
+                await conn.execute(text("SELECT 1"))
+                trace.active = True
+                t0 = time.perf_counter()
+                await match_request(conn, pid, settings, now=now)
+                total = (time.perf_counter() - t0) * 1000
+                trace.active = False
+            finally:
+                await trans.rollback()
+            spent: dict[str, float] = {}
+            for statement, _, ms in trace.statements:
+                sent.add(statement)
+                label = statement_label(statement)
+                spent[label] = spent.get(label, 0.0) + ms
+            for label, ms in spent.items():
+                per_label.setdefault(label, []).append(ms)
+            sql_ms.append(sum(spent.values()))
+            python_ms.append(total - sum(spent.values()))
+    n = len(post_ids)
+    statements = {
+        label: {
+            "requests": len(values),
+            "p50_ms": round(float(np.percentile(values, 50)), 3),
+            "p95_ms": round(float(np.percentile(values, 95)), 3),
+            "mean_ms_per_request": round(float(np.sum(values)) / n, 3),
+        }
+        for label, values in sorted(per_label.items(), key=lambda kv: -sum(kv[1]))
+    }
+    return {
+        "sql_p50_ms": round(float(np.percentile(sql_ms, 50)), 3),
+        "sql_p95_ms": round(float(np.percentile(sql_ms, 95)), 3),
+        "python_p50_ms": round(float(np.percentile(python_ms, 50)), 3),
+        "python_p95_ms": round(float(np.percentile(python_ms, 95)), 3),
+        "requests_that_swept": len(per_label.get("candidates.sweep", [])),
+        "statements": statements,
+    }, sent
+
+
+async def compare_with_naive(
+    conn: AsyncConnection, post_ids: list[int], settings: Settings, now: datetime
+) -> dict[str, Any]:
+    """The engine's search alone (first batch, full window), the Python scoring of its
+    candidates, and the naive matcher timed on the same requests; both searches must
+    name the same volunteers."""
+    from voisins.matching.candidates import find_candidates
+    from voisins.matching.scoring import ranked, score
+
+    _, window_factor = engine_api()
+    query_ms: list[float] = []
+    scoring_ms: list[float] = []
+    candidates: list[int] = []
+    engine_sets: list[set[int]] = []
+    for pid in post_ids:
+        trans = await conn.begin()
+        try:
+            request, row = await naive.load_request(conn, pid)
+            params = naive.search_params(request, row, settings, now, window_factor)
+            t0 = time.perf_counter()
+            found = await find_candidates(
+                conn,
+                request,
+                radius_m=params["radius_m"],
+                window=params["window"],
+                now=now,
+                cooldown_s=settings.match_cooldown_s,
+            )
+            t1 = time.perf_counter()
+            scores = {f.volunteer_id: score(f, settings, now) for f in found}
+            ranked(pid, list(scores.items()))
+            t2 = time.perf_counter()
+        finally:
+            await trans.rollback()
+        query_ms.append((t1 - t0) * 1000)
+        scoring_ms.append((t2 - t1) * 1000)
+        candidates.append(len(found))
+        engine_sets.append({f.volunteer_id for f in found})
+
+    naive_ms: list[float] = []
+    naive_sets: list[set[int]] = []
+    for pid in post_ids:
+        ms, (_, found_ids) = await timed_rollback(
+            conn,
+            partial(naive.naive_match, conn, pid, settings, now=now, window_factor=window_factor),
+        )
+        naive_ms.append(ms)
+        naive_sets.append(found_ids)
+    same = sum(a == b for a, b in zip(engine_sets, naive_sets, strict=True))
+    jaccard = [
+        len(a & b) / len(a | b) if a | b else 1.0
+        for a, b in zip(engine_sets, naive_sets, strict=True)
+    ]
+    q, sc, nv = percentiles(query_ms), percentiles(scoring_ms), percentiles(naive_ms)
+    return {
+        "naive_p50_ms": nv["p50_ms"],
+        "naive_p95_ms": nv["p95_ms"],
+        "naive_p99_ms": nv["p99_ms"],
+        "candidate_query_p50_ms": q["p50_ms"],
+        "candidate_query_p95_ms": q["p95_ms"],
+        "scoring_p50_ms": sc["p50_ms"],
+        "scoring_p95_ms": sc["p95_ms"],
+        "mean_candidates": round(float(np.mean(candidates)), 1),
+        "max_candidates": int(np.max(candidates)),
+        "same_candidates_as_naive": round(same / len(post_ids), 3),
+        "mean_jaccard_vs_naive": round(float(np.mean(jaccard)), 4),
+    }
+
+
+async def measure_size(
+    engine: AsyncEngine,
+    post_ids: list[int],
+    settings: Settings,
+    now: datetime,
+    passes: int,
+    naive_too: bool = True,
+) -> dict[str, Any]:
+    """Everything timed at one size, on one fresh, warmed connection."""
+    await engine.dispose()  # a new connection: nothing prepared before this size
+    async with engine.connect() as conn:
+        warmed = await warm_up(engine, conn, post_ids, settings, now, naive_too=naive_too)
+        runs: list[list[float]] = []
+        proposals: list[int] = []
+        for i in range(passes):
+            engine_ms, proposals = await time_engine(conn, post_ids, settings, now)
+            runs.append(engine_ms)
+            log(
+                f"  engine pass {i + 1}/{passes}: p50 {np.percentile(engine_ms, 50):.2f} ms, "
+                f"p95 {np.percentile(engine_ms, 95):.2f} ms, "
+                f"p99 {np.percentile(engine_ms, 99):.2f} ms"
+            )
+        pooled = [ms for run in runs for ms in run]
+        out: dict[str, Any] = {
+            **percentiles(pooled),
+            "passes": [
+                {k: v for k, v in percentiles(run).items() if k != "max_ms"} for run in runs
+            ],
+            "mean_proposals": round(float(np.mean(proposals)), 2),
+            "requests_without_proposal": int(sum(p == 0 for p in proposals)),
+        }
+        parts, sent = await breakdown(engine, conn, post_ids, settings, now)
+        out["breakdown"] = parts
+        out["warm_up"] = {
+            "statement_texts": len(warmed),
+            "timed_texts_not_warmed": len(sent - warmed),
+        }
+        out["walk_buffers_p50"] = int(
+            np.percentile(await walk_buffers(conn, post_ids, settings, now), 50)
+        )
+        if naive_too:
+            out.update(await compare_with_naive(conn, post_ids, settings, now))
+            out["speedup_p95"] = round(out["naive_p95_ms"] / out["p95_ms"], 1)
+            log(
+                f"  naive: p50 {out['naive_p50_ms']:.2f} ms, p95 {out['naive_p95_ms']:.2f} ms; "
+                f"same candidates {out['same_candidates_as_naive']:.0%}"
+            )
+        out["_engine_ms"] = runs[-1]
+    return out
+
+
+# --------------------------------------------------------------------------- plans
+
+
+def _positional(sql: str) -> tuple[str, list[str]]:
+    """``sql`` as asyncpg receives it ($1, $2, …) and the parameter names in order."""
+    compiled = text(sql).compile(dialect=asyncpg_dialect())
+    return compiled.string, list(dict.fromkeys(compiled.positiontup or []))
+
+
+async def prepared_plan(
+    raw: asyncpg.Connection, sql: str, params: dict[str, Any], mode: str, analyze: bool = False
+) -> list[str]:
+    """The plan PostgreSQL uses for ``sql`` as a prepared statement under
+    ``plan_cache_mode = mode`` (force_custom_plan or force_generic_plan)."""
+    positional, names = _positional(sql)
+    types = [t.name for t in (await raw.prepare(positional)).get_parameters()]
+    literals = [
+        await raw.fetchval(f"SELECT quote_literal(CAST(CAST($1 AS {t}) AS text))", params[n])
+        + f"::{t}"
+        for n, t in zip(names, types, strict=True)
+    ]
+    await raw.execute(f"SET plan_cache_mode = {mode}")
+    await raw.execute(f"PREPARE bench_plan AS {positional}")
+    try:
+        options = "ANALYZE, BUFFERS" if analyze else "COSTS OFF"
+        rows = await raw.fetch(f"EXPLAIN ({options}) EXECUTE bench_plan({', '.join(literals)})")
+    finally:
+        await raw.execute("DEALLOCATE bench_plan")
+        await raw.execute("RESET plan_cache_mode")
+    return [r[0] for r in rows]
+
+
+DETAIL_LINES = ("Index Cond", "Filter", "Order By", "Recheck", "Sort Key", "Join Filter")
+
+
+def plan_shape(lines: list[str]) -> list[str]:
+    """The plan's nodes and indexes, without costs, values or timings (nor the order of
+    the two branches of the skills' INTERSECT, which follows the request's tags)."""
+    shape = []
+    for line in lines:
+        node = line.strip().removeprefix("->").strip()
+        if "  (" in node:
+            node = node.split("  (", 1)[0]
+        node = node.split(" (returns", 1)[0]
+        if node and not node.startswith(DETAIL_LINES) and '"*SELECT* ' not in node:
+            shape.append(node)
+    return shape
+
+
+async def generic_vs_custom(
+    raw: asyncpg.Connection, conn: AsyncConnection, post_id: int, settings: Settings, now: datetime
+) -> dict[str, Any]:
+    """For every search text: does the generic plan have the same shape as the custom
+    plan? (If so, a cold connection and a warm one run the same plan.)"""
+    _, window_factor = engine_api()
+    async with conn.begin():
+        request, row = await naive.load_request(conn, post_id)
+    params = naive.search_params(request, row, settings, now, window_factor)
+    differ = []
+    for label, sql in search_texts():
+        custom = plan_shape(await prepared_plan(raw, sql, params, "force_custom_plan"))
+        generic = plan_shape(await prepared_plan(raw, sql, params, "force_generic_plan"))
+        if custom != generic:
+            differ.append(label)
+    total = len(search_texts())
+    return {"texts": total, "same_plan": total - len(differ), "different": differ}
+
+
 async def explain(
     engine: AsyncEngine,
+    raw: asyncpg.Connection,
     conn: AsyncConnection,
     post_ids: list[int],
     engine_ms: list[float],
     settings: Settings,
     now: datetime,
     volunteers: int,
+    plans: dict[str, Any],
 ) -> str:
-    """EXPLAIN (ANALYZE, BUFFERS) of ``candidate_query_sql`` for the median and the
-    slowest request, the naive query for the same, and a trace of every statement
-    ``match_request`` sent for them."""
-    from voisins.matching.candidates import candidate_query_sql
+    """EXPLAIN (ANALYZE, BUFFERS) of the walk (``candidate_query_sql``) for the median
+    and the slowest request, of the sweep for a request that needed it, of the naive
+    query for the same, the generic plan of the median walk, a trace of every
+    statement ``match_request`` sent, and the Python scoring time."""
+    from voisins.matching.candidates import candidate_query_sql, find_candidates, sweep_sql
+    from voisins.matching.scoring import ranked, score
 
     match_request, window_factor = engine_api()
     order = np.argsort(engine_ms)
@@ -429,12 +665,27 @@ async def explain(
     }
     parts = [
         f"# EXPLAIN (ANALYZE, BUFFERS) at {volunteers:,} volunteers, {datetime.now(UTC):%Y-%m-%d}",
-        "# Written by `python -m bench.match`. The engine's query is what",
+        "# Written by `python -m bench.match`, after CLUSTER volunteers USING volunteers_cell,",
+        "# on the warm timed connection. The walk is what",
         "# voisins.matching.candidates.candidate_query_sql returns for the request's first",
-        "# batch; the trace lists every statement match_request sent for the same request.",
+        "# batch; the trace lists every statement match_request sent for the same request",
+        "# (driver call to rows: server time plus one round trip).",
+        "",
+        f"# Generic plan = custom plan for {plans['same_plan']} of {plans['texts']} search "
+        f"texts (walk and sweep, 10 categories, sensitive or not)"
+        + (f"; different: {', '.join(plans['different'])}" if plans["different"] else "."),
         "",
     ]
     sql_text = ""
+
+    async def analyzed(title: str, sql: str, bound: dict[str, Any]) -> None:
+        trans = await conn.begin()
+        try:
+            plan = (await conn.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql), bound)).scalars()
+            parts.extend([f"## {title}", *plan, ""])
+        finally:
+            await trans.rollback()
+
     for label, pid in picks.items():
         async with conn.begin():
             request, row = await naive.load_request(conn, pid)
@@ -448,21 +699,16 @@ async def explain(
         )
         described = (
             f"post {pid}: category={request.category} sensitive={request.sensitive} "
-            f"languages={request.languages} skills={request.skill_tags} "
-            f"radius={params['radius_m']} m window={params['window']}"
+            f"languages={request.languages} required={request.language_required} "
+            f"skills={request.skill_tags} radius={params['radius_m']} m "
+            f"window={params['window']}"
         )
-        for name, sql, bound in (
-            ("engine candidate query", sql_text, engine_params),
-            ("naive query", naive.NAIVE_SQL, naive.bind(naive.NAIVE_SQL, params)),
-        ):
-            trans = await conn.begin()
-            try:
-                plan = (
-                    await conn.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql), bound)
-                ).scalars()
-                parts += [f"## {name} — {label} ({described})", *plan, ""]
-            finally:
-                await trans.rollback()
+        await analyzed(f"walk — {label} ({described})", sql_text, engine_params)
+        await analyzed(
+            f"naive query — {label} ({described})",
+            naive.NAIVE_SQL,
+            naive.bind(naive.NAIVE_SQL, params),
+        )
         with StatementTrace(engine) as trace:
             trans = await conn.begin()
             try:
@@ -475,14 +721,85 @@ async def explain(
                 await trans.rollback()
         parts.append(f"## statements sent by match_request — {label}: {total:.2f} ms in all")
         for statement, _, ms in trace.statements:
-            first = " ".join(statement.split())[:110]
-            parts.append(f"{ms:9.2f} ms  {first}")
-        parts.append("")
-    parts += ["## engine candidate query text (candidate_query_sql)", sql_text.strip(), ""]
+            parts.append(f"{ms:9.2f} ms  {statement_label(statement)}")
+        parts.append(f"{total - sum(ms for _, _, ms in trace.statements):9.2f} ms  (Python)")
+        trans = await conn.begin()
+        try:
+            found = await find_candidates(
+                conn,
+                request,
+                radius_m=params["radius_m"],
+                window=params["window"],
+                now=now,
+                cooldown_s=settings.match_cooldown_s,
+            )
+            t0 = time.perf_counter()
+            scores = {f.volunteer_id: score(f, settings, now) for f in found}
+            ranked(pid, list(scores.items()))
+            scoring = (time.perf_counter() - t0) * 1000
+        finally:
+            await trans.rollback()
+        parts += [f"{scoring:9.2f} ms  of it scoring and ranking {len(found)} candidates", ""]
+        if label == "median request":
+            generic = await prepared_plan(
+                raw, sql_text, engine_params, "force_generic_plan", analyze=True
+            )
+            parts += [f"## walk — {label}, generic plan (PREPARE; EXECUTE)", *generic, ""]
+
+    # A request whose walk fell short, if any; else the median request's sweep.
+    swept = None
+    for pid in post_ids:
+        async with conn.begin():
+            request, row = await naive.load_request(conn, pid)
+            params = naive.search_params(request, row, settings, now, window_factor)
+            size = naive.batch_size(row, settings)
+            sql, bound = candidate_query_sql(
+                request,
+                radius_m=params["radius_m"],
+                window=params["window"],
+                now=now,
+                cooldown_s=settings.match_cooldown_s,
+            )
+            if len((await conn.execute(text(sql), bound)).all()) < size:
+                swept = (pid, request, params, bound)
+                break
+    if swept is None:
+        async with conn.begin():
+            request, row = await naive.load_request(conn, picks["median request"])
+        params = naive.search_params(request, row, settings, now, window_factor)
+        swept = (picks["median request"], request, params, params)
+        title = "sweep — no request's walk fell short; the median request's sweep"
+    else:
+        title = "sweep — a request whose walk fell short"
+    pid, request, params, bound = swept
+    await analyzed(
+        f"{title} (post {pid}: category={request.category} sensitive={request.sensitive} "
+        f"languages={request.languages} required={request.language_required} "
+        f"radius={params['radius_m']} m window={params['window']})",
+        sweep_sql(request.category, request.sensitive),
+        bound,
+    )
+    parts += [
+        "## walk text (candidate_query_sql)",
+        sql_text.strip(),
+        "",
+        "## sweep text (sweep_sql)",
+        sweep_sql(request.category, request.sensitive).strip(),
+        "",
+    ]
     return "\n".join(parts)
 
 
 # --------------------------------------------------------------------------- main
+
+
+def order_summary(result: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "p50_ms": result["p50_ms"],
+        "p95_ms": result["p95_ms"],
+        "p99_ms": result["p99_ms"],
+        "walk_buffers_p50": result["walk_buffers_p50"],
+    }
 
 
 async def run(args: argparse.Namespace, settings: Settings, name: str) -> dict[str, Any]:
@@ -507,14 +824,17 @@ async def run(args: argparse.Namespace, settings: Settings, name: str) -> dict[s
         grid = synthetic.Grid(settings.grid_cell_m)
         specs = synthetic.request_specs(args.seed, args.requests, now)
         post_ids = await synthetic.insert_requests(raw, specs, grid, staff_id, now)
-        log(f"{len(post_ids)} published requests within 3 km of Châtelet")
+        log(
+            f"{len(post_ids)} published requests within 3 km of Châtelet "
+            f"({sum(s.language_required for s in specs)} need a language)"
+        )
         population = synthetic.Population(args.seed, grid, staff_id, now)
         first_id = int(await raw.fetchval("SELECT max(id) FROM users")) + 1
         engine = create_engine(bench_settings, pool_size=1)
         sizes_out: list[dict[str, Any]] = []
         loaded = 0
-        rep: dict[str, Any] | None = None
         explain_text = ""
+        plans: dict[str, Any] | None = None
         for i, size in enumerate(args.sizes):
             log(f"size {size:,}: loading {size - loaded:,} more volunteers")
             load = await load_volunteers(raw, population, first_id + loaded, size - loaded)
@@ -522,19 +842,37 @@ async def run(args: argparse.Namespace, settings: Settings, name: str) -> dict[s
                 await add_blocks(raw, args.seed, post_ids, range(first_id, first_id + size))
                 await raw.execute("ANALYZE blocks")
             loaded = size
-            dens = await density(raw)
+            dens = await density(raw, grid)
             log(f"  load {load}; {dens}")
-            async with engine.connect() as conn:
-                result = await measure_size(conn, post_ids, bench_settings, now)
-                engine_ms = result.pop("_engine_ms")
-                if i == len(args.sizes) - 1:
+            physical: dict[str, Any] = {}
+            if args.cluster:
+                log("  as loaded (id order): one engine pass")
+                before = await measure_size(
+                    engine, post_ids, bench_settings, now, passes=1, naive_too=False
+                )
+                physical["as_loaded"] = order_summary(before)
+                physical["cluster_s"] = await cluster_volunteers(raw)
+                log(f"  CLUSTER volunteers USING {CLUSTER_INDEX}: {physical['cluster_s']} s")
+            result = await measure_size(engine, post_ids, bench_settings, now, args.passes)
+            engine_ms = result.pop("_engine_ms")
+            if args.cluster:
+                physical["clustered"] = order_summary(result)
+            if i == len(args.sizes) - 1:
+                async with engine.connect() as conn:
+                    plans = await generic_vs_custom(raw, conn, post_ids[0], bench_settings, now)
+                    log(f"  generic plan = custom plan: {plans['same_plan']}/{plans['texts']}")
                     explain_text = await explain(
-                        engine, conn, post_ids, engine_ms, bench_settings, now, size
+                        engine, raw, conn, post_ids, engine_ms, bench_settings, now, size, plans
                     )
-                    rep = await measure_representation(
-                        raw, conn, post_ids, bench_settings, now, size
-                    )
-            sizes_out.append({"volunteers": size, **result, "dataset": dens, "load": load})
+            sizes_out.append(
+                {
+                    "volunteers": size,
+                    **result,
+                    "physical_order": physical,
+                    "dataset": dens,
+                    "load": load,
+                }
+            )
         by_size = {s["volunteers"]: s for s in sizes_out}
         growth = None
         if 10_000 in by_size and 1_000_000 in by_size:
@@ -553,10 +891,13 @@ async def run(args: argparse.Namespace, settings: Settings, name: str) -> dict[s
             "date": now.isoformat(),
             "machine": info,
             "requests": len(post_ids),
+            "language_required_requests": sum(s.language_required for s in specs),
             "seed": args.seed,
+            "passes": args.passes,
+            "clustered": args.cluster,
             "sizes": sizes_out,
             "growth_p95_10k_to_1m": growth,
-            "representation": rep,
+            "plans_generic_equals_custom": plans,
             "targets": targets,
             "_explain": explain_text,
         }
@@ -572,6 +913,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--sizes", default="10000,100000,1000000", help="volunteer counts")
     parser.add_argument("--requests", type=int, default=200, help="requests timed per size")
+    parser.add_argument(
+        "--passes", type=int, default=3, help="timed passes over the requests per size"
+    )
+    parser.add_argument(
+        "--no-cluster",
+        dest="cluster",
+        action="store_false",
+        help="measure the table as loaded only (no CLUSTER)",
+    )
     parser.add_argument("--quick", action="store_true", help="smoke run: 10k, 50 requests")
     parser.add_argument("--seed", type=int, default=20_240_601)
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
@@ -580,10 +930,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     if args.quick:
-        args.sizes, args.requests = "10000", 50
+        args.sizes, args.requests, args.passes = "10000", 50, 1
     args.sizes = sorted({int(s) for s in str(args.sizes).split(",") if s.strip()})
     if not args.sizes or args.sizes[0] < 1:
         parser.error("--sizes must list positive counts")
+    if args.passes < 1:
+        parser.error("--passes must be at least 1")
     return args
 
 
@@ -601,14 +953,16 @@ def save(result: dict[str, Any], explain_text: str, skip: bool) -> None:
 def markdown_table(result: dict[str, Any]) -> str:
     """The README's summary table, from a result object."""
     rows = [
-        "| volunteers | p50 ms | p95 ms | p99 ms | naive p50 ms | naive p95 ms | speed-up p95 "
-        "| mean proposals |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| volunteers | within 5 km of Châtelet | p50 ms | p95 ms | p99 ms | naive p50 ms "
+        "| naive p95 ms | speed-up p95 | mean proposals |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in result["sizes"]:
         rows.append(
-            f"| {s['volunteers']:,} | {s['p50_ms']:.2f} | {s['p95_ms']:.2f} | {s['p99_ms']:.2f} "
-            f"| {s['naive_p50_ms']:.1f} | {s['naive_p95_ms']:.1f} | {s['speedup_p95']}× "
+            f"| {s['volunteers']:,} | {s['dataset']['within_5km_of_chatelet']:,} "
+            f"| {s['p50_ms']:.2f} | {s['p95_ms']:.2f} | {s['p99_ms']:.2f} "
+            f"| {s.get('naive_p50_ms', float('nan')):.1f} "
+            f"| {s.get('naive_p95_ms', float('nan')):.1f} | {s.get('speedup_p95')}× "
             f"| {s['mean_proposals']} |"
         )
     return "\n".join(rows)

@@ -1,17 +1,27 @@
 """The reference to beat: the plain ``ST_DWithin`` + ``ORDER BY ST_Distance`` matcher.
 
-Same data, same filters, same scoring and the same writes as the engine
+Same data, same job, same public-cell rules as the engine
 (``voisins.matching.engine.match_request``); only the candidate search differs. The
-plain form makes PostgreSQL fetch every volunteer within the request's radius (the
-GiST index only answers the bounding-box part of ``ST_DWithin``), check the filters
-on each of them, compute the spheroid distance and sort the survivors, so its cost
-grows with the number of volunteers in the circle. It makes a single pass at the
-request's radius (no widening), which can only flatter it.
+naive search is the query a developer writes first: every filter in one WHERE clause,
+the category as a bound parameter, the radius as ``ST_DWithin`` on the public cell
+centres (``cell_xy``, which the all-volunteers GiST index ``volunteers_cell`` serves),
+then ``ORDER BY ST_Distance(cell_xy, cell)``. PostgreSQL fetches every volunteer whose
+cell lies within the request's radius, checks the filters on each of them and sorts
+the survivors, so its cost grows with the number of volunteers in the circle. Its
+only concession to the engine is the cut: ``FETCH FIRST n ROWS WITH TIES`` on the
+cell distance, because the privacy rule (whole rings of cells, never half a cell)
+decides what the right answer is, and both must return the same answer.
 
-The WHERE clause below is kept in step with ``voisins.matching.candidates`` by hand
-(the parameters are the ones ``candidate_query_sql`` returns, so a renamed parameter
-fails loudly); ``bench.match`` also checks that both queries return the same
-volunteers for every request and reports the share that agree.
+The load, the scoring (``scoring.score`` and the seeded ``scoring.ranked``) and the
+writes (lock, matches, ``last_proposed_at``, the post, the outbox row) are the
+engine's own functions, called the same way, so the two differ in the search only.
+It makes a single pass at the request's radius (no widening), which can only flatter
+it.
+
+The WHERE clause is written here by hand, independently of
+``voisins.matching.candidates``; the parameters are the ones ``candidate_query_sql``
+returns, so a renamed parameter fails loudly, and ``bench.match`` checks that both
+return the same volunteers for every request (``same_candidates_as_naive``).
 """
 
 from __future__ import annotations
@@ -19,25 +29,39 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from voisins.matching import engine
 from voisins.matching.candidates import Request, candidate_query_sql
-from voisins.matching.scoring import Features, score
+from voisins.matching.scoring import Features, ranked, score
+from voisins.outbox import emit
 from voisins.settings import Settings
 
-POINT = (
-    "CAST(ST_SetSRID(ST_MakePoint(CAST(:lon AS double precision), "
-    "CAST(:lat AS double precision)), 4326) AS geography)"
+# The request's public cell centre, in the grid plane (SRID 0, metres).
+CELL = (
+    "ST_SetSRID(ST_MakePoint(CAST(:cell_x AS double precision), "
+    "CAST(:cell_y AS double precision)), 0)"
 )
 
-# Every filter of the engine's candidate query except the spatial ones.
-FILTERS = """
-      v.categories @> ARRAY[CAST(:category AS text)]
-  AND (cardinality(CAST(:tags AS text[])) = 0 OR v.skill_tags && CAST(:tags AS text[]))
-  AND (cardinality(CAST(:langs AS text[])) = 0 OR v.languages && CAST(:langs AS text[]))
-  AND v.availability && CAST(:slots AS int4multirange)
+NAIVE_SQL = f"""-- bench: naive search
+SELECT v.user_id AS volunteer_id,
+       ST_Distance(v.cell_xy, {CELL}) AS distance_m,
+       cardinality(ARRAY(SELECT unnest(v.skill_tags)
+                         INTERSECT SELECT unnest(CAST(:tags AS text[])))) AS skill_overlap,
+       COALESCE((SELECT sum(upper(r) - lower(r))
+                 FROM unnest(v.availability * CAST(:slots AS int4multirange)) AS r), 0)
+           AS available_minutes,
+       (cardinality(CAST(:langs AS text[])) = 0 OR v.languages && CAST(:langs AS text[]))
+           AS language_match,
+       v.last_proposed_at, v.completed_count, v.no_show_count
+FROM volunteers v
+JOIN users u ON u.id = v.user_id
+WHERE v.categories @> ARRAY[CAST(:category AS text)]
+  AND v.cell_srid = CAST(:cell_srid AS integer)
+  AND ST_DWithin(v.cell_xy, {CELL}, CAST(:radius_m AS double precision))
+  AND ST_DWithin(v.cell_xy, {CELL}, v.reach_m)
+  AND (NOT CAST(:language_required AS boolean) OR v.languages && CAST(:langs AS text[]))
   AND NOT v.paused
   AND u.status = 'active'
   AND v.user_id <> CAST(:author_id AS bigint)
@@ -51,80 +75,33 @@ FILTERS = """
                      OR (b.blocker_id = v.user_id AND b.blocked_id = CAST(:author_id AS bigint)))
   AND NOT EXISTS (SELECT 1 FROM matches m
                   WHERE m.post_id = CAST(:post_id AS bigint) AND m.volunteer_id = v.user_id
-                    AND m.status <> 'withdrawn')
+                    AND (m.status <> 'withdrawn'
+                         OR m.close_reason IS DISTINCT FROM 'places filled'))
+ORDER BY ST_Distance(v.cell_xy, {CELL})
+FETCH FIRST CAST(:window AS integer) ROWS WITH TIES
 """
-
-NAIVE_SQL = f"""
-SELECT v.user_id AS volunteer_id,
-       ST_Distance(v.geog, {POINT}) AS distance_m,
-       cardinality(ARRAY(SELECT unnest(v.skill_tags)
-                         INTERSECT SELECT unnest(CAST(:tags AS text[])))) AS skill_overlap,
-       COALESCE((SELECT sum(upper(r) - lower(r))
-                 FROM unnest(v.availability * CAST(:slots AS int4multirange)) AS r), 0)
-           AS available_minutes,
-       (cardinality(CAST(:langs AS text[])) = 0 OR v.languages && CAST(:langs AS text[]))
-           AS language_match,
-       v.last_proposed_at, v.completed_count, v.no_show_count
-FROM volunteers v
-JOIN users u ON u.id = v.user_id
-WHERE ST_DWithin(v.geog, {POINT}, CAST(:radius_m AS double precision))
-  AND ST_DWithin(v.geog, {POINT}, v.radius_m)
-  AND {FILTERS}
-ORDER BY ST_Distance(v.geog, {POINT})
-LIMIT CAST(:window AS integer)
-"""
-
-LOAD_SQL = """
-SELECT p.id, p.author_id, p.category, p.skill_tags, p.languages, p.slots, p.sensitive,
-       p.volunteers_needed, p.search_radius_m, p.match_batch,
-       ST_X(p.point) AS lon, ST_Y(p.point) AS lat,
-       (SELECT count(*) FROM matches m
-        WHERE m.post_id = p.id AND match_holds_place(m.status)) AS held
-FROM posts p WHERE p.id = :id FOR UPDATE OF p
-"""
-
-INSERT_SQL = """
-INSERT INTO matches (post_id, volunteer_id, batch, sensitive, score, score_breakdown,
-                     distance_m, proposed_at, deadline_at)
-SELECT CAST(:post_id AS bigint), u.volunteer_id, CAST(:batch AS smallint),
-       CAST(:sensitive AS boolean), u.score, CAST(u.breakdown AS jsonb), u.distance_m,
-       CAST(:now AS timestamptz), CAST(:deadline AS timestamptz)
-FROM unnest(CAST(:volunteers AS bigint[]), CAST(:scores AS real[]),
-            CAST(:breakdowns AS text[]), CAST(:distances AS integer[]))
-     AS u(volunteer_id, score, breakdown, distance_m)
-"""
-
-
-def request_of(row: Any) -> Request:
-    return Request(
-        post_id=row.id,
-        author_id=row.author_id,
-        category=row.category,
-        skill_tags=list(row.skill_tags),
-        languages=list(row.languages),
-        slots=list(row.slots),
-        sensitive=row.sensitive,
-        lon=row.lon,
-        lat=row.lat,
-    )
 
 
 async def load_request(conn: AsyncConnection, post_id: int) -> tuple[Request, Any]:
-    row = (await conn.execute(text(LOAD_SQL), {"id": post_id})).one()
-    return request_of(row), row
+    """The engine's own load (the post row, locked), as ``match_request`` reads it."""
+    row = (await conn.execute(text(engine._LOAD), {"id": post_id})).one()
+    return engine._request(row), row
+
+
+def batch_size(row: Any, settings: Settings) -> int:
+    return settings.match_batch_per_needed * (row.volunteers_needed - row.held)
 
 
 def search_params(
     request: Request, row: Any, settings: Settings, now: datetime, window_factor: int
 ) -> dict[str, Any]:
-    """The parameters the engine's first batch uses for this request, plus the
-    category (the engine may spell it as a literal in its SQL; the naive query binds
-    it)."""
-    size = settings.match_batch_per_needed * (row.volunteers_needed - row.held)
+    """The parameters the engine's first batch uses for this request (its radius in
+    whole kilometres), plus the category (the engine spells it as a literal in its
+    SQL; the naive query binds it)."""
     _, params = candidate_query_sql(
         request,
-        radius_m=row.search_radius_m,
-        window=size * window_factor,
+        radius_m=row.reach_m,
+        window=batch_size(row, settings) * window_factor,
         now=now,
         cooldown_s=settings.match_cooldown_s,
     )
@@ -136,20 +113,11 @@ def bind(sql: str, params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if f":{k}" in sql}
 
 
-async def naive_match(
-    conn: AsyncConnection,
-    post_id: int,
-    settings: Settings,
-    *,
-    now: datetime,
-    window_factor: int,
-) -> int:
-    """Load, search the plain way, score, write proposals + outbox; return how many."""
-    request, row = await load_request(conn, post_id)
-    params = search_params(request, row, settings, now, window_factor)
+async def naive_search(
+    conn: AsyncConnection, request: Request, params: dict[str, Any]
+) -> list[Features]:
     rows = (await conn.execute(text(NAIVE_SQL), bind(NAIVE_SQL, params))).all()
-    size = settings.match_batch_per_needed * (row.volunteers_needed - row.held)
-    found = [
+    return [
         Features(
             volunteer_id=r.volunteer_id,
             distance_m=float(r.distance_m),
@@ -164,45 +132,44 @@ async def naive_match(
         )
         for r in rows
     ]
-    chosen = sorted(
-        ((f, score(f, settings, now)) for f in found),
-        key=lambda pair: (-pair[1].total, pair[0].distance_m, pair[0].volunteer_id),
-    )[:size]
-    if not chosen:
-        return 0
+
+
+async def naive_match(
+    conn: AsyncConnection,
+    post_id: int,
+    settings: Settings,
+    *,
+    now: datetime,
+    window_factor: int,
+) -> tuple[int, set[int]]:
+    """Load, search the plain way, score, write proposals + outbox; return how many
+    were proposed and the candidates the search found (for the same-answer check).
+
+    The first batch of ``engine.match_request``, step for step, with the naive search
+    in place of ``find_candidates``."""
+    request, row = await load_request(conn, post_id)
+    params = search_params(request, row, settings, now, window_factor)
+    found = await naive_search(conn, request, params)
+    size = batch_size(row, settings)
+    scores = {f.volunteer_id: (f, score(f, settings, now)) for f in found}
+    best = ranked(post_id, [(vid, s) for vid, (_, s) in scores.items()])[:size]
+    if not best:
+        return 0, set(scores)
+    batch = row.match_batch + 1
     deadline = now + timedelta(seconds=settings.match_deadline_s)
-    await conn.execute(
-        text(INSERT_SQL),
-        {
-            "post_id": post_id,
-            "batch": row.match_batch + 1,
-            "sensitive": row.sensitive,
-            "now": now,
-            "deadline": deadline,
-            "volunteers": [f.volunteer_id for f, _ in chosen],
-            "scores": [s.total for _, s in chosen],
-            "breakdowns": [msgspec.json.encode(s.components).decode() for _, s in chosen],
-            "distances": [round(f.distance_m) for f, _ in chosen],
-        },
-    )
-    await conn.execute(
-        text("UPDATE volunteers SET last_proposed_at = :now WHERE user_id = ANY(:ids)"),
-        {"now": now, "ids": [f.volunteer_id for f, _ in chosen]},
+    await engine._insert_proposals(
+        conn,
+        [engine.Chosen(post_id, vid, row.sensitive, *scores[vid]) for vid in best],
+        batch=batch,
+        deadline=deadline,
+        now=now,
     )
     await conn.execute(
         text(
             "UPDATE posts SET match_batch = :batch, match_radius_m = :radius, "
             "match_deadline_at = :deadline WHERE id = :id"
         ),
-        {
-            "batch": row.match_batch + 1,
-            "radius": row.search_radius_m,
-            "deadline": deadline,
-            "id": post_id,
-        },
+        {"batch": batch, "radius": params["radius_m"], "deadline": deadline, "id": post_id},
     )
-    await conn.execute(
-        text("INSERT INTO outbox (topic, payload) VALUES ('match.proposed', CAST(:p AS jsonb))"),
-        {"p": msgspec.json.encode({"post_id": post_id, "batch": row.match_batch + 1}).decode()},
-    )
-    return len(chosen)
+    await emit(conn, "match.proposed", post_id=post_id, batch=batch)
+    return len(best), set(scores)

@@ -177,6 +177,14 @@ class Grid:
         ]
         return keys, np.round(np.asarray(clon), 6), np.round(np.asarray(clat), 6)
 
+    def centre_xy(self, lon: float, lat: float) -> tuple[float, float]:
+        """The centre of the cell holding a point, in the grid plane (as ``cell_xy``)."""
+        x, y = self._fwd.transform(lon, lat)
+        return (
+            (math.floor(x / self.size_m) + 0.5) * self.size_m,
+            (math.floor(y / self.size_m) + 0.5) * self.size_m,
+        )
+
 
 def _city_points(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
     pops = np.array([c[1] for c in CITIES], dtype=float)
@@ -444,6 +452,12 @@ class RequestSpec:
     beneficiary_flags: list[str]
     sensitive: bool
     search_radius_m: int
+    language_required: bool = False
+
+
+# Share of requests naming languages that need one of them (someone who speaks no
+# French): the filter that makes the walk come up short, so the sweep runs too.
+LANGUAGE_REQUIRED_SHARE = 0.10
 
 
 def request_specs(seed: int, n: int, now: datetime) -> list[RequestSpec]:
@@ -472,6 +486,8 @@ def request_specs(seed: int, n: int, now: datetime) -> list[RequestSpec]:
             ["tr"],
             ["wo"],
         ][int(rng.choice(9, p=[0.25, 0.5, 0.06, 0.06, 0.05, 0.03, 0.02, 0.015, 0.015]))]
+        starts_at: datetime | None
+        ends_at: datetime | None
         if rng.random() < 0.5:
             day = now + timedelta(days=int(rng.integers(1, 8)))
             start_h = int(rng.integers(8, 20))
@@ -488,7 +504,7 @@ def request_specs(seed: int, n: int, now: datetime) -> list[RequestSpec]:
             end = start + int(rng.choice([60, 90, 120, 180]))
             weekly = (days, _clock(start), _clock(end))
             slots = weekly_slots(days, weekly[1], weekly[2])
-            starts_at = ends_at = None
+            starts_at, ends_at = None, None
             kind = "weekly"
         flags = (
             [str(rng.choice(["isolated_elderly", "precarious", "minor"]))]
@@ -514,6 +530,7 @@ def request_specs(seed: int, n: int, now: datetime) -> list[RequestSpec]:
                 beneficiary_flags=flags,
                 sensitive=category in SENSITIVE_CATEGORIES or bool(flags),
                 search_radius_m=int(rng.choice([2000, 3000, 5000, 10000], p=[0.1, 0.2, 0.6, 0.1])),
+                language_required=bool(languages) and rng.random() < LANGUAGE_REQUIRED_SHARE,
             )
         )
     return specs
@@ -544,12 +561,13 @@ async def insert_requests(
                 author_id, created_by, kind, category, skill_tags, title, description,
                 schedule_kind, starts_at, ends_at, weekly_days, weekly_start, weekly_end,
                 slots, volunteers_needed, languages, urgency, beneficiary_flags, sensitive,
-                search_radius_m, point, cell_key, cell_centre, status, expires_at, published_at)
+                search_radius_m, point, cell_key, cell_centre, status, expires_at, published_at,
+                language_required)
             VALUES ($1, $2, 'request', $3, $4, $5, '', $6, $7, $8, $9, $10, $11,
                     $12::int4multirange, $13, $14, $15, $16, $17, $18,
                     ST_SetSRID(ST_MakePoint($19::float8, $20::float8), 4326), $21,
                     ST_SetSRID(ST_MakePoint($22::float8, $23::float8), 4326),
-                    'published', $24, $25)
+                    'published', $24, $25, $26)
             RETURNING id
             """,
             author,
@@ -577,6 +595,7 @@ async def insert_requests(
             float(clat[i]),
             now + timedelta(days=14),
             now - timedelta(minutes=5),
+            s.language_required,
         )
         post_ids.append(int(post_id))
     return post_ids

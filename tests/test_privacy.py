@@ -1108,11 +1108,12 @@ async def test_no_response_or_event_shows_another_persons_place_or_a_fine_distan
 
     # Alice's side: the volunteers stay anonymous until confirmed; then Vera's contact,
     # for Alice and for the covering centre's social worker — never Vera's home.
-    assert {i["volunteer"] for i in followed("alice", "alice", "before").values()} == {None}
+    # Before anyone says yes nothing is listed (who was asked stays on the server).
+    assert followed("alice", "alice", "before") == {}
     for viewer in ("alice", "worker_18"):
         after = followed(viewer, "alice", "after acceptMatch")
         assert after[m["alice_vera"]]["volunteer"] == contact("vera")
-        assert after[m["alice_victor"]]["volunteer"] is None
+        assert m["alice_victor"] not in after
         assert after[m["alice_vera"]]["status"] == "confirmed"
         assert not reveals(after, PLACES["vera"]) and _is_band(after[m["alice_vera"]]["distance"])
 
@@ -1142,7 +1143,7 @@ async def test_no_response_or_event_shows_another_persons_place_or_a_fine_distan
     for viewer in ("basile", "worker_20"):
         mine = followed(viewer, "basile_request", "before")
         assert mine[m["basile_victor"]]["volunteer"] == contact("victor")
-        assert mine[m["basile_vera"]]["volunteer"] is None  # withdrawn when filled
+        assert m["basile_vera"] not in mine  # withdrawn when filled: never listed
         assert not reveals(mine, PLACES["victor"])
     cancelled = proposition("victor", "basile_victor", "after cancelMatch")
     assert cancelled["status"] == "cancelled" and cancelled["location"] is None
@@ -1193,9 +1194,13 @@ async def test_a_match_history_does_not_name_the_other_side_before_confirmation(
     # Victor declines Alice's request: they never exchanged anything.
     declined = await proposition_of(world.victor, world.posts["alice"])
     await request(world.victor, "POST", f"/matches/{declined}/decline")
-    history = await request(world.alice, "GET", f"/matches/{declined}/history")
+    # Alice follows only the answers someone said yes to: this history would tell
+    # whom the matcher asked, and when.
+    client.cookies.clear()
+    hidden = await client.get(f"/api/v1/matches/{declined}/history", headers=world.alice.headers)
+    assert hidden.status_code == 404
+    history = await request(world.victor, "GET", f"/matches/{declined}/history")
     assert [h["to_status"] for h in history] == ["proposed", "declined"]
-    assert not identity_leaks(history, [people["victor"]])
 
     # Alice cancels a sensitive match still waiting for a social worker's review.
     await vet(client, world, world.vera)

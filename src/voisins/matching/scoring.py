@@ -89,24 +89,23 @@ def score(features: Features, settings: Settings, now: datetime) -> Score:
 
 
 class MatchScore(msgspec.Struct, frozen=True, kw_only=True):
-    """A stored score as social workers read it: the components in [0, 1] with their
-    weights, and the distance between the two public cells as a band."""
+    """A stored score as social workers read it: the distance between the two public
+    cells as a band (never as a number that would decode to metres), the other
+    components in [0, 1] with their weights."""
 
-    total: float
-    components: dict[str, Component]
     distance: Band
+    components: dict[str, Component]
 
 
 def match_score(breakdown: dict[str, Any], distance_m: int) -> MatchScore:
     """The score stored with a match (``matches.score_breakdown``), read back."""
-    parts = {
-        name: Component(float(part["value"]), float(part["weight"]))
-        for name, part in breakdown.items()
-    }
     return MatchScore(
-        total=round(sum(c.value * c.weight for c in parts.values()), 4),
-        components=parts,
         distance=band_for_m(distance_m),
+        components={
+            name: Component(float(part["value"]), float(part["weight"]))
+            for name, part in breakdown.items()
+            if name != "distance"
+        },
     )
 
 

@@ -112,7 +112,9 @@ async def test_the_review_queue_wants_a_reason_then_approves_and_rejects(
     assert "Aides terminées" in queue.text and "Mise en relation : Visite 1 le jeudi" in queue.text
     # The matcher's reasons, in words: a band between public squares, shares in percent.
     assert "Pourquoi ce bénévole a été proposé" in queue.text
-    assert re.search(r"Distance entre les carrés publics : (moins de 1 km|\d+ à \d+ km)", queue.text)
+    assert re.search(
+        r"Distance entre les carrés publics : (moins de 1 km|\d+ à \d+ km)", queue.text
+    )
     assert re.search(r"Fiabilité \(aides tenues\) : \d+ %", queue.text)
 
     missing = await client.post(

@@ -26,12 +26,14 @@ EXPLAIN in bench/results/match-explain.txt.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from asyncpg import Range
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voisins.categories import LABELS as CATEGORIES
@@ -100,8 +102,10 @@ _DISTANCE = geosql.nearest_first("v.cell_xy", _Q_CELL)
 # required) and availability are preferences, scored, not filters: a request with a
 # rare tag still reaches the best people who can come.
 _MEASURES = """
-       cardinality(ARRAY(SELECT unnest(v.skill_tags)
-                         INTERSECT SELECT unnest(CAST(:tags AS text[])))) AS skill_overlap,
+       CASE WHEN cardinality(CAST(:tags AS text[])) = 0 THEN 0
+            ELSE cardinality(ARRAY(SELECT unnest(v.skill_tags)
+                                   INTERSECT SELECT unnest(CAST(:tags AS text[]))))
+       END AS skill_overlap,
        COALESCE((SELECT sum(upper(r) - lower(r))
                  FROM unnest(v.availability * CAST(:slots AS int4multirange)) AS r), 0)
            AS available_minutes,
@@ -252,19 +256,44 @@ def _params(
     }
 
 
-def _features(row: Any, request: Request) -> Features:
-    return Features(
-        volunteer_id=row.volunteer_id,
-        distance_m=float(row.distance_m),
-        skill_overlap=row.skill_overlap,
-        post_skills=len(request.skill_tags),
-        available_minutes=int(row.available_minutes),
-        post_minutes=request.minutes,
-        language_match=row.language_match,
-        last_proposed_at=row.last_proposed_at,
-        completed=row.completed_count,
-        no_shows=row.no_show_count,
-    )
+def _features(rows: Sequence[Any], request: Request) -> list[Features]:
+    """The scoring's inputs, one per row (columns in the order the queries select
+    them); the request's own figures are computed once."""
+    post_skills, post_minutes = len(request.skill_tags), request.minutes
+    return [
+        Features(
+            volunteer_id=volunteer_id,
+            distance_m=float(distance_m),
+            skill_overlap=skill_overlap,
+            post_skills=post_skills,
+            available_minutes=int(available_minutes),
+            post_minutes=post_minutes,
+            language_match=language_match,
+            last_proposed_at=last_proposed_at,
+            completed=completed,
+            no_shows=no_shows,
+        )
+        for (
+            volunteer_id,
+            distance_m,
+            skill_overlap,
+            available_minutes,
+            language_match,
+            last_proposed_at,
+            completed,
+            no_shows,
+        ) in rows
+    ]
+
+
+@lru_cache(maxsize=64)
+def _walk(category: str, sensitive: bool, walk_rows: int) -> TextClause:
+    return text(walk_sql(category, sensitive, walk_rows))
+
+
+@lru_cache(maxsize=64)
+def _sweep(category: str, sensitive: bool) -> TextClause:
+    return text(sweep_sql(category, sensitive))
 
 
 async def find_candidates(
@@ -286,14 +315,14 @@ async def find_candidates(
     phase 2 sweeps the whole radius with every filter. Both depend on public cells
     only."""
     params = _params(request, radius_m=radius_m, window=window, now=now, cooldown_s=cooldown_s)
-    sql = walk_sql(request.category, request.sensitive, walk_rows)
-    found = [_features(r, request) for r in (await conn.execute(text(sql), params)).all()]
+    walk = _walk(request.category, request.sensitive, walk_rows)
+    found = _features((await conn.execute(walk, params)).all(), request)
     # The walk's candidates suffice when they fill the batch (``enough``); scoring then
     # picks among them. Fewer means the walk ran out (its budget, or the radius):
     # only then is the whole radius swept.
     if len(found) < (enough or window):
-        sql = sweep_sql(request.category, request.sensitive)
-        found = [_features(r, request) for r in (await conn.execute(text(sql), params)).all()]
+        sweep = _sweep(request.category, request.sensitive)
+        found = _features((await conn.execute(sweep, params)).all(), request)
     return found
 
 

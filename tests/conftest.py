@@ -74,6 +74,13 @@ def settings(base_settings: Settings, database: str, redis_url: str) -> Settings
         redis_url=redis_url,
         log_json=True,
         log_level="WARNING",
+        # Tests about something else publish, withdraw and pause many times in a row;
+        # tests/test_quotas.py builds its apps with small limits of its own.
+        quota_publish_per_hour=10_000,
+        quota_publish_per_day=100_000,
+        quota_republish_per_hour=10_000,
+        quota_withdraw_per_hour=10_000,
+        quota_pause_per_hour=10_000,
     )
 
 

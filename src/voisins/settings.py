@@ -94,6 +94,24 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # days, a recurring visit without a check-in for this many days.
     followup_isolated_days: Annotated[int, Meta(ge=1, le=365)] = 30
     followup_checkin_days: Annotated[int, Meta(ge=2, le=90)] = 10
+    # Quotas per account against probing the matcher (publish, withdraw, publish again,
+    # pause and resume as fast as one likes: accounts/quotas.py). A resident posts a few
+    # requests a week; a social worker at an outreach session registers a handful of
+    # residents' posts in an hour. Ten publications an hour and thirty a day leave them
+    # room; re-publishing is rarer still (an expired post, a refused one once edited);
+    # a volunteer pauses and resumes once or twice a day at most.
+    quota_publish_per_hour: Annotated[int, Meta(ge=1, le=10_000)] = 10
+    quota_publish_per_day: Annotated[int, Meta(ge=1, le=100_000)] = 30
+    quota_republish_per_hour: Annotated[int, Meta(ge=1, le=10_000)] = 5
+    quota_withdraw_per_hour: Annotated[int, Meta(ge=1, le=10_000)] = 10
+    quota_pause_per_hour: Annotated[int, Meta(ge=1, le=10_000)] = 6
+    # This many posts withdrawn by one account within ``..._window_s``, each less than
+    # ``..._s`` after its publication, put the account on the covering centre's
+    # follow-up list: nobody needs help and no longer needs it half an hour later,
+    # three times a day, but someone mapping who gets proposed what does exactly that.
+    followup_short_lived_posts: Annotated[int, Meta(ge=2, le=1000)] = 3
+    followup_short_lived_s: Annotated[int, Meta(ge=60, le=86400)] = 1800
+    followup_short_lived_window_s: Annotated[int, Meta(ge=3600, le=30 * 86400)] = 86400
 
     @property
     def sqlalchemy_url(self) -> str:

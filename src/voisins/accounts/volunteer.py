@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voisins import audit
 from voisins.accounts.access import Viewer, require_social_worker
+from voisins.accounts.quotas import Quotas
 from voisins.accounts.schemas import Input
 from voisins.categories import Category
 from voisins.errors import Forbidden, Invalid, NotFound
@@ -162,11 +163,24 @@ async def put_profile(
     *,
     geocoder: Geocoder,
     cell_size_m: int,
+    quotas: Quotas | None = None,
 ) -> VolunteerProfile:
+    """``quotas``: None only for demo data; switching the pause either way spends one."""
     if viewer.role != "resident":
         raise Forbidden("volunteer profiles are for residents' accounts")
     availability = _availability(data.availability)
     place = await resolve(data.location, geocoder, cell_size_m=cell_size_m)
+    paused_before = (
+        await conn.execute(
+            text("SELECT paused FROM volunteers WHERE user_id = :id FOR UPDATE"),
+            {"id": viewer.id},
+        )
+    ).scalar()
+    # Pausing withdraws one's propositions and resuming makes one a candidate again:
+    # toggled fast, it lets one watch which requests come and go. A new profile is no
+    # toggle.
+    if quotas is not None and paused_before is not None and paused_before != data.paused:
+        await quotas.spend(viewer.id, "pause")
     await conn.execute(
         text(
             f"""

@@ -1,4 +1,4 @@
-"""Dependencies every handler may ask for: a transaction, the viewer, the limiter."""
+"""Dependencies every handler may ask for: a transaction, the viewer, the limiters."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from litestar.di import NamedDependency, Provide
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voisins.accounts.access import Viewer
+from voisins.accounts.quotas import Quotas
 from voisins.accounts.ratelimit import LoginLimiter
 from voisins.accounts.sessions import resolve
 from voisins.api.refusals import VIEWER_STATE_KEY
@@ -39,6 +40,7 @@ CurrentViewer = NamedDependency[Viewer]
 SessionViewer = NamedDependency[Viewer]
 SettingsDep = NamedDependency[Settings]
 LimiterDep = NamedDependency[LoginLimiter]
+QuotasDep = NamedDependency[Quotas]
 OptionalViewer = NamedDependency[Viewer | None]
 GeocoderDep = NamedDependency[Geocoder]
 
@@ -109,6 +111,11 @@ def provide_login_limiter(state: State) -> LoginLimiter:
     )
 
 
+def provide_quotas(state: State) -> Quotas:
+    settings: Settings = state.settings
+    return Quotas.from_settings(state.redis, settings)
+
+
 def client_ip(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -121,4 +128,5 @@ DEPENDENCIES = {
     "geocoder": Provide(provide_geocoder, sync_to_thread=False),
     "settings": Provide(provide_settings, sync_to_thread=False),
     "limiter": Provide(provide_login_limiter, sync_to_thread=False),
+    "quotas": Provide(provide_quotas, sync_to_thread=False),
 }

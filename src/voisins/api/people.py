@@ -10,7 +10,7 @@ from litestar.params import FromPath, JSONBody
 from voisins.accounts import assisted, volunteer
 from voisins.accounts.assisted import AssistedIn, AssistedResident, ConsentIn
 from voisins.accounts.volunteer import Vetting, VettingIn, VolunteerIn, VolunteerProfile
-from voisins.api.deps import CurrentViewer, GeocoderDep, SettingsDep, Tx
+from voisins.api.deps import CurrentViewer, GeocoderDep, QuotasDep, SettingsDep, Tx
 from voisins.api.idempotent import IdempotencyKey, idempotent_response
 from voisins.api.params import PageQuery, PerPageQuery
 from voisins.moderation import review
@@ -33,9 +33,10 @@ async def put_volunteer(
     viewer: CurrentViewer,
     settings: SettingsDep,
     geocoder: GeocoderDep,
+    quotas: QuotasDep,
 ) -> VolunteerProfile:
     return await volunteer.put_profile(
-        tx, viewer, data, geocoder=geocoder, cell_size_m=settings.grid_cell_m
+        tx, viewer, data, geocoder=geocoder, cell_size_m=settings.grid_cell_m, quotas=quotas
     )
 
 

@@ -7,7 +7,14 @@ from typing import Any, Literal
 from litestar import Request, Response, Router, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from voisins.api.deps import CurrentViewer, GeocoderDep, OptionalViewer, SettingsDep, Tx
+from voisins.api.deps import (
+    CurrentViewer,
+    GeocoderDep,
+    OptionalViewer,
+    QuotasDep,
+    SettingsDep,
+    Tx,
+)
 from voisins.api.idempotent import IdempotencyKey, idempotent_response
 from voisins.api.params import PageQuery, PerPageQuery, RadiusQuery
 from voisins.categories import Category
@@ -27,6 +34,7 @@ async def create_post(
     viewer: CurrentViewer,
     settings: SettingsDep,
     geocoder: GeocoderDep,
+    quotas: QuotasDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response[PostPrivate]:
     return await idempotent_response(
@@ -36,7 +44,7 @@ async def create_post(
         request,
         data,
         lambda: publication.create_and_match(
-            tx, viewer, data, geocoder=geocoder, settings=settings
+            tx, viewer, data, geocoder=geocoder, settings=settings, quotas=quotas
         ),
     )
 
@@ -115,9 +123,11 @@ async def update_post(
     status_code=200,
 )
 async def publish_post(
-    tx: Tx, viewer: CurrentViewer, settings: SettingsDep, post_id: FromPath[int]
+    tx: Tx, viewer: CurrentViewer, settings: SettingsDep, quotas: QuotasDep, post_id: FromPath[int]
 ) -> PostPrivate:
-    return await publication.publish_and_match(tx, viewer, post_id, settings=settings)
+    return await publication.publish_and_match(
+        tx, viewer, post_id, settings=settings, quotas=quotas
+    )
 
 
 @post(
@@ -126,8 +136,10 @@ async def publish_post(
     summary="Withdraw a post",
     status_code=200,
 )
-async def withdraw_post(tx: Tx, viewer: CurrentViewer, post_id: FromPath[int]) -> PostPrivate:
-    return await service.withdraw(tx, viewer, post_id)
+async def withdraw_post(
+    tx: Tx, viewer: CurrentViewer, settings: SettingsDep, quotas: QuotasDep, post_id: FromPath[int]
+) -> PostPrivate:
+    return await service.withdraw(tx, viewer, post_id, settings=settings, quotas=quotas)
 
 
 @post(

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voisins.accounts.access import Viewer
+from voisins.accounts.quotas import Quotas
 from voisins.geo.geocoder import Geocoder
 from voisins.matching.engine import match_post
 from voisins.posts import service as posts
@@ -16,10 +17,16 @@ from voisins.settings import Settings
 
 
 async def create_and_match(
-    conn: AsyncConnection, viewer: Viewer, data: PostIn, *, geocoder: Geocoder, settings: Settings
+    conn: AsyncConnection,
+    viewer: Viewer,
+    data: PostIn,
+    *,
+    geocoder: Geocoder,
+    settings: Settings,
+    quotas: Quotas | None = None,
 ) -> PostPrivate:
     post = await posts.create_post(
-        conn, viewer, data, geocoder=geocoder, cell_size_m=settings.grid_cell_m
+        conn, viewer, data, geocoder=geocoder, cell_size_m=settings.grid_cell_m, quotas=quotas
     )
     if post.status == "published":
         await match_post(conn, post.id, settings, now=datetime.now(UTC))
@@ -27,9 +34,14 @@ async def create_and_match(
 
 
 async def publish_and_match(
-    conn: AsyncConnection, viewer: Viewer, post_id: int, *, settings: Settings
+    conn: AsyncConnection,
+    viewer: Viewer,
+    post_id: int,
+    *,
+    settings: Settings,
+    quotas: Quotas | None = None,
 ) -> PostPrivate:
-    post = await posts.publish(conn, viewer, post_id)
+    post = await posts.publish(conn, viewer, post_id, quotas=quotas)
     if post.status == "published":  # not when it waits for the centre's review
         await match_post(conn, post.id, settings, now=datetime.now(UTC))
     return post

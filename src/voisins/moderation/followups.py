@@ -1,10 +1,12 @@
 """The follow-up list (aller-vers): people a centre should reach out to.
 
-Three reasons put someone on it: a request nobody answered (raised by the matcher's
-escalation), an isolated person without any activity for a while, and a recurring
-visit whose check-in was missed. Each item records who contacted the person, when, and
-the outcome. The two sweeps below run as worker cron jobs; the unique index of
-``followups`` makes each item appear once per stretch of inactivity or per week.
+Four reasons put someone on it: a request nobody answered (raised by the matcher's
+escalation), an isolated person without any activity for a while, a recurring visit
+whose check-in was missed, and an account whose posts keep being withdrawn just after
+their publication (raised by the withdrawal: posts/short_lived.py). Each item records
+who contacted the person, when, and the outcome. The two sweeps below run as worker
+cron jobs; the unique index of ``followups`` makes each item appear once per stretch of
+inactivity or per week.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from voisins.errors import Conflict, Invalid, NotFound
 from voisins.pagination import Page, paginate, window
 from voisins.settings import Settings
 
-FollowupReason = Literal["no_response", "isolated", "missed_checkin"]
+FollowupReason = Literal["no_response", "isolated", "missed_checkin", "short_lived_posts"]
 
 
 class ContactIn(Input):

@@ -9,12 +9,13 @@ exact point (replaced by the centre of its public cell) and address, titles and
 descriptions, every free text they or others wrote about them, their sessions,
 notifications, preferences and stored responses.
 
-Redis holds one thing keyed by a person: the login attempt counter of their e-mail
-address (an HMAC pseudonym, accounts/ratelimit.py). Its key is listed in the erasure's
-row in the same transaction and deleted after the commit; if Redis is down, the
-worker's ``finish_erasures`` sweep deletes it later (the counter also expires by itself
-at the end of its window). The per-IP counters are keyed by address, not by person, and
-expire within the same window.
+Redis holds two things keyed by a person: the login attempt counter of their e-mail
+address (an HMAC pseudonym, accounts/ratelimit.py) and the moments of their recent
+publications, withdrawals and pauses (by user id, accounts/quotas.py). Their keys are
+listed in the erasure's row in the same transaction and deleted after the commit; if
+Redis is down, the worker's ``finish_erasures`` sweep deletes them later (they also
+expire by themselves at the end of their windows). The per-IP login counters are keyed
+by address, not by person, and expire within their window.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from voisins.accounts.access import Viewer
+from voisins.accounts.quotas import quota_keys
 from voisins.accounts.ratelimit import account_key
 from voisins.errors import NotFound
 from voisins.logs import get_logger
@@ -242,6 +244,7 @@ async def erase(
         await conn.execute(text(statement), params)
 
     redis_keys = [account_key(settings.secret_key, subject.email)] if subject.email else []
+    redis_keys += quota_keys(person_id, settings)
     erasure_id = (
         await conn.execute(
             text(

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from voisins import audit
 from voisins.accounts.access import Viewer
 from voisins.accounts.assisted import can_act_for
+from voisins.accounts.quotas import Action, Quotas
 from voisins.categories import is_sensitive
 from voisins.centres.service import covering_centres
 from voisins.errors import Conflict, Forbidden, Invalid, NotFound
@@ -27,6 +28,7 @@ from voisins.geo.grid import cell_centre, snap
 from voisins.locations import resolve
 from voisins.outbox import emit
 from voisins.pagination import Page, paginate, window
+from voisins.posts import short_lived
 from voisins.posts.schemas import (
     CloseIn,
     ExactLocation,
@@ -41,6 +43,7 @@ from voisins.posts.schemas import (
     ScheduleIn,
 )
 from voisins.schedule import clock_minutes, once_slots, to_multirange, weekly_slots
+from voisins.settings import Settings
 
 DEFAULT_LIFETIME = timedelta(days=14)
 MAX_LIFETIME = timedelta(days=90)
@@ -183,7 +186,10 @@ async def create_post(
     *,
     geocoder: Geocoder,
     cell_size_m: int,
+    quotas: Quotas | None = None,
 ) -> PostPrivate:
+    """``quotas``: None only when no person's request is behind the call (demo data,
+    benchmarks); a social worker posting for a resident spends their own quota."""
     now = datetime.now(UTC)
     author_id = viewer.id
     if data.on_behalf_of is not None and data.on_behalf_of != viewer.id:
@@ -212,6 +218,8 @@ async def create_post(
     status = "draft"
     if data.publish:
         status = "in_review" if await _needs_review(conn, viewer, centre_ids) else "published"
+        if quotas is not None:  # after every check that may refuse, before any write
+            await quotas.spend(viewer.id, "publish")
     post_id = (
         await conn.execute(
             text(
@@ -437,19 +445,25 @@ async def _move(
     allowed_from: tuple[str, ...],
     to: str,
     reason: str | None = None,
+    quotas: Quotas | None = None,
 ) -> PostPrivate:
     row = await _managed(conn, viewer, post_id)
     if row.status not in allowed_from:
         raise Conflict(f"a {row.status} post cannot become {to}")
+    if quotas is not None:  # once the move is allowed, before anything is written
+        await quotas.spend(viewer.id, *_quota_actions(row, to))
     await conn.execute(
         text(
             "UPDATE posts SET status = :to, closed_reason = COALESCE(:reason, closed_reason), "
             "published_at = CASE WHEN :to = 'published' THEN now() ELSE published_at END, "
             "expires_at = CASE WHEN :to = 'published' AND expires_at <= now() "
-            "THEN now() + make_interval(days => 14) ELSE expires_at END "
+            "THEN now() + make_interval(days => 14) ELSE expires_at END, "
+            "withdrawn_at = CASE WHEN :to = 'withdrawn' THEN now() ELSE withdrawn_at END, "
+            "withdrawn_by = CASE WHEN :to = 'withdrawn' THEN CAST(:actor AS bigint) "
+            "ELSE withdrawn_by END "
             "WHERE id = :id"
         ),
-        {"to": to, "reason": reason, "id": post_id},
+        {"to": to, "reason": reason, "id": post_id, "actor": viewer.id},
     )
     if to == "published":
         await emit(conn, "post.published", post_id=post_id)
@@ -460,7 +474,18 @@ async def _move(
     return _private(await _fetch(conn, post_id, private=True), viewer)
 
 
-async def publish(conn: AsyncConnection, viewer: Viewer, post_id: int) -> PostPrivate:
+def _quota_actions(row: Any, to: str) -> tuple[Action, ...]:
+    if to == "withdrawn":
+        return ("withdraw",)
+    if to in ("published", "in_review"):
+        # A post that was online before and goes out again is what a prober repeats.
+        return ("publish", "republish") if row.published_at is not None else ("publish",)
+    return ()
+
+
+async def publish(
+    conn: AsyncConnection, viewer: Viewer, post_id: int, *, quotas: Quotas | None = None
+) -> PostPrivate:
     """Publish, or submit for review where a covering centre reviews every post (a
     rejected post, once edited, may be submitted again)."""
     centre_ids = list(
@@ -471,17 +496,29 @@ async def publish(conn: AsyncConnection, viewer: Viewer, post_id: int) -> PostPr
         ).scalars()
     )
     to = "in_review" if await _needs_review(conn, viewer, centre_ids) else "published"
-    return await _move(conn, viewer, post_id, ("draft", "expired", "rejected"), to)
+    return await _move(conn, viewer, post_id, ("draft", "expired", "rejected"), to, quotas=quotas)
 
 
-async def withdraw(conn: AsyncConnection, viewer: Viewer, post_id: int) -> PostPrivate:
-    return await _move(
+async def withdraw(
+    conn: AsyncConnection,
+    viewer: Viewer,
+    post_id: int,
+    *,
+    settings: Settings,
+    quotas: Quotas | None = None,
+) -> PostPrivate:
+    """Withdraw a post; the acting account's withdrawals of posts just published may
+    put it on the follow-up list (posts/short_lived.py)."""
+    post = await _move(
         conn,
         viewer,
         post_id,
         ("draft", "in_review", "rejected", "published", "matched", "expired"),
         "withdrawn",
+        quotas=quotas,
     )
+    await short_lived.note_withdrawal(conn, viewer.id, post_id, settings)
+    return post
 
 
 async def close(conn: AsyncConnection, viewer: Viewer, post_id: int, data: CloseIn) -> PostPrivate:

@@ -9,6 +9,7 @@ API's (``voisins.api.refusals``, after the ``operation_id`` of the page)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -20,7 +21,7 @@ from litestar.types import ExceptionHandlersMap
 from voisins.accounts.access import Viewer
 from voisins.api.errors import http_error_handler, internal_error_handler
 from voisins.api.refusals import VIEWER_STATE_KEY
-from voisins.errors import DomainError
+from voisins.errors import DomainError, TooManyRequests
 from voisins.web.forms import N_
 from voisins.web.pages import Me, me_of, page, safe_next
 
@@ -45,6 +46,14 @@ MESSAGES: dict[int, tuple[str, str]] = {
         ),
     ),
     422: (N_("Vérifiez votre saisie"), N_("Une information donnée ne convient pas.")),
+    # Quotas per account (accounts/quotas.py): said plainly, without suspicion.
+    429: (
+        N_("Trop d'essais en peu de temps"),
+        N_(
+            "Vous avez fait cette action plusieurs fois en peu de temps. Pour protéger les "
+            "voisins, elle est suspendue un moment. Rien n'a été enregistré."
+        ),
+    ),
     500: (
         N_("Une erreur est survenue"),
         N_("Elle est notée et nous allons la corriger. Réessayez dans un moment."),
@@ -93,18 +102,25 @@ def problem_page(request: Request[Any, Any, Any], exc: Exception) -> Response[An
     if isinstance(exc, PermissionDeniedException) and "CSRF" in str(exc.detail):
         title, message = EXPIRED_FORM
     me: Me | None = request.state.get(ME_STATE_KEY)
+    retry_s = exc.retry_after_s if isinstance(exc, TooManyRequests) else None
+    # Whole minutes, rounded up: "in 0 minutes" would be wrong.
+    wait_minutes = math.ceil(retry_s / 60) if retry_s else None
     if is_htmx(request):
         # htmx swaps only 2xx answers: the explanation replaces the page's content.
         fragment: Template = page(
-            request, "_problem.html", me, title=title, message=message, status=status
-        )
+            request, "_problem.html", me, title=title, message=message, status=status,
+            wait_minutes=wait_minutes,
+        )  # fmt: skip
         fragment.headers["HX-Retarget"] = "#contenu"
         fragment.headers["HX-Reswap"] = "innerHTML"
         return fragment
-    return page(
+    shown = page(
         request, "problem.html", me, status_code=status, title=title, message=message,
-        status=status,
+        status=status, wait_minutes=wait_minutes,
     )  # fmt: skip
+    if retry_s:
+        shown.headers["Retry-After"] = str(retry_s)
+    return shown
 
 
 def not_signed_in(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

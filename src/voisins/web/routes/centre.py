@@ -23,7 +23,7 @@ from voisins.accounts import assisted, volunteer
 from voisins.accounts.access import Viewer, require_social_worker
 from voisins.accounts.assisted import AssistedIn
 from voisins.accounts.volunteer import VettingIn
-from voisins.api.deps import GeocoderDep, OptionalViewer, SettingsDep, Tx
+from voisins.api.deps import GeocoderDep, OptionalViewer, QuotasDep, SettingsDep, Tx
 from voisins.centres import service as centres
 from voisins.errors import BadRequest, Conflict, DomainError, Invalid, NotFound
 from voisins.matching import lifecycle
@@ -63,6 +63,7 @@ FOLLOWUP_REASONS = {
     "no_response": N_("Demande restée sans réponse"),
     "isolated": N_("Personne isolée, sans activité depuis longtemps"),
     "missed_checkin": N_("Visite régulière non confirmée"),
+    "short_lived_posts": N_("Annonces retirées peu après leur publication, plusieurs fois"),
 }
 CONSENT_METHODS = {
     "in_person": N_("En personne"),
@@ -749,6 +750,7 @@ async def post_for_submit(
     optional_viewer: OptionalViewer,
     settings: SettingsDep,
     geocoder: GeocoderDep,
+    quotas: QuotasDep,
     resident_id: FromPath[int],
 ) -> Response[Any]:
     me, viewer = await _worker(request, tx, optional_viewer)
@@ -756,7 +758,10 @@ async def post_for_submit(
     try:
         data = _post_input(values, resident_id)
         async with tx.begin_nested():
-            created = await create_and_match(tx, viewer, data, geocoder=geocoder, settings=settings)
+            # The worker's own quota: acting for many residents gives no more room.
+            created = await create_and_match(
+                tx, viewer, data, geocoder=geocoder, settings=settings, quotas=quotas
+            )
     except FormError as exc:
         errors = _explained(exc.fields)
     except DomainError as exc:

@@ -17,7 +17,7 @@ from litestar.response import Redirect, Template
 from litestar.types import ExceptionHandlersMap
 
 from voisins.accounts.access import Viewer
-from voisins.api.deps import GeocoderDep, OptionalViewer, SettingsDep, Tx
+from voisins.api.deps import GeocoderDep, OptionalViewer, QuotasDep, SettingsDep, Tx
 from voisins.errors import Conflict, Forbidden, Invalid
 from voisins.geo.geocoder import DisabledGeocoder, Geocoder
 from voisins.matching import lifecycle, views
@@ -50,10 +50,6 @@ FORM_MESSAGES = {
     "cancel": N_("Écrivez la raison en quelques mots (2 caractères au moins)."),
     "feedback": N_("Choisissez une réponse. Le commentaire fait 1 000 caractères au plus."),
 }
-# Answers that are summed up in one sentence rather than listed one by one.
-WAITING = ("proposed",)
-SAID_NO = ("declined", "expired")
-NOT_SHOWN = ("proposed", "declined", "expired", "withdrawn")
 CANCELLABLE = lifecycle.HOLDING
 CONFLICT = "conflict"
 
@@ -111,6 +107,7 @@ async def new_post_step(
     optional_viewer: OptionalViewer,
     settings: SettingsDep,
     geocoder: GeocoderDep,
+    quotas: QuotasDep,
 ) -> Response[Any]:
     """One step sent: check it (and the earlier ones), then show the next step; after
     the third, publish — matching runs at once, in the same transaction."""
@@ -140,7 +137,9 @@ async def new_post_step(
     try:
         data = wizard.post_input(values)
         async with tx.begin_nested():  # a refusal leaves nothing written
-            created = await create_and_match(tx, viewer, data, geocoder=geocoder, settings=settings)
+            created = await create_and_match(
+                tx, viewer, data, geocoder=geocoder, settings=settings, quotas=quotas
+            )
     except FormError as exc:
         return again(3, exc.fields)
     except (Invalid, Conflict) as exc:
@@ -181,15 +180,15 @@ async def _post_page(
 ) -> Template:
     shown = await posts.get_post(tx, viewer, post_id)  # NotFound: the 404 page
     mine = isinstance(shown, PostPrivate) and shown.is_mine
-    answers, given = [], {}
+    answers, given = None, {}
     if mine and viewer is not None:
         answers = await views.post_matches(tx, viewer, post_id)
         given = await views.my_feedback(tx, viewer, post_id)
     return page(
         request, "resident/post.html", me, status_code=status_code, post=shown, mine=mine,
-        answers=[m for m in answers if m.status not in NOT_SHOWN],
-        waiting=sum(m.status in WAITING for m in answers),
-        said_no=sum(m.status in SAID_NO for m in answers),
+        answers=answers.answers if answers else [],
+        waiting=answers.waiting if answers else 0,
+        said_no=answers.said_no if answers else 0,
         given=given, errors=errors or {}, values=values or {},
         notice=notice(request, NOTICES) if mine else None,
         state=post_state(shown.kind, shown.status), match_states=MATCH_STATES,
@@ -213,12 +212,17 @@ async def post_page(
 @post("/annonces/{post_id:int}/retirer", name="withdraw_post", operation_id="pageWithdrawPost",
       include_in_schema=False)  # fmt: skip
 async def withdraw_post(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer, post_id: FromPath[int]
+    request: Request[Any, Any, Any],
+    tx: Tx,
+    optional_viewer: OptionalViewer,
+    settings: SettingsDep,
+    quotas: QuotasDep,
+    post_id: FromPath[int],
 ) -> Response[Any]:
     me, viewer = await signed_in(request, tx, optional_viewer)
     try:
         async with tx.begin_nested():
-            await posts.withdraw(tx, viewer, post_id)
+            await posts.withdraw(tx, viewer, post_id, settings=settings, quotas=quotas)
     except Conflict:
         errors = {CONFLICT: N_("Cette annonce ne peut plus être retirée.")}
         return await _post_page(request, tx, viewer, me, post_id, errors=errors, status_code=409)
@@ -232,6 +236,7 @@ async def republish_post(
     tx: Tx,
     optional_viewer: OptionalViewer,
     settings: SettingsDep,
+    quotas: QuotasDep,
     post_id: FromPath[int],
 ) -> Response[Any]:
     """A draft, an expired post or a refused one (once edited) goes out again; matching
@@ -239,7 +244,9 @@ async def republish_post(
     me, viewer = await signed_in(request, tx, optional_viewer)
     try:
         async with tx.begin_nested():
-            published = await publish_and_match(tx, viewer, post_id, settings=settings)
+            published = await publish_and_match(
+                tx, viewer, post_id, settings=settings, quotas=quotas
+            )
     except Conflict:
         errors = {CONFLICT: N_("Cette annonce ne peut pas être publiée de nouveau.")}
         return await _post_page(request, tx, viewer, me, post_id, errors=errors, status_code=409)

@@ -18,7 +18,7 @@ from litestar.response import Redirect, Template
 from voisins.accounts import volunteer
 from voisins.accounts.access import Viewer
 from voisins.accounts.volunteer import SlotOut, VolunteerIn, VolunteerProfile
-from voisins.api.deps import GeocoderDep, OptionalViewer, SettingsDep, Tx
+from voisins.api.deps import GeocoderDep, OptionalViewer, QuotasDep, SettingsDep, Tx
 from voisins.errors import Conflict, DomainError, Forbidden, NotFound
 from voisins.matching import lifecycle, views
 from voisins.matching.schemas import FeedbackIn, Proposition, ReasonIn
@@ -223,6 +223,7 @@ async def profile_save(
     optional_viewer: OptionalViewer,
     settings: SettingsDep,
     geocoder: GeocoderDep,
+    quotas: QuotasDep,
 ) -> Response[Any]:
     me, viewer = await signed_in(request, tx, optional_viewer)
     _residents_only(viewer)
@@ -231,7 +232,7 @@ async def profile_save(
         data = _input_of(values)
         async with tx.begin_nested():
             await volunteer.put_profile(
-                tx, viewer, data, geocoder=geocoder, cell_size_m=settings.grid_cell_m
+                tx, viewer, data, geocoder=geocoder, cell_size_m=settings.grid_cell_m, quotas=quotas
             )
     except FormError as exc:
         errors = _explained(exc.fields)

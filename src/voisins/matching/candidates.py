@@ -87,6 +87,7 @@ class Request:
 # the generic plan, a nearest-first scan that stops at its window, takes 1 ms
 # (bench/README.md).
 _Q_CELL = f"(SELECT {_CELL})"
+_Q_SRID = "(SELECT CAST(:cell_srid AS integer))"
 _Q_RADIUS = "(SELECT CAST(:radius_m AS double precision))"
 _Q_LANGS = "(SELECT CAST(:langs AS text[]))"
 
@@ -114,18 +115,18 @@ _MEASURES = """
        v.last_proposed_at, v.completed_count, v.no_show_count
 """
 
-# The hard filters, but the category, the zone and the distances, which each query
-# places where its plan needs them. A volunteer is never asked twice about the same
-# request: a proposition that went with a pause, a withdrawal or an expiry counts too
-# (else pausing and un-pausing would replay the search). Only the propositions
-# withdrawn because the places were filled may be made again, when a place reopens.
+# The hard filters, but the category, the zone, the distances and the account's
+# status, which each query places where its plan needs them. A volunteer is never
+# asked twice about the same request: a proposition that went with a pause, a
+# withdrawal or an expiry counts too (else pausing and un-pausing would replay the
+# search). Only the propositions withdrawn because the places were filled may be
+# made again, when a place reopens.
 # The people the author blocked or who blocked the author, and those already asked,
 # are read once per query (two small index lookups, uncorrelated sub-selects that
 # run once) and compared as arrays: a few ids, whatever the number of rows checked.
 _FILTERS = f"""
   (NOT (SELECT CAST(:language_required AS boolean)) OR v.languages && {_Q_LANGS})
   AND NOT v.paused
-  AND u.status = 'active'
   AND v.user_id <> CAST(:author_id AS bigint)
   AND v.active_matches < v.max_active_matches
   AND (v.last_matched_at IS NULL OR v.last_matched_at <= CAST(:cooldown_before AS timestamptz))
@@ -173,25 +174,31 @@ def walk_sql(category: str, sensitive: bool, walk_rows: int | None = None) -> st
     the scan (plus the rest of its last ring) for requests that few volunteers pass;
     it is a literal, and the radius is checked above the scan rather than inside it,
     so that no estimate — custom or generic plan, any radius — can turn the walk into
-    a bitmap scan of the whole radius followed by a sort."""
+    a bitmap scan of the whole radius followed by a sort.
+
+    Past the radius every row passes, flagged ``beyond``: where fewer than the window
+    qualify within the radius, the walk stops a few rows past it instead of reading
+    its whole budget, and a ``beyond`` row tells that the radius was read to its end
+    (no sweep needed). Those rows are markers only, never candidates. (The account's
+    status is read last, for the rows that passed everything else.)"""
     budget = WALK_ROWS if walk_rows is None else int(walk_rows)
     if budget < 1:
         raise ValueError("walk_rows must be positive")
     return f"""-- voisins: candidates.walk
-SELECT v.user_id AS volunteer_id, v.distance_m, {_MEASURES}
+SELECT v.user_id AS volunteer_id, v.distance_m, v.distance_m > {_Q_RADIUS} AS beyond,
+       {_MEASURES}
 FROM (
     SELECT {_WALKED},
            {geosql.nearest_first("w.cell_xy", _Q_CELL)} AS distance_m
     FROM volunteers w
     WHERE {_index_predicate(category, sensitive, "w")}
-      AND w.cell_srid = CAST(:cell_srid AS integer)
+      AND w.cell_srid = {_Q_SRID}
     ORDER BY {geosql.nearest_first("w.cell_xy", _Q_CELL)}
     FETCH FIRST {budget} ROWS WITH TIES
 ) AS v
-JOIN users u ON u.id = v.user_id
-WHERE v.distance_m <= {_Q_RADIUS}
-  AND v.distance_m <= v.reach_m
-  AND {_FILTERS}
+WHERE v.distance_m > {_Q_RADIUS}
+   OR (v.distance_m <= v.reach_m AND {_FILTERS}
+       AND (SELECT u.status FROM users u WHERE u.id = v.user_id) = 'active')
 ORDER BY v.distance_m
 FETCH FIRST (SELECT CAST(:window AS integer)) ROWS WITH TIES
 """
@@ -209,12 +216,13 @@ def sweep_sql(category: str, sensitive: bool) -> str:
     volunteers: 170-230 ms at 1M), where the nearest-first scan stops after
     window ÷ share rows (3,000 for a language 1 % speak)."""
     return f"""-- voisins: candidates.sweep
-SELECT v.user_id AS volunteer_id, {_DISTANCE} AS distance_m, {_MEASURES}
+SELECT v.user_id AS volunteer_id, {_DISTANCE} AS distance_m, false AS beyond, {_MEASURES}
 FROM volunteers v JOIN users u ON u.id = v.user_id
 WHERE {_index_predicate(category, sensitive)}
   AND {geosql.within_m("v.cell_xy", _Q_CELL, _Q_RADIUS)}
-  AND v.cell_srid = CAST(:cell_srid AS integer)
+  AND v.cell_srid = {_Q_SRID}
   AND {_DISTANCE} <= v.reach_m
+  AND u.status = 'active'
   AND {_FILTERS}
 ORDER BY distance_m
 FETCH FIRST (SELECT CAST(:window AS integer)) ROWS WITH TIES
@@ -257,8 +265,9 @@ def _params(
 
 
 def _features(rows: Sequence[Any], request: Request) -> list[Features]:
-    """The scoring's inputs, one per row (columns in the order the queries select
-    them); the request's own figures are computed once."""
+    """The scoring's inputs, one per candidate row (columns in the order the queries
+    select them; the walk's markers from beyond the radius are left out); the
+    request's own figures are computed once."""
     post_skills, post_minutes = len(request.skill_tags), request.minutes
     return [
         Features(
@@ -276,6 +285,7 @@ def _features(rows: Sequence[Any], request: Request) -> list[Features]:
         for (
             volunteer_id,
             distance_m,
+            beyond,
             skill_overlap,
             available_minutes,
             language_match,
@@ -283,6 +293,7 @@ def _features(rows: Sequence[Any], request: Request) -> list[Features]:
             completed,
             no_shows,
         ) in rows
+        if not beyond
     ]
 
 
@@ -316,11 +327,12 @@ async def find_candidates(
     only."""
     params = _params(request, radius_m=radius_m, window=window, now=now, cooldown_s=cooldown_s)
     walk = _walk(request.category, request.sensitive, walk_rows)
-    found = _features((await conn.execute(walk, params)).all(), request)
+    rows = (await conn.execute(walk, params)).all()
+    found = _features(rows, request)
     # The walk's candidates suffice when they fill the batch (``enough``); scoring then
-    # picks among them. Fewer means the walk ran out (its budget, or the radius):
-    # only then is the whole radius swept.
-    if len(found) < (enough or window):
+    # picks among them. Fewer, and no row from beyond the radius, means the walk spent
+    # its budget inside the radius: only then is the whole radius swept.
+    if len(found) < (enough or window) and not any(row.beyond for row in rows):
         sweep = _sweep(request.category, request.sensitive)
         found = _features((await conn.execute(sweep, params)).all(), request)
     return found

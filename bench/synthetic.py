@@ -455,9 +455,12 @@ class RequestSpec:
     language_required: bool = False
 
 
-# Share of requests naming languages that need one of them (someone who speaks no
-# French): the filter that makes the walk come up short, so the sweep runs too.
-LANGUAGE_REQUIRED_SHARE = 0.10
+# About 10 % of the requests that name languages need one of them: mostly people who
+# speak no French (a third of those need their language), rarely French speakers.
+# A required rare language is the filter that makes the walk come up short, so the
+# sweep runs too.
+LANGUAGE_REQUIRED_WITHOUT_FRENCH = 0.35
+LANGUAGE_REQUIRED_WITH_FRENCH = 0.02
 
 
 def request_specs(seed: int, n: int, now: datetime) -> list[RequestSpec]:
@@ -530,7 +533,13 @@ def request_specs(seed: int, n: int, now: datetime) -> list[RequestSpec]:
                 beneficiary_flags=flags,
                 sensitive=category in SENSITIVE_CATEGORIES or bool(flags),
                 search_radius_m=int(rng.choice([2000, 3000, 5000, 10000], p=[0.1, 0.2, 0.6, 0.1])),
-                language_required=bool(languages) and rng.random() < LANGUAGE_REQUIRED_SHARE,
+                language_required=bool(languages)
+                and rng.random()
+                < (
+                    LANGUAGE_REQUIRED_WITH_FRENCH
+                    if "fr" in languages
+                    else LANGUAGE_REQUIRED_WITHOUT_FRENCH
+                ),
             )
         )
     return specs

@@ -53,8 +53,12 @@ class PostIn(Input):
     description: Description = ""
     skill_tags: Annotated[list[SkillTag], Meta(max_length=10)] = []
     languages: Annotated[list[Language], Meta(max_length=5)] = []
+    # Languages are a preference for the matcher; true makes speaking one of them a
+    # condition (someone who speaks no French needs a volunteer who speaks theirs).
+    language_required: bool = False
     volunteers_needed: Annotated[int, Meta(ge=1, le=20)] = 1
     urgency: Literal["normal", "urgent"] = "normal"
+    # The matcher compares whole kilometres between public cell centres: rounded up.
     search_radius_km: RadiusKm = 5.0
     expires_at: AwareDatetime | None = None
     # Facts about the person helped; they can only make the post more protected.
@@ -69,6 +73,7 @@ class PostUpdate(Input):
     description: Description | UnsetType = UNSET
     skill_tags: Annotated[list[SkillTag], Meta(max_length=10)] | UnsetType = UNSET
     languages: Annotated[list[Language], Meta(max_length=5)] | UnsetType = UNSET
+    language_required: bool | UnsetType = UNSET
     volunteers_needed: Annotated[int, Meta(ge=1, le=20)] | UnsetType = UNSET
     urgency: Literal["normal", "urgent"] | UnsetType = UNSET
     expires_at: AwareDatetime | UnsetType = UNSET
@@ -110,6 +115,7 @@ class PostPublic(msgspec.Struct, kw_only=True):
     description: str
     skill_tags: list[str]
     languages: list[str]
+    language_required: bool
     schedule: Schedule
     volunteers_needed: int
     urgency: str

@@ -52,7 +52,8 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 _PUBLIC_COLUMNS = f"""
     p.id, p.author_id, p.kind, p.category, p.title, p.description, p.skill_tags, p.languages,
-    p.schedule_kind, p.starts_at, p.ends_at, p.weekly_days, p.weekly_start, p.weekly_end,
+    p.language_required, p.schedule_kind, p.starts_at, p.ends_at, p.weekly_days, p.weekly_start,
+    p.weekly_end,
     p.volunteers_needed, p.urgency, p.sensitive, p.status, p.expires_at, p.published_at,
     p.cell_key, {geosql.lon_lat("p.cell_centre", "cell_")},
     ARRAY(SELECT pc.centre_id FROM post_centres pc WHERE pc.post_id = p.id ORDER BY 1)
@@ -88,6 +89,7 @@ def _public_fields(row: Any, viewer: Viewer | None) -> dict[str, Any]:
         "description": row.description,
         "skill_tags": list(row.skill_tags),
         "languages": list(row.languages),
+        "language_required": row.language_required,
         "schedule": schedule_of(row),
         "volunteers_needed": row.volunteers_needed,
         "urgency": row.urgency,
@@ -227,14 +229,15 @@ async def create_post(
                 INSERT INTO posts (
                     author_id, created_by, kind, category, skill_tags, title, description,
                     schedule_kind, starts_at, ends_at, weekly_days, weekly_start, weekly_end,
-                    slots, volunteers_needed, languages, urgency, beneficiary_flags, sensitive,
+                    slots, volunteers_needed, languages, language_required, urgency,
+                    beneficiary_flags, sensitive,
                     search_radius_m, point, address, cell_key, cell_centre, status, expires_at,
                     published_at)
                 VALUES (
                     :author_id, :created_by, :kind, :category, :skill_tags, :title, :description,
                     :schedule_kind, :starts_at, :ends_at, :weekly_days, :weekly_start,
                     :weekly_end, CAST(:slots AS int4multirange), :volunteers_needed, :languages,
-                    :urgency, :beneficiary, :sensitive, :search_radius_m,
+                    :language_required, :urgency, :beneficiary, :sensitive, :search_radius_m,
                     {geosql.point_4326("lon", "lat")}, :address, :cell_key,
                     {geosql.point_4326("cell_lon", "cell_lat")}, :status, :expires_at,
                     CASE WHEN :status = 'published' THEN now() END)
@@ -253,6 +256,7 @@ async def create_post(
                 "description": data.description.strip(),
                 "volunteers_needed": data.volunteers_needed,
                 "languages": sorted(set(data.languages)),
+                "language_required": data.language_required and bool(data.languages),
                 "urgency": data.urgency,
                 "beneficiary": beneficiary,
                 "sensitive": is_sensitive(data.category, beneficiary, list(author_flags)),
@@ -415,7 +419,7 @@ async def update_post(
         raise Conflict(f"a {row.status} post cannot be edited")
     now = datetime.now(UTC)
     changes: dict[str, Any] = {}
-    for field in ("title", "description", "volunteers_needed", "urgency"):
+    for field in ("title", "description", "volunteers_needed", "urgency", "language_required"):
         value = getattr(data, field)
         if value is not UNSET:
             changes[field] = value.strip() if isinstance(value, str) else value

@@ -204,6 +204,10 @@ async def test_a_follow_up_contact_is_recorded(
     assert f'id="suivi-{followup}"' in listing.text
     assert "Demande restée sans réponse" in listing.text and "Alice" in listing.text
     assert world.phones["alice"] in listing.text  # whom to call
+    # Whom the matcher asked, and why, in words (Vera and Victor were asked).
+    card = listing.text.split(f'id="suivi-{followup}"', 1)[1].split("<form", 1)[0]
+    assert "2 voisins sollicités, et pourquoi" in card and "Vera" in card
+    assert re.search(r"(moins de 1 km|\d+ à \d+ km) · savoir-faire \d+ %", card)
 
     empty = await client.post(
         f"/centre/suivi/{followup}/contact",

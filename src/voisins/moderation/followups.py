@@ -23,6 +23,7 @@ from voisins import audit
 from voisins.accounts.access import Viewer, acts_for_any, require_social_worker
 from voisins.accounts.schemas import Input
 from voisins.errors import Conflict, Invalid, NotFound
+from voisins.matching.scoring import MatchScore, match_score
 from voisins.pagination import Page, paginate, window
 from voisins.settings import Settings
 
@@ -54,6 +55,15 @@ class PersonContact(msgspec.Struct, kw_only=True):
     email: str | None
 
 
+class Asked(msgspec.Struct, kw_only=True):
+    """One volunteer the matcher asked about a request nobody answered, with why."""
+
+    user_id: int
+    display_name: str
+    status: str
+    score: MatchScore
+
+
 class Followup(msgspec.Struct, kw_only=True):
     id: int
     reason: FollowupReason
@@ -66,6 +76,8 @@ class Followup(msgspec.Struct, kw_only=True):
     contacted_at: datetime | None
     contacted_by: int | None
     outcome: str | None
+    # A request nobody answered: whom the matcher asked, best score first.
+    asked: list[Asked] = []
 
 
 # The person concerned: the isolated person, the request's author (or, for a missed
@@ -83,6 +95,38 @@ WHERE f.centre_id = ANY(:centres)
 ORDER BY f.contacted_at IS NOT NULL, f.created_at, f.id
 LIMIT :limit OFFSET :offset
 """
+
+
+_ASKED = """
+SELECT m.post_id, m.status, m.score_breakdown, m.distance_m, u.id AS user_id, u.display_name
+FROM matches m JOIN users u ON u.id = m.volunteer_id
+WHERE m.post_id = ANY(:posts)
+ORDER BY m.post_id, m.score DESC, m.id
+"""
+
+
+async def _with_asked(conn: AsyncConnection, items: list[Followup]) -> list[Followup]:
+    """Attach to each unanswered request whom the matcher asked and why (the covering
+    centre may know it: it reaches out to the same people)."""
+    posts = sorted({i.post_id for i in items if i.reason == "no_response" and i.post_id})
+    if not posts:
+        return items
+    asked: dict[int, list[Asked]] = {}
+    for row in await conn.execute(text(_ASKED), {"posts": posts}):
+        asked.setdefault(row.post_id, []).append(
+            Asked(
+                user_id=row.user_id,
+                display_name=row.display_name,
+                status=row.status,
+                score=match_score(row.score_breakdown, row.distance_m),
+            )
+        )
+    return [
+        msgspec.structs.replace(i, asked=asked.get(i.post_id, []))
+        if i.reason == "no_response" and i.post_id
+        else i
+        for i in items
+    ]
 
 
 def _followup(row: Any) -> Followup:
@@ -123,7 +167,7 @@ async def list_followups(
             },
         )
     ).all()
-    items = [_followup(r) for r in rows]
+    items = await _with_asked(conn, [_followup(r) for r in rows])
     for item in items[:per_page]:
         await audit.record(conn, viewer, "followup.view", "followup", item.id)
     return paginate(items, page, per_page)
@@ -172,7 +216,8 @@ async def record_contact(
             },
         )
     ).one()
-    return _followup(row)
+    [item] = await _with_asked(conn, [_followup(row)])
+    return item
 
 
 async def record_checkin(

@@ -1,2 +1,3 @@
-"""Matching: candidate search on exact points, explainable scoring, batches and
-escalation, and the match life cycle. Writes outbox rows; never imports notify."""
+"""Matching: candidate search on the public grid (cells, never exact points),
+explainable scoring, batches and escalation, and the match life cycle. Writes outbox
+rows; never imports notify."""

@@ -323,9 +323,16 @@ async def find_candidates(
 
     Phase 1 walks the volunteers of the category nearest cells first, until the
     window is full or ``walk_rows`` were read; when that gave fewer than ``enough``,
-    phase 2 sweeps the whole radius with every filter. Both depend on public cells
-    only."""
+    phase 2 sweeps the whole radius with every filter. A request that needs a
+    language goes to the sweep at once. Both depend on public cells only."""
     params = _params(request, radius_m=radius_m, window=window, now=now, cooldown_s=cooldown_s)
+    sweep = _sweep(request.category, request.sensitive)
+    if params["language_required"]:
+        # A required language may be spoken by most (French) or by 1 % of the
+        # volunteers: the walk would often spend its budget for a few of them and
+        # the sweep run anyway. The sweep alone stops at its window as soon as the
+        # walk would when the language is common.
+        return _features((await conn.execute(sweep, params)).all(), request)
     walk = _walk(request.category, request.sensitive, walk_rows)
     rows = (await conn.execute(walk, params)).all()
     found = _features(rows, request)
@@ -333,7 +340,6 @@ async def find_candidates(
     # picks among them. Fewer, and no row from beyond the radius, means the walk spent
     # its budget inside the radius: only then is the whole radius swept.
     if len(found) < (enough or window) and not any(row.beyond for row in rows):
-        sweep = _sweep(request.category, request.sensitive)
         found = _features((await conn.execute(sweep, params)).all(), request)
     return found
 

@@ -17,7 +17,15 @@ from voisins import audit
 from voisins.moderation.followups import raise_followups
 from voisins.settings import Settings
 
-from .support.world import HOME_ALICE, HOME_ODILE, World, build_world, post_body, with_matches
+from .support.world import (
+    HOME_ALICE,
+    HOME_ODILE,
+    HOME_OUTSIDE,
+    World,
+    build_world,
+    post_body,
+    with_matches,
+)
 
 API = "/api/v1"
 
@@ -817,3 +825,60 @@ async def test_reading_someones_sensitive_record_leaves_a_trace(
         (world.worker_18.id, "post.view_private", world.posts["alice"]),
         (world.worker_18.id, "assisted_resident.view", world.odile_id),
     ]  # the author reading her own post is no access to trace
+
+
+async def test_administrators_follow_up_what_no_centre_covers(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    world = await build_world(client, engine)
+    outside = await ok(
+        await client.post(
+            f"{API}/posts", json=post_body(HOME_OUTSIDE), headers=world.alice.headers
+        ),
+        201,
+    )
+    async with engine.begin() as conn:
+        orphan = (
+            await conn.execute(
+                text(
+                    "INSERT INTO followups (reason, post_id, centre_id) "
+                    "VALUES ('no_response', :p, NULL) ON CONFLICT DO NOTHING RETURNING id"
+                ),
+                {"p": outside["id"]},
+            )
+        ).scalar()
+        orphan = (
+            orphan
+            or (
+                await conn.execute(
+                    text("SELECT id FROM followups WHERE post_id = :p AND centre_id IS NULL"),
+                    {"p": outside["id"]},
+                )
+            ).scalar_one()
+        )
+    seen = await ok(await client.get(f"{API}/moderation/followups", headers=world.admin.headers))
+    # Only the items no centre covers (the world's stranger, outside too, has one).
+    assert orphan in [i["id"] for i in seen["items"]]
+    assert {i["centre_id"] for i in seen["items"]} == {None}
+    # Social workers follow their own centres' items only.
+    for worker in (world.worker_18, world.worker_20):
+        listed = await ok(await client.get(f"{API}/moderation/followups", headers=worker.headers))
+        assert orphan not in [i["id"] for i in listed["items"]]
+        refused = await client.post(
+            f"{API}/moderation/followups/{orphan}/contact",
+            json={"outcome": "Appel passé"},
+            headers=worker.headers,
+        )
+        assert refused.status_code == 404
+    done = await ok(
+        await client.post(
+            f"{API}/moderation/followups/{orphan}/contact",
+            json={"outcome": "Appel : orientée vers la mairie"},
+            headers=world.admin.headers,
+        )
+    )
+    assert done["contacted_by"] == world.admin.id
+    # Residents still may not.
+    assert (
+        await client.get(f"{API}/moderation/followups", headers=world.alice.headers)
+    ).status_code == 403

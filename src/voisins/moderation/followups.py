@@ -20,9 +20,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voisins import audit
-from voisins.accounts.access import Viewer, acts_for_any, require_social_worker
+from voisins.accounts.access import Viewer, acts_for_any
 from voisins.accounts.schemas import Input
-from voisins.errors import Conflict, Invalid, NotFound
+from voisins.errors import Conflict, Forbidden, Invalid, NotFound
 from voisins.matching.scoring import MatchScore, match_score
 from voisins.pagination import Page, paginate, window
 from voisins.settings import Settings
@@ -90,11 +90,18 @@ FROM followups f
 LEFT JOIN matches m ON m.id = f.match_id
 LEFT JOIN posts p ON p.id = COALESCE(f.post_id, m.post_id)
 LEFT JOIN users u ON u.id = COALESCE(f.person_id, p.author_id)
-WHERE f.centre_id = ANY(:centres)
+WHERE (f.centre_id = ANY(:centres) OR (CAST(:admin AS boolean) AND f.centre_id IS NULL))
   AND (CAST(:open_only AS boolean) IS FALSE OR f.contacted_at IS NULL)
 ORDER BY f.contacted_at IS NOT NULL, f.created_at, f.id
 LIMIT :limit OFFSET :offset
 """
+
+
+def _require_followup_reader(viewer: Viewer) -> None:
+    """Social workers follow their centres' items; administrators those no centre covers
+    (a request or a burst of short-lived posts outside every territory)."""
+    if not (viewer.is_social_worker or viewer.is_admin):
+        raise Forbidden("only social workers and administrators follow people up")
 
 
 _ASKED = """
@@ -156,12 +163,13 @@ def _followup(row: Any) -> Followup:
 async def list_followups(
     conn: AsyncConnection, viewer: Viewer, *, open_only: bool, page: int, per_page: int
 ) -> Page[Followup]:
-    require_social_worker(viewer)
+    _require_followup_reader(viewer)
     rows = (
         await conn.execute(
             text(_LIST),
             {
                 "centres": sorted(viewer.centre_ids),
+                "admin": viewer.is_admin,
                 "open_only": open_only,
                 **window(page, per_page),
             },
@@ -176,13 +184,16 @@ async def list_followups(
 async def record_contact(
     conn: AsyncConnection, viewer: Viewer, followup_id: int, data: ContactIn, *, now: datetime
 ) -> Followup:
-    require_social_worker(viewer)
+    _require_followup_reader(viewer)
     centre = (
         await conn.execute(
             text("SELECT centre_id FROM followups WHERE id = :id FOR UPDATE"), {"id": followup_id}
         )
     ).first()
-    if centre is None or not acts_for_any(viewer, {centre.centre_id}):
+    if centre is None or not (
+        acts_for_any(viewer, {centre.centre_id})
+        or (viewer.is_admin and centre.centre_id is None)
+    ):
         raise NotFound("no such follow-up")
     contacted_at = data.contacted_at or now
     if contacted_at > now + timedelta(minutes=5):
@@ -206,9 +217,10 @@ async def record_contact(
     await audit.record(conn, viewer, "followup.contact", "followup", followup_id)
     row = (
         await conn.execute(
-            text(_LIST.replace("WHERE f.centre_id", "WHERE f.id = :id AND f.centre_id")),
+            text(_LIST.replace("WHERE (f.centre_id", "WHERE f.id = :id AND (f.centre_id")),
             {
-                "centres": [centre.centre_id],
+                "centres": [centre.centre_id] if centre.centre_id is not None else [],
+                "admin": viewer.is_admin,
                 "open_only": False,
                 "id": followup_id,
                 "limit": 1,

@@ -684,7 +684,12 @@ async def explain(
     and the slowest request, of the sweep for a request that needed it, of the naive
     query for the same, the generic plan of the median walk, a trace of every
     statement ``match_request`` sent, and the Python scoring time."""
-    from voisins.matching.candidates import candidate_query_sql, find_candidates, sweep_sql
+    from voisins.matching.candidates import (
+        candidate_query_sql,
+        find_candidates,
+        sweep_sql,
+        walk_sql,
+    )
     from voisins.matching.scoring import ranked, score
 
     match_request, window_factor = engine_api()
@@ -696,10 +701,11 @@ async def explain(
     parts = [
         f"# EXPLAIN (ANALYZE, BUFFERS) at {volunteers:,} volunteers, {datetime.now(UTC):%Y-%m-%d}",
         "# Written by `python -m bench.match`, after CLUSTER volunteers USING volunteers_cell,",
-        "# on the warm timed connection. The walk is what",
+        "# on the warm timed connection. The first search query is what",
         "# voisins.matching.candidates.candidate_query_sql returns for the request's first",
-        "# batch; the trace lists every statement match_request sent for the same request",
-        "# (driver call to rows: server time plus one round trip).",
+        "# batch (the walk, or the sweep when a language is required); the trace lists every",
+        "# statement match_request sent for the same request (driver call to rows: server",
+        "# time plus one round trip; the rest is Python).",
         "",
         f"# Generic plan = custom plan for {plans['same_plan']} of {plans['texts']} search "
         f"texts (walk and sweep, 10 categories, sensitive or not)"
@@ -733,7 +739,8 @@ async def explain(
             f"skills={request.skill_tags} radius={params['radius_m']} m "
             f"window={params['window']}"
         )
-        await analyzed(f"walk — {label} ({described})", sql_text, engine_params)
+        first = "sweep" if "candidates.sweep" in sql_text.split("\n", 1)[0] else "walk"
+        await analyzed(f"{first} — {label} ({described})", sql_text, engine_params)
         await analyzed(
             f"naive query — {label} ({described})",
             naive.NAIVE_SQL,
@@ -774,34 +781,37 @@ async def explain(
             generic = await prepared_plan(
                 raw, sql_text, engine_params, "force_generic_plan", analyze=True
             )
-            parts += [f"## walk — {label}, generic plan (PREPARE; EXECUTE)", *generic, ""]
+            parts += [f"## {first} — {label}, generic plan (PREPARE; EXECUTE)", *generic, ""]
 
-    # A request whose walk fell short, if any; else the median request's sweep.
+    # A request whose walk fell short (no marker from beyond the radius), if any; else
+    # a request that needs a language (straight to the sweep); else the median's.
     swept = None
+    needs_language = None
     for pid in post_ids:
         async with conn.begin():
             request, row = await naive.load_request(conn, pid)
             params = naive.search_params(request, row, settings, now, window_factor)
+            if params["language_required"]:
+                needs_language = needs_language or (pid, request, params)
+                continue
             size = naive.batch_size(row, settings)
-            sql, bound = candidate_query_sql(
-                request,
-                radius_m=params["radius_m"],
-                window=params["window"],
-                now=now,
-                cooldown_s=settings.match_cooldown_s,
-            )
-            if len((await conn.execute(text(sql), bound)).all()) < size:
-                swept = (pid, request, params, bound)
+            walked = (
+                await conn.execute(text(walk_sql(request.category, request.sensitive)), params)
+            ).all()
+            if sum(not r.beyond for r in walked) < size and not any(r.beyond for r in walked):
+                swept = (pid, request, params)
                 break
+    title = "sweep — a request whose walk fell short"
+    if swept is None and needs_language is not None:
+        swept, title = needs_language, "sweep — no walk fell short; a request that needs a language"
     if swept is None:
         async with conn.begin():
             request, row = await naive.load_request(conn, picks["median request"])
         params = naive.search_params(request, row, settings, now, window_factor)
-        swept = (picks["median request"], request, params, params)
-        title = "sweep — no request's walk fell short; the median request's sweep"
-    else:
-        title = "sweep — a request whose walk fell short"
-    pid, request, params, bound = swept
+        swept = (picks["median request"], request, params)
+        title = "sweep — no request swept; the median request's sweep"
+    pid, request, params = swept
+    bound = params
     await analyzed(
         f"{title} (post {pid}: category={request.category} sensitive={request.sensitive} "
         f"languages={request.languages} required={request.language_required} "
@@ -810,8 +820,8 @@ async def explain(
         bound,
     )
     parts += [
-        "## walk text (candidate_query_sql)",
-        sql_text.strip(),
+        "## walk text (walk_sql)",
+        walk_sql(request.category, request.sensitive).strip(),
         "",
         "## sweep text (sweep_sql)",
         sweep_sql(request.category, request.sensitive).strip(),

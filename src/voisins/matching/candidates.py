@@ -237,10 +237,12 @@ WALK_ROWS = 600
 def candidate_query_sql(
     request: Request, *, radius_m: int, window: int, now: datetime, cooldown_s: int
 ) -> tuple[str, dict[str, Any]]:
-    """The first-phase query and its parameters (also used by the benchmark's EXPLAIN)."""
-    return walk_sql(request.category, request.sensitive), _params(
-        request, radius_m=radius_m, window=window, now=now, cooldown_s=cooldown_s
-    )
+    """The first query ``find_candidates`` sends for this request (the walk, or the
+    sweep when a language is required) and its parameters; the benchmark EXPLAINs it."""
+    params = _params(request, radius_m=radius_m, window=window, now=now, cooldown_s=cooldown_s)
+    if params["language_required"]:
+        return sweep_sql(request.category, request.sensitive), params
+    return walk_sql(request.category, request.sensitive), params
 
 
 def _params(

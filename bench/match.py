@@ -183,9 +183,10 @@ async def add_blocks(
     """Each request author blocks (or is blocked by) a couple of volunteers."""
     rng = np.random.default_rng([seed, 11])
     authors = await raw.fetch("SELECT author_id FROM posts WHERE id = ANY($1)", post_ids)
+    ids = np.arange(volunteer_ids.start, volunteer_ids.stop)  # once: 10M ids are 80 MB
     rows = set()
     for r in authors:
-        for v in rng.choice(volunteer_ids, size=2, replace=False).tolist():
+        for v in rng.choice(ids, size=2, replace=False).tolist():
             pair = (r["author_id"], v) if rng.random() < 0.5 else (v, r["author_id"])
             rows.add(pair)
     await raw.copy_records_to_table(
@@ -977,6 +978,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--no-save", action="store_true", help="print the result only (no bench/results files)"
     )
+    parser.add_argument(
+        "--tag",
+        help="write bench/results/match-TAG-<date>.json and match-TAG-explain.txt instead "
+        "of the latest results",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.requests, args.passes = "10000", 50, 1
@@ -988,12 +994,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def save(result: dict[str, Any], explain_text: str, skip: bool) -> None:
+def save(result: dict[str, Any], explain_text: str, skip: bool, tag: str | None) -> None:
     if skip:  # a smoke run never replaces committed results
         return
     RESULTS.mkdir(exist_ok=True)
     line = json.dumps(result, ensure_ascii=False)
     day = result["date"][:10]
+    if tag:  # a side run (say, 10M volunteers once) leaves the latest results alone
+        (RESULTS / f"match-{tag}-{day}.json").write_text(line + "\n", encoding="utf-8")
+        (RESULTS / f"match-{tag}-explain.txt").write_text(explain_text, encoding="utf-8")
+        return
     (RESULTS / f"match-{day}.json").write_text(line + "\n", encoding="utf-8")
     (RESULTS / "match-latest.json").write_text(line + "\n", encoding="utf-8")
     (RESULTS / "match-explain.txt").write_text(explain_text, encoding="utf-8")
@@ -1035,7 +1045,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(drop_database(settings.asyncpg_dsn, name))
             log(f"dropped database {name}")
     explain_text = result.pop("_explain")
-    save(result, explain_text, args.quick or args.no_save)
+    save(result, explain_text, args.quick or args.no_save, args.tag)
     log("summary:\n" + markdown_table(result))
     print(json.dumps(result, ensure_ascii=False), flush=True)
     return 0

@@ -75,8 +75,8 @@ class Request:
         return sum(r.upper - r.lower for r in self.slots)
 
 
-# The walk and the sweep read the request's cell, radius and languages through
-# one-row sub-selects: the executor computes each once (an InitPlan), but the planner
+# The walk and the sweep read the request's cell, zone, radius, languages and window
+# through one-row sub-selects: the executor computes each once (an InitPlan), but the planner
 # cannot see the values, so the plan it makes is the one it would make for any
 # request — a custom plan equals the generic plan, and the plan does not depend on
 # how warm the connection's statement cache is (PostgreSQL plans the first five

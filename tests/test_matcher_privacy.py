@@ -113,26 +113,31 @@ async def _world(
         "/api/v1/posts", json=post_body(in_cell(CHATELET, -1, 1)), headers=neighbour.headers
     )
 
-    # The target.
-    if target == "volunteer_home":
-        await _volunteer(client, engine, "Victime", spot, radius_km=2)
-    elif target == "request":
-        victim = await register(client, "Victime")
-        for category in CATEGORIES:  # visite_convivialite is sensitive
+    # The target. An offer looks for the requests already there when it is published:
+    # it comes after the attackers' requests (their sensor net); the others come first.
+    async def publish_target() -> None:
+        if target == "volunteer_home":
+            await _volunteer(client, engine, "Victime", spot, radius_km=2)
+        elif target == "request":
+            victim = await register(client, "Victime")
+            for category in CATEGORIES:  # visite_convivialite is sensitive
+                response = await client.post(
+                    "/api/v1/posts",
+                    json=post_body(spot, category=category, search_radius_km=2),
+                    headers=victim.headers,
+                )
+                assert response.status_code == 201, response.text
+        else:
+            victim = await _volunteer(client, engine, "Victime", in_cell(CHATELET, 3, 3))
             response = await client.post(
                 "/api/v1/posts",
-                json=post_body(spot, category=category, search_radius_km=2),
+                json=post_body(spot, kind="offer", search_radius_km=2),
                 headers=victim.headers,
             )
             assert response.status_code == 201, response.text
-    else:  # offer
-        victim = await _volunteer(client, engine, "Victime", in_cell(CHATELET, 3, 3))
-        response = await client.post(
-            "/api/v1/posts",
-            json=post_body(spot, kind="offer", search_radius_km=2),
-            headers=victim.headers,
-        )
-        assert response.status_code == 201, response.text
+
+    if target != "offer":
+        await publish_target()
 
     # The attackers: volunteers and residents around the target's cell.
     spies = [
@@ -157,7 +162,7 @@ async def _world(
     my_requests: list[tuple[Person, int]] = []
     my_offers: list[tuple[Person, int]] = []
     for asker, (dx, dy) in zip(askers, [(1, -1), (-2, 1)], strict=True):
-        place = in_cell(CHATELET, dx, dy, (0.3, 0.6))
+        place = in_cell(CHATELET, dx, dy, (0.2, 0.35))
         for radius in _radii_around(_km_between(place, spot)):
             # Three places (a batch larger than the candidates: the count of people
             # asked is the oracle) and one place (smaller: the ranking is).
@@ -173,6 +178,8 @@ async def _world(
             body = post_body(place, kind="offer", search_radius_km=radius)
             made = await script.call("offer", "POST", "/posts", spy, json=body)
             my_offers.append((spy, made["id"]))
+    if target == "offer":
+        await publish_target()
 
     # 3. What came back: propositions (with their distance and why), answers.
     async def look() -> None:
@@ -222,6 +229,7 @@ def _asked_in(transcript: list[tuple[str, int, str]]) -> int:
     )
 
 
+@pytest.mark.parametrize("batch", [2, 10])
 @pytest.mark.parametrize("target", ["volunteer_home", "request", "offer"])
 async def test_moving_a_point_inside_its_cell_changes_nothing_anyone_can_observe(
     settings: Settings,
@@ -229,13 +237,15 @@ async def test_moving_a_point_inside_its_cell_changes_nothing_anyone_can_observe
     database: str,
     redis_url: str,
     target: str,
+    batch: int,
 ) -> None:
-    # Two propositions per place: more candidates than places, so that the ranking
-    # (who is in the batch, who waits for the next) is observable too.
-    small_batches = msgspec.structs.replace(settings, match_batch_per_needed=2)
+    # Propositions per place: with 2, there are more candidates than places, so the
+    # ranking (who is in the batch, which requests an offer gets) is observable; with
+    # 10, every candidate is asked, so the count of people asked is.
+    batches = msgspec.structs.replace(settings, match_batch_per_needed=batch)
     worlds = []
     for fraction in (WORLD_A, WORLD_B):
-        async with AsyncTestClient(create_app(small_batches)) as client:
+        async with AsyncTestClient(create_app(batches)) as client:
             worlds.append(await _world(client, engine, target, fraction))
         await empty_database(database)
         redis = Redis.from_url(redis_url)

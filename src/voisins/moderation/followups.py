@@ -191,8 +191,7 @@ async def record_contact(
         )
     ).first()
     if centre is None or not (
-        acts_for_any(viewer, {centre.centre_id})
-        or (viewer.is_admin and centre.centre_id is None)
+        acts_for_any(viewer, {centre.centre_id}) or (viewer.is_admin and centre.centre_id is None)
     ):
         raise NotFound("no such follow-up")
     contacted_at = data.contacted_at or now

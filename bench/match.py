@@ -471,7 +471,8 @@ async def compare_with_naive(
     candidates, and the naive matcher timed on the same requests (the first
     ``naive_requests`` of them); both searches must name the same volunteers."""
     from voisins.matching.candidates import find_candidates
-    from voisins.matching.scoring import ranked, score
+    from voisins.matching.scoring import ranked
+    from voisins.matching.scoring import total as score_total
 
     _, window_factor = engine_api()
     query_ms: list[float] = []
@@ -493,8 +494,7 @@ async def compare_with_naive(
                 cooldown_s=settings.match_cooldown_s,
             )
             t1 = time.perf_counter()
-            scores = {f.volunteer_id: score(f, settings, now) for f in found}
-            ranked(pid, list(scores.items()))
+            ranked(pid, {f.volunteer_id: score_total(f, settings, now) for f in found})
             t2 = time.perf_counter()
         finally:
             await trans.rollback()
@@ -691,7 +691,8 @@ async def explain(
         sweep_sql,
         walk_sql,
     )
-    from voisins.matching.scoring import ranked, score
+    from voisins.matching.scoring import ranked
+    from voisins.matching.scoring import total as score_total
 
     match_request, window_factor = engine_api()
     order = np.argsort(engine_ms)
@@ -774,8 +775,7 @@ async def explain(
             samples = []
             for _ in range(5):  # one sample may hold a garbage-collector pause
                 t0 = time.perf_counter()
-                scores = {f.volunteer_id: score(f, settings, now) for f in found}
-                ranked(pid, list(scores.items()))
+                ranked(pid, {f.volunteer_id: score_total(f, settings, now) for f in found})
                 samples.append((time.perf_counter() - t0) * 1000)
             scoring = float(np.median(samples))
         finally:

@@ -12,9 +12,10 @@ only concession to the engine is the cut: ``FETCH FIRST n ROWS WITH TIES`` on th
 cell distance, because the privacy rule (whole rings of cells, never half a cell)
 decides what the right answer is, and both must return the same answer.
 
-The load, the scoring (``scoring.score`` and the seeded ``scoring.ranked``) and the
-writes (lock, matches, ``last_proposed_at``, the post, the outbox row) are the
-engine's own functions, called the same way, so the two differ in the search only.
+The load, the scoring (``scoring.total``, the seeded ``scoring.ranked``, then
+``scoring.score`` for the chosen) and the writes (lock, matches, ``last_proposed_at``,
+the post, the outbox row) are the engine's own functions, called the same way, so the
+two differ in the search only.
 It makes a single pass at the request's radius (no widening), which can only flatter
 it.
 
@@ -34,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voisins.matching import engine
 from voisins.matching.candidates import Request, candidate_query_sql
-from voisins.matching.scoring import Features, ranked, score
+from voisins.matching.scoring import Features, ranked, score, total
 from voisins.outbox import emit
 from voisins.settings import Settings
 
@@ -151,15 +152,18 @@ async def naive_match(
     params = search_params(request, row, settings, now, window_factor)
     found = await naive_search(conn, request, params)
     size = batch_size(row, settings)
-    scores = {f.volunteer_id: (f, score(f, settings, now)) for f in found}
-    best = ranked(post_id, [(vid, s) for vid, (_, s) in scores.items()])[:size]
+    by_id = {f.volunteer_id: f for f in found}
+    best = ranked(post_id, {vid: total(f, settings, now) for vid, f in by_id.items()})[:size]
     if not best:
-        return 0, set(scores)
+        return 0, set(by_id)
     batch = row.match_batch + 1
     deadline = now + timedelta(seconds=settings.match_deadline_s)
     await engine._insert_proposals(
         conn,
-        [engine.Chosen(post_id, vid, row.sensitive, *scores[vid]) for vid in best],
+        [
+            engine.Chosen(post_id, vid, row.sensitive, by_id[vid], score(by_id[vid], settings, now))
+            for vid in best
+        ],
         batch=batch,
         deadline=deadline,
         now=now,
@@ -172,4 +176,4 @@ async def naive_match(
         {"batch": batch, "radius": params["radius_m"], "deadline": deadline, "id": post_id},
     )
     await emit(conn, "match.proposed", post_id=post_id, batch=batch)
-    return len(best), set(scores)
+    return len(best), set(by_id)

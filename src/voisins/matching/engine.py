@@ -22,7 +22,7 @@ from voisins.matching.candidates import (
     find_candidates,
     find_open_requests,
 )
-from voisins.matching.scoring import Features, Score, ranked, score
+from voisins.matching.scoring import Features, Score, ranked, score, total
 from voisins.outbox import emit
 from voisins.settings import Settings
 
@@ -214,12 +214,15 @@ async def match_request(
         if radius == base:
             # Nobody new at this radius: later batches here would find nobody either.
             batch = max(batch, settings.match_max_batches)
-    scores = {f.volunteer_id: (f, score(f, settings, now)) for f in found}
-    best = ranked(post_id, [(vid, s) for vid, (_, s) in scores.items()])[:size]
+    by_id = {f.volunteer_id: f for f in found}
+    best = ranked(post_id, {vid: total(f, settings, now) for vid, f in by_id.items()})[:size]
     deadline = now + timedelta(seconds=settings.match_deadline_s)
     await _insert_proposals(
         conn,
-        [Chosen(post_id, vid, row.sensitive, *scores[vid]) for vid in best],
+        [
+            Chosen(post_id, vid, row.sensitive, by_id[vid], score(by_id[vid], settings, now))
+            for vid in best
+        ],
         batch=batch,
         deadline=deadline,
         now=now,
@@ -275,7 +278,7 @@ async def match_offer(
             no_shows=0,
         )
         scores[request.post_id] = (request, features, score(features, settings, now))
-    best = ranked(offer_id, [(pid, s) for pid, (_, _, s) in scores.items()])[:window]
+    best = ranked(offer_id, {pid: s.total for pid, (_, _, s) in scores.items()})[:window]
     if not best:
         return MatchOutcome(offer_id, 1, row.reach_m, [])
     deadline = now + timedelta(seconds=settings.match_deadline_s)

@@ -78,14 +78,20 @@ def weights(settings: Settings) -> dict[str, float]:
     }
 
 
+def total(features: Features, settings: Settings, now: datetime) -> float:
+    """The weighted sum alone, for ranking every candidate (the breakdown is built
+    only for the few who are chosen). Unrounded: fairness separates equally good
+    volunteers by how long ago they were last asked, which can be seconds."""
+    values = components(features, now)
+    w = weights(settings)
+    return sum(values[name] * w[name] for name in values)
+
+
 def score(features: Features, settings: Settings, now: datetime) -> Score:
     values = components(features, now)
     w = weights(settings)
     parts = {name: Component(round(values[name], 4), w[name]) for name in values}
-    # The total stays unrounded: fairness separates equally good volunteers by how
-    # long ago they were last asked, which can be seconds.
-    total = sum(values[name] * w[name] for name in values)
-    return Score(total=total, components=parts)
+    return Score(total=sum(values[name] * w[name] for name in values), components=parts)
 
 
 class MatchScore(msgspec.Struct, frozen=True, kw_only=True):
@@ -117,11 +123,6 @@ def tiebreak(post_id: int, person_id: int) -> int:
     return int.from_bytes(digest, "big")
 
 
-def ranked(post_id: int, scored: list[tuple[int, Score]]) -> list[int]:
-    """Ids of ``(id, score)`` pairs, best first: by total score, then by the draw."""
-    return [
-        person_id
-        for person_id, _ in sorted(
-            scored, key=lambda pair: (-pair[1].total, tiebreak(post_id, pair[0]))
-        )
-    ]
+def ranked(post_id: int, totals: dict[int, float]) -> list[int]:
+    """Ids of ``{id: total}``, best first: by total score, then by the draw."""
+    return sorted(totals, key=lambda person_id: (-totals[person_id], tiebreak(post_id, person_id)))

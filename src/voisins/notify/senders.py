@@ -157,7 +157,7 @@ class Senders:
         if claim.kind == "report.filed":
             context = {"url": context["url"]}
         if claim.kind == "password.reset_requested":
-            context = {"reset_url": f"{base}/reset-password?token={facts.payload['token']}"}
+            context = {"reset_url": f"{base}/mot-de-passe/nouveau?jeton={facts.payload['token']}"}
         return context
 
     async def _digest_context(

@@ -30,6 +30,7 @@ from voisins.posts import service as posts
 from voisins.web.forms import N_, FormError, convert, form_values
 from voisins.web.i18n import LANG_COOKIE, LOCALES, language_cookie
 from voisins.web.pages import LARGE_TEXT_COOKIE, me_of, page, safe_next
+from voisins.web.routes import recovery
 
 # The demo neighbourhood (Goutte d'Or / La Chapelle): the home page shows its open posts.
 HOME_PLACE = LonLat(2.354, 48.886)
@@ -89,8 +90,11 @@ DEMO_ACCOUNTS = [
 async def login_page(
     request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
 ) -> Template:
+    # Reached from the new-password page (routes/recovery.py) once the password changed.
+    changed = request.query_params.get("mot-de-passe") == "change"
     return page(request, "login.html", await me_of(tx, optional_viewer), errors={}, values={},
-                suite=safe_next(request.query_params.get("suite")))  # fmt: skip
+                suite=safe_next(request.query_params.get("suite")),
+                password_changed=changed)  # fmt: skip
 
 
 @post("/connexion", name="login_submit", include_in_schema=False)
@@ -197,4 +201,7 @@ async def text_size(request: Request[Any, Any, Any]) -> Redirect:
     return redirect
 
 
-ROUTES = [home, login_page, login_submit, signup_page, signup_submit, logout, language, text_size]
+ROUTES = [
+    home, login_page, login_submit, signup_page, signup_submit, logout, language, text_size,
+    *recovery.ROUTES,
+]  # fmt: skip

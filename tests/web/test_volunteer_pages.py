@@ -5,6 +5,7 @@ CSRF token, and my matches."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -311,3 +312,86 @@ async def test_after_the_help_the_volunteer_gives_feedback_once(
     after = await client.get("/mes-aides")
     assert f'action="/mes-aides/{match_id}/avis"' not in after.text
     assert "La personne n&#39;était pas là." in after.text
+
+
+async def _also_proposed_to(engine: AsyncEngine, like: int, post_id: int, shift: timedelta) -> int:
+    """Another open proposition for the volunteer of match ``like``, proposed ``shift``
+    after it (the matcher proposes one request per volunteer in this world)."""
+    async with engine.begin() as conn:
+        made = (
+            await conn.execute(
+                text(
+                    "INSERT INTO matches (post_id, volunteer_id, sensitive, score, "
+                    "score_breakdown, distance_m, proposed_at, deadline_at) "
+                    "SELECT :post, volunteer_id, false, score, score_breakdown, distance_m, "
+                    "proposed_at + :shift, deadline_at FROM matches WHERE id = :like "
+                    "RETURNING id"
+                ),
+                {"post": post_id, "shift": shift, "like": like},
+            )
+        ).scalar_one()
+    return int(made)
+
+
+def _cards(html: str) -> list[str]:
+    """The cards of the live list, in the order shown, each as its own text."""
+    listing = html.split('id="propositions"', 1)[1]
+    return re.split(r'(?=<li class="card")', listing)[1:]
+
+
+def _card_ids(html: str) -> list[int]:
+    return [int(re.search(r'id="proposition-(\d+)"', card)[1]) for card in _cards(html)]  # type: ignore[index]
+
+
+async def test_the_live_refresh_keeps_a_card_answered_here_in_its_place(
+    client: AsyncTestClient, world: World, engine: AsyncEngine
+) -> None:
+    accepted_id = world.matches["alice_vera"]
+    newer = await _also_proposed_to(engine, accepted_id, world.posts["odile"], timedelta(minutes=5))
+    older = await _also_proposed_to(
+        engine, accepted_id, world.posts["outside"], -timedelta(minutes=5)
+    )
+    sign_in(client, world.vera)
+    listing = await client.get("/propositions")
+    assert _card_ids(listing.text) == [newer, accepted_id, older]
+    # The live list sends the ids of the cards answered here (the answered card's input
+    # belongs to the page's form "gardees", which the list includes).
+    assert 'hx-include="#gardees"' in listing.text and '<form id="gardees" hidden>' in listing.text
+
+    accepted = await client.post(
+        f"/propositions/{accepted_id}/accepter",
+        data={"_csrf_token": csrf_of(listing.text)},
+        headers=HTMX,
+    )
+    assert accepted.status_code == 200, accepted.text
+    hold = f'<input type="hidden" name="gardees" value="{accepted_id}" form="gardees">'
+    assert hold in accepted.text
+
+    # Without the ids (as before), the refresh dropped the answered card and the older
+    # card's « J'accepte » took its place.
+    assert _card_ids((await client.get("/propositions", headers=HTMX)).text) == [newer, older]
+
+    # The refresh as the page sends it: the answered card stays where it was, with its
+    # answer and the contact (Alice's request needs no review: confirmed at once); the
+    # others keep their buttons around it, in the same order. Someone else's match and
+    # what is not an id are ignored.
+    others = world.matches["alice_victor"]
+    refreshed = await client.get(
+        "/propositions",
+        params=[
+            ("gardees", str(accepted_id)),
+            ("gardees", str(others)),
+            ("gardees", "x1"),
+            ("gardees", "9" * 40),
+        ],
+        headers=HTMX,
+    )
+    assert refreshed.status_code == 200, refreshed.text
+    assert _card_ids(refreshed.text) == [newer, accepted_id, older]
+    first, kept, last = _cards(refreshed.text)
+    assert hold in kept  # kept again on the next refresh
+    assert "Confirmée" in kept and "C&#39;est confirmé" in kept
+    assert "Alice" in kept and world.phones["alice"] in kept and ADDRESS_ALICE in kept
+    assert "/accepter" not in kept
+    for card in (first, last):
+        assert "/accepter" in card and "gardees" not in card

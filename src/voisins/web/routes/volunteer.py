@@ -7,6 +7,7 @@ matching.lifecycle)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any
 
@@ -70,6 +71,8 @@ NO_LONGER_OPEN = N_(
     "ou le délai est passé."
 )
 NO_LONGER_POSSIBLE = N_("Ce n'est plus possible : la mise en relation a changé entre-temps.")
+# At most this many cards answered in one page view are kept on the live list.
+KEPT_MAX = 50
 
 
 def _now() -> datetime:
@@ -266,14 +269,26 @@ def _card(
     level: int,
     message: str | None = None,
     errors: dict[str, str] | None = None,
+    keep: bool = False,
 ) -> Template:
     """One card alone: what htmx puts in place of the card that was answered (its
-    heading at the ``level`` of the page it sits on)."""
+    heading at the ``level`` of the page it sits on). With ``keep``, the card carries
+    its id for the live refresh of /propositions, which then keeps it in place."""
     return page(
         request, "volunteer/_proposition.html", me, p=proposition, fmt=formats_for(request, me),
         status_labels=STATUS_LABELS, card_errors=errors or {}, message=message, alone=True,
-        level=level,
+        level=level, kept={proposition.id} if keep else set(),
     )  # fmt: skip
+
+
+def _kept_ids(request: Request[Any, Any, Any]) -> set[int]:
+    """The cards answered in this page view (``?gardees=1&gardees=2``, sent by the live
+    refresh): ids only, anything else ignored; whose they are is checked by the query."""
+    kept: set[int] = set()
+    for value in request.query_params.getall("gardees", []):
+        if value.isascii() and value.isdigit() and len(value) <= 18 and len(kept) < KEPT_MAX:
+            kept.add(int(value))
+    return kept
 
 
 @get("/propositions", name="propositions", operation_id="pagePropositions",
@@ -284,11 +299,19 @@ async def propositions_page(
     me, viewer = await signed_in(request, tx, optional_viewer)
     _residents_only(viewer)
     found = await views.list_propositions(tx, viewer, active_only=True, page=1, per_page=100)
-    waiting = [p for p in found.items if p.status == "proposed"]
     holding = sum(1 for p in found.items if p.status in HOLDING)
+    # A card answered in this page view stays, in its new state and in its place (the
+    # list's order), until the person leaves: otherwise the live refresh its own
+    # notification starts drops it, and the next card's buttons slide under the finger.
+    kept = _kept_ids(request)
+    shown = [p for p in found.items if p.status == "proposed" or p.id in kept]
+    for match_id in sorted(kept - {p.id for p in found.items}):
+        with suppress(NotFound):  # someone else's, or gone: nothing to keep
+            shown.append(await views.get_proposition(tx, viewer, match_id))
+    shown.sort(key=lambda p: (p.proposed_at, p.id), reverse=True)
     return page(
         request, "volunteer/propositions.html", me, fmt=formats_for(request, me),
-        propositions=waiting, holding=holding, status_labels=STATUS_LABELS, errors={},
+        propositions=shown, holding=holding, status_labels=STATUS_LABELS, errors={}, kept=kept,
     )  # fmt: skip
 
 
@@ -303,6 +326,7 @@ async def _act(
     then: str,
     refused: str,
     level: int,
+    keep: bool = False,
 ) -> Response[Any]:
     """Do one step of the life cycle. htmx gets the card in its new state (a race lost
     is said on the card); a plain form goes on to the page ``then``."""
@@ -317,7 +341,7 @@ async def _act(
     if not is_htmx(request):
         return Redirect(then, status_code=303)
     proposition = await views.get_proposition(tx, viewer, match_id)
-    return _card(request, me, proposition, level=level, message=message)
+    return _card(request, me, proposition, level=level, message=message, keep=keep)
 
 
 @post("/propositions/{match_id:int}/accepter", name="proposition_accept",
@@ -334,7 +358,7 @@ async def accept(
         await lifecycle.accept(tx, viewer, match_id, now=_now())
 
     return await _act(request, tx, viewer, me, match_id, accept, then="/mes-aides",
-                      refused=NO_LONGER_OPEN, level=2)  # fmt: skip
+                      refused=NO_LONGER_OPEN, level=2, keep=True)  # fmt: skip
 
 
 @post("/propositions/{match_id:int}/refuser", name="proposition_decline",
@@ -352,7 +376,7 @@ async def decline(
         await lifecycle.decline(tx, viewer, match_id, settings, now=_now())
 
     return await _act(request, tx, viewer, me, match_id, decline, then="/propositions",
-                      refused=NO_LONGER_OPEN, level=2)  # fmt: skip
+                      refused=NO_LONGER_OPEN, level=2, keep=True)  # fmt: skip
 
 
 async def _matches_page(

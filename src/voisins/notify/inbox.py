@@ -213,14 +213,36 @@ async def redrive(conn: AsyncConnection, viewer: Viewer, delivery_id: int) -> De
     return DeadLetter(**dict(row._mapping))
 
 
+def _unsubscribe_link_owner(secret_key: str, token: str) -> int:
+    try:
+        return read_unsubscribe_token(secret_key, token)
+    except ValueError:
+        raise NotFound("this unsubscribe link is not valid") from None
+
+
+async def email_stopped_by_link(conn: AsyncConnection, secret_key: str, token: str) -> bool:
+    """Whether the person a mail's unsubscribe link names has already stopped e-mails.
+    Reads only: following the link (a mail scanner opens it too) changes nothing."""
+    user_id = _unsubscribe_link_owner(secret_key, token)
+    row = (
+        await conn.execute(
+            text(
+                "SELECT coalesce(p.email_unsubscribed, false) AS stopped FROM users u "
+                "LEFT JOIN notification_preferences p ON p.user_id = u.id WHERE u.id = :u"
+            ),
+            {"u": user_id},
+        )
+    ).first()
+    if row is None:  # a link from an erased account's old mail
+        raise NotFound("this unsubscribe link is not valid")
+    return bool(row.stopped)
+
+
 async def unsubscribe(conn: AsyncConnection, secret_key: str, token: str) -> int:
     """One-click unsubscribe from e-mail (RFC 8058): the signed token names the person.
     The in-app inbox keeps working, and password resets are still sent."""
-    try:
-        user_id = read_unsubscribe_token(secret_key, token)
-    except ValueError:
-        raise NotFound("this unsubscribe link is not valid") from None
-    await conn.execute(
+    user_id = _unsubscribe_link_owner(secret_key, token)
+    result = await conn.execute(
         text(
             """
             INSERT INTO notification_preferences (user_id, email_unsubscribed)
@@ -230,4 +252,18 @@ async def unsubscribe(conn: AsyncConnection, secret_key: str, token: str) -> int
         ),
         {"u": user_id},
     )
+    if result.rowcount == 0:  # a link from an erased account's old mail
+        raise NotFound("this unsubscribe link is not valid")
     return user_id
+
+
+async def resubscribe(conn: AsyncConnection, viewer: Viewer) -> None:
+    """E-mails again after an unsubscribe link: the choices per kind made before come back.
+    Not audited, like the other changes of one's own preferences."""
+    await conn.execute(
+        text(
+            "UPDATE notification_preferences SET email_unsubscribed = false, updated_at = now() "
+            "WHERE user_id = :me AND email_unsubscribed"
+        ),
+        {"me": viewer.id},
+    )

@@ -16,7 +16,7 @@ from voisins.accounts.schemas import MeUpdate
 from voisins.api.deps import OptionalViewer, SettingsDep, Tx, ended_session_cookie
 from voisins.moderation import gdpr
 from voisins.notify import inbox as notifications
-from voisins.notify.inbox import PreferencesIn
+from voisins.notify.inbox import PreferencesIn, PreferencesOut
 from voisins.web.forms import N_, FormError, convert, form_values
 from voisins.web.i18n import language_cookie
 from voisins.web.pages import Me, page
@@ -27,6 +27,7 @@ from voisins.web.wording import NOTIFICATION_KINDS, kinds_for
 NOTICES = {
     "infos": N_("Vos informations sont enregistrées."),
     "notifications": N_("Vos choix pour les messages sont enregistrés."),
+    "emails": N_("Vous recevez de nouveau les e-mails, comme vous les aviez choisis."),
 }
 FIELD_MESSAGES = {
     "display_name": N_("Écrivez votre prénom (80 caractères au plus)."),
@@ -97,12 +98,19 @@ async def account_save(
     return redirect
 
 
-def _channels_of(values: dict[str, Any], kinds: list[str]) -> dict[str, list[str]]:
-    """In-app always (the inbox); e-mail and SMS as ticked, per kind of message."""
+def _channels_of(
+    values: dict[str, Any], kinds: list[str], current: PreferencesOut
+) -> dict[str, list[str]]:
+    """In-app always (the inbox); e-mail and SMS as ticked, per kind of message. While
+    e-mails are stopped the form shows no e-mail boxes: the e-mail choices stay as they
+    were, for the day e-mails are turned back on."""
     chosen: dict[str, list[str]] = {}
     for kind in kinds:
         ticked = values.get(f"canal:{kind}", [])
         ticked = ticked if isinstance(ticked, list) else [ticked]
+        if current.email_unsubscribed:
+            before = current.channels.get(kind) or current.default_channels
+            ticked = [c for c in ticked if c != "email"] + (["email"] if "email" in before else [])
         chosen[kind] = ["inapp", *(c for c in OPTIONAL_CHANNELS if c in ticked)]
     return chosen
 
@@ -117,7 +125,8 @@ async def notifications_save(
     current = await notifications.get_preferences(tx, viewer)
     fields = {
         # Kinds this form does not show keep what was chosen before.
-        "channels": current.channels | _channels_of(values, kinds_for(me.role, me.is_volunteer)),
+        "channels": current.channels
+        | _channels_of(values, kinds_for(me.role, me.is_volunteer), current),
         "quiet_start": str(values.get("quiet_start", ""))[:5],
         "quiet_end": str(values.get("quiet_end", ""))[:5],
         "urgent_breaks_quiet": values.get("urgent_breaks_quiet") == "1",
@@ -131,6 +140,17 @@ async def notifications_save(
         return await _account_page(request, tx, viewer, me, values=values,
                                    errors=_messages(exc.fields), status_code=400)  # fmt: skip
     return Redirect("/mon-compte?fait=notifications#messages", status_code=303)
+
+
+@post("/mon-compte/emails", name="account_resubscribe", operation_id="pageResubscribeEmail",
+      include_in_schema=False)  # fmt: skip
+async def resubscribe(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
+) -> Response[Any]:
+    """E-mails again, after an unsubscribe link in a mail stopped them."""
+    _me, viewer = await signed_in(request, tx, optional_viewer)
+    await notifications.resubscribe(tx, viewer)
+    return Redirect("/mon-compte?fait=emails#messages", status_code=303)
 
 
 @get("/mon-compte/donnees", name="account_export", operation_id="pageExportMyData",
@@ -192,5 +212,6 @@ async def erased(request: Request[Any, Any, Any]) -> Template:
 
 
 HANDLERS = [
-    account_page, account_save, notifications_save, export_data, erase_page, erase, erased,
+    account_page, account_save, notifications_save, resubscribe, export_data, erase_page, erase,
+    erased,
 ]  # fmt: skip

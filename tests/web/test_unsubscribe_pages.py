@@ -4,6 +4,7 @@ POST stops the e-mails, and the account page shows e-mails stopped and turns the
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from litestar.testing import AsyncTestClient
@@ -65,6 +66,9 @@ async def test_opening_the_link_changes_nothing_and_shows_one_button(
     assert f'action="{link(settings, vera)}"' in html
     assert html.count('<button type="submit" class="button">') == 1
     assert '"status"' not in html  # no raw JSON any more
+    # The header's own forms (language, text size) work here too: the page carries a
+    # CSRF token, only the one-click POST is exempt.
+    assert re.search(r'name="_csrf_token" value="[^"]+"', html)
 
 
 async def test_the_page_speaks_english_to_an_english_browser(

@@ -176,6 +176,8 @@ LINK_ERRORS: ExceptionHandlersMap = {NotFound: _link_not_valid}
     "a browser (Accept: text/html) gets the confirmation page.",
     status_code=200,
     exception_handlers=LINK_ERRORS,
+    # Mail providers POST it without any cookie; the signed token authenticates it.
+    opt={"exclude_from_csrf": True},
 )
 async def unsubscribe(
     request: Request[Any, Any, Any],

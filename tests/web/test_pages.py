@@ -13,6 +13,7 @@ from voisins.demo import load_demo
 from voisins.settings import Settings, load_settings
 
 from ..support.people import PASSWORD, register
+from ..support.world import HOME_ALICE, HOME_BASILE, HOME_VICTOR, post_body, volunteer_body
 
 
 def csrf_of(html: str) -> str:
@@ -111,3 +112,50 @@ async def test_an_unknown_address_gets_a_page_and_the_api_keeps_json(
     assert "Page introuvable" in page.text
     api = await client.get("/api/v1/rien-ici")
     assert api.status_code == 404 and api.json()["error"] == "not_found"
+
+
+async def test_the_home_list_filters_by_category_and_follows_a_volunteers_cell(
+    client: AsyncTestClient,
+) -> None:
+    alice = await register(client, "Alice")
+    for body in (
+        post_body(HOME_ALICE, title="Courses rue Polonceau"),
+        post_body(HOME_ALICE, category="aide_numerique", title="Remplir un formulaire en ligne"),
+    ):
+        assert (await client.post("/api/v1/posts", json=body, headers=alice.headers)).is_success
+    basile = await register(client, "Basile")
+    far = post_body(HOME_BASILE, category="visite_convivialite", title="Visite à Belleville")
+    assert (await client.post("/api/v1/posts", json=far, headers=basile.headers)).is_success
+
+    everything = await client.get("/")
+    assert "Courses rue Polonceau" in everything.text
+    assert "Remplir un formulaire en ligne" in everything.text
+    assert "Visite à Belleville" not in everything.text  # the demo neighbourhood by default
+    assert '<option value="courses">' in everything.text
+    courses = await client.get("/", params={"categorie": "courses"})
+    assert courses.status_code == 200
+    assert "Courses rue Polonceau" in courses.text
+    assert "Remplir un formulaire en ligne" not in courses.text
+    assert '<option value="courses" selected>' in courses.text
+
+    victor = await register(client, "Victor")
+    done = await client.put(
+        "/api/v1/me/volunteer", json=volunteer_body(HOME_VICTOR), headers=victor.headers
+    )
+    assert done.status_code == 200, done.text
+    around = await client.get("/", headers=victor.headers)
+    assert "Près de chez vous" in around.text
+    assert "Visite à Belleville" in around.text
+    assert "Courses rue Polonceau" not in around.text
+    for exact in (f"{HOME_VICTOR[0]:.6f}", f"{HOME_VICTOR[1]:.6f}", f"{HOME_BASILE[0]:.6f}"):
+        assert exact not in around.text  # public cells only
+
+
+async def test_an_unknown_category_on_the_home_page_is_told_not_a_500(
+    client: AsyncTestClient,
+) -> None:
+    wrong = await client.get("/", params={"categorie": "n-importe-quoi"})
+    assert wrong.status_code == 400
+    assert wrong.headers["content-type"].startswith("text/html")
+    assert "Cette catégorie n&#39;existe pas. Voici toutes les annonces." in wrong.text
+    assert 'role="alert"' in wrong.text

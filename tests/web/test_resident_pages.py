@@ -495,3 +495,46 @@ async def test_a_draft_or_expired_post_is_published_again_from_its_page(
         headers=other.headers,
     )
     assert refused.status_code in (403, 404)
+
+
+async def post_status(engine: AsyncEngine, post_id: int) -> str:
+    async with engine.connect() as conn:
+        found = await conn.execute(text("SELECT status FROM posts WHERE id = :p"), {"p": post_id})
+        return str(found.scalar_one())
+
+
+async def test_withdrawing_a_post_asks_first_and_withdraws_only_once_confirmed(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    alice = await register(client, "Alice")
+    created = await client.post("/api/v1/posts", json=post_body(HOME_ALICE), headers=alice.headers)
+    post_id = created.json()["id"]
+    # Someone else opening the question gets no form to withdraw it.
+    other = await register(client, "Paul")
+    theirs = await client.get(f"/annonces/{post_id}/retirer", headers=other.headers)
+    assert f'action="/annonces/{post_id}/retirer"' not in theirs.text
+    shown = await client.get(f"/annonces/{post_id}", headers=alice.headers)
+    # The first «Retirer» is a link to a question, not a form that withdraws.
+    assert f'href="/annonces/{post_id}/retirer#retirer"' in shown.text
+    assert f'action="/annonces/{post_id}/retirer"' not in shown.text
+    asked = await client.get(f"/annonces/{post_id}/retirer", headers=alice.headers)
+    assert asked.status_code == 200
+    assert "Retirer cette annonce ? Les voisins qui l&#39;ont reçue" in asked.text
+    assert f'action="/annonces/{post_id}/retirer"' in asked.text
+    assert f'href="/annonces/{post_id}">Non, la garder</a>' in asked.text
+    assert await post_status(engine, post_id) == "published"  # asking changed nothing
+    confirmed = await client.post(
+        f"/annonces/{post_id}/retirer",
+        data={"_csrf_token": csrf_of(asked.text), "confirmer": "oui"},
+        headers=alice.headers,
+        follow_redirects=False,
+    )
+    assert confirmed.status_code == 303
+    assert confirmed.headers["location"] == f"/annonces/{post_id}?fait=retiree"
+    assert await post_status(engine, post_id) == "withdrawn"
+    # The API's withdrawal is unchanged: one call, no question.
+    second = await client.post("/api/v1/posts", json=post_body(HOME_ALICE), headers=alice.headers)
+    by_api = await client.post(
+        f"/api/v1/posts/{second.json()['id']}/withdraw", headers=alice.headers
+    )
+    assert by_api.status_code in (200, 201) and by_api.json()["status"] == "withdrawn"

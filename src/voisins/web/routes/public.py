@@ -23,6 +23,7 @@ from voisins.api.deps import (
     ended_session_cookie,
     session_cookie,
 )
+from voisins.categories import LABELS
 from voisins.demo import DEMO_PASSWORD, DEMO_TOTP
 from voisins.errors import Conflict, TooManyRequests, Unauthenticated
 from voisins.geo.coordinates import LonLat
@@ -34,20 +35,32 @@ from voisins.web.routes import recovery
 
 # The demo neighbourhood (Goutte d'Or / La Chapelle): the home page shows its open posts.
 HOME_PLACE = LonLat(2.354, 48.886)
+HOME_RADIUS_KM = 2
+UNKNOWN_CATEGORY = N_("Cette catégorie n'existe pas. Voici toutes les annonces.")
 
 
 @get("/", name="home", include_in_schema=False)
 async def home(
     request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer, settings: SettingsDep
 ) -> Template:
-    nearby = await posts.browse(
-        tx, optional_viewer, HOME_PLACE, radius_km=2, cell_size_m=settings.grid_cell_m,
-        category=None, kind=None, page=1, per_page=20,
-    )  # fmt: skip
+    """Open posts near the demo neighbourhood, or around a signed-in volunteer's own
+    public cell; a category from the filter (the query string) narrows the list."""
     me = await me_of(tx, optional_viewer)
+    asked = (request.query_params.get("categorie") or "").strip()
+    category = asked if asked in LABELS else None
+    unknown = bool(asked) and category is None  # the whole list, and a message saying why
+    place, around_me = HOME_PLACE, False
+    if me is not None and me.is_volunteer and optional_viewer is not None:
+        place, around_me = await posts.volunteer_home_cell(tx, optional_viewer), True
+    nearby = await posts.browse(
+        tx, optional_viewer, place, radius_km=HOME_RADIUS_KM, cell_size_m=settings.grid_cell_m,
+        category=category, kind=None, page=1, per_page=20,
+    )  # fmt: skip
     return page(
-        request, "home.html", me, posts=nearby.items,
-        centre={"lon": HOME_PLACE.lon, "lat": HOME_PLACE.lat},
+        request, "home.html", me, status_code=400 if unknown else 200,
+        posts=nearby.items, around_me=around_me, category=category,
+        category_error=UNKNOWN_CATEGORY if unknown else None,
+        centre={"lon": place.lon, "lat": place.lat},
         cells=[{"lon": p.cell.lon, "lat": p.cell.lat} for p in nearby.items],
         demo=await demo_accounts(tx) if settings.environment == "development" and not me else [],
         demo_password=DEMO_PASSWORD,

@@ -177,6 +177,7 @@ async def _post_page(
     errors: dict[str, str] | None = None,
     values: dict[str, Any] | None = None,
     status_code: int = 200,
+    confirm_withdraw: bool = False,
 ) -> Template:
     shown = await posts.get_post(tx, viewer, post_id)  # NotFound: the 404 page
     mine = isinstance(shown, PostPrivate) and shown.is_mine
@@ -193,6 +194,7 @@ async def _post_page(
         notice=notice(request, NOTICES) if mine else None,
         state=post_state(shown.kind, shown.status), match_states=MATCH_STATES,
         cancellable=CANCELLABLE, fmt=formats_for(request, me),
+        confirm_withdraw=confirm_withdraw and mine,
         # Public cells only, a little rounded: a square of the fixed grid.
         cell={"lon": round(shown.cell.lon, 5), "lat": round(shown.cell.lat, 5)},
     )  # fmt: skip
@@ -207,6 +209,17 @@ async def post_page(
     me = await me_of(tx, optional_viewer)
     request.state[ME_STATE_KEY] = me
     return await _post_page(request, tx, optional_viewer, me, post_id)
+
+
+@get("/annonces/{post_id:int}/retirer", name="withdraw_post_confirm",
+     operation_id="pageWithdrawPostConfirm", include_in_schema=False)  # fmt: skip
+async def withdraw_post_confirm(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer, post_id: FromPath[int]
+) -> Template:
+    """The post's «Retirer» is a link to this step: one tap asks, it never withdraws.
+    The question and its form are on the post page itself, for its author only."""
+    me, viewer = await signed_in(request, tx, optional_viewer)
+    return await _post_page(request, tx, viewer, me, post_id, confirm_withdraw=True)
 
 
 @post("/annonces/{post_id:int}/retirer", name="withdraw_post", operation_id="pageWithdrawPost",
@@ -334,7 +347,8 @@ ROUTES: list[Any] = [
     Router(
         path="/",
         route_handlers=[
-            new_post, new_post_step, my_posts, post_page, withdraw_post, republish_post,
+            new_post, new_post_step, my_posts, post_page, withdraw_post_confirm, withdraw_post,
+            republish_post,
             complete_match, cancel_match, match_feedback, *inbox.HANDLERS, *account.HANDLERS,
         ],
         exception_handlers=ERROR_PAGES,

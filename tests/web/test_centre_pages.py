@@ -454,3 +454,95 @@ async def test_the_statistics_page_draws_charts_with_a_table_and_links_the_csv(
     assert refused.status_code == 403
     assert refused.headers["content-type"].startswith("text/html")
     assert "Accès refusé" in refused.text
+
+
+async def _reads_of(engine: AsyncEngine, actor_id: int, resident_id: int) -> int:
+    async with engine.connect() as conn:
+        return int(
+            (
+                await conn.execute(
+                    text(
+                        "SELECT count(*) FROM audit_log WHERE actor_id = :a AND object_id = :r "
+                        "AND action = 'assisted_resident.view'"
+                    ),
+                    {"a": actor_id, "r": resident_id},
+                )
+            ).scalar_one()
+        )
+
+
+async def test_an_assisted_residents_page_follows_their_posts_and_the_confirmed_contact(
+    client: AsyncTestClient, world: World, engine: AsyncEngine
+) -> None:
+    odile = world.odile_id
+    first = world.matches["odile_vera_1"]
+    approved = await client.post(
+        f"/api/v1/matches/{first}/approve",
+        json={"reason": "Bénévole connue du centre"},
+        headers=world.worker_18.headers,
+    )
+    assert approved.status_code == 200 and approved.json()["status"] == "confirmed"
+
+    sign_in(client, world.worker_18)
+    residents = await client.get("/centre/habitants")
+    assert f'<a href="/centre/habitants/{odile}">Odile</a>' in residents.text
+
+    traces_before = await _reads_of(engine, world.worker_18.id, odile)
+    shown = await client.get(f"/centre/habitants/{odile}")
+    assert shown.status_code == 200
+    # Reading the resident's record leaves a trace, like the other reads of the centre.
+    assert await _reads_of(engine, world.worker_18.id, odile) == traces_before + 1
+    assert "<h1>Odile</h1>" in shown.text
+    # Newest first: the second visit was posted after the first.
+    one, two = world.posts["odile_1"], world.posts["odile_2"]
+    assert shown.text.index(f'id="annonce-{two}"') < shown.text.index(f'id="annonce-{one}"')
+    assert f'<a href="/annonces/{one}">Visite 1 le jeudi</a>' in shown.text
+    card_one = shown.text[shown.text.index(f'id="annonce-{one}"') :]
+    card_two = shown.text[shown.text.index(f'id="annonce-{two}"') : shown.text.index(
+        f'id="annonce-{one}"'
+    )]  # fmt: skip
+    # The confirmed volunteer's name and phone on the first visit only.
+    assert "Vera" in card_one and world.phones["vera"] in card_one
+    assert "C&#39;est confirmé. Vous pouvez vous appeler." in card_one
+    assert world.phones["vera"] not in card_two
+    assert "Le centre social vérifie avant de vous mettre en contact." in card_two
+    assert re.search(r"État : [^<]+", card_one)
+    assert "Bénévoles sollicités : " in card_one
+
+    missing = await client.get("/centre/habitants/999999")
+    assert missing.status_code == 404 and "Page introuvable" in missing.text
+
+    english = await client.post(
+        "/langue",
+        data={"_csrf_token": csrf_of(shown.text), "value": "en",
+              "suite": f"/centre/habitants/{odile}"},
+    )  # fmt: skip
+    assert english.status_code == 200 and '<html lang="en"' in english.text
+    assert "Their posts" in english.text and "Volunteers asked: " in english.text
+    assert world.phones["vera"] in english.text
+
+    sign_in(client, world.worker_20)
+    refused = await client.get(f"/centre/habitants/{odile}")
+    assert refused.status_code == 403 and "Accès refusé" in refused.text
+    assert world.phones["vera"] not in refused.text and "Visite 1" not in refused.text
+
+    sign_in(client, world.alice)
+    resident = await client.get(f"/centre/habitants/{odile}")
+    assert resident.status_code == 403 and "Accès refusé" in resident.text
+
+    client.cookies.clear()
+    anonymous = await client.get(f"/centre/habitants/{odile}", follow_redirects=False)
+    assert anonymous.status_code == 303
+    assert anonymous.headers["location"] == f"/connexion?suite=/centre/habitants/{odile}"
+
+    async with engine.connect() as conn:
+        refusals = {
+            r.actor_id
+            for r in await conn.execute(
+                text(
+                    "SELECT actor_id FROM audit_log WHERE outcome = 'refused' "
+                    "AND action = 'refused.pageCentreResident'"
+                )
+            )
+        }
+    assert {world.worker_20.id, world.alice.id} <= refusals

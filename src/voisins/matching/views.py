@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voisins.accounts.access import Viewer
 from voisins.accounts.assisted import can_act_for
-from voisins.errors import NotFound
+from voisins.errors import Forbidden, NotFound
 from voisins.geo import sql as geosql
 from voisins.geo.bands import public_distance
 from voisins.geo.grid import Cell
@@ -26,8 +27,8 @@ from voisins.matching.schemas import (
     WhyYou,
 )
 from voisins.pagination import Page, paginate, window
-from voisins.posts.schemas import ExactLocation, PublicCell
-from voisins.posts.service import schedule_of
+from voisins.posts.schemas import ExactLocation, PostPrivate, PublicCell
+from voisins.posts.service import get_post, schedule_of
 
 REVEALED = ("confirmed", "completed")
 # The states of a proposition nobody has said yes to: the author sees them only as counts.
@@ -202,6 +203,46 @@ async def post_matches(conn: AsyncConnection, viewer: Viewer, post_id: int) -> P
             for r in rows
         ],
     )
+
+
+class FollowedPost(msgspec.Struct, kw_only=True):
+    """One post of an assisted resident, as the social worker acting for them follows it."""
+
+    post: PostPrivate
+    answers: PostAnswers
+
+
+async def assisted_posts(
+    conn: AsyncConnection, viewer: Viewer, resident_id: int, page: int, per_page: int
+) -> Page[FollowedPost]:
+    """An assisted resident's posts, newest first, each with its answers, for a social
+    worker who acts for them; anyone else is refused (and nobody is there: not found)."""
+    resident = (
+        await conn.execute(
+            text("SELECT 1 FROM users WHERE id = :id AND assisted"), {"id": resident_id}
+        )
+    ).first()
+    if resident is None:
+        raise NotFound("no such assisted resident")
+    if not await can_act_for(conn, viewer, resident_id):
+        raise Forbidden("you do not act for this resident")
+    rows = await conn.execute(
+        text(
+            "SELECT id FROM posts WHERE author_id = :r "
+            "ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset"
+        ),
+        {"r": resident_id, **window(page, per_page)},
+    )
+    found = paginate(list(rows.scalars()), page, per_page)
+    items = []
+    for post_id in found.items:
+        # get_post gives the private view to a worker acting for the author, and audits it.
+        shown = await get_post(conn, viewer, post_id)
+        if isinstance(shown, PostPrivate):
+            items.append(
+                FollowedPost(post=shown, answers=await post_matches(conn, viewer, post_id))
+            )
+    return Page(items=items, page=found.page, per_page=per_page, has_more=found.has_more)
 
 
 async def history(conn: AsyncConnection, viewer: Viewer, match_id: int) -> list[HistoryEntry]:

@@ -26,7 +26,7 @@ from voisins.accounts.volunteer import VettingIn
 from voisins.api.deps import GeocoderDep, OptionalViewer, QuotasDep, SettingsDep, Tx
 from voisins.centres import service as centres
 from voisins.errors import BadRequest, Conflict, DomainError, Invalid, NotFound
-from voisins.matching import lifecycle
+from voisins.matching import lifecycle, views
 from voisins.matching.publication import create_and_match
 from voisins.moderation import followups, review, safeguarding
 from voisins.moderation import stats as statistics
@@ -38,6 +38,7 @@ from voisins.web.formats import PARIS, Formats, formats_for, paris_moment
 from voisins.web.forms import N_, FormError, convert, domain_fields
 from voisins.web.pages import Me, page
 from voisins.web.problems import PAGE_ERROR_HANDLERS, is_htmx, signed_in
+from voisins.web.wording import MATCH_STATES, post_state
 
 T = TypeVar("T")
 PER_PAGE = 20
@@ -658,6 +659,28 @@ async def resident_create(
     return await _residents(request, tx, viewer, me, errors=errors, values=values, status_code=422)
 
 
+@get("/habitants/{resident_id:int}", name="centre_resident", operation_id="pageCentreResident",
+     include_in_schema=False)  # fmt: skip
+async def resident_page(
+    request: Request[Any, Any, Any],
+    tx: Tx,
+    optional_viewer: OptionalViewer,
+    resident_id: FromPath[int],
+) -> Template:
+    """One assisted resident and their posts, newest first: each post's state, its
+    answers and, once confirmed, the volunteer's contact (the resident post page shows a
+    social worker the post but not its answers). Another centre's worker is refused."""
+    me, viewer = await _worker(request, tx, optional_viewer)
+    number = _int(request.query_params.get("page"), 1)
+    found = await views.assisted_posts(tx, viewer, resident_id, number, PER_PAGE)
+    return _render(
+        request, "centre/resident.html", me, resident=await assisted.get_assisted(
+            tx, viewer, resident_id
+        ), items=found.items, page_number=number, has_more=found.has_more,
+        consent_methods=CONSENT_METHODS, post_state=post_state, match_states=MATCH_STATES,
+    )  # fmt: skip
+
+
 def _schedule(values: dict[str, Any]) -> dict[str, Any]:
     def clock(value: str) -> time:
         try:
@@ -933,7 +956,8 @@ ROUTES: list[Any] = [
         route_handlers=[
             queue_page, review_decision, followups_page, followup_contact, reports_page,
             report_resolve, suspend_person, vetting_page, vetting_record, residents_page,
-            resident_create, post_for_page, post_for_submit, map_page, statistics_page,
+            resident_create, resident_page, post_for_page, post_for_submit, map_page,
+            statistics_page,
         ],
         exception_handlers=PAGE_ERROR_HANDLERS,
     )

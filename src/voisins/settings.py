@@ -112,6 +112,24 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     followup_short_lived_posts: Annotated[int, Meta(ge=2, le=1000)] = 3
     followup_short_lived_s: Annotated[int, Meta(ge=60, le=86400)] = 1800
     followup_short_lived_window_s: Annotated[int, Meta(ge=3600, le=30 * 86400)] = 86400
+    # The organisation that runs this service, shown on the legal pages (mentions
+    # légales, politique de confidentialité). The defaults say they are to be set: a
+    # deployment must name itself, its address, its data protection contact, its
+    # publication director and its host.
+    org_name: Annotated[str, Meta(min_length=1, max_length=200)] = (
+        "Nom de l'organisation (à renseigner : VOISINS_ORG_NAME)"
+    )
+    org_address: Annotated[str, Meta(min_length=1, max_length=500)] = (
+        "Adresse postale (à renseigner : VOISINS_ORG_ADDRESS)"
+    )
+    org_dpo_email: Annotated[str, Meta(min_length=3, max_length=254)] = "dpo@a-renseigner.invalid"
+    org_publication_director: Annotated[str, Meta(min_length=1, max_length=200)] = (
+        "Directeur ou directrice de la publication (à renseigner : "
+        "VOISINS_ORG_PUBLICATION_DIRECTOR)"
+    )
+    org_host: Annotated[str, Meta(min_length=1, max_length=500)] = (
+        "Hébergeur : nom, adresse et téléphone (à renseigner : VOISINS_ORG_HOST)"
+    )
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -26,16 +26,49 @@ PAGES = {
 }
 
 
-@get(list(PAGES), name="legal_page", include_in_schema=False)
-async def legal_page(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer, settings: SettingsDep
+async def _legal_page(
+    request: Request[Any, Any, Any], tx: Tx, viewer: OptionalViewer, settings: SettingsDep
 ) -> Template:
-    """One handler for every page above: the path picks the template."""
     return page(
-        request, PAGES[request.url.path], await me_of(tx, optional_viewer), org=settings,
+        request, PAGES[request.url.path], await me_of(tx, viewer), org=settings,
         cell_m=settings.grid_cell_m,
         followup_isolated_days=settings.followup_isolated_days,
     )  # fmt: skip
 
 
-ROUTES = [legal_page]
+@get("/mentions-legales", name="legal_notice", include_in_schema=False)
+async def legal_notice(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer, settings: SettingsDep
+) -> Template:
+    return await _legal_page(request, tx, optional_viewer, settings)
+
+
+@get("/confidentialite", name="privacy", include_in_schema=False)
+async def privacy(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer, settings: SettingsDep
+) -> Template:
+    return await _legal_page(request, tx, optional_viewer, settings)
+
+
+@get("/conditions", name="conditions", include_in_schema=False)
+async def conditions(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer, settings: SettingsDep
+) -> Template:
+    return await _legal_page(request, tx, optional_viewer, settings)
+
+
+@get("/accessibilite", name="accessibility", include_in_schema=False)
+async def accessibility(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer, settings: SettingsDep
+) -> Template:
+    return await _legal_page(request, tx, optional_viewer, settings)
+
+
+@get("/aide", name="help", include_in_schema=False)
+async def help_page(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer, settings: SettingsDep
+) -> Template:
+    return await _legal_page(request, tx, optional_viewer, settings)
+
+
+ROUTES = [legal_notice, privacy, conditions, accessibility, help_page]

@@ -13,7 +13,15 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from voisins.settings import Settings
-from voisins.web.routes import centre, legal, public, resident, volunteer
+from voisins.web.routes import (
+    centre,
+    centre_residents,
+    centre_vetting,
+    legal,
+    public,
+    resident,
+    volunteer,
+)
 from voisins.web.security import page_headers_middleware
 
 WEB_DIR = Path(__file__).resolve().parent
@@ -65,7 +73,15 @@ def static_routers(settings: Settings) -> list[Router]:
 
 
 def page_routes() -> list[Any]:
-    return [*public.ROUTES, *legal.ROUTES, *resident.ROUTES, *volunteer.ROUTES, *centre.ROUTES]
+    return [
+        *public.ROUTES,
+        *legal.ROUTES,
+        *resident.ROUTES,
+        *volunteer.ROUTES,
+        *centre.ROUTES,
+        *centre_vetting.ROUTES,
+        *centre_residents.ROUTES,
+    ]
 
 
 __all__ = [

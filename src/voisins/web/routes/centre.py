@@ -1,6 +1,7 @@
 """Pages of the centre social, for its social workers: the review queue, the follow-up
-list (aller-vers), assisted residents and posting on their behalf, reports and
-suspension, volunteer vetting, the territory map and the statistics.
+list (aller-vers), reports and suspension, the territory map and the statistics; and the
+plumbing the workspace's other pages share (volunteer vetting in centre_vetting.py,
+assisted residents in centre_residents.py).
 
 Every page calls the services the API calls (moderation.*, accounts.*, matching.*) and
 is refused — a page in the layout, audited — to anyone but a social worker; what a
@@ -11,7 +12,7 @@ A decision taken with htmx replaces its card; the same forms work without JavaSc
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from litestar import Request, Response, Router, get, post
@@ -19,26 +20,20 @@ from litestar.datastructures import FormMultiDict
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from voisins.accounts import assisted, volunteer
 from voisins.accounts.access import Viewer, require_social_worker
-from voisins.accounts.assisted import AssistedIn
-from voisins.accounts.volunteer import VettingIn
-from voisins.api.deps import GeocoderDep, OptionalViewer, QuotasDep, SettingsDep, Tx
+from voisins.api.deps import OptionalViewer, SettingsDep, Tx
 from voisins.centres import service as centres
-from voisins.errors import BadRequest, Conflict, DomainError, Invalid, NotFound
-from voisins.matching import lifecycle, views
-from voisins.matching.publication import create_and_match
+from voisins.errors import BadRequest, Conflict, Invalid, NotFound
+from voisins.matching import lifecycle
 from voisins.moderation import followups, review, safeguarding
 from voisins.moderation import stats as statistics
 from voisins.moderation.followups import ContactIn, Followup
 from voisins.moderation.review import QueueItem, ReviewDecisionIn
 from voisins.moderation.safeguarding import Report, ResolveIn, SuspendIn
-from voisins.posts.schemas import PostIn
-from voisins.web.formats import PARIS, Formats, formats_for, paris_moment
+from voisins.web.formats import PARIS, formats_for
 from voisins.web.forms import N_, FormError, convert, domain_fields
 from voisins.web.pages import Me, page
 from voisins.web.problems import PAGE_ERROR_HANDLERS, is_htmx, signed_in
-from voisins.web.wording import MATCH_STATES, post_state
 
 T = TypeVar("T")
 PER_PAGE = 20
@@ -491,42 +486,8 @@ async def suspend_person(
 
 
 # ---------------------------------------------------------------------------------------
-# Vetting
+# Shared by the vetting and residents pages (centre_vetting.py, centre_residents.py)
 # ---------------------------------------------------------------------------------------
-
-
-@get("/verification", name="centre_vetting", operation_id="pageCentreVetting",
-     include_in_schema=False)  # fmt: skip
-async def vetting_page(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
-) -> Template:
-    me, viewer = await _worker(request, tx, optional_viewer)
-    asked = request.query_params.get("benevole", "").strip()
-    return await _vetting(request, tx, viewer, me, asked, errors={}, values={})
-
-
-async def _vetting(
-    request: Request[Any, Any, Any], tx: Tx, viewer: Viewer, me: Me, asked: str, *,
-    errors: dict[str, str], values: dict[str, str], status_code: int = 200,
-) -> Template:  # fmt: skip
-    vetting = None
-    volunteer_id = None
-    if asked:
-        if not asked.isdigit():
-            errors = {**errors, "benevole": N_("Écrivez le numéro du bénévole (des chiffres).")}
-            status_code = 422
-        else:
-            volunteer_id = int(asked)
-            try:
-                vetting = await review.volunteer_vetting(tx, viewer, volunteer_id)
-            except NotFound:
-                errors = {**errors, "benevole": N_("Aucun bénévole ne porte ce numéro.")}
-                status_code = 404
-    return _render(
-        request, "centre/vetting.html", me, status_code=status_code, asked=asked,
-        volunteer_id=volunteer_id if vetting else None, vetting=vetting, errors=errors,
-        values=values, today=datetime.now(PARIS).date(),
-    )  # fmt: skip
 
 
 def _day(value: str, field: str) -> date | None:
@@ -538,50 +499,6 @@ def _day(value: str, field: str) -> date | None:
         raise FormError({field: FIELD_MESSAGES[field]}) from None
 
 
-@post("/verification/{volunteer_id:int}", name="centre_vetting_record",
-      operation_id="pageCentreRecordVetting", include_in_schema=False)  # fmt: skip
-async def vetting_record(
-    request: Request[Any, Any, Any],
-    tx: Tx,
-    optional_viewer: OptionalViewer,
-    volunteer_id: FromPath[int],
-) -> Response[Any]:
-    me, viewer = await _worker(request, tx, optional_viewer)
-    form = await request.form()
-    values = {
-        "id_checked_on": _text(form, "id_checked_on"),
-        "record_extract_date": _text(form, "record_extract_date"),
-    }
-    try:
-        checked = _day(values["id_checked_on"], "id_checked_at")
-        extract = _day(values["record_extract_date"], "record_extract_date")
-        if checked is None and extract is None:
-            raise FormError({"form": N_("Entrez au moins une des deux dates.")})
-        data = VettingIn(
-            id_checked_at=paris_moment(checked) if checked else None,
-            record_extract_date=extract,
-        )
-        async with tx.begin_nested():
-            await volunteer.set_vetting(tx, viewer, volunteer_id, data)
-    except FormError as exc:
-        errors = _explained(exc.fields)
-    except Invalid as exc:
-        errors = _explained(domain_fields(exc))
-    else:
-        return Redirect(
-            f"/centre/verification?benevole={volunteer_id}&fait=verifie", status_code=303
-        )
-    return await _vetting(
-        request, tx, viewer, me, str(volunteer_id), errors=errors, values=values,
-        status_code=422,
-    )  # fmt: skip
-
-
-# ---------------------------------------------------------------------------------------
-# Assisted residents and posting on their behalf
-# ---------------------------------------------------------------------------------------
-
-
 async def _my_centres(tx: Tx, viewer: Viewer) -> list[tuple[int, str]]:
     found = []
     for centre_id in sorted(viewer.centre_ids):
@@ -590,215 +507,6 @@ async def _my_centres(tx: Tx, viewer: Viewer) -> list[tuple[int, str]]:
         except NotFound:
             continue
     return found
-
-
-async def _residents(
-    request: Request[Any, Any, Any], tx: Tx, viewer: Viewer, me: Me, *,
-    errors: dict[str, str] | None = None, values: dict[str, Any] | None = None,
-    status_code: int = 200,
-) -> Template:  # fmt: skip
-    number = _int(request.query_params.get("page"), 1)
-    found = await assisted.list_assisted(tx, viewer, number, PER_PAGE)
-    return _render(
-        request, "centre/residents.html", me, status_code=status_code, items=found.items,
-        page_number=number, has_more=found.has_more, errors=errors or {},
-        values=values or {"vulnerability": [], "locale": "fr", "consent_method": "in_person"},
-        centres=await _my_centres(tx, viewer), consent_methods=CONSENT_METHODS,
-        today=datetime.now(PARIS).date(),
-    )  # fmt: skip
-
-
-@get("/habitants", name="centre_residents", operation_id="pageCentreResidents",
-     include_in_schema=False)  # fmt: skip
-async def residents_page(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
-) -> Template:
-    me, viewer = await _worker(request, tx, optional_viewer)
-    return await _residents(request, tx, viewer, me)
-
-
-@post("/habitants", name="centre_resident_create", operation_id="pageCentreCreateResident",
-      include_in_schema=False)  # fmt: skip
-async def resident_create(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
-) -> Response[Any]:
-    me, viewer = await _worker(request, tx, optional_viewer)
-    form = await request.form()
-    values: dict[str, Any] = {
-        key: _text(form, key)
-        for key in ("display_name", "phone", "email", "locale", "consent_method",
-                    "consent_on", "consent_centre", "consent_note")
-    }  # fmt: skip
-    values["vulnerability"] = form.getall("vulnerability", [])
-    try:
-        obtained = _day(values["consent_on"], "consent") if values["consent_on"] else None
-        body = {
-            "display_name": values["display_name"],
-            "phone": values["phone"] or None,
-            "email": values["email"] or None,
-            "locale": values["locale"] or "fr",
-            "vulnerability": values["vulnerability"],
-            "consent": {
-                "method": values["consent_method"],
-                "obtained_at": paris_moment(obtained).isoformat() if obtained else None,
-                "centre_id": values["consent_centre"] or None,
-                "note": values["consent_note"] or None,
-            },
-        }
-        data = convert(body, AssistedIn)
-        async with tx.begin_nested():
-            await assisted.create_assisted(tx, viewer, data)
-    except FormError as exc:
-        errors = _explained(exc.fields)
-    except DomainError as exc:
-        if exc.status_code not in (403, 422) or not exc.fields:
-            raise
-        errors = _explained(domain_fields(exc))
-    else:
-        return Redirect("/centre/habitants?fait=habitant", status_code=303)
-    return await _residents(request, tx, viewer, me, errors=errors, values=values, status_code=422)
-
-
-@get("/habitants/{resident_id:int}", name="centre_resident", operation_id="pageCentreResident",
-     include_in_schema=False)  # fmt: skip
-async def resident_page(
-    request: Request[Any, Any, Any],
-    tx: Tx,
-    optional_viewer: OptionalViewer,
-    resident_id: FromPath[int],
-) -> Template:
-    """One assisted resident and their posts, newest first: each post's state, its
-    answers and, once confirmed, the volunteer's contact (the resident post page shows a
-    social worker the post but not its answers). Another centre's worker is refused."""
-    me, viewer = await _worker(request, tx, optional_viewer)
-    number = _int(request.query_params.get("page"), 1)
-    found = await views.assisted_posts(tx, viewer, resident_id, number, PER_PAGE)
-    return _render(
-        request, "centre/resident.html", me, resident=await assisted.get_assisted(
-            tx, viewer, resident_id
-        ), items=found.items, page_number=number, has_more=found.has_more,
-        consent_methods=CONSENT_METHODS, post_state=post_state, match_states=MATCH_STATES,
-    )  # fmt: skip
-
-
-def _schedule(values: dict[str, Any]) -> dict[str, Any]:
-    def clock(value: str) -> time:
-        try:
-            return time.fromisoformat(value)
-        except ValueError:
-            raise FormError({"schedule": FIELD_MESSAGES["schedule"]}) from None
-
-    if values["schedule_type"] == "weekly":
-        return {
-            "type": "weekly",
-            "days": [int(d) for d in values["days"] if d.isdigit()],
-            "start": values["start"],
-            "end": values["end"],
-        }
-    day = _day(values["date"], "schedule")
-    if day is None:
-        raise FormError({"schedule": FIELD_MESSAGES["schedule"]})
-    start = datetime.combine(day, clock(values["start"]), PARIS)
-    end = datetime.combine(day, clock(values["end"]), PARIS)
-    return {"type": "once", "starts_at": start.isoformat(), "ends_at": end.isoformat()}
-
-
-def _post_values(form: FormMultiDict) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        key: _text(form, key)
-        for key in ("kind", "category", "title", "description", "address", "lon", "lat",
-                    "schedule_type", "date", "start", "end", "volunteers_needed")
-    }  # fmt: skip
-    values["days"] = form.getall("days", [])
-    values["beneficiary"] = form.getall("beneficiary", [])
-    values["urgent"] = _text(form, "urgent") == "1"
-    return values
-
-
-def _post_input(values: dict[str, Any], resident_id: int) -> PostIn:
-    location: dict[str, Any] = {}
-    if values["lon"] or values["lat"]:
-        location = {"lon": values["lon"] or None, "lat": values["lat"] or None}
-    if values["address"]:
-        location["address"] = values["address"]
-    body = {
-        "kind": values["kind"],
-        "category": values["category"],
-        "title": values["title"],
-        "description": values["description"],
-        "location": location,
-        "schedule": _schedule(values),
-        "volunteers_needed": values["volunteers_needed"] or 1,
-        "urgency": "urgent" if values["urgent"] else "normal",
-        "beneficiary": values["beneficiary"],
-        "on_behalf_of": resident_id,
-    }
-    return convert(body, PostIn)
-
-
-async def _post_form(
-    request: Request[Any, Any, Any], tx: Tx, viewer: Viewer, me: Me, resident_id: int, *,
-    errors: dict[str, str], values: dict[str, Any], status_code: int = 200,
-) -> Template:  # fmt: skip
-    resident = await assisted.get_assisted(tx, viewer, resident_id)
-    fmt: Formats = formats_for(request, me)
-    return _render(
-        request, "centre/post_for.html", me, status_code=status_code, resident=resident,
-        errors=errors, values=values, weekdays=fmt.weekdays(), start={"lon": 2.354, "lat": 48.886},
-    )  # fmt: skip
-
-
-@get("/habitants/{resident_id:int}/annonce", name="centre_post_for",
-     operation_id="pageCentrePostFor", include_in_schema=False)  # fmt: skip
-async def post_for_page(
-    request: Request[Any, Any, Any],
-    tx: Tx,
-    optional_viewer: OptionalViewer,
-    resident_id: FromPath[int],
-) -> Template:
-    me, viewer = await _worker(request, tx, optional_viewer)
-    values = {
-        "kind": "request", "category": "", "title": "", "description": "", "address": "",
-        "lon": "", "lat": "", "schedule_type": "once", "date": "", "start": "", "end": "",
-        "volunteers_needed": "1", "days": [], "beneficiary": [], "urgent": False,
-    }  # fmt: skip
-    return await _post_form(request, tx, viewer, me, resident_id, errors={}, values=values)
-
-
-@post("/habitants/{resident_id:int}/annonce", name="centre_post_for_submit",
-      operation_id="pageCentrePostForSubmit", include_in_schema=False)  # fmt: skip
-async def post_for_submit(
-    request: Request[Any, Any, Any],
-    tx: Tx,
-    optional_viewer: OptionalViewer,
-    settings: SettingsDep,
-    geocoder: GeocoderDep,
-    quotas: QuotasDep,
-    resident_id: FromPath[int],
-) -> Response[Any]:
-    me, viewer = await _worker(request, tx, optional_viewer)
-    values = _post_values(await request.form())
-    try:
-        data = _post_input(values, resident_id)
-        async with tx.begin_nested():
-            # The worker's own quota: acting for many residents gives no more room.
-            created = await create_and_match(
-                tx, viewer, data, geocoder=geocoder, settings=settings, quotas=quotas
-            )
-    except FormError as exc:
-        errors = _explained(exc.fields)
-    except DomainError as exc:
-        if exc.status_code not in (422, 503):
-            raise
-        errors = _explained(domain_fields(exc)) if exc.status_code == 422 else {}
-        if exc.status_code == 503:
-            errors["location"] = N_("La recherche d'adresse ne répond pas : placez l'épingle.")
-    else:
-        done = "publiee" if created.status == "published" else "relecture"
-        return Redirect(f"/centre/habitants?fait={done}", status_code=303)
-    return await _post_form(
-        request, tx, viewer, me, resident_id, errors=errors, values=values, status_code=422
-    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -955,9 +663,7 @@ ROUTES: list[Any] = [
         path="/centre",
         route_handlers=[
             queue_page, review_decision, followups_page, followup_contact, reports_page,
-            report_resolve, suspend_person, vetting_page, vetting_record, residents_page,
-            resident_create, resident_page, post_for_page, post_for_submit, map_page,
-            statistics_page,
+            report_resolve, suspend_person, map_page, statistics_page,
         ],
         exception_handlers=PAGE_ERROR_HANDLERS,
     )

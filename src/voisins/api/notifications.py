@@ -198,6 +198,7 @@ async def unsubscribe(
 
 @get(
     "/unsubscribe/{token:str}",
+    name="unsubscribe_page",
     operation_id="unsubscribePage",
     summary="The page of a mail's unsubscribe link: one button; opening it changes nothing",
     exception_handlers=LINK_ERRORS,

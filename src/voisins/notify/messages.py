@@ -11,7 +11,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voisins.categories import LABELS
+from voisins.links import page_path
 from voisins.notify.preferences import PARIS
+from voisins.typography import french_spaces
 
 TEXTS: dict[str, dict[str, tuple[str, str]]] = {
     "match.proposed": {
@@ -262,46 +264,49 @@ def render(kind: str, locale: str, facts: dict[str, Any]) -> tuple[str, str]:
     title, body = texts.get(locale) or texts.get("fr") or (kind, "")
     labels = LABELS.get(facts.get("category") or "", ("", ""))
     category = labels[0] if locale == "fr" else labels[1]
-    return title, body.format(
+    body = body.format(
         title=facts.get("title", ""), category=category, count=facts.get("count") or 0
     )
+    if locale == "fr":
+        return french_spaces(title), french_spaces(body)
+    return title, body
 
 
-# Where each kind of message leads on the pages (web/routes): a volunteer answers on
-# their propositions, follows what they accepted on "my help", social workers act from
-# the centre's pages, and the rest lead to the post itself.
+# Where each kind of message leads on the pages (route names of voisins.links): a
+# volunteer answers on their propositions, follows what they accepted on "my help",
+# social workers act from the centre's pages, and the rest lead to the post itself.
 _PAGES = {
-    "match.proposed": "/propositions",
-    "reminder": "/propositions",
-    "match.offer_proposed": "/propositions",
-    "match.approved": "/mes-aides",
-    "match.rejected": "/mes-aides",
-    "match.review_needed": "/centre",
-    "post.review_needed": "/centre",
-    "post.no_response": "/centre/suivi",
-    "report.filed": "/centre/signalements",
-    "digest": "/messages",
+    "match.proposed": "propositions",
+    "reminder": "propositions",
+    "match.offer_proposed": "propositions",
+    "match.approved": "my_matches",
+    "match.rejected": "my_matches",
+    "match.review_needed": "centre_queue",
+    "post.review_needed": "centre_queue",
+    "post.no_response": "centre_followups",
+    "report.filed": "centre_reports",
+    "digest": "inbox",
 }
 # Sent to both sides of a match: the volunteer follows it on "my help", the author
 # (or the social worker acting for them) on the request's page.
 _BOTH_SIDES = frozenset({"match.confirmed", "match.cancelled"})
-INBOX_PAGE = "/messages"
+INBOX_PAGE = page_path("inbox")
 
 
 def link_for(kind: str, facts: Mapping[str, Any], recipient_id: int | None = None) -> str | None:
-    """The page a message about ``facts`` leads ``recipient_id`` to; None when no page
-    fits (a password reset)."""
+    """The path of the page a message about ``facts`` leads ``recipient_id`` to; None
+    when no page fits (a password reset carries its own link)."""
     if kind in _PAGES:
-        return _PAGES[kind]
+        return page_path(_PAGES[kind])
     if (
         kind in _BOTH_SIDES
         and recipient_id is not None
         and recipient_id == facts.get("volunteer_id")
     ):
-        return "/mes-aides"
+        return page_path("my_matches")
     post_id = facts.get("post_id")
     if post_id:
-        return f"/annonces/{post_id}"
+        return page_path("post_page", post_id=post_id)
     return None
 
 

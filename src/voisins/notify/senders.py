@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from voisins.categories import LABELS
 from voisins.geo.bands import public_distance
 from voisins.geo.grid import Cell
+from voisins.links import page_url
 from voisins.notify.channels.base import (
     ContextValue,
     Message,
@@ -157,7 +158,8 @@ class Senders:
         if claim.kind == "report.filed":
             context = {"url": context["url"]}
         if claim.kind == "password.reset_requested":
-            context = {"reset_url": f"{base}/mot-de-passe/nouveau?jeton={facts.payload['token']}"}
+            token = facts.payload["token"]
+            context = {"reset_url": page_url(base, "password_new_page", {"jeton": token})}
         return context
 
     async def _digest_context(

@@ -24,6 +24,7 @@ from typing import cast
 
 import aiosmtplib
 
+from voisins.links import page_url
 from voisins.notify.channels.base import ChannelError, Message, PermanentError, TransientError
 from voisins.notify.channels.config import SmtpConfig
 from voisins.notify.channels.render import TRANSACTIONAL_KINDS, RenderedEmail, render_email
@@ -132,7 +133,8 @@ class EmailChannel:
         )
 
     def unsubscribe_url(self, recipient_id: int) -> str:
-        return f"{self._base_url}/unsubscribe/{unsubscribe_token(self._secret_key, recipient_id)}"
+        token = unsubscribe_token(self._secret_key, recipient_id)
+        return page_url(self._base_url, "unsubscribe_page", token=token)
 
     def build(self, message: Message, to_address: str) -> EmailMessage:
         """The complete message as a receiver parses it (previews, tests)."""

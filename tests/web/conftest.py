@@ -45,10 +45,10 @@ def chromium_path() -> str:
     return found.stdout.strip().splitlines()[-1]
 
 
-@pytest.fixture
-async def live_server(settings: Settings) -> AsyncIterator[str]:
-    """The whole app on a real port: pages, API, SSE."""
-    port = free_port()
+@contextlib.asynccontextmanager
+async def serving(settings: Settings, port: int | None = None) -> AsyncIterator[str]:
+    """The whole app on a real port (pages, API, SSE); yields its base URL."""
+    port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None)
     )
@@ -66,13 +66,23 @@ async def live_server(settings: Settings) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-def worker_process(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
-    """A real worker: relays the outbox, fans events out, pushes SSE events."""
+async def live_server(settings: Settings) -> AsyncIterator[str]:
+    async with serving(settings) as base_url:
+        yield base_url
+
+
+@contextlib.contextmanager
+def running_worker(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
+    """A real ``voisins worker`` process: relays the outbox, fans events out, sends
+    (SMTP when ``settings`` has a server), pushes SSE events."""
     env = {
         **os.environ,
         "VOISINS_ENVIRONMENT": "test",
         "VOISINS_DATABASE_URL": settings.database_url,
         "VOISINS_REDIS_URL": settings.redis_url,
+        "VOISINS_PUBLIC_BASE_URL": settings.public_base_url,
+        "VOISINS_SMTP_HOST": settings.smtp_host,
+        "VOISINS_SMTP_PORT": str(settings.smtp_port),
         "VOISINS_LOG_LEVEL": "WARNING",
     }
     process = subprocess.Popen(
@@ -92,6 +102,12 @@ def worker_process(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
+
+
+@pytest.fixture
+def worker_process(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
+    with running_worker(settings) as process:
+        yield process
 
 
 @pytest.fixture

@@ -115,20 +115,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # The organisation that runs this service, shown on the legal pages (mentions
     # légales, politique de confidentialité). The defaults say they are to be set: a
     # deployment must name itself, its address, its data protection contact, its
-    # publication director and its host.
+    # publication director and its host. (French typography: a no-break space, written
+    # \u00a0, before each colon, as voisins.typography sets the pages' own texts.)
     org_name: Annotated[str, Meta(min_length=1, max_length=200)] = (
-        "Nom de l'organisation (à renseigner : VOISINS_ORG_NAME)"
+        "Nom de l'organisation (à renseigner\u00a0: VOISINS_ORG_NAME)"
     )
     org_address: Annotated[str, Meta(min_length=1, max_length=500)] = (
-        "Adresse postale (à renseigner : VOISINS_ORG_ADDRESS)"
+        "Adresse postale (à renseigner\u00a0: VOISINS_ORG_ADDRESS)"
     )
     org_dpo_email: Annotated[str, Meta(min_length=3, max_length=254)] = "dpo@a-renseigner.invalid"
     org_publication_director: Annotated[str, Meta(min_length=1, max_length=200)] = (
-        "Directeur ou directrice de la publication (à renseigner : "
+        "Directeur ou directrice de la publication (à renseigner\u00a0: "
         "VOISINS_ORG_PUBLICATION_DIRECTOR)"
     )
     org_host: Annotated[str, Meta(min_length=1, max_length=500)] = (
-        "Hébergeur : nom, adresse et téléphone (à renseigner : VOISINS_ORG_HOST)"
+        "Hébergeur\u00a0: nom, adresse et téléphone (à renseigner\u00a0: VOISINS_ORG_HOST)"
     )
 
     @property

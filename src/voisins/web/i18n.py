@@ -18,6 +18,8 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from litestar.datastructures import Cookie
 
+from voisins.typography import french_message
+
 Locale = Literal["fr", "en"]
 LOCALES: tuple[Locale, ...] = ("fr", "en")
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
@@ -63,8 +65,22 @@ def language_cookie(locale: str) -> Cookie:
 
 
 def gettext_for(locale: str) -> Any:
+    """The pages' ``_``. French text gets its no-break spaces here, the one place
+    every French text of the pages goes through (voisins.typography)."""
+    if locale == "fr":
+        return _french_gettext
     return translations(locale).gettext
 
 
 def ngettext_for(locale: str) -> Any:
+    if locale == "fr":
+        return _french_ngettext
     return translations(locale).ngettext
+
+
+def _french_gettext(message: str) -> str:
+    return french_message(translations("fr").gettext(message))
+
+
+def _french_ngettext(singular: str, plural: str, n: int) -> str:
+    return french_message(translations("fr").ngettext(singular, plural, n))

@@ -23,6 +23,7 @@ from voisins.web.routes import (
     volunteer,
 )
 from voisins.web.security import page_headers_middleware
+from voisins.web.typography import FrenchTemplateText
 
 WEB_DIR = Path(__file__).resolve().parent
 REPO_NODE_MODULES = WEB_DIR.parents[2] / "node_modules"
@@ -40,6 +41,7 @@ def assets_dir(settings: Settings) -> Path:
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
     def configure(engine: JinjaTemplateEngine) -> None:
+        engine.engine.add_extension(FrenchTemplateText)
         engine.engine.autoescape = True
         engine.engine.trim_blocks = True
         engine.engine.lstrip_blocks = True

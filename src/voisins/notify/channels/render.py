@@ -21,6 +21,7 @@ import jinja2
 import msgspec
 
 from voisins.notify.channels.base import ContextValue, Message, PermanentError
+from voisins.typography import french_spaces
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 SMS_MAX_CHARS = 300
@@ -160,15 +161,21 @@ def render_email(message: Message, *, base_url: str, unsubscribe_url: str | None
     except (KeyError, jinja2.TemplateError) as exc:
         raise PermanentError(f"template {message.kind} {type(exc).__name__}") from None
     # Folded into one line: a header must never receive a line break from a value.
-    values["subject"] = " ".join(subject.split())
+    values["subject"] = _typography(message, " ".join(subject.split()))
     return RenderedEmail(
         subject=values["subject"],
-        text=_render(stem + ".txt", values, message.kind),
-        html=_render(stem + ".html", values, message.kind),
+        text=_typography(message, _render(stem + ".txt", values, message.kind)),
+        html=_typography(message, _render(stem + ".html", values, message.kind)),
     )
 
 
 def render_sms(message: Message, *, base_url: str) -> str:
     values = template_context(message, base_url)
     text = _render(f"sms/{message.kind}.{message.locale}.txt", values, message.kind)
-    return " ".join(text.split())
+    # After the folding: str.split() counts no-break spaces as spaces.
+    return _typography(message, " ".join(text.split()))
+
+
+def _typography(message: Message, text: str) -> str:
+    """French mails and SMS get the no-break spaces of French typography."""
+    return french_spaces(text) if message.locale == "fr" else text

@@ -1,0 +1,219 @@
+"""Whole journeys, as real people live them: Chromium on a phone-sized screen, the app on
+a real port, a real `voisins worker` sending real e-mails to an aiosmtpd server.
+
+Each journey starts at the sign-up form, goes on through the e-mails people receive
+(following their links, never typing a path a person could not know), and ends by
+opening every link of every e-mail each person received, signed in as that person:
+each must be a page for them (200, not «Page introuvable», not the login page)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import msgspec
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from voisins.settings import Settings
+
+from ..support.mail import Mail, SmtpServer, received, smtp_server, unused_port
+from .conftest import axe_violations, new_page, running_worker, screenshot, serving
+
+PASSWORD = "un mot de passe sûr"
+MAIL_WAIT_S = 40
+
+
+@dataclass
+class Town:
+    """The app, its worker and the mailbox everyone's e-mail lands in."""
+
+    base_url: str
+    smtp: SmtpServer
+    settings: Settings
+
+    def mails_to(self, address: str) -> list[Mail]:
+        return [m for m in received(self.smtp) if m.to == address]
+
+    async def mail(self, address: str, subject: str) -> Mail:
+        """The first mail to ``address`` whose subject contains ``subject``, waiting for
+        the worker to send it."""
+        deadline = time.monotonic() + MAIL_WAIT_S
+        while time.monotonic() < deadline:
+            for mail in self.mails_to(address):
+                if subject in mail.subject:
+                    return mail
+            await asyncio.sleep(0.2)
+        got = [m.subject for m in self.mails_to(address)]
+        raise AssertionError(f"no mail «{subject}» to {address} (got {got})")
+
+    def link(self, mail: Mail, path_prefix: str) -> str:
+        """The one link of ``mail`` to a path starting with ``path_prefix``."""
+        (found,) = [p for p in mail.links(self.base_url) if p.startswith(path_prefix)]
+        return found
+
+
+@pytest.fixture
+async def town(settings: Settings) -> AsyncIterator[Town]:
+    port = unused_port()
+    with smtp_server() as smtp:
+        configured = msgspec.structs.replace(
+            settings,
+            public_base_url=f"http://127.0.0.1:{port}",
+            smtp_host=smtp.host,
+            smtp_port=smtp.port,
+        )
+        async with serving(configured, port) as base_url:
+            with running_worker(configured):
+                yield Town(base_url, smtp, configured)
+
+
+async def check(page: Page, name: str) -> None:
+    """The page passes axe and fits the phone's screen; a screenshot for people."""
+    violations = await axe_violations(page)
+    assert violations == [], (name, violations)
+    overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, (name, f"{overflow}px wider than the screen")
+    await screenshot(page, "journey-" + name)
+
+
+async def sign_up(page: Page, name: str, email: str, phone: str | None = None) -> None:
+    await page.goto("/")
+    await page.get_by_role("link", name="Créer un compte").first.click()
+    await page.get_by_label("Votre prénom").fill(name)
+    await page.get_by_label("Adresse e-mail").fill(email)
+    await page.get_by_label("Mot de passe (10 caractères au moins)").fill(PASSWORD)
+    if phone:
+        await page.get_by_label("Téléphone (facultatif)").fill(phone)
+    await page.get_by_role("button", name="Créer mon compte").click()
+    await expect(page.get_by_role("button", name="Se déconnecter")).to_be_visible()
+
+
+async def confirm_address(town: Town, page: Page, email: str) -> None:
+    """Follow the confirmation link of the sign-up mail and press its one button."""
+    mail = await town.mail(email, "Confirmez")
+    await page.goto(town.link(mail, "/mon-compte/confirmer"))
+    await check(page, "confirm-address")
+    await page.get_by_role("button", name=re.compile("Confirmer")).click()
+    await expect(page.get_by_role("status").first).to_contain_text("peut maintenant vous écrire")
+
+
+async def opens_every_link(town: Town, page: Page, email: str) -> int:
+    """Open every link of every mail ``email`` received, in ``page`` (signed in as its
+    owner): each is a page for them. Returns how many links were opened."""
+    mails = town.mails_to(email)
+    assert mails, f"{email} received nothing"
+    opened = 0
+    for mail in mails:
+        links = mail.links(town.base_url)
+        assert links, (email, mail.subject)
+        for path in links:
+            response = await page.goto(path)
+            assert response is not None and response.status == 200, (
+                email, mail.subject, path, response and response.status,
+            )  # fmt: skip
+            heading = await page.get_by_role("heading", level=1).first.inner_text()
+            assert heading not in ("Page introuvable", "Se connecter", "Connexion"), (
+                email, mail.subject, path, heading,
+            )  # fmt: skip
+            opened += 1
+    return opened
+
+
+@contextlib.asynccontextmanager
+async def person(browser: Browser, town: Town) -> AsyncIterator[Page]:
+    page = await new_page(browser, town.base_url)
+    try:
+        yield page
+    finally:
+        await page.context.close()
+
+
+async def test_a_resident_and_a_volunteer_from_sign_up_to_each_others_contact(
+    browser: Browser, town: Town
+) -> None:
+    """Vic signs up and offers help with a typed address; Rose signs up and asks for
+    shopping with a typed address; Vic gets the proposition by e-mail, follows it,
+    accepts, and still sees Rose's contact five seconds later (live refreshes keep the
+    answered card); Rose forgets her password and gets back in through the e-mail."""
+    vic_mail, rose_mail = "vic.journey@example.org", "rose.journey@example.org"
+    async with person(browser, town) as vic, person(browser, town) as rose:
+        await sign_up(vic, "Vic", vic_mail, phone="06 11 22 33 44")
+        await confirm_address(town, vic, vic_mail)
+        await vic.goto("/benevole")
+        await type_address(vic, "18 rue Marx Dormoy")
+        await vic.get_by_label("Courses", exact=True).check()
+        await check(vic, "volunteer-profile")
+        await vic.get_by_role("button", name="Enregistrer mon profil").click()
+        await expect(vic.get_by_role("status").first).to_contain_text("enregistré")
+
+        await sign_up(rose, "Rose", rose_mail, phone="06 55 44 33 22")
+        await confirm_address(town, rose, rose_mail)
+        await rose.goto("/annonces/nouvelle")
+        await rose.get_by_label("Demander de l'aide").check()
+        await rose.get_by_label("Courses", exact=True).check()
+        await rose.get_by_label("Un titre court").fill("Des courses le samedi matin")
+        await rose.get_by_role("button", name="Continuer").click()
+        await type_address(rose, "22 rue Marx Dormoy")
+        await check(rose, "post-typed-address")
+        await rose.get_by_role("button", name="Continuer").click()
+        await rose.get_by_label("Une seule fois", exact=True).check()
+        day = await rose.evaluate("new Date(Date.now() + 2 * 86400e3).toISOString().slice(0, 10)")
+        await rose.get_by_label("Quel jour ? (pour une seule fois)").fill(day)
+        await rose.get_by_label("À partir de quelle heure ?").fill("09:00")
+        await rose.get_by_label("Jusqu'à quelle heure ?").fill("11:00")
+        await rose.get_by_role("button", name="Publier mon annonce").click()
+        await expect(rose).to_have_url(re.compile(r"/annonces/\d+$"))
+
+        proposed = await town.mail(vic_mail, "Nouvelle proposition")
+        await vic.goto(town.link(proposed, "/propositions"))
+        card = vic.locator("li.card", has_text="Des courses le samedi matin")
+        await expect(card).to_be_visible()
+        await card.get_by_role("button", name="J'accepte").click()
+        await expect(card).to_contain_text("06 55 44 33 22", timeout=10_000)
+        await vic.wait_for_timeout(5_000)  # the live refreshes of its own new messages
+        await expect(card).to_contain_text("06 55 44 33 22")
+        await expect(card.get_by_role("button", name="J'accepte")).to_have_count(0)
+        await check(vic, "volunteer-accepted-contact")
+
+        confirmed = await town.mail(rose_mail, "confirmée")
+        await rose.goto(town.link(confirmed, "/annonces/"))
+        await expect(rose.get_by_role("link", name="06 11 22 33 44")).to_be_visible()
+
+        # A forgotten password: from the login page, through the e-mail, back in.
+        await rose.get_by_role("button", name="Se déconnecter").click()
+        await rose.goto("/connexion")
+        await rose.get_by_role("link", name="Mot de passe oublié ?").click()
+        await rose.get_by_label("Adresse e-mail").fill(rose_mail)
+        await rose.get_by_role("button", name=re.compile("Recevoir")).click()
+        reset = await town.mail(rose_mail, "mot de passe")
+        await rose.goto(town.link(reset, "/mot-de-passe/nouveau"))
+        await check(rose, "new-password")
+        await rose.get_by_label("Nouveau mot de passe (10 caractères au moins)").fill(
+            "un autre mot de passe"
+        )
+        await rose.get_by_label("Le même mot de passe, une seconde fois").fill(
+            "un autre mot de passe"
+        )
+        await rose.get_by_role("button", name=re.compile("Enregistrer|Choisir")).click()
+        await rose.get_by_label("Adresse e-mail").fill(rose_mail)
+        await rose.get_by_label("Mot de passe", exact=True).fill("un autre mot de passe")
+        await rose.get_by_role("button", name="Se connecter").click()
+        await expect(rose.get_by_role("button", name="Se déconnecter")).to_be_visible()
+
+        assert await opens_every_link(town, vic, vic_mail) >= 3
+        assert await opens_every_link(town, rose, rose_mail) >= 3
+
+
+async def type_address(page: Page, typed: str) -> None:
+    """Type an address and pick the first suggestion, as a person does; nothing else
+    (no pin moved, no coordinates typed)."""
+    field = page.get_by_role("combobox", name=re.compile("Adresse"))
+    await field.fill(typed)
+    suggestion = page.get_by_role("option").first
+    await expect(suggestion).to_be_visible(timeout=10_000)
+    await suggestion.click()

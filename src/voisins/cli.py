@@ -75,11 +75,32 @@ def _demo(settings: Settings, _: argparse.Namespace) -> int:
             print("demo already loaded")
 
     asyncio.run(run())
+    if settings.address_search == "addok":  # typed addresses work in the demo
+        from voisins.geo.addresses import import_file, sample_file
+
+        found = import_file(settings.addok_redis_dsn, sample_file())
+        print(f"demo addresses: {found.addresses} in La Chapelle (Paris 18e)")
     print(
         f"demo accounts (password {DEMO_PASSWORD!r}): fatou@voisins.demo (volunteer), "
         "gisele@voisins.demo (resident), travailleur1@voisins.demo (social worker, "
         f"TOTP secret {DEMO_TOTP['sw1']}), admin@voisins.demo (TOTP {DEMO_TOTP['admin']})"
     )
+    return 0
+
+
+def _addresses_import(settings: Settings, args: argparse.Namespace) -> int:
+    from voisins.geo.addresses import AddressFileError, import_file, sample_file
+
+    if bool(args.file) == bool(args.sample):
+        print("voisins: name one FILE, or --sample", file=sys.stderr)
+        return 2
+    try:
+        path = args.file or sample_file()
+        summary = import_file(settings.addok_redis_dsn, path, reset=args.reset)
+    except AddressFileError as exc:
+        print(f"voisins: address file refused: {exc}", file=sys.stderr)
+        return 1
+    print(f"addresses imported: {summary.streets} streets, {summary.addresses} addresses")
     return 0
 
 
@@ -97,6 +118,14 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("demo", help="load the demo neighbourhood (idempotent)").set_defaults(
         run=_demo
     )
+    addresses = commands.add_parser("addresses", help="the self-hosted address search (addok)")
+    imports = addresses.add_subparsers(dest="addresses", required=True).add_parser(
+        "import", help="import a BAN file (addok .ndjson or .csv, gzipped or not); again replaces"
+    )
+    imports.add_argument("file", nargs="?")
+    imports.add_argument("--sample", action="store_true", help="the demo neighbourhood's sample")
+    imports.add_argument("--reset", action="store_true", help="empty the address index first")
+    imports.set_defaults(run=_addresses_import)
     return parser
 
 

@@ -51,6 +51,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     health_timeout_s: Annotated[float, Meta(gt=0, le=30)] = 2.0
     # Base Adresse Nationale search API; empty means address geocoding is off.
     geocoder_url: str = ""
+    # Address search: "addok" (self-hosted, on Redis, fed by `voisins addresses import`),
+    # "ban" (the API at geocoder_url: addresses leave the server), "off". Empty: "ban"
+    # when geocoder_url is set (deployments that already use it), else "addok".
+    geocoder: Literal["", "addok", "ban", "off"] = ""
+    # addok's Redis database; empty: db 1 on VOISINS_REDIS_URL's server (in tests, the
+    # tests' own database, which they flush).
+    addok_redis_url: Annotated[str, Meta(pattern=r"^(rediss?://.*)?$")] = ""
     geocoder_timeout_s: Annotated[float, Meta(gt=0, le=30)] = 5.0
     # Cookies are sent only over HTTPS unless this is false (local development).
     secure_cookies: bool = False
@@ -138,6 +145,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         return re.sub(r"^postgres(ql)?(\+asyncpg)?://", "postgresql+asyncpg://", self.database_url)
 
     @property
+    def address_search(self) -> str:
+        """The geocoder in use: addok, ban or off."""
+        return self.geocoder or ("ban" if self.geocoder_url else "addok")
+
+    @property
+    def addok_redis_dsn(self) -> str:
+        """addok's own Redis database (see ``addok_redis_url``)."""
+        if self.addok_redis_url:
+            return self.addok_redis_url
+        if self.environment == "test":
+            return self.redis_url
+        return re.sub(r"(/\d*)?(\?.*)?$", r"/1\2", self.redis_url, count=1)
+
+    @property
     def asyncpg_dsn(self) -> str:
         """The database URL as plain asyncpg wants it (no driver suffix)."""
         return re.sub(r"^postgres(ql)?(\+asyncpg)?://", "postgresql://", self.database_url)
@@ -200,4 +221,6 @@ _EXPECTED = {
     "log_json": "true or false",
     "secure_cookies": "true or false",
     "secret_key": "a random string of at least 16 characters",
+    "geocoder": "one of addok, ban, off",
+    "addok_redis_url": "a URL like redis://host:6379/1",
 }

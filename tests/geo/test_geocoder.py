@@ -227,7 +227,8 @@ async def test_the_disabled_geocoder_asks_for_coordinates() -> None:
 
 
 async def test_settings_choose_the_geocoder(ban: BanStub) -> None:
-    assert isinstance(geocoder_from_settings(load_settings({})), DisabledGeocoder)
+    # Off only when asked: the default is the self-hosted addok (tests/geo/test_addresses.py).
+    assert isinstance(geocoder_from_settings(load_settings({}, geocoder="off")), DisabledGeocoder)
     geocoder = geocoder_from_settings(
         load_settings({}, geocoder_url=ban.url, geocoder_timeout_s=0.2)
     )

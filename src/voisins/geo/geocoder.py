@@ -1,5 +1,7 @@
-"""Address search: text in, a WGS84 point out, through the Base Adresse Nationale.
+"""Address search: text in, a WGS84 point out, and suggestions while a person types.
 
+Three choices (``VOISINS_GEOCODER``): the self-hosted addok index (the default: no
+address leaves the server), the Base Adresse Nationale's public API, or off.
 An address is personal data: it is never logged here, never put in an exception
 message, and the query string is cut from httpx's own request log line.
 """
@@ -9,10 +11,14 @@ from __future__ import annotations
 import logging
 from typing import Protocol, runtime_checkable
 
+import anyio.to_thread
 import httpx
 import msgspec
+import redis
 
 from voisins.errors import DomainError, Invalid
+from voisins.geo import addresses
+from voisins.geo.addresses import Suggestion
 from voisins.geo.coordinates import LonLat, validate_point
 from voisins.settings import Settings
 
@@ -57,13 +63,66 @@ class Geocoder(Protocol):
         ...
 
 
+@runtime_checkable
+class AddressSuggester(Protocol):
+    async def suggest(self, query: str, limit: int = 5) -> list[Suggestion]:
+        """Addresses that complete what was typed so far, best first."""
+        ...
+
+
 class DisabledGeocoder:
-    """Used when no geocoder URL is configured: clients must send coordinates."""
+    """Used when address search is off: clients must send coordinates."""
 
     async def geocode(self, query: str) -> GeocodedAddress | None:
         raise Invalid.field(
             "address", "address search is not configured; send longitude and latitude"
         )
+
+    async def suggest(self, query: str, limit: int = 5) -> list[Suggestion]:
+        return []
+
+
+class AddokGeocoder:
+    """The self-hosted addok index (``voisins addresses import``) in its Redis database.
+
+    addok is synchronous: each search runs in a worker thread (a few Redis round trips,
+    a few milliseconds). An empty index finds nothing; Redis down is ``GeocoderUnavailable``.
+    """
+
+    def __init__(self, redis_url: str, min_score: float = 0.5, suggest_min_score: float = 0.4):
+        self._url = redis_url
+        self._min_score = min_score
+        self._suggest_min_score = suggest_min_score
+
+    async def _search(self, text: str, limit: int, autocomplete: bool) -> list[Suggestion]:
+        try:
+            return await anyio.to_thread.run_sync(
+                lambda: addresses.search(self._url, text, limit=limit, autocomplete=autocomplete)
+            )
+        except redis.RedisError:
+            raise GeocoderUnavailable() from None
+
+    async def geocode(self, query: str) -> GeocodedAddress | None:
+        text = _checked_query(query)
+        found = await self._search(text, 1, autocomplete=False)
+        if not found or found[0].score < self._min_score:
+            # A person who typed a part of a word and pressed «Continuer»: try again as
+            # the suggestions would.
+            found = await self._search(text, 1, autocomplete=True)
+        if not found or found[0].score < self._min_score:
+            return None
+        best = found[0]
+        return GeocodedAddress(
+            label=best.label,
+            point=LonLat(lon=best.lon, lat=best.lat),
+            score=best.score,
+            citycode=best.citycode,
+        )
+
+    async def suggest(self, query: str, limit: int = 5) -> list[Suggestion]:
+        text = _checked_query(query)
+        found = await self._search(text, limit, autocomplete=True)
+        return [s for s in found if s.score >= self._suggest_min_score]
 
 
 # The BAN answer (https://adresse.data.gouv.fr/outils/api-doc/adresse): a GeoJSON
@@ -145,13 +204,10 @@ class BanGeocoder:
         self._min_score = min_score
         _hide_query_strings_in_httpx_logs()
 
-    async def geocode(self, query: str) -> GeocodedAddress | None:
-        text = _checked_query(query)
+    async def _features(self, params: dict[str, str]) -> list[_BanFeature]:
         # "from None" everywhere: httpx messages and tracebacks may quote the URL.
         try:
-            response = await self._client.get(
-                self._url, params={"q": text, "limit": "1"}, timeout=self._timeout
-            )
+            response = await self._client.get(self._url, params=params, timeout=self._timeout)
         except httpx.HTTPError:
             raise GeocoderUnavailable() from None
         if response.status_code != 200:
@@ -160,9 +216,29 @@ class BanGeocoder:
             answer = msgspec.json.decode(response.content, type=_BanResponse)
         except msgspec.DecodeError:
             raise GeocoderUnavailable() from None
-        if not answer.features:
+        return answer.features
+
+    async def suggest(self, query: str, limit: int = 5) -> list[Suggestion]:
+        text = _checked_query(query)
+        features = await self._features({"q": text, "limit": str(limit), "autocomplete": "1"})
+        found = []
+        for feature in features:
+            lon, lat = feature.geometry.coordinates
+            try:
+                validate_point(lon, lat)
+            except Invalid:
+                continue
+            found.append(Suggestion(label=feature.properties.label, lon=lon, lat=lat,
+                                    score=feature.properties.score,
+                                    citycode=feature.properties.citycode))  # fmt: skip
+        return found
+
+    async def geocode(self, query: str) -> GeocodedAddress | None:
+        text = _checked_query(query)
+        features = await self._features({"q": text, "limit": "1"})
+        if not features:
             return None
-        best = answer.features[0]
+        best = features[0]
         if best.properties.score < self._min_score:
             return None
         lon, lat = best.geometry.coordinates
@@ -183,7 +259,10 @@ class BanGeocoder:
 
 
 def geocoder_from_settings(settings: Settings) -> Geocoder:
-    """BAN search at ``settings.geocoder_url``, or the disabled geocoder when it is empty."""
-    if not settings.geocoder_url:
-        return DisabledGeocoder()
-    return BanGeocoder(settings.geocoder_url, settings.geocoder_timeout_s)
+    """addok (the default), the BAN API at ``settings.geocoder_url``, or off."""
+    chosen = settings.address_search
+    if chosen == "addok":
+        return AddokGeocoder(settings.addok_redis_dsn)
+    if chosen == "ban" and settings.geocoder_url:
+        return BanGeocoder(settings.geocoder_url, settings.geocoder_timeout_s)
+    return DisabledGeocoder()

@@ -14,14 +14,20 @@ import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 import msgspec
+import pyotp
 import pytest
+from litestar.testing import AsyncTestClient
 from playwright.async_api import Browser, Page, expect
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from voisins.app import create_app
 from voisins.settings import Settings
 
 from ..support.mail import Mail, SmtpServer, received, smtp_server, unused_port
+from ..support.world import build_world
 from .conftest import axe_violations, new_page, running_worker, screenshot, serving
 
 PASSWORD = "un mot de passe sûr"
@@ -217,3 +223,102 @@ async def type_address(page: Page, typed: str) -> None:
     suggestion = page.get_by_role("option").first
     await expect(suggestion).to_be_visible(timeout=10_000)
     await suggestion.click()
+
+
+async def test_a_new_social_worker_from_their_account_to_an_assisted_residents_volunteer(
+    browser: Browser, town: Town, engine: AsyncEngine
+) -> None:
+    """The administrator creates Salomé's account; she signs in, enrols her second
+    factor from the QR code's key, finds volunteer Vera by name and vets her, posts a
+    visit for Mme Odette (who has no e-mail) with a typed address, approves Vera's
+    answer, and follows the request to Vera's contact on Mme Odette's page; then every
+    link of every mail she received leads to a page of hers."""
+    async with AsyncTestClient(create_app(town.settings)) as api:
+        world = await build_world(api, engine)
+        await api.patch("/api/v1/me", json={"phone": "06 33 33 33 33"}, headers=world.vera.headers)
+    salome_mail = "salome.journey@centre-goutte-dor.example.org"
+    async with person(browser, town) as admin, person(browser, town) as salome:
+        await admin.context.add_cookies(
+            [{"name": "voisins_session", "value": world.admin.token, "url": town.base_url}]
+        )
+        await admin.goto("/admin/equipe")
+        await admin.get_by_label("Prénom et nom").fill("Salomé Travail")
+        await admin.get_by_label("E-mail professionnel").fill(salome_mail)
+        await admin.get_by_label("Rôle", exact=True).select_option("social_worker")
+        await admin.get_by_label("Centre (pour un travailleur social)").select_option(
+            str(world.centre_18)
+        )
+        await admin.get_by_label("Mot de passe provisoire (10 caractères au moins)").fill(PASSWORD)
+        await admin.get_by_role("button", name="Créer le compte").click()
+        await expect(admin.get_by_role("heading", name="Salomé Travail")).to_be_visible()
+
+        # First sign-in: the password, then the second factor from the QR code's key.
+        await salome.goto("/connexion")
+        await salome.get_by_label("Adresse e-mail").fill(salome_mail)
+        await salome.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
+        await salome.get_by_role("button", name="Se connecter").click()
+        await expect(salome.get_by_role("heading", level=1)).to_have_text(
+            "Protéger votre compte avec un code"
+        )
+        await expect(salome.locator("svg").first).to_be_visible()
+        await check(salome, "staff-enrol-qr")
+        secret = (await salome.locator("#secret").inner_text()).replace(" ", "")
+        await salome.get_by_label("Code à 6 chiffres").fill(pyotp.TOTP(secret).now())
+        await salome.get_by_role("button", name="Valider le code").click()
+        await expect(salome).to_have_url(re.compile(r"/centre"))
+
+        # Vetting: Vera is found by her name, her record written on her page.
+        await salome.goto("/centre/verification")
+        await salome.get_by_role("searchbox").fill("Vera")
+        await salome.keyboard.press("Enter")
+        results = salome.get_by_role("list", name="Résultats")
+        await results.get_by_role("link", name=re.compile("Ouvrir sa fiche.*Vera")).click()
+        await check(salome, "vetting-volunteer")
+        checked = (date.today() - timedelta(days=1)).isoformat()
+        await salome.get_by_label("Pièce d'identité vérifiée le").fill(checked)
+        extract = (date.today() - timedelta(days=10)).isoformat()
+        await salome.get_by_label("Date de l'extrait de casier judiciaire").fill(extract)
+        await salome.get_by_role("button", name=re.compile("Enregistrer")).click()
+        await expect(salome.get_by_role("status").first).to_be_visible()
+
+        # A visit for Mme Odette, posted for her with a typed address.
+        await salome.goto("/centre/habitants")
+        await salome.get_by_role("link", name=re.compile("Odile|Odette")).first.click()
+        resident_page = salome.url
+        await salome.get_by_role("link", name=re.compile("Publier une annonce pour")).click()
+        await salome.get_by_label("La personne demande de l'aide").check()
+        await salome.get_by_label("Sorte d'aide").select_option(label="Visite de convivialité")
+        await salome.get_by_label("Titre", exact=True).fill("Une visite le mardi")
+        await type_address(salome, "5 rue Léon")
+        await salome.get_by_label("Une fois", exact=True).check()
+        day = (date.today() + timedelta(days=3)).isoformat()
+        await salome.get_by_label("Le (pour une fois)").fill(day)
+        await salome.get_by_label("De", exact=True).fill("14:00")
+        await salome.get_by_label("À", exact=True).fill("16:00")
+        await check(salome, "post-for-resident")
+        await salome.get_by_role("button", name=re.compile("Publier")).click()
+
+        async with person(browser, town) as vera:
+            await vera.context.add_cookies(
+                [{"name": "voisins_session", "value": world.vera.token, "url": town.base_url}]
+            )
+            await vera.goto("/propositions")
+            card = vera.locator("li.card", has_text="Une visite le mardi")
+            await expect(card).to_be_visible(timeout=20_000)
+            await card.get_by_role("button", name="J'accepte").click()
+            await expect(card).to_contain_text("valide", timeout=10_000)
+
+        review = await town.mail(salome_mail, "valider")
+        await salome.goto(town.link(review, "/centre"))
+        item = salome.locator("li.card, article", has_text="Une visite le mardi").first
+        await item.get_by_label("Raison de la décision (obligatoire)").fill("Vera vérifiée")
+        await item.get_by_role("button", name="Valider").click()
+        await expect(salome.get_by_role("status").filter(has_text="Validé.")).to_be_visible(
+            timeout=10_000
+        )
+        await salome.goto(resident_page)
+        await expect(salome.get_by_text("Vera")).to_be_visible()
+        await expect(salome.get_by_role("link", name="06 33 33 33 33")).to_be_visible()
+        await check(salome, "assisted-resident-confirmed")
+
+        assert await opens_every_link(town, salome, salome_mail) >= 2

@@ -26,8 +26,16 @@ def _totp_ok(secret: str | None, code: str | None) -> bool:
 
 
 async def login(
-    conn: AsyncConnection, limiter: LoginLimiter, data: LoginIn, *, ip: str, ttl_s: int
+    conn: AsyncConnection,
+    limiter: LoginLimiter,
+    data: LoginIn,
+    *,
+    ip: str,
+    ttl_s: int,
+    code_later: bool = False,
 ) -> LoginOut:
+    """``code_later``: a staff password without its code still opens a session, one
+    that waits for the code (the pages ask for it on a page of its own)."""
     email = data.email.lower()
     await limiter.hit(email, ip)
     row = (
@@ -46,13 +54,16 @@ async def login(
         raise Unauthenticated("wrong e-mail or password")
     second_factor = False
     if row.role in STAFF_ROLES and row.totp_on:
-        if data.totp_code is None:
+        if data.totp_code is None and code_later:
+            pass  # second_factor stays False: the session waits for its code
+        elif data.totp_code is None:
             raise Unauthenticated(
                 "this account needs its 6-digit code", {"totp_code": "required for staff"}
             )
-        if not _totp_ok(row.totp_secret, data.totp_code):
+        elif not _totp_ok(row.totp_secret, data.totp_code):
             raise Unauthenticated("wrong 6-digit code", {"totp_code": "wrong or expired code"})
-        second_factor = True
+        else:
+            second_factor = True
     await limiter.clear_account(email, ip)
     if needs_rehash(row.password_hash):
         await conn.execute(

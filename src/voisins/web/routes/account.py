@@ -10,13 +10,14 @@ from litestar import Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.response import Redirect, Template
 
-from voisins.accounts import users
+from voisins.accounts import second_factor, users
 from voisins.accounts.access import Viewer
 from voisins.accounts.schemas import MeUpdate
 from voisins.api.deps import OptionalViewer, SettingsDep, Tx, ended_session_cookie
 from voisins.moderation import gdpr
 from voisins.notify import inbox as notifications
 from voisins.notify.inbox import PreferencesIn, PreferencesOut
+from voisins.web.formats import formats_for
 from voisins.web.forms import N_, FormError, convert, form_values
 from voisins.web.i18n import language_cookie
 from voisins.web.pages import Me, page
@@ -59,10 +60,13 @@ async def _account_page(
     prefs = await notifications.get_preferences(tx, viewer)
     kinds = kinds_for(me.role, me.is_volunteer)
     chosen = {k: prefs.channels.get(k) or prefs.default_channels for k in kinds}
+    # Staff see their second factor's state (templates/staff/_account_factor.html).
+    factor = await second_factor.state(tx, viewer.id) if viewer.is_staff else None
     return page(
         request, "account/account.html", me, status_code=status_code, account=account,
         prefs=prefs, kinds=kinds, kind_labels=NOTIFICATION_KINDS, chosen=chosen,
         errors=errors or {}, values=values or {}, notice=notice(request, NOTICES),
+        second_factor=factor, fmt=formats_for(request, me),
     )  # fmt: skip
 
 

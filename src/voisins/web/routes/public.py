@@ -31,7 +31,7 @@ from voisins.posts import service as posts
 from voisins.web.forms import N_, FormError, convert, form_values
 from voisins.web.i18n import LANG_COOKIE, LOCALES, language_cookie
 from voisins.web.pages import LARGE_TEXT_COOKIE, me_of, page, safe_next
-from voisins.web.routes import recovery
+from voisins.web.routes import recovery, staff
 
 # The demo neighbourhood (Goutte d'Or / La Chapelle): the home page shows its open posts.
 HOME_PLACE = LonLat(2.354, 48.886)
@@ -102,7 +102,11 @@ DEMO_ACCOUNTS = [
 @get("/connexion", name="login_page", include_in_schema=False)
 async def login_page(
     request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
-) -> Template:
+) -> Response[Any]:
+    # A staff member between password and code (sent here by a page that needs them
+    # fully signed in) finishes with the code rather than the password again.
+    if optional_viewer is None and (unfinished := await staff.unfinished_sign_in(request, tx)):
+        return Redirect(unfinished, status_code=303)
     # Reached from the new-password page (routes/recovery.py) once the password changed.
     changed = request.query_params.get("mot-de-passe") == "change"
     return page(request, "login.html", await me_of(tx, optional_viewer), errors={}, values={},
@@ -121,22 +125,27 @@ async def login_submit(
     errors: dict[str, str] = {}
     try:
         data = convert(values, LoginIn)
+        # Staff give their code on a page of its own (routes/staff.py), or enrol there.
         result = await sessions.login(
-            tx, limiter, data, ip=client_ip(request), ttl_s=settings.session_ttl_s
-        )
+            tx, limiter, data, ip=client_ip(request), ttl_s=settings.session_ttl_s,
+            code_later=True,
+        )  # fmt: skip
     except FormError as exc:
         errors = exc.fields
     except TooManyRequests:
         errors = {"form": N_("Trop d'essais. Réessayez dans quelques minutes.")}
     except Unauthenticated as exc:
         if "totp_code" in exc.fields:
-            errors = {"totp_code": N_("Entrez le code à 6 chiffres de votre application.")}
+            # Only a form that still sends the code with the password gets here.
+            errors = {"form": N_("Entrez le code à 6 chiffres de votre application.")}
         else:
             errors = {"form": N_("E-mail ou mot de passe incorrect.")}
     if errors:
         values.pop("password", None)
         return page(request, "login.html", None, status_code=400, errors=errors,
                     values=values, suite=suite)  # fmt: skip
+    if result.second_factor_required:
+        suite = staff.second_step(result.user.second_factor_enabled, suite)
     redirect = Redirect(suite, status_code=303)
     redirect.cookies.append(session_cookie(result.token, settings))
     return redirect
@@ -172,7 +181,8 @@ async def signup_submit(
         values.pop("password", None)
         taken = {"email": N_("Un compte existe déjà avec cet e-mail.")}
         return page(request, "signup.html", None, status_code=409, errors=taken, values=values)
-    redirect = Redirect("/", status_code=303)
+    # The account page says a link was sent, and offers to send it again.
+    redirect = Redirect("/mon-compte?fait=inscription#adresse", status_code=303)
     redirect.cookies.append(session_cookie(result.token, settings))
     return redirect
 
@@ -181,8 +191,10 @@ async def signup_submit(
 async def logout(
     request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
 ) -> Redirect:
-    if optional_viewer is not None:
-        await sessions.logout(tx, optional_viewer)
+    # A staff session still waiting for its code ends too ("Annuler et se déconnecter").
+    viewer = optional_viewer or await staff.pending_viewer(request, tx)
+    if viewer is not None:
+        await sessions.logout(tx, viewer)
     redirect = Redirect("/", status_code=303)
     redirect.cookies.append(ended_session_cookie())
     return redirect
@@ -216,5 +228,5 @@ async def text_size(request: Request[Any, Any, Any]) -> Redirect:
 
 ROUTES = [
     home, login_page, login_submit, signup_page, signup_submit, logout, language, text_size,
-    *recovery.ROUTES,
+    *recovery.ROUTES, *staff.ROUTES,
 ]  # fmt: skip

@@ -191,6 +191,9 @@ async def test_a_wrong_code_is_the_fields_error_and_keeps_the_same_key(
     assert 'id="code-error"' in wrong.text and "Ce code ne convient pas." in wrong.text
     assert 'aria-invalid="true"' in wrong.text and 'role="alert"' in wrong.text
     assert secret_of(wrong.text) == secret
+    english = await client.get(ENROL, headers={"Accept-Language": "en"})
+    assert "Protect your account with a code" in english.text
+    assert secret_of(english.text) == secret
     # Letters or too few digits: the same clear answer, nothing enabled.
     for typed in ("abcdef", "12345", ""):
         assert (await send_code(client, ENROL, typed)).status_code == 400

@@ -104,7 +104,7 @@ def qr_svg(uri: str) -> Markup:
         out, kind="svg", xmldecl=False, svgns=True, scale=5, border=4, light="#fff",
         svgclass="qr", lineclass=None,
     )  # fmt: skip
-    # An image of the key, for assistive technologies; the key is also written out.
+    # Named by its caption for screen readers; the key itself is written out beside it.
     labelled = '<svg role="img" aria-labelledby="qr-caption" '
     svg = out.getvalue().decode().replace("<svg ", labelled, 1)
     return Markup(svg)  # noqa: S704 - segno's own output, no user text in it

@@ -196,10 +196,12 @@ async def test_assisted_residents_vetting_and_volunteer_homes_are_not_other_peop
     vetting = {"id_checked_at": datetime.now(UTC).isoformat(), "record_extract_date": extract}
     vera_before = await ok(await call(client, world, "vera", "GET", "/me/volunteer"))
     assert vera_before["vetting"]["id_checked_at"] is None
-    # Any social worker may vet (DESIGN.md does not scope vetting to a territory), so
-    # worker_20 is not among those refused.
-    for viewer in ("anonymous", "alice", "basile", "vera", "stranger", "admin"):
+    # The social workers of Vera's territory (the Goutte d'Or) vet her; Belleville's
+    # worker neither reads nor writes her record; an administrator reads it only.
+    for viewer in ("anonymous", "alice", "basile", "vera", "stranger", "admin", "worker_20"):
         assert_refused(await call(client, world, viewer, "PUT", vetting_url, vetting), viewer)
+    assert_refused(await call(client, world, "worker_20", "GET", vetting_url), "worker_20")
+    assert (await ok(await call(client, world, "admin", "GET", vetting_url)))["vetted"] is False
     assert await ok(await call(client, world, "vera", "GET", "/me/volunteer")) == vera_before
     vetted = await ok(await call(client, world, "worker_18", "PUT", vetting_url, vetting))
     assert vetted["vetted"] is True and vetted["record_extract_date"] == extract

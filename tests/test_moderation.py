@@ -278,13 +278,14 @@ async def test_vetting_record_shows_who_checked_and_when_the_extract_expires(
     )
     record = await ok(
         await client.get(
-            f"{API}/volunteers/{world.victor.id}/vetting", headers=world.worker_18.headers
+            f"{API}/volunteers/{world.victor.id}/vetting", headers=world.worker_20.headers
         )
     )
     assert record["vetted"] is False  # the extract is older than three years
     assert date.fromisoformat(record["record_expires_on"]) < date.today()
     assert record["id_checked_by"] == world.worker_20.id
-    for who in (world.alice, world.victor, world.vera):
+    # Victor lives in Belleville: the Goutte d'Or's worker is refused his record too.
+    for who in (world.alice, world.victor, world.vera, world.worker_18):
         response = await client.get(
             f"{API}/volunteers/{world.victor.id}/vetting", headers=who.headers
         )
@@ -762,12 +763,10 @@ async def test_role_matrix_residents_volunteers_and_other_centres_are_refused(
             else:
                 assert response.status_code == 403, (who.email, path)
                 forbidden += 1
-        if who is not world.worker_20:  # any social worker may vet (in person)
-            vetting = await client.get(
-                f"{API}/volunteers/{world.vera.id}/vetting", headers=who.headers
-            )
-            assert vetting.status_code == 403
-            forbidden += 1
+        # Vera lives in the Goutte d'Or: Belleville's worker is refused her record too.
+        vetting = await client.get(f"{API}/volunteers/{world.vera.id}/vetting", headers=who.headers)
+        assert vetting.status_code == 403
+        forbidden += 1
     # Nothing moved.
     async with engine.connect() as conn:
         state = (

@@ -11,12 +11,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pyotp
 import pytest
-from babel.dates import format_date
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-
-from voisins.accounts.volunteer import RECORD_VALIDITY
 
 from ..support.people import PASSWORD, Person
 from ..support.world import HOME_ALICE, HOME_ODILE, World, build_world, post_body, with_matches
@@ -297,46 +294,6 @@ async def test_a_report_is_resolved_and_a_reported_person_suspended(
     client.cookies.clear()
     gone = await client.get("/api/v1/me", headers=world.basile.headers)
     assert gone.status_code == 401  # the suspension ended Basile's sessions
-
-
-async def test_vetting_is_recorded_and_its_expiry_shown(
-    client: AsyncTestClient, small_world: World
-) -> None:
-    world = small_world
-    sign_in(client, world.worker_18)
-    unknown = await client.get("/centre/verification?benevole=999999")
-    assert unknown.status_code == 404 and 'id="benevole-error"' in unknown.text
-    shown = await client.get(f"/centre/verification?benevole={world.victor.id}")
-    assert shown.status_code == 200
-    assert "Non vérifié" in shown.text
-
-    today = date.today()
-    future = await client.post(
-        f"/centre/verification/{world.victor.id}",
-        data={"_csrf_token": csrf_of(shown.text),
-              "record_extract_date": (today + timedelta(days=3)).isoformat()},
-    )  # fmt: skip
-    assert future.status_code == 422
-    assert 'aria-describedby="record_extract_date-error"' in future.text
-
-    extract = today - timedelta(days=100)
-    recorded = await client.post(
-        f"/centre/verification/{world.victor.id}",
-        data={"_csrf_token": csrf_of(shown.text), "id_checked_on": today.isoformat(),
-              "record_extract_date": extract.isoformat()},
-        follow_redirects=False,
-    )  # fmt: skip
-    assert recorded.status_code == 303
-    after = await client.get(recorded.headers["location"])
-    assert "La vérification est enregistrée." in after.text
-    assert "Vérifié : peut recevoir des demandes sensibles." in after.text
-    expires = format_date(extract + RECORD_VALIDITY, "d MMMM y", locale="fr")
-    assert expires in html.unescape(after.text)
-    client.cookies.clear()
-    vetting = await client.get(
-        f"/api/v1/volunteers/{world.victor.id}/vetting", headers=world.worker_18.headers
-    )
-    assert vetting.json()["vetted"] is True
 
 
 async def test_an_assisted_resident_is_registered_and_a_request_posted_for_them(

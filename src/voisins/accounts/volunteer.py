@@ -12,8 +12,7 @@ from msgspec import Meta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from voisins import audit
-from voisins.accounts.access import Viewer, require_social_worker
+from voisins.accounts.access import Viewer
 from voisins.accounts.quotas import Quotas
 from voisins.accounts.schemas import Input
 from voisins.categories import Category
@@ -214,44 +213,3 @@ async def put_profile(
         },
     )
     return await get_profile(conn, viewer)
-
-
-async def set_vetting(
-    conn: AsyncConnection, viewer: Viewer, volunteer_id: int, data: VettingIn
-) -> Vetting:
-    require_social_worker(viewer)
-    if data.id_checked_at is not None and data.id_checked_at > datetime.now(UTC) + timedelta(
-        minutes=5
-    ):
-        raise Invalid.field("id_checked_at", "cannot be in the future")
-    if data.record_extract_date is not None and data.record_extract_date > datetime.now(UTC).date():
-        raise Invalid.field("record_extract_date", "cannot be in the future")
-    row = (
-        await conn.execute(
-            text(
-                """
-                UPDATE volunteers SET
-                    id_checked_at = COALESCE(:id_at, id_checked_at),
-                    id_checked_by = CASE WHEN :id_at IS NULL THEN id_checked_by ELSE :me END,
-                    record_extract_date = COALESCE(:extract, record_extract_date),
-                    record_checked_by = CASE WHEN :extract IS NULL THEN record_checked_by
-                                             ELSE :me END,
-                    updated_at = now()
-                WHERE user_id = :id
-                RETURNING id_checked_at, record_extract_date, id_checked_by, record_checked_by
-                """
-            ),
-            {
-                "id_at": data.id_checked_at,
-                "extract": data.record_extract_date,
-                "me": viewer.id,
-                "id": volunteer_id,
-            },
-        )
-    ).first()
-    if row is None:
-        raise NotFound("no such volunteer")
-    await audit.record(conn, viewer, "vetting.update", "volunteer", volunteer_id)
-    return vetting_of(
-        row.id_checked_at, row.record_extract_date, row.id_checked_by, row.record_checked_by
-    )

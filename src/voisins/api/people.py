@@ -1,19 +1,22 @@
-"""Volunteer profiles, vetting, and assisted residents."""
+"""Volunteer profiles, vetting, and assisted residents.
+
+Vetting follows accounts/vetting.py: a social worker finds, reads and writes the
+records of the volunteers of their centres' territories; administrators read all."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, Response, Router, get, post, put
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 
-from voisins.accounts import assisted, volunteer
+from voisins.accounts import assisted, vetting, volunteer
 from voisins.accounts.assisted import AssistedIn, AssistedResident, ConsentIn
+from voisins.accounts.vetting import VolunteerBrief
 from voisins.accounts.volunteer import Vetting, VettingIn, VolunteerIn, VolunteerProfile
 from voisins.api.deps import CurrentViewer, GeocoderDep, QuotasDep, SettingsDep, Tx
 from voisins.api.idempotent import IdempotencyKey, idempotent_response
 from voisins.api.params import PageQuery, PerPageQuery
-from voisins.moderation import review
 from voisins.pagination import Page
 
 
@@ -43,21 +46,62 @@ async def put_volunteer(
 @put(
     "/volunteers/{volunteer_id:int}/vetting",
     operation_id="setVetting",
-    summary="Record an ID check or a criminal-record extract (social workers)",
+    summary="Record an ID check or a criminal-record extract (social workers of the "
+    "volunteer's territory)",
 )
 async def set_vetting(
     data: JSONBody[VettingIn], tx: Tx, viewer: CurrentViewer, volunteer_id: FromPath[int]
 ) -> Vetting:
-    return await volunteer.set_vetting(tx, viewer, volunteer_id, data)
+    return await vetting.set_vetting(tx, viewer, volunteer_id, data)
 
 
 @get(
     "/volunteers/{volunteer_id:int}/vetting",
     operation_id="getVetting",
-    summary="A volunteer's vetting record and when it expires (social workers)",
+    summary="A volunteer's vetting record and when it expires (social workers of the "
+    "volunteer's territory, administrators)",
 )
 async def get_vetting(tx: Tx, viewer: CurrentViewer, volunteer_id: FromPath[int]) -> Vetting:
-    return await review.volunteer_vetting(tx, viewer, volunteer_id)
+    return await vetting.get_vetting(tx, viewer, volunteer_id)
+
+
+@get(
+    "/volunteers",
+    operation_id="searchVolunteers",
+    summary="Find volunteers of my centres' territories by name, e-mail or phone",
+)
+async def search_volunteers(
+    tx: Tx,
+    viewer: CurrentViewer,
+    # Checked by the service (2 to 100 characters), after who asks: a caller who may
+    # not search is refused whatever they send.
+    q: Annotated[
+        str, QueryParameter(description="Name, e-mail or phone, 2 characters or more")
+    ] = "",
+) -> list[VolunteerBrief]:
+    return await vetting.search(tx, viewer, q)
+
+
+@get(
+    "/volunteers/awaiting-vetting",
+    operation_id="listVolunteersAwaitingVetting",
+    summary="Volunteers of my centres' territories not vetted yet, sensitive help first",
+)
+async def list_awaiting_vetting(
+    tx: Tx, viewer: CurrentViewer, page: PageQuery = 1, per_page: PerPageQuery = 20
+) -> Page[VolunteerBrief]:
+    return await vetting.awaiting_vetting(tx, viewer, page, per_page)
+
+
+@get(
+    "/volunteers/expiring-vetting",
+    operation_id="listExpiringVetting",
+    summary="Vetted volunteers of my centres' territories whose extract runs out within 60 days",
+)
+async def list_expiring_vetting(
+    tx: Tx, viewer: CurrentViewer, page: PageQuery = 1, per_page: PerPageQuery = 20
+) -> Page[VolunteerBrief]:
+    return await vetting.expiring_soon(tx, viewer, page, per_page)
 
 
 @post(
@@ -126,6 +170,9 @@ router = Router(
         put_volunteer,
         set_vetting,
         get_vetting,
+        search_volunteers,
+        list_awaiting_vetting,
+        list_expiring_vetting,
         create_assisted,
         list_assisted,
         get_assisted,

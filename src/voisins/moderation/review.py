@@ -280,23 +280,3 @@ async def reject_post(
     await audit.record(conn, viewer, "post.reject", "post", post_id)
     await emit(conn, "post.rejected", post_id=post_id)
     return "rejected"
-
-
-async def volunteer_vetting(conn: AsyncConnection, viewer: Viewer, volunteer_id: int) -> Vetting:
-    """A volunteer's vetting record and when it expires (social workers only)."""
-    require_social_worker(viewer)
-    row = (
-        await conn.execute(
-            text(
-                "SELECT id_checked_at, record_extract_date, id_checked_by, record_checked_by "
-                "FROM volunteers WHERE user_id = :v"
-            ),
-            {"v": volunteer_id},
-        )
-    ).first()
-    if row is None:
-        raise NotFound("no such volunteer")
-    await audit.record(conn, viewer, "vetting.view", "volunteer", volunteer_id)
-    return vetting_of(
-        row.id_checked_at, row.record_extract_date, row.id_checked_by, row.record_checked_by
-    )

@@ -1,6 +1,10 @@
-"""Vetting pages of the centre workspace: a social worker records a volunteer's ID
-check and criminal-record extract (the services' rule decides whose record they may
-read or write). Page plumbing and wording come from centre.py."""
+"""Vetting pages of the centre workspace: find a volunteer by name, e-mail or phone,
+see who awaits vetting and whose criminal-record extract runs out within 60 days, and
+record an ID check or an extract on the volunteer's own page.
+
+Whose records: accounts/vetting.py decides (the volunteers of the worker's centres'
+territories), the same rule as the API's; a volunteer of another territory is the
+audited 403 page. Page plumbing and wording come from centre.py."""
 
 from __future__ import annotations
 
@@ -11,55 +15,72 @@ from litestar import Request, Response, Router, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from voisins.accounts import volunteer
+from voisins.accounts import vetting
 from voisins.accounts.access import Viewer
 from voisins.accounts.volunteer import VettingIn
 from voisins.api.deps import OptionalViewer, Tx
-from voisins.errors import Invalid, NotFound
-from voisins.moderation import review
+from voisins.errors import Invalid
 from voisins.web.formats import PARIS, paris_moment
 from voisins.web.forms import N_, FormError, domain_fields
 from voisins.web.pages import Me
 from voisins.web.problems import PAGE_ERROR_HANDLERS
-from voisins.web.routes.centre import _day, _explained, _render, _text, _worker
+from voisins.web.routes.centre import PER_PAGE, _day, _explained, _int, _render, _text, _worker
 
-# ---------------------------------------------------------------------------------------
-# Vetting
-# ---------------------------------------------------------------------------------------
+SEARCH_HELP = N_("Écrivez au moins 2 caractères : un nom, une adresse e-mail ou un numéro.")
 
 
 @get("/verification", name="centre_vetting", operation_id="pageCentreVetting",
      include_in_schema=False)  # fmt: skip
 async def vetting_page(
     request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
-) -> Template:
+) -> Response[Any]:
+    """The search, the volunteers awaiting vetting and the extracts running out."""
     me, viewer = await _worker(request, tx, optional_viewer)
     asked = request.query_params.get("benevole", "").strip()
-    return await _vetting(request, tx, viewer, me, asked, errors={}, values={})
+    if asked.isdigit():  # the former form asked for a number: its links still work
+        return Redirect(f"/centre/verification/{int(asked)}", status_code=303)
+    query = request.query_params.get("q", "").strip()
+    errors: dict[str, str] = {}
+    found = None
+    if "q" in request.query_params:
+        try:
+            found = await vetting.search(tx, viewer, query)
+        except Invalid:
+            errors = {"q": SEARCH_HELP}
+    waiting_page = _int(request.query_params.get("attente"), 1)
+    expiring_page = _int(request.query_params.get("expiration"), 1)
+    waiting = await vetting.awaiting_vetting(tx, viewer, waiting_page, PER_PAGE)
+    expiring = await vetting.expiring_soon(tx, viewer, expiring_page, PER_PAGE)
+    return _render(
+        request, "centre/vetting.html", me, status_code=422 if errors else 200, query=query,
+        found=found, errors=errors, waiting=waiting, expiring=expiring,
+        today=datetime.now(PARIS).date(),
+    )  # fmt: skip
 
 
-async def _vetting(
-    request: Request[Any, Any, Any], tx: Tx, viewer: Viewer, me: Me, asked: str, *,
+async def _volunteer(
+    request: Request[Any, Any, Any], tx: Tx, viewer: Viewer, me: Me, volunteer_id: int, *,
     errors: dict[str, str], values: dict[str, str], status_code: int = 200,
 ) -> Template:  # fmt: skip
-    vetting = None
-    volunteer_id = None
-    if asked:
-        if not asked.isdigit():
-            errors = {**errors, "benevole": N_("Écrivez le numéro du bénévole (des chiffres).")}
-            status_code = 422
-        else:
-            volunteer_id = int(asked)
-            try:
-                vetting = await review.volunteer_vetting(tx, viewer, volunteer_id)
-            except NotFound:
-                errors = {**errors, "benevole": N_("Aucun bénévole ne porte ce numéro.")}
-                status_code = 404
+    record = await vetting.volunteer_record(tx, viewer, volunteer_id)
     return _render(
-        request, "centre/vetting.html", me, status_code=status_code, asked=asked,
-        volunteer_id=volunteer_id if vetting else None, vetting=vetting, errors=errors,
-        values=values, today=datetime.now(PARIS).date(),
+        request, "centre/vetting_volunteer.html", me, status_code=status_code,
+        volunteer=record, vetting=record.vetting, errors=errors, values=values,
+        today=datetime.now(PARIS).date(),
     )  # fmt: skip
+
+
+@get("/verification/{volunteer_id:int}", name="centre_volunteer_vetting",
+     operation_id="pageCentreVolunteerVetting", include_in_schema=False)  # fmt: skip
+async def volunteer_vetting_page(
+    request: Request[Any, Any, Any],
+    tx: Tx,
+    optional_viewer: OptionalViewer,
+    volunteer_id: FromPath[int],
+) -> Template:
+    """One volunteer's record and the form that writes it."""
+    me, viewer = await _worker(request, tx, optional_viewer)
+    return await _volunteer(request, tx, viewer, me, volunteer_id, errors={}, values={})
 
 
 @post("/verification/{volunteer_id:int}", name="centre_vetting_record",
@@ -86,25 +107,22 @@ async def vetting_record(
             record_extract_date=extract,
         )
         async with tx.begin_nested():
-            await volunteer.set_vetting(tx, viewer, volunteer_id, data)
+            await vetting.set_vetting(tx, viewer, volunteer_id, data)
     except FormError as exc:
         errors = _explained(exc.fields)
     except Invalid as exc:
         errors = _explained(domain_fields(exc))
     else:
-        return Redirect(
-            f"/centre/verification?benevole={volunteer_id}&fait=verifie", status_code=303
-        )
-    return await _vetting(
-        request, tx, viewer, me, str(volunteer_id), errors=errors, values=values,
-        status_code=422,
-    )  # fmt: skip
+        return Redirect(f"/centre/verification/{volunteer_id}?fait=verifie", status_code=303)
+    return await _volunteer(
+        request, tx, viewer, me, volunteer_id, errors=errors, values=values, status_code=422
+    )
 
 
 ROUTES: list[Any] = [
     Router(
         path="/centre",
-        route_handlers=[vetting_page, vetting_record],
+        route_handlers=[vetting_page, volunteer_vetting_page, vetting_record],
         exception_handlers=PAGE_ERROR_HANDLERS,
     )
 ]

@@ -31,6 +31,9 @@ class Me(msgspec.Struct, frozen=True):
     is_volunteer: bool
     # Shown in the header from the first page on; SSE events then add to it live.
     unread: int = 0
+    # The header shows a helper's pages (propositions, "my help") only to people who
+    # help: a volunteer profile, or an offer that requests were proposed to.
+    helps: bool = False
 
 
 async def me_of(conn: AsyncConnection, viewer: Viewer | None) -> Me | None:
@@ -41,13 +44,18 @@ async def me_of(conn: AsyncConnection, viewer: Viewer | None) -> Me | None:
             text(
                 "SELECT u.id, u.display_name, u.role, u.locale, v.user_id IS NOT NULL AS vol, "
                 "(SELECT count(*) FROM notifications n "
-                " WHERE n.user_id = u.id AND n.read_at IS NULL) AS unread "
+                " WHERE n.user_id = u.id AND n.read_at IS NULL) AS unread, "
+                # matches_volunteer (volunteer_id, status) answers this from the index.
+                "EXISTS (SELECT 1 FROM matches m WHERE m.volunteer_id = u.id) AS helped "
                 "FROM users u LEFT JOIN volunteers v ON v.user_id = u.id WHERE u.id = :id"
             ),
             {"id": viewer.id},
         )
     ).one()
-    return Me(row.id, row.display_name, row.role, row.locale, row.vol, row.unread)
+    return Me(
+        row.id, row.display_name, row.role, row.locale, row.vol, row.unread,
+        helps=row.vol or row.helped,
+    )  # fmt: skip
 
 
 def locale_of(request: Request[Any, Any, Any], me: Me | None) -> str:

@@ -152,6 +152,7 @@ async def test_a_new_social_worker_enrols_with_the_qr_code_and_reaches_the_works
 
     page = await client.get(f"{ENROL}?suite=/centre")
     assert page.status_code == 200
+    assert page.headers["cache-control"] == "no-store"  # the key stays out of caches
     assert re.search(r'<svg role="img" aria-labelledby="qr-caption"[^>]*class="qr"', page.text)
     assert "Protéger votre compte avec un code" in page.text
     secret = secret_of(page.text)

@@ -19,19 +19,34 @@ JOIN users u ON u.id = m.user_id AND u.status = 'active'
 WHERE pc.post_id = :post_id
 """
 
-# The author of a match's request, or the social workers who posted it for an assisted
-# resident (who has no digital access: they receive the notifications instead).
-_AUTHOR_OF_MATCH = """
-SELECT CASE WHEN a.assisted AND p.created_by IS NOT NULL THEN p.created_by ELSE a.id END
-FROM matches m JOIN posts p ON p.id = m.post_id JOIN users a ON a.id = p.author_id
-WHERE m.id = :match_id
+# Who hears for a post's author: the author themselves; for an assisted resident (no
+# digital access), every social worker of the centres acting for them — those through
+# which their consent was recorded and not withdrawn (accounts/assisted.can_act_for) —
+# and the worker who posted, so that a colleague can follow up on a day the poster is
+# away. An assisted resident nobody acts for any more hears for themselves.
+_FOR_AUTHOR = """
+WITH post AS (
+    SELECT p.author_id, p.created_by, a.assisted
+    FROM posts p JOIN users a ON a.id = p.author_id WHERE p.id = {post_id}
+), acting AS (
+    SELECT post.created_by AS user_id FROM post
+    WHERE post.assisted AND post.created_by IS NOT NULL
+    UNION
+    SELECT m.user_id FROM post
+    JOIN consents c ON c.resident_id = post.author_id AND c.withdrawn_at IS NULL
+    JOIN centre_members m ON m.centre_id = c.centre_id
+    JOIN users w ON w.id = m.user_id AND w.role = 'social_worker' AND w.status = 'active'
+    WHERE post.assisted
+)
+SELECT user_id FROM (
+    SELECT user_id FROM acting
+    UNION ALL
+    SELECT author_id FROM post WHERE NOT EXISTS (SELECT 1 FROM acting)
+) AS readers ORDER BY user_id
 """
+_AUTHOR_OF_MATCH = _FOR_AUTHOR.format(post_id="(SELECT post_id FROM matches WHERE id = :match_id)")
 _VOLUNTEER_OF_MATCH = "SELECT volunteer_id FROM matches WHERE id = :match_id"
-_AUTHOR_OF_POST = """
-SELECT CASE WHEN a.assisted AND p.created_by IS NOT NULL THEN p.created_by ELSE a.id END
-FROM posts p JOIN users a ON a.id = p.author_id
-WHERE p.id = :post_id
-"""
+_AUTHOR_OF_POST = _FOR_AUTHOR.format(post_id=":post_id")
 # The author of an offer, while one of the requests its matching proposed still waits
 # for their answer (the index on the volunteer's matches finds them).
 _AUTHOR_OF_OFFER = """
@@ -62,7 +77,7 @@ QUERIES: dict[str, list[str]] = {
     "match.rejected": [_VOLUNTEER_OF_MATCH],
     "match.cancelled": [_AUTHOR_OF_MATCH, _VOLUNTEER_OF_MATCH],
     "match.offer_proposed": [_AUTHOR_OF_OFFER],
-    # The follow-up list's social workers, and the author (or the social worker acting
+    # The follow-up list's social workers, and the author (or the social workers acting
     # for an assisted resident) in their own words.
     "post.no_response": [_CENTRE_WORKERS],
     "post.unanswered": [_AUTHOR_OF_POST],

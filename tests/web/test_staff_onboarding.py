@@ -22,6 +22,7 @@ from ..support.people import PASSWORD, Person, register, staff
 from ..support.world import GOUTTE_DOR
 from .conftest import axe_violations, new_page, screenshot
 from .test_pages import csrf_of
+from .test_typography import plain_spaces, visible_text
 
 ENROL = "/securite/double-authentification"
 CODE = "/securite/code"
@@ -99,14 +100,17 @@ def code_after(secret: str, steps: int) -> str:
     return pyotp.TOTP(secret).at(datetime.now(UTC), counter_offset=steps)
 
 
-async def enrolled(client: AsyncTestClient, worker: NewWorker, suite: str = "/centre") -> str:
-    """Signs the new worker in and enrols them; returns the key."""
+async def enrolled(
+    client: AsyncTestClient, worker: NewWorker, suite: str = "/centre"
+) -> tuple[str, str]:
+    """Signs the new worker in and enrols them; returns the key and the code used."""
     response = await sign_in(client, worker.email, WORKER_PASSWORD, suite)
     assert response.headers["location"] == f"{ENROL}?suite={suite}"
     secret = secret_of((await client.get(response.headers["location"])).text)
-    done = await send_code(client, ENROL, pyotp.TOTP(secret).now(), suite)
+    code = pyotp.TOTP(secret).now()
+    done = await send_code(client, ENROL, code, suite)
     assert done.status_code == 303, done.text
-    return secret
+    return secret, code
 
 
 async def audit_mark(engine: AsyncEngine) -> int:
@@ -155,6 +159,7 @@ async def test_a_new_social_worker_enrols_with_the_qr_code_and_reaches_the_works
     assert page.headers["cache-control"] == "no-store"  # the key stays out of caches
     assert re.search(r'<svg role="img" aria-labelledby="qr-caption"[^>]*class="qr"', page.text)
     assert "Protéger votre compte avec un code" in page.text
+    assert not plain_spaces(visible_text(page.text))  # French typography
     secret = secret_of(page.text)
     assert re.fullmatch(r"[A-Z2-7]{32}", secret)
     # The key is shown in groups of four for typing by hand.
@@ -208,8 +213,7 @@ async def test_staff_with_a_factor_give_the_code_on_its_page_and_a_code_serves_o
 ) -> None:
     admin, centre_id = await admin_and_centre(client, engine)
     worker = await create_worker(client, admin, centre_id)
-    secret = await enrolled(client, worker)
-    used = pyotp.TOTP(secret).now()  # the enrolment's code, this step
+    secret, used = await enrolled(client, worker)
     await client.post("/deconnexion", data={"_csrf_token": csrf_of((await client.get("/")).text)})
 
     # The login page asks nobody for a code; staff get the code page after the password.
@@ -219,6 +223,7 @@ async def test_staff_with_a_factor_give_the_code_on_its_page_and_a_code_serves_o
     assert password.headers["location"] == f"{CODE}?suite=/centre/suivi"
     code_page = await client.get(password.headers["location"])
     assert code_page.status_code == 200 and "Entrez votre code" in code_page.text
+    assert not plain_spaces(visible_text(code_page.text))
     assert secret not in code_page.text and "<svg" not in code_page.text
     assert (await client.get("/centre", follow_redirects=False)).status_code == 303
 
@@ -281,7 +286,7 @@ async def test_an_administrator_resets_a_second_factor(
     since = await audit_mark(engine)
     admin, centre_id = await admin_and_centre(client, engine)
     worker = await create_worker(client, admin, centre_id)
-    old_secret = await enrolled(client, worker)
+    old_secret, _ = await enrolled(client, worker)
     resident = await register(client, "Rosa")  # (signs in by the API: cookies cleared)
 
     # The administrator signs in on the pages (password, then code).

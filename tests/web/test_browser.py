@@ -102,7 +102,7 @@ async def test_a_sensitive_request_goes_from_resident_to_volunteer_to_social_wor
     await resident.get_by_label("Un titre court").fill("Une visite le jeudi après-midi")
     await resident.get_by_role("button", name="Continuer").click()
     await resident.get_by_label("Votre adresse").fill(ADDRESS_ALICE)
-    await resident.get_by_text("Sans la carte : écrire la position").click()
+    await resident.get_by_text("Saisir des coordonnées").click()
     await resident.get_by_label("Longitude").fill(str(HOME_ALICE[0]))
     await resident.get_by_label("Latitude").fill(str(HOME_ALICE[1]))
     await _check(resident, "post-step-2")

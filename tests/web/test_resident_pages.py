@@ -151,12 +151,13 @@ async def test_a_step_with_mistakes_comes_back_with_the_fields_named(
         assert f'id="{field}-error"' in refused.text
         assert re.search(rf'name="{field}"[^>]*aria-invalid="true"', refused.text)
 
-    # No pin and no address search configured: the map step asks for the pin.
+    # No pin and an address the search does not know (this index is empty): the address
+    # field says so.
     page = await client.get("/annonces/nouvelle")
     no_pin = await client.post("/annonces/nouvelle", data={
         "_csrf_token": csrf_of(page.text), "etape": "2", **STEP_1, "address": ADDRESS,
     })  # fmt: skip
-    assert no_pin.status_code == 400 and 'id="place-error"' in no_pin.text
+    assert no_pin.status_code == 400 and 'id="address-error"' in no_pin.text
     assert await count_posts(engine) == 0
 
 
@@ -182,7 +183,7 @@ async def test_an_address_found_by_the_search_is_a_pin_to_confirm(
         lost = await client.post("/annonces/nouvelle", data={
             "_csrf_token": csrf_of(page.text), "etape": "2", **STEP_1, "address": "zzz",
         })  # fmt: skip
-        assert lost.status_code == 400 and 'id="place-error"' in lost.text
+        assert lost.status_code == 400 and 'id="address-error"' in lost.text
         assert "Nous n&#39;avons pas trouvé cette adresse." in lost.text
 
 

@@ -14,6 +14,7 @@ from litestar.template.config import TemplateConfig
 
 from voisins.settings import Settings
 from voisins.web.routes import (
+    addresses,
     centre,
     centre_residents,
     centre_vetting,
@@ -79,6 +80,7 @@ def page_routes() -> list[Any]:
         *public.ROUTES,
         *legal.ROUTES,
         *resident.ROUTES,
+        *addresses.ROUTES,
         *volunteer.ROUTES,
         *centre.ROUTES,
         *centre_vetting.ROUTES,

@@ -22,7 +22,8 @@ from voisins.schedule import PARIS, ClockTime
 from voisins.web.forms import N_, FormError
 
 WHAT = ("kind", "category", "title", "description")
-WHERE = ("address", "lon", "lat")
+# address_located: the address the coordinates were found for (addresses/_field.html).
+WHERE = ("address", "lon", "lat", "address_located")
 WHEN = ("schedule_type", "date", "start", "end", "days", "volunteers_needed", "urgency")
 STEP_FIELDS = {1: WHAT, 2: WHERE, 3: WHEN}
 # A message about the place goes next to the map and the two coordinates.
@@ -30,6 +31,10 @@ PLACE = "place"
 STEP_OF = {**dict.fromkeys(WHAT, 1), **dict.fromkeys((*WHERE, PLACE), 2)}
 
 PIN_NEEDED = N_("Placez le repère sur la carte, à l'endroit de votre adresse.")
+NOT_FOUND = N_(
+    "Nous n'avons pas trouvé cette adresse. Vérifiez le numéro et le nom de la rue, "
+    "ou placez le repère sur la carte."
+)
 
 
 def _fits(value: Any, kind: Any) -> bool:
@@ -71,6 +76,10 @@ async def check_where(values: dict[str, Any], geocoder: Geocoder) -> tuple[dict[
     if not _fits(address, Address):
         errors["address"] = N_("Écrivez votre adresse.")
     lon, lat = text_of(values, "lon"), text_of(values, "lat")
+    located = text_of(values, "address_located")
+    if (lon or lat) and located and not address.startswith(located):
+        # Another address was typed after these coordinates were found: look it up.
+        values["lon"] = values["lat"] = values["address_located"] = lon = lat = ""
     if not lon and not lat:
         if errors or isinstance(geocoder, DisabledGeocoder):
             return errors | {PLACE: PIN_NEEDED}, False
@@ -96,10 +105,10 @@ async def _geocode(
             )
         }, False
     if found is None:
-        return {
-            PLACE: N_("Nous n'avons pas trouvé cette adresse. Placez le repère sur la carte.")
-        }, False
+        return {"address": NOT_FOUND}, False
     values["lon"], values["lat"] = f"{found.lon:.6f}", f"{found.lat:.6f}"
+    # What the person typed stays (floor, door code); the label shows what was found.
+    values["address_located"], values["address_found"] = address, found.label
     return {}, True
 
 

@@ -102,7 +102,8 @@ def _values_of(profile: VolunteerProfile | None) -> dict[str, Any]:
     """What the form shows: the saved profile, or the starting values."""
     if profile is None:
         return {
-            "lon": "", "lat": "", "address": "", "radius_km": 2, "categories": set(),
+            "lon": "", "lat": "", "address": "", "address_located": "", "radius_km": 2,
+            "categories": set(),
             "slots": set(), "skills": "", "languages": {"fr"}, "max_active_matches": 3,
             "paused": False,
         }  # fmt: skip
@@ -110,6 +111,7 @@ def _values_of(profile: VolunteerProfile | None) -> dict[str, Any]:
         "lon": f"{profile.location.lon:.6f}",
         "lat": f"{profile.location.lat:.6f}",
         "address": profile.location.address or "",
+        "address_located": profile.location.address or "",
         "radius_km": f"{profile.radius_km:g}",
         "categories": set(profile.categories),
         "slots": _blocks_covered(profile.availability),
@@ -128,6 +130,7 @@ def _values_from(form: FormMultiDict) -> dict[str, Any]:
         "lon": one("lon"),
         "lat": one("lat"),
         "address": one("address"),
+        "address_located": one("address_located"),
         "radius_km": one("radius_km"),
         "categories": set(form.getall("categories", [])),
         "slots": set(form.getall("slots", [])),
@@ -141,6 +144,10 @@ def _values_from(form: FormMultiDict) -> dict[str, Any]:
 def _input_of(values: dict[str, Any]) -> VolunteerIn:
     """The form's values as the API's body (refusals name the API's fields)."""
     location: dict[str, Any] = {}
+    located = values.get("address_located", "")
+    if located and not values["address"].startswith(located):
+        # Another address was typed after the pin was placed: the address search finds it.
+        values["lon"] = values["lat"] = values["address_located"] = ""
     if values["lon"] or values["lat"]:
         location = {"lon": values["lon"] or None, "lat": values["lat"] or None}
     if values["address"]:

@@ -42,12 +42,16 @@
       marker.setLatLng(latlng);
       lon.value = latlng.lng.toFixed(6);
       lat.value = latlng.lat.toFixed(6);
+      // address-search.js: the coordinates now come from the pin, not from an address
+      lon.dispatchEvent(new Event("voisins:pinned"));
     }
     marker.on("dragend", function () { set(marker.getLatLng()); });
     map.on("click", function (e) { set(e.latlng); });
     [lon, lat].forEach(function (input) {
       input.addEventListener("change", function () {
+        if (!lon.value || !lat.value) { return; }
         marker.setLatLng([number(lat.value, start[0]), number(lon.value, start[1])]);
+        map.panTo(marker.getLatLng());  // an address chosen far from the view
       });
     });
     var radius = el.dataset.radiusInput && document.getElementById(el.dataset.radiusInput);

@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 from playwright.async_api import Browser, Page, expect
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voisins.app import create_app
 from voisins.geo.addresses import import_file, sample_file
@@ -22,6 +24,7 @@ from voisins.notify.preferences import PARIS
 from voisins.settings import Settings, load_settings
 
 from ..support.people import Person, register
+from ..support.world import build_world
 from .conftest import axe_violations, new_page, screenshot
 from .test_pages import csrf_of
 
@@ -188,6 +191,42 @@ async def test_the_volunteer_profile_is_saved_from_a_typed_address(
         "address_located": "20 Rue Léon 75018 Paris", "lon": f"{lon:.6f}", "lat": f"{lat:.6f}",
     })  # fmt: skip
     assert lost.status_code == 422 and 'id="location-error"' in lost.text
+
+
+async def test_a_social_worker_posts_for_a_resident_with_a_typed_address(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    world = await build_world(client, engine)
+    client.cookies.clear()
+    client.cookies.set("voisins_session", world.worker_18.token)
+    path = f"/centre/habitants/{world.odile_id}/annonce"
+    page = await client.get(path)
+    assert page.status_code == 200 and 'role="combobox"' in page.text
+    assert "<summary>Saisir des coordonnées</summary>" in page.text
+    typed = {"address": "14 rue pajol", "_csrf_token": csrf_of(page.text)}
+    found = await client.post("/adresses/suggestions", headers={"HX-Request": "true"}, data=typed)
+    assert options(found.text)[0] == "14 Rue Pajol 75018 Paris"
+    day = (datetime.now(PARIS) + timedelta(days=3)).date().isoformat()
+    values = {
+        "_csrf_token": csrf_of(page.text), "kind": "request", "category": "courses",
+        "title": "Courses du vendredi", "description": "", "address": "14 rue pajol",
+        "lon": "", "lat": "", "schedule_type": "once", "date": day, "start": "10:00",
+        "end": "12:00", "volunteers_needed": "1",
+    }  # fmt: skip
+    lost = await client.post(path, data={**values, "address": "99 chemin des nuages"})
+    assert lost.status_code == 422 and 'id="location-error"' in lost.text
+    assert re.search(r'id="address" name="address"[^>]*aria-invalid="true"', lost.text, re.S)
+    posted = await client.post(path, data=values, follow_redirects=False)
+    assert posted.status_code == 303, posted.text
+    async with engine.connect() as conn:
+        point = (
+            await conn.execute(
+                text("SELECT ST_X(point) AS lon, ST_Y(point) AS lat "
+                     "FROM posts WHERE title = 'Courses du vendredi'")
+            )
+        ).one()  # fmt: skip
+    lon, lat = sample_point("Rue Pajol", "14")
+    assert (round(point.lon, 6), round(point.lat, 6)) == (lon, lat)
 
 
 # --- In Chromium ----------------------------------------------------------------------

@@ -39,30 +39,38 @@ async def set_actor(conn: AsyncConnection, actor_id: int | None, reason: str | N
     )
 
 
-async def _lock(conn: AsyncConnection, match_id: int) -> Any:
-    """Lock the request, then the match: every writer takes them in this order."""
+async def _lock(conn: AsyncConnection, match_id: int, *, lock: bool = True) -> Any:
+    """Lock the request, then the match: every writer takes them in this order
+    (``lock=False``: read them only)."""
     post_id = (
         await conn.execute(text("SELECT post_id FROM matches WHERE id = :id"), {"id": match_id})
     ).scalar()
     if post_id is None:
         raise NotFound("no such match")
-    await conn.execute(text("SELECT 1 FROM posts WHERE id = :id FOR UPDATE"), {"id": post_id})
+    if lock:
+        await conn.execute(text("SELECT 1 FROM posts WHERE id = :id FOR UPDATE"), {"id": post_id})
     return (
         await conn.execute(
             text(
-                """
+                f"""
                 SELECT m.*, p.author_id, p.volunteers_needed, p.status AS post_status,
+                       p.schedule_kind,
                        ARRAY(SELECT centre_id FROM post_centres pc WHERE pc.post_id = p.id)
                            AS centre_ids,
                        (SELECT count(*) FROM matches h
                         WHERE h.post_id = m.post_id AND match_holds_place(h.status)) AS held
                 FROM matches m JOIN posts p ON p.id = m.post_id
-                WHERE m.id = :id FOR UPDATE OF m
+                WHERE m.id = :id {"FOR UPDATE OF m" if lock else ""}
                 """
             ),
             {"id": match_id},
         )
     ).one()
+
+
+# For the other steps of an arrangement (matching/checkins.py): the same lock order and
+# the same idea of who takes part.
+lock_match = _lock
 
 
 async def _speaks_for_author(conn: AsyncConnection, viewer: Viewer, match: Any) -> bool:
@@ -71,6 +79,9 @@ async def _speaks_for_author(conn: AsyncConnection, viewer: Viewer, match: Any) 
 
 async def _is_participant(conn: AsyncConnection, viewer: Viewer, match: Any) -> bool:
     return viewer.id == match.volunteer_id or await _speaks_for_author(conn, viewer, match)
+
+
+is_participant = _is_participant
 
 
 def _covering_worker(viewer: Viewer, match: Any) -> bool:
@@ -236,13 +247,38 @@ async def cancel(
 
 
 async def complete(conn: AsyncConnection, viewer: Viewer, match_id: int, *, now: datetime) -> str:
+    """The help took place («C'est fait»). For a weekly arrangement the pages offer
+    ``checkins.record_visit`` and ``stop_arrangement`` instead, which say what they do."""
     await set_actor(conn, viewer.id)
     match = await _lock(conn, match_id)
     if not await _is_participant(conn, viewer, match):
         raise NotFound("no such match")
+    return await _finish(conn, viewer, match, now=now)
+
+
+async def stop_arrangement(
+    conn: AsyncConnection, viewer: Viewer, match_id: int, reason: str | None, *, now: datetime
+) -> str:
+    """«Arrêter l'accompagnement»: a weekly arrangement ends for good (completed, with
+    the reason if one is given); the request closes once nobody holds a place."""
+    await set_actor(conn, viewer.id, reason)
+    match = await _lock(conn, match_id)
+    if not await _is_participant(conn, viewer, match):
+        raise NotFound("no such match")
+    if match.schedule_kind != "weekly":
+        raise Conflict("only a weekly arrangement is stopped; one-off help is marked done")
+    return await _finish(conn, viewer, match, now=now, reason=reason)
+
+
+async def _finish(
+    conn: AsyncConnection, viewer: Viewer, match: Any, *, now: datetime, reason: str | None = None
+) -> str:
+    match_id = match.id
     if match.status != "confirmed":
         raise Conflict(f"a {match.status} match cannot be completed")
-    await _update(conn, match_id, "completed", closed_at=now, closed_by=viewer.id)
+    await _update(
+        conn, match_id, "completed", closed_at=now, closed_by=viewer.id, close_reason=reason
+    )
     await emit(conn, "match.completed", match_id=match_id)
     unfinished = (
         await conn.execute(

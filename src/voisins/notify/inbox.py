@@ -22,7 +22,7 @@ EventKind = Literal[
     "match.proposed", "match.accepted", "match.review_needed", "match.confirmed",
     "match.approved", "match.rejected", "match.cancelled", "post.no_response", "reminder",
     "post.review_needed", "post.approved", "post.rejected", "report.filed",
-    "match.offer_proposed", "post.offer_nearby", "post.unanswered",
+    "match.offer_proposed", "post.offer_nearby", "post.unanswered", "post.updated",
 ]  # fmt: skip
 
 

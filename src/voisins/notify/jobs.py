@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voisins.logs import get_logger
+from voisins.matching.engine import run_event as run_matching_event
 from voisins.notify.fanout import fan_out
 from voisins.notify.live import publish_inbox_events
 from voisins.notify.senders import PermanentError, SendBatch, Senders, TransientError
@@ -47,6 +48,9 @@ async def process_event(ctx: dict[str, Any], event_id: int) -> int:
     """Fan one outbox event out to its recipients' channels (once, however many runs)."""
     now = now_of(ctx)
     async with ctx["engine"].begin() as conn:
+        # A volunteer's new or changed profile: the open requests nearby are proposed
+        # first, in the same transaction as the fan-out that marks the event processed.
+        await run_matching_event(conn, event_id, ctx["settings"], now=now)
         result = await fan_out(conn, event_id, now=now, enabled=ctx["senders"].enabled)
     if result is None:
         return 0

@@ -81,6 +81,16 @@ TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "en": ("Post not published", "The centre did not publish your post “{title}”."),
     },
+    "post.updated": {
+        "fr": (
+            "Une demande a changé",
+            "« {title} » a été modifiée après votre accord. Relisez-la dans « Mes aides ».",
+        ),
+        "en": (
+            "A request changed",
+            "“{title}” was edited after you said yes. Read it again in “My help”.",
+        ),
+    },
     "report.filed": {
         "fr": ("Nouveau signalement", "Un signalement est arrivé pour votre centre."),
         "en": ("New report", "A report came in for your centre."),
@@ -281,6 +291,7 @@ _PAGES = {
     "match.offer_proposed": "propositions",
     "match.approved": "my_matches",
     "match.rejected": "my_matches",
+    "post.updated": "my_matches",
     "match.review_needed": "centre_queue",
     "post.review_needed": "centre_queue",
     "post.no_response": "centre_followups",

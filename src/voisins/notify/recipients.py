@@ -66,7 +66,9 @@ WHERE rc.report_id = :report_id
 QUERIES: dict[str, list[str]] = {
     "match.proposed": [
         "SELECT volunteer_id FROM matches WHERE post_id = :post_id AND batch = :batch "
-        "AND status = 'proposed'"
+        "AND status = 'proposed'",
+        # One proposition made from the volunteer's side (matching.engine.match_volunteer).
+        "SELECT volunteer_id FROM matches WHERE id = :match_id AND status = 'proposed'",
     ],
     "match.accepted": [_AUTHOR_OF_MATCH],
     "match.review_needed": [
@@ -86,6 +88,10 @@ QUERIES: dict[str, list[str]] = {
     "post.review_needed": [_CENTRE_WORKERS],
     "post.approved": [_AUTHOR_OF_POST],
     "post.rejected": [_AUTHOR_OF_POST],
+    # The request changed after they said yes: what they agreed to is not what it was.
+    "post.updated": [
+        "SELECT volunteer_id FROM matches WHERE post_id = :post_id AND match_holds_place(status)"
+    ],
     "report.filed": [_REPORT_WORKERS],
     "password.reset_requested": ["SELECT CAST(:user_id AS bigint)"],
     # Only while the proposition still waits: an answer given meanwhile makes it moot.

@@ -78,6 +78,10 @@ class PostUpdate(Input):
     urgency: Literal["normal", "urgent"] | UnsetType = UNSET
     expires_at: AwareDatetime | UnsetType = UNSET
     schedule: ScheduleIn | UnsetType = UNSET
+    # The version the editor read (``PostPrivate.version``): an edit made from an older
+    # one is refused (409) rather than silently replacing an edit made meanwhile.
+    # Absent: the fields given are applied to the latest version.
+    version: Annotated[int, Meta(ge=1)] | UnsetType = UNSET
 
 
 class CloseIn(Input):
@@ -144,6 +148,9 @@ class PostPrivate(PostPublic, kw_only=True):
     closed_reason: str | None
     # Why a social worker did not let the post through (centres reviewing every post).
     review_reason: str | None = None
+    # How many times it was written: 1 at creation, one more per edit (PostUpdate.version).
+    version: int = 1
+    edited_at: datetime | None = None
 
 
 PostView = PostPrivate | PostPublic

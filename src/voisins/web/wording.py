@@ -51,6 +51,7 @@ NOTIFICATION_KINDS = {
     "match.offer_proposed": N_("Des demandes correspondent à votre offre"),
     "post.offer_nearby": N_("Un voisin qui propose son aide peut répondre à votre demande"),
     "post.unanswered": N_("Personne n'a encore pu répondre à votre demande"),
+    "post.updated": N_("Une demande que vous avez acceptée a changé"),
     "match.review_needed": N_("Une mise en relation attend votre validation"),
     "post.review_needed": N_("Une annonce attend votre validation"),
     "post.no_response": N_("Une demande n'a pas de réponse"),
@@ -60,7 +61,9 @@ AUTHOR_KINDS = (
     "match.accepted", "match.confirmed", "match.cancelled", "post.approved", "post.rejected",
     "post.offer_nearby", "post.unanswered", "match.offer_proposed",
 )  # fmt: skip
-VOLUNTEER_KINDS = ("match.proposed", "reminder", "match.approved", "match.rejected")
+VOLUNTEER_KINDS = (
+    "match.proposed", "reminder", "match.approved", "match.rejected", "post.updated",
+)  # fmt: skip
 STAFF_KINDS = ("match.review_needed", "post.review_needed", "post.no_response", "report.filed")
 
 

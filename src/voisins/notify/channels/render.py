@@ -58,6 +58,8 @@ KINDS: dict[str, KindSpec] = {
     # To the author: the centre let their post through, or not (with the reason).
     "post.approved": KindSpec(("title", "url")),
     "post.rejected": KindSpec(("title", "url"), ("reason",)),
+    # To the volunteers who said yes: the request was edited (text or schedule).
+    "post.updated": KindSpec(("title", "url")),
     # To the author of an offer: ``count`` open requests nearby were proposed to them.
     "match.offer_proposed": KindSpec(("title", "category_label", "count", "url")),
     # To the author of a request (or the social worker acting for an assisted resident,

@@ -8,9 +8,10 @@ with messages next to the fields, or an error page — never a JSON body."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
+import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
@@ -20,11 +21,12 @@ from voisins.accounts.access import Viewer
 from voisins.api.deps import GeocoderDep, OptionalViewer, QuotasDep, SettingsDep, Tx
 from voisins.errors import Conflict, Forbidden, Invalid
 from voisins.geo.geocoder import DisabledGeocoder, Geocoder
-from voisins.matching import lifecycle, views
+from voisins.matching import checkins, lifecycle, views
 from voisins.matching.publication import create_and_match, publish_and_match
 from voisins.matching.schemas import FeedbackIn, ReasonIn
 from voisins.posts import service as posts
-from voisins.posts.schemas import PostPrivate
+from voisins.posts.schemas import Description, PostPrivate, PostUpdate, Title
+from voisins.schedule import PARIS
 from voisins.settings import Settings
 from voisins.web import wizard
 from voisins.web.formats import formats_for
@@ -45,11 +47,25 @@ NOTICES = {
     "terminee": N_("Merci ! L'aide est notée comme faite."),
     "annulee": N_("La mise en relation est annulée."),
     "avis": N_("Merci pour votre avis."),
+    "modifiee": N_("Vos changements sont enregistrés."),
+    "modifiee_relue": N_(
+        "Vos changements sont enregistrés. Le centre social relit l'annonce avant qu'elle "
+        "revienne en ligne."
+    ),
+    "visite": N_("C'est noté : la visite d'aujourd'hui a eu lieu."),
+    "arretee": N_("L'accompagnement est arrêté. Merci pour ces visites."),
 }
 FORM_MESSAGES = {
     "cancel": N_("Écrivez la raison en quelques mots (2 caractères au moins)."),
     "feedback": N_("Choisissez une réponse. Le commentaire fait 1 000 caractères au plus."),
+    "visit": N_("Le mot fait 280 caractères au plus."),
+    "stop": N_("La raison fait 500 caractères au plus."),
 }
+NOT_EDITABLE = N_("Cette annonce est close ou retirée : elle ne peut plus être modifiée.")
+EDITED_MEANWHILE = N_(
+    "Cette annonce a été modifiée entre-temps, peut-être par quelqu'un qui vous aide. "
+    "Voici la version actuelle : refaites votre changement."
+)
 CANCELLABLE = lifecycle.HOLDING
 CONFLICT = "conflict"
 
@@ -178,23 +194,28 @@ async def _post_page(
     values: dict[str, Any] | None = None,
     status_code: int = 200,
     confirm_withdraw: bool = False,
+    confirm_stop: int | None = None,
 ) -> Template:
     shown = await posts.get_post(tx, viewer, post_id)  # NotFound: the 404 page
     mine = isinstance(shown, PostPrivate) and shown.is_mine
-    answers, given = None, {}
+    # The author, or a social worker acting for them, may change it.
+    manages = await posts.may_manage(tx, viewer, shown)
+    answers, given, visits = None, {}, {}
     if mine and viewer is not None:
         answers = await views.post_matches(tx, viewer, post_id)
         given = await views.my_feedback(tx, viewer, post_id)
+        visits = await checkins.visits_of(tx, [a.id for a in answers.answers])
     return page(
         request, "resident/post.html", me, status_code=status_code, post=shown, mine=mine,
         answers=answers.answers if answers else [],
         waiting=answers.waiting if answers else 0,
         said_no=answers.said_no if answers else 0,
         given=given, errors=errors or {}, values=values or {},
-        notice=notice(request, NOTICES) if mine else None,
+        notice=notice(request, NOTICES) if mine or manages else None,
         state=post_state(shown.kind, shown.status), match_states=MATCH_STATES,
         cancellable=CANCELLABLE, fmt=formats_for(request, me),
-        confirm_withdraw=confirm_withdraw and mine,
+        confirm_withdraw=confirm_withdraw and mine, visits=visits,
+        may_edit=manages and shown.status in posts.EDITABLE, confirm_stop=confirm_stop,
         # Public cells only, a little rounded: a square of the fixed grid.
         cell={"lon": round(shown.cell.lon, 5), "lat": round(shown.cell.lat, 5)},
     )  # fmt: skip
@@ -267,6 +288,158 @@ async def republish_post(
     return Redirect(f"/annonces/{post_id}?fait={done}", status_code=303)
 
 
+# --- Editing a post -----------------------------------------------------------------
+
+
+def _schedule_values(post: PostPrivate) -> dict[str, Any]:
+    """The schedule as the form shows it (Paris time), the way the wizard asked it."""
+    schedule = post.schedule
+    if schedule.type == "once" and schedule.starts_at and schedule.ends_at:
+        start, end = schedule.starts_at.astimezone(PARIS), schedule.ends_at.astimezone(PARIS)
+        return {"schedule_type": "once", "date": start.date().isoformat(),
+                "start": f"{start:%H:%M}", "end": f"{end:%H:%M}", "days": []}  # fmt: skip
+    return {"schedule_type": "weekly", "date": "", "start": schedule.start or "",
+            "end": schedule.end or "", "days": [str(d) for d in schedule.days or []]}  # fmt: skip
+
+
+def _edit_values(post: PostPrivate) -> dict[str, Any]:
+    return {"title": post.title, "description": post.description, **_schedule_values(post)}
+
+
+def _same_schedule(values: dict[str, Any], current: dict[str, Any]) -> bool:
+    kind = wizard.text_of(values, "schedule_type")
+    if kind != current["schedule_type"]:
+        return False
+    fields = ("date", "start", "end") if kind == "once" else ("start", "end")
+    if any(wizard.text_of(values, f)[: 5 if f != "date" else None] != current[f] for f in fields):
+        return False
+    return kind == "once" or sorted(wizard.days_of(values)) == sorted(current["days"])
+
+
+def _schedule_body(values: dict[str, Any]) -> dict[str, Any]:
+    """The checked form's schedule (``wizard.check_when``) as the API's."""
+    start, end = wizard.text_of(values, "start")[:5], wizard.text_of(values, "end")[:5]
+    if wizard.text_of(values, "schedule_type") == "weekly":
+        days = sorted({int(d) for d in wizard.days_of(values)})
+        return {"type": "weekly", "days": days, "start": start, "end": end}
+    day = date.fromisoformat(wizard.text_of(values, "date"))
+
+    def at(clock: str) -> str:
+        hours, minutes = (int(part) for part in clock.split(":"))
+        return datetime(day.year, day.month, day.day, hours, minutes, tzinfo=PARIS).isoformat()
+
+    return {"type": "once", "starts_at": at(start), "ends_at": at(end)}
+
+
+def _fits(value: str, kind: Any) -> bool:
+    try:
+        msgspec.convert(value, kind)
+    except msgspec.ValidationError:
+        return False
+    return True
+
+
+def _edit_input(values: dict[str, Any], post: PostPrivate, now: datetime) -> PostUpdate:
+    """The form as the API's PATCH body: the text, the schedule only when it changed (a
+    past one-off date stays as it was), and the version the form showed."""
+    errors: dict[str, str] = {}
+    title, description = wizard.text_of(values, "title"), wizard.text_of(values, "description")
+    if not _fits(title, Title):
+        errors["title"] = N_("Écrivez un titre de 3 à 120 caractères.")
+    if not _fits(description, Description):
+        errors["description"] = N_("Le texte est trop long. 4 000 caractères au plus.")
+    body: dict[str, Any] = {"title": title, "description": description}
+    version = wizard.text_of(values, "version")
+    if version.isascii() and version.isdigit() and len(version) < 10:
+        body["version"] = int(version)
+    if not _same_schedule(values, _schedule_values(post)):
+        errors |= wizard.check_when(values, now)
+        if not errors:
+            body["schedule"] = _schedule_body(values)
+    if errors:
+        raise FormError(errors)
+    return convert(body, PostUpdate)
+
+
+async def _edit_page(
+    request: Request[Any, Any, Any],
+    tx: Tx,
+    viewer: Viewer,
+    me: Me,
+    post: PostPrivate,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    *,
+    status_code: int = 200,
+) -> Template:
+    held, reviewed = await posts.edit_outlook(tx, viewer, post)
+    return page(
+        request, "resident/post_edit.html", me, status_code=status_code, post=post,
+        values=values, errors=errors, version=post.version, text_of=wizard.text_of,
+        chosen_days=wizard.days_of(values), weekdays=formats_for(request, me).weekdays(),
+        holders=held, reviewed=reviewed,
+    )  # fmt: skip
+
+
+async def _editable(tx: Tx, viewer: Viewer, post_id: int) -> PostPrivate | None:
+    """The post if this viewer may change it (else 403/404); None when it is over."""
+    post = await posts.get_post(tx, viewer, post_id)
+    if not isinstance(post, PostPrivate) or not await posts.may_manage(tx, viewer, post):
+        raise Forbidden("only the author (or a social worker acting for them) may change a post")
+    return post if post.status in posts.EDITABLE else None
+
+
+@get("/annonces/{post_id:int}/modifier", name="edit_post", operation_id="pageEditPost",
+     include_in_schema=False)  # fmt: skip
+async def edit_post(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer, post_id: FromPath[int]
+) -> Template:
+    """The text and the schedule of a post, to change after publication."""
+    me, viewer = await signed_in(request, tx, optional_viewer)
+    post = await _editable(tx, viewer, post_id)
+    if post is None:
+        return await _post_page(request, tx, viewer, me, post_id,
+                                errors={CONFLICT: NOT_EDITABLE}, status_code=409)  # fmt: skip
+    return await _edit_page(request, tx, viewer, me, post, _edit_values(post), {})
+
+
+@post("/annonces/{post_id:int}/modifier", name="edit_post_save",
+      operation_id="pageEditPostSave", include_in_schema=False)  # fmt: skip
+async def edit_post_save(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer, post_id: FromPath[int]
+) -> Response[Any]:
+    """The same service as PATCH /api/v1/posts/{id}: an edit made from a version that is
+    not the latest shows the latest, with a message, instead of overwriting it."""
+    me, viewer = await signed_in(request, tx, optional_viewer)
+    post = await _editable(tx, viewer, post_id)
+    if post is None:
+        return await _post_page(request, tx, viewer, me, post_id,
+                                errors={CONFLICT: NOT_EDITABLE}, status_code=409)  # fmt: skip
+    values = await form_values(request)
+    try:
+        data = _edit_input(values, post, _now())
+        async with tx.begin_nested():  # a refusal leaves nothing written
+            updated = await posts.update_post(tx, viewer, post_id, data)
+    except FormError as exc:
+        return await _edit_page(request, tx, viewer, me, post, values, exc.fields, status_code=400)
+    except Invalid as exc:
+        errors = wizard.service_errors(exc)
+        if "title" in exc.fields:
+            errors.pop("form", None)
+            errors["title"] = N_("Écrivez un titre de 3 à 120 caractères.")
+        return await _edit_page(request, tx, viewer, me, post, values, errors, status_code=400)
+    except Conflict as exc:
+        latest = await _editable(tx, viewer, post_id)
+        if "version" in exc.fields and latest is not None:
+            return await _edit_page(request, tx, viewer, me, latest, _edit_values(latest),
+                                    {CONFLICT: EDITED_MEANWHILE}, status_code=409)  # fmt: skip
+        return await _post_page(request, tx, viewer, me, post_id,
+                                errors={CONFLICT: NOT_EDITABLE}, status_code=409)  # fmt: skip
+    back_in_review = updated.status == "in_review" and post.status != "in_review"
+    done = "modifiee_relue" if back_in_review else "modifiee"
+    return Redirect(f"/annonces/{post_id}?fait={done}", status_code=303)
+
+
 async def _answer_action(
     request: Request[Any, Any, Any],
     tx: Tx,
@@ -290,6 +463,17 @@ async def _answer_action(
                 reason = convert({"reason": str(values.get("reason", "")).strip()}, ReasonIn)
                 await lifecycle.cancel(tx, viewer, match_id, reason.reason, settings, now=_now())
                 done = "annulee"
+            elif action == "visit":
+                note = str(values.get("note", "")).strip() or None
+                visit = convert({"note": note}, checkins.VisitIn)
+                await checkins.record_visit(tx, viewer, match_id, visit, now=_now())
+                done = "visite"
+            elif action == "stop":
+                stop = convert(
+                    {"reason": str(values.get("reason", "")).strip() or None}, checkins.StopIn
+                )
+                await lifecycle.stop_arrangement(tx, viewer, match_id, stop.reason, now=_now())
+                done = "arretee"
             else:
                 comment = str(values.get("comment", "")).strip() or None
                 data = convert({"kind": values.get("kind"), "comment": comment}, FeedbackIn)
@@ -342,6 +526,45 @@ async def match_feedback(
     return await _answer_action(request, tx, optional_viewer, post_id, match_id, "feedback")
 
 
+@post("/annonces/{post_id:int}/reponses/{match_id:int}/visite", name="match_visit",
+      operation_id="pageMatchVisit", include_in_schema=False)  # fmt: skip
+async def match_visit(
+    request: Request[Any, Any, Any],
+    tx: Tx,
+    optional_viewer: OptionalViewer,
+    post_id: FromPath[int],
+    match_id: FromPath[int],
+) -> Response[Any]:
+    """«La visite d'aujourd'hui a eu lieu»: the weekly arrangement goes on."""
+    return await _answer_action(request, tx, optional_viewer, post_id, match_id, "visit")
+
+
+@get("/annonces/{post_id:int}/reponses/{match_id:int}/arreter", name="match_stop_confirm",
+     operation_id="pageMatchStopConfirm", include_in_schema=False)  # fmt: skip
+async def match_stop_confirm(
+    request: Request[Any, Any, Any],
+    tx: Tx,
+    optional_viewer: OptionalViewer,
+    post_id: FromPath[int],
+    match_id: FromPath[int],
+) -> Template:
+    """«Arrêter l'accompagnement» asks first, saying that it ends the arrangement."""
+    me, viewer = await signed_in(request, tx, optional_viewer)
+    return await _post_page(request, tx, viewer, me, post_id, confirm_stop=match_id)
+
+
+@post("/annonces/{post_id:int}/reponses/{match_id:int}/arreter", name="match_stop",
+      operation_id="pageMatchStop", include_in_schema=False)  # fmt: skip
+async def match_stop(
+    request: Request[Any, Any, Any],
+    tx: Tx,
+    optional_viewer: OptionalViewer,
+    post_id: FromPath[int],
+    match_id: FromPath[int],
+) -> Response[Any]:
+    return await _answer_action(request, tx, optional_viewer, post_id, match_id, "stop")
+
+
 ERROR_PAGES: ExceptionHandlersMap = dict(PAGE_ERROR_HANDLERS.items())
 ROUTES: list[Any] = [
     Router(
@@ -350,6 +573,7 @@ ROUTES: list[Any] = [
             new_post, new_post_step, my_posts, post_page, withdraw_post_confirm, withdraw_post,
             republish_post,
             complete_match, cancel_match, match_feedback, *inbox.HANDLERS, *account.HANDLERS,
+            edit_post, edit_post_save, match_visit, match_stop_confirm, match_stop,
         ],
         exception_handlers=ERROR_PAGES,
     )

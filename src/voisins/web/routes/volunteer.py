@@ -21,13 +21,14 @@ from voisins.accounts.access import Viewer
 from voisins.accounts.volunteer import SlotOut, VolunteerIn, VolunteerProfile
 from voisins.api.deps import GeocoderDep, OptionalViewer, QuotasDep, SettingsDep, Tx
 from voisins.errors import Conflict, DomainError, Forbidden, NotFound
-from voisins.matching import lifecycle, views
+from voisins.matching import checkins, lifecycle, views
 from voisins.matching.schemas import FeedbackIn, Proposition, ReasonIn
 from voisins.web.formats import formats_for
 from voisins.web.forms import N_, FormError, convert, domain_fields
 from voisins.web.pages import Me, page
 from voisins.web.problems import PAGE_ERROR_HANDLERS, is_htmx, signed_in
 from voisins.web.routes.public import HOME_PLACE
+from voisins.web.url_state import notice
 
 # The weekly grid: a day is cut into three blocks; a block is ticked when the saved
 # availability covers all of it.
@@ -71,6 +72,10 @@ NO_LONGER_OPEN = N_(
     "ou le délai est passé."
 )
 NO_LONGER_POSSIBLE = N_("Ce n'est plus possible : la mise en relation a changé entre-temps.")
+MATCH_NOTICES = {
+    "visite": N_("C'est noté : la visite d'aujourd'hui a eu lieu."),
+    "arrete": N_("L'accompagnement est arrêté. Merci pour ces visites."),
+}
 # At most this many cards answered in one page view are kept on the live list.
 KEPT_MAX = 50
 
@@ -394,6 +399,7 @@ async def _matches_page(
     *,
     errors: dict[int, dict[str, str]] | None = None,
     status_code: int = 200,
+    confirm_stop: int | None = None,
 ) -> Template:
     try:
         number = max(1, min(int(request.query_params.get("page", "1")), 10_000))
@@ -404,11 +410,13 @@ async def _matches_page(
     past = [p for p in found.items if p.status not in HOLDING and p.status != "proposed"]
     waiting = sum(1 for p in found.items if p.status == "proposed")
     feedback = await views.feedback_given(tx, viewer, [p.id for p in past])
+    weekly = [p.id for p in current + past if p.post.schedule.type == "weekly"]
     return page(
         request, "volunteer/matches.html", me, status_code=status_code,
         fmt=formats_for(request, me), current=current, past=past, waiting=waiting,
         status_labels=STATUS_LABELS, errors=errors or {}, page_number=number, feedback=feedback,
-        has_more=found.has_more,
+        has_more=found.has_more, visits=await checkins.visits_of(tx, weekly),
+        confirm_stop=confirm_stop, notice=notice(request, MATCH_NOTICES),
     )  # fmt: skip
 
 
@@ -492,12 +500,73 @@ async def feedback(
                       refused=NO_LONGER_POSSIBLE, level=3)  # fmt: skip
 
 
+# --- Weekly arrangements: a visit, or the end ---------------------------------------
+
+
+@post("/mes-aides/{match_id:int}/visite", name="my_match_visit",
+      operation_id="pageMyMatchVisit", include_in_schema=False)  # fmt: skip
+async def visit(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer,
+    match_id: FromPath[int],
+) -> Response[Any]:  # fmt: skip
+    """«La visite d'aujourd'hui a eu lieu»: recorded with the day and an optional note;
+    the arrangement stays confirmed."""
+    me, viewer = await signed_in(request, tx, optional_viewer)
+    form = await request.form()
+    try:
+        data = convert({"note": str(form.get("note") or "").strip() or None}, checkins.VisitIn)
+        async with tx.begin_nested():
+            await checkins.record_visit(tx, viewer, match_id, data, now=_now())
+    except FormError:
+        errors = {"note": N_("Le mot fait 280 caractères au plus.")}
+        return await _matches_page(
+            request, tx, viewer, me, errors={match_id: errors}, status_code=422
+        )
+    return Redirect(f"/mes-aides?fait=visite#proposition-{match_id}", status_code=303)
+
+
+@get("/mes-aides/{match_id:int}/arreter", name="my_match_stop_confirm",
+     operation_id="pageMyMatchStopConfirm", include_in_schema=False)  # fmt: skip
+async def stop_confirm(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer,
+    match_id: FromPath[int],
+) -> Template:  # fmt: skip
+    """«Arrêter l'accompagnement» asks first, on the card, saying it ends for good."""
+    me, viewer = await signed_in(request, tx, optional_viewer)
+    _residents_only(viewer)
+    return await _matches_page(request, tx, viewer, me, confirm_stop=match_id)
+
+
+@post("/mes-aides/{match_id:int}/arreter", name="my_match_stop",
+      operation_id="pageMyMatchStop", include_in_schema=False)  # fmt: skip
+async def stop(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer,
+    match_id: FromPath[int],
+) -> Response[Any]:  # fmt: skip
+    me, viewer = await signed_in(request, tx, optional_viewer)
+    form = await request.form()
+    try:
+        reason = str(form.get("reason") or "").strip() or None
+        data = convert({"reason": reason}, checkins.StopIn)
+    except FormError:
+        errors = {"stop": N_("La raison fait 500 caractères au plus.")}
+        return await _matches_page(
+            request, tx, viewer, me, errors={match_id: errors}, status_code=422
+        )
+
+    async def stop() -> None:
+        await lifecycle.stop_arrangement(tx, viewer, match_id, data.reason, now=_now())
+
+    return await _act(request, tx, viewer, me, match_id, stop, then="/mes-aides?fait=arrete",
+                      refused=NO_LONGER_POSSIBLE, level=3)  # fmt: skip
+
+
 ROUTES: list[Any] = [
     Router(
         path="/",
         route_handlers=[
             profile_page, profile_save, propositions_page, accept, decline, matches_page,
-            complete, cancel, feedback,
+            complete, cancel, feedback, visit, stop_confirm, stop,
         ],
         exception_handlers=PAGE_ERROR_HANDLERS,
     )

@@ -42,26 +42,26 @@ async def links_of(page: Page) -> list[str]:
 async def crawl(page: Page, role: str) -> list[str]:
     """Visit every page reachable from the home page; returns the paths visited."""
     seen: list[str] = []
-    waiting = ["/"]
-    problems: list[tuple[str, object]] = []
+    waiting = [("/", "")]  # (path, the page that links it)
+    problems: list[tuple[str, str, object]] = []
     while waiting:
-        path = waiting.pop(0)
+        path, found_on = waiting.pop(0)
         if path in seen:
             continue
         seen.append(path)
         assert len(seen) <= MOST_PAGES, seen
         response = await page.goto(path)
         if response is None or response.status != 200:
-            problems.append((path, response.status if response else None))
+            problems.append((path, found_on, response.status if response else None))
             continue
         violations = await axe_violations(page)
         if violations:
-            problems.append((path, [v["id"] for v in violations]))
+            problems.append((path, found_on, [v["id"] for v in violations]))
         overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         if overflow > 0:
-            problems.append((path, f"{overflow}px wider than the screen"))
+            problems.append((path, found_on, f"{overflow}px wider than the screen"))
         await screenshot(page, f"crawl-{role}" + path.replace("/", "-").replace("?", "_"))
-        waiting.extend(link for link in await links_of(page) if link not in seen)
+        waiting.extend((link, path) for link in await links_of(page) if link not in seen)
     assert not problems, (role, problems)
     return seen
 

@@ -191,6 +191,8 @@ async def test_the_volunteer_profile_is_saved_from_a_typed_address(
         "address_located": "20 Rue Léon 75018 Paris", "lon": f"{lon:.6f}", "lat": f"{lat:.6f}",
     })  # fmt: skip
     assert lost.status_code == 422 and 'id="location-error"' in lost.text
+    assert "Nous n&#39;avons pas trouvé cette adresse." in lost.text
+    assert 'name="lon" inputmode="decimal" autocomplete="off" value=""' in lost.text
 
 
 async def test_a_social_worker_posts_for_a_resident_with_a_typed_address(
@@ -215,6 +217,7 @@ async def test_a_social_worker_posts_for_a_resident_with_a_typed_address(
     }  # fmt: skip
     lost = await client.post(path, data={**values, "address": "99 chemin des nuages"})
     assert lost.status_code == 422 and 'id="location-error"' in lost.text
+    assert "Nous n&#39;avons pas trouvé cette adresse." in lost.text
     assert re.search(r'id="address" name="address"[^>]*aria-invalid="true"', lost.text, re.S)
     posted = await client.post(path, data=values, follow_redirects=False)
     assert posted.status_code == 303, posted.text
@@ -352,3 +355,25 @@ async def test_a_volunteer_saves_a_profile_with_a_typed_address(
     assert (profile["location"]["lon"], profile["location"]["lat"]) == sample_point(
         "Rue Léon", "20"
     )
+
+
+async def test_the_centre_form_suggests_addresses_in_the_browser(
+    browser: Browser, client: AsyncTestClient, engine: AsyncEngine, live_server: str
+) -> None:
+    world = await build_world(client, engine)
+    page = await signed_in_page(browser, live_server, world.worker_18)
+    await page.goto(f"/centre/habitants/{world.odile_id}/annonce")
+    await expect(page.get_by_label("Latitude")).to_be_hidden()
+    field = page.get_by_role("combobox", name="Adresse de la personne")
+    await field.press_sequentially("14 rue paj", delay=30)
+    option = page.get_by_role("option", name="14 Rue Pajol 75018 Paris")
+    await expect(option).to_be_visible()
+    await check(page, "centre-address-suggestions")
+    await option.click()
+    lon, lat = sample_point("Rue Pajol", "14")
+    await expect(page.locator("#lon")).to_have_value(f"{lon:.6f}")
+    await expect(page.locator("#lat")).to_have_value(f"{lat:.6f}")
+    # Typing another address drops the chosen point: the server will look it up.
+    await field.fill("")
+    await field.press_sequentially("8 rue", delay=20)
+    await expect(page.locator("#lon")).to_have_value("")

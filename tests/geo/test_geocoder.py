@@ -237,3 +237,23 @@ async def test_settings_choose_the_geocoder(ban: BanStub) -> None:
     with pytest.raises(GeocoderUnavailable):
         await geocoder.geocode(ADDRESS)
     await geocoder.aclose()
+
+
+async def test_the_ban_api_suggests_with_autocomplete(ban: BanStub) -> None:
+    geocoder = BanGeocoder(ban.url, 2.0)
+    found = await geocoder.suggest("18 rue leo", 4)
+    assert [(s.label, s.lon, s.lat) for s in found] == [
+        ("18 Rue Léon 75018 Paris", 2.353609, 48.889147)
+    ]
+    assert ban.queries[-1]["q"] == ["18 rue leo"]
+    assert ban.queries[-1]["autocomplete"] == ["1"] and ban.queries[-1]["limit"] == ["4"]
+    ban.body = ban_answer(lon=-0.1276, lat=51.5072)  # London: of no use here
+    assert await geocoder.suggest("18 rue leo") == []
+    ban.status = 502
+    with pytest.raises(GeocoderUnavailable):
+        await geocoder.suggest("18 rue leo")
+    await geocoder.aclose()
+
+
+async def test_the_disabled_geocoder_suggests_nothing() -> None:
+    assert await DisabledGeocoder().suggest("18 rue leon") == []

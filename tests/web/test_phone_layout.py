@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from voisins.app import create_app
 from voisins.settings import Settings
 
+from ..notify.test_matcher_outcomes import propose_offer
 from ..support.world import World, build_world, with_matches
 from .conftest import axe_violations, new_page, screenshot
 
@@ -218,3 +219,25 @@ async def test_a_social_worker_on_a_phone_and_the_keyboard_path_through_the_head
     await expect(page.locator("header.site summary")).to_be_hidden()
     assert await axe_violations(page) == []
     await screenshot(page, "wide-worker-queue")
+
+
+def _header(page: str) -> str:
+    return page.split('<header class="site">', 1)[1].split("</header>", 1)[0]
+
+
+async def test_an_offers_author_gets_the_helper_links_once_requests_are_proposed_to_them(
+    settings: Settings, engine: AsyncEngine
+) -> None:
+    """Basile offers his drill and has no volunteer profile: no helper pages in his
+    header until his offer finds a request; then his propositions are one tap away."""
+    async with AsyncTestClient(create_app(settings)) as client:
+        world = await build_world(client, engine)
+        client.cookies.set("voisins_session", world.basile.token)
+        before = _header((await client.get("/mes-annonces")).text)
+        assert 'href="/benevole"' in before and "Devenir bénévole" in before
+        assert not any(f'href="{path}"' in before for path in HELPER_LINKS)
+
+        await propose_offer(engine, world.posts["basile"], [world.posts["alice"]])
+        after = _header((await client.get("/mes-annonces")).text)
+        assert all(f'href="{path}"' in after for path in HELPER_LINKS)
+        assert "Devenir bénévole" in after and "Mon profil bénévole" not in after

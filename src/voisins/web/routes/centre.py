@@ -79,6 +79,9 @@ NOTICES = {
     "habitant": N_("L'habitant est inscrit, avec son consentement."),
     "publiee": N_("L'annonce est publiée : les bénévoles proches la reçoivent."),
     "relecture": N_("L'annonce est enregistrée : elle attend la relecture du centre."),
+    "terminee": N_("C'est noté : l'aide a eu lieu."),
+    "annulee": N_("La mise en relation est annulée. Le bénévole est prévenu."),
+    "avis": N_("L'avis de la personne est enregistré."),
 }
 REASON_NEEDED = N_(
     "Écrivez la raison de votre décision (3 caractères au moins) : elle est gardée dans "

@@ -1,10 +1,12 @@
 """Assisted residents in the centre workspace: the list and registration (with
-consent), one resident's page following their posts, and posting on their behalf.
-Page plumbing and wording come from centre.py."""
+consent), one resident's page following their posts — «c'est fait», cancelling and
+feedback done for them (matching/on_behalf.py) — their requests' own page as the
+worker reads it, and posting on their behalf. Page plumbing and wording come from
+centre.py."""
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
@@ -16,10 +18,13 @@ from voisins.accounts import assisted
 from voisins.accounts.access import Viewer
 from voisins.accounts.assisted import AssistedIn
 from voisins.api.deps import GeocoderDep, OptionalViewer, QuotasDep, SettingsDep, Tx
-from voisins.errors import DomainError
-from voisins.matching import views
+from voisins.errors import Conflict, DomainError, NotFound
+from voisins.matching import lifecycle, on_behalf, views
 from voisins.matching.publication import create_and_match
-from voisins.posts.schemas import PostIn
+from voisins.matching.schemas import FeedbackIn, ReasonIn
+from voisins.posts import service as posts
+from voisins.posts.schemas import PostIn, PostPrivate
+from voisins.settings import Settings
 from voisins.web.formats import PARIS, Formats, formats_for, paris_moment
 from voisins.web.forms import N_, FormError, convert, domain_fields
 from voisins.web.pages import Me
@@ -37,6 +42,19 @@ from voisins.web.routes.centre import (
     _worker,
 )
 from voisins.web.wording import MATCH_STATES, post_state
+
+# What the pages following a resident's requests need to word them.
+FOLLOW_WORDS = {
+    "post_state": post_state, "match_states": MATCH_STATES, "cancellable": lifecycle.HOLDING,
+}  # fmt: skip
+ANSWER_MESSAGES = {
+    "cancel": N_("Écrivez la raison en quelques mots (2 caractères au moins)."),
+    "feedback": N_("Choisissez une réponse. Le commentaire fait 1 000 caractères au plus."),
+}
+ALREADY_MOVED = N_(
+    "Ce n'est plus possible pour cette mise en relation : elle a changé, ou un collègue "
+    "s'en est occupé."
+)
 
 # ---------------------------------------------------------------------------------------
 # Assisted residents and posting on their behalf
@@ -110,6 +128,23 @@ async def resident_create(
     return await _residents(request, tx, viewer, me, errors=errors, values=values, status_code=422)
 
 
+async def _resident(
+    request: Request[Any, Any, Any], tx: Tx, viewer: Viewer, me: Me, resident_id: int, *,
+    errors: dict[str, str] | None = None, values: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Template:  # fmt: skip
+    number = _int(request.query_params.get("page"), 1)
+    found = await views.assisted_posts(tx, viewer, resident_id, number, PER_PAGE)
+    answers = [a.id for item in found.items for a in item.answers.answers]
+    return _render(
+        request, "centre/resident.html", me, status_code=status_code,
+        resident=await assisted.get_assisted(tx, viewer, resident_id), items=found.items,
+        page_number=number, has_more=found.has_more, consent_methods=CONSENT_METHODS,
+        given=await on_behalf.feedback_given(tx, answers), errors=errors or {},
+        values=values or {}, **FOLLOW_WORDS,
+    )  # fmt: skip
+
+
 @get("/habitants/{resident_id:int}", name="centre_resident", operation_id="pageCentreResident",
      include_in_schema=False)  # fmt: skip
 async def resident_page(
@@ -119,17 +154,128 @@ async def resident_page(
     resident_id: FromPath[int],
 ) -> Template:
     """One assisted resident and their posts, newest first: each post's state, its
-    answers and, once confirmed, the volunteer's contact (the resident post page shows a
-    social worker the post but not its answers). Another centre's worker is refused."""
+    answers and, once confirmed, the volunteer's contact, with what the resident would
+    do from their own page (done, cancel, feedback) done for them. Another centre's
+    worker is refused."""
     me, viewer = await _worker(request, tx, optional_viewer)
-    number = _int(request.query_params.get("page"), 1)
-    found = await views.assisted_posts(tx, viewer, resident_id, number, PER_PAGE)
+    return await _resident(request, tx, viewer, me, resident_id)
+
+
+async def followed_post_page(
+    request: Request[Any, Any, Any], tx: Tx, viewer: Viewer, me: Me, resident_id: int,
+    post_id: int, *, errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None, status_code: int = 200,
+) -> Template:  # fmt: skip
+    """A request of an assisted resident as a social worker acting for them reads it on
+    its own page (/annonces/{id}, web/routes/resident.py): its state, the answers, the
+    confirmed volunteer's contact and the same actions as on the resident's page."""
+    shown = await posts.get_post(tx, viewer, post_id)  # the private view, audited
+    if not isinstance(shown, PostPrivate):
+        raise NotFound("no such post")
+    item = views.FollowedPost(post=shown, answers=await views.post_matches(tx, viewer, post_id))
     return _render(
-        request, "centre/resident.html", me, resident=await assisted.get_assisted(
-            tx, viewer, resident_id
-        ), items=found.items, page_number=number, has_more=found.has_more,
-        consent_methods=CONSENT_METHODS, post_state=post_state, match_states=MATCH_STATES,
+        request, "centre/followed_post.html", me, status_code=status_code, item=item,
+        resident=await assisted.get_assisted(tx, viewer, resident_id),
+        given=await on_behalf.feedback_given(tx, [a.id for a in item.answers.answers]),
+        errors=errors or {}, values=values or {}, **FOLLOW_WORDS,
     )  # fmt: skip
+
+
+async def _act_for(
+    request: Request[Any, Any, Any],
+    tx: Tx,
+    optional_viewer: Viewer | None,
+    resident_id: int,
+    match_id: int,
+    action: str,
+    settings: Settings | None = None,
+) -> Response[Any]:
+    """«C'est fait», cancel or feedback for an assisted resident, through the services
+    the resident's own pages call; a refusal shows the page the form came from again,
+    with the message next to that answer's form."""
+    me, viewer = await _worker(request, tx, optional_viewer)
+    form = await request.form()
+    values = {key: _text(form, key) for key in ("reason", "kind", "comment")}
+    on_post_page = _text(form, "retour") == "annonce"
+    field = f"{action}_{match_id}"
+    now = datetime.now(UTC)
+    try:
+        async with tx.begin_nested():
+            if action == "complete":
+                await on_behalf.complete(tx, viewer, resident_id, match_id, now=now)
+                done = "terminee"
+            elif action == "cancel" and settings is not None:
+                reason = convert({"reason": values["reason"]}, ReasonIn).reason
+                await on_behalf.cancel(tx, viewer, resident_id, match_id, reason, settings, now=now)
+                done = "annulee"
+            else:
+                data = convert(
+                    {"kind": values["kind"] or None, "comment": values["comment"] or None},
+                    FeedbackIn,
+                )
+                await on_behalf.give_feedback(tx, viewer, resident_id, match_id, data)
+                done = "avis"
+    except (FormError, Conflict) as exc:
+        if isinstance(exc, FormError):
+            errors, status_code = {field: ANSWER_MESSAGES[action]}, 400
+        else:  # the answer moved on meanwhile, or a colleague acted first
+            errors, status_code = {"conflict": ALREADY_MOVED}, 409
+        if on_post_page:
+            post_id = await on_behalf.post_of_answer(tx, viewer, resident_id, match_id)
+            return await followed_post_page(
+                request, tx, viewer, me, resident_id, post_id, errors=errors,
+                values={field: values}, status_code=status_code,
+            )  # fmt: skip
+        return await _resident(
+            request, tx, viewer, me, resident_id, errors=errors, values={field: values},
+            status_code=status_code,
+        )  # fmt: skip
+    if on_post_page:
+        post_id = await on_behalf.post_of_answer(tx, viewer, resident_id, match_id)
+        return Redirect(f"/annonces/{post_id}?fait={done}#reponse-{match_id}", status_code=303)
+    return Redirect(
+        f"/centre/habitants/{resident_id}?fait={done}#reponse-{match_id}", status_code=303
+    )
+
+
+@post("/habitants/{resident_id:int}/reponses/{match_id:int}/terminer",
+      name="centre_resident_complete", operation_id="pageCentreResidentComplete",
+      include_in_schema=False)  # fmt: skip
+async def resident_complete(
+    request: Request[Any, Any, Any],
+    tx: Tx,
+    optional_viewer: OptionalViewer,
+    resident_id: FromPath[int],
+    match_id: FromPath[int],
+) -> Response[Any]:
+    return await _act_for(request, tx, optional_viewer, resident_id, match_id, "complete")
+
+
+@post("/habitants/{resident_id:int}/reponses/{match_id:int}/annuler",
+      name="centre_resident_cancel", operation_id="pageCentreResidentCancel",
+      include_in_schema=False)  # fmt: skip
+async def resident_cancel(
+    request: Request[Any, Any, Any],
+    tx: Tx,
+    optional_viewer: OptionalViewer,
+    settings: SettingsDep,
+    resident_id: FromPath[int],
+    match_id: FromPath[int],
+) -> Response[Any]:
+    return await _act_for(request, tx, optional_viewer, resident_id, match_id, "cancel", settings)
+
+
+@post("/habitants/{resident_id:int}/reponses/{match_id:int}/avis",
+      name="centre_resident_feedback", operation_id="pageCentreResidentFeedback",
+      include_in_schema=False)  # fmt: skip
+async def resident_feedback(
+    request: Request[Any, Any, Any],
+    tx: Tx,
+    optional_viewer: OptionalViewer,
+    resident_id: FromPath[int],
+    match_id: FromPath[int],
+) -> Response[Any]:
+    return await _act_for(request, tx, optional_viewer, resident_id, match_id, "feedback")
 
 
 def _schedule(values: dict[str, Any]) -> dict[str, Any]:
@@ -256,7 +402,8 @@ ROUTES: list[Any] = [
     Router(
         path="/centre",
         route_handlers=[
-            residents_page, resident_create, resident_page, post_for_page, post_for_submit,
+            residents_page, resident_create, resident_page, resident_complete,
+            resident_cancel, resident_feedback, post_for_page, post_for_submit,
         ],
         exception_handlers=PAGE_ERROR_HANDLERS,
     )

@@ -21,7 +21,7 @@ from voisins.accounts.access import Viewer
 from voisins.api.deps import GeocoderDep, OptionalViewer, QuotasDep, SettingsDep, Tx
 from voisins.errors import Conflict, Forbidden, Invalid
 from voisins.geo.geocoder import DisabledGeocoder, Geocoder
-from voisins.matching import checkins, lifecycle, views
+from voisins.matching import checkins, lifecycle, on_behalf, views
 from voisins.matching.publication import create_and_match, publish_and_match
 from voisins.matching.schemas import FeedbackIn, ReasonIn
 from voisins.posts import service as posts
@@ -33,7 +33,7 @@ from voisins.web.formats import formats_for
 from voisins.web.forms import N_, FormError, convert, form_values
 from voisins.web.pages import Me, me_of, page
 from voisins.web.problems import ME_STATE_KEY, PAGE_ERROR_HANDLERS, signed_in
-from voisins.web.routes import account, inbox
+from voisins.web.routes import account, centre_residents, inbox
 from voisins.web.routes.public import HOME_PLACE
 from voisins.web.url_state import notice, page_number
 from voisins.web.wording import MATCH_STATES, post_state
@@ -226,9 +226,16 @@ async def _post_page(
 async def post_page(
     request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer, post_id: FromPath[int]
 ) -> Template:
-    """Anyone may read an open post (its public cell only); its author sees everything."""
+    """Anyone may read an open post (its public cell only); its author sees everything,
+    and so does a social worker acting for an assisted author (the centre's view)."""
     me = await me_of(tx, optional_viewer)
     request.state[ME_STATE_KEY] = me
+    if optional_viewer is not None and me is not None:
+        resident_id = await on_behalf.resident_for(tx, optional_viewer, post_id)
+        if resident_id is not None:
+            return await centre_residents.followed_post_page(
+                request, tx, optional_viewer, me, resident_id, post_id
+            )
     return await _post_page(request, tx, optional_viewer, me, post_id)
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from voisins import audit
 from voisins.accounts.access import Viewer, require_admin
 from voisins.accounts.passwords import hash_password
 from voisins.accounts.schemas import Me, MeUpdate, RegisterIn, StaffUserIn
@@ -95,6 +96,7 @@ async def create_staff(conn: AsyncConnection, viewer: Viewer, data: StaffUserIn)
             text("INSERT INTO centre_members (centre_id, user_id) VALUES (:c, :u)"),
             {"c": data.centre_id, "u": user_id},
         )
+    await audit.record(conn, viewer, "staff.create", "user", user_id)
     return await get_me(conn, user_id)
 
 

@@ -73,3 +73,14 @@ class Member(msgspec.Struct):
     centre_id: int
     user_id: int
     member_role: str
+
+
+class MemberOut(msgspec.Struct, kw_only=True):
+    """A centre's member as its administrators see them."""
+
+    centre_id: int
+    user_id: int
+    member_role: str
+    display_name: str
+    email: str | None
+    status: str

@@ -4,15 +4,24 @@ institutions). The centres covering a point are those whose territory contains i
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 from msgspec import UNSET
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from voisins import audit
 from voisins.accounts.access import Viewer, require_admin
-from voisins.centres.schemas import CentreIn, CentreOut, CentreUpdate, Member, MemberIn, PartnerIn
+from voisins.centres.schemas import (
+    CentreIn,
+    CentreOut,
+    CentreUpdate,
+    Member,
+    MemberIn,
+    MemberOut,
+    PartnerIn,
+)
 from voisins.errors import Conflict, Forbidden, NotFound
 from voisins.geo import sql as geosql
 from voisins.geo.coordinates import LonLat
@@ -86,6 +95,7 @@ async def create_centre(conn: AsyncConnection, viewer: Viewer, data: CentreIn) -
             ).scalar_one()
     except IntegrityError as exc:
         raise _name_taken(exc) from None
+    await audit.record(conn, viewer, "centre.create", "centre", centre_id)
     return await get_centre(conn, centre_id)
 
 
@@ -142,6 +152,7 @@ async def update_centre(
                 )
         except IntegrityError as exc:
             raise _name_taken(exc) from None
+        await audit.record(conn, viewer, "centre.update", "centre", centre_id)
     return await get_centre(conn, centre_id)
 
 
@@ -164,7 +175,66 @@ async def add_member(
         ),
         {"c": centre_id, "u": data.user_id, "r": data.member_role},
     )
+    await audit.record(conn, viewer, "centre.member_set", "user", data.user_id)
     return Member(centre_id, data.user_id, data.member_role)
+
+
+async def add_member_by_email(
+    conn: AsyncConnection,
+    viewer: Viewer,
+    centre_id: int,
+    email: str,
+    member_role: Literal["social_worker", "centre_admin"],
+) -> Member:
+    """What an administrator knows of a colleague is their e-mail, not an account id."""
+    require_admin(viewer)
+    user_id = (
+        await conn.execute(
+            text("SELECT id FROM users WHERE email = :e AND status <> 'erased'"),
+            {"e": email.strip().lower()},
+        )
+    ).scalar()
+    if user_id is None:
+        raise NotFound("no account with this e-mail", {"email": "no such account"})
+    try:
+        return await add_member(
+            conn, viewer, centre_id, MemberIn(user_id=user_id, member_role=member_role)
+        )
+    except Conflict as exc:
+        raise Conflict(exc.detail, {"email": "not a social worker"}) from None
+
+
+async def list_members(conn: AsyncConnection, viewer: Viewer, centre_id: int) -> list[MemberOut]:
+    require_admin(viewer)
+    await get_centre(conn, centre_id)
+    rows = await conn.execute(
+        text(
+            "SELECT m.centre_id, m.user_id, m.member_role, u.display_name, u.email, u.status "
+            "FROM centre_members m JOIN users u ON u.id = m.user_id "
+            "WHERE m.centre_id = :c ORDER BY u.display_name, u.id"
+        ),
+        {"c": centre_id},
+    )
+    return [MemberOut(**dict(r._mapping)) for r in rows]
+
+
+async def remove_member(
+    conn: AsyncConnection, viewer: Viewer, centre_id: int, user_id: int
+) -> None:
+    """The person stops acting for the centre at their next request: a session's centres
+    are read from the memberships each time (accounts/sessions.resolve)."""
+    require_admin(viewer)
+    removed = (
+        await conn.execute(
+            text(
+                "DELETE FROM centre_members WHERE centre_id = :c AND user_id = :u RETURNING user_id"
+            ),
+            {"c": centre_id, "u": user_id},
+        )
+    ).first()
+    if removed is None:
+        raise NotFound("no such member of this centre")
+    await audit.record(conn, viewer, "centre.member_remove", "user", user_id)
 
 
 async def add_partner(
@@ -186,6 +256,7 @@ async def add_partner(
         ),
         {"a": low, "b": high},
     )
+    await audit.record(conn, viewer, "centre.partner_add", "centre", centre_id)
     return await get_centre(conn, centre_id)
 
 
@@ -198,6 +269,7 @@ async def remove_partner(
         text("DELETE FROM centre_partnerships WHERE centre_id = :a AND partner_id = :b"),
         {"a": low, "b": high},
     )
+    await audit.record(conn, viewer, "centre.partner_remove", "centre", centre_id)
     return await get_centre(conn, centre_id)
 
 

@@ -205,27 +205,38 @@ async def file_report(conn: AsyncConnection, viewer: Viewer, data: ReportIn) -> 
     return ReportFiled(report_id, "received")
 
 
+# A report no centre covers (about a volunteer living outside every territory, or a
+# post outside them) reaches the administrators, as follow-ups do (followups.py).
 _REPORTS = """
 SELECT r.id, r.reason, r.comment, r.post_id, r.reported_id, u.display_name AS reported_name,
        r.reporter_id, r.created_at, r.resolved_at, r.resolution
 FROM reports r LEFT JOIN users u ON u.id = r.reported_id
-WHERE EXISTS (SELECT 1 FROM report_centres rc
-              WHERE rc.report_id = r.id AND rc.centre_id = ANY(:centres))
+WHERE (EXISTS (SELECT 1 FROM report_centres rc
+               WHERE rc.report_id = r.id AND rc.centre_id = ANY(:centres))
+       OR (CAST(:admin AS boolean)
+           AND NOT EXISTS (SELECT 1 FROM report_centres rc WHERE rc.report_id = r.id)))
   AND (CAST(:open_only AS boolean) IS FALSE OR r.resolved_at IS NULL)
 ORDER BY r.created_at, r.id
 LIMIT :limit OFFSET :offset
 """
 
 
+def _require_report_reader(viewer: Viewer) -> None:
+    """Social workers handle their centres' reports; administrators those no centre covers."""
+    if not (viewer.is_social_worker or viewer.is_admin):
+        raise Forbidden("only social workers and administrators handle reports")
+
+
 async def list_reports(
     conn: AsyncConnection, viewer: Viewer, *, open_only: bool, page: int, per_page: int
 ) -> Page[Report]:
-    require_social_worker(viewer)
+    _require_report_reader(viewer)
     rows = (
         await conn.execute(
             text(_REPORTS),
             {
                 "centres": sorted(viewer.centre_ids),
+                "admin": viewer.is_admin,
                 "open_only": open_only,
                 **window(page, per_page),
             },
@@ -240,7 +251,7 @@ async def list_reports(
 async def resolve_report(
     conn: AsyncConnection, viewer: Viewer, report_id: int, data: ResolveIn
 ) -> Report:
-    require_social_worker(viewer)
+    _require_report_reader(viewer)
     centres = set(
         (
             await conn.execute(
@@ -249,7 +260,10 @@ async def resolve_report(
             )
         ).scalars()
     )
-    if not acts_for_any(viewer, centres):
+    exists = (
+        await conn.execute(text("SELECT 1 FROM reports WHERE id = :r"), {"r": report_id})
+    ).first()
+    if exists is None or not (acts_for_any(viewer, centres) or (viewer.is_admin and not centres)):
         raise NotFound("no such report")
     updated = (
         await conn.execute(
@@ -268,6 +282,7 @@ async def resolve_report(
             text(_REPORTS.replace("ORDER BY", "AND r.id = :r ORDER BY")),
             {
                 "centres": sorted(viewer.centre_ids),
+                "admin": viewer.is_admin,
                 "open_only": False,
                 "r": report_id,
                 "limit": 1,
@@ -364,6 +379,15 @@ async def _may_suspend(conn: AsyncConnection, viewer: Viewer, person_id: int) ->
         raise Forbidden("only the social workers of the person's centres may do this")
 
 
+def _may_touch_role(viewer: Viewer, person_id: int, role: str) -> None:
+    """Social workers suspend residents only; an administrator also suspends a social
+    worker (never an administrator, nor themself: someone must stay able to undo it)."""
+    if role == "resident":
+        return
+    if not viewer.is_admin or role != "social_worker" or person_id == viewer.id:
+        raise Forbidden("staff accounts are managed by administrators")
+
+
 async def _target(conn: AsyncConnection, person_id: int) -> tuple[str, str]:
     row = (
         await conn.execute(
@@ -386,10 +410,11 @@ async def suspend(
 ) -> Suspension:
     status, role = await _target(conn, person_id)
     await _may_suspend(conn, viewer, person_id)
-    if role != "resident":
-        raise Forbidden("staff accounts are managed by administrators")
+    _may_touch_role(viewer, person_id, role)
     if status == "suspended":
         raise Conflict("this person is already suspended")
+    if status == "deactivated":
+        raise Conflict("this staff account is deactivated")
     reason = data.reason.strip()
     counts = (
         await conn.execute(
@@ -428,8 +453,9 @@ async def suspend(
 async def reinstate(
     conn: AsyncConnection, viewer: Viewer, person_id: int, data: SuspendIn
 ) -> Suspension:
-    status, _ = await _target(conn, person_id)
+    status, role = await _target(conn, person_id)
     await _may_suspend(conn, viewer, person_id)
+    _may_touch_role(viewer, person_id, role)
     if status != "suspended":
         raise Conflict("this person is not suspended")
     await conn.execute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Annotated
 
@@ -10,6 +11,7 @@ from msgspec import Meta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from voisins import audit
 from voisins.accounts.access import Viewer, require_admin
 from voisins.accounts.schemas import Input
 from voisins.errors import NotFound
@@ -53,6 +55,7 @@ async def add_webhook(
             {"c": centre_id, "url": data.url, "secret": data.secret, "topics": list(data.topics)},
         )
     ).one()
+    await audit.record(conn, viewer, "webhook.create", "webhook", row.id)
     return Webhook(**dict(row._mapping))
 
 
@@ -80,4 +83,49 @@ async def disable_webhook(
     ).first()
     if row is None:
         raise NotFound("no such webhook")
+    await audit.record(conn, viewer, "webhook.disable", "webhook", webhook_id)
     return Webhook(**dict(row._mapping))
+
+
+def new_secret() -> str:
+    """A shared secret for a webhook created from the admin pages (shown once)."""
+    return secrets.token_urlsafe(32)
+
+
+class WebhookDelivery(msgspec.Struct, kw_only=True):
+    id: int
+    webhook_id: int
+    kind: str
+    status: str
+    attempts: int
+    created_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+
+
+async def recent_deliveries(
+    conn: AsyncConnection, viewer: Viewer, centre_id: int, *, limit: int = 10
+) -> dict[int, list[WebhookDelivery]]:
+    """The last deliveries of each of a centre's webhooks, newest first: what an
+    administrator checks when a partner says nothing arrives."""
+    require_admin(viewer)
+    rows = await conn.execute(
+        text(
+            """
+            SELECT d.id, d.webhook_id, d.kind, d.status, d.attempts, d.created_at, d.sent_at,
+                   d.last_error
+            FROM webhooks w
+            CROSS JOIN LATERAL (
+                SELECT * FROM deliveries d WHERE d.webhook_id = w.id
+                ORDER BY d.id DESC LIMIT :limit
+            ) d
+            WHERE w.centre_id = :c
+            ORDER BY d.webhook_id, d.id DESC
+            """
+        ),
+        {"c": centre_id, "limit": limit},
+    )
+    found: dict[int, list[WebhookDelivery]] = {}
+    for r in rows:
+        found.setdefault(r.webhook_id, []).append(WebhookDelivery(**dict(r._mapping)))
+    return found

@@ -14,6 +14,7 @@ from litestar.template.config import TemplateConfig
 
 from voisins.settings import Settings
 from voisins.web.routes import (
+    admin,
     addresses,
     centre,
     centre_residents,
@@ -85,6 +86,7 @@ def page_routes() -> list[Any]:
         *centre.ROUTES,
         *centre_vetting.ROUTES,
         *centre_residents.ROUTES,
+        *admin.ROUTES,
     ]
 
 

@@ -322,6 +322,7 @@ AUTH_AND_ME = {
     "totpEnable",
     "passwordResetRequest",
     "passwordResetConfirm",
+    "emailConfirm",
     "getMe",
 }
 # Public reads: such a session is answered exactly as an anonymous caller.

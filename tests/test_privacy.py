@@ -667,6 +667,16 @@ WRITES: dict[str, Plan] = {
     "totpSetup": lambda ctx, v: [Call()],
     "passwordResetRequest": lambda ctx, v: [Call(json={"email": _email(ctx, v)})],
     "updateMe": lambda ctx, v: [Call(json={"locale": "fr"})],
+    # The same password again: other sessions end, the caller's stays (the sweep's).
+    "changePassword": lambda ctx, v: [
+        Call(json={"current_password": PASSWORD, "new_password": PASSWORD})
+    ],
+    # Only asked for: the address stays the account's until the e-mailed link is used.
+    "changeEmail": lambda ctx, v: [
+        Call(json={"current_password": PASSWORD, "email": f"nouvelle{ctx.unique()}@example.org"})
+    ],
+    # The link again, to the new address asked for just above.
+    "emailConfirmResend": lambda ctx, v: [Call()],
     "createStaffUser": lambda ctx, v: [
         Call(
             json={
@@ -776,6 +786,8 @@ NOT_CALLED = {
     "totpEnable": "needs a fresh TOTP enrolment",
     # Needs the token sent by e-mail; answers {"status": "password_changed"} only.
     "passwordResetConfirm": "needs the e-mailed token",
+    # Needs the token sent by e-mail; answers {"status": "email_confirmed"} only.
+    "emailConfirm": "needs the e-mailed token",
     # Erases the caller, whom the sweep still needs; answers {"status", "erasure_id",
     # "message"} only. tests/test_gdpr.py erases a canary and hunts for it in pg_dump.
     "eraseMyAccount": "erases the caller",

@@ -29,6 +29,8 @@ PAGE_PATHS: dict[str, str] = {
     "centre_reports": "/centre/signalements",
     "centre_resident": "/centre/habitants/{resident_id:int}",
     "password_new_page": "/mot-de-passe/nouveau",
+    "password_forgotten_page": "/mot-de-passe/oublie",
+    "email_confirm_page": "/mon-compte/confirmer",
     "unsubscribe_page": "/unsubscribe/{token:str}",
 }
 

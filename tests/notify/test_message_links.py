@@ -66,6 +66,10 @@ def rendered_links(kind: str, locale: str, recipient: int) -> list[str]:
     }
     if kind == "password.reset_requested":
         context["reset_url"] = page_path("password_new_page", {"jeton": "x" * 43})
+    elif kind == "account.email_confirm":
+        context["url"] = page_path("email_confirm_page", {"jeton": "x" * 43})
+    elif kind in ("account.email_change_requested", "account.password_changed"):
+        context["url"] = page_path("password_forgotten_page")
     elif kind == "digest":
         context["items"] = [
             {"title": "Nouvelle proposition", "url": link_for("match.proposed", FACTS, recipient)},

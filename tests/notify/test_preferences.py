@@ -69,18 +69,28 @@ def test_password_reset_goes_at_once_even_at_night() -> None:
 
 def test_channels_follow_choices_and_what_the_person_has() -> None:
     prefs = Preferences(channels={"match.proposed": ["sms", "inapp"]})
-    assert channels_for("match.proposed", prefs, has_email=True, has_phone=True) == ["sms", "inapp"]
-    assert channels_for("match.proposed", prefs, has_email=True, has_phone=False) == ["inapp"]
-    assert channels_for("match.confirmed", prefs, has_email=True, has_phone=True) == [
+    assert channels_for(
+        "match.proposed", prefs, has_email=True, email_confirmed=True, has_phone=True
+    ) == ["sms", "inapp"]
+    assert channels_for(
+        "match.proposed", prefs, has_email=True, email_confirmed=True, has_phone=False
+    ) == ["inapp"]
+    assert channels_for(
+        "match.confirmed", prefs, has_email=True, email_confirmed=True, has_phone=True
+    ) == [
         "inapp",
         "email",
     ]
     unsubscribed = Preferences(email_unsubscribed=True)
-    assert channels_for("match.confirmed", unsubscribed, has_email=True, has_phone=False) == [
-        "inapp"
-    ]
     assert channels_for(
-        "password.reset_requested", unsubscribed, has_email=True, has_phone=False
+        "match.confirmed", unsubscribed, has_email=True, email_confirmed=True, has_phone=False
+    ) == ["inapp"]
+    assert channels_for(
+        "password.reset_requested",
+        unsubscribed,
+        has_email=True,
+        email_confirmed=True,
+        has_phone=False,
     ) == ["email"]
 
 

@@ -34,7 +34,10 @@ def test_email_renders_subject_text_and_html_with_links(kind: str, locale: str) 
     greeting = "Bonjour Jeanne," if locale == "fr" else "Hello Jeanne,"
     assert rendered.text.startswith(greeting)
     assert f'<html lang="{locale}">' in rendered.html
-    link = BASE + ("/password/reset/abcdef" if kind in TRANSACTIONAL_KINDS else "/matches/12")
+    # The mail's one link: a reset link, else ``url`` (account notices have one too).
+    link = BASE + (
+        "/password/reset/abcdef" if "reset_url" in KINDS[kind].required else "/matches/12"
+    )
     assert link in rendered.text and f'href="{link}"' in rendered.html
     if unsubscribe:
         assert unsubscribe in rendered.text and f'href="{unsubscribe}"' in rendered.html
@@ -133,7 +136,7 @@ def test_sms_stays_short_even_with_long_values(kind: str, locale: str) -> None:
     text = render_sms(message(kind, locale, LONG), base_url=BASE)
     assert len(text) <= SMS_MAX_CHARS, len(text)
     assert "\n" not in text and "{" not in text
-    link = LONG["reset_url"] if kind in TRANSACTIONAL_KINDS else LONG["url"]
+    link = LONG["reset_url"] if "reset_url" in KINDS[kind].required else LONG["url"]
     assert link in text
 
 

@@ -52,8 +52,10 @@ async def user(conn: AsyncConnection, name: str = "Volunteer", status: str = "ac
         (
             await conn.execute(
                 text(
-                    "INSERT INTO users (display_name, assisted, status) VALUES (:n, true, :s) "
-                    "RETURNING id"
+                    # Confirmed: tests that give them an address then e-mail them (nothing
+                    # goes to an unconfirmed one; tests/web/test_account_pages.py).
+                    "INSERT INTO users (display_name, assisted, status, email_confirmed_at) "
+                    "VALUES (:n, true, :s, now()) RETURNING id"
                 ),
                 {"n": f"{name} {next(_ids)}", "s": status},
             )

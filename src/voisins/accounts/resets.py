@@ -1,15 +1,17 @@
-"""Password reset by e-mail token. The e-mail is sent by the notification worker from
-the outbox row; the raw token travels only in that PostgreSQL row, never in Redis."""
+"""Passwords: a reset by e-mailed link (accounts/links.py), a change from my account.
+The e-mails are sent by the notification worker from the outbox rows; the raw reset
+token travels only in that PostgreSQL row, never in Redis."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from voisins.accounts.passwords import hash_password
-from voisins.accounts.tokens import new_token, token_hash
+from voisins.accounts import links
+from voisins.accounts.access import Viewer
+from voisins.accounts.passwords import hash_password, verify_password
 from voisins.errors import Invalid
 from voisins.outbox import emit
 
@@ -27,35 +29,59 @@ async def request_reset(conn: AsyncConnection, email: str) -> None:
     ).scalar()
     if user_id is None:
         return
-    token = new_token()
-    reset_id = (
-        await conn.execute(
-            text(
-                "INSERT INTO password_resets (user_id, token_hash, expires_at) "
-                "VALUES (:u, :h, :exp) RETURNING id"
-            ),
-            {"u": user_id, "h": token_hash(token), "exp": datetime.now(UTC) + RESET_TTL},
-        )
-    ).scalar_one()
-    await emit(conn, "password.reset_requested", user_id=user_id, reset_id=reset_id, token=token)
+    link = await links.issue(conn, user_id, "password_reset", RESET_TTL)
+    await emit(
+        conn, "password.reset_requested", user_id=user_id, reset_id=link.id, token=link.token
+    )
 
 
 async def confirm_reset(conn: AsyncConnection, token: str, password: str) -> None:
-    row = (
-        await conn.execute(
-            text(
-                "UPDATE password_resets SET used_at = now() "
-                "WHERE token_hash = :h AND used_at IS NULL AND expires_at > now() "
-                "RETURNING user_id"
-            ),
-            {"h": token_hash(token)},
-        )
-    ).first()
-    if row is None:
+    used = await links.use(conn, "password_reset", token)
+    if used is None:
         raise Invalid.field("token", "unknown, used or expired reset link")
+    # The link reached this address: following it proves the address is theirs.
     await conn.execute(
-        text("UPDATE users SET password_hash = :p WHERE id = :u"),
-        {"p": hash_password(password), "u": row.user_id},
+        text(
+            "UPDATE users SET password_hash = :p, "
+            "email_confirmed_at = COALESCE(email_confirmed_at, now()) WHERE id = :u"
+        ),
+        {"p": hash_password(password), "u": used.user_id},
     )
-    # Every open session ends: whoever knew the old password is logged out.
-    await conn.execute(text("DELETE FROM sessions WHERE user_id = :u"), {"u": row.user_id})
+    await _after_password_change(conn, used.user_id, keep_session=None)
+
+
+async def change_password(conn: AsyncConnection, viewer: Viewer, current: str, new: str) -> None:
+    """From my account: the current password first (a session left open on a shared
+    computer must not be enough), then every other session ends and the address is
+    told, without a link that acts."""
+    stored = (
+        await conn.execute(
+            text("SELECT password_hash FROM users WHERE id = :id FOR UPDATE"), {"id": viewer.id}
+        )
+    ).scalar()
+    if not verify_password(stored, current):
+        raise Invalid.field("current_password", "wrong password")
+    await conn.execute(
+        text("UPDATE users SET password_hash = :p WHERE id = :id"),
+        {"p": hash_password(new), "id": viewer.id},
+    )
+    await _after_password_change(conn, viewer.id, keep_session=viewer.session_id)
+    await emit(conn, "account.password_changed", user_id=viewer.id)
+
+
+async def _after_password_change(
+    conn: AsyncConnection, user_id: int, *, keep_session: int | None
+) -> None:
+    # Whoever knew the old password is logged out (all but the session that changed
+    # it, when there is one), and address changes they may have asked for are dropped.
+    await conn.execute(
+        text(
+            "DELETE FROM sessions WHERE user_id = :u "
+            "AND (CAST(:keep AS bigint) IS NULL OR id <> CAST(:keep AS bigint))"
+        ),
+        {"u": user_id, "keep": keep_session},
+    )
+    email = (
+        await conn.execute(text("SELECT email FROM users WHERE id = :u"), {"u": user_id})
+    ).scalar()
+    await links.cancel_open(conn, user_id, keep_email=email)

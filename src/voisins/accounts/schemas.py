@@ -63,6 +63,10 @@ class Me(msgspec.Struct, kw_only=True):
     assisted: bool
     vulnerability: list[Vulnerability]
     second_factor_enabled: bool
+    # Nothing is e-mailed to an address until its owner follows the link sent there.
+    email_confirmed: bool
+    # A new address asked for, used once its link is followed.
+    pending_email: str | None
     is_volunteer: bool
     centre_ids: list[int]
     created_at: datetime
@@ -93,6 +97,20 @@ class ResetRequestIn(Input):
 class ResetConfirmIn(Input):
     token: Annotated[str, Meta(min_length=20, max_length=100)]
     password: Password
+
+
+class EmailConfirmIn(Input):
+    token: Annotated[str, Meta(min_length=20, max_length=100)]
+
+
+class PasswordChangeIn(Input):
+    current_password: Annotated[str, Meta(max_length=256)]
+    new_password: Password
+
+
+class EmailChangeIn(Input):
+    current_password: Annotated[str, Meta(max_length=256)]
+    email: Email
 
 
 class StaffUserIn(Input):

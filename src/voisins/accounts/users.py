@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voisins import audit
+from voisins.accounts import addresses
 from voisins.accounts.access import Viewer, require_admin
 from voisins.accounts.passwords import hash_password
 from voisins.accounts.schemas import Me, MeUpdate, RegisterIn, StaffUserIn
@@ -18,6 +19,11 @@ from voisins.errors import Conflict, Invalid, NotFound
 _ME_SQL = """
 SELECT u.id, u.email, u.phone, u.display_name, u.role, u.locale, u.assisted,
        u.vulnerability, u.totp_enabled_at IS NOT NULL AS second_factor_enabled,
+       u.email_confirmed_at IS NOT NULL AS email_confirmed,
+       (SELECT r.email FROM password_resets r
+        WHERE r.user_id = u.id AND r.purpose = 'email_confirm' AND r.used_at IS NULL
+          AND r.expires_at > now() AND r.email IS DISTINCT FROM u.email
+        ORDER BY r.id DESC LIMIT 1) AS pending_email,
        EXISTS (SELECT 1 FROM volunteers v WHERE v.user_id = u.id) AS is_volunteer,
        ARRAY(SELECT centre_id FROM centre_members m WHERE m.user_id = u.id ORDER BY centre_id)
            AS centre_ids,
@@ -69,6 +75,8 @@ async def register(conn: AsyncConnection, data: RegisterIn) -> Me:
             "phone": data.phone,
         },
     )
+    # Nothing personal goes to the address until its owner follows this link.
+    await addresses.send_link(conn, user_id, data.email)
     return await get_me(conn, user_id)
 
 
@@ -96,6 +104,8 @@ async def create_staff(conn: AsyncConnection, viewer: Viewer, data: StaffUserIn)
             text("INSERT INTO centre_members (centre_id, user_id) VALUES (:c, :u)"),
             {"c": data.centre_id, "u": user_id},
         )
+    # An administrator's typo must not send a centre's reviews to a stranger either.
+    await addresses.send_link(conn, user_id, data.email)
     await audit.record(conn, viewer, "staff.create", "user", user_id)
     return await get_me(conn, user_id)
 

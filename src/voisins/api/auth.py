@@ -7,13 +7,16 @@ from typing import Any
 from litestar import Request, Response, Router, get, patch, post
 from litestar.params import JSONBody
 
-from voisins.accounts import resets, sessions, users
+from voisins.accounts import addresses, resets, sessions, users
 from voisins.accounts.schemas import (
     Accepted,
+    EmailChangeIn,
+    EmailConfirmIn,
     LoginIn,
     LoginOut,
     Me,
     MeUpdate,
+    PasswordChangeIn,
     RegisterIn,
     ResetConfirmIn,
     ResetRequestIn,
@@ -24,6 +27,7 @@ from voisins.accounts.schemas import (
 from voisins.api.deps import (
     CurrentViewer,
     LimiterDep,
+    OptionalViewer,
     SessionViewer,
     SettingsDep,
     Tx,
@@ -102,6 +106,56 @@ async def password_reset_confirm(data: JSONBody[ResetConfirmIn], tx: Tx) -> Acce
     return Accepted(status="password_changed")
 
 
+@post(
+    "/auth/email/confirm",
+    operation_id="emailConfirm",
+    summary="Confirm an e-mail address with the token from the e-mail",
+    status_code=200,
+)
+async def email_confirm(
+    data: JSONBody[EmailConfirmIn], tx: Tx, optional_viewer: OptionalViewer
+) -> Accepted:
+    # No session needed (the link may be opened elsewhere); signed in as someone else,
+    # the token is refused.
+    await addresses.confirm(tx, data.token, viewer=optional_viewer)
+    return Accepted(status="email_confirmed")
+
+
+@post(
+    "/me/email/confirmation",
+    operation_id="emailConfirmResend",
+    summary="Send the confirmation link again (a few an hour)",
+    status_code=202,
+)
+async def email_confirm_resend(tx: Tx, viewer: CurrentViewer) -> Accepted:
+    await addresses.resend(tx, viewer)
+    return Accepted()
+
+
+@post(
+    "/me/password",
+    operation_id="changePassword",
+    summary="Change my password (the current one first); my other sessions end",
+    status_code=200,
+)
+async def change_password(
+    data: JSONBody[PasswordChangeIn], tx: Tx, viewer: CurrentViewer
+) -> Accepted:
+    await resets.change_password(tx, viewer, data.current_password, data.new_password)
+    return Accepted(status="password_changed")
+
+
+@post(
+    "/me/email",
+    operation_id="changeEmail",
+    summary="Ask for a new e-mail address, used once confirmed by the link sent there",
+    status_code=202,
+)
+async def change_email(data: JSONBody[EmailChangeIn], tx: Tx, viewer: CurrentViewer) -> Accepted:
+    await addresses.request_change(tx, viewer, data.current_password, data.email)
+    return Accepted()
+
+
 @get("/me", operation_id="getMe", summary="My account")
 async def get_me(tx: Tx, session_viewer: SessionViewer) -> Me:
     return await users.get_me(tx, session_viewer.id)
@@ -135,6 +189,10 @@ router = Router(
         totp_enable,
         password_reset_request,
         password_reset_confirm,
+        email_confirm,
+        email_confirm_resend,
+        change_password,
+        change_email,
         get_me,
         update_me,
         create_staff,

@@ -139,8 +139,9 @@ _DELETES = (
     # Before the outbox rows below: a digested delivery names its digest event.
     "DELETE FROM deliveries WHERE user_id = :p",
     "DELETE FROM notification_preferences WHERE user_id = :p",
-    # Events addressed to the person alone; a reset event carries the raw reset token.
-    "DELETE FROM outbox WHERE topic IN ('password.reset_requested', 'digest') "
+    # Events addressed to the person alone; reset and confirmation events carry raw tokens.
+    "DELETE FROM outbox WHERE topic IN ('password.reset_requested', 'digest', "
+    "'account.email_confirm', 'account.email_change_requested', 'account.password_changed') "
     "AND CAST(payload ->> 'user_id' AS bigint) = :p",
     "DELETE FROM volunteers WHERE user_id = :p",
     "DELETE FROM centre_members WHERE user_id = :p",

@@ -12,10 +12,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voisins.notify.messages import link_for, post_facts, render
-from voisins.notify.preferences import channels_for, plan, preferences_from_row
+from voisins.notify.preferences import ACCOUNT_KINDS, channels_for, plan, preferences_from_row
 from voisins.notify.recipients import audience
 
-TRANSACTIONAL = frozenset({"password.reset_requested"})
+# Asked for by the person, or about their account: no quiet hours, no digest, no cap.
+TRANSACTIONAL = ACCOUNT_KINDS
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class FanOut:
 
 _RECIPIENTS = """
 SELECT u.id, u.email IS NOT NULL AS has_email, u.phone IS NOT NULL AS has_phone, u.locale,
+       u.email_confirmed_at IS NOT NULL AS email_confirmed,
        p.channels, p.quiet_start, p.quiet_end, p.urgent_breaks_quiet, p.digest, p.daily_cap,
        p.email_unsubscribed,
        (SELECT count(*) FROM deliveries d
@@ -60,7 +62,11 @@ async def fan_out(
         prefs = preferences_from_row(row)
         locales[row.id] = row.locale
         for channel in channels_for(
-            who.kind, prefs, has_email=row.has_email, has_phone=row.has_phone
+            who.kind,
+            prefs,
+            has_email=row.has_email,
+            email_confirmed=row.email_confirmed,
+            has_phone=row.has_phone,
         ):
             if channel not in enabled or (who.channels is not None and channel not in who.channels):
                 continue

@@ -15,10 +15,27 @@ IMMEDIATE_CHANNELS = frozenset({"inapp"})
 # What people get when they never chose: the inbox always, e-mail when they have one.
 DEFAULT_CHANNELS: dict[str, list[str]] = {
     "password.reset_requested": ["email"],
+    "account.email_confirm": ["email"],
+    "account.email_change_requested": ["email"],
+    "account.password_changed": ["email"],
     # The digest goes on the channels of the messages it gathers (the event says which).
     "digest": ["email", "sms"],
 }
 DEFAULT_KIND_CHANNELS = ["inapp", "email"]
+# Mails about the account itself, sent whatever the person chose for news (and even
+# after an unsubscribe): a reset link, an address to confirm, notices of a change.
+ACCOUNT_KINDS = frozenset(
+    {
+        "password.reset_requested",
+        "account.email_confirm",
+        "account.email_change_requested",
+        "account.password_changed",
+    }
+)
+# The only mails an address gets before it is confirmed: the link that confirms it,
+# and a reset link asked for on the forgotten-password page (following it proves the
+# address). Nothing personal — no news, no contact — goes to an unconfirmed address.
+TO_UNCONFIRMED = frozenset({"account.email_confirm", "password.reset_requested"})
 
 
 class Preferences(msgspec.Struct, frozen=True):
@@ -50,12 +67,16 @@ def preferences_from_row(row: Any) -> Preferences:
     )
 
 
-def channels_for(kind: str, prefs: Preferences, *, has_email: bool, has_phone: bool) -> list[str]:
+def channels_for(
+    kind: str, prefs: Preferences, *, has_email: bool, email_confirmed: bool, has_phone: bool
+) -> list[str]:
     chosen = prefs.channels.get(kind) or DEFAULT_CHANNELS.get(kind) or DEFAULT_KIND_CHANNELS
     allowed = []
     for channel in chosen:
         if channel == "email" and (
-            not has_email or (prefs.email_unsubscribed and kind != "password.reset_requested")
+            not has_email
+            or (prefs.email_unsubscribed and kind not in ACCOUNT_KINDS)
+            or (not email_confirmed and kind not in TO_UNCONFIRMED)
         ):
             continue
         if channel == "sms" and not has_phone:

@@ -94,6 +94,14 @@ QUERIES: dict[str, list[str]] = {
     ],
     "report.filed": [_REPORT_WORKERS],
     "password.reset_requested": ["SELECT CAST(:user_id AS bigint)"],
+    # Only while the person still has a link to follow: once the address is confirmed
+    # (or the change dropped), a confirmation mail still in the queue is moot.
+    "account.email_confirm": [
+        "SELECT r.user_id FROM password_resets r WHERE r.user_id = :user_id "
+        "AND r.purpose = 'email_confirm' AND r.used_at IS NULL AND r.expires_at > now() LIMIT 1"
+    ],
+    "account.email_change_requested": ["SELECT CAST(:user_id AS bigint)"],
+    "account.password_changed": ["SELECT CAST(:user_id AS bigint)"],
     # Only while the proposition still waits: an answer given meanwhile makes it moot.
     "reminder": ["SELECT volunteer_id FROM matches WHERE id = :match_id AND status = 'proposed'"],
     "digest": ["SELECT CAST(:user_id AS bigint)"],

@@ -12,6 +12,7 @@ from typing import Any, cast
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from voisins.accounts.addresses import CONFIRM_TTL
 from voisins.categories import LABELS
 from voisins.geo.bands import public_distance
 from voisins.geo.grid import Cell
@@ -160,6 +161,16 @@ class Senders:
         if claim.kind == "password.reset_requested":
             token = facts.payload["token"]
             context = {"reset_url": page_url(base, "password_new_page", {"jeton": token})}
+        if claim.kind == "account.email_confirm":
+            # The page shows one button; only its POST confirms (mail scanners open links).
+            token = facts.payload["token"]
+            context = {
+                "url": page_url(base, "email_confirm_page", {"jeton": token}),
+                "expires_minutes": int(CONFIRM_TTL.total_seconds()) // 60,
+            }
+        if claim.kind in ("account.email_change_requested", "account.password_changed"):
+            # A notice: its one link leads to the forgotten-password form, acting on nothing.
+            context = {"url": page_url(base, "password_forgotten_page")}
         return context
 
     async def _digest_context(
@@ -227,6 +238,13 @@ class Senders:
 _RECIPIENTS = text(
     "SELECT id, email, phone, locale, display_name FROM users "
     "WHERE id = ANY(:ids) AND status = 'active'"
+)
+# A confirmation link goes to the address it confirms (a new address is not yet the
+# account's), and only while the link can still be followed.
+_LINK_ADDRESS = text(
+    "SELECT r.email FROM outbox o "
+    "JOIN password_resets r ON r.id = CAST(o.payload ->> 'link_id' AS bigint) "
+    "WHERE o.id = :event AND r.used_at IS NULL AND r.expires_at > now()"
 )
 
 
@@ -300,11 +318,17 @@ class SendBatch:
             context=await senders._context(self._engine, claim, locale, self._facts.get(claim.id)),
         )
         if claim.channel == "email":
-            if senders.email is None or not person.email:
+            address = person.email
+            if claim.kind == "account.email_confirm":
+                found = await self._conn.execute(_LINK_ADDRESS, {"event": claim.event_id})
+                address = found.scalar()
+                if address is None:
+                    raise PermanentError("link used or expired")
+            if senders.email is None or not address:
                 raise PermanentError("email unavailable")
             if self._mail is None:
                 self._mail = senders.email.session()
-            await self._mail.send(message, person.email)
+            await self._mail.send(message, address)
         elif claim.channel == "sms":
             if senders.sms is None or not person.phone:
                 raise PermanentError("sms unavailable")

@@ -70,13 +70,27 @@ KINDS: dict[str, KindSpec] = {
     # To the social workers of the covering centres: someone filed a report.
     "report.filed": KindSpec(("url",)),
     "password.reset_requested": KindSpec(("reset_url",), ("expires_minutes",)),
+    # To an address to confirm (at sign-up, or the new address of a change): ``url``
+    # opens the confirmation page, whose button confirms.
+    "account.email_confirm": KindSpec(("url",), ("expires_minutes",)),
+    # Notices to the account's confirmed address, with no link that acts: ``url`` leads
+    # to the forgotten-password page, for the person who did not ask.
+    "account.email_change_requested": KindSpec(("url",)),
+    "account.password_changed": KindSpec(("url",)),
     # Several events in one mail: items = [{"title", "url", "summary"?}], url = the inbox.
     "digest": KindSpec(("items", "url"), item_optional=("summary",)),
 }
 
 # Mails a person asked for: they carry no unsubscribe link, since turning off
 # notifications must not turn off a password reset.
-TRANSACTIONAL_KINDS = frozenset({"password.reset_requested"})
+TRANSACTIONAL_KINDS = frozenset(
+    {
+        "password.reset_requested",
+        "account.email_confirm",
+        "account.email_change_requested",
+        "account.password_changed",
+    }
+)
 
 _KIND = re.compile(r"^[a-z_]+(\.[a-z_]+)*$")
 _BLANK_LINES = re.compile(r"\n[ \t]*(\n[ \t]*)+\n")

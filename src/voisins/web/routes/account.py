@@ -10,17 +10,25 @@ from litestar import Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.response import Redirect, Template
 
-from voisins.accounts import second_factor, users
+from voisins.accounts import addresses, links, resets, second_factor, users
 from voisins.accounts.access import Viewer
-from voisins.accounts.schemas import MeUpdate
-from voisins.api.deps import OptionalViewer, SettingsDep, Tx, ended_session_cookie
+from voisins.accounts.schemas import EmailChangeIn, EmailConfirmIn, MeUpdate, PasswordChangeIn
+from voisins.api.deps import (
+    LimiterDep,
+    OptionalViewer,
+    SettingsDep,
+    Tx,
+    client_ip,
+    ended_session_cookie,
+)
+from voisins.errors import Conflict, Forbidden, Invalid, TooManyRequests
 from voisins.moderation import gdpr
 from voisins.notify import inbox as notifications
 from voisins.notify.inbox import PreferencesIn, PreferencesOut
 from voisins.web.formats import formats_for
 from voisins.web.forms import N_, FormError, convert, form_values
 from voisins.web.i18n import language_cookie
-from voisins.web.pages import Me, page
+from voisins.web.pages import Me, me_of, page
 from voisins.web.problems import signed_in
 from voisins.web.url_state import notice
 from voisins.web.wording import NOTIFICATION_KINDS, kinds_for
@@ -29,6 +37,17 @@ NOTICES = {
     "infos": N_("Vos informations sont enregistrées."),
     "notifications": N_("Vos choix pour les messages sont enregistrés."),
     "emails": N_("Vous recevez de nouveau les e-mails, comme vous les aviez choisis."),
+    "inscription": N_(
+        "Votre compte est créé. Nous vous avons envoyé un e-mail : ouvrez le lien qu'il "
+        "contient pour confirmer votre adresse."
+    ),
+    "lien": N_("Un nouveau lien vous a été envoyé. Pensez à regarder dans les indésirables."),
+    "mot-de-passe": N_("Votre mot de passe est changé. Vos autres appareils ont été déconnectés."),
+    "adresse": N_(
+        "Nous avons envoyé un lien à la nouvelle adresse. Elle sera utilisée quand vous "
+        "l'aurez ouvert."
+    ),
+    "confirmee": N_("Votre adresse e-mail est confirmée."),
 }
 FIELD_MESSAGES = {
     "display_name": N_("Écrivez votre prénom (80 caractères au plus)."),
@@ -38,7 +57,18 @@ FIELD_MESSAGES = {
     "quiet_end": N_("Écrivez une heure, par exemple 08:00."),
     "daily_cap": N_("Écrivez un nombre entre 1 et 200."),
     "channels": N_("Vérifiez vos choix."),
+    "current_password": N_("Ce n'est pas votre mot de passe actuel."),
+    "new_password": N_("Choisissez un mot de passe de 10 caractères au moins."),
+    "new_password_again": N_("Les deux mots de passe ne sont pas les mêmes."),
+    "email": N_("Entrez une adresse e-mail complète, par exemple nom@exemple.fr."),
 }
+EMAIL_TAKEN = N_("Un compte existe déjà avec cet e-mail.")
+EMAIL_SAME = N_("C'est déjà votre adresse.")
+TOO_MANY = N_("Trop d'essais. Réessayez dans une heure.")
+# The confirmation link of the mails (notify/senders.py) leads here, with ``jeton``.
+CONFIRM_PATH = "/mon-compte/confirmer"
+# EmailConfirmIn's bounds: anything else cannot be a link we sent.
+TOKEN_LENGTHS = range(20, 101)
 OPTIONAL_CHANNELS = ("email", "sms")
 
 
@@ -215,7 +245,134 @@ async def erased(request: Request[Any, Any, Any]) -> Template:
     return page(request, "account/erased.html", None)
 
 
+@post("/mon-compte/confirmation", name="account_email_resend",
+      operation_id="pageResendEmailConfirmation", include_in_schema=False)  # fmt: skip
+async def resend_confirmation(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
+) -> Response[Any]:
+    """Another confirmation link, while the address is not confirmed (a few an hour)."""
+    me, viewer = await signed_in(request, tx, optional_viewer)
+    try:
+        await addresses.resend(tx, viewer)
+    except TooManyRequests:
+        return await _account_page(request, tx, viewer, me, status_code=429,
+                                   errors={"resend": TOO_MANY})  # fmt: skip
+    except Conflict:  # confirmed meanwhile, in another tab
+        return Redirect("/mon-compte?fait=confirmee#adresse", status_code=303)
+    return Redirect("/mon-compte?fait=lien#adresse", status_code=303)
+
+
+@post("/mon-compte/mot-de-passe", name="account_password",
+      operation_id="pageChangePassword", include_in_schema=False)  # fmt: skip
+async def change_password(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer,
+    limiter: LimiterDep,
+) -> Response[Any]:  # fmt: skip
+    """The current password, then the new one twice; the other sessions end."""
+    me, viewer = await signed_in(request, tx, optional_viewer)
+    values = await form_values(request)
+    errors: dict[str, str] = {}
+    if values.get("new_password") != values.get("new_password_again"):
+        errors = {"new_password_again": FIELD_MESSAGES["new_password_again"]}
+    else:
+        account = await users.get_me(tx, viewer.id)
+        fields = {k: values.get(k, "") for k in ("current_password", "new_password")}
+        try:
+            data = convert(fields, PasswordChangeIn)
+            # Guessing the current password from an open session counts as logging in.
+            await limiter.hit(account.email or str(viewer.id), client_ip(request))
+            await resets.change_password(tx, viewer, data.current_password, data.new_password)
+            await limiter.clear_account(account.email or str(viewer.id), client_ip(request))
+        except FormError as exc:
+            errors = _messages(exc.fields)
+        except Invalid as exc:
+            errors = _messages(exc.fields)
+        except TooManyRequests:
+            errors = {"current_password": N_("Trop d'essais. Réessayez dans quelques minutes.")}
+    if errors:
+        return await _account_page(request, tx, viewer, me, errors=errors, status_code=400)
+    return Redirect("/mon-compte?fait=mot-de-passe#securite", status_code=303)
+
+
+@post("/mon-compte/adresse", name="account_email_change",
+      operation_id="pageChangeEmail", include_in_schema=False)  # fmt: skip
+async def change_email(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
+) -> Response[Any]:
+    """A new address, used once the link sent there is opened; the old one is told."""
+    me, viewer = await signed_in(request, tx, optional_viewer)
+    values = await form_values(request)
+    fields = {
+        "current_password": values.get("email_current_password", ""),
+        "email": str(values.get("new_email", "")).strip(),
+    }
+    status, errors = 400, {}
+    try:
+        data = convert(fields, EmailChangeIn)
+        await addresses.request_change(tx, viewer, data.current_password, data.email)
+    except FormError as exc:
+        errors = _messages(exc.fields)
+    except Invalid as exc:
+        errors = {"email": EMAIL_SAME} if "email" in exc.fields else _messages(exc.fields)
+    except Conflict:
+        status, errors = 409, {"email": EMAIL_TAKEN}
+    except TooManyRequests:
+        status, errors = 429, {"email": TOO_MANY}
+    if errors:
+        # The form's fields have their own names (the password form is on the same page).
+        errors = {{"email": "new_email", "current_password": "email_current_password"}.get(k, k): v
+                  for k, v in errors.items()}  # fmt: skip
+        return await _account_page(request, tx, viewer, me, errors=errors,
+                                   values={"new_email": fields["email"]},
+                                   status_code=status)  # fmt: skip
+    return Redirect("/mon-compte?fait=adresse#adresse", status_code=303)
+
+
+def _confirm_token(values: Any) -> str:
+    token = str(values.get("jeton") or "")
+    return token if len(token) in TOKEN_LENGTHS else ""
+
+
+@get(CONFIRM_PATH, name="email_confirm_page", operation_id="pageConfirmEmail",
+     include_in_schema=False)  # fmt: skip
+async def confirm_email_page(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
+) -> Template:
+    """The mail's link: a page with one button, changing nothing (mail scanners open
+    links). No sign-in needed: the link may be opened on another device."""
+    me = await me_of(tx, optional_viewer)
+    token = _confirm_token(request.query_params)
+    found = await links.find(tx, "email_confirm", token) if token else None
+    if found is None:
+        return page(request, "account/confirm.html", me, status_code=400, state="invalid")
+    if optional_viewer is not None and optional_viewer.id != found.user_id:
+        return page(request, "account/confirm.html", me, status_code=403, state="other")
+    return page(request, "account/confirm.html", me, state="ask", token=token,
+                email=found.email)  # fmt: skip
+
+
+@post(CONFIRM_PATH, name="email_confirm_submit", operation_id="pageConfirmEmailSubmit",
+      include_in_schema=False)  # fmt: skip
+async def confirm_email(
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
+) -> Template:
+    me = await me_of(tx, optional_viewer)
+    token = _confirm_token(await form_values(request))
+    try:
+        data = convert({"token": token}, EmailConfirmIn)
+        await addresses.confirm(tx, data.token, viewer=optional_viewer)
+    except (FormError, Invalid):
+        # Unknown, already used or expired: the same page for all three.
+        return page(request, "account/confirm.html", me, status_code=400, state="invalid")
+    except Forbidden:
+        return page(request, "account/confirm.html", me, status_code=403, state="other")
+    except Conflict:
+        return page(request, "account/confirm.html", me, status_code=409, state="taken")
+    return page(request, "account/confirm.html", me, state="done")
+
+
 HANDLERS = [
     account_page, account_save, notifications_save, resubscribe, export_data, erase_page, erase,
-    erased,
+    erased, resend_confirmation, change_password, change_email, confirm_email_page,
+    confirm_email,
 ]  # fmt: skip

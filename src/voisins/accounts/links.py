@@ -1,0 +1,119 @@
+"""E-mailed single-use links: a password reset, an address to confirm.
+
+One mechanism for both. The raw token travels only in the link's outbox row (the
+worker puts it in the mail); PostgreSQL keeps its SHA-256, the expiry and whether it
+was used. Using a link is one conditional UPDATE, so two clicks at once use it once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from voisins.accounts.tokens import new_token, token_hash
+
+Purpose = Literal["password_reset", "email_confirm"]
+
+
+@dataclass(frozen=True)
+class Link:
+    id: int
+    token: str
+
+
+@dataclass(frozen=True)
+class UsedLink:
+    user_id: int
+    email: str | None
+
+
+async def issue(
+    conn: AsyncConnection,
+    user_id: int,
+    purpose: Purpose,
+    ttl: timedelta,
+    *,
+    email: str | None = None,
+) -> Link:
+    token = new_token()
+    link_id = (
+        await conn.execute(
+            text(
+                "INSERT INTO password_resets (user_id, purpose, email, token_hash, expires_at) "
+                "VALUES (:u, :purpose, :email, :h, :exp) RETURNING id"
+            ),
+            {
+                "u": user_id,
+                "purpose": purpose,
+                "email": email,
+                "h": token_hash(token),
+                "exp": datetime.now(UTC) + ttl,
+            },
+        )
+    ).scalar_one()
+    return Link(int(link_id), token)
+
+
+async def find(conn: AsyncConnection, purpose: Purpose, token: str) -> UsedLink | None:
+    """The open link of ``token`` (not used, not expired), without using it."""
+    row = (
+        await conn.execute(
+            text(
+                "SELECT user_id, email FROM password_resets WHERE token_hash = :h "
+                "AND purpose = :purpose AND used_at IS NULL AND expires_at > now()"
+            ),
+            {"h": token_hash(token), "purpose": purpose},
+        )
+    ).first()
+    return None if row is None else UsedLink(row.user_id, row.email)
+
+
+async def use(conn: AsyncConnection, purpose: Purpose, token: str) -> UsedLink | None:
+    """Mark the link of ``token`` used; None when it is unknown, used, expired or for
+    another purpose (a reset link never confirms an address, nor the reverse)."""
+    row = (
+        await conn.execute(
+            text(
+                "UPDATE password_resets SET used_at = now() "
+                "WHERE token_hash = :h AND purpose = :purpose AND used_at IS NULL "
+                "AND expires_at > now() RETURNING user_id, email"
+            ),
+            {"h": token_hash(token), "purpose": purpose},
+        )
+    ).first()
+    return None if row is None else UsedLink(row.user_id, row.email)
+
+
+async def cancel_open(
+    conn: AsyncConnection, user_id: int, *, keep_email: str | None = None
+) -> None:
+    """End the person's open links — after a password change, whoever asked for them
+    may have been someone else. ``keep_email``: links confirming that address (the
+    account's own, at sign-up) stay usable."""
+    await conn.execute(
+        text(
+            "UPDATE password_resets SET used_at = now() WHERE user_id = :u AND used_at IS NULL "
+            "AND (CAST(:keep AS text) IS NULL OR email IS DISTINCT FROM CAST(:keep AS text))"
+        ),
+        {"u": user_id, "keep": keep_email},
+    )
+
+
+async def sent_count(
+    conn: AsyncConnection, user_id: int, purpose: Purpose, within: timedelta
+) -> int:
+    """How many links of ``purpose`` the person was sent lately (the resend limit)."""
+    return int(
+        (
+            await conn.execute(
+                text(
+                    "SELECT count(*) FROM password_resets WHERE user_id = :u "
+                    "AND purpose = :purpose AND created_at > :since"
+                ),
+                {"u": user_id, "purpose": purpose, "since": datetime.now(UTC) - within},
+            )
+        ).scalar_one()
+    )

@@ -1,0 +1,487 @@
+"""My account's address and password (issue 12), over the real app with a real worker
+and a real SMTP server: the sign-up's confirmation link (its page only asks, its button
+confirms, once, for its own account), nothing e-mailed to an address until it is
+confirmed (the inbox still works), changing the password (the current one first, other
+sessions end, the address is told) and the address (the new one used only once its
+link is followed, the old one told). Then the new pages in Chromium: axe and a phone."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from aiosmtpd.controller import Controller
+from litestar.testing import AsyncTestClient
+from playwright.async_api import Browser, expect
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from voisins.app import create_app
+from voisins.notify.preferences import Preferences, channels_for
+from voisins.outbox import emit
+from voisins.settings import Settings
+
+from ..notify.conftest import MailCollector, SmtpServer, unused_port
+from ..notify.test_matcher_outcomes import BASE, Mail, created, deliver, mails, outcome_settings
+from ..support.people import PASSWORD, Person, login, register
+from ..support.world import HOME_ALICE, post_body
+from .conftest import axe_violations, new_page, screenshot
+from .test_pages import csrf_of
+from .test_recovery_pages import log_in
+from .test_resident_pages import form
+
+NEW_PASSWORD = "une toute nouvelle phrase"
+LINK = re.compile(re.escape(BASE) + r"(/mon-compte/confirmer\?jeton=[^\s\"<>]+)")
+BROWSER_TEXT_SIZE = {"width": 360, "height": 800}
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    handler = MailCollector()
+    port = unused_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, server_hostname="mx.test")
+    controller.start()
+    try:
+        yield SmtpServer("127.0.0.1", port, handler)
+    finally:
+        controller.stop()
+
+
+def no_sms(settings: Settings, smtp: SmtpServer) -> Settings:
+    return outcome_settings(settings, smtp.port, "http://127.0.0.1:9/sms")
+
+
+async def unconfirmed(client: AsyncTestClient, name: str) -> Person:
+    """Signed up through the API and left as is: the address not confirmed yet."""
+    email = f"{name.lower()}.unconfirmed@example.org"
+    response = await client.post(
+        "/api/v1/auth/register", json={"email": email, "password": PASSWORD, "display_name": name}
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["email_confirmed"] is False
+    return await login(client, email, response.json()["id"], "resident")
+
+
+async def account_row(engine: AsyncEngine, user_id: int) -> Any:
+    async with engine.connect() as conn:
+        return (
+            await conn.execute(
+                text("SELECT email, email_confirmed_at FROM users WHERE id = :u"), {"u": user_id}
+            )
+        ).one()
+
+
+async def last_token(engine: AsyncEngine, user_id: int) -> str:
+    async with engine.connect() as conn:
+        return str(
+            (
+                await conn.execute(
+                    text(
+                        "SELECT payload ->> 'token' FROM outbox "
+                        "WHERE topic = 'account.email_confirm' "
+                        "AND CAST(payload ->> 'user_id' AS bigint) = :u ORDER BY id DESC LIMIT 1"
+                    ),
+                    {"u": user_id},
+                )
+            ).scalar_one()
+        )
+
+
+def sign_in(client: AsyncTestClient, person: Person) -> None:
+    client.cookies.clear()
+    client.cookies.set("voisins_session", person.token)
+
+
+def confirmation_link(mail: Mail) -> str:
+    found = LINK.search(mail.text)
+    assert found, mail.text
+    assert f'href="{BASE}{found.group(1)}"' in mail.html
+    return found.group(1)
+
+
+async def change_address(client: AsyncTestClient, new: str, password: str) -> Any:
+    return await form(
+        client,
+        "/mon-compte",
+        "/mon-compte/adresse",
+        {"new_email": new, "email_current_password": password},
+    )
+
+
+async def press(client: AsyncTestClient, link: str) -> Any:
+    """Open the link's page (for its CSRF token and hidden token) and press its button."""
+    opened = await client.get(link)
+    token = re.search(r'name="jeton" value="([^"]+)"', opened.text)
+    assert token, opened.text
+    return await client.post(
+        urlsplit(link).path, data={"jeton": token.group(1), "_csrf_token": csrf_of(opened.text)}
+    )
+
+
+def test_an_unconfirmed_address_gets_only_its_link_and_a_reset_it_asked_for() -> None:
+    prefs = Preferences()
+    for kind in ("match.confirmed", "match.proposed", "account.password_changed", "digest"):
+        assert "email" not in channels_for(
+            kind, prefs, has_email=True, email_confirmed=False, has_phone=True
+        ), kind
+    assert channels_for(
+        "match.confirmed", prefs, has_email=True, email_confirmed=False, has_phone=False
+    ) == ["inapp"]
+    for kind in ("account.email_confirm", "password.reset_requested"):
+        assert channels_for(
+            kind, prefs, has_email=True, email_confirmed=False, has_phone=False
+        ) == ["email"]
+    # Confirmed: the same messages go by e-mail again; account notices even after an
+    # unsubscribe.
+    assert "email" in channels_for(
+        "match.confirmed", prefs, has_email=True, email_confirmed=True, has_phone=False
+    )
+    stopped = Preferences(email_unsubscribed=True)
+    assert channels_for(
+        "account.password_changed", stopped, has_email=True, email_confirmed=True, has_phone=False
+    ) == ["email"]
+
+
+async def test_the_sign_up_link_opens_a_page_whose_button_confirms_once_for_its_own_account(
+    settings: Settings, engine: AsyncEngine, smtp: SmtpServer
+) -> None:
+    config = no_sms(settings, smtp)
+    async with AsyncTestClient(create_app(config)) as client:
+        email = "rose.pages@example.org"
+        signed = await form(client, "/inscription", "/inscription", {
+            "display_name": "Rose", "email": email, "password": "un mot de passe sûr",
+        })  # fmt: skip
+        assert signed.status_code == 303, signed.text
+        assert signed.headers["location"] == "/mon-compte?fait=inscription#adresse"
+        account = await client.get(signed.headers["location"])
+        assert "Nous vous avons envoyé un e-mail" in account.text
+        assert "Adresse à confirmer." in account.text
+        assert 'action="/mon-compte/confirmation"' in account.text
+        async with engine.connect() as conn:
+            rose_id = (
+                await conn.execute(text("SELECT id FROM users WHERE email = :e"), {"e": email})
+            ).scalar_one()
+
+        await deliver(engine, config)
+        (mail,) = mails(smtp)
+        assert mail.to == email and mail.subject == "Confirmez votre adresse e-mail"
+        link = confirmation_link(mail)
+        assert mail.links() == [link]
+        assert "48 heures" in mail.text
+
+        # Opening the link (a mail scanner, a preview, the person) changes nothing.
+        for _ in range(3):
+            shown = await client.get(link)
+            assert shown.status_code == 200, shown.text
+        assert shown.text.count('<form method="post" action="/mon-compte/confirmer">') == 1
+        assert "Confirmer mon adresse</button>" in shown.text and email in shown.text
+        assert (await account_row(engine, rose_id)).email_confirmed_at is None
+
+        # Someone else signed in cannot use Rose's link, and it stays usable.
+        bob = await register(client, "Bob")
+        sign_in(client, bob)
+        other = await client.get(link)
+        assert other.status_code == 403 and "Ce lien est pour un autre compte" in other.text
+        assert 'action="/mon-compte/confirmer"' not in other.text
+        forced = await client.post(
+            "/mon-compte/confirmer",
+            data={"jeton": link.split("jeton=")[1], "_csrf_token": csrf_of(other.text)},
+        )
+        assert forced.status_code == 403
+        assert (await account_row(engine, rose_id)).email_confirmed_at is None
+        refused = await client.post(
+            "/api/v1/auth/email/confirm",
+            json={"token": link.split("jeton=")[1]},
+            headers=bob.headers,
+        )
+        assert refused.status_code == 403 and refused.json()["fields"] == {
+            "token": "another account's link"
+        }
+
+        # On a phone's mail app, not signed in: the button confirms.
+        client.cookies.clear()
+        done = await press(client, link)
+        assert done.status_code == 200, done.text
+        assert "Votre adresse e-mail est confirmée" in done.text
+        assert (await account_row(engine, rose_id)).email_confirmed_at is not None
+
+        # Once only.
+        again = await client.get(link)
+        assert again.status_code == 400 and "Ce lien ne marche plus" in again.text
+        used = await client.post(
+            "/mon-compte/confirmer",
+            data={"jeton": link.split("jeton=")[1], "_csrf_token": csrf_of(again.text)},
+        )
+        assert used.status_code == 400 and "Ce lien ne marche plus" in used.text
+        # No CSRF token: refused before anything is looked at.
+        without = await client.post("/mon-compte/confirmer", data={"jeton": "x" * 43})
+        assert without.status_code == 403
+
+
+async def test_an_expired_a_forged_or_a_reset_token_confirms_nothing(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    odile = await unconfirmed(client, "Odile")
+    token = await last_token(engine, odile.id)
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE password_resets SET expires_at = now() - interval '1 second'")
+        )
+    expired = await client.get(f"/mon-compte/confirmer?jeton={token}")
+    assert expired.status_code == 400 and "Ce lien ne marche plus" in expired.text
+    assert 'href="/mon-compte#adresse"' in expired.text  # where to ask for a new one
+    pressed = await client.post(
+        "/mon-compte/confirmer", data={"jeton": token, "_csrf_token": csrf_of(expired.text)}
+    )
+    assert pressed.status_code == 400
+    for query in ("", "?jeton=", "?jeton=short", f"?jeton={'x' * 43}"):
+        assert (await client.get(f"/mon-compte/confirmer{query}")).status_code == 400
+
+    # A password reset's token is a different kind of link.
+    asked = await client.post("/api/v1/auth/password-reset", json={"email": odile.email})
+    assert asked.status_code == 202
+    async with engine.connect() as conn:
+        reset = (
+            await conn.execute(
+                text(
+                    "SELECT payload ->> 'token' FROM outbox "
+                    "WHERE topic = 'password.reset_requested'"
+                )
+            )
+        ).scalar_one()
+    wrong = await client.post("/api/v1/auth/email/confirm", json={"token": reset})
+    assert wrong.status_code == 422 and "token" in wrong.json()["fields"]
+    assert (await account_row(engine, odile.id)).email_confirmed_at is None
+    english = await client.get(
+        "/mon-compte/confirmer?jeton=short", headers={"Accept-Language": "en"}
+    )
+    assert "This link no longer works" in english.text
+
+
+async def test_until_confirmed_news_reach_the_inbox_but_no_e_mail(
+    settings: Settings, engine: AsyncEngine, smtp: SmtpServer
+) -> None:
+    config = no_sms(settings, smtp)
+    async with AsyncTestClient(create_app(config)) as client:
+        odile = await unconfirmed(client, "Odile")
+        post_id = await created(
+            await client.post("/api/v1/posts", json=post_body(HOME_ALICE), headers=odile.headers)
+        )
+        await deliver(engine, config)
+        assert [(m.to, m.subject) for m in mails(smtp)] == [
+            (odile.email, "Confirmez votre adresse e-mail")
+        ]
+
+        async with engine.begin() as conn:
+            await emit(conn, "post.approved", post_id=post_id)
+        await deliver(engine, config)
+        assert len(mails(smtp)) == 1  # still only the link
+        async with engine.connect() as conn:
+            inbox = (
+                await conn.execute(
+                    text("SELECT kind FROM notifications WHERE user_id = :u"), {"u": odile.id}
+                )
+            ).scalars()
+            assert "post.approved" in list(inbox)
+            channels = (
+                await conn.execute(
+                    text("SELECT channel FROM deliveries WHERE user_id = :u AND kind = :k"),
+                    {"u": odile.id, "k": "post.approved"},
+                )
+            ).scalars()
+            assert list(channels) == ["inapp"]
+
+        link = confirmation_link(mails(smtp)[0])
+        client.cookies.clear()
+        assert (await press(client, link)).status_code == 200
+        async with engine.begin() as conn:
+            await emit(conn, "post.approved", post_id=post_id)
+        await deliver(engine, config)
+        news = [m for m in mails(smtp) if m.subject != "Confirmez votre adresse e-mail"]
+        assert [m.to for m in news] == [odile.email]
+
+
+async def test_sending_the_link_again_is_limited(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    odile = await unconfirmed(client, "Odile")
+    sign_in(client, odile)
+    for _ in range(2):  # with the sign-up's, three links in the hour
+        sent = await form(client, "/mon-compte", "/mon-compte/confirmation", {})
+        assert (
+            sent.status_code == 303 and sent.headers["location"] == "/mon-compte?fait=lien#adresse"
+        )
+    refused = await form(client, "/mon-compte", "/mon-compte/confirmation", {})
+    assert refused.status_code == 429
+    assert "Trop d&#39;essais. Réessayez dans une heure." in refused.text
+    async with engine.connect() as conn:
+        count = "SELECT count(*) FROM password_resets WHERE user_id = :u"
+        assert (await conn.execute(text(count), {"u": odile.id})).scalar_one() == 3
+
+    # A confirmed address has nothing to resend.
+    camille = await register(client, "Camille")
+    sign_in(client, camille)
+    page = await client.get("/mon-compte")
+    assert "Adresse à confirmer." not in page.text
+    assert 'action="/mon-compte/confirmation"' not in page.text
+    api = await client.post("/api/v1/me/email/confirmation", headers=camille.headers)
+    assert api.status_code == 409
+
+
+async def test_changing_the_password_needs_the_current_one_ends_other_sessions_and_tells(
+    settings: Settings, engine: AsyncEngine, smtp: SmtpServer
+) -> None:
+    config = no_sms(settings, smtp)
+    async with AsyncTestClient(create_app(config)) as client:
+        camille = await register(client, "Camille")
+        elsewhere = await login(client, camille.email, camille.id, "resident")
+        sign_in(client, camille)
+        change = {"new_password": NEW_PASSWORD, "new_password_again": NEW_PASSWORD}
+
+        wrong = await form(client, "/mon-compte", "/mon-compte/mot-de-passe",
+                           {"current_password": "not my password", **change})  # fmt: skip
+        assert wrong.status_code == 400
+        assert "Ce n&#39;est pas votre mot de passe actuel." in wrong.text
+        assert 'id="current_password" name="current_password"' in wrong.text
+        assert 'aria-describedby="current_password-error"' in wrong.text
+        unequal = await form(client, "/mon-compte", "/mon-compte/mot-de-passe", {
+            "current_password": PASSWORD, "new_password": NEW_PASSWORD,
+            "new_password_again": "something else",
+        })  # fmt: skip
+        assert unequal.status_code == 400 and "ne sont pas les mêmes" in unequal.text
+        short = await form(client, "/mon-compte", "/mon-compte/mot-de-passe", {
+            "current_password": PASSWORD, "new_password": "short", "new_password_again": "short",
+        })  # fmt: skip
+        assert short.status_code == 400 and "10 caractères au moins" in short.text
+        assert await log_in(client, camille.email, PASSWORD) == 303  # nothing changed yet
+        sign_in(client, camille)
+
+        done = await form(client, "/mon-compte", "/mon-compte/mot-de-passe",
+                          {"current_password": PASSWORD, **change})  # fmt: skip
+        assert done.status_code == 303, done.text
+        assert done.headers["location"] == "/mon-compte?fait=mot-de-passe#securite"
+        shown = await client.get(done.headers["location"])
+        assert shown.status_code == 200 and "Votre mot de passe est changé" in shown.text
+        # The other device is signed out; this one stays.
+        assert (await client.get("/api/v1/me", headers=elsewhere.headers)).status_code == 401
+        assert (await client.get("/api/v1/me", headers=camille.headers)).status_code == 200
+        assert await log_in(client, camille.email, PASSWORD) == 400
+        assert await log_in(client, camille.email, NEW_PASSWORD) == 303
+
+        await deliver(engine, config)
+        (notice,) = [m for m in mails(smtp) if m.to == camille.email]
+        assert notice.subject == "Votre mot de passe a été changé"
+        # Its one link leads to the forgotten-password form: nothing in it acts.
+        assert notice.links() == ["/mot-de-passe/oublie"]
+        assert "unsubscribe" not in notice.text
+
+
+async def test_a_new_address_is_used_only_once_its_link_is_followed_and_the_old_one_is_told(
+    settings: Settings, engine: AsyncEngine, smtp: SmtpServer
+) -> None:
+    config = no_sms(settings, smtp)
+    async with AsyncTestClient(create_app(config)) as client:
+        bob = await register(client, "Bob")
+        camille = await register(client, "Camille")
+        sign_in(client, camille)
+        new = "camille.nouvelle@example.org"
+
+        wrong = await change_address(client, new, "not it at all")
+        assert wrong.status_code == 400
+        assert 'aria-describedby="email_current_password-error"' in wrong.text
+        assert f'value="{new}"' in wrong.text  # kept for the next try
+        taken = await change_address(client, bob.email.upper(), PASSWORD)
+        assert taken.status_code == 409
+        assert "Un compte existe déjà avec cet e-mail." in taken.text
+        assert 'aria-describedby="new_email-error"' in taken.text
+        same = await change_address(client, camille.email, PASSWORD)
+        assert same.status_code == 400 and "C&#39;est déjà votre adresse." in same.text
+        malformed = await change_address(client, "not an address", PASSWORD)
+        assert malformed.status_code == 400 and "adresse e-mail complète" in malformed.text
+        api_taken = await client.post(
+            "/api/v1/me/email",
+            json={"email": bob.email, "current_password": PASSWORD},
+            headers=camille.headers,
+        )
+        assert api_taken.status_code == 409 and "email" in api_taken.json()["fields"]
+
+        asked = await change_address(client, new, PASSWORD)
+        assert asked.status_code == 303, asked.text
+        shown = await client.get(asked.headers["location"])
+        assert "Nous avons envoyé un lien à la nouvelle adresse" in shown.text
+        assert "Nouvelle adresse en attente de confirmation" in shown.text and new in shown.text
+        assert (await account_row(engine, camille.id)).email == camille.email
+        assert await log_in(client, new, PASSWORD) == 400  # not used yet
+
+        await deliver(engine, config)
+        to_new = [m for m in mails(smtp) if m.to == new]
+        to_old = [m for m in mails(smtp) if m.to == camille.email]
+        assert [m.subject for m in to_old] == ["Changement de votre adresse e-mail"]
+        assert to_old[0].links() == ["/mot-de-passe/oublie"] and new not in to_old[0].text
+        (confirm,) = to_new
+        link = confirmation_link(confirm)
+
+        sign_in(client, camille)
+        page = await client.get(link)
+        assert page.status_code == 200 and new in page.text
+        done = await press(client, link)
+        assert done.status_code == 200 and "Votre adresse e-mail est confirmée" in done.text
+        row = await account_row(engine, camille.id)
+        assert row.email == new and row.email_confirmed_at is not None
+        me = (await client.get("/api/v1/me", headers=camille.headers)).json()
+        assert me["email"] == new and me["email_confirmed"] and me["pending_email"] is None
+        assert await log_in(client, camille.email, PASSWORD) == 400
+        assert await log_in(client, new, PASSWORD) == 303
+
+
+async def test_the_new_pages_pass_axe_and_fit_a_phone(
+    browser: Browser, live_server: str, engine: AsyncEngine
+) -> None:
+    page = await new_page(browser, live_server, viewport=BROWSER_TEXT_SIZE)
+
+    async def check(name: str) -> None:
+        violations = await axe_violations(page)
+        assert violations == [], (name, violations)
+        overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, (name, f"{overflow}px wider than the screen")
+        await screenshot(page, name)
+
+    await page.goto("/inscription")
+    await page.get_by_label("Votre prénom").fill("Rose")
+    await page.get_by_label("Adresse e-mail").fill("rose.une-adresse-assez-longue@example.org")
+    await page.get_by_label("Mot de passe (10 caractères au moins)").fill("un mot de passe sûr")
+    await page.get_by_role("button", name="Créer mon compte").click()
+    await expect(page.get_by_text("Adresse à confirmer.")).to_be_visible()
+    await check("account-unconfirmed")
+
+    await page.get_by_label("Votre mot de passe actuel", exact=True).first.fill("pas le bon")
+    await page.get_by_label("Nouveau mot de passe (10 caractères au moins)").fill(NEW_PASSWORD)
+    await page.get_by_label("Le même mot de passe, une seconde fois").fill(NEW_PASSWORD)
+    await page.get_by_role("button", name="Changer de mot de passe").click()
+    await expect(page.get_by_text("Ce n'est pas votre mot de passe actuel.")).to_be_visible()
+    await check("account-password-error")
+
+    async with engine.connect() as conn:
+        rose = (
+            await conn.execute(
+                text(
+                    "SELECT id FROM users WHERE email = 'rose.une-adresse-assez-longue@example.org'"
+                )
+            )
+        ).scalar_one()
+    token = await last_token(engine, rose)
+    await page.goto(f"/mon-compte/confirmer?jeton={token}")
+    await check("email-confirm-ask")
+    await page.get_by_role("button", name="Confirmer mon adresse").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Votre adresse e-mail est confirmée"
+    )
+    await check("email-confirm-done")
+    await page.goto(f"/mon-compte/confirmer?jeton={token}")
+    await check("email-confirm-invalid")
+    await page.goto("/mon-compte")
+    await expect(page.get_by_text("Adresse à confirmer.")).to_have_count(0)
+    await check("account-confirmed")

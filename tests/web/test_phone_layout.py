@@ -221,6 +221,23 @@ async def test_a_social_worker_on_a_phone_and_the_keyboard_path_through_the_head
     await screenshot(page, "wide-worker-queue")
 
 
+async def test_a_visitor_on_a_phone_finds_sign_in_in_the_menu(
+    browser: Browser, live_server: str
+) -> None:
+    page = await new_page(browser, live_server, viewport=PHONE)
+    await page.goto("/aide")
+    await _larger_text_on(page)
+    await _check_phone_page(page, "visitor-help")
+    nav = page.get_by_role("navigation", name="Menu principal")
+    await nav.get_by_text("Menu", exact=True).click()
+    await expect(nav.get_by_role("link", name="Créer un compte")).to_be_visible()
+    await nav.get_by_role("link", name="Se connecter").click()
+    await expect(page).to_have_url(f"{live_server}/connexion")
+    # The choice of larger text is kept from page to page.
+    await expect(page.get_by_role("button", name="Texte plus grand", pressed=True)).to_be_visible()
+    await _check_phone_page(page, "visitor-login")
+
+
 def _header(page: str) -> str:
     return page.split('<header class="site">', 1)[1].split("</header>", 1)[0]
 

@@ -49,6 +49,8 @@ async def confirmed(
     client: AsyncTestClient, engine: AsyncEngine, world: World, schedule: dict[str, Any]
 ) -> tuple[int, int]:
     """Alice's request, accepted by Vera (not sensitive: confirmed at once)."""
+    async with engine.begin() as conn:  # a second one in a test: past Vera's cooldown
+        await conn.execute(text("UPDATE volunteers SET last_matched_at = NULL"))
     created = await client.post(
         f"{API}/posts",
         json=post_body(HOME_ALICE, title="Une visite pour les courses", schedule=schedule),
@@ -241,3 +243,37 @@ async def test_only_the_two_sides_record_and_read_visits_and_never_in_the_future
         listed = await checkins.list_visits(conn, vera, match_id)
     assert entry.by_volunteer and entry.by_name and entry.by_name.startswith("Vera")
     assert [e.visited_on for e in listed] == [now.astimezone(PARIS).date()]
+
+
+async def test_the_api_records_visits_by_the_same_rule(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    world = await build_world(client, engine)
+    _post_id, weekly = await confirmed(client, engine, world, WEEKLY)
+    today = datetime.now(PARIS).date().isoformat()
+    first = await client.post(
+        f"{API}/matches/{weekly}/checkins",
+        json={"visited_on": today, "note": "Tout va bien"},
+        headers=world.alice.headers,
+    )
+    assert first.status_code == 201, first.text
+    assert first.json()["note"] == "Tout va bien"
+    twice = await client.post(
+        f"{API}/matches/{weekly}/checkins", json={"visited_on": today}, headers=world.vera.headers
+    )
+    assert twice.status_code == 201 and twice.json()["id"] == first.json()["id"]
+    assert twice.json()["note"] == "Tout va bien"
+    long_note = await client.post(
+        f"{API}/matches/{weekly}/checkins",
+        json={"visited_on": today, "note": "x" * 281},
+        headers=world.vera.headers,
+    )
+    assert long_note.status_code == 422 and "note" in long_note.json()["fields"]
+    assert len(await rows(engine, weekly)) == 1
+    # One-off help has no visits to record: it is done, or not.
+    _other, once = await confirmed(client, engine, world, post_body(HOME_ALICE)["schedule"])
+    refused = await client.post(
+        f"{API}/matches/{once}/checkins", json={"visited_on": today}, headers=world.vera.headers
+    )
+    assert refused.status_code == 409, refused.text
+    assert await rows(engine, once) == []

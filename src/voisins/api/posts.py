@@ -109,10 +109,18 @@ async def get_post(
     return await service.get_post(tx, optional_viewer, post_id)
 
 
-@patch("/posts/{post_id:int}", operation_id="updatePost", summary="Edit a draft or open post")
+@patch(
+    "/posts/{post_id:int}",
+    operation_id="updatePost",
+    summary="Edit a post's text, schedule or needs (409 once closed or withdrawn, or when "
+    "the version given is not the latest)",
+)
 async def update_post(
     data: JSONBody[PostUpdate], tx: Tx, viewer: CurrentViewer, post_id: FromPath[int]
 ) -> PostPrivate:
+    """Only the fields given change. The author, or a social worker acting for them; a
+    published post whose text changed may go back to the centre's review; volunteers
+    who already said yes are told."""
     return await service.update_post(tx, viewer, post_id, data)
 
 

@@ -43,6 +43,7 @@ class StopIn(Input):
 
 
 class CheckinEntry(msgspec.Struct, kw_only=True):
+    id: int
     match_id: int
     visited_on: date
     # Who said it: the two sides know each other's names once the match is confirmed.
@@ -57,7 +58,7 @@ def paris_today(now: datetime) -> date:
 
 
 _ENTRY = """
-SELECT c.match_id, c.visited_on, u.display_name AS by_name,
+SELECT c.id, c.match_id, c.visited_on, u.display_name AS by_name,
        c.author_id IS NOT DISTINCT FROM m.volunteer_id AS by_volunteer, c.note,
        c.created_at AS recorded_at
 FROM checkins c JOIN matches m ON m.id = c.match_id
@@ -66,10 +67,17 @@ LEFT JOIN users u ON u.id = c.author_id AND u.status = 'active'
 
 
 async def record_visit(
-    conn: AsyncConnection, viewer: Viewer, match_id: int, data: VisitIn, *, now: datetime
+    conn: AsyncConnection,
+    viewer: Viewer,
+    match_id: int,
+    data: VisitIn,
+    *,
+    now: datetime,
+    today: date | None = None,
 ) -> CheckinEntry:
     """Record that a visit of a weekly arrangement took place; the match stays
-    confirmed. Only a confirmed match of a weekly post has visits."""
+    confirmed. Only a confirmed match of a weekly post has visits. ``today``: the
+    caller's day, when it has one (else today in Paris)."""
     match = await lock_match(conn, match_id)
     if not await is_participant(conn, viewer, match):
         raise NotFound("no such match")
@@ -77,7 +85,7 @@ async def record_visit(
         raise Conflict("only weekly arrangements have visits to record; one-off help is done")
     if match.status != "confirmed":
         raise Conflict(f"a {match.status} arrangement has no visits to record")
-    today = paris_today(now)
+    today = today or paris_today(now)
     day = data.visited_on or today
     if day > today:
         raise Invalid.field("visited_on", "cannot be in the future")
@@ -103,6 +111,7 @@ async def record_visit(
 
 def _entry(row: Any) -> CheckinEntry:
     return CheckinEntry(
+        id=row.id,
         match_id=row.match_id,
         visited_on=row.visited_on,
         by_name=row.by_name,

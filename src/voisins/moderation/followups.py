@@ -11,7 +11,7 @@ inactivity or per week.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -23,6 +23,7 @@ from voisins import audit
 from voisins.accounts.access import Viewer, acts_for_any
 from voisins.accounts.schemas import Input
 from voisins.errors import Conflict, Forbidden, Invalid, NotFound
+from voisins.matching import checkins
 from voisins.matching.scoring import MatchScore, match_score
 from voisins.pagination import Page, paginate, window
 from voisins.settings import Settings
@@ -38,12 +39,15 @@ class ContactIn(Input):
 
 class CheckinIn(Input):
     visited_on: date
+    # A short word about the visit, optional (matching/checkins.py).
+    note: checkins.Note | None = None
 
 
 class Checkin(msgspec.Struct, kw_only=True):
     id: int
     match_id: int
     visited_on: date
+    note: str | None = None
 
 
 class PersonContact(msgspec.Struct, kw_only=True):
@@ -234,35 +238,17 @@ async def record_contact(
 async def record_checkin(
     conn: AsyncConnection, viewer: Viewer, match_id: int, data: CheckinIn, *, today: date
 ) -> Checkin:
-    """Either side of a confirmed recurring visit says a visit took place."""
-    match = (
-        await conn.execute(
-            text(
-                "SELECT m.status, m.volunteer_id, p.author_id, p.created_by, m.confirmed_at "
-                "FROM matches m JOIN posts p ON p.id = m.post_id WHERE m.id = :id"
-            ),
-            {"id": match_id},
-        )
-    ).first()
-    if match is None or viewer.id not in (match.volunteer_id, match.author_id, match.created_by):
-        raise NotFound("no such match")
-    if match.status != "confirmed":
-        raise Conflict(f"a {match.status} match has no visits to record")
-    if data.visited_on > today:
-        raise Invalid.field("visited_on", "cannot be in the future")
-    if data.visited_on < match.confirmed_at.date() - timedelta(days=1):
-        raise Invalid.field("visited_on", "is before the match was confirmed")
-    row = (
-        await conn.execute(
-            text(
-                "INSERT INTO checkins (match_id, author_id, visited_on) VALUES (:m, :me, :d) "
-                "ON CONFLICT (match_id, visited_on) DO UPDATE SET visited_on = EXCLUDED.visited_on "
-                "RETURNING id"
-            ),
-            {"m": match_id, "me": viewer.id, "d": data.visited_on},
-        )
-    ).scalar_one()
-    return Checkin(id=row, match_id=match_id, visited_on=data.visited_on)
+    """Either side of a confirmed weekly visit says a visit took place. The rule is the
+    arrangement's own (matching/checkins.py), which the pages follow too."""
+    entry = await checkins.record_visit(
+        conn,
+        viewer,
+        match_id,
+        checkins.VisitIn(visited_on=data.visited_on, note=data.note),
+        now=datetime.now(UTC),
+        today=today,
+    )
+    return Checkin(id=entry.id, match_id=match_id, visited_on=entry.visited_on, note=entry.note)
 
 
 # Isolated people: flagged isolated_elderly, active, nothing happened for them for N days

@@ -730,7 +730,25 @@ async def test_every_admin_page_passes_axe_and_fits_a_phone_and_a_desktop(
         await page.get_by_role("button", name="Créer le webhook").click()
         await expect(page.locator("#secret")).to_be_visible()
         await _check(page, f"admin-{name}-webhook-secret")
+        # Deactivating asks first: the button is behind its explanation.
+        await page.goto("/admin/equipe")
+        await page.get_by_text("Désactiver le compte").first.click()
+        await expect(page.get_by_role("button", name="Désactiver le compte").first).to_be_visible()
+        await _check(page, f"admin-{name}-staff-open")
         await page.context.close()
+    # The same pages in English (the switch in the header).
+    page = await new_page(browser, live_server, viewport={"width": 1280, "height": 900})
+    await page.context.add_cookies(
+        [{"name": "voisins_session", "value": world.admin.token, "url": live_server}]
+    )
+    await page.goto("/admin/equipe")
+    await page.get_by_role("button", name="English").click()
+    await expect(page.locator("html")).to_have_attribute("lang", "en")
+    await expect(page.get_by_role("heading", name="Team accounts")).to_be_visible()
+    await _check(page, "admin-desktop-staff-en")
+    await page.goto(f"/admin/centres/{world.centre_18}/webhooks")
+    await expect(page.get_by_role("heading", name="Partner associations' webhooks")).to_be_visible()
+    await _check(page, "admin-desktop-webhooks-en")
 
 
 async def _check(page: Any, name: str) -> None:

@@ -195,3 +195,77 @@ async def test_a_resident_edits_a_post_on_a_phone(
     overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0
     await screenshot(page, "post-edited")
+
+
+async def test_weekly_visits_and_stopping_on_a_phone(
+    browser: Browser, live_server: str, settings: Settings, engine: AsyncEngine
+) -> None:
+    weekly = {"type": "weekly", "days": [1, 2, 3, 4, 5, 6, 7], "start": "10:00", "end": "12:00"}
+    async with AsyncTestClient(create_app(settings)) as api:
+        world: World = await build_world(api, engine)
+        created = await api.post(
+            f"{API}/posts",
+            json=post_body(HOME_ALICE, title="Une visite chaque jour", schedule=weekly),
+            headers=world.alice.headers,
+        )
+        post_id = created.json()["id"]
+        async with engine.connect() as conn:
+            match_id = (
+                await conn.execute(
+                    text("SELECT id FROM matches WHERE post_id = :p AND volunteer_id = :v"),
+                    {"p": post_id, "v": world.vera.id},
+                )
+            ).scalar_one()
+        accepted = await api.post(f"{API}/matches/{match_id}/accept", headers=world.vera.headers)
+        assert accepted.json()["status"] == "confirmed"
+
+    async def check(page: Any, name: str) -> None:
+        assert await axe_violations(page) == [], name
+        overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, (name, f"{overflow}px wider than the screen")
+        await screenshot(page, name)
+
+    vera = await new_page(browser, live_server)
+    await vera.context.add_cookies(
+        [{"name": "voisins_session", "value": world.vera.token, "url": live_server}]
+    )
+    await vera.goto("/mes-aides")
+    card = vera.locator(f"#proposition-{match_id}")
+    await expect(card.get_by_role("button", name="C'est fait")).to_have_count(0)
+    await check(vera, "weekly-arrangement")
+    await card.get_by_label("Un mot sur la visite (facultatif)").fill("Café et courses")
+    await card.get_by_role("button", name="La visite d'aujourd'hui a eu lieu").click()
+    await expect(vera.get_by_role("status").first).to_contain_text("la visite d")
+    await expect(vera.locator(f"#proposition-{match_id} .visits")).to_contain_text(
+        "Café et courses"
+    )
+    # The author sees the visit too, and may stop from the post page: it asks first.
+    alice = await new_page(browser, live_server)
+    await alice.context.add_cookies(
+        [{"name": "voisins_session", "value": world.alice.token, "url": live_server}]
+    )
+    await alice.goto(f"/annonces/{post_id}")
+    answer = alice.locator(f"#reponse-{match_id}")
+    await expect(answer.locator(".visits")).to_contain_text("Café et courses")
+    await check(alice, "weekly-arrangement-author")
+    await answer.get_by_role("link", name="Arrêter l'accompagnement").click()
+    await expect(alice.get_by_role("alert")).to_contain_text("pour de bon")
+    await check(alice, "weekly-arrangement-author-stop")
+    await alice.get_by_role("link", name="Non, continuer").click()
+    await expect(alice.get_by_role("alert")).to_have_count(0)
+
+    stop = vera.locator(f"#proposition-{match_id}").get_by_role(
+        "link", name="Arrêter l'accompagnement"
+    )
+    await stop.click()
+    await expect(vera.get_by_role("alert")).to_contain_text("pour de bon")
+    await check(vera, "weekly-arrangement-stop")
+    await vera.get_by_label("Pourquoi ? (facultatif)").fill("Je déménage")
+    await vera.get_by_role("button", name="Oui, arrêter l'accompagnement").click()
+    await expect(vera).to_have_url(re.compile(r"/mes-aides\?fait=arrete"))
+    await check(vera, "weekly-arrangement-stopped")
+    async with engine.connect() as conn:
+        status = (
+            await conn.execute(text("SELECT status FROM matches WHERE id = :m"), {"m": match_id})
+        ).scalar_one()
+    assert status == "completed"

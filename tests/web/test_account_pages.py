@@ -485,3 +485,55 @@ async def test_the_new_pages_pass_axe_and_fit_a_phone(
     await page.goto("/mon-compte")
     await expect(page.get_by_text("Adresse à confirmer.")).to_have_count(0)
     await check("account-confirmed")
+
+
+async def test_the_api_changes_password_and_address_with_the_same_rules(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    rose = await unconfirmed(client, "Rose")
+    sign_up_token = await last_token(engine, rose.id)
+    elsewhere = await login(client, rose.email, rose.id, "resident")
+
+    wrong = await client.post(
+        "/api/v1/me/password",
+        json={"current_password": "not my password", "new_password": NEW_PASSWORD},
+        headers=rose.headers,
+    )
+    assert wrong.status_code == 422 and set(wrong.json()["fields"]) == {"current_password"}
+    weak = await client.post(
+        "/api/v1/me/password",
+        json={"current_password": PASSWORD, "new_password": "short"},
+        headers=rose.headers,
+    )
+    assert weak.status_code == 422 and "new_password" in weak.json()["fields"]
+    changed = await client.post(
+        "/api/v1/me/password",
+        json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+        headers=rose.headers,
+    )
+    assert changed.status_code == 200 and changed.json() == {"status": "password_changed"}
+    assert (await client.get("/api/v1/me", headers=elsewhere.headers)).status_code == 401
+    assert (await client.get("/api/v1/me", headers=rose.headers)).status_code == 200
+
+    # A new address while the sign-up's is still unconfirmed: after the new one is
+    # confirmed, the old sign-up link cannot switch the account back.
+    new = "rose.autre@example.org"
+    asked = await client.post(
+        "/api/v1/me/email",
+        json={"current_password": NEW_PASSWORD, "email": new},
+        headers=rose.headers,
+    )
+    assert asked.status_code == 202, asked.text
+    me = (await client.get("/api/v1/me", headers=rose.headers)).json()
+    assert me["email"] == rose.email and me["pending_email"] == new
+    # The link again, to the new address (the change's link is the latest).
+    assert (
+        await client.post("/api/v1/me/email/confirmation", headers=rose.headers)
+    ).status_code == 202
+    change_token = await last_token(engine, rose.id)
+    confirmed = await client.post("/api/v1/auth/email/confirm", json={"token": change_token})
+    assert confirmed.status_code == 200, confirmed.text
+    stale = await client.post("/api/v1/auth/email/confirm", json={"token": sign_up_token})
+    assert stale.status_code == 422
+    row = await account_row(engine, rose.id)
+    assert row.email == new and row.email_confirmed_at is not None

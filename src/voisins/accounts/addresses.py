@@ -47,16 +47,17 @@ async def send_link(conn: AsyncConnection, user_id: int, email: str) -> None:
 
 
 async def resend(conn: AsyncConnection, viewer: Viewer) -> None:
-    """Another link: to the account's own address while it is not confirmed, else to
-    the new address a change waits for."""
+    """Another link: to the new address a change waits for (the one the person last
+    asked for), else to the account's own address while it is not confirmed."""
     row = (
         await conn.execute(
             text("SELECT email, email_confirmed_at FROM users WHERE id = :id FOR UPDATE"),
             {"id": viewer.id},
         )
     ).one()
-    target = row.email if row.email_confirmed_at is None else None
-    target = target or await pending_email(conn, viewer.id)
+    target = await pending_email(conn, viewer.id)
+    if target is None and row.email_confirmed_at is None:
+        target = row.email
     if target is None:
         raise Conflict("no address waits for confirmation", {"email": "already confirmed"})
     await send_link(conn, viewer.id, target)

@@ -228,3 +228,44 @@ async def test_a_profile_saved_through_the_api_is_offered_by_the_worker_not_in_t
     assert await asked_about(engine, vera.id) == [(post_id, "proposed")]
     assert len(await rows(engine, "SELECT 1 FROM notifications WHERE user_id = :v", v=vera.id)) == 1
     assert await rows(engine, "SELECT id FROM outbox WHERE processed_at IS NULL") == []
+
+
+async def test_only_changes_that_decide_the_fit_ask_for_offers(engine: AsyncEngine) -> None:
+    """The outbox row is written by the database whatever path changed the profile: a
+    new profile, a change of place, reach, kinds of help, languages, free time or
+    vetting, and the end of a pause — not a pause, nor the matcher's own bookkeeping."""
+
+    async def events(volunteer_id: int) -> int:
+        async with engine.connect() as conn:
+            return int(
+                (
+                    await conn.execute(
+                        text(
+                            "SELECT count(*) FROM outbox WHERE topic = 'volunteer.profile_changed' "
+                            "AND payload->>'volunteer_id' = :v"
+                        ),
+                        {"v": str(volunteer_id)},
+                    )
+                ).scalar_one()
+            )
+
+    async def change(volunteer_id: int, assignments: str, **params: Any) -> None:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(f"UPDATE volunteers SET {assignments} WHERE user_id = :v"),
+                {**params, "v": volunteer_id},
+            )
+
+    someone = await volunteer(engine, in_cell(CHATELET))
+    assert await events(someone) == 1
+    await change(someone, "last_proposed_at = now(), active_matches = 1")
+    await change(someone, "radius_m = radius_m")  # the same value
+    assert await events(someone) == 1
+    await change(someone, "paused = true")
+    await change(someone, "radius_m = 4000")  # while paused: nothing to offer
+    assert await events(someone) == 1
+    await change(someone, "paused = false")
+    assert await events(someone) == 2
+    await change(someone, "languages = '{fr,ar}'")
+    await change(someone, "record_extract_date = :d, record_checked_by = user_id", d=date.today())
+    assert await events(someone) == 4

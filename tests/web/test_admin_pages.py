@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -692,7 +693,7 @@ async def test_uncovered_follow_ups_are_listed_for_admins_and_contacted(
 
 
 async def test_every_admin_page_passes_axe_and_fits_a_phone_and_a_desktop(
-    browser: Browser, live_server: str, settings: Settings, engine: AsyncEngine
+    browser: Browser, live_server: str, settings: Settings, engine: AsyncEngine, tmp_path: Path
 ) -> None:
     async with AsyncTestClient(create_app(settings)) as api:
         world = await build_world(api, engine)
@@ -736,6 +737,27 @@ async def test_every_admin_page_passes_axe_and_fits_a_phone_and_a_desktop(
         await expect(page.get_by_role("button", name="Désactiver le compte").first).to_be_visible()
         await _check(page, f"admin-{name}-staff-open")
         await page.context.close()
+    # A centre made from a real file chosen in the form: a wrong one is said on its field.
+    page = await new_page(browser, live_server)
+    await page.context.add_cookies(
+        [{"name": "voisins_session", "value": world.admin.token, "url": live_server}]
+    )
+    wrong, right = tmp_path / "ouvert.geojson", tmp_path / "montparnasse.geojson"
+    wrong.write_text(json.dumps(OPEN_RING))
+    right.write_text(json.dumps({"type": "Feature", "properties": {}, "geometry": MONTPARNASSE}))
+    await page.goto("/admin/centres/nouveau")
+    await page.get_by_label("Nom du centre").fill("Centre social Montparnasse")
+    await page.get_by_label("Territoire : fichier GeoJSON").set_input_files(str(wrong))
+    await page.get_by_role("button", name="Créer le centre").click()
+    await expect(page.locator("#territory-error")).to_contain_text("pas fermé")
+    await _check(page, "admin-phone-territory-error")
+    await page.get_by_label("Territoire : fichier GeoJSON").set_input_files(str(right))
+    await page.get_by_role("button", name="Créer le centre").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Centre social Montparnasse")
+    await expect(page.locator("#carte-territoire path.leaflet-interactive")).to_have_count(1)
+    await _check(page, "admin-phone-centre-created")
+    await page.context.close()
+
     # The same pages in English (the switch in the header).
     page = await new_page(browser, live_server, viewport={"width": 1280, "height": 900})
     await page.context.add_cookies(

@@ -208,14 +208,18 @@ async def test_the_sign_up_link_opens_a_page_whose_button_confirms_once_for_its_
         assert "Votre adresse e-mail est confirmée" in done.text
         assert (await account_row(engine, rose_id)).email_confirmed_at is not None
 
-        # Once only.
+        # Used once: opened again from the mail, it only says so (no button).
         again = await client.get(link)
-        assert again.status_code == 400 and "Ce lien ne marche plus" in again.text
+        assert again.status_code == 200 and "Ce lien a déjà servi" in again.text
+        assert 'action="/mon-compte/confirmer"' not in again.text
         used = await client.post(
             "/mon-compte/confirmer",
             data={"jeton": link.split("jeton=")[1], "_csrf_token": csrf_of(again.text)},
         )
-        assert used.status_code == 400 and "Ce lien ne marche plus" in used.text
+        assert used.status_code == 200 and "Ce lien a déjà servi" in used.text
+        async with engine.connect() as conn:
+            uses = "SELECT count(*) FROM password_resets WHERE user_id = :u AND used_at IS NOT NULL"
+            assert (await conn.execute(text(uses), {"u": rose_id})).scalar_one() == 1
         # No CSRF token: refused before anything is looked at.
         without = await client.post("/mon-compte/confirmer", data={"jeton": "x" * 43})
         assert without.status_code == 403
@@ -481,6 +485,9 @@ async def test_the_new_pages_pass_axe_and_fit_a_phone(
     )
     await check("email-confirm-done")
     await page.goto(f"/mon-compte/confirmer?jeton={token}")
+    await expect(page.get_by_text("Ce lien a déjà servi")).to_be_visible()
+    await check("email-confirm-already")
+    await page.goto("/mon-compte/confirmer?jeton=coupé-dans-le-mail")
     await check("email-confirm-invalid")
     await page.goto("/mon-compte")
     await expect(page.get_by_text("Adresse à confirmer.")).to_have_count(0)
@@ -535,5 +542,8 @@ async def test_the_api_changes_password_and_address_with_the_same_rules(
     assert confirmed.status_code == 200, confirmed.text
     stale = await client.post("/api/v1/auth/email/confirm", json={"token": sign_up_token})
     assert stale.status_code == 422
+    # The page agrees: a dead link, not «already confirmed» (the account moved on).
+    dead = await client.get(f"/mon-compte/confirmer?jeton={sign_up_token}")
+    assert dead.status_code == 400 and "Ce lien ne marche plus" in dead.text
     row = await account_row(engine, rose.id)
     assert row.email == new and row.email_confirmed_at is not None

@@ -110,6 +110,25 @@ async def request_change(
     await emit(conn, "account.email_change_requested", user_id=viewer.id)
 
 
+async def already_confirmed(conn: AsyncConnection, token: str) -> bool:
+    """Whether ``token`` is a used link whose address is now the account's, confirmed:
+    the person opened the mail's link a second time. (A used link of an address the
+    account no longer has is just a dead link.)"""
+    used = await links.find_used(conn, "email_confirm", token)
+    if used is None:
+        return False
+    row = (
+        await conn.execute(
+            text(
+                "SELECT 1 FROM users WHERE id = :u AND email = :e "
+                "AND email_confirmed_at IS NOT NULL AND status = 'active'"
+            ),
+            {"u": used.user_id, "e": used.email},
+        )
+    ).first()
+    return row is not None
+
+
 async def confirm(conn: AsyncConnection, token: str, *, viewer: Viewer | None) -> Confirmed:
     """Follow a confirmation link. Signed in as someone else, the link is refused and
     stays usable: it confirms the address of the account it was sent for only."""

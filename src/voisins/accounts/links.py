@@ -71,6 +71,20 @@ async def find(conn: AsyncConnection, purpose: Purpose, token: str) -> UsedLink 
     return None if row is None else UsedLink(row.user_id, row.email)
 
 
+async def find_used(conn: AsyncConnection, purpose: Purpose, token: str) -> UsedLink | None:
+    """The link of ``token`` if it was used already (opened again from the mail)."""
+    row = (
+        await conn.execute(
+            text(
+                "SELECT user_id, email FROM password_resets WHERE token_hash = :h "
+                "AND purpose = :purpose AND used_at IS NOT NULL"
+            ),
+            {"h": token_hash(token), "purpose": purpose},
+        )
+    ).first()
+    return None if row is None else UsedLink(row.user_id, row.email)
+
+
 async def use(conn: AsyncConnection, purpose: Purpose, token: str) -> UsedLink | None:
     """Mark the link of ``token`` used; None when it is unknown, used, expired or for
     another purpose (a reset link never confirms an address, nor the reverse)."""

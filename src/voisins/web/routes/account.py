@@ -343,6 +343,8 @@ async def confirm_email_page(
     me = await me_of(tx, optional_viewer)
     token = _confirm_token(request.query_params)
     found = await links.find(tx, "email_confirm", token) if token else None
+    if found is None and token and await addresses.already_confirmed(tx, token):
+        return page(request, "account/confirm.html", me, state="already")
     if found is None:
         return page(request, "account/confirm.html", me, status_code=400, state="invalid")
     if optional_viewer is not None and optional_viewer.id != found.user_id:
@@ -362,7 +364,9 @@ async def confirm_email(
         data = convert({"token": token}, EmailConfirmIn)
         await addresses.confirm(tx, data.token, viewer=optional_viewer)
     except (FormError, Invalid):
-        # Unknown, already used or expired: the same page for all three.
+        if token and await addresses.already_confirmed(tx, token):  # pressed twice
+            return page(request, "account/confirm.html", me, state="already")
+        # Unknown, expired, or used for an address the account no longer has.
         return page(request, "account/confirm.html", me, status_code=400, state="invalid")
     except Forbidden:
         return page(request, "account/confirm.html", me, status_code=403, state="other")

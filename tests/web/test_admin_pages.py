@@ -143,6 +143,24 @@ async def test_admin_pages_are_refused_to_residents_and_social_workers_as_an_aud
     assert {"refused.pageAdminCentres", "refused.pageAdminStaffDeactivate"} <= actions
 
 
+async def test_an_admin_form_without_its_csrf_token_writes_nothing(
+    client: AsyncTestClient, world: World, engine: AsyncEngine
+) -> None:
+    sign_in(client, world.admin)
+    forged = await client.post(
+        f"/admin/equipe/{world.worker_18.id}/desactiver", data={"_csrf_token": "forged"}
+    )
+    assert forged.status_code == 403 and "Formulaire expiré" in forged.text
+    missing = await client.post(
+        "/admin/centres", data={"name": "Centre sans jeton"}, files=geojson_file(MONTPARNASSE)
+    )
+    assert missing.status_code == 403
+    assert await scalar(engine, "SELECT count(*) FROM centres") == 2
+    assert await scalar(engine, "SELECT status FROM users WHERE id = :u", u=world.worker_18.id) == (
+        "active"
+    )
+
+
 async def test_the_header_links_the_admin_workspace_for_admins_only(
     client: AsyncTestClient, world: World
 ) -> None:
@@ -181,6 +199,15 @@ async def test_an_admin_creates_a_centre_from_a_geojson_file_and_sees_it_on_the_
     assert "Le centre est créé." in shown.text
     assert "data-territory-map" in shown.text and "2.315" in shown.text
     assert '<script src="/static/vendor/leaflet/leaflet.js" defer></script>' in shown.text
+    # A pretty-printed file larger than the site's usual 1 MB body is still read.
+    token = await form_token(client, "/admin/centres/nouveau")
+    padded = json.dumps(MONTPARNASSE, indent=1).replace("\n", "\n" + " " * 200) + " " * 1_500_000
+    assert len(padded) > 1_500_000
+    big = await client.post(
+        "/admin/centres", data={**fields, "_csrf_token": token, "name": "Centre Plaisance"},
+        files=geojson_file(padded.encode()), follow_redirects=False,
+    )  # fmt: skip
+    assert big.status_code == 303, big.text
     api = (await client.get(f"{API}/centres/{centre_id}")).json()
     assert api["moderation_level"] == "all_posts"
     assert api["territory"]["type"] == "MultiPolygon"

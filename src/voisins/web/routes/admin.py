@@ -39,6 +39,9 @@ from voisins.web.pages import Me, page
 from voisins.web.problems import PAGE_ERROR_HANDLERS, signed_in
 
 PER_PAGE = 20
+# A territory file may hold up to 20,000 positions (geo/territory.py), which pretty-printed
+# GeoJSON easily writes in more than the site's usual 1 MB body.
+TERRITORY_FORM_MAX_BYTES = 5_000_000
 # Partnerships and the partner choice list every centre on one page.
 ALL_CENTRES = 100
 
@@ -291,7 +294,7 @@ async def centre_new_page(
 
 
 @post("/centres", name="admin_centre_create", operation_id="pageAdminCentreCreate",
-      include_in_schema=False)  # fmt: skip
+      include_in_schema=False, request_max_body_size=TERRITORY_FORM_MAX_BYTES)  # fmt: skip
 async def centre_create(
     request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
 ) -> Response[Any]:
@@ -343,7 +346,8 @@ async def centre_page(
 
 
 @post("/centres/{centre_id:int}", name="admin_centre_update",
-      operation_id="pageAdminCentreUpdate", include_in_schema=False)  # fmt: skip
+      operation_id="pageAdminCentreUpdate", include_in_schema=False,
+      request_max_body_size=TERRITORY_FORM_MAX_BYTES)  # fmt: skip
 async def centre_update(
     request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer,
     centre_id: FromPath[int],

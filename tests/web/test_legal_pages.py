@@ -11,6 +11,7 @@ from litestar.testing import AsyncTestClient
 
 from voisins.app import create_app
 from voisins.settings import Settings
+from voisins.typography import french_spaces
 from voisins.web.routes.legal import PAGES
 
 # A French sentence of each page and its English translation.
@@ -55,7 +56,7 @@ async def test_the_home_page_footer_links_every_legal_page(client: AsyncTestClie
     home = await client.get("/")
     assert home.status_code == 200
     assert set(PAGES) <= footer_links(home.text)
-    assert "Accessibilité : partiellement conforme" in text_of(home.text)
+    assert french_spaces("Accessibilité : partiellement conforme") in text_of(home.text)
 
 
 async def test_the_sign_up_form_links_the_conditions_and_the_privacy_policy(

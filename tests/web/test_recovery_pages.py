@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voisins.app import create_app
 from voisins.settings import Settings
+from voisins.typography import french_spaces
 
 from ..notify.conftest import MailCollector, SmtpServer, unused_port
 from ..notify.test_matcher_outcomes import BASE, deliver, mails, outcome_settings
@@ -74,7 +75,7 @@ async def test_the_e_mailed_link_leads_to_a_form_whose_password_then_logs_in(
         camille = await register(client, "Camille")
         login_page = await client.get("/connexion")
         assert 'href="/mot-de-passe/oublie"' in login_page.text
-        assert "Mot de passe oublié ?" in login_page.text
+        assert french_spaces("Mot de passe oublié ?") in login_page.text
 
         assert NEUTRAL in await ask_for_a_link(client, camille.email.upper())
         await deliver(engine, config)

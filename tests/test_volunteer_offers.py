@@ -173,12 +173,15 @@ async def test_the_offers_depend_on_the_public_cell_not_the_exact_point(
 
 
 async def deliver(engine: AsyncEngine, settings: Settings) -> None:
-    pool: ArqRedis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
-    try:
-        await dispatch_pending(engine, pool)
-    finally:
-        await pool.aclose()
-    await run_worker(settings)
+    """Relay the outbox and run the burst workers, twice: the events the first run's
+    jobs write (the propositions the matcher made) go out in the second."""
+    for _ in range(2):
+        pool: ArqRedis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+        try:
+            await dispatch_pending(engine, pool)
+        finally:
+            await pool.aclose()
+        await run_worker(settings)
 
 
 async def rows(engine: AsyncEngine, sql: str, **params: Any) -> list[Any]:

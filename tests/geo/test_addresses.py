@@ -97,6 +97,11 @@ def test_importing_again_replaces_and_never_duplicates(sample: str, tmp_path: Pa
     assert count_documents(sample) == STREETS_IN_SAMPLE
     assert labels(sample, "12 rue renommee expres")[0] == "12 Rue Renommée Exprès 75018 Paris"
     assert not any("Marx Dormoy" in label for label in labels(sample, "rue marx dormoy"))
+    # The sample again: the unchanged streets are skipped, the renamed one comes back.
+    import_file(sample, SAMPLE)
+    assert labels(sample, "12 rue marx dormoy")[0] == "12 Rue Marx Dormoy 75018 Paris"
+    assert not any("Renommée" in label for label in labels(sample, "rue renommee expres"))
+    assert count_documents(sample) == STREETS_IN_SAMPLE
 
 
 def test_reset_empties_the_index_first(sample: str, tmp_path: Path) -> None:

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
 import json
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import msgspec
 import redis
@@ -294,18 +295,38 @@ def _chain(first: str, rest: Iterable[str]) -> Iterator[str]:
 # --- Importing ------------------------------------------------------------------------
 
 
-def _index(docs: list[dict[str, Any]]) -> None:
+# What each imported document was, as a fingerprint of its line: importing the same
+# file again skips what did not change (addok's "update" removes a document's old
+# index entries one Redis round trip at a time: minutes for a département).
+FINGERPRINTS = "voisins:addresses:fingerprints"
+
+
+def _fingerprint(doc: dict[str, Any]) -> str:
+    canonical = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
+
+
+def _index(client: redis.Redis, docs: list[dict[str, Any]]) -> None:
     from addok.ds import store_documents
     from addok.helpers import iter_pipe
     from addok.helpers.index import index_documents, prepare_housenumbers
 
-    for doc in docs:
-        # The BAN's own id is the document key and "update" first removes what an
-        # earlier import indexed for it: importing a file again replaces, never adds.
+    prints = [_fingerprint(doc) for doc in docs]
+    # redis-py types its sync and async clients alike: this one answers a list.
+    known = cast(list[bytes | None], client.hmget(FINGERPRINTS, [doc["id"] for doc in docs]))
+    changed = []
+    for doc, new, old in zip(docs, prints, known, strict=True):
+        if old is not None and old.decode() == new:
+            continue  # the same document as last time
+        # The BAN's own id is the document key, and "update" first removes what an
+        # earlier import indexed for it: importing again replaces, never adds.
         doc["_id"] = doc["id"]
-        doc["_action"] = "update"
-    for _ in iter_pipe(docs, [prepare_housenumbers, store_documents, index_documents]):
+        doc["_action"] = "index" if old is None else "update"
+        changed.append(doc)
+    for _ in iter_pipe(changed, [prepare_housenumbers, store_documents, index_documents]):
         pass
+    if changed:
+        client.hset(FINGERPRINTS, mapping={d["id"]: p for d, p in zip(docs, prints, strict=True)})
 
 
 def import_file(url: str, path: Path | str, *, reset: bool = False) -> ImportSummary:
@@ -318,14 +339,18 @@ def import_file(url: str, path: Path | str, *, reset: bool = False) -> ImportSum
         streets += 1
         addresses += len(doc.get("housenumbers") or {})
     bind(url)
-    if reset:
-        redis.Redis.from_url(url).flushdb()
-    batch: list[dict[str, Any]] = []
-    for doc in read_documents(path):
-        batch.append(doc)
-        if len(batch) >= CHUNK:
-            _index(batch)
-            batch = []
-    if batch:
-        _index(batch)
+    client = redis.Redis.from_url(url)
+    try:
+        if reset:
+            client.flushdb()
+        batch: list[dict[str, Any]] = []
+        for doc in read_documents(path):
+            batch.append(doc)
+            if len(batch) >= CHUNK:
+                _index(client, batch)
+                batch = []
+        if batch:
+            _index(client, batch)
+    finally:
+        client.close()
     return ImportSummary(streets=streets, addresses=addresses)

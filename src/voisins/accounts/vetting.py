@@ -54,11 +54,20 @@ _COLUMNS = """
 u.id, u.display_name, u.email, u.phone, u.created_at, v.categories,
 v.id_checked_at, v.record_extract_date, v.id_checked_by, v.record_checked_by
 """
-# Whether a volunteer's home lies within a territory of the viewer's centres.
+# Whether a volunteer's home lies within a territory of the viewer's centres (one
+# volunteer, by id).
 _IN_MY_TERRITORIES = (
     "EXISTS (SELECT 1 FROM centres c WHERE c.id = ANY(:centres) AND "
     + geosql.contains_point("c.territory", "v.point")
     + ")"
+)
+# The volunteers of the viewer's territories, for the lists and the search: started
+# from the territories (a few polygons, the index on volunteers.point), not from every
+# volunteer tested against them; a home in two partners' territories counts once.
+_MY_VOLUNTEERS = (
+    "volunteers v JOIN (SELECT DISTINCT t.user_id FROM centres c JOIN volunteers t ON "
+    + geosql.contains_point("c.territory", "t.point")
+    + " WHERE c.id = ANY(:centres)) AS mine ON mine.user_id = v.user_id"
 )
 _NOT_VETTED = (
     "(v.id_checked_at IS NULL OR v.record_extract_date IS NULL "
@@ -88,6 +97,13 @@ def _scope(viewer: Viewer) -> tuple[str, dict[str, Any]]:
     if viewer.is_admin:
         return "TRUE", {}
     return _IN_MY_TERRITORIES, {"centres": sorted(viewer.centre_ids)}
+
+
+def _volunteers(viewer: Viewer) -> tuple[str, dict[str, Any]]:
+    """The FROM clause (``v``) of the volunteers ``viewer`` may see, and its parameters."""
+    if viewer.is_admin:
+        return "volunteers v", {}
+    return _MY_VOLUNTEERS, {"centres": sorted(viewer.centre_ids)}
 
 
 def _brief(row: Any) -> VolunteerBrief:
@@ -208,7 +224,7 @@ async def search(conn: AsyncConnection, viewer: Viewer, query: str) -> list[Volu
     query = query.strip()
     if not 2 <= len(query) <= 100:
         raise Invalid.field("q", "between 2 and 100 characters")
-    scope, params = _scope(viewer)
+    volunteers, params = _volunteers(viewer)
     digits = _phone_digits(query)
     # Stored numbers are written as people typed them: compare digits, +33 as 0.
     phone = (
@@ -218,8 +234,8 @@ async def search(conn: AsyncConnection, viewer: Viewer, query: str) -> list[Volu
     rows = await conn.execute(
         text(
             f"""
-            SELECT {_COLUMNS} FROM volunteers v JOIN users u ON u.id = v.user_id
-            WHERE u.status = 'active' AND {scope}
+            SELECT {_COLUMNS} FROM {volunteers} JOIN users u ON u.id = v.user_id
+            WHERE u.status = 'active'
               AND (u.display_name ILIKE :like OR u.email ILIKE :like
                    {"OR " + phone if digits else ""})
             ORDER BY lower(u.display_name), u.id LIMIT :limit
@@ -248,11 +264,11 @@ async def _listed(
     **extra: Any,
 ) -> Page[VolunteerBrief]:
     _require_reader(viewer)
-    scope, params = _scope(viewer)
+    volunteers, params = _volunteers(viewer)
     rows = await conn.execute(
         text(
-            f"SELECT {_COLUMNS} FROM volunteers v JOIN users u ON u.id = v.user_id "
-            f"WHERE u.status = 'active' AND {scope} AND {condition} "
+            f"SELECT {_COLUMNS} FROM {volunteers} JOIN users u ON u.id = v.user_id "
+            f"WHERE u.status = 'active' AND {condition} "
             f"ORDER BY {order}, u.id LIMIT :limit OFFSET :offset"
         ),
         {**params, **extra, **window(page, per_page)},

@@ -201,6 +201,15 @@ async def test_the_vetting_page_finds_a_volunteer_by_name_email_or_phone(
     unknown = await client.get("/centre/verification/999999")
     assert unknown.status_code == 404 and "Page introuvable" in unknown.text
 
+    english = await client.post(
+        "/langue",
+        data={"_csrf_token": csrf_of(start.text), "value": "en",
+              "suite": "/centre/verification?q=Vera"},
+    )  # fmt: skip
+    assert english.status_code == 200 and '<html lang="en"' in english.text
+    assert "Find a volunteer" in english.text and "Awaiting vetting" in english.text
+    assert "Open their vetting record" in english.text
+
 
 async def test_the_lists_show_who_awaits_vetting_and_the_extracts_expiring_within_60_days(
     client: AsyncTestClient, world: World, engine: AsyncEngine

@@ -26,7 +26,7 @@ from voisins.settings import Settings
 
 from ..notify.conftest import MailCollector, SmtpServer, unused_port
 from ..notify.test_matcher_outcomes import BASE, Mail, created, deliver, mails, outcome_settings
-from ..support.people import PASSWORD, Person, login, register
+from ..support.people import PASSWORD, Person, login, register, staff
 from ..support.world import HOME_ALICE, post_body
 from .conftest import axe_violations, new_page, screenshot
 from .test_pages import csrf_of
@@ -547,3 +547,26 @@ async def test_the_api_changes_password_and_address_with_the_same_rules(
     assert dead.status_code == 400 and "Ce lien ne marche plus" in dead.text
     row = await account_row(engine, rose.id)
     assert row.email == new and row.email_confirmed_at is not None
+
+
+async def test_staff_an_administrator_creates_count_as_confirmed(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    """The administrator vouches for the professional address they were given: no
+    link to follow before the centre's reviews reach the new social worker."""
+    admin = await staff(client, engine, role="admin")
+    made = await client.post(
+        "/api/v1/admin/users",
+        json={
+            "email": "salome.new@centre.example.org",
+            "display_name": "Salomé",
+            "password": PASSWORD,
+            "role": "social_worker",
+        },
+        headers=admin.headers,
+    )
+    assert made.status_code == 201, made.text
+    assert made.json()["email_confirmed"] is True
+    async with engine.connect() as conn:
+        links = "SELECT count(*) FROM password_resets WHERE user_id = :u"
+        assert (await conn.execute(text(links), {"u": made.json()["id"]})).scalar_one() == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from msgspec import UNSET
@@ -92,6 +93,10 @@ async def create_staff(conn: AsyncConnection, viewer: Viewer, data: StaffUserIn)
             "display_name": data.display_name.strip(),
             "role": data.role,
             "created_by": viewer.id,
+            # The professional address an administrator was given and vouches for (the
+            # threat of confirmation — anyone signing up with someone else's address —
+            # does not apply); a later change of address is confirmed by its link.
+            "email_confirmed_at": datetime.now(UTC),
         },
     )
     if data.centre_id is not None:
@@ -104,8 +109,6 @@ async def create_staff(conn: AsyncConnection, viewer: Viewer, data: StaffUserIn)
             text("INSERT INTO centre_members (centre_id, user_id) VALUES (:c, :u)"),
             {"c": data.centre_id, "u": user_id},
         )
-    # An administrator's typo must not send a centre's reviews to a stranger either.
-    await addresses.send_link(conn, user_id, data.email)
     await audit.record(conn, viewer, "staff.create", "user", user_id)
     return await get_me(conn, user_id)
 

@@ -277,3 +277,44 @@ async def test_the_api_records_visits_by_the_same_rule(
     )
     assert refused.status_code == 409, refused.text
     assert await rows(engine, once) == []
+
+
+async def test_the_api_lists_visits_and_stops_an_arrangement(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    world = await build_world(client, engine)
+    _post_id, weekly = await confirmed(client, engine, world, WEEKLY)
+    today = datetime.now(PARIS).date().isoformat()
+    recorded = await client.post(
+        f"{API}/matches/{weekly}/checkins",
+        json={"visited_on": today, "note": "Jeux de cartes"},
+        headers=world.vera.headers,
+    )
+    assert recorded.status_code == 201, recorded.text
+    listed = await client.get(f"{API}/matches/{weekly}/visits", headers=world.alice.headers)
+    assert listed.status_code == 200, listed.text
+    [visit] = listed.json()
+    assert (visit["visited_on"], visit["note"], visit["by_volunteer"]) == (
+        today, "Jeux de cartes", True
+    )  # fmt: skip
+    assert visit["by_name"].startswith("Vera")
+    assert (
+        await client.get(f"{API}/matches/{weekly}/visits", headers=world.victor.headers)
+    ).status_code == 404
+    short = await client.post(
+        f"{API}/matches/{weekly}/stop", json={"reason": "x"}, headers=world.vera.headers
+    )
+    assert short.status_code == 422 and "reason" in short.json()["fields"]
+    stopped = await client.post(
+        f"{API}/matches/{weekly}/stop", json={"reason": "Fin de l'été"}, headers=world.vera.headers
+    )
+    assert stopped.json() == {"id": weekly, "status": "completed"}
+    row = await match_row(engine, weekly)
+    assert (row.status, row.close_reason) == ("completed", "Fin de l'été")
+    again = await client.post(f"{API}/matches/{weekly}/stop", json={}, headers=world.vera.headers)
+    assert again.status_code == 409
+    # One-off help is not an arrangement: it is marked done, not stopped.
+    _other, once = await confirmed(client, engine, world, post_body(HOME_ALICE)["schedule"])
+    refused = await client.post(f"{API}/matches/{once}/stop", json={}, headers=world.vera.headers)
+    assert refused.status_code == 409
+    assert (await match_row(engine, once)).status == "confirmed"

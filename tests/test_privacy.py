@@ -618,6 +618,7 @@ READS: dict[str, Plan] = {
     "getProposition": _every_match,
     "listPostMatches": lambda ctx, v: [Call({"post_id": p}) for p in ctx.world.posts.values()],
     "matchHistory": _every_match,
+    "listVisits": _every_match,
     # GDPR: my own data, and an assisted resident's for the social worker acting for them.
     "exportMyData": lambda ctx, v: [Call()],
     "exportAssistedResidentData": lambda ctx, v: [Call({"resident_id": ctx.world.odile_id})],
@@ -765,6 +766,9 @@ WRITES: dict[str, Plan] = {
     ],
     "recordCheckin": lambda ctx, v: [
         Call(_match(ctx, "odile_vera_1"), json={"visited_on": date.today().isoformat()})
+    ],
+    "stopArrangement": lambda ctx, v: [
+        Call(_match(ctx, "odile_vera_1"), json={"reason": "Fin des visites"})
     ],
     "blockPerson": lambda ctx, v: [
         Call(json={"post_id": ctx.world.posts["alice"]}),

@@ -1,5 +1,6 @@
 """Matches API: a volunteer's propositions, accepting and declining, following a
-request, reviewing, completing, cancelling and feedback."""
+request, reviewing, completing, cancelling, feedback, and a weekly arrangement's visits
+and end."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from voisins.api.deps import CurrentViewer, SettingsDep, Tx
 from voisins.api.params import PageQuery, PerPageQuery
-from voisins.matching import lifecycle, views
+from voisins.matching import checkins, lifecycle, views
 from voisins.matching.schemas import (
     Feedback,
     FeedbackIn,
@@ -167,6 +168,30 @@ async def match_history(
 
 
 @get(
+    "/matches/{match_id:int}/visits",
+    operation_id="listVisits",
+    summary="The visits of a weekly arrangement, newest first: day, who, note (its two sides)",
+)
+async def list_visits(
+    tx: Tx, viewer: CurrentViewer, match_id: FromPath[int]
+) -> list[checkins.CheckinEntry]:
+    return await checkins.list_visits(tx, viewer, match_id)
+
+
+@post(
+    "/matches/{match_id:int}/stop",
+    operation_id="stopArrangement",
+    summary="End a weekly arrangement for good, with an optional reason (one-off help: 409)",
+    status_code=200,
+)
+async def stop_arrangement(
+    data: JSONBody[checkins.StopIn], tx: Tx, viewer: CurrentViewer, match_id: FromPath[int]
+) -> MatchState:
+    status = await lifecycle.stop_arrangement(tx, viewer, match_id, data.reason, now=_now())
+    return MatchState(match_id, status)  # type: ignore[arg-type]
+
+
+@get(
     "/posts/{post_id:int}/matches",
     operation_id="listPostMatches",
     summary="Where my request stands: how many were asked, who said yes",
@@ -188,6 +213,8 @@ router = Router(
         complete,
         feedback,
         match_history,
+        list_visits,
+        stop_arrangement,
         post_matches,
     ],
     tags=["matches"],

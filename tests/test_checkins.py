@@ -150,6 +150,11 @@ async def test_stopping_asks_first_then_ends_the_arrangement_for_good(
     assert asked.status_code == 200
     assert "Les visites s&#39;arrêtent pour de bon." in plain(asked.text)
     assert (await match_row(engine, match_id)).status == "confirmed"  # asking changed nothing
+    vera = Viewer(id=world.vera.id, role="resident", second_factor=False)
+    async with engine.begin() as conn:
+        await checkins.record_visit(
+            conn, vera, match_id, checkins.VisitIn(note="La dernière visite"), now=datetime.now(UTC)
+        )
     stopped = await client.post(
         f"/mes-aides/{match_id}/arreter",
         data={"reason": "Je déménage", "_csrf_token": csrf_of(asked.text)},
@@ -158,8 +163,11 @@ async def test_stopping_asks_first_then_ends_the_arrangement_for_good(
     assert stopped.status_code == 303 and stopped.headers["location"] == "/mes-aides?fait=arrete"
     row = await match_row(engine, match_id)
     assert (row.status, row.close_reason, row.post_status) == ("completed", "Je déménage", "closed")
+    # The visits stay in the history of the ended arrangement.
+    past = await client.get("/mes-aides")
+    card = plain(past.text).split(f'id="proposition-{match_id}"')[1].split("</li>")[0]
+    assert "La dernière visite" in card and "La visite d&#39;aujourd&#39;hui" not in card
     # Over: no more visits.
-    vera = Viewer(id=world.vera.id, role="resident", second_factor=False)
     async with engine.begin() as conn:
         with pytest.raises(Conflict):
             await checkins.record_visit(

@@ -182,7 +182,8 @@ async def test_another_centres_worker_and_residents_are_refused_and_change_nothi
     first = await _approve(client, world, "odile_vera_1")
     for who in (world.worker_20, world.alice):
         sign_in(client, who)
-        token = csrf_of((await client.get("/")).text)
+        # Any page of theirs carries the form token (the header's forms).
+        token = csrf_of((await client.get("/messages")).text)
         for action, data in (("terminer", {}), ("annuler", {"reason": "Plus besoin"}),
                              ("avis", {"kind": "no_show"})):  # fmt: skip
             refused = await client.post(

@@ -138,6 +138,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     org_host: Annotated[str, Meta(min_length=1, max_length=500)] = (
         "Hébergeur\u00a0: nom, adresse et téléphone (à renseigner\u00a0: VOISINS_ORG_HOST)"
     )
+    # The area the home page shows to visitors (signed-in people see their own): the
+    # deployment's neighbourhood, its name as said after «Près de» / "Near".
+    home_area_name: Annotated[str, Meta(min_length=1, max_length=100)] = "la Goutte d'Or"
+    home_lon: Annotated[float, Meta(ge=-180, le=180)] = 2.354
+    home_lat: Annotated[float, Meta(ge=-90, le=90)] = 48.886
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import msgspec
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -149,6 +150,29 @@ async def test_the_home_list_filters_by_category_and_follows_a_volunteers_cell(
     assert "Courses rue Polonceau" not in around.text
     for exact in (f"{HOME_VICTOR[0]:.6f}", f"{HOME_VICTOR[1]:.6f}", f"{HOME_BASILE[0]:.6f}"):
         assert exact not in around.text  # public cells only
+
+    # A resident who is not a volunteer sees the area of their own latest post.
+    mine = await client.get("/", headers=basile.headers)
+    assert "Près de chez vous" in mine.text
+    assert "Visite à Belleville" in mine.text
+    assert "Courses rue Polonceau" not in mine.text
+    nobody = await register(client, "Nadia")  # nothing known of her: the deployment's area
+    fresh = await client.get("/", headers=nobody.headers)
+    assert "Près de chez vous" not in fresh.text
+    assert "Courses rue Polonceau" in fresh.text
+
+
+async def test_the_home_page_area_for_visitors_is_the_deployments(settings: Settings) -> None:
+    belleville = msgspec.structs.replace(
+        settings, home_area_name="Belleville", home_lon=HOME_BASILE[0], home_lat=HOME_BASILE[1]
+    )
+    async with AsyncTestClient(create_app(belleville)) as client:
+        basile = await register(client, "Basile")
+        far = post_body(HOME_BASILE, category="visite_convivialite", title="Visite à Belleville")
+        assert (await client.post("/api/v1/posts", json=far, headers=basile.headers)).is_success
+        home = await client.get("/")
+    assert "Près de Belleville" in home.text
+    assert "Visite à Belleville" in home.text
 
 
 async def test_an_unknown_category_on_the_home_page_is_told_not_a_500(

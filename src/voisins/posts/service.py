@@ -341,6 +341,26 @@ async def list_mine(
     return paginate([_private(r, viewer) for r in rows], page, per_page)
 
 
+async def own_area(conn: AsyncConnection, viewer: Viewer) -> LonLat | None:
+    """The centre of the person's own public cell: their volunteer profile's, else the
+    one of their latest post; None when voisins knows neither."""
+    row = (
+        await conn.execute(
+            text(
+                f"SELECT {geosql.lon_lat('cell_centre')} FROM ("
+                "  (SELECT cell_centre, 0 AS rank, now() AS at FROM volunteers"
+                "   WHERE user_id = :id)"
+                "  UNION ALL"
+                "  (SELECT cell_centre, 1, created_at FROM posts WHERE author_id = :id"
+                "   ORDER BY created_at DESC LIMIT 1)"
+                ") mine ORDER BY rank LIMIT 1"
+            ),
+            {"id": viewer.id},
+        )
+    ).first()
+    return None if row is None else LonLat(row.lon, row.lat)
+
+
 async def volunteer_home_cell(conn: AsyncConnection, viewer: Viewer) -> LonLat:
     row = (
         await conn.execute(

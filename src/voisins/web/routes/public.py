@@ -43,15 +43,17 @@ UNKNOWN_CATEGORY = N_("Cette catégorie n'existe pas. Voici toutes les annonces.
 async def home(
     request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer, settings: SettingsDep
 ) -> Template:
-    """Open posts near the demo neighbourhood, or around a signed-in volunteer's own
-    public cell; a category from the filter (the query string) narrows the list."""
+    """Open posts near the deployment's neighbourhood (settings), or around a signed-in
+    person's own public cell (their volunteer profile's, else their latest post's); a
+    category from the filter (the query string) narrows the list."""
     me = await me_of(tx, optional_viewer)
     asked = (request.query_params.get("categorie") or "").strip()
     category = asked if asked in LABELS else None
     unknown = bool(asked) and category is None  # the whole list, and a message saying why
-    place, around_me = HOME_PLACE, False
-    if me is not None and me.is_volunteer and optional_viewer is not None:
-        place, around_me = await posts.volunteer_home_cell(tx, optional_viewer), True
+    place = LonLat(settings.home_lon, settings.home_lat)
+    mine = await posts.own_area(tx, optional_viewer) if optional_viewer is not None else None
+    around_me = mine is not None
+    place = mine or place
     nearby = await posts.browse(
         tx, optional_viewer, place, radius_km=HOME_RADIUS_KM, cell_size_m=settings.grid_cell_m,
         category=category, kind=None, page=1, per_page=20,
@@ -59,6 +61,7 @@ async def home(
     return page(
         request, "home.html", me, status_code=400 if unknown else 200,
         posts=nearby.items, around_me=around_me, category=category,
+        area_name=settings.home_area_name,
         category_error=UNKNOWN_CATEGORY if unknown else None,
         centre={"lon": place.lon, "lat": place.lat},
         cells=[{"lon": p.cell.lon, "lat": p.cell.lat} for p in nearby.items],

@@ -1,10 +1,10 @@
-"""Real servers for the channel tests: an aiosmtpd SMTP server and a small HTTP server
-standing in for partner webhooks and the SMS provider, both on free local ports."""
+"""Real servers for the channel tests: an aiosmtpd SMTP server (tests/support/mail.py)
+and a small HTTP server standing in for partner webhooks and the SMS provider, both on
+free local ports."""
 
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -13,65 +13,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from tests.support.mail import MailCollector, SmtpServer, unused_port
+from tests.support.mail import smtp_server as running_smtp_server
 from voisins.notify.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 
 WEBHOOK_SECRET = "partner-shared-secret"
 
 
-def unused_port() -> int:
-    """A port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class MailCollector:
-    """aiosmtpd handler: keeps every accepted envelope; refuses the recipients in
-    ``refuse`` with the reply given there."""
-
-    def __init__(self) -> None:
-        self.envelopes: list[Envelope] = []
-        self.refuse: dict[str, str] = {}
-
-    async def handle_RCPT(
-        self,
-        server: SMTP,
-        session: Session,
-        envelope: Envelope,
-        address: str,
-        rcpt_options: list[str],
-    ) -> str:
-        reply = self.refuse.get(address)
-        if reply is not None:
-            return reply
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-
-@dataclass
-class SmtpServer:
-    host: str
-    port: int
-    handler: MailCollector
-
-
 @pytest.fixture
 def smtp_server() -> Iterator[SmtpServer]:
-    handler = MailCollector()
-    port = unused_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port, server_hostname="mx.test")
-    controller.start()
-    try:
-        yield SmtpServer("127.0.0.1", port, handler)
-    finally:
-        controller.stop()
+    with running_smtp_server() as server:
+        yield server
 
 
 @dataclass
@@ -133,3 +86,6 @@ def http_sink() -> Iterator[HttpSink]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+__all__ = ["MailCollector", "SmtpServer", "unused_port"]

@@ -3,6 +3,8 @@ relay → arq worker → aiosmtpd / the SMS provider's HTTP endpoint, with a fro
 
 from __future__ import annotations
 
+import email
+import email.policy
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,6 +20,7 @@ from voisins.notify.preferences import PARIS
 from voisins.notify.relay import dispatch_pending
 from voisins.notify.reminders import remind_propositions
 from voisins.settings import Settings, load_settings
+from voisins.typography import french_spaces
 from voisins.worker import create_workers
 
 from ..support.people import Person, register
@@ -184,7 +187,8 @@ async def test_an_unanswered_proposition_is_recalled_once_half_way_to_its_deadli
     assert inbox["items"][0]["title"] == "Une demande attend votre réponse"
     _, reminder = smtp_server.handler.envelopes
     body = reminder.content.decode()
-    assert "Rappel : une demande attend votre r" in body
+    parsed = email.message_from_bytes(reminder.content, policy=email.policy.default)
+    assert parsed["Subject"] == french_spaces("Rappel : une demande attend votre réponse")
     assert "Courses du samedi" in body
     assert "Merci de r=C3=A9pondre avant" in body or "Merci de répondre avant" in body
 

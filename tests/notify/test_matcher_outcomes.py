@@ -34,6 +34,7 @@ from voisins.notify.preferences import ACCOUNT_KINDS
 from voisins.notify.relay import dispatch_pending
 from voisins.outbox import emit
 from voisins.settings import Settings, load_settings
+from voisins.typography import french_spaces
 
 from ..support.people import Person, register, staff
 from ..support.world import (
@@ -298,7 +299,7 @@ async def test_an_offer_proposed_to_requests_tells_its_author_how_many_and_leads
         assert set(told) == {(n.vera.id, n.offer)}
         note = told[(n.vera.id, n.offer)]
         assert note.title == "Des demandes pour votre offre"
-        assert note.body == (
+        assert note.body == french_spaces(
             f"2 demandes près de chez vous correspondent à votre offre « {OFFER_TITLE} ». "
             "Pouvez-vous aider ?"
         )
@@ -338,14 +339,14 @@ async def test_a_request_proposed_to_an_offer_tells_its_author_without_saying_wh
         assert set(told) == {(n.alice.id, n.alice_request), (n.worker.id, n.odile_request)}
         to_alice = told[(n.alice.id, n.alice_request)]
         assert to_alice.title == "Un voisin propose son aide"
-        assert to_alice.body == (
+        assert to_alice.body == french_spaces(
             "Un voisin près de chez vous propose son aide (Courses). Nous lui avons demandé "
             "de répondre à votre demande « Courses du samedi »."
         )
         assert to_alice.link == f"/annonces/{n.alice_request}"
         to_worker = told[(n.worker.id, n.odile_request)]
         assert "près de la personne que vous accompagnez" in to_worker.body
-        assert "« Courses du mardi »" in to_worker.body
+        assert french_spaces("« Courses du mardi »") in to_worker.body
         assert to_worker.link == f"/annonces/{n.odile_request}"
         assert "Courses du samedi" in await opens(client, n.alice, to_alice.link)
         assert "Courses du mardi" in await opens(client, n.worker, to_worker.link)
@@ -353,7 +354,7 @@ async def test_a_request_proposed_to_an_offer_tells_its_author_without_saying_wh
         sent = {(m.to, m.subject): m for m in mails(smtp_server) if m.subject == to_alice.title}
         assert set(sent) == {(n.alice.email, to_alice.title), (n.worker.email, to_alice.title)}
         alice_mail = sent[(n.alice.email, to_alice.title)]
-        assert "Bonne nouvelle : un voisin près de chez vous" in alice_mail.text
+        assert french_spaces("Bonne nouvelle : un voisin près de chez vous") in alice_mail.text
         assert alice_mail.links() == [f"/annonces/{n.alice_request}"]
         worker_mail = sent[(n.worker.email, to_alice.title)]
         assert "près de la personne que vous accompagnez" in worker_mail.text
@@ -364,7 +365,8 @@ async def test_a_request_proposed_to_an_offer_tells_its_author_without_saying_wh
 
         (sms,) = [r.json() for r in http_sink.received if r.path == "/sms"]
         assert sms["to"] == ALICE_PHONE
-        assert sms["text"].startswith("Voisins : un voisin propose son aide près de chez vous.")
+        typed = french_spaces("Voisins : un voisin propose son aide près de chez vous.")
+        assert sms["text"].startswith(typed)
         assert sms["text"].endswith(f"{BASE}/annonces/{n.alice_request}")
 
         words = [to_alice.body, to_worker.body, alice_mail.text, alice_mail.html]
@@ -405,7 +407,7 @@ async def test_a_request_nobody_answered_tells_its_author_what_comes_next(
         # A centre covers Alice's place: its follow-up list has her request.
         to_alice = told[(n.alice.id, n.alice_request)]
         assert to_alice.title == "Pas encore de réponse"
-        assert to_alice.body == (
+        assert to_alice.body == french_spaces(
             "Personne n'a encore pu répondre à votre demande « Courses du samedi ». "
             "Le centre social est prévenu : il va vous contacter."
         )
@@ -542,7 +544,10 @@ def test_one_request_is_said_in_the_singular_in_both_languages() -> None:
     facts = {"title": "Courses", "category": "courses", "post_id": 9, "count": 1}
     assert render("match.offer_proposed", "fr", facts) == (
         "Une demande pour votre offre",
-        "Une demande près de chez vous correspond à votre offre « Courses ». Pouvez-vous aider ?",
+        french_spaces(
+            "Une demande près de chez vous correspond à votre offre « Courses ». "
+            "Pouvez-vous aider ?"
+        ),
     )
     assert render("match.offer_proposed", "en", facts) == (
         "A request for your offer",

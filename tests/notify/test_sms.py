@@ -5,6 +5,7 @@ import pytest
 from tests.notify.conftest import HttpSink
 from tests.notify.samples import message
 from voisins.notify.channels import PermanentError, SmsChannel, SmsConfig, TransientError
+from voisins.typography import french_spaces
 
 BASE = "https://voisins.example.org"
 
@@ -32,7 +33,8 @@ async def test_provider_receives_json_and_bearer_token(http_sink: HttpSink) -> N
     assert set(payload) == {"to", "from", "text"}
     assert payload["to"] == "+33612345678"
     assert payload["from"] == "Voisins"
-    assert payload["text"].startswith("Voisins : la mise en relation pour « Courses pour Mme")
+    typed = french_spaces("Voisins : la mise en relation pour « Courses pour Mme")
+    assert payload["text"].startswith(typed)
     assert payload["text"].endswith(BASE + "/matches/12")
 
 

@@ -16,6 +16,7 @@ from voisins.app import create_app
 from voisins.notify.fanout import fan_out
 from voisins.notify.preferences import PARIS
 from voisins.settings import Settings, load_settings
+from voisins.typography import french_spaces
 from voisins.web.wording import page_link
 
 from ..geo.test_geocoder import BanStub, ban, ban_answer  # noqa: F401 (the local BAN)
@@ -237,7 +238,7 @@ async def test_the_author_sees_the_contact_completes_and_thanks(
     post_id = await post_in_three_steps(client)
     before = await client.get(f"/annonces/{post_id}")
     assert "Vera" not in before.text and VERA_PHONE not in before.text
-    assert "n&#39;ont pas encore répondu : 1." in before.text
+    assert french_spaces("n&#39;ont pas encore répondu : 1.") in before.text
 
     proposition = (await client.get("/api/v1/me/propositions", headers=vera.headers)).json()
     match_id = proposition["items"][0]["id"]
@@ -304,7 +305,7 @@ async def test_the_inbox_lists_messages_and_marks_them_read(
     assert inbox.status_code == 200 and inbox.headers["cache-control"] == "no-store"
     assert 'id="inbox-list" hx-get="/messages/liste" hx-trigger="refresh"' in inbox.text
     # "A volunteer accepted" and "match confirmed".
-    assert "Messages pas encore lus : 2." in inbox.text
+    assert french_spaces("Messages pas encore lus : 2.") in inbox.text
     assert "Mise en relation confirmée" in inbox.text
     assert f'href="/annonces/{post_id}"' in inbox.text
     found = re.search(r'action="/messages/(\d+)/lu"', inbox.text)
@@ -320,7 +321,7 @@ async def test_the_inbox_lists_messages_and_marks_them_read(
         headers={"HX-Request": "true"},
     )
     assert marked.status_code == 200 and "<html" not in marked.text
-    assert "Messages pas encore lus : 1." in marked.text
+    assert french_spaces("Messages pas encore lus : 1.") in marked.text
     async with engine.connect() as conn:
         read_at = (
             await conn.execute(
@@ -520,7 +521,7 @@ async def test_withdrawing_a_post_asks_first_and_withdraws_only_once_confirmed(
     assert f'action="/annonces/{post_id}/retirer"' not in shown.text
     asked = await client.get(f"/annonces/{post_id}/retirer", headers=alice.headers)
     assert asked.status_code == 200
-    assert "Retirer cette annonce ? Les voisins qui l&#39;ont reçue" in asked.text
+    assert french_spaces("Retirer cette annonce ? Les voisins qui l&#39;ont reçue") in asked.text
     assert f'action="/annonces/{post_id}/retirer"' in asked.text
     assert f'href="/annonces/{post_id}">Non, la garder</a>' in asked.text
     assert await post_status(engine, post_id) == "published"  # asking changed nothing

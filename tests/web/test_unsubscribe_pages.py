@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voisins.notify.signing import unsubscribe_token
 from voisins.settings import Settings
+from voisins.typography import french_spaces
 
 from ..support.people import Person, register
 from .test_resident_pages import form, sign_up
@@ -61,7 +62,7 @@ async def test_opening_the_link_changes_nothing_and_shows_one_button(
 
     html = shown.text
     assert shown.headers["content-type"].startswith("text/html")
-    assert '<html lang="fr"' in html and "Ne plus recevoir d&#39;e-mails ?" in html
+    assert '<html lang="fr"' in html and french_spaces("Ne plus recevoir d&#39;e-mails ?") in html
     assert html.count('<form method="post" action="/unsubscribe/') == 1
     assert f'action="{link(settings, vera)}"' in html
     assert html.count('<button type="submit" class="button">') == 1
@@ -91,7 +92,8 @@ async def test_the_button_unsubscribes_and_confirms_with_a_way_back(
     done = await client.post(link(settings, vera), data=ONE_CLICK, headers=BROWSER)
     assert done.status_code == 200, done.text
     assert done.headers["content-type"].startswith("text/html")
-    assert "C&#39;est fait : Voisins ne vous enverra plus d&#39;e-mails." in done.text
+    stopped_now = french_spaces("C&#39;est fait : Voisins ne vous enverra plus d&#39;e-mails.")
+    assert stopped_now in done.text
     assert 'href="/mon-compte#messages"' in done.text  # the way back
     assert await stopped(engine, vera.id) is True
     # Opening the link again says so, and still changes nothing.
@@ -155,7 +157,7 @@ async def test_the_account_page_shows_emails_stopped_and_turns_them_back_on(
     account = await client.get("/mon-compte")
     assert "Les e-mails sont arrêtés." in account.text
     assert 'value="email"' not in account.text  # no e-mail box shown as ticked
-    assert "Par e-mail : arrêté" in account.text
+    assert french_spaces("Par e-mail : arrêté") in account.text
     assert 'action="/mon-compte/emails"' in account.text
 
     # Saving the other choices meanwhile keeps the e-mail choices for later.

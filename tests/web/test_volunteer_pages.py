@@ -12,6 +12,8 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from voisins.typography import french_spaces
+
 from ..support.people import Person, register
 from ..support.world import ADDRESS_ALICE, World, build_world, with_matches
 from .test_pages import csrf_of
@@ -156,8 +158,8 @@ async def test_propositions_show_bands_only_until_the_match_is_confirmed(
     # Why it came to her: the category she helps with, a language in common (Vera
     # speaks French and Arabic), whether she is free, the distance band.
     card = listing.text.split(f'id="proposition-{match_id}"', 1)[1].split("<form", 1)[0]
-    assert "Pourquoi vous" in card and "Vous aidez pour : Courses" in card
-    assert re.search(r"Distance : (moins de 1 km|\d+ à \d+ km)", card)
+    assert "Pourquoi vous" in card and french_spaces("Vous aidez pour : Courses") in card
+    assert re.search(r"Distance\u00a0: (moins de 1 km|\d+ à \d+ km)", card)
     # Neither who asks nor where, before confirmation.
     assert "Alice" not in listing.text
     assert ADDRESS_ALICE not in listing.text and world.phones["alice"] not in listing.text
@@ -279,7 +281,7 @@ async def test_a_confirmed_match_is_marked_done(client: AsyncTestClient, world: 
         f"/mes-aides/{match_id}/terminer", data={"_csrf_token": csrf_of(mine.text)}, headers=HTMX
     )
     assert done.status_code == 200
-    assert "Merci pour votre aide !" in done.text and "Terminée" in done.text
+    assert french_spaces("Merci pour votre aide !") in done.text and "Terminée" in done.text
     after = await client.get("/mes-aides")
     past = after.text.split('id="passees"', 1)[1]
     assert f'id="proposition-{match_id}"' in past

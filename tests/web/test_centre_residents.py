@@ -77,12 +77,16 @@ async def test_the_request_page_shows_an_acting_worker_the_state_volunteer_and_c
         assert "Vera" in text_ and world.phones["vera"] in text_
         assert f'href="/centre/habitants/{world.odile_id}"' in page.text
         assert f'action="/centre/habitants/{world.odile_id}/reponses/' in page.text
+        # They can change the request's text for her, as she could herself.
+        assert f'href="/annonces/{post}/modifier"' in page.text
+        assert (await client.get(f"/annonces/{post}/modifier")).status_code == 200
     # Belleville's worker does not act for Odile: the public view, no one named.
     sign_in(client, world.worker_20)
     public = await client.get(f"/annonces/{post}")
     assert public.status_code == 200
     assert world.phones["vera"] not in public.text and "Vera" not in public.text
     assert "/centre/habitants/" not in public.text
+    assert f"/annonces/{post}/modifier" not in public.text
 
 
 async def test_done_feedback_and_cancel_are_done_for_the_resident_and_audited(

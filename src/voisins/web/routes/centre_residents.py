@@ -175,6 +175,7 @@ async def followed_post_page(
     item = views.FollowedPost(post=shown, answers=await views.post_matches(tx, viewer, post_id))
     return _render(
         request, "centre/followed_post.html", me, status_code=status_code, item=item,
+        editable=posts.EDITABLE,
         resident=await assisted.get_assisted(tx, viewer, resident_id),
         given=await on_behalf.feedback_given(tx, [a.id for a in item.answers.answers]),
         errors=errors or {}, values=values or {}, **FOLLOW_WORDS,

@@ -570,3 +570,25 @@ async def test_staff_an_administrator_creates_count_as_confirmed(
     async with engine.connect() as conn:
         links = "SELECT count(*) FROM password_resets WHERE user_id = :u"
         assert (await conn.execute(text(links), {"u": made.json()["id"]})).scalar_one() == 0
+
+
+async def test_guessing_the_current_password_is_limited_like_logging_in(
+    client: AsyncTestClient, settings: Settings
+) -> None:
+    camille = await register(client, "Camille")
+    sign_in(client, camille)
+    guess = {"email_current_password": "a wrong guess", "new_email": "c.autre@example.org"}
+    for _ in range(settings.login_max_attempts):
+        wrong = await form(client, "/mon-compte", "/mon-compte/adresse", guess)
+        assert wrong.status_code == 400
+    # Even the right password waits now: guesses are counted as logins are.
+    right = {**guess, "email_current_password": PASSWORD}
+    stopped = await form(client, "/mon-compte", "/mon-compte/adresse", right)
+    assert stopped.status_code == 429
+    assert "Trop d&#39;essais. Réessayez dans quelques minutes." in stopped.text
+    api = await client.post(
+        "/api/v1/me/password",
+        json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+        headers=camille.headers,
+    )
+    assert api.status_code == 429

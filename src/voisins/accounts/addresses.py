@@ -15,9 +15,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from voisins.accounts import links
+from voisins.accounts import links, resets
 from voisins.accounts.access import Viewer
-from voisins.accounts.passwords import verify_password
+from voisins.accounts.ratelimit import LoginLimiter
 from voisins.errors import Conflict, Forbidden, Invalid, TooManyRequests
 from voisins.outbox import emit
 
@@ -29,6 +29,10 @@ SEND_WINDOW = timedelta(hours=1)
 TAKEN = "already registered"
 
 
+class TooManyLinks(TooManyRequests):
+    """The account was sent SEND_LIMIT links within the hour."""
+
+
 @dataclass(frozen=True)
 class Confirmed:
     user_id: int
@@ -38,7 +42,7 @@ class Confirmed:
 async def send_link(conn: AsyncConnection, user_id: int, email: str) -> None:
     """A confirmation link to ``email`` for this account (the worker sends it)."""
     if await links.sent_count(conn, user_id, "email_confirm", SEND_WINDOW) >= SEND_LIMIT:
-        raise TooManyRequests(
+        raise TooManyLinks(
             "too many confirmation links lately; try again later",
             int(SEND_WINDOW.total_seconds()),
         )
@@ -80,20 +84,21 @@ async def pending_email(conn: AsyncConnection, user_id: int) -> str | None:
 
 
 async def request_change(
-    conn: AsyncConnection, viewer: Viewer, current_password: str, new_email: str
+    conn: AsyncConnection,
+    viewer: Viewer,
+    current_password: str,
+    new_email: str,
+    *,
+    limiter: LoginLimiter,
+    ip: str,
 ) -> None:
     """A new address, used only once its link is followed; the current address is
     told (when it is confirmed: the notification worker's rule)."""
-    row = (
-        await conn.execute(
-            text("SELECT email, password_hash FROM users WHERE id = :id FOR UPDATE"),
-            {"id": viewer.id},
-        )
-    ).one()
-    if not verify_password(row.password_hash, current_password):
-        raise Invalid.field("current_password", "wrong password")
+    current = await resets.check_current_password(
+        conn, viewer, current_password, limiter=limiter, ip=ip
+    )
     new = new_email.lower()
-    if new == row.email:
+    if new == current:
         raise Invalid.field("email", "this is already your address")
     taken = (await conn.execute(text("SELECT 1 FROM users WHERE email = :e"), {"e": new})).first()
     if taken:
@@ -104,7 +109,7 @@ async def request_change(
             "UPDATE password_resets SET used_at = now() WHERE user_id = :u AND used_at IS NULL "
             "AND purpose = 'email_confirm' AND email IS DISTINCT FROM CAST(:current AS text)"
         ),
-        {"u": viewer.id, "current": row.email},
+        {"u": viewer.id, "current": current},
     )
     await send_link(conn, viewer.id, new)
     await emit(conn, "account.email_change_requested", user_id=viewer.id)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from voisins.accounts import links
 from voisins.accounts.access import Viewer
 from voisins.accounts.passwords import hash_password, verify_password
+from voisins.accounts.ratelimit import LoginLimiter
 from voisins.errors import Invalid
 from voisins.outbox import emit
 
@@ -50,17 +51,38 @@ async def confirm_reset(conn: AsyncConnection, token: str, password: str) -> Non
     await _after_password_change(conn, used.user_id, keep_session=None)
 
 
-async def change_password(conn: AsyncConnection, viewer: Viewer, current: str, new: str) -> None:
-    """From my account: the current password first (a session left open on a shared
-    computer must not be enough), then every other session ends and the address is
-    told, without a link that acts."""
-    stored = (
+async def check_current_password(
+    conn: AsyncConnection, viewer: Viewer, password: str, *, limiter: LoginLimiter, ip: str
+) -> str | None:
+    """The signed-in person's password, asked again before a change of password or of
+    address (a session left open on a shared computer must not be enough). Guesses
+    count as login attempts. Returns the account's address (its row is locked)."""
+    row = (
         await conn.execute(
-            text("SELECT password_hash FROM users WHERE id = :id FOR UPDATE"), {"id": viewer.id}
+            text("SELECT email, password_hash FROM users WHERE id = :id FOR UPDATE"),
+            {"id": viewer.id},
         )
-    ).scalar()
-    if not verify_password(stored, current):
+    ).one()
+    key = row.email or f"user:{viewer.id}"
+    await limiter.hit(key, ip)
+    if not verify_password(row.password_hash, password):
         raise Invalid.field("current_password", "wrong password")
+    await limiter.clear_account(key, ip)
+    return str(row.email) if row.email else None
+
+
+async def change_password(
+    conn: AsyncConnection,
+    viewer: Viewer,
+    current: str,
+    new: str,
+    *,
+    limiter: LoginLimiter,
+    ip: str,
+) -> None:
+    """From my account: the current password first, then every other session ends and
+    the address is told, without a link that acts."""
+    await check_current_password(conn, viewer, current, limiter=limiter, ip=ip)
     await conn.execute(
         text("UPDATE users SET password_hash = :p WHERE id = :id"),
         {"p": hash_password(new), "id": viewer.id},

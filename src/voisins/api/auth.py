@@ -139,9 +139,15 @@ async def email_confirm_resend(tx: Tx, viewer: CurrentViewer) -> Accepted:
     status_code=200,
 )
 async def change_password(
-    data: JSONBody[PasswordChangeIn], tx: Tx, viewer: CurrentViewer
+    request: Request[Any, Any, Any],
+    data: JSONBody[PasswordChangeIn],
+    tx: Tx,
+    viewer: CurrentViewer,
+    limiter: LimiterDep,
 ) -> Accepted:
-    await resets.change_password(tx, viewer, data.current_password, data.new_password)
+    await resets.change_password(
+        tx, viewer, data.current_password, data.new_password, limiter=limiter, ip=client_ip(request)
+    )
     return Accepted(status="password_changed")
 
 
@@ -151,8 +157,16 @@ async def change_password(
     summary="Ask for a new e-mail address, used once confirmed by the link sent there",
     status_code=202,
 )
-async def change_email(data: JSONBody[EmailChangeIn], tx: Tx, viewer: CurrentViewer) -> Accepted:
-    await addresses.request_change(tx, viewer, data.current_password, data.email)
+async def change_email(
+    request: Request[Any, Any, Any],
+    data: JSONBody[EmailChangeIn],
+    tx: Tx,
+    viewer: CurrentViewer,
+    limiter: LimiterDep,
+) -> Accepted:
+    await addresses.request_change(
+        tx, viewer, data.current_password, data.email, limiter=limiter, ip=client_ip(request)
+    )
     return Accepted()
 
 

@@ -65,6 +65,7 @@ FIELD_MESSAGES = {
 EMAIL_TAKEN = N_("Un compte existe déjà avec cet e-mail.")
 EMAIL_SAME = N_("C'est déjà votre adresse.")
 TOO_MANY = N_("Trop d'essais. Réessayez dans une heure.")
+TOO_MANY_GUESSES = N_("Trop d'essais. Réessayez dans quelques minutes.")
 # The confirmation link of the mails (notify/senders.py) leads here, with ``jeton``.
 CONFIRM_PATH = "/mon-compte/confirmer"
 # EmailConfirmIn's bounds: anything else cannot be a link we sent.
@@ -275,20 +276,17 @@ async def change_password(
     if values.get("new_password") != values.get("new_password_again"):
         errors = {"new_password_again": FIELD_MESSAGES["new_password_again"]}
     else:
-        account = await users.get_me(tx, viewer.id)
         fields = {k: values.get(k, "") for k in ("current_password", "new_password")}
         try:
             data = convert(fields, PasswordChangeIn)
-            # Guessing the current password from an open session counts as logging in.
-            await limiter.hit(account.email or str(viewer.id), client_ip(request))
-            await resets.change_password(tx, viewer, data.current_password, data.new_password)
-            await limiter.clear_account(account.email or str(viewer.id), client_ip(request))
+            await resets.change_password(tx, viewer, data.current_password, data.new_password,
+                                         limiter=limiter, ip=client_ip(request))  # fmt: skip
         except FormError as exc:
             errors = _messages(exc.fields)
         except Invalid as exc:
             errors = _messages(exc.fields)
         except TooManyRequests:
-            errors = {"current_password": N_("Trop d'essais. Réessayez dans quelques minutes.")}
+            errors = {"current_password": TOO_MANY_GUESSES}
     if errors:
         return await _account_page(request, tx, viewer, me, errors=errors, status_code=400)
     return Redirect("/mon-compte?fait=mot-de-passe#securite", status_code=303)
@@ -297,8 +295,9 @@ async def change_password(
 @post("/mon-compte/adresse", name="account_email_change",
       operation_id="pageChangeEmail", include_in_schema=False)  # fmt: skip
 async def change_email(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
-) -> Response[Any]:
+    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer,
+    limiter: LimiterDep,
+) -> Response[Any]:  # fmt: skip
     """A new address, used once the link sent there is opened; the old one is told."""
     me, viewer = await signed_in(request, tx, optional_viewer)
     values = await form_values(request)
@@ -309,15 +308,18 @@ async def change_email(
     status, errors = 400, {}
     try:
         data = convert(fields, EmailChangeIn)
-        await addresses.request_change(tx, viewer, data.current_password, data.email)
+        await addresses.request_change(tx, viewer, data.current_password, data.email,
+                                       limiter=limiter, ip=client_ip(request))  # fmt: skip
     except FormError as exc:
         errors = _messages(exc.fields)
     except Invalid as exc:
         errors = {"email": EMAIL_SAME} if "email" in exc.fields else _messages(exc.fields)
     except Conflict:
         status, errors = 409, {"email": EMAIL_TAKEN}
-    except TooManyRequests:
+    except addresses.TooManyLinks:
         status, errors = 429, {"email": TOO_MANY}
+    except TooManyRequests:  # guesses of the password
+        status, errors = 429, {"current_password": TOO_MANY_GUESSES}
     if errors:
         # The form's fields have their own names (the password form is on the same page).
         errors = {{"email": "new_email", "current_password": "email_current_password"}.get(k, k): v

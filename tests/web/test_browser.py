@@ -33,11 +33,21 @@ async def test_a_newcomer_signs_up_from_the_home_page(browser: Browser, live_ser
     await page.get_by_label("Adresse e-mail").fill("camille.browser@example.org")
     await page.get_by_label("Mot de passe (10 caractères au moins)").fill("un mot de passe sûr")
     await page.get_by_role("button", name="Créer mon compte").click()
-    await expect(page).to_have_url(f"{live_server}/")
-    await expect(page.get_by_role("button", name="Se déconnecter")).to_be_visible()
+    # Signed in, on the account page, which says a link to confirm the address was sent.
+    await expect(page).to_have_url(f"{live_server}/mon-compte?fait=inscription#adresse")
+    await expect(page.get_by_role("main").get_by_role("status")).to_contain_text(
+        "Nous vous avons envoyé un e-mail"
+    )
+    # On a phone «Se déconnecter» is in the header's «Menu».
+    menu = page.get_by_role("navigation", name="Menu principal")
+    await menu.get_by_text("Menu", exact=True).click()
+    await expect(menu.get_by_role("button", name="Se déconnecter")).to_be_visible()
+    assert await axe_violations(page) == []
 
     # English, from the switch in the header; the choice is kept.
     await page.get_by_role("button", name="English").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("My account")
+    await page.goto("/")
     await expect(page.get_by_role("heading", level=1)).to_have_text("Help between neighbours")
     await page.goto("/connexion")
     await expect(page.locator("html")).to_have_attribute("lang", "en")

@@ -90,13 +90,10 @@ async def request_change(
     new_email: str,
     *,
     limiter: LoginLimiter,
-    ip: str,
 ) -> None:
     """A new address, used only once its link is followed; the current address is
     told (when it is confirmed: the notification worker's rule)."""
-    current = await resets.check_current_password(
-        conn, viewer, current_password, limiter=limiter, ip=ip
-    )
+    current = await resets.check_current_password(conn, viewer, current_password, limiter=limiter)
     new = new_email.lower()
     if new == current:
         raise Invalid.field("email", "this is already your address")

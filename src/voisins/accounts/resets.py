@@ -52,22 +52,24 @@ async def confirm_reset(conn: AsyncConnection, token: str, password: str) -> Non
 
 
 async def check_current_password(
-    conn: AsyncConnection, viewer: Viewer, password: str, *, limiter: LoginLimiter, ip: str
+    conn: AsyncConnection, viewer: Viewer, password: str, *, limiter: LoginLimiter
 ) -> str | None:
     """The signed-in person's password, asked again before a change of password or of
     address (a session left open on a shared computer must not be enough). Guesses
-    count as login attempts. Returns the account's address (its row is locked)."""
+    count against the account's login attempts; the network's own count is left to
+    logins (the caller already holds this account's session, and a centre's many
+    visitors share one address). Returns the account's address (its row is locked)."""
     row = (
         await conn.execute(
             text("SELECT email, password_hash FROM users WHERE id = :id FOR UPDATE"),
             {"id": viewer.id},
         )
     ).one()
-    key = row.email or f"user:{viewer.id}"
-    await limiter.hit(key, ip)
+    key, own = row.email or f"user:{viewer.id}", f"session-of:{viewer.id}"
+    await limiter.hit(key, own)
     if not verify_password(row.password_hash, password):
         raise Invalid.field("current_password", "wrong password")
-    await limiter.clear_account(key, ip)
+    await limiter.clear_account(key, own)
     return str(row.email) if row.email else None
 
 
@@ -78,11 +80,10 @@ async def change_password(
     new: str,
     *,
     limiter: LoginLimiter,
-    ip: str,
 ) -> None:
     """From my account: the current password first, then every other session ends and
     the address is told, without a link that acts."""
-    await check_current_password(conn, viewer, current, limiter=limiter, ip=ip)
+    await check_current_password(conn, viewer, current, limiter=limiter)
     await conn.execute(
         text("UPDATE users SET password_hash = :p WHERE id = :id"),
         {"p": hash_password(new), "id": viewer.id},

@@ -139,14 +139,13 @@ async def email_confirm_resend(tx: Tx, viewer: CurrentViewer) -> Accepted:
     status_code=200,
 )
 async def change_password(
-    request: Request[Any, Any, Any],
     data: JSONBody[PasswordChangeIn],
     tx: Tx,
     viewer: CurrentViewer,
     limiter: LimiterDep,
 ) -> Accepted:
     await resets.change_password(
-        tx, viewer, data.current_password, data.new_password, limiter=limiter, ip=client_ip(request)
+        tx, viewer, data.current_password, data.new_password, limiter=limiter
     )
     return Accepted(status="password_changed")
 
@@ -158,15 +157,12 @@ async def change_password(
     status_code=202,
 )
 async def change_email(
-    request: Request[Any, Any, Any],
     data: JSONBody[EmailChangeIn],
     tx: Tx,
     viewer: CurrentViewer,
     limiter: LimiterDep,
 ) -> Accepted:
-    await addresses.request_change(
-        tx, viewer, data.current_password, data.email, limiter=limiter, ip=client_ip(request)
-    )
+    await addresses.request_change(tx, viewer, data.current_password, data.email, limiter=limiter)
     return Accepted()
 
 

@@ -18,7 +18,6 @@ from voisins.api.deps import (
     OptionalViewer,
     SettingsDep,
     Tx,
-    client_ip,
     ended_session_cookie,
 )
 from voisins.errors import Conflict, Forbidden, Invalid, TooManyRequests
@@ -280,7 +279,7 @@ async def change_password(
         try:
             data = convert(fields, PasswordChangeIn)
             await resets.change_password(tx, viewer, data.current_password, data.new_password,
-                                         limiter=limiter, ip=client_ip(request))  # fmt: skip
+                                         limiter=limiter)  # fmt: skip
         except FormError as exc:
             errors = _messages(exc.fields)
         except Invalid as exc:
@@ -309,7 +308,7 @@ async def change_email(
     try:
         data = convert(fields, EmailChangeIn)
         await addresses.request_change(tx, viewer, data.current_password, data.email,
-                                       limiter=limiter, ip=client_ip(request))  # fmt: skip
+                                       limiter=limiter)  # fmt: skip
     except FormError as exc:
         errors = _messages(exc.fields)
     except Invalid as exc:

@@ -592,3 +592,36 @@ async def test_guessing_the_current_password_is_limited_like_logging_in(
         headers=camille.headers,
     )
     assert api.status_code == 429
+
+
+async def test_a_new_password_drops_an_address_change_still_waiting(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    """What the old address's notice promises: «Ce n'était pas vous ? Choisissez un
+    nouveau mot de passe : le changement d'adresse sera annulé.»"""
+    camille = await register(client, "Camille")
+    asked = await client.post(
+        "/api/v1/me/email",
+        json={"current_password": PASSWORD, "email": "intrus@example.org"},
+        headers=camille.headers,
+    )
+    assert asked.status_code == 202
+    intruder_link = await last_token(engine, camille.id)
+    reset = await client.post("/api/v1/auth/password-reset", json={"email": camille.email})
+    assert reset.status_code == 202
+    async with engine.connect() as conn:
+        token = (
+            await conn.execute(
+                text(
+                    "SELECT payload ->> 'token' FROM outbox "
+                    "WHERE topic = 'password.reset_requested'"
+                )
+            )
+        ).scalar_one()
+    done = await client.post(
+        "/api/v1/auth/password-reset/confirm", json={"token": token, "password": NEW_PASSWORD}
+    )
+    assert done.status_code == 200, done.text
+    dead = await client.post("/api/v1/auth/email/confirm", json={"token": intruder_link})
+    assert dead.status_code == 422
+    assert (await account_row(engine, camille.id)).email == camille.email

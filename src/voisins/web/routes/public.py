@@ -28,15 +28,20 @@ from voisins.demo import DEMO_PASSWORD, DEMO_TOTP
 from voisins.errors import Conflict, TooManyRequests, Unauthenticated
 from voisins.geo.coordinates import LonLat
 from voisins.posts import service as posts
+from voisins.settings import Settings
 from voisins.web.forms import N_, FormError, convert, form_values
 from voisins.web.i18n import LANG_COOKIE, LOCALES, language_cookie
 from voisins.web.pages import LARGE_TEXT_COOKIE, me_of, page, safe_next
 from voisins.web.routes import recovery, staff
 
-# The demo neighbourhood (Goutte d'Or / La Chapelle): the home page shows its open posts.
-HOME_PLACE = LonLat(2.354, 48.886)
 HOME_RADIUS_KM = 2
 UNKNOWN_CATEGORY = N_("Cette catégorie n'existe pas. Voici toutes les annonces.")
+
+
+def home_area(settings: Settings) -> LonLat:
+    """The deployment's area (settings): the home page's list for visitors, and where
+    maps open before a place is chosen."""
+    return LonLat(settings.home_lon, settings.home_lat)
 
 
 @get("/", name="home", include_in_schema=False)
@@ -50,10 +55,9 @@ async def home(
     asked = (request.query_params.get("categorie") or "").strip()
     category = asked if asked in LABELS else None
     unknown = bool(asked) and category is None  # the whole list, and a message saying why
-    place = LonLat(settings.home_lon, settings.home_lat)
     mine = await posts.own_area(tx, optional_viewer) if optional_viewer is not None else None
     around_me = mine is not None
-    place = mine or place
+    place = mine or home_area(settings)
     nearby = await posts.browse(
         tx, optional_viewer, place, radius_km=HOME_RADIUS_KM, cell_size_m=settings.grid_cell_m,
         category=category, kind=None, page=1, per_page=20,

@@ -34,7 +34,7 @@ from voisins.web.forms import N_, FormError, convert, form_values
 from voisins.web.pages import Me, me_of, page
 from voisins.web.problems import ME_STATE_KEY, PAGE_ERROR_HANDLERS, signed_in
 from voisins.web.routes import account, centre_residents, inbox
-from voisins.web.routes.public import HOME_PLACE
+from voisins.web.routes.public import home_area
 from voisins.web.url_state import notice, page_number
 from voisins.web.wording import MATCH_STATES, post_state
 
@@ -102,7 +102,7 @@ def _wizard(
         chosen_days=wizard.days_of(values), text_of=wizard.text_of,
         weekdays=formats_for(request, me).weekdays(),
         geocoder_on=not isinstance(geocoder, DisabledGeocoder),
-        home={"lon": HOME_PLACE.lon, "lat": HOME_PLACE.lat},
+        home=home_area(request.app.state.settings)._asdict(),
     )  # fmt: skip
 
 

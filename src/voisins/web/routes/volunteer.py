@@ -27,7 +27,7 @@ from voisins.web.formats import formats_for
 from voisins.web.forms import N_, FormError, convert, domain_fields
 from voisins.web.pages import Me, page
 from voisins.web.problems import PAGE_ERROR_HANDLERS, is_htmx, signed_in
-from voisins.web.routes.public import HOME_PLACE
+from voisins.web.routes.public import home_area
 from voisins.web.url_state import notice
 
 # The weekly grid: a day is cut into three blocks; a block is ticked when the saved
@@ -211,7 +211,8 @@ def _profile_page(
         request, "volunteer/profile.html", me, status_code=status_code, fmt=fmt,
         profile=profile, values=values, errors=errors, saved=saved, blocks=BLOCKS,
         weekdays=fmt.weekdays(), languages=[(code, fmt.language(code)) for code in offered],
-        start={"lon": HOME_PLACE.lon, "lat": HOME_PLACE.lat}, zoom=_zoom(values["radius_km"]),
+        start=home_area(request.app.state.settings)._asdict(),
+        zoom=_zoom(values["radius_km"]),
     )  # fmt: skip
 
 

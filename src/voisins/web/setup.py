@@ -14,8 +14,8 @@ from litestar.template.config import TemplateConfig
 
 from voisins.settings import Settings
 from voisins.web.routes import (
-    admin,
     addresses,
+    admin,
     centre,
     centre_residents,
     centre_vetting,

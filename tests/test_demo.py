@@ -24,11 +24,14 @@ async def test_demo_loads_people_posts_and_propositions_idempotently(
                 text(
                     "SELECT (SELECT count(*) FROM centres), (SELECT count(*) FROM volunteers), "
                     "(SELECT count(*) FROM posts WHERE status = 'published'), "
-                    "(SELECT count(*) FROM matches), (SELECT count(*) FROM consents)"
+                    "(SELECT count(*) FROM matches), (SELECT count(*) FROM consents), "
+                    "(SELECT count(*) FROM users WHERE email IS NOT NULL "
+                    " AND email_confirmed_at IS NULL)"
                 )
             )
         ).one()
-    centres, volunteers, published, matches, consents = counts
+    centres, volunteers, published, matches, consents, unconfirmed = counts
+    assert unconfirmed == 0  # the demo's e-mails are on, as people would have them
     assert (centres, volunteers, consents) == (2, 14, 1)
     assert published >= 20
     assert matches > 0, "demo volunteers should have propositions to look at"

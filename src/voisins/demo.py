@@ -108,15 +108,18 @@ def _point_in(rng: random.Random, ring: list[tuple[float, float]]) -> tuple[floa
 async def _user(
     conn: AsyncConnection, email: str, name: str, role: str = "resident", totp: str | None = None
 ) -> int:
+    # Demo accounts are fictional: their addresses count as confirmed, so the demo shows
+    # the product as people use it (e-mails on) rather than a sign-up half done.
     return int(
         (
             await conn.execute(
                 text(
                     """
                     INSERT INTO users (email, password_hash, display_name, role, totp_secret,
-                                       totp_enabled_at)
+                                       totp_enabled_at, email_confirmed_at)
                     VALUES (:e, :p, :n, :r, CAST(:t AS text),
-                            CASE WHEN CAST(:t AS text) IS NULL THEN NULL ELSE now() END)
+                            CASE WHEN CAST(:t AS text) IS NULL THEN NULL ELSE now() END,
+                            now())
                     ON CONFLICT (email) DO UPDATE SET display_name = EXCLUDED.display_name,
                         totp_secret = EXCLUDED.totp_secret
                     RETURNING id

@@ -17,6 +17,7 @@ PLAIN: dict[str, Any] = {
     "reason": "Le bénévole n'est pas encore vérifié",
     "reset_url": "/password/reset/abcdef",
     "expires_minutes": 30,
+    "expires_days": 7,
     "count": 3,
     "for_assisted": None,
     "covered": 1,

@@ -66,6 +66,8 @@ def rendered_links(kind: str, locale: str, recipient: int) -> list[str]:
     }
     if kind == "password.reset_requested":
         context["reset_url"] = page_path("password_new_page", {"jeton": "x" * 43})
+    elif kind == "account.staff_invited":
+        context["url"] = page_path("password_new_page", {"jeton": "x" * 43})
     elif kind == "account.email_confirm":
         context["url"] = page_path("email_confirm_page", {"jeton": "x" * 43})
     elif kind in ("account.email_change_requested", "account.password_changed"):

@@ -554,11 +554,10 @@ async def test_an_admin_creates_a_staff_account_and_bad_input_is_said_on_the_fie
     sign_in(client, world.admin)
     token = await form_token(client, "/admin/equipe")
     base = {"_csrf_token": token, "display_name": "Nadia Benali", "email": "nadia@example.org",
-            "role": "social_worker", "centre_id": str(world.centre_20),
-            "password": "un mot de passe provisoire"}  # fmt: skip
-    short = await client.post("/admin/equipe", data={**base, "password": "court"})
-    assert short.status_code == 422 and "10 caractères" in error_of(short.text, "password")
-    assert 'value="nadia@example.org"' in short.text and "un mot de passe" not in short.text
+            "role": "social_worker", "centre_id": str(world.centre_20)}  # fmt: skip
+    unnamed = await client.post("/admin/equipe", data={**base, "display_name": ""})
+    assert unnamed.status_code == 422 and error_of(unnamed.text, "display_name")
+    assert 'value="nadia@example.org"' in unnamed.text
     taken = await client.post("/admin/equipe", data={**base, "email": world.worker_18.email})
     assert taken.status_code == 409
     assert error_of(taken.text, "email") == "Un compte existe déjà avec cette adresse."
@@ -574,6 +573,12 @@ async def test_an_admin_creates_a_staff_account_and_bad_input_is_said_on_the_fie
         engine, "SELECT m.centre_id FROM centre_members m JOIN users u ON u.id = m.user_id "
         "WHERE u.email = 'nadia@example.org' AND u.role = 'social_worker'",
     ) == world.centre_20  # fmt: skip
+    # No password went through the administrator: Nadia is invited to choose hers.
+    assert await scalar(
+        engine, "SELECT count(*) FROM outbox o JOIN users u ON u.id = "
+        "CAST(o.payload ->> 'user_id' AS bigint) WHERE o.topic = 'account.staff_invited' "
+        "AND u.email = 'nadia@example.org'",
+    ) == 1  # fmt: skip
 
 
 async def test_an_admin_may_suspend_a_social_worker_a_social_worker_may_not(

@@ -237,11 +237,12 @@ async def type_address(page: Page, typed: str) -> None:
 async def test_a_new_social_worker_from_their_account_to_an_assisted_residents_volunteer(
     browser: Browser, town: Town, engine: AsyncEngine
 ) -> None:
-    """The administrator creates Salomé's account; she signs in, enrols her second
-    factor from the QR code's key, finds volunteer Vera by name and vets her, posts a
-    visit for Mme Odette (who has no e-mail) with a typed address, approves Vera's
-    answer, and follows the request to Vera's contact on Mme Odette's page; then every
-    link of every mail she received leads to a page of hers."""
+    """The administrator creates Salomé's account; she chooses her password from the
+    invitation's mail, signs in, enrols her second factor from the QR code's key, finds
+    volunteer Vera by name and vets her, posts a visit for Mme Odette (who has no
+    e-mail) with a typed address, approves Vera's answer, and follows the request to
+    Vera's contact on Mme Odette's page; then every link of every mail she received
+    leads to a page of hers."""
     async with AsyncTestClient(create_app(town.settings)) as api:
         world = await build_world(api, engine)
         await api.patch("/api/v1/me", json={"phone": "06 33 33 33 33"}, headers=world.vera.headers)
@@ -257,12 +258,17 @@ async def test_a_new_social_worker_from_their_account_to_an_assisted_residents_v
         await admin.get_by_label("Centre (pour un travailleur social)").select_option(
             str(world.centre_18)
         )
-        await admin.get_by_label("Mot de passe provisoire (10 caractères au moins)").fill(PASSWORD)
         await admin.get_by_role("button", name="Créer le compte").click()
         await expect(admin.get_by_role("heading", name="Salomé Travail")).to_be_visible()
 
-        # First sign-in: the password, then the second factor from the QR code's key.
-        await salome.goto("/connexion")
+        # Her invitation: she chooses her own password from the mail (nobody else knows it),
+        # then signs in, and enrols her second factor from the QR code's key.
+        invitation = await town.mail(salome_mail, "Votre compte Voisins")
+        await salome.goto(town.link(invitation, "/mot-de-passe/nouveau"))
+        await check(salome, "staff-invitation-password")
+        await salome.get_by_label("Nouveau mot de passe (10 caractères au moins)").fill(PASSWORD)
+        await salome.get_by_label("Le même mot de passe, une seconde fois").fill(PASSWORD)
+        await salome.get_by_role("button", name=re.compile("Enregistrer|Choisir")).click()
         await salome.get_by_label("Adresse e-mail").fill(salome_mail)
         await salome.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
         await salome.get_by_role("button", name="Se connecter").click()

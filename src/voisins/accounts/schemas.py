@@ -114,12 +114,14 @@ class EmailChangeIn(Input):
 
 
 class StaffUserIn(Input):
-    """An administrator creates social workers and administrators."""
+    """An administrator creates social workers and administrators. Without a password
+    (the pages never ask for one), the person is invited by e-mail to choose their own:
+    nobody else ever knows it."""
 
     email: Email
     display_name: DisplayName
-    password: Password
     role: Literal["social_worker", "admin"]
+    password: Password | UnsetType = UNSET
     centre_id: int | None = None
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import secrets
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from msgspec import UNSET
@@ -11,11 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voisins import audit
-from voisins.accounts import addresses
+from voisins.accounts import addresses, links
 from voisins.accounts.access import Viewer, require_admin
 from voisins.accounts.passwords import hash_password
 from voisins.accounts.schemas import Me, MeUpdate, RegisterIn, StaffUserIn
 from voisins.errors import Conflict, Invalid, NotFound
+from voisins.outbox import emit
 
 _ME_SQL = """
 SELECT u.id, u.email, u.phone, u.display_name, u.role, u.locale, u.assisted,
@@ -31,6 +33,9 @@ SELECT u.id, u.email, u.phone, u.display_name, u.role, u.locale, u.assisted,
        u.created_at
 FROM users u WHERE u.id = :id AND u.status <> 'erased'
 """
+
+# An invitation to choose a password: a person may read it after a weekend.
+INVITATION_TTL = timedelta(days=7)
 
 
 def _me(row: Any) -> Me:
@@ -85,11 +90,15 @@ async def create_staff(conn: AsyncConnection, viewer: Viewer, data: StaffUserIn)
     require_admin(viewer)
     if data.centre_id is not None and data.role != "social_worker":
         raise Invalid.field("centre_id", "only social workers belong to a centre")
+    invited = data.password is UNSET
+    # An invited person chooses their password from the mail; until then the account's
+    # password is a random one nobody was told.
+    password = secrets.token_urlsafe(32) if data.password is UNSET else data.password
     user_id = await _insert_user(
         conn,
         {
             "email": data.email.lower(),
-            "password_hash": hash_password(data.password),
+            "password_hash": hash_password(password),
             "display_name": data.display_name.strip(),
             "role": data.role,
             "created_by": viewer.id,
@@ -110,6 +119,11 @@ async def create_staff(conn: AsyncConnection, viewer: Viewer, data: StaffUserIn)
             {"c": data.centre_id, "u": user_id},
         )
     await audit.record(conn, viewer, "staff.create", "user", user_id)
+    if invited:
+        link = await links.issue(conn, user_id, "password_reset", INVITATION_TTL)
+        await emit(
+            conn, "account.staff_invited", user_id=user_id, reset_id=link.id, token=link.token
+        )
     return await get_me(conn, user_id)
 
 

@@ -141,7 +141,8 @@ _DELETES = (
     "DELETE FROM notification_preferences WHERE user_id = :p",
     # Events addressed to the person alone; reset and confirmation events carry raw tokens.
     "DELETE FROM outbox WHERE topic IN ('password.reset_requested', 'digest', "
-    "'account.email_confirm', 'account.email_change_requested', 'account.password_changed') "
+    "'account.email_confirm', 'account.email_change_requested', 'account.password_changed', "
+    "'account.staff_invited') "
     "AND CAST(payload ->> 'user_id' AS bigint) = :p",
     "DELETE FROM volunteers WHERE user_id = :p",
     "DELETE FROM centre_members WHERE user_id = :p",

@@ -18,6 +18,7 @@ DEFAULT_CHANNELS: dict[str, list[str]] = {
     "account.email_confirm": ["email"],
     "account.email_change_requested": ["email"],
     "account.password_changed": ["email"],
+    "account.staff_invited": ["email"],
     # The digest goes on the channels of the messages it gathers (the event says which).
     "digest": ["email", "sms"],
 }
@@ -30,6 +31,7 @@ ACCOUNT_KINDS = frozenset(
         "account.email_confirm",
         "account.email_change_requested",
         "account.password_changed",
+        "account.staff_invited",
     }
 )
 # The only mails an address gets before it is confirmed: the link that confirms it,

@@ -102,6 +102,7 @@ QUERIES: dict[str, list[str]] = {
     ],
     "account.email_change_requested": ["SELECT CAST(:user_id AS bigint)"],
     "account.password_changed": ["SELECT CAST(:user_id AS bigint)"],
+    "account.staff_invited": ["SELECT CAST(:user_id AS bigint)"],
     # Only while the proposition still waits: an answer given meanwhile makes it moot.
     "reminder": ["SELECT volunteer_id FROM matches WHERE id = :match_id AND status = 'proposed'"],
     "digest": ["SELECT CAST(:user_id AS bigint)"],

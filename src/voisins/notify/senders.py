@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from voisins.accounts.addresses import CONFIRM_TTL
+from voisins.accounts.users import INVITATION_TTL
 from voisins.categories import LABELS
 from voisins.geo.bands import public_distance
 from voisins.geo.grid import Cell
@@ -167,6 +168,12 @@ class Senders:
             context = {
                 "url": page_url(base, "email_confirm_page", {"jeton": token}),
                 "expires_minutes": int(CONFIRM_TTL.total_seconds()) // 60,
+            }
+        if claim.kind == "account.staff_invited":
+            token = facts.payload["token"]
+            context = {
+                "url": page_url(base, "password_new_page", {"jeton": token}),
+                "expires_days": INVITATION_TTL.days,
             }
         if claim.kind in ("account.email_change_requested", "account.password_changed"):
             # A notice: its one link leads to the forgotten-password form, acting on nothing.

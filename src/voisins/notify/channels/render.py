@@ -77,6 +77,8 @@ KINDS: dict[str, KindSpec] = {
     # to the forgotten-password page, for the person who did not ask.
     "account.email_change_requested": KindSpec(("url",)),
     "account.password_changed": KindSpec(("url",)),
+    # To a new member of staff: ``url`` opens the page where they choose their password.
+    "account.staff_invited": KindSpec(("url",), ("expires_days",)),
     # Several events in one mail: items = [{"title", "url", "summary"?}], url = the inbox.
     "digest": KindSpec(("items", "url"), item_optional=("summary",)),
 }
@@ -89,6 +91,7 @@ TRANSACTIONAL_KINDS = frozenset(
         "account.email_confirm",
         "account.email_change_requested",
         "account.password_changed",
+        "account.staff_invited",
     }
 )
 

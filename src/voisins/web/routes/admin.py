@@ -99,8 +99,8 @@ NOTICES = {
     "partenariat-fini": N_("Le partenariat est terminé."),
     "webhook-desactive": N_("Le webhook est désactivé : plus rien ne lui est envoyé."),
     "compte-cree": N_(
-        "Le compte est créé. À sa première connexion, la personne active la double "
-        "authentification."
+        "Le compte est créé. La personne reçoit un e-mail pour choisir son mot de passe ; "
+        "à sa première connexion, elle active la double authentification."
     ),
     "desactive": N_("Le compte est désactivé : ses sessions sont fermées."),
     "reactive": N_("Le compte est réactivé."),
@@ -650,8 +650,7 @@ async def staff_create(
         data = convert(
             {
                 "display_name": values["display_name"], "email": values["email"],
-                "role": values["role"], "password": str(form.get("password") or ""),
-                "centre_id": values["centre_id"] or None,
+                "role": values["role"], "centre_id": values["centre_id"] or None,
             },
             StaffUserIn,
         )  # fmt: skip

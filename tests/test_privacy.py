@@ -632,6 +632,12 @@ READS: dict[str, Plan] = {
     "getVetting": lambda ctx, v: [
         Call({"volunteer_id": p.id}) for p in (ctx.world.vera, ctx.world.victor)
     ],
+    # Finding volunteers to vet: by name, e-mail and phone, and the two lists.
+    "searchVolunteers": lambda ctx, v: [
+        Call(query={"q": q}) for q in ("Vera", ctx.world.vera.email, "Victor", "06")
+    ],
+    "listVolunteersAwaitingVetting": lambda ctx, v: [Call(query={"per_page": 100})],
+    "listExpiringVetting": lambda ctx, v: [Call(query={"per_page": 100})],
     "listFollowups": lambda ctx, v: [Call(query={"open": False, "per_page": 100})],
     "listReports": lambda ctx, v: [Call(query={"open": False, "per_page": 100})],
     "listBlocks": lambda ctx, v: [Call()],

@@ -109,3 +109,12 @@ async def staff(
                 {"c": centre_id, "u": user_id},
             )
     return await login(client, email, user_id, role, secret)
+
+
+async def audit_mark(engine: AsyncEngine) -> int:
+    """The highest audit_log id so far. audit_log is append-only (the tests cannot empty
+    it) while the other tables' ids restart each test: count only rows above a mark."""
+    async with engine.connect() as conn:
+        return int(
+            (await conn.execute(text("SELECT COALESCE(max(id), 0) FROM audit_log"))).scalar_one()
+        )

@@ -16,7 +16,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..support.people import Person, staff
+from ..support.people import Person, audit_mark, staff
 from ..support.world import World, build_world, with_matches
 from .test_pages import csrf_of
 from .test_volunteer_pages import sign_in
@@ -44,6 +44,15 @@ async def _approve(client: AsyncTestClient, world: World, match: str) -> int:
     return match_id
 
 
+_MARK: dict[str, int] = {}
+
+
+@pytest.fixture(autouse=True)
+async def _audit_from_here(engine: AsyncEngine) -> None:
+    """audit_log outlives each test while ids restart: count only this test's rows."""
+    _MARK["audit"] = await audit_mark(engine)
+
+
 async def _one(engine: AsyncEngine, sql: str, **params: object) -> object:
     async with engine.connect() as conn:
         return (await conn.execute(text(sql), params)).scalar()
@@ -54,10 +63,11 @@ async def _audited(engine: AsyncEngine, actor: Person, action: str, match_id: in
         await _one(  # type: ignore[call-overload]
             engine,
             "SELECT count(*) FROM audit_log WHERE actor_id = :a AND action = :x "
-            "AND object_id = :m AND outcome = 'allowed'",
+            "AND object_id = :m AND outcome = 'allowed' AND id > :floor",
             a=actor.id,
             x=action,
             m=match_id,
+            floor=_MARK["audit"],
         )
     )
 
@@ -200,8 +210,9 @@ async def test_another_centres_worker_and_residents_are_refused_and_change_nothi
     refusals = await _one(
         engine,
         "SELECT count(*) FROM audit_log WHERE actor_id = :a AND outcome = 'refused' "
-        "AND action LIKE 'refused.pageCentreResident%'",
+        "AND action LIKE 'refused.pageCentreResident%' AND id > :floor",
         a=world.worker_20.id,
+        floor=_MARK["audit"],
     )
     assert refusals == 3
     # Someone else's answer through Odile's address is not found.

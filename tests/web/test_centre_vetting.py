@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voisins.accounts.volunteer import RECORD_VALIDITY
 
-from ..support.people import Person, register
+from ..support.people import Person, audit_mark, register
 from ..support.world import HOME_ALICE, World, build_world, volunteer_body
 from ..test_access_matrix import half_logged_in
 from .test_pages import csrf_of
@@ -64,16 +64,25 @@ async def _set_record(engine: AsyncEngine, who: Person, checker: Person, extract
         )
 
 
+_MARK: dict[str, int] = {}
+
+
+@pytest.fixture(autouse=True)
+async def _audit_from_here(engine: AsyncEngine) -> None:
+    _MARK["audit"] = await audit_mark(engine)
+
+
 async def _audit(engine: AsyncEngine, actor: Person, action: str, outcome: str = "allowed") -> list:
+    """This test's audit rows (audit_log outlives each test, ids restart)."""
     async with engine.connect() as conn:
         return list(
             (
                 await conn.execute(
                     text(
                         "SELECT object_id FROM audit_log WHERE actor_id = :a AND action = :x "
-                        "AND outcome = :o ORDER BY id"
+                        "AND outcome = :o AND id > :m ORDER BY id"
                     ),
-                    {"a": actor.id, "x": action, "o": outcome},
+                    {"a": actor.id, "x": action, "o": outcome, "m": _MARK["audit"]},
                 )
             ).scalars()
         )

@@ -98,6 +98,12 @@ class Cell(NamedTuple):
         """A stable text form, e.g. ``"2154:500:1304:13641"``."""
         return f"{self.srid}:{self.size_m}:{self.ix}:{self.iy}"
 
+    @property
+    def centre_xy(self) -> tuple[float, float]:
+        """The cell's centre in the grid's plane (projected metres of its zone): the
+        ``cell_xy`` columns' coordinates (sql/0010)."""
+        return ((self.ix + 0.5) * self.size_m, (self.iy + 0.5) * self.size_m)
+
     @classmethod
     def from_key(cls, key: str, *, field: str = "cell") -> Cell:
         """Parse ``key``; ``Invalid`` naming ``field`` if it is not a cell of this grid."""

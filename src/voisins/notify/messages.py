@@ -102,13 +102,6 @@ TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "en": ("A request awaits your answer", "“{title}” still awaits your answer."),
     },
-    "account.staff_invited": {
-        "fr": (
-            "Bienvenue dans l'équipe",
-            "Un lien pour choisir votre mot de passe vous a été envoyé par e-mail.",
-        ),
-        "en": ("Welcome to the team", "A link to choose your password was e-mailed to you."),
-    },
     "password.reset_requested": {
         "fr": (
             "Nouveau mot de passe",

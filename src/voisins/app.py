@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        engine = create_engine(settings)
+        engine = create_engine(settings, pool_size=settings.db_pool_size, bounded=True)
         redis = create_redis(settings)
         app.state.engine = engine
         app.state.redis = redis

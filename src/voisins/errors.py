@@ -65,6 +65,18 @@ class Invalid(DomainError):
         return cls(f"{path}: {reason}", {path: reason})
 
 
+class Overloaded(DomainError):
+    """Every database connection is busy (or a statement ran out of time): a clear 503
+    with Retry-After instead of a request that hangs, then fails."""
+
+    status_code = 503
+    code = "overloaded"
+
+    def __init__(self, retry_after_s: int = 2) -> None:
+        super().__init__("the service is busy; please try again in a moment")
+        self.retry_after_s = retry_after_s
+
+
 class TooManyRequests(DomainError):
     status_code = 429
     code = "too_many_requests"

@@ -49,6 +49,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     health_log_interval_s: Annotated[float, Meta(gt=0, le=3600)] = 60.0
     # Timeout of one readiness probe of PostgreSQL or Redis.
     health_timeout_s: Annotated[float, Meta(gt=0, le=30)] = 2.0
+    # The API's database connections: how many, how long a request waits for one before
+    # it is told 503 (busy, retry) rather than queueing for minutes, and how long one
+    # statement may run before PostgreSQL cancels it (a slow query cannot hold a
+    # connection while the others wait).
+    db_pool_size: Annotated[int, Meta(ge=1, le=200)] = 10
+    db_pool_timeout_s: Annotated[float, Meta(gt=0, le=120)] = 5.0
+    db_statement_timeout_s: Annotated[float, Meta(gt=0, le=3600)] = 30.0
     # Base Adresse Nationale search API; empty means address geocoding is off.
     geocoder_url: str = ""
     # Address search: "addok" (self-hosted, on Redis, fed by `voisins addresses import`),

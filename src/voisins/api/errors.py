@@ -10,8 +10,10 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from voisins.errors import DomainError, TooManyRequests
+from voisins.errors import DomainError, Overloaded, TooManyRequests
 from voisins.logs import get_logger
 
 log = get_logger(__name__)
@@ -48,8 +50,28 @@ def _response(status: int, body: ErrorBody, headers: dict[str, str] | None = Non
 
 def domain_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     assert isinstance(exc, DomainError)
-    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, TooManyRequests) else None
+    retry_s = exc.retry_after_s if isinstance(exc, TooManyRequests | Overloaded) else None
+    headers = {"Retry-After": str(retry_s)} if retry_s else None
     return _response(exc.status_code, ErrorBody(exc.code, exc.detail, exc.fields), headers)
+
+
+def as_overload(exc: BaseException) -> Overloaded | None:
+    """The busy database as the service's answer: no pooled connection free within the
+    bounded wait (sqlalchemy's pool TimeoutError), or a statement cancelled by its
+    timeout. Anything else is not an overload."""
+    if isinstance(exc, PoolTimeout):
+        return Overloaded()
+    if isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) == "57014":
+        return Overloaded()  # query_canceled: the statement_timeout ran out
+    return None
+
+
+def overload_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    busy = as_overload(exc)
+    if busy is None:
+        return internal_error_handler(request, exc)
+    log.warning("database busy", method=request.method, path=request.url.path)
+    return domain_error_handler(request, busy)
 
 
 def _validation_fields(extra: Any) -> dict[str, str]:
@@ -118,5 +140,7 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
 EXCEPTION_HANDLERS = {
     DomainError: domain_error_handler,
     HTTPException: http_error_handler,
+    PoolTimeout: overload_handler,
+    DBAPIError: overload_handler,
     Exception: internal_error_handler,
 }

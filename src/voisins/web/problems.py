@@ -17,11 +17,13 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, PermissionDeniedException
 from litestar.response import Redirect, Template
 from litestar.types import ExceptionHandlersMap
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from voisins.accounts.access import Viewer
-from voisins.api.errors import http_error_handler, internal_error_handler
+from voisins.api.errors import as_overload, http_error_handler, internal_error_handler
 from voisins.api.refusals import VIEWER_STATE_KEY
-from voisins.errors import DomainError, TooManyRequests
+from voisins.errors import DomainError, Overloaded, TooManyRequests
 from voisins.web.forms import N_
 from voisins.web.pages import Me, me_of, page, safe_next
 
@@ -94,6 +96,7 @@ async def signed_in(
 
 
 def problem_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    exc = as_overload(exc) or exc
     known = exc.status_code if isinstance(exc, DomainError | HTTPException) else 500
     if known >= 500 and not isinstance(exc, DomainError):
         internal_error_handler(request, exc)  # logs it (classes and places only)
@@ -102,7 +105,7 @@ def problem_page(request: Request[Any, Any, Any], exc: Exception) -> Response[An
     if isinstance(exc, PermissionDeniedException) and "CSRF" in str(exc.detail):
         title, message = EXPIRED_FORM
     me: Me | None = request.state.get(ME_STATE_KEY)
-    retry_s = exc.retry_after_s if isinstance(exc, TooManyRequests) else None
+    retry_s = exc.retry_after_s if isinstance(exc, TooManyRequests | Overloaded) else None
     # Whole minutes, rounded up: "in 0 minutes" would be wrong.
     wait_minutes = math.ceil(retry_s / 60) if retry_s else None
     if is_htmx(request):
@@ -137,6 +140,9 @@ def not_signed_in(request: Request[Any, Any, Any], exc: Exception) -> Response[A
 PAGE_ERROR_HANDLERS: ExceptionHandlersMap = {
     DomainError: problem_page,
     HTTPException: problem_page,
+    # Listed by name: the app's JSON mapping names them, and the most specific wins.
+    PoolTimeout: problem_page,
+    DBAPIError: problem_page,
     Exception: problem_page,
     NotSignedIn: not_signed_in,
 }

@@ -1,0 +1,100 @@
+"""Overload is answered fast and clearly (issue 13): when every database connection is
+busy, a request waits a bounded time for one and is then told 503 with Retry-After, in
+the error shape (a page for people); a statement stuck behind a lock is cancelled by its
+timeout and told the same, instead of holding its connection for minutes."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import msgspec
+from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from voisins.app import create_app
+from voisins.settings import Settings
+
+from .support.people import register
+from .support.world import HOME_ALICE, post_body
+from .web.conftest import serving
+
+NEARBY = {"lon": HOME_ALICE[0], "lat": HOME_ALICE[1], "radius_km": 2}
+
+
+async def test_a_request_that_finds_no_free_connection_is_told_503_within_the_wait(
+    settings: Settings, engine: AsyncEngine
+) -> None:
+    """Two edits wait on a row lock and hold the app's two connections (pool 1 +
+    overflow 1): an unrelated read, then a page, get 503 after the bounded wait."""
+    small = msgspec.structs.replace(settings, db_pool_size=1, db_pool_timeout_s=0.5)
+    async with AsyncTestClient(create_app(settings)) as setup:
+        alice = await register(setup, "Alice")
+        made = await setup.post("/api/v1/posts", json=post_body(HOME_ALICE), headers=alice.headers)
+        assert made.status_code == 201, made.text
+        post_id = made.json()["id"]
+    # A real server in this event loop, so that requests run at the same time.
+    async with serving(small) as base_url, httpx.AsyncClient(base_url=base_url) as client:
+        async with engine.connect() as holder:
+            await holder.execute(
+                text("SELECT id FROM posts WHERE id = :p FOR UPDATE"), {"p": post_id}
+            )
+            edits = [
+                asyncio.create_task(
+                    client.patch(
+                        f"/api/v1/posts/{post_id}",
+                        json={"description": f"Précision {n}"},
+                        headers=alice.headers,
+                        timeout=60,
+                    )
+                )
+                for n in range(2)
+            ]
+            await asyncio.sleep(1.0)  # both are now waiting on the lock, connection in hand
+            started = time.monotonic()
+            busy = await client.get("/api/v1/posts", params=NEARBY)
+            waited = time.monotonic() - started
+            client.cookies.set("voisins_session", alice.token)
+            page = await client.get("/mes-annonces")
+            client.cookies.clear()
+            await holder.rollback()
+        done = await asyncio.gather(*edits)
+        assert busy.status_code == 503, busy.text
+        assert busy.json()["error"] == "overloaded"
+        assert int(busy.headers["Retry-After"]) >= 1
+        assert waited < 5  # the bounded wait (0.5 s), not a queue without end
+        assert page.status_code == 503 and "Service indisponible" in page.text
+        assert "Retry-After" in page.headers
+        # The lock released, the waiting edits went through and the service answers.
+        assert [r.status_code for r in done] == [200, 200]
+        again = await client.get("/api/v1/posts", params=NEARBY)
+        assert again.status_code == 200
+
+
+async def test_a_statement_stuck_behind_a_lock_is_cancelled_and_told_503(
+    settings: Settings, engine: AsyncEngine
+) -> None:
+    quick = msgspec.structs.replace(settings, db_statement_timeout_s=0.5)
+    async with AsyncTestClient(create_app(quick)) as client:
+        alice = await register(client, "Alice")
+        made = await client.post("/api/v1/posts", json=post_body(HOME_ALICE), headers=alice.headers)
+        assert made.status_code == 201, made.text
+        post_id = made.json()["id"]
+        async with engine.connect() as holder:
+            await holder.execute(
+                text("SELECT id FROM posts WHERE id = :p FOR UPDATE"), {"p": post_id}
+            )
+            edit = client.patch(
+                f"/api/v1/posts/{post_id}",
+                json={"title": "Des courses jeudi"},
+                headers=alice.headers,
+            )
+            stuck = await asyncio.wait_for(edit, timeout=20)
+            await holder.rollback()
+        assert stuck.status_code == 503, stuck.text
+        assert stuck.json()["error"] == "overloaded"
+        # Nothing half-written: the title is the one before.
+        shown = await client.get(f"/api/v1/posts/{post_id}", headers=alice.headers)
+        assert shown.json()["title"] != "Des courses jeudi"

@@ -56,6 +56,7 @@ async def test_a_request_that_finds_no_free_connection_is_told_503_within_the_wa
             started = time.monotonic()
             busy = await client.get("/api/v1/posts", params=NEARBY)
             waited = time.monotonic() - started
+            ready = await client.get("/health/ready")
             client.cookies.set("voisins_session", alice.token)
             page = await client.get("/mes-annonces")
             client.cookies.clear()
@@ -66,6 +67,10 @@ async def test_a_request_that_finds_no_free_connection_is_told_503_within_the_wa
         assert int(busy.headers["Retry-After"]) >= 1
         assert waited < 5  # the bounded wait (0.5 s), not a queue without end
         assert page.status_code == 503 and "Service indisponible" in page.text
+        # The readiness probe says why: overload, not "database unreachable".
+        assert ready.status_code == 503
+        detail = ready.json()["checks"]["database"]["detail"]
+        assert detail == "pool exhausted: 2 of 2 connections in use", detail
         assert "Retry-After" in page.headers
         # The lock released, the waiting edits went through and the service answers.
         assert [r.status_code for r in done] == [200, 200]

@@ -11,6 +11,7 @@ import msgspec
 from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import QueuePool
 
 from voisins.logs import get_logger
 from voisins.migrations import default_sql_dir, discover
@@ -68,6 +69,16 @@ def _failure(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {first_line}"[:200]
 
 
+def _pool_exhausted(engine: AsyncEngine) -> str | None:
+    """ "pool exhausted: N of N connections in use" when the engine's pool has none
+    left to give (the database may be perfectly up), else None."""
+    pool = engine.pool
+    if not isinstance(pool, QueuePool):
+        return None
+    in_use, most = pool.checkedout(), pool.size() + max(pool._max_overflow, 0)
+    return f"pool exhausted: {in_use} of {most} connections in use" if in_use >= most else None
+
+
 async def readiness(
     engine: AsyncEngine, redis: Redis, *, timeout_s: float, sql_dir: Path | None = None
 ) -> Readiness:
@@ -79,9 +90,12 @@ async def readiness(
             )
         )
     except Exception as exc:  # any failure means "not ready", reported, never raised
-        checks["database"] = Check(ok=False, detail=_failure(exc))
-        checks["postgis"] = Check(ok=False, detail="database unreachable")
-        checks["migrations"] = Check(ok=False, detail="database unreachable")
+        busy = _pool_exhausted(engine)
+        # Every connection in use is overload, not an outage: say which it is.
+        why = busy or "database unreachable"
+        checks["database"] = Check(ok=False, detail=busy or _failure(exc))
+        checks["postgis"] = Check(ok=False, detail=why)
+        checks["migrations"] = Check(ok=False, detail=why)
     try:
         await asyncio.wait_for(redis.ping(), timeout_s)
         checks["redis"] = Check(ok=True)

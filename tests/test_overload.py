@@ -12,8 +12,10 @@ import httpx
 import msgspec
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from voisins.api.errors import as_overload
 from voisins.app import create_app
 from voisins.settings import Settings
 
@@ -103,3 +105,39 @@ async def test_a_statement_stuck_behind_a_lock_is_cancelled_and_told_503(
         # Nothing half-written: the title is the one before.
         shown = await client.get(f"/api/v1/posts/{post_id}", headers=alice.headers)
         assert shown.json()["title"] != "Des courses jeudi"
+
+
+async def test_a_deadlock_between_two_requests_is_told_try_again_not_500(
+    engine: AsyncEngine,
+) -> None:
+    """Two transactions that lock the same two rows in opposite orders: PostgreSQL
+    rolls one back (deadlock_detected). The real error, as SQLAlchemy raises it, is
+    answered 503 + Retry-After (try again), never 500."""
+    async with engine.connect() as setup:
+        await setup.execute(text("DROP TABLE IF EXISTS crossing_rows"))
+        await setup.execute(text("CREATE TABLE crossing_rows (id int PRIMARY KEY)"))
+        await setup.execute(text("INSERT INTO crossing_rows VALUES (1), (2)"))
+        await setup.commit()
+    failures: list[BaseException] = []
+
+    async def cross(first: int, second: int) -> None:
+        try:
+            async with engine.begin() as conn:
+                lock = "SELECT id FROM crossing_rows WHERE id = :i FOR UPDATE"
+                await conn.execute(text(lock), {"i": first})
+                await asyncio.sleep(0.3)
+                await conn.execute(text(lock), {"i": second})
+        except DBAPIError as exc:
+            failures.append(exc)
+
+    try:
+        await asyncio.gather(cross(1, 2), cross(2, 1))
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP TABLE crossing_rows"))
+    (deadlock,) = failures
+    assert isinstance(deadlock, DBAPIError)
+    busy = as_overload(deadlock)
+    assert busy is not None and busy.status_code == 503 and busy.retry_after_s >= 1
+    # Errors that are not a crossing or a busy database stay what they are.
+    assert as_overload(ValueError("no")) is None

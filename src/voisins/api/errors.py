@@ -55,14 +55,30 @@ def domain_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[
     return _response(exc.status_code, ErrorBody(exc.code, exc.detail, exc.fields), headers)
 
 
+# PostgreSQL's answers that mean "the same request may well pass in a moment":
+# query_canceled (the statement_timeout ran out), serialization_failure and
+# deadlock_detected (two legitimate requests crossed; locks are taken in one order
+# where we know of a crossing, e.g. matching/engine.py, and this is the safety net).
+_TRY_AGAIN_SQLSTATES = frozenset({"57014", "40001", "40P01"})
+
+
 def as_overload(exc: BaseException) -> Overloaded | None:
     """The busy database as the service's answer: no pooled connection free within the
-    bounded wait (sqlalchemy's pool TimeoutError), or a statement cancelled by its
-    timeout. Anything else is not an overload."""
+    bounded wait (sqlalchemy's pool TimeoutError), a statement cancelled by its timeout,
+    or a transaction PostgreSQL rolled back for a crossing. Anything else is not."""
     if isinstance(exc, PoolTimeout):
         return Overloaded()
-    if isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) == "57014":
-        return Overloaded()  # query_canceled: the statement_timeout ran out
+    if isinstance(exc, DBAPIError) and _sqlstate(exc) in _TRY_AGAIN_SQLSTATES:
+        return Overloaded(retry_after_s=1)
+    return None
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    """The SQLSTATE of asyncpg's error under SQLAlchemy's adapter (``orig.__cause__``)."""
+    for candidate in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        state = getattr(candidate, "sqlstate", None)
+        if isinstance(state, str):
+            return state
     return None
 
 

@@ -20,7 +20,7 @@ from voisins.errors import NotFound
 from voisins.notify import inbox as service
 from voisins.notify import webhooks
 from voisins.notify.inbox import DeadLetter, DeadLetters, Inbox, PreferencesIn, PreferencesOut
-from voisins.notify.live import inbox_channel
+from voisins.notify.live import counted_stream, inbox_channel
 from voisins.notify.webhooks import Webhook, WebhookIn
 from voisins.web.pages import page
 
@@ -63,10 +63,11 @@ async def inbox_events(
     viewer: CurrentViewer, channels: NamedDependency[ChannelsPlugin]
 ) -> ServerSentEvent:
     async def stream() -> AsyncGenerator[str, None]:
-        async with channels.start_subscription([inbox_channel(viewer.id)]) as subscriber:
-            yield "ready"
-            async for message in subscriber.iter_events():
-                yield message.decode() if isinstance(message, bytes) else str(message)
+        with counted_stream():
+            async with channels.start_subscription([inbox_channel(viewer.id)]) as subscriber:
+                yield "ready"
+                async for message in subscriber.iter_events():
+                    yield message.decode() if isinstance(message, bytes) else str(message)
 
     return ServerSentEvent(stream(), event_type="inbox")
 

@@ -3,6 +3,9 @@ on Redis. Only ids travel: the browser fetches the notification itself."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import msgspec
 from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from redis.asyncio import Redis
@@ -11,6 +14,24 @@ from redis.exceptions import RedisError
 from voisins.logs import get_logger
 
 log = get_logger(__name__)
+
+
+_open_streams = 0
+
+
+def open_streams() -> int:
+    """How many live-event streams this process holds open (read by /metrics)."""
+    return _open_streams
+
+
+@contextlib.contextmanager
+def counted_stream() -> Iterator[None]:
+    global _open_streams
+    _open_streams += 1
+    try:
+        yield
+    finally:
+        _open_streams -= 1
 
 
 def inbox_channel(user_id: int) -> str:

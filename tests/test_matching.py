@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -31,8 +30,6 @@ from .support.matching import (
     request,
     volunteer,
 )
-from .support.people import register
-from .support.world import post_body
 
 # The engine reads the real clock, so the tests' "now" is the real one too.
 NOW = datetime.now(UTC)
@@ -543,26 +540,3 @@ async def test_fifty_publications_at_once_at_one_spot_all_succeed(
     async with engine.connect() as conn:
         proposals = (await conn.execute(text("SELECT count(*) FROM matches"))).scalar()
     assert proposals == 50 * settings.match_batch_per_needed
-
-
-async def test_fifty_publications_over_http_at_one_spot_all_answer_201(
-    client: AsyncTestClient, engine: AsyncEngine
-) -> None:
-    """The same through the API, 50 requests in flight at once: 50 × 201, no 500. (The
-    app's pool runs at most 20 transactions at once, so the lock order itself is proven
-    by the test above, which fails without it.)"""
-    for _ in range(30):
-        await volunteer(engine, in_cell(CHATELET), max_active_matches=20)
-    residents = [await register(client, f"Voisine{i}") for i in range(10)]
-    bodies = [(residents[i % 10], post_body(CHATELET)) for i in range(50)]
-    responses = await asyncio.gather(
-        *(client.post("/api/v1/posts", json=body, headers=who.headers) for who, body in bodies)
-    )
-    assert [r.status_code for r in responses] == [201] * 50, [
-        r.text for r in responses if r.status_code != 201
-    ][:3]
-    async with engine.connect() as conn:
-        posts_with_proposals = (
-            await conn.execute(text("SELECT count(DISTINCT post_id) FROM matches"))
-        ).scalar()
-    assert posts_with_proposals == 50

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from voisins.logs import get_logger
 from voisins.settings import Settings
+
+log = get_logger(__name__)
+
+T = TypeVar("T")
 
 
 def create_engine(settings: Settings, *, pool_size: int = 10, bounded: bool = False) -> AsyncEngine:
@@ -32,3 +41,40 @@ def create_engine(settings: Settings, *, pool_size: int = 10, bounded: bool = Fa
             "server_settings": server_settings,
         },
     )
+
+
+# PostgreSQL's "two legitimate transactions crossed": serialization_failure and
+# deadlock_detected. The same work done again a moment later normally passes.
+CROSSING_SQLSTATES = frozenset({"40001", "40P01"})
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of asyncpg's error under SQLAlchemy's adapter (``orig.__cause__``)."""
+    orig = getattr(exc, "orig", None)
+    for candidate in (orig, getattr(orig, "__cause__", None)):
+        state = getattr(candidate, "sqlstate", None)
+        if isinstance(state, str):
+            return state
+    return None
+
+
+async def once_more_if_crossed(conn: AsyncConnection, work: Callable[[], Awaitable[T]]) -> T:
+    """Run ``work`` inside a savepoint; if PostgreSQL ends it for a crossing with
+    another transaction (deadlock, serialization failure), roll back to the savepoint
+    and run it once more. Locks are taken in one order where we know of a crossing
+    (matching/engine.py); this is for the crossings nobody foresaw, so that a race
+    between two legitimate requests is not answered "try again" at the first bump.
+    A second crossing is raised (the API answers 503 + Retry-After)."""
+    for attempt in (1, 2):
+        savepoint = await conn.begin_nested()
+        try:
+            result = await work()
+        except DBAPIError as exc:
+            await savepoint.rollback()
+            if attempt == 2 or sqlstate(exc) not in CROSSING_SQLSTATES:
+                raise
+            log.info("transaction crossed another; trying once more", sqlstate=sqlstate(exc))
+            continue
+        await savepoint.commit()
+        return result
+    raise AssertionError("unreachable")

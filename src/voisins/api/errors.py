@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from voisins.db import CROSSING_SQLSTATES, sqlstate
 from voisins.errors import DomainError, Overloaded, TooManyRequests
 from voisins.logs import get_logger
 
@@ -56,10 +57,10 @@ def domain_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[
 
 
 # PostgreSQL's answers that mean "the same request may well pass in a moment":
-# query_canceled (the statement_timeout ran out), serialization_failure and
-# deadlock_detected (two legitimate requests crossed; locks are taken in one order
-# where we know of a crossing, e.g. matching/engine.py, and this is the safety net).
-_TRY_AGAIN_SQLSTATES = frozenset({"57014", "40001", "40P01"})
+# query_canceled (the statement_timeout ran out), and two legitimate requests that
+# crossed twice (services run their work once more after a first crossing,
+# db.once_more_if_crossed; this is the safety net after that).
+_TRY_AGAIN_SQLSTATES = CROSSING_SQLSTATES | {"57014"}
 
 
 def as_overload(exc: BaseException) -> Overloaded | None:
@@ -68,17 +69,8 @@ def as_overload(exc: BaseException) -> Overloaded | None:
     or a transaction PostgreSQL rolled back for a crossing. Anything else is not."""
     if isinstance(exc, PoolTimeout):
         return Overloaded()
-    if isinstance(exc, DBAPIError) and _sqlstate(exc) in _TRY_AGAIN_SQLSTATES:
+    if isinstance(exc, DBAPIError) and sqlstate(exc) in _TRY_AGAIN_SQLSTATES:
         return Overloaded(retry_after_s=1)
-    return None
-
-
-def _sqlstate(exc: DBAPIError) -> str | None:
-    """The SQLSTATE of asyncpg's error under SQLAlchemy's adapter (``orig.__cause__``)."""
-    for candidate in (exc.orig, getattr(exc.orig, "__cause__", None)):
-        state = getattr(candidate, "sqlstate", None)
-        if isinstance(state, str):
-            return state
     return None
 
 

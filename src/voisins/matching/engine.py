@@ -15,6 +15,7 @@ import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from voisins.db import once_more_if_crossed
 from voisins.geo import sql as geosql
 from voisins.matching.candidates import (
     _DISTANCE,
@@ -305,13 +306,17 @@ async def match_offer(
 async def match_post(
     conn: AsyncConnection, post_id: int, settings: Settings, *, now: datetime
 ) -> MatchOutcome:
-    """Run the matcher for a just-published post, whichever its kind."""
+    """Run the matcher for a just-published post, whichever its kind. Many publications
+    at one spot ask the same volunteers at once: a crossing the lock order did not
+    foresee is run once more rather than failing the publication."""
     kind = (
         await conn.execute(text("SELECT kind FROM posts WHERE id = :id"), {"id": post_id})
     ).scalar()
     if kind == "offer":
-        return await match_offer(conn, post_id, settings, now=now)
-    return await match_request(conn, post_id, settings, now=now)
+        return await once_more_if_crossed(
+            conn, lambda: match_offer(conn, post_id, settings, now=now)
+        )
+    return await once_more_if_crossed(conn, lambda: match_request(conn, post_id, settings, now=now))
 
 
 async def escalate_due(

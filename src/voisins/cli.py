@@ -1,11 +1,13 @@
-"""The ``voisins`` command: ``db upgrade``, ``db status``, ``serve``, ``worker``."""
+"""The ``voisins`` command: ``db upgrade``, ``db status``, ``serve [--workers N]``, ``worker``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from voisins.migrations import MigrationError
 from voisins.settings import Settings, SettingsError, load_settings
@@ -33,18 +35,40 @@ def _db_status(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
+# How long a stopping server lets requests in flight (and open live-event streams)
+# finish before it closes them: a SIGTERM must end the process, not wait on a browser.
+GRACEFUL_SHUTDOWN_S = 10
+
+
+def default_workers() -> int:
+    """One API process per core: a process runs Python on one core at a time."""
+    return os.cpu_count() or 1
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from voisins.app import create_app
+    workers = args.workers or default_workers()
+    if workers > 1:
+        # Several processes: uvicorn's supervisor starts each one from the import string,
+        # and each builds its own app (settings read again from the same environment),
+        # its own pool and Redis clients. Sessions, rate limits, idempotency keys and
+        # live events live in PostgreSQL and Redis, so any process can answer anyone.
+        app: Any = "voisins.app:create_app"
+    else:
+        from voisins.app import create_app
 
+        app = create_app(settings)
     uvicorn.run(
-        create_app(settings),
+        app,
+        factory=workers > 1,
+        workers=workers if workers > 1 else None,
         host=args.host or settings.host,
         port=args.port or settings.port,
         log_config=None,
         access_log=False,
         proxy_headers=True,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
     return 0
 
@@ -104,15 +128,33 @@ def _addresses_import(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voisins", description="voisins service commands")
     commands = parser.add_subparsers(dest="command", required=True)
     db = commands.add_parser("db", help="database schema").add_subparsers(dest="db", required=True)
     db.add_parser("upgrade", help="apply pending sql/ files").set_defaults(run=_db_upgrade)
     db.add_parser("status", help="list applied and pending files").set_defaults(run=_db_status)
-    serve = commands.add_parser("serve", help="run the HTTP API")
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
+    serve = commands.add_parser(
+        "serve",
+        help="run the HTTP API",
+        description="Run the HTTP API (uvicorn). Several worker processes share the port; "
+        "everything they share lives in PostgreSQL and Redis.",
+    )
+    serve.add_argument("--host", help="address to bind (default: VOISINS_HOST, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default: VOISINS_PORT, 8000)")
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        metavar="N",
+        help=f"API processes (default: one per core, here {default_workers()})",
+    )
     serve.set_defaults(run=_serve)
     commands.add_parser("worker", help="run the workers (events, sends)").set_defaults(run=_worker)
     commands.add_parser("demo", help="load the demo neighbourhood (idempotent)").set_defaults(

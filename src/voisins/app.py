@@ -7,8 +7,6 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from litestar import Litestar
-from litestar.channels import ChannelsPlugin
-from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
@@ -35,6 +33,7 @@ from voisins.db import create_engine
 from voisins.geo.geocoder import geocoder_from_settings
 from voisins.health import OutageLogger, Readiness, monitor, readiness
 from voisins.logs import configure_logging, get_logger
+from voisins.notify import live as live_events
 from voisins.redis_pool import create_redis
 from voisins.settings import Settings, load_settings
 from voisins.web import setup as web
@@ -50,27 +49,6 @@ positions et distances publiques viennent d'une grille fixe de 500 m et de tranc
 voisins matches neighbours who ask for or offer help, with the support of centres sociaux.
 Errors are JSON `{"error", "detail", "fields"}`.
 """
-
-
-class BoundedShutdownChannels(ChannelsPlugin):
-    """Litestar's channels, whose shutdown cannot hang the process.
-
-    Stopping cancels the Redis pub/sub reader and closes its connection; redis-py's
-    pub/sub can swallow that cancellation or stall in ``aclose`` (redis/redis-py#3941),
-    and then the app never finished shutting down (seen as test clients that hung on
-    exit). Live events are best effort: after a few seconds the app goes on without
-    them."""
-
-    SHUTDOWN_S = 5.0
-
-    async def _on_shutdown(self) -> None:
-        # Not asyncio.wait_for: on timeout it waits for the cancelled task to end, which
-        # is the very thing that may never happen.
-        stopping = asyncio.ensure_future(super()._on_shutdown())
-        done, _ = await asyncio.wait({stopping}, timeout=self.SHUTDOWN_S)
-        if not done:
-            stopping.cancel()
-            log.warning("live events did not stop in time; shutting down without them")
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -103,12 +81,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await redis.aclose()
             await engine.dispose()
 
-    # Live inbox events travel over Redis pub/sub, so any API process can serve them.
-    live_channels = BoundedShutdownChannels(
-        backend=RedisChannelsPubSubBackend(redis=create_redis(settings)),
-        arbitrary_channels_allowed=True,
-        create_ws_route_handlers=False,
-    )
+    # Live inbox events travel over Redis pub/sub, so any API process can serve them;
+    # the subscription survives Redis restarts (notify/live_backend.py).
+    live_channels = live_events.live_channels(settings)
     return Litestar(
         plugins=[live_channels],
         route_handlers=[

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
@@ -79,8 +80,22 @@ def _pool_exhausted(engine: AsyncEngine) -> str | None:
     return f"pool exhausted: {in_use} of {most} connections in use" if in_use >= most else None
 
 
+def live_events_check(down_since: float | None) -> Check:
+    """The API's live-events subscription (notify/live_backend.py): ``down_since`` is
+    the wall-clock time since which it is lost, None while it is live."""
+    if down_since is None:
+        return Check(ok=True)
+    since = datetime.fromtimestamp(down_since, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return Check(ok=False, detail=f"reconnecting since {since}")
+
+
 async def readiness(
-    engine: AsyncEngine, redis: Redis, *, timeout_s: float, sql_dir: Path | None = None
+    engine: AsyncEngine,
+    redis: Redis,
+    *,
+    timeout_s: float,
+    sql_dir: Path | None = None,
+    live_events: Check | None = None,
 ) -> Readiness:
     checks: dict[str, Check] = {}
     try:
@@ -101,6 +116,8 @@ async def readiness(
         checks["redis"] = Check(ok=True)
     except Exception as exc:
         checks["redis"] = Check(ok=False, detail=_failure(exc))
+    if live_events is not None:
+        checks["live_events"] = live_events
     ready = all(c.ok for c in checks.values())
     return Readiness(status="ready" if ready else "unavailable", checks=checks)
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import msgspec
 from litestar import Response, get
+from litestar.channels import ChannelsPlugin
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 
-from voisins.health import Readiness, readiness
+from voisins.health import Readiness, live_events_check, readiness
+from voisins.notify.live import LiveChannels
 
 
 class Live(msgspec.Struct):
@@ -22,10 +25,16 @@ async def live() -> Live:
 @get(
     "/health/ready",
     operation_id="healthReady",
-    summary="Database, PostGIS, migrations and Redis are usable",
+    summary="Database, PostGIS, migrations, Redis and the live-events subscription are usable",
     tags=["health"],
     responses={503: ResponseSpec(data_container=Readiness, description="A dependency is down")},
 )
-async def ready(state: State) -> Response[Readiness]:
-    result = await readiness(state.engine, state.redis, timeout_s=state.settings.health_timeout_s)
+async def ready(state: State, channels: NamedDependency[ChannelsPlugin]) -> Response[Readiness]:
+    live = channels.live_backend if isinstance(channels, LiveChannels) else None
+    result = await readiness(
+        state.engine,
+        state.redis,
+        timeout_s=state.settings.health_timeout_s,
+        live_events=None if live is None else live_events_check(live.down_since),
+    )
     return Response(result, status_code=200 if result.ok else 503)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from litestar import Request, Response, Router, get, post, put
@@ -18,9 +17,8 @@ from voisins.api.errors import domain_error_handler
 from voisins.api.params import PageQuery, PerPageQuery
 from voisins.errors import NotFound
 from voisins.notify import inbox as service
-from voisins.notify import webhooks
+from voisins.notify import live, webhooks
 from voisins.notify.inbox import DeadLetter, DeadLetters, Inbox, PreferencesIn, PreferencesOut
-from voisins.notify.live import counted_stream, inbox_channel
 from voisins.notify.webhooks import Webhook, WebhookIn
 from voisins.web.pages import page
 
@@ -62,14 +60,7 @@ async def mark_all_read(tx: Tx, viewer: CurrentViewer) -> dict[str, int]:
 async def inbox_events(
     viewer: CurrentViewer, channels: NamedDependency[ChannelsPlugin]
 ) -> ServerSentEvent:
-    async def stream() -> AsyncGenerator[str, None]:
-        with counted_stream():
-            async with channels.start_subscription([inbox_channel(viewer.id)]) as subscriber:
-                yield "ready"
-                async for message in subscriber.iter_events():
-                    yield message.decode() if isinstance(message, bytes) else str(message)
-
-    return ServerSentEvent(stream(), event_type="inbox")
+    return ServerSentEvent(live.inbox_stream(cast(live.LiveChannels, channels), viewer.id))
 
 
 @get(

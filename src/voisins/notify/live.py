@@ -1,20 +1,37 @@
 """Live inbox events: Server-Sent Events to open browsers through Litestar's channels
-on Redis. Only ids travel: the browser fetches the notification itself."""
+on Redis. Only ids travel: the browser fetches the notification itself.
+
+A stream says ``ready`` once its Redis subscription is live, sends a comment every
+``HEARTBEAT_S`` seconds, and ends when the subscription is lost (Redis restarted): the
+browser's EventSource then reconnects, and the page refreshes the inbox once, so what
+was published during the outage is not missed."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
+from typing import cast
 
 import msgspec
+from litestar.channels import ChannelsPlugin, Subscriber
 from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+from litestar.response import ServerSentEventMessage
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from voisins.logs import get_logger
+from voisins.notify.live_backend import LOST, ResilientRedisPubSubBackend
+from voisins.redis_pool import create_redis
+from voisins.settings import Settings
 
 log = get_logger(__name__)
 
+# Seconds between two heartbeats of an idle stream: proxies close silent connections,
+# and a stream that lost its subscription notices it at the latest then.
+HEARTBEAT_S = 15.0
+# How long a browser waits before reconnecting a stream that ended (SSE "retry", ms).
+RETRY_MS = 3000
 
 _open_streams = 0
 
@@ -40,7 +57,7 @@ def inbox_channel(user_id: int) -> str:
 
 async def publish_inbox_events(redis: Redis, user_ids: list[int], event_id: int) -> None:
     """Best effort: the notification is stored already; a browser that misses the push
-    sees it at its next load."""
+    sees it at its next load (or when its stream reconnects)."""
     if not user_ids:
         return
     backend = RedisChannelsPubSubBackend(redis=redis)
@@ -49,3 +66,106 @@ async def publish_inbox_events(redis: Redis, user_ids: list[int], event_id: int)
         await backend.publish(data, [inbox_channel(u) for u in user_ids])
     except RedisError as exc:
         log.warning("live push failed", error=type(exc).__name__)
+
+
+class LiveSubscriber(Subscriber):
+    async def next_event(self, timeout_s: float) -> bytes | None:
+        """The next event; None once the subscription ended. Raises TimeoutError."""
+        # Queue.get, unlike iter_events' generator, survives a timeout's cancellation.
+        item = await asyncio.wait_for(self._queue.get(), timeout_s)
+        self._queue.task_done()
+        return item
+
+
+class LiveChannels(ChannelsPlugin):
+    """Litestar's channels on a backend that reconnects (notify/live_backend.py), whose
+    subscribers end when the subscription is lost, and whose shutdown cannot hang.
+
+    Stopping cancels the Redis pub/sub reader and closes its connection; redis-py's
+    pub/sub can swallow that cancellation or stall in ``aclose`` (redis/redis-py#3941),
+    and then the app never finished shutting down (seen as test clients that hung on
+    exit). Live events are best effort: after a few seconds the app goes on without
+    them."""
+
+    SHUTDOWN_S = 5.0
+
+    def __init__(self, backend: ResilientRedisPubSubBackend) -> None:
+        super().__init__(
+            backend=backend,
+            arbitrary_channels_allowed=True,
+            create_ws_route_handlers=False,
+            subscriber_class=LiveSubscriber,
+        )
+        self.live_backend = backend
+
+    async def _sub_worker(self) -> None:
+        async for channel, payload in self._backend.stream_events():
+            if channel == LOST:
+                # Events published from now until the new subscription are lost for
+                # these subscribers: end them, their browsers reconnect and reload.
+                ended = {s for subscribers in self._channels.values() for s in subscribers}
+                for subscriber in ended:
+                    subscriber.put_nowait(None)
+                continue
+            for subscriber in self._channels.get(channel, []):
+                subscriber.put_nowait(payload)
+
+    async def unsubscribe(
+        self, subscriber: Subscriber, channels: str | Iterable[str] | None = None
+    ) -> None:
+        await super().unsubscribe(subscriber, channels)
+        # One channel per user: forget emptied ones, or the map grows with every user
+        # who ever opened a page.
+        for channel in [c for c, subscribers in self._channels.items() if not subscribers]:
+            del self._channels[channel]
+
+    async def _on_shutdown(self) -> None:
+        # Not asyncio.wait_for: on timeout it waits for the cancelled task to end, which
+        # is the very thing that may never happen.
+        stopping = asyncio.ensure_future(super()._on_shutdown())
+        done, _ = await asyncio.wait({stopping}, timeout=self.SHUTDOWN_S)
+        if not done:
+            stopping.cancel()
+            log.warning("live events did not stop in time; shutting down without them")
+
+
+def live_channels(settings: Settings) -> LiveChannels:
+    # Its own client (and pool): the subscription holds a connection for good.
+    return LiveChannels(ResilientRedisPubSubBackend(create_redis(settings)))
+
+
+_PING = ServerSentEventMessage(data=None, comment="ping")
+
+
+async def inbox_stream(
+    channels: LiveChannels, user_id: int
+) -> AsyncIterator[ServerSentEventMessage]:
+    """One browser's live inbox: ``retry``, heartbeats while Redis is away, ``ready``
+    once subscribed, then one ``inbox`` event per notification, until the subscription
+    is lost or the browser leaves."""
+    backend = channels.live_backend
+    with counted_stream():
+        yield ServerSentEventMessage(data=None, retry=RETRY_MS)
+        # Redis away: hold the connection (a browser reconnecting in a loop would only
+        # add load) and subscribe as soon as it is back.
+        while not await backend.wait_live(HEARTBEAT_S):
+            yield _PING
+        generation = backend.generation
+        async with channels.start_subscription([inbox_channel(user_id)]) as subscription:
+            if backend.generation != generation:
+                return
+            subscriber = cast(LiveSubscriber, subscription)
+            yield ServerSentEventMessage(event="inbox", data="ready")
+            while True:
+                try:
+                    event = await subscriber.next_event(HEARTBEAT_S)
+                except TimeoutError:
+                    # A loss between reading the generation and subscribing sent no
+                    # end to this subscriber: the generation tells.
+                    if backend.generation != generation:
+                        return
+                    yield _PING
+                    continue
+                if event is None:
+                    return
+                yield ServerSentEventMessage(event="inbox", data=event.decode())

@@ -1,0 +1,201 @@
+"""A Litestar channels backend on Redis pub/sub that survives Redis restarts.
+
+Litestar's ``RedisChannelsPubSubBackend`` reads with one pub/sub connection for the
+life of the process: when Redis goes away, ``get_message`` raises once, the plugin's
+reader task dies with it, and every stream stays open receiving nothing, forever. This
+backend keeps reading: on a lost connection it reports ``LOST`` (so the plugin can end
+the streams, whose browsers then reconnect), drops the pub/sub connection and opens a
+new one with backoff, subscribing again to every channel still wanted."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncGenerator, Iterable
+from typing import Any
+
+from litestar.channels.backends.base import ChannelsBackend
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.exceptions import RedisError
+
+from voisins.logs import get_logger
+
+log = get_logger(__name__)
+
+# Yielded by ``stream_events`` as the channel name when the subscription was lost: no
+# real channel can have it (real ones are "inbox:<id>").
+LOST = "\x00lost"
+# Always subscribed, so the connection is in pub/sub mode (and a lost one noticed) even
+# while no stream is open.
+CONTROL_CHANNEL = "voisins:live:control"
+# Errors that mean "the connection is gone" (OSError: a socket error redis-py let through).
+CONNECTION_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
+
+
+class ResilientRedisPubSubBackend(ChannelsBackend):
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        backoff_min_s: float = 0.2,
+        backoff_max_s: float = 5.0,
+        ping_every_s: float = 5.0,
+        read_timeout_s: float = 1.0,
+        close_timeout_s: float = 2.0,
+    ) -> None:
+        self._redis = redis
+        self._backoff_min_s = backoff_min_s
+        self._backoff_max_s = backoff_max_s
+        self._ping_every_s = ping_every_s
+        self._read_timeout_s = read_timeout_s
+        self._close_timeout_s = close_timeout_s
+        self._pubsub: PubSub | None = None
+        self._wanted: set[str] = set()
+        self._broken = False
+        self._lock = asyncio.Lock()
+        self._up = asyncio.Event()
+        self._closing: set[asyncio.Task[None]] = set()
+        self._last_heard = self._last_ping = 0.0
+        # Wall-clock time since when events do not flow (None: they do). Starts "down":
+        # nothing is subscribed until the reader first connects.
+        self.down_since: float | None = time.time()
+        # Bumped at each loss: a stream that subscribed under another generation may have
+        # missed events, so it must end.
+        self.generation = 0
+
+    @property
+    def live(self) -> bool:
+        return self._up.is_set()
+
+    async def wait_live(self, timeout_s: float) -> bool:
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._up.wait(), timeout_s)
+        return self._up.is_set()
+
+    async def on_startup(self) -> None:
+        # The reader connects: Redis down at start-up must not stop the API.
+        pass
+
+    async def on_shutdown(self) -> None:
+        self._up.clear()
+        pubsub, self._pubsub = self._pubsub, None
+        if pubsub is not None:
+            await self._close(pubsub)
+        for task in list(self._closing):
+            task.cancel()
+
+    async def subscribe(self, channels: Iterable[str]) -> None:
+        # Never raises: Litestar's plugin has already registered the subscriber, and a
+        # raise here would leave it registered with no Redis subscription behind it.
+        async with self._lock:
+            channels = set(channels)
+            self._wanted |= channels
+            if self._pubsub is not None:
+                try:
+                    await self._pubsub.subscribe(*channels)
+                except CONNECTION_ERRORS:
+                    self._broken = True
+
+    async def unsubscribe(self, channels: Iterable[str]) -> None:
+        async with self._lock:
+            channels = set(channels)
+            self._wanted -= channels
+            if self._pubsub is not None:
+                try:
+                    await self._pubsub.unsubscribe(*channels)
+                except CONNECTION_ERRORS:
+                    self._broken = True
+
+    async def publish(self, data: bytes, channels: Iterable[str]) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for channel in set(channels):
+                pipe.publish(channel, data)
+            await pipe.execute()
+
+    async def get_history(self, channel: str, limit: int | None = None) -> list[bytes]:
+        raise NotImplementedError("pub/sub keeps no history")
+
+    async def stream_events(self) -> AsyncGenerator[tuple[str, Any], None]:
+        delay = self._backoff_min_s
+        while True:
+            if self._pubsub is None:
+                if not await self._connect():
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, self._backoff_max_s)
+                    continue
+                delay = self._backoff_min_s
+            try:
+                message = await self._read()
+            except CONNECTION_ERRORS as exc:
+                self._lose(exc)
+                yield LOST, b""
+                continue
+            if message is not None and message.get("type") == "message":
+                channel = message["channel"]
+                yield (channel.decode() if isinstance(channel, bytes) else channel), message["data"]
+
+    async def _connect(self) -> bool:
+        async with self._lock:
+            pubsub = self._redis.pubsub()
+            try:
+                await pubsub.subscribe(CONTROL_CHANNEL, *self._wanted)
+            except CONNECTION_ERRORS:
+                self._close_soon(pubsub)
+                return False
+            self._pubsub = pubsub
+            self._broken = False
+            self._last_heard = self._last_ping = time.monotonic()
+            if self.down_since is not None and self.generation:
+                log.warning(
+                    "live events subscription restored",
+                    down_s=round(time.time() - self.down_since, 1),
+                )
+            self.down_since = None
+            self._up.set()
+            return True
+
+    async def _read(self) -> dict[str, Any] | None:
+        pubsub = self._pubsub
+        assert pubsub is not None
+        if self._broken:
+            raise ConnectionError("a subscribe or unsubscribe command failed")
+        now = time.monotonic()
+        # A connection that hears nothing, not even its pongs, is dead without having
+        # been closed (a half-open TCP connection): give up on it.
+        if now - self._last_heard > 3 * self._ping_every_s:
+            raise TimeoutError("no answer to pings")
+        if now - self._last_ping > self._ping_every_s:
+            self._last_ping = now
+            await pubsub.ping()
+        message = await pubsub.get_message(
+            ignore_subscribe_messages=True, timeout=self._read_timeout_s
+        )
+        if message is not None:
+            self._last_heard = time.monotonic()
+        return message
+
+    def _lose(self, exc: BaseException) -> None:
+        self._up.clear()
+        self.generation += 1
+        self.down_since = time.time()
+        pubsub, self._pubsub = self._pubsub, None
+        if pubsub is not None:
+            self._close_soon(pubsub)
+        # Once per outage: reconnect attempts are silent until "restored".
+        log.warning("live events subscription lost; reconnecting", error=type(exc).__name__)
+
+    def _close_soon(self, pubsub: PubSub) -> None:
+        task = asyncio.ensure_future(self._close(pubsub))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def _close(self, pubsub: PubSub) -> None:
+        # Bounded: redis-py may stall in aclose on a dead connection (redis/redis-py#3941).
+        closing = asyncio.ensure_future(pubsub.aclose())
+        done, _ = await asyncio.wait({closing}, timeout=self._close_timeout_s)
+        if not done:
+            closing.cancel()
+        elif not closing.cancelled():
+            closing.exception()  # retrieved and dropped: the connection is gone anyway

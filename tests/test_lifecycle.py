@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from voisins.accounts.access import Viewer
 from voisins.errors import Conflict
+from voisins.matching.engine import escalate_due
 from voisins.matching.lifecycle import accept
 from voisins.settings import Settings, load_settings
 
@@ -384,6 +385,58 @@ async def test_pausing_or_suspending_withdraws_open_propositions(
         ("withdrawn", "volunteer paused"),
         ("withdrawn", "volunteer suspended"),
     ]
+
+
+# Far from every other test's people (Clermont-Ferrand): here nobody else can help.
+CLERMONT = (3.0870, 45.7772)
+
+
+async def test_a_cancelled_place_with_nobody_else_nearby_keeps_searching_not_unanswered(
+    client: AsyncTestClient, engine: AsyncEngine, settings: Settings
+) -> None:
+    """The only volunteer nearby accepts, then cancels: the request is published again
+    and its search goes on at the next deadline. It is not filed as unanswered (no
+    follow-up, no «Pas encore de réponse» to its author), and a volunteer who joins
+    meanwhile is asked at that deadline."""
+    vera = await _volunteer_via_api(client, "Vera", CLERMONT)
+    alice = await register(client, "Alice")
+    made = await client.post("/api/v1/posts", json=post_body(CLERMONT), headers=alice.headers)
+    post_id = made.json()["id"]
+    vera_match = await match_of(engine, post_id, vera.id)
+    assert (
+        await client.post(f"/api/v1/matches/{vera_match}/accept", headers=vera.headers)
+    ).status_code == 200
+    cancelled = await client.post(
+        f"/api/v1/matches/{vera_match}/cancel", json={"reason": "Empêchement"}, headers=vera.headers
+    )
+    assert cancelled.json()["status"] == "cancelled"
+    shown = (await client.get(f"/api/v1/posts/{post_id}", headers=alice.headers)).json()
+    assert shown["status"] == "published"
+    async with engine.connect() as conn:
+        filed = (
+            await conn.execute(
+                text(
+                    "SELECT (SELECT count(*) FROM followups WHERE post_id = :p), "
+                    "(SELECT count(*) FROM outbox WHERE topic IN "
+                    "('post.unanswered', 'post.no_response') "
+                    "AND payload ->> 'post_id' = CAST(:p AS text)), "
+                    "(SELECT match_exhausted_at IS NULL AND match_deadline_at > now() "
+                    "FROM posts WHERE id = :p)"
+                ),
+                {"p": post_id},
+            )
+        ).one()
+    assert tuple(filed) == (0, 0, True)
+    victor = await _volunteer_via_api(client, "Victor", (CLERMONT[0] + 0.002, CLERMONT[1]))
+    later = datetime.now(UTC) + timedelta(seconds=settings.match_deadline_s + 1)
+    async with engine.begin() as conn:
+        await escalate_due(conn, settings, now=later)
+    async with engine.connect() as conn:
+        asked = await conn.execute(
+            text("SELECT volunteer_id, status FROM matches WHERE post_id = :p ORDER BY id"),
+            {"p": post_id},
+        )
+        assert [tuple(r) for r in asked] == [(vera.id, "cancelled"), (victor.id, "proposed")]
 
 
 async def test_cancellation_reopens_the_request_and_completion_takes_feedback(

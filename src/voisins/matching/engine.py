@@ -182,7 +182,12 @@ def next_step(batch: int, base_m: int, settings: Settings) -> tuple[int, int] | 
 
 
 async def match_request(
-    conn: AsyncConnection, post_id: int, settings: Settings, *, now: datetime
+    conn: AsyncConnection,
+    post_id: int,
+    settings: Settings,
+    *,
+    now: datetime,
+    reopened: bool = False,
 ) -> MatchOutcome:
     """Propose the next batch for a published request: search, score, write.
 
@@ -191,6 +196,11 @@ async def match_request(
     until ``match_max_batches`` batches went out, then once more at a radius widened by
     ``match_widen_factor`` (at most 20 km); when even that finds nobody, the request
     goes to its centre's follow-up list.
+
+    ``reopened``: a place opened again (a cancellation, a rejected match) on a request
+    that had its answer. Nobody new nearby right now is then no reason to file it as
+    unanswered: the first batch waits for its deadline like any other, and the
+    escalation goes on from there (cooldowns end, new volunteers join).
     """
     row = (await conn.execute(text(_LOAD), {"id": post_id})).first()
     if row is None or row.kind != "request" or row.status != "published":
@@ -204,6 +214,7 @@ async def match_request(
     base = row.reach_m
     batch = row.match_batch
     size = settings.match_batch_per_needed * remaining
+    deadline = now + timedelta(seconds=settings.match_deadline_s)
     while True:
         step = next_step(batch, base, settings)
         if step is None:
@@ -221,12 +232,14 @@ async def match_request(
         )
         if found:
             break
+        if reopened:
+            await _schedule_batch(conn, post_id, batch, radius, deadline)
+            return MatchOutcome(post_id, batch, radius, [])
         if radius == base:
             # Nobody new at this radius: later batches here would find nobody either.
             batch = max(batch, settings.match_max_batches)
     by_id = {f.volunteer_id: f for f in found}
     best = ranked(post_id, {vid: total(f, settings, now) for vid, f in by_id.items()})[:size]
-    deadline = now + timedelta(seconds=settings.match_deadline_s)
     await _insert_proposals(
         conn,
         [
@@ -237,6 +250,15 @@ async def match_request(
         deadline=deadline,
         now=now,
     )
+    await _schedule_batch(conn, post_id, batch, radius, deadline)
+    await emit(conn, "match.proposed", post_id=post_id, batch=batch)
+    return MatchOutcome(post_id, batch, radius, sorted(best))
+
+
+async def _schedule_batch(
+    conn: AsyncConnection, post_id: int, batch: int, radius: int, deadline: datetime
+) -> None:
+    """Record the batch just run; the escalation takes the request up at its deadline."""
     await conn.execute(
         text(
             "UPDATE posts SET match_batch = :batch, match_radius_m = :radius, "
@@ -244,8 +266,6 @@ async def match_request(
         ),
         {"batch": batch, "radius": radius, "deadline": deadline, "id": post_id},
     )
-    await emit(conn, "match.proposed", post_id=post_id, batch=batch)
-    return MatchOutcome(post_id, batch, radius, sorted(best))
 
 
 async def match_offer(

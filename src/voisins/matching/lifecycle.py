@@ -164,7 +164,7 @@ async def _replace(conn: AsyncConnection, post_id: int, settings: Settings, now:
         ),
         {"id": post_id},
     )
-    await match_request(conn, post_id, settings, now=now)
+    await match_request(conn, post_id, settings, now=now, reopened=True)
 
 
 async def decline(

@@ -33,6 +33,8 @@ from voisins.db import create_engine
 from voisins.geo.geocoder import geocoder_from_settings
 from voisins.health import OutageLogger, Readiness, monitor, readiness
 from voisins.logs import configure_logging, get_logger
+from voisins.metrics import MetricsController, prometheus_config
+from voisins.metrics import lifespan as metrics_lifespan
 from voisins.notify import live as live_events
 from voisins.redis_pool import create_redis
 from voisins.settings import Settings, load_settings
@@ -84,6 +86,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # Live inbox events travel over Redis pub/sub, so any API process can serve them;
     # the subscription survives Redis restarts (notify/live_backend.py).
     live_channels = live_events.live_channels(settings)
+    # /metrics exists only when a token protects it (voisins/metrics.py).
+    metrics_on = bool(settings.metrics_token)
     return Litestar(
         plugins=[live_channels],
         route_handlers=[
@@ -101,11 +105,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
             moderation.router,
             *web.static_routers(settings),
             *web.page_routes(),
+            *([MetricsController] if metrics_on else []),
         ],
         dependencies=DEPENDENCIES,
-        lifespan=[lifespan],
+        lifespan=[lifespan, *([metrics_lifespan] if metrics_on else [])],
         state=State({"settings": settings}),
-        middleware=[request_id_middleware, web.page_headers_middleware(settings)],
+        middleware=[
+            *([prometheus_config().middleware] if metrics_on else []),
+            request_id_middleware,
+            web.page_headers_middleware(settings),
+        ],
         template_config=web.template_config(),
         csrf_config=web.csrf_config(settings),
         # Unknown addresses outside the API get a page (web/problems.py).

@@ -56,6 +56,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     db_pool_size: Annotated[int, Meta(ge=1, le=200)] = 10
     db_pool_timeout_s: Annotated[float, Meta(gt=0, le=120)] = 5.0
     db_statement_timeout_s: Annotated[float, Meta(gt=0, le=3600)] = 30.0
+    # /metrics (Prometheus) answers only requests bearing this token; empty: no /metrics.
+    metrics_token: Annotated[str, Meta(pattern=r"^(\S{16,})?$")] = ""
     # Base Adresse Nationale search API; empty means address geocoding is off.
     geocoder_url: str = ""
     # Address search: "addok" (self-hosted, on Redis, fed by `voisins addresses import`),
@@ -235,4 +237,5 @@ _EXPECTED = {
     "secret_key": "a random string of at least 16 characters",
     "geocoder": "one of addok, ban, off",
     "addok_redis_url": "a URL like redis://host:6379/1",
+    "metrics_token": "empty, or a random string of at least 16 characters without spaces",
 }

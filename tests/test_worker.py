@@ -1,5 +1,5 @@
 """The arq workers: the periodic housekeeping jobs (a real Worker, in burst mode), and
-``voisins worker`` itself, a process running the events and the send workers."""
+``voisins worker`` itself, a process running the events, send and housekeeping workers."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from voisins.notify.jobs import SEND_QUEUE
 from voisins.redis_pool import arq_redis_settings
 from voisins.settings import Settings
-from voisins.worker import WorkerSettings, worker_options
+from voisins.worker import HOUSEKEEPING_QUEUE, HousekeepingSettings, worker_options
 
 from .support.people import register
 from .support.world import HOME_ALICE, post_body
@@ -28,12 +28,13 @@ from .support.world import HOME_ALICE, post_body
 async def _run(settings: Settings, job: str) -> object:
     pool: ArqRedis = await create_pool(arq_redis_settings(settings))
     try:
-        queued = await pool.enqueue_job(job)
+        queued = await pool.enqueue_job(job, _queue_name=HousekeepingSettings.queue_name)
         assert queued is not None
         worker = Worker(
-            functions=WorkerSettings.functions,
-            on_startup=WorkerSettings.on_startup,
-            on_shutdown=WorkerSettings.on_shutdown,
+            functions=HousekeepingSettings.functions,
+            queue_name=HousekeepingSettings.queue_name,
+            on_startup=HousekeepingSettings.on_startup,
+            on_shutdown=HousekeepingSettings.on_shutdown,
             burst=True,
             poll_delay=0.05,
             **worker_options(settings),
@@ -89,12 +90,15 @@ async def test_worker_purges_ended_sessions(
     assert (await client.get("/api/v1/me", headers=alice.headers)).status_code == 401
 
 
-async def test_voisins_worker_runs_the_events_and_the_send_workers_and_stops_on_sigterm(
+async def test_voisins_worker_runs_the_events_send_and_housekeeping_workers_and_stops_on_sigterm(
     settings: Settings, redis: Redis
 ) -> None:
-    """One process, two arq workers: each records its health under its own queue's
+    """One process, three arq workers: each records its health under its own queue's
     name at its first poll and removes it when it stops."""
-    keys = [default_queue_name + health_check_key_suffix, SEND_QUEUE + health_check_key_suffix]
+    keys = [
+        queue + health_check_key_suffix
+        for queue in (default_queue_name, SEND_QUEUE, HOUSEKEEPING_QUEUE)
+    ]
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("VOISINS_")},
         "VOISINS_ENVIRONMENT": "test",

@@ -92,8 +92,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     sms_sender: str = "voisins"
     # Attempts of a delivery before it becomes a dead letter.
     delivery_max_attempts: Annotated[int, Meta(ge=1, le=50)] = 6
-    # A delivery claimed by a worker that died mid-send is handed out again after this.
-    delivery_claim_timeout_s: Annotated[int, Meta(ge=1, le=3600)] = 300
+    # A send job renews its claims every fifth of this while it runs
+    # (``delivery_claim_heartbeat_s``); claims not renewed for this long belong to a
+    # worker that died and are handed out again (five heartbeats missed).
+    delivery_claim_timeout_s: Annotated[int, Meta(ge=1, le=3600)] = 20
     # Matching: batch size per needed volunteer, deadline of a batch, radius growth.
     match_batch_per_needed: Annotated[int, Meta(ge=1, le=100)] = 10
     match_deadline_s: Annotated[int, Meta(ge=60, le=30 * 86400)] = 24 * 3600
@@ -171,6 +173,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         if self.environment == "test":
             return self.redis_url
         return re.sub(r"(/\d*)?(\?.*)?$", r"/1\2", self.redis_url, count=1)
+
+    @property
+    def delivery_claim_heartbeat_s(self) -> float:
+        """How often a running send job renews its claims (see ``delivery_claim_timeout_s``)."""
+        return self.delivery_claim_timeout_s / 5
 
     @property
     def asyncpg_dsn(self) -> str:

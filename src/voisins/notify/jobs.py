@@ -7,10 +7,13 @@ restart; a delivery that keeps failing becomes a dead letter an admin can re-dri
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voisins.logs import get_logger
@@ -24,7 +27,9 @@ log = get_logger(__name__)
 # Sends have an arq queue of their own (see worker.py): a burst of e-mails never
 # delays the fan-out that fills the in-app inboxes.
 SEND_QUEUE = "voisins:send"
-SEND_CHUNK = 100
+# A chunk is one job: 50 e-mails over one SMTP connection take a few seconds, far
+# within the job timeout, and a killed worker leaves at most a chunk per job to others.
+SEND_CHUNK = 50
 
 
 def now_of(ctx: dict[str, Any]) -> datetime:
@@ -79,6 +84,11 @@ UPDATE deliveries SET status = 'pending', attempts = attempts - 1, claimed_at = 
 WHERE id = ANY(:ids) AND status = 'sending'
 """)
 
+# The heartbeat of a running job: its claims stay its own while it lives.
+_RENEW = text("""
+UPDATE deliveries SET claimed_at = :now WHERE id = ANY(:ids) AND status = 'sending'
+""")
+
 # Marked straight on the asyncpg connection (a prepared statement it caches): this is
 # the one statement per e-mail, and SQLAlchemy's per-statement work was a tenth of a
 # send worker's CPU.
@@ -93,9 +103,11 @@ async def send_deliveries(ctx: dict[str, Any], delivery_ids: list[int]) -> int:
     """Send the due deliveries among ``delivery_ids``; returns how many went out.
 
     The chunk is claimed in one statement, then each delivery is sent and marked in
-    turn, each mark committed at once: a worker killed mid-chunk leaves at most the
-    message being sent in doubt (it goes again, with the same Message-ID, once the
-    claim times out) and the claims it had not started wait for the same timeout.
+    turn, each mark committed at once. While the job runs, a heartbeat renews the
+    claims it has not finished (``claimed_at``): a worker killed mid-chunk stops
+    renewing them, and ``send_due`` hands them out again once they are
+    ``delivery_claim_timeout_s`` old — seconds, not the job's timeout. Only the message
+    being sent at the kill is in doubt; it goes again with the same Message-ID.
     Recipients are read in one query and the chunk's e-mails share one SMTP
     connection; one delivery's failure (a refused recipient, a bug) touches that
     delivery only."""
@@ -111,6 +123,7 @@ async def send_deliveries(ctx: dict[str, Any], delivery_ids: list[int]) -> int:
         if not claims:
             return 0  # already sent, cancelled, not due, or claimed by another run
         started = 0
+        heartbeat = asyncio.create_task(_renew_claims(ctx, claims, lambda: started))
         try:
             async with senders.batch(conn) as batch:
                 await batch.load(claims)
@@ -126,7 +139,27 @@ async def send_deliveries(ctx: dict[str, Any], delivery_ids: list[int]) -> int:
                 async with engine.begin() as release:
                     await release.execute(_RELEASE, {"ids": unstarted})
             raise
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
     return sent
+
+
+async def _renew_claims(ctx: dict[str, Any], claims: list[Any], started: Any) -> None:
+    """Every ``delivery_claim_heartbeat_s``, renew the claims from the one being sent
+    on (``started()`` of them begun), on a connection of its own: the job's is busy
+    sending. A failed renewal is only a missed beat (the claims may be taken over: a
+    duplicate at worst, never a loss)."""
+    interval = ctx["settings"].delivery_claim_heartbeat_s
+    while True:
+        await asyncio.sleep(interval)
+        ids = [claim.id for claim in claims[max(0, started() - 1) :]]
+        try:
+            async with ctx["engine"].begin() as conn:
+                await conn.execute(_RENEW, {"ids": ids, "now": now_of(ctx)})
+        except (OSError, DBAPIError, SQLAlchemyTimeoutError) as exc:
+            log.warning("delivery claims not renewed", error=type(exc).__name__)
 
 
 async def _send_one(

@@ -141,3 +141,28 @@ async def test_a_deadlock_between_two_requests_is_told_try_again_not_500(
     assert busy is not None and busy.status_code == 503 and busy.retry_after_s >= 1
     # Errors that are not a crossing or a busy database stay what they are.
     assert as_overload(ValueError("no")) is None
+
+
+async def test_a_connection_the_database_dropped_is_told_try_again_then_replaced(
+    settings: Settings, engine: AsyncEngine
+) -> None:
+    """No ping before each checkout (it cost three round trips a request): when the
+    server drops the pool's connections (a restart, a failover), the request that meets
+    a dead one is told 503 + Retry-After, and the next one gets a fresh connection."""
+    async with serving(settings) as base_url, httpx.AsyncClient(base_url=base_url) as client:
+        assert (await client.get("/api/v1/posts", params=NEARBY)).status_code == 200
+        async with engine.connect() as conn:
+            dropped = await conn.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            assert dropped.scalar_one() >= 1
+        met_dead = await client.get("/api/v1/posts", params=NEARBY)
+        assert met_dead.status_code == 503, met_dead.text
+        assert met_dead.json()["error"] == "overloaded"
+        assert met_dead.headers["Retry-After"] == "1"
+        assert (await client.get("/api/v1/posts", params=NEARBY)).status_code == 200
+    # The suite's own engine lost its other connections too: start it afresh.
+    await engine.dispose()

@@ -25,6 +25,7 @@ from voisins.accounts.schemas import (
     TotpSetupOut,
 )
 from voisins.api.deps import (
+    READS_ONLY,
     CurrentViewer,
     LimiterDep,
     OptionalViewer,
@@ -166,7 +167,7 @@ async def change_email(
     return Accepted()
 
 
-@get("/me", operation_id="getMe", summary="My account")
+@get("/me", operation_id="getMe", summary="My account", opt=READS_ONLY)
 async def get_me(tx: Tx, session_viewer: SessionViewer) -> Me:
     return await users.get_me(tx, session_viewer.id)
 

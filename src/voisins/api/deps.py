@@ -45,9 +45,23 @@ OptionalViewer = NamedDependency[Viewer | None]
 GeocoderDep = NamedDependency[Geocoder]
 
 
-async def provide_tx(state: State) -> AsyncIterator[AsyncConnection]:
+# A handler that only reads, and is called often, says so with ``opt=READS_ONLY``: its
+# connection runs each statement on its own, without the BEGIN and COMMIT round trips
+# (in READ COMMITTED each statement reads its own snapshot anyway). tests/test_reads.py
+# checks that every such handler writes nothing.
+READS_ONLY = {"reads_only": True}
+
+
+async def provide_tx(
+    request: Request[Any, Any, Any], state: State
+) -> AsyncIterator[AsyncConnection]:
     """One connection and one transaction per request: committed when the handler
     returns, rolled back when it raises, so nothing is ever half-written."""
+    if request.route_handler.opt.get("reads_only"):
+        async with state.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            yield conn
+        return
     async with state.engine.begin() as conn:
         yield conn
 

@@ -71,6 +71,10 @@ def as_overload(exc: BaseException) -> Overloaded | None:
         return Overloaded()
     if isinstance(exc, DBAPIError) and sqlstate(exc) in _TRY_AGAIN_SQLSTATES:
         return Overloaded(retry_after_s=1)
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        # The database dropped this connection (a restart, a failover): the pool has
+        # thrown its connections of that age away; the next try gets a fresh one.
+        return Overloaded(retry_after_s=1)
     return None
 
 

@@ -10,7 +10,7 @@ import msgspec
 from litestar import Router, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from voisins.api.deps import CurrentViewer, SettingsDep, Tx
+from voisins.api.deps import READS_ONLY, CurrentViewer, SettingsDep, Tx
 from voisins.api.params import PageQuery, PerPageQuery
 from voisins.matching import checkins, lifecycle, views
 from voisins.matching.schemas import (
@@ -38,6 +38,7 @@ def _now() -> datetime:
     "/me/propositions",
     operation_id="listPropositions",
     summary="Proposed matches for me (distance bands; no identity before confirmation)",
+    opt=READS_ONLY,
 )
 async def list_propositions(
     tx: Tx,

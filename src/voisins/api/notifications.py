@@ -12,7 +12,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.response import ServerSentEvent, Template
 from litestar.types import ExceptionHandlersMap
 
-from voisins.api.deps import CurrentViewer, SettingsDep, Tx
+from voisins.api.deps import READS_ONLY, CurrentViewer, SettingsDep, Tx
 from voisins.api.errors import domain_error_handler
 from voisins.api.params import PageQuery, PerPageQuery
 from voisins.errors import NotFound
@@ -23,7 +23,12 @@ from voisins.notify.webhooks import Webhook, WebhookIn
 from voisins.web.pages import page
 
 
-@get("/me/notifications", operation_id="listNotifications", summary="My inbox, newest first")
+@get(
+    "/me/notifications",
+    operation_id="listNotifications",
+    summary="My inbox, newest first",
+    opt=READS_ONLY,
+)
 async def list_notifications(
     tx: Tx, viewer: CurrentViewer, page: PageQuery = 1, per_page: PerPageQuery = 20
 ) -> Inbox:
@@ -67,6 +72,7 @@ async def inbox_events(
     "/me/notification-preferences",
     operation_id="getNotificationPreferences",
     summary="My channels, quiet hours, digest and daily cap",
+    opt=READS_ONLY,
 )
 async def get_preferences(tx: Tx, viewer: CurrentViewer) -> PreferencesOut:
     return await service.get_preferences(tx, viewer)

@@ -8,6 +8,7 @@ from litestar import Request, Response, Router, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from voisins.api.deps import (
+    READS_ONLY,
     CurrentViewer,
     GeocoderDep,
     OptionalViewer,
@@ -53,6 +54,7 @@ async def create_post(
     "/posts",
     operation_id="browsePosts",
     summary="Open posts near a place (public cells, 1 km distance bands)",
+    opt=READS_ONLY,
 )
 async def browse_posts(
     tx: Tx,
@@ -88,7 +90,7 @@ async def browse_posts(
     )
 
 
-@get("/me/posts", operation_id="listMyPosts", summary="My posts, newest first")
+@get("/me/posts", operation_id="listMyPosts", summary="My posts, newest first", opt=READS_ONLY)
 async def my_posts(
     tx: Tx,
     viewer: CurrentViewer,

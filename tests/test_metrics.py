@@ -26,6 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voisins.app import create_app
+from voisins.metrics import prepare_metrics_dir
 from voisins.notify.jobs import SEND_QUEUE
 from voisins.settings import Settings
 
@@ -126,6 +127,15 @@ async def test_metrics_name_routes_by_template_and_carry_no_personal_data(
             while (await asyncio.wait_for(anext(lines), 5)) != "data: ready":
                 pass
             scraped = await http.get("/metrics", headers=BEARER)
+        async with engine.begin() as conn:  # a second dead letter, seen at once...
+            await conn.execute(
+                text(
+                    "INSERT INTO deliveries (event_id, user_id, channel, kind, status) "
+                    "SELECT id, :u, 'sms', topic, 'dead' FROM outbox ORDER BY id LIMIT 1"
+                ),
+                {"u": vera.id},
+            )
+        again = samples((await http.get("/metrics", headers=BEARER)).text)
     assert scraped.status_code == 200
     body = scraped.text
     found = samples(body)
@@ -152,6 +162,10 @@ async def test_metrics_name_routes_by_template_and_carry_no_personal_data(
     assert (value(found, "voisins_outbox_oldest_unprocessed_seconds") or 0) > 0
     assert value(found, "voisins_deliveries", status="dead", channel="email") == 1
     assert value(found, "voisins_dead_letters") == 1
+    # ...while the breakdown, a scan of the whole table, waits for its next minute.
+    assert value(again, "voisins_dead_letters") == 2
+    assert value(again, "voisins_deliveries", status="dead", channel="email") == 1
+    assert value(again, "voisins_deliveries", status="dead", channel="sms") is None
     assert value(found, "voisins_queue_depth", queue=default_queue_name) == 1
     assert value(found, "voisins_queue_depth", queue=SEND_QUEUE) == 1
     assert value(found, "voisins_metrics_source_up", source="postgresql") == 1
@@ -265,3 +279,21 @@ async def test_two_processes_sum_their_requests_and_do_not_multiply_shared_figur
     assert value(found, "voisins_queue_depth", queue=default_queue_name) == 3  # read once
     assert value(found, "voisins_sse_streams_open") == 0
     assert value(found, "voisins_metrics_source_up", source="postgresql") == 1
+
+
+def test_the_serve_command_prepares_a_fresh_directory_only_for_several_processes() -> None:
+    saved = os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    try:
+        prepare_metrics_dir(1)
+        assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+        prepare_metrics_dir(2)
+        chosen = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+        assert os.path.isdir(chosen) and not os.listdir(chosen)
+        os.rmdir(chosen)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = "/srv/operator-choice"
+        prepare_metrics_dir(4)
+        assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == "/srv/operator-choice"
+    finally:  # this process's other tests run in single-process mode
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        if saved is not None:
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = saved

@@ -5,15 +5,16 @@ with the route *template* (``/api/v1/posts/{post_id}``), never the path a
 person asked for: paths hold ids, query strings hold coordinates and e-mails.
 
 Read at scrape time: the API's database pool, the SSE streams this process holds,
-and, from PostgreSQL and Redis, the outbox lag, deliveries by status and channel,
-dead letters and the arq queue depths. Nothing here carries a label taken from a
+and, from PostgreSQL and Redis, the outbox lag, dead letters and the arq queue depths;
+deliveries by status and channel, a scan of a table that only grows, at most once a
+minute. Nothing here carries a label taken from a
 request or a row other than fixed vocabularies (status, channel, queue name).
 
 Several processes (``voisins serve --workers N``): prometheus_client then keeps each
 process's counters in files under ``PROMETHEUS_MULTIPROC_DIR`` and a scrape, answered
 by any one process, sums them. The pool and SSE gauges are per process, so they are
 ``livesum`` gauges each process refreshes every few seconds; the PostgreSQL and Redis
-figures are global, so they are read once per scrape and never stored in the files
+figures are global, so they are read by the process that answers and never stored in the files
 (stored, they would be summed once per process).
 """
 
@@ -131,56 +132,105 @@ def refresh_process_gauges(state: State) -> None:
 
 @contextlib.asynccontextmanager
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
-    """In a multi-process server, keep this process's gauges fresh for whichever
-    process answers the scrape."""
-    if not multiprocess_mode():
-        yield
-        return
+    """The delivery counts of this app; in a multi-process server, this process's
+    gauges kept fresh for whichever process answers the scrape."""
+    app.state.delivery_counts = counts = DeliveryCounts()
 
     async def refresh() -> None:
         while True:
             refresh_process_gauges(app.state)
             await asyncio.sleep(REFRESH_S)
 
-    task = asyncio.create_task(refresh())
+    several = multiprocess_mode()
+    task = asyncio.create_task(refresh()) if several else None
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        multiprocess.mark_process_dead(os.getpid())
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await counts.aclose()
+        if several:
+            multiprocess.mark_process_dead(os.getpid())
 
 
-_OUTBOX = text(
-    # outbox_unprocessed (partial index on id) keeps this to the rows still waiting.
-    "SELECT count(*) AS waiting, "
-    "COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0) AS oldest_s "
-    "FROM outbox WHERE processed_at IS NULL"
+# One round trip through partial indexes (outbox_unprocessed, deliveries_dead): its cost
+# follows the lag and the dead letters, not the size of the tables.
+_LAG = text(
+    """
+    SELECT (SELECT count(*) FROM outbox WHERE processed_at IS NULL) AS waiting,
+           (SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)
+              FROM outbox WHERE processed_at IS NULL) AS oldest_s,
+           (SELECT count(*) FROM deliveries WHERE status = 'dead') AS dead
+    """
 )
+# Every delivery ever made stays in the table: this is a scan of it (230 ms at 600,000
+# rows), so it runs at most once a minute and never holds a scrape (DeliveryCounts).
 _DELIVERIES = text("SELECT status, channel, count(*) AS n FROM deliveries GROUP BY status, channel")
+DELIVERY_COUNTS_EVERY_S = 60.0
 
 
-async def _from_postgresql(engine: AsyncEngine) -> list[Metric]:
-    async with engine.connect() as conn:
-        outbox = (await conn.execute(_OUTBOX)).one()
-        deliveries = (await conn.execute(_DELIVERIES)).all()
+class DeliveryCounts:
+    """Deliveries by status and channel, counted at most once every
+    ``DELIVERY_COUNTS_EVERY_S`` per process. A scrape that finds the count stale starts
+    a new one and waits for it at most its own timeout; a count that takes longer
+    finishes in the background and the next scrape serves it."""
+
+    def __init__(self) -> None:
+        self.rows: list[Any] | None = None
+        self._counted_at = -DELIVERY_COUNTS_EVERY_S
+        self._running: asyncio.Task[None] | None = None
+
+    async def latest(self, engine: AsyncEngine, timeout_s: float) -> list[Any] | None:
+        loop = asyncio.get_running_loop()
+        if self._running is None and loop.time() - self._counted_at >= DELIVERY_COUNTS_EVERY_S:
+            self._counted_at = loop.time()  # a failed count is not retried at every scrape
+            self._running = asyncio.create_task(self._count(engine))
+        if self._running is not None:
+            await asyncio.wait({self._running}, timeout=timeout_s)
+        return self.rows
+
+    async def _count(self, engine: AsyncEngine) -> None:
+        try:
+            async with engine.connect() as conn:
+                self.rows = list((await conn.execute(_DELIVERIES)).all())
+        except Exception as exc:  # the previous figures stay; the next round tries again
+            log.warning("delivery counts unavailable", error=type(exc).__name__)
+        finally:
+            self._running = None
+
+    async def aclose(self) -> None:
+        if self._running is not None:
+            self._running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._running
+
+
+async def _from_postgresql(state: State) -> list[Metric]:
+    async with state.engine.connect() as conn:
+        lag = (await conn.execute(_LAG)).one()
     waiting = GaugeMetricFamily("voisins_outbox_unprocessed", "Outbox events not processed yet")
-    waiting.add_metric([], outbox.waiting)
+    waiting.add_metric([], lag.waiting)
     oldest = GaugeMetricFamily(
         "voisins_outbox_oldest_unprocessed_seconds", "Age of the oldest unprocessed outbox event"
     )
-    oldest.add_metric([], float(outbox.oldest_s))
-    by_status = GaugeMetricFamily(
-        "voisins_deliveries", "Deliveries by status and channel", labels=["status", "channel"]
-    )
-    dead = 0
-    for row in deliveries:
-        by_status.add_metric([row.status, row.channel], row.n)
-        dead += row.n if row.status == "dead" else 0
-    dead_letters = GaugeMetricFamily("voisins_dead_letters", "Deliveries that failed for good")
-    dead_letters.add_metric([], dead)
-    return [waiting, oldest, by_status, dead_letters]
+    oldest.add_metric([], float(lag.oldest_s))
+    dead = GaugeMetricFamily("voisins_dead_letters", "Deliveries that failed for good")
+    dead.add_metric([], lag.dead)
+    metrics: list[Metric] = [waiting, oldest, dead]
+    counts: DeliveryCounts = state.delivery_counts
+    rows = await counts.latest(state.engine, state.settings.health_timeout_s)
+    if rows is not None:
+        by_status = GaugeMetricFamily(
+            "voisins_deliveries",
+            "Deliveries by status and channel (counted at most once a minute)",
+            labels=["status", "channel"],
+        )
+        for row in rows:
+            by_status.add_metric([row.status, row.channel], row.n)
+        metrics.append(by_status)
+    return metrics
 
 
 async def _from_redis(redis: Any) -> list[Metric]:
@@ -211,7 +261,7 @@ async def shared_snapshot(state: State) -> CollectorRegistry:
     timeout is reported down rather than holding the scrape."""
     timeout = state.settings.health_timeout_s
     sources = {
-        "postgresql": _from_postgresql(state.engine),
+        "postgresql": _from_postgresql(state),
         "redis": _from_redis(state.redis),
     }
     results = await asyncio.gather(

@@ -7,16 +7,20 @@ import asyncio
 import contextlib
 
 import httpx
+import pytest
 import uvicorn
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
 from voisins.app import create_app
+from voisins.notify import live
 from voisins.notify.live import publish_inbox_events
 from voisins.settings import Settings
 
 from ..support.people import register
+from ..web.conftest import serving
 from .conftest import unused_port
+from .sse import is_ready, next_event, sse_events
 
 
 async def test_a_connected_client_receives_its_event_and_not_others(settings: Settings) -> None:
@@ -62,3 +66,28 @@ async def test_a_connected_client_receives_its_event_and_not_others(settings: Se
 async def test_events_need_a_login(client: AsyncTestClient) -> None:
     response = await client.get("/api/v1/me/events")
     assert response.status_code == 401
+
+
+async def test_an_idle_stream_sends_heartbeats_and_is_counted_while_open(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live, "HEARTBEAT_S", 0.2)
+    async with AsyncTestClient(create_app(settings)) as setup:
+        vera = await register(setup, "Vera")
+    async with (
+        serving(settings) as base_url,
+        httpx.AsyncClient(base_url=base_url, timeout=10) as client,
+    ):
+        async with client.stream("GET", "/api/v1/me/events", headers=vera.headers) as response:
+            events = sse_events(response)
+            # Browsers wait this long before reconnecting a stream that ended.
+            assert await next_event(events, lambda e: True, 5) == {"retry": str(live.RETRY_MS)}
+            assert await next_event(events, is_ready, 5)
+            assert live.open_streams() == 1
+            for _ in range(3):
+                assert await next_event(events, lambda e: True, 2) == {"comment": "ping"}
+        for _ in range(100):  # the server notices the browser left
+            if live.open_streams() == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert live.open_streams() == 0

@@ -99,16 +99,27 @@ class LiveChannels(ChannelsPlugin):
         self.live_backend = backend
 
     async def _sub_worker(self) -> None:
-        async for channel, payload in self._backend.stream_events():
-            if channel == LOST:
-                # Events published from now until the new subscription are lost for
-                # these subscribers: end them, their browsers reconnect and reload.
-                ended = {s for subscribers in self._channels.values() for s in subscribers}
-                for subscriber in ended:
-                    subscriber.put_nowait(None)
-                continue
-            for subscriber in self._channels.get(channel, []):
-                subscriber.put_nowait(payload)
+        # Litestar's reader ends at the first error, and every stream with it: this one
+        # never ends before shutdown.
+        while True:
+            try:
+                async for channel, payload in self._backend.stream_events():
+                    if channel == LOST:
+                        self._end_subscribers()
+                        continue
+                    for subscriber in self._channels.get(channel, []):
+                        subscriber.put_nowait(payload)
+            except Exception as exc:
+                self.live_backend.drop(exc)
+                self._end_subscribers()
+                await asyncio.sleep(1.0)
+
+    def _end_subscribers(self) -> None:
+        # Events published from now until the new subscription are lost for these
+        # subscribers: end them, their browsers reconnect and reload the inbox.
+        ended = {s for subscribers in self._channels.values() for s in subscribers}
+        for subscriber in ended:
+            subscriber.put_nowait(None)
 
     async def unsubscribe(
         self, subscriber: Subscriber, channels: str | Iterable[str] | None = None

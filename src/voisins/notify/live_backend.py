@@ -129,7 +129,7 @@ class ResilientRedisPubSubBackend(ChannelsBackend):
             try:
                 message = await self._read()
             except CONNECTION_ERRORS as exc:
-                self._lose(exc)
+                self.drop(exc)
                 yield LOST, b""
                 continue
             if message is not None and message.get("type") == "message":
@@ -147,13 +147,14 @@ class ResilientRedisPubSubBackend(ChannelsBackend):
             self._pubsub = pubsub
             self._broken = False
             self._last_heard = self._last_ping = time.monotonic()
-            if self.down_since is not None and self.generation:
-                log.warning(
-                    "live events subscription restored",
-                    down_s=round(time.time() - self.down_since, 1),
-                )
-            self.down_since = None
+            down_since, self.down_since = self.down_since, None
             self._up.set()
+            if down_since is not None and self.generation:
+                with contextlib.suppress(Exception):
+                    log.warning(
+                        "live events subscription restored",
+                        down_s=round(time.time() - down_since, 1),
+                    )
             return True
 
     async def _read(self) -> dict[str, Any] | None:
@@ -176,15 +177,18 @@ class ResilientRedisPubSubBackend(ChannelsBackend):
             self._last_heard = time.monotonic()
         return message
 
-    def _lose(self, exc: BaseException) -> None:
+    def drop(self, exc: BaseException) -> None:
+        """Give the current subscription up (if any): the next read opens a new one."""
+        if self._pubsub is None:
+            return
         self._up.clear()
         self.generation += 1
         self.down_since = time.time()
         pubsub, self._pubsub = self._pubsub, None
-        if pubsub is not None:
-            self._close_soon(pubsub)
+        self._close_soon(pubsub)
         # Once per outage: reconnect attempts are silent until "restored".
-        log.warning("live events subscription lost; reconnecting", error=type(exc).__name__)
+        with contextlib.suppress(Exception):  # a failing log must not stop the reader
+            log.warning("live events subscription lost; reconnecting", error=type(exc).__name__)
 
     def _close_soon(self, pubsub: PubSub) -> None:
         task = asyncio.ensure_future(self._close(pubsub))

@@ -75,17 +75,55 @@
   function liveInbox() {
     var badge = document.querySelector("[data-live-unread]");
     if (!badge || typeof EventSource === "undefined") { return; }
-    var list = document.getElementById("inbox-list");
-    var source = new EventSource("/api/v1/me/events");
-    source.addEventListener("inbox", function (event) {
-      if (event.data === "ready") { return; }
-      var count = parseInt(badge.textContent || "0", 10) || 0;
-      badge.textContent = String(count + 1);
-      badge.hidden = false;
+    var connectedBefore = false;
+    var retryMs = 2000;
+
+    function refreshLists() {
+      var list = document.getElementById("inbox-list");
       if (list && window.htmx) { window.htmx.trigger(list, "refresh"); }
       var live = document.querySelector("[data-live-refresh]");
       if (live && window.htmx) { window.htmx.trigger(live, "refresh"); }
-    });
+    }
+
+    // A stream ends when the server loses its live subscription (Redis restarted);
+    // what arrived meanwhile was never pushed: count and list are fetched once.
+    function catchUp() {
+      fetch("/api/v1/me/notifications?per_page=1", {
+        credentials: "same-origin", headers: { Accept: "application/json" }
+      }).then(function (response) {
+        return response.ok ? response.json() : null;
+      }).then(function (inbox) {
+        if (!inbox) { return; }
+        badge.textContent = inbox.unread ? String(inbox.unread) : "";
+        badge.hidden = !inbox.unread;
+      }).catch(function () { /* the next event or page load corrects the count */ });
+      refreshLists();
+    }
+
+    function connect() {
+      var source = new EventSource("/api/v1/me/events");
+      source.addEventListener("inbox", function (event) {
+        if (event.data === "ready") {
+          if (connectedBefore) { catchUp(); }
+          connectedBefore = true;
+          retryMs = 2000;
+          return;
+        }
+        var count = parseInt(badge.textContent || "0", 10) || 0;
+        badge.textContent = String(count + 1);
+        badge.hidden = false;
+        refreshLists();
+      });
+      // An ended stream is reconnected by the browser itself; an error answer (a proxy's
+      // 502, the server restarting) closes the source for good: open a new one later.
+      source.addEventListener("error", function () {
+        if (source.readyState !== EventSource.CLOSED) { return; }
+        source.close();
+        window.setTimeout(connect, retryMs);
+        retryMs = Math.min(retryMs * 2, 60000);
+      });
+    }
+    connect();
   }
 
   document.addEventListener("DOMContentLoaded", function () {

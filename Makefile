@@ -31,13 +31,19 @@ migrate: install services
 	$(BIN)/voisins db upgrade
 
 ## make run: API on http://$(HOST):$(PORT) plus one worker (Ctrl-C stops both)
+# The worker is supervised: restarted a second after it exits, whatever the reason
+# (it rides out Redis and PostgreSQL outages by itself; this covers a crash or a kill).
 run: migrate
 	$(BIN)/voisins demo
 	@echo "voisins: open posts near the demo neighbourhood:"
 	@echo "  http://$(HOST):$(PORT)/api/v1/posts?lon=2.354&lat=48.886&radius_km=2"
 	@echo "voisins: http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/schema)"
-	@$(BIN)/voisins worker & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	@( trap 'kill $$worker 2>/dev/null; wait $$worker; exit 0' TERM; \
+	  while :; do \
+	    $(BIN)/voisins worker & worker=$$!; wait $$worker; \
+	    echo "voisins: the worker exited (code $$?), restarting it in 1 s" >&2; sleep 1; \
+	  done ) & supervisor=$$!; \
+	trap 'kill $$supervisor 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/voisins serve --host $(HOST) --port $(PORT)
 
 lint: install

@@ -29,9 +29,9 @@ NEARBY = {"lon": HOME_ALICE[0], "lat": HOME_ALICE[1], "radius_km": 2}
 async def test_a_request_that_finds_no_free_connection_is_told_503_within_the_wait(
     settings: Settings, engine: AsyncEngine
 ) -> None:
-    """Two edits wait on a row lock and hold the app's two connections (pool 1 +
-    overflow 1): an unrelated read, then a page, get 503 after the bounded wait."""
-    small = msgspec.structs.replace(settings, db_pool_size=1, db_pool_timeout_s=0.5)
+    """Two edits wait on a row lock and hold the app's two connections (a pool of 2,
+    no overflow): an unrelated read, then a page, get 503 after the bounded wait."""
+    small = msgspec.structs.replace(settings, db_pool_size=2, db_pool_timeout_s=0.5)
     async with AsyncTestClient(create_app(settings)) as setup:
         alice = await register(setup, "Alice")
         made = await setup.post("/api/v1/posts", json=post_body(HOME_ALICE), headers=alice.headers)

@@ -31,7 +31,11 @@ def create_engine(settings: Settings, *, pool_size: int = 10, bounded: bool = Fa
     return create_async_engine(
         settings.sqlalchemy_url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        # The API keeps a fixed set of connections: an overflow connection is opened for
+        # a burst and closed after one request (TLS negotiation, type introspection:
+        # more costly than the request itself); beyond the pool, requests wait their
+        # turn, at most db_pool_timeout_s. Workers and commands may open more.
+        max_overflow=0 if bounded else pool_size,
         pool_timeout=settings.db_pool_timeout_s if bounded else 30,
         # No ping before each checkout (three round trips: BEGIN, ";", ROLLBACK). A
         # connection the server dropped fails its request once, answered 503 + Retry-After

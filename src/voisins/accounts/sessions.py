@@ -87,27 +87,31 @@ async def login(
     )
 
 
+# The viewer behind a session token: read on every signed-in request.
+_RESOLVE = text(
+    """
+    SELECT s.id AS session_id, u.id, u.role, s.second_factor_at IS NOT NULL AS sf,
+           ARRAY(
+               SELECT m.centre_id FROM centre_members m WHERE m.user_id = u.id
+               UNION
+               SELECT CASE WHEN p.centre_id = m.centre_id THEN p.partner_id
+                           ELSE p.centre_id END
+               FROM centre_members m
+               JOIN centre_partnerships p
+                 ON m.centre_id IN (p.centre_id, p.partner_id)
+               WHERE m.user_id = u.id
+           ) AS centre_ids
+    FROM sessions s JOIN users u ON u.id = s.user_id
+    WHERE s.token_hash = :h AND s.expires_at > now() AND u.status = 'active'
+    """
+)
+
+
 async def resolve(conn: AsyncConnection, token: str) -> Viewer | None:
     """The viewer of a live session token, or None."""
     row = (
         await conn.execute(
-            text(
-                """
-                SELECT s.id AS session_id, u.id, u.role, s.second_factor_at IS NOT NULL AS sf,
-                       ARRAY(
-                           SELECT m.centre_id FROM centre_members m WHERE m.user_id = u.id
-                           UNION
-                           SELECT CASE WHEN p.centre_id = m.centre_id THEN p.partner_id
-                                       ELSE p.centre_id END
-                           FROM centre_members m
-                           JOIN centre_partnerships p
-                             ON m.centre_id IN (p.centre_id, p.partner_id)
-                           WHERE m.user_id = u.id
-                       ) AS centre_ids
-                FROM sessions s JOIN users u ON u.id = s.user_id
-                WHERE s.token_hash = :h AND s.expires_at > now() AND u.status = 'active'
-                """
-            ),
+            _RESOLVE,
             {"h": token_hash(token)},
         )
     ).first()

@@ -100,21 +100,24 @@ def _proposition(row: Any) -> Proposition:
     )
 
 
+# A volunteer's propositions, the live ones or all: read on every visit, built once.
+_MY_PROPOSITIONS = {
+    active_only: text(
+        _PROPOSITIONS + " WHERE m.volunteer_id = :me "
+        + ("AND m.status IN ('proposed', 'accepted', 'pending_review', 'approved', "
+           "'confirmed') " if active_only else "")
+        + "ORDER BY m.proposed_at DESC, m.id DESC LIMIT :limit OFFSET :offset"
+    )
+    for active_only in (True, False)
+}  # fmt: skip
+
+
 async def list_propositions(
     conn: AsyncConnection, viewer: Viewer, *, active_only: bool, page: int, per_page: int
 ) -> Page[Proposition]:
-    condition = (
-        "AND m.status IN ('proposed', 'accepted', 'pending_review', 'approved', 'confirmed')"
-        if active_only
-        else ""
-    )
     rows = (
         await conn.execute(
-            text(
-                _PROPOSITIONS + f" WHERE m.volunteer_id = :me {condition} "
-                "ORDER BY m.proposed_at DESC, m.id DESC LIMIT :limit OFFSET :offset"
-            ),
-            {"me": viewer.id, **window(page, per_page)},
+            _MY_PROPOSITIONS[active_only], {"me": viewer.id, **window(page, per_page)}
         )
     ).all()
     return paginate([_proposition(r) for r in rows], page, per_page)

@@ -373,6 +373,27 @@ async def volunteer_home_cell(conn: AsyncConnection, viewer: Viewer) -> LonLat:
     return LonLat(row.lon, row.lat)
 
 
+# Open posts near a cell, built once (the most frequent query of the service). In the
+# grid's plane (projected metres of the cell's zone, sql/0010), between cell centres:
+# the GiST index of published posts' cells answers the radius (EXPLAIN in
+# bench/README.md). Posts of another zone of the grid are another territory.
+_HERE = geosql.grid_point("cell_x", "cell_y")
+_BROWSE = text(
+    f"""
+    SELECT {_PUBLIC_COLUMNS},
+           {geosql.distance_m("p.cell_xy", _HERE)} AS distance_m
+    FROM posts p
+    WHERE p.status = 'published' AND p.expires_at > now()
+      AND p.cell_srid = CAST(:cell_srid AS integer)
+      AND {geosql.within_m("p.cell_xy", _HERE, "CAST(:radius_m AS double precision)")}
+      AND (CAST(:category AS text) IS NULL OR p.category = :category)
+      AND (CAST(:kind AS text) IS NULL OR p.kind = :kind)
+    ORDER BY distance_m, p.published_at DESC, p.id DESC
+    LIMIT :limit OFFSET :offset
+    """
+)
+
+
 async def browse(
     conn: AsyncConnection,
     viewer: Viewer | None,
@@ -389,26 +410,9 @@ async def browse(
     distances run between cell centres, so moving the query point inside a cell changes
     nothing: the answer cannot be used to triangulate anyone."""
     origin = snap(near, cell_size_m)
-    # In the grid's plane (projected metres of the cell's zone, sql/0010), between cell
-    # centres: the GiST index of published posts' cells answers the radius (EXPLAIN in
-    # bench/README.md). Posts of another zone of the grid are another territory.
-    here = geosql.grid_point("cell_x", "cell_y")
     rows = (
         await conn.execute(
-            text(
-                f"""
-                SELECT {_PUBLIC_COLUMNS},
-                       {geosql.distance_m("p.cell_xy", here)} AS distance_m
-                FROM posts p
-                WHERE p.status = 'published' AND p.expires_at > now()
-                  AND p.cell_srid = CAST(:cell_srid AS integer)
-                  AND {geosql.within_m("p.cell_xy", here, "CAST(:radius_m AS double precision)")}
-                  AND (CAST(:category AS text) IS NULL OR p.category = :category)
-                  AND (CAST(:kind AS text) IS NULL OR p.kind = :kind)
-                ORDER BY distance_m, p.published_at DESC, p.id DESC
-                LIMIT :limit OFFSET :offset
-                """
-            ),
+            _BROWSE,
             {
                 "cell_x": origin.centre_xy[0],
                 "cell_y": origin.centre_xy[1],

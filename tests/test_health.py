@@ -20,7 +20,7 @@ async def test_ready_when_every_dependency_answers(client: AsyncTestClient) -> N
     response = await client.get("/health/ready")
     assert response.status_code == 200, response.text
     checks = response.json()["checks"]
-    assert set(checks) == {"database", "postgis", "migrations", "redis"}
+    assert set(checks) == {"database", "postgis", "migrations", "redis", "live_events"}
     assert all(c["ok"] for c in checks.values())
     assert checks["postgis"]["detail"].startswith("PostGIS 3")
 

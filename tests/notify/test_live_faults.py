@@ -3,6 +3,8 @@ streams, a private redis-server killed and started again."""
 
 from __future__ import annotations
 
+import signal
+import time
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -14,7 +16,8 @@ from structlog.testing import capture_logs
 
 from voisins.app import create_app
 from voisins.notify import live
-from voisins.notify.live import publish_inbox_events
+from voisins.notify.live import LiveChannels, publish_inbox_events
+from voisins.notify.live_backend import ResilientRedisPubSubBackend
 from voisins.settings import Settings
 
 from ..support.people import Person, register
@@ -136,3 +139,49 @@ async def test_after_a_quick_restart_a_reconnecting_stream_receives_events(
         await publish(redis_server, vera.id, 3)
         received = await next_event(events, is_notification, 5)
         assert received is not None and received["data"] == notification(3)
+
+
+async def test_the_app_stops_within_bounds_when_redis_stops_answering(
+    private_settings: Settings, redis_server: PrivateRedis
+) -> None:
+    assert redis_server.process is not None
+    client = AsyncTestClient(create_app(private_settings))
+    await client.__aenter__()
+    try:
+        assert (await client.get("/health/ready")).json()["checks"]["live_events"]["ok"]
+        # Frozen, not gone: its connections stay open and nothing answers.
+        redis_server.process.send_signal(signal.SIGSTOP)
+        started = time.monotonic()
+        await client.__aexit__(None, None, None)
+        stopped_in = time.monotonic() - started
+    finally:
+        redis_server.process.send_signal(signal.SIGCONT)
+    assert stopped_in < LiveChannels.SHUTDOWN_S + 3, stopped_in
+
+
+async def test_a_frozen_redis_is_noticed_by_its_silence_and_streams_resume_after(
+    api: httpx.AsyncClient,
+    vera: Person,
+    redis_server: PrivateRedis,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Frozen, the server keeps its connections open: only unanswered pings tell.
+    monkeypatch.setattr(ResilientRedisPubSubBackend, "PING_EVERY_S", 0.3)
+    assert redis_server.process is not None
+    async with api.stream("GET", "/api/v1/me/events", headers=vera.headers) as before:
+        events = sse_events(before)
+        assert await next_event(events, is_ready, 10)
+        redis_server.process.send_signal(signal.SIGSTOP)
+        try:
+            assert await next_event(events, never, 10) is None
+            down = await api.get("/health/ready")
+            assert down.json()["checks"]["live_events"]["ok"] is False
+        finally:
+            redis_server.process.send_signal(signal.SIGCONT)
+
+    async with api.stream("GET", "/api/v1/me/events", headers=vera.headers) as after:
+        events = sse_events(after)
+        assert await next_event(events, is_ready, RECONNECT_S)
+        await publish(redis_server, vera.id, 4)
+        received = await next_event(events, is_notification, 5)
+        assert received is not None and received["data"] == notification(4)

@@ -35,22 +35,19 @@ CONNECTION_ERRORS = (RedisError, OSError, asyncio.TimeoutError)
 
 
 class ResilientRedisPubSubBackend(ChannelsBackend):
-    def __init__(
-        self,
-        redis: Redis,
-        *,
-        backoff_min_s: float = 0.2,
-        backoff_max_s: float = 5.0,
-        ping_every_s: float = 5.0,
-        read_timeout_s: float = 1.0,
-        close_timeout_s: float = 2.0,
-    ) -> None:
+    # Attempts to reconnect wait from the least to the most, doubling each time.
+    BACKOFF_MIN_S = 0.2
+    BACKOFF_MAX_S = 5.0
+    # A ping when nothing was heard for this long; three without an answer: lost.
+    PING_EVERY_S = 5.0
+    # A new connection is live once Redis confirmed the subscription within this.
+    CONFIRM_S = 2.0
+    # Reads wake up this often to ping and to notice a failed (un)subscribe.
+    READ_TIMEOUT_S = 1.0
+    CLOSE_TIMEOUT_S = 2.0
+
+    def __init__(self, redis: Redis) -> None:
         self._redis = redis
-        self._backoff_min_s = backoff_min_s
-        self._backoff_max_s = backoff_max_s
-        self._ping_every_s = ping_every_s
-        self._read_timeout_s = read_timeout_s
-        self._close_timeout_s = close_timeout_s
         self._pubsub: PubSub | None = None
         self._wanted: set[str] = set()
         self._broken = False
@@ -75,8 +72,9 @@ class ResilientRedisPubSubBackend(ChannelsBackend):
         return self._up.is_set()
 
     async def on_startup(self) -> None:
-        # The reader connects: Redis down at start-up must not stop the API.
-        pass
+        # One attempt, so that a fresh API is ready at once; if Redis is down, the
+        # reader keeps trying (Redis down at start-up must not stop the API).
+        await self._connect()
 
     async def on_shutdown(self) -> None:
         self._up.clear()
@@ -118,14 +116,14 @@ class ResilientRedisPubSubBackend(ChannelsBackend):
         raise NotImplementedError("pub/sub keeps no history")
 
     async def stream_events(self) -> AsyncGenerator[tuple[str, Any], None]:
-        delay = self._backoff_min_s
+        delay = self.BACKOFF_MIN_S
         while True:
             if self._pubsub is None:
                 if not await self._connect():
                     await asyncio.sleep(delay)
-                    delay = min(delay * 2, self._backoff_max_s)
+                    delay = min(delay * 2, self.BACKOFF_MAX_S)
                     continue
-                delay = self._backoff_min_s
+                delay = self.BACKOFF_MIN_S
             try:
                 message = await self._read()
             except CONNECTION_ERRORS as exc:
@@ -141,7 +139,10 @@ class ResilientRedisPubSubBackend(ChannelsBackend):
             pubsub = self._redis.pubsub()
             try:
                 await pubsub.subscribe(CONTROL_CHANNEL, *self._wanted)
+                confirmed = await self._confirmed(pubsub)
             except CONNECTION_ERRORS:
+                confirmed = False
+            if not confirmed:
                 self._close_soon(pubsub)
                 return False
             self._pubsub = pubsub
@@ -157,6 +158,15 @@ class ResilientRedisPubSubBackend(ChannelsBackend):
                     )
             return True
 
+    async def _confirmed(self, pubsub: PubSub) -> bool:
+        # A frozen Redis accepts connections and commands, and answers nothing.
+        deadline = time.monotonic() + self.CONFIRM_S
+        while (left := deadline - time.monotonic()) > 0:
+            message = await pubsub.get_message(timeout=left)
+            if message is not None and message.get("type") == "subscribe":
+                return True
+        return False
+
     async def _read(self) -> dict[str, Any] | None:
         pubsub = self._pubsub
         assert pubsub is not None
@@ -165,13 +175,13 @@ class ResilientRedisPubSubBackend(ChannelsBackend):
         now = time.monotonic()
         # A connection that hears nothing, not even its pongs, is dead without having
         # been closed (a half-open TCP connection): give up on it.
-        if now - self._last_heard > 3 * self._ping_every_s:
+        if now - self._last_heard > 3 * self.PING_EVERY_S:
             raise TimeoutError("no answer to pings")
-        if now - self._last_ping > self._ping_every_s:
+        if now - self._last_ping > self.PING_EVERY_S:
             self._last_ping = now
             await pubsub.ping()
         message = await pubsub.get_message(
-            ignore_subscribe_messages=True, timeout=self._read_timeout_s
+            ignore_subscribe_messages=True, timeout=self.READ_TIMEOUT_S
         )
         if message is not None:
             self._last_heard = time.monotonic()
@@ -198,7 +208,7 @@ class ResilientRedisPubSubBackend(ChannelsBackend):
     async def _close(self, pubsub: PubSub) -> None:
         # Bounded: redis-py may stall in aclose on a dead connection (redis/redis-py#3941).
         closing = asyncio.ensure_future(pubsub.aclose())
-        done, _ = await asyncio.wait({closing}, timeout=self._close_timeout_s)
+        done, _ = await asyncio.wait({closing}, timeout=self.CLOSE_TIMEOUT_S)
         if not done:
             closing.cancel()
         elif not closing.cancelled():

@@ -18,8 +18,13 @@ reads — ``GET /api/v1/posts?lon&lat&radius_km`` (open posts nearby) and
    pgbench's clients): requests/s, p50/p99, the API processes' and PostgreSQL's CPU per
    request.
 
-The two alternate (``--rounds``, pgbench first) so a change in the machine's load hits
-both. The ratio voisins/pgbench of requests/s is the goal's measure (≥ 0.6). pgbench
+4. **A plain peer** (bench/peer.py: raw ASGI + asyncpg under uvicorn, the same number
+   of processes) sending the same statements with the same parameters, driven by the
+   same wrk; it must answer the same items for every sampled request
+   (``peer_same_items``). ``--no-peer`` skips it.
+
+They alternate (``--rounds``: pgbench, voisins, peer) so a change in the machine's load
+hits all three; each one's best round is kept. The ratio voisins/pgbench of requests/s is the goal's measure (≥ 0.6). pgbench
 sends the statements only: no BEGIN/COMMIT, no HTTP, no JSON — what is left is the
 cost of the application around its SQL.
 
@@ -34,12 +39,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import glob
+import hashlib
 import json
 import math
 import random
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -47,8 +54,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
+import httpx
 import numpy as np
 import psutil
 from litestar.testing import AsyncTestClient
@@ -66,10 +75,13 @@ from bench.serving import (
     postgres_backends,
 )
 from voisins.app import create_app
+from voisins.geo.coordinates import LonLat
+from voisins.geo.grid import snap
 from voisins.settings import Settings, load_settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGET_RATIO = 0.6
+PER_PAGE = 20  # the API's default page, asked for one row more to tell if there is more
 SAMPLES = 32  # distinct requests per endpoint (= pgbench scripts)
 CONNECTIONS = 16
 WARM_S = 3
@@ -82,6 +94,10 @@ class Endpoint:
     tokens: list[str] = field(default_factory=list)
     scripts: list[str] = field(default_factory=list)  # one pgbench script per request
     statements: list[str] = field(default_factory=list)  # the first request's, for the record
+    # Per sampled request: its statements with their parameters, and the values the
+    # peer can compute for it by name (to learn which parameter is which).
+    captured: list[list[tuple[str, tuple[Any, ...]]]] = field(default_factory=list)
+    named: list[dict[str, Any]] = field(default_factory=list)
 
 
 def sample_requests(data: loaddata.Dataset, seed: int) -> list[Endpoint]:
@@ -150,6 +166,58 @@ async def literal_script(raw: asyncpg.Connection, statements: list[tuple[str, An
     return "\n".join(out) + "\n"
 
 
+async def named_values(
+    raw: asyncpg.Connection, path: str, token: str, cell_size_m: int
+) -> dict[str, Any]:
+    """What a plain implementation knows of a request, by name."""
+    digest = hashlib.sha256(token.encode()).digest()
+    values: dict[str, Any] = {
+        "token_hash": digest,
+        "user_id": await raw.fetchval("SELECT user_id FROM sessions WHERE token_hash = $1", digest),
+        "limit": PER_PAGE + 1,
+        "offset": 0,
+    }
+    query = parse_qs(urlsplit(path).query)
+    if "lon" in query:
+        cell = snap(LonLat(float(query["lon"][0]), float(query["lat"][0])), cell_size_m)
+        values.update(
+            cell_x=cell.centre_xy[0],
+            cell_y=cell.centre_xy[1],
+            cell_srid=cell.srid,
+            radius_m=float(query["radius_km"][0]) * 1000,
+        )
+    return values
+
+
+def parameter_names(endpoint: Endpoint) -> list[tuple[str, list[str]]]:
+    """Each statement with the name of each of its parameters: the one name whose value
+    equals the captured parameter in every sampled request ("null" when always None)."""
+    texts = [[sql for sql, _ in request] for request in endpoint.captured]
+    if any(t != texts[0] for t in texts):
+        raise ValueError("the requests did not all send the same statements")
+    out = []
+    for i, sql in enumerate(texts[0]):
+        names = []
+        for position in range(len(endpoint.captured[0][i][1])):
+            seen = [request[i][1][position] for request in endpoint.captured]
+            if all(value is None for value in seen):
+                names.append("null")
+                continue
+            fits = [
+                name
+                for name in endpoint.named[0]
+                if all(
+                    named.get(name) == value and named.get(name) is not None
+                    for named, value in zip(endpoint.named, seen, strict=True)
+                )
+            ]
+            if len(fits) != 1:
+                raise ValueError(f"parameter ${position + 1} of a statement: {fits or 'unknown'}")
+            names.append(fits[0])
+        out.append((sql, names))
+    return out
+
+
 async def capture_sql(dsn: str, settings: Settings, endpoints: list[Endpoint]) -> None:
     """Run each sampled request through the app, in this process, and keep its SQL."""
     capture = Capture()
@@ -177,6 +245,10 @@ async def capture_sql(dsn: str, settings: Settings, endpoints: list[Endpoint]) -
                     if not endpoint.statements:
                         endpoint.statements = [s for s, _ in capture.statements]
                     endpoint.scripts.append(await literal_script(raw, capture.statements))
+                    endpoint.captured.append(list(capture.statements))
+                    endpoint.named.append(
+                        await named_values(raw, path, token, settings.grid_cell_m)
+                    )
     finally:
         event.remove(Engine, "before_cursor_execute", capture)
         await raw.close()
@@ -319,6 +391,36 @@ def run_wrk(endpoint: Endpoint, server: Server, seconds: int, workdir: Path) -> 
     }
 
 
+def peer_server(
+    dsn: str, endpoints: list[Endpoint], workers: int, cell_size_m: int, workdir: Path
+) -> Server | None:
+    """bench/peer.py on the same SQL, or None (with the reason) when the captured
+    statements do not fit its plain shape (a session lookup, then the read)."""
+    spec: dict[str, Any] = {"dsn": dsn, "cell_size_m": cell_size_m, "endpoints": {}}
+    try:
+        for endpoint in endpoints:
+            statements = parameter_names(endpoint)
+            if len(statements) != 2:
+                raise ValueError(f"{len(statements)} statements, the peer sends 2")
+            path = urlsplit(endpoint.paths[0]).path
+            spec["endpoints"][path] = {"statements": statements}
+    except ValueError as exc:
+        log(f"no peer run: {exc}")
+        return None
+    path = workdir / "peer.json"
+    path.write_text(json.dumps(spec), encoding="utf-8")
+    uvicorn = str(Path(sys.executable).parent / "uvicorn")
+    return Server(
+        dsn,
+        workers,
+        command=[uvicorn, "bench.peer:app", "--log-level", "warning", "--no-access-log"],
+        env={"BENCH_PEER_SPEC": str(path)},
+        label="uvicorn bench.peer:app",
+        ready_path="/",
+        ready_status=404,
+    )
+
+
 def server_database(server: Server) -> str:
     return server.dsn.rsplit("/", 1)[-1].split("?", 1)[0]
 
@@ -329,6 +431,83 @@ def server_database(server: Server) -> str:
 def best_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The round with the most requests/s (the least disturbed by the machine)."""
     return max(runs, key=lambda r: r["requests_per_s"])
+
+
+def markdown_table(result: dict[str, Any]) -> str:
+    """The README's summary table, from a result object."""
+    rows = [
+        "| endpoint | run | requests/s | p50 ms | p99 ms | server CPU ms/req | PG CPU ms/req "
+        "| voisins/this |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, e in result["endpoints"].items():
+        for who in ("voisins", "pgbench", "peer"):
+            if who not in e:
+                continue
+            r = e[who]
+            cpu = r.get("api_cpu_ms_per_request", r.get("pgbench_cpu_ms_per_request"))
+            ratio = round(e["voisins"]["requests_per_s"] / r["requests_per_s"], 2)
+            rows.append(
+                f"| {name} | {who} | {r['requests_per_s']} | {r['p50_ms']} | {r['p99_ms']} "
+                f"| {cpu} | {r['postgresql_cpu_ms_per_request']} | {ratio} |"
+            )
+    return "\n".join(rows)
+
+
+def same_answers(endpoint: Endpoint, server: Server, peer: Server) -> int:
+    """How many sampled requests both answer with the same items (ids, in order)."""
+    same = 0
+    with httpx.Client() as client:
+        for path, token in zip(endpoint.paths, endpoint.tokens, strict=True):
+            headers = {"Authorization": f"Bearer {token}"}
+            ours = client.get(server.url + path, headers=headers).json()
+            theirs = client.get(peer.url + path, headers=headers).json()
+            same += [i["id"] for i in ours["items"]] == [i["id"] for i in theirs["items"]]
+    return same
+
+
+def compare(
+    endpoint: Endpoint,
+    server: Server,
+    peer: Server | None,
+    dsn: str,
+    database: str,
+    args: argparse.Namespace,
+    workdir: Path,
+) -> dict[str, Any]:
+    """pgbench, voisins (and the peer), alternating for ``args.rounds`` rounds."""
+    runs: dict[str, list[dict[str, Any]]] = {"pgbench": [], "voisins": []}
+    if peer is not None:
+        runs["peer"] = []
+    for round_no in range(1, args.rounds + 1):
+        runs["pgbench"].append(run_pgbench(endpoint, dsn, database, args.duration, workdir))
+        runs["voisins"].append(run_wrk(endpoint, server, args.duration, workdir))
+        if peer is not None:
+            runs["peer"].append(run_wrk(endpoint, peer, args.duration, workdir))
+        for who, done in runs.items():
+            log(f"{endpoint.name} round {round_no} {who}: {done[-1]}")
+    best = {who: best_of(done) for who, done in runs.items()}
+    ratio = round(best["voisins"]["requests_per_s"] / best["pgbench"]["requests_per_s"], 3)
+    log(f"{endpoint.name}: voisins/pgbench = {ratio}")
+    out: dict[str, Any] = {
+        **best,
+        "ratio_voisins_to_pgbench": ratio,
+        "ratio_per_round": [
+            round(a["requests_per_s"] / p["requests_per_s"], 3)
+            for a, p in zip(runs["voisins"], runs["pgbench"], strict=True)
+        ],
+        "rounds": runs,
+        "sql": endpoint.statements,
+        "sample_pgbench_script": endpoint.scripts[0],
+    }
+    if peer is not None:
+        out["peer_same_items"] = f"{same_answers(endpoint, server, peer)}/{len(endpoint.paths)}"
+        log(f"{endpoint.name}: the peer answers the same items for {out['peer_same_items']}")
+        out["ratio_voisins_to_peer"] = round(
+            best["voisins"]["requests_per_s"] / best["peer"]["requests_per_s"], 3
+        )
+        log(f"{endpoint.name}: voisins/peer = {out['ratio_voisins_to_peer']}")
+    return out
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -342,6 +521,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
     parser.add_argument("--no-save", action="store_true", help="write no bench/results file")
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument(
+        "--no-peer", action="store_true", help="skip the plain ASGI + asyncpg peer (bench/peer.py)"
+    )
     args = parser.parse_args(argv)
     args.size = loaddata.QUICK if args.quick else loaddata.FULL
     if args.quick:
@@ -367,34 +549,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             for endpoint in endpoints:
                 log(f"{endpoint.name}: {len(endpoint.statements)} statements per request")
             server = Server(dsn, args.workers)
+            peer = None
+            if not args.no_peer:
+                peer = peer_server(
+                    dsn, endpoints, args.workers, bench_settings.grid_cell_m, workdir
+                )
             server.start()
             try:
+                if peer is not None:
+                    peer.start()
                 for endpoint in endpoints:
-                    pg_runs, api_runs = [], []
-                    for round_no in range(1, args.rounds + 1):
-                        pg = run_pgbench(endpoint, dsn, name, args.duration, workdir)
-                        log(f"{endpoint.name} round {round_no} pgbench: {pg}")
-                        api = run_wrk(endpoint, server, args.duration, workdir)
-                        log(f"{endpoint.name} round {round_no} voisins: {api}")
-                        pg_runs.append(pg)
-                        api_runs.append(api)
-                    pg_best, api_best = best_of(pg_runs), best_of(api_runs)
-                    ratio = round(api_best["requests_per_s"] / pg_best["requests_per_s"], 3)
-                    endpoints_out[endpoint.name] = {
-                        "voisins": api_best,
-                        "pgbench": pg_best,
-                        "ratio_voisins_to_pgbench": ratio,
-                        "ratio_per_round": [
-                            round(a["requests_per_s"] / p["requests_per_s"], 3)
-                            for a, p in zip(api_runs, pg_runs, strict=True)
-                        ],
-                        "rounds": {"voisins": api_runs, "pgbench": pg_runs},
-                        "sql": endpoint.statements,
-                        "sample_pgbench_script": endpoint.scripts[0],
-                    }
-                    log(f"{endpoint.name}: voisins/pgbench = {ratio}")
+                    endpoints_out[endpoint.name] = compare(
+                        endpoint, server, peer, dsn, name, args, workdir
+                    )
             finally:
                 server.stop()
+                if peer is not None:
+                    peer.stop()
     except KeyboardInterrupt:
         log("interrupted")
         return 130
@@ -409,6 +580,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "data": data.summary(),
         "endpoints": endpoints_out,
         "ratios": {k: v["ratio_voisins_to_pgbench"] for k, v in endpoints_out.items()},
+        "ratios_to_peer": {k: v.get("ratio_voisins_to_peer") for k, v in endpoints_out.items()},
         "targets": {
             "ratio_min": TARGET_RATIO,
             "met": all(
@@ -422,6 +594,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         (RESULTS / "api-latest.json").write_text(
             json.dumps(result, ensure_ascii=False) + "\n", encoding="utf-8"
         )
+    log("summary:\n" + markdown_table(result))
     print(json.dumps(result, ensure_ascii=False), flush=True)
     return 0
 

@@ -212,6 +212,23 @@ def step_search(
     return best, steps
 
 
+def markdown_table(result: dict[str, Any]) -> str:
+    """The README's summary row, from a result object."""
+    run, data = result["run"], result["data"]
+    return "\n".join(
+        [
+            "| data | server | asked rps | achieved rps | errors | p50 ms | p95 ms | p99 ms "
+            "| highest rps with p99 < 200 ms | RSS per API process MB |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+            f"| {data['volunteers']:,} volunteers, {data['open_posts']:,} posts "
+            f"| {result['server']} | {run['target_rps']} | {run['achieved_rps']} | {run['errors']} "
+            f"| {run['p50_ms']} | {run['p95_ms']} | {run['p99_ms']} "
+            f"| {result['highest_rps_with_p99_under_200ms']} "
+            f"| {', '.join(str(x) for x in result['rss_mb_per_api_process'])} |",
+        ]
+    )
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.load", description=__doc__.split("\n")[0]
@@ -319,6 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         (RESULTS / "load-latest.json").write_text(
             json.dumps(result, ensure_ascii=False) + "\n", encoding="utf-8"
         )
+    log("summary:\n" + markdown_table(result))
     print(json.dumps(result, ensure_ascii=False), flush=True)
     return 0
 

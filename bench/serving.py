@@ -77,14 +77,21 @@ class Server:
     workers: int
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    # Another ASGI server instead (bench/peer.py): its command and environment.
+    command: list[str] | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    label: str = "voisins serve"
+    ready_path: str = "/health/ready"
+    ready_status: int = 200
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        env = {**os.environ, **SERVER_ENV, "VOISINS_DATABASE_URL": self.dsn}
-        cmd = [str(VOISINS), "serve", "--workers", str(self.workers), "--port", str(self.port)]
+        env = {**os.environ, **SERVER_ENV, "VOISINS_DATABASE_URL": self.dsn, **self.env}
+        cmd = self.command or [str(VOISINS), "serve"]
+        cmd = [*cmd, "--workers", str(self.workers), "--port", str(self.port)]
         self.process = subprocess.Popen(
             cmd, env=env, stdout=subprocess.DEVNULL, start_new_session=True
         )
@@ -93,7 +100,8 @@ class Server:
             if self.process.poll() is not None:
                 raise RuntimeError(f"voisins serve exited with {self.process.returncode}")
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.url + "/health/ready", timeout=2).status_code == 200:
+                answer = httpx.get(self.url + self.ready_path, timeout=2)
+                if answer.status_code == self.ready_status:
                     break
             time.sleep(0.2)
         else:
@@ -102,7 +110,7 @@ class Server:
         # connections (the supervisor starts them one after the other).
         while len(self.api_processes()) < self.workers:
             time.sleep(0.1)
-        log(f"voisins serve --workers {self.workers} on {self.url}")
+        log(f"{self.label} --workers {self.workers} on {self.url}")
 
     def api_processes(self) -> list[psutil.Process]:
         """The worker processes: the supervisor's children that listen on the port."""

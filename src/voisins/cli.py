@@ -48,7 +48,12 @@ def default_workers() -> int:
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from voisins.metrics import prepare_metrics_dir
+
     workers = args.workers or default_workers()
+    # Before any worker starts: each one's Prometheus client then writes its series to a
+    # directory the others share, and /metrics on any process adds them all up.
+    prepare_metrics_dir(workers)
     if workers > 1:
         # Several processes: uvicorn's supervisor starts each one from the import string,
         # and each builds its own app (settings read again from the same environment),

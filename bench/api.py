@@ -24,9 +24,9 @@ reads — ``GET /api/v1/posts?lon&lat&radius_km`` (open posts nearby) and
    (``peer_same_items``). ``--no-peer`` skips it.
 
 They alternate (``--rounds``: pgbench, voisins, peer) so a change in the machine's load
-hits all three; each one's best round is kept. The ratio voisins/pgbench of requests/s is the goal's measure (≥ 0.6). pgbench
-sends the statements only: no BEGIN/COMMIT, no HTTP, no JSON — what is left is the
-cost of the application around its SQL.
+hits all three; each one's best round is kept. The ratio voisins/pgbench of requests/s
+is the goal's measure (≥ 0.6). pgbench sends the statements only: no BEGIN/COMMIT, no
+HTTP, no JSON — what is left is the cost of the application around its SQL.
 
 Needs ``wrk`` (``apt-get install wrk``) and pgbench (PostgreSQL's, found in
 /usr/lib/postgresql/*/bin when not on PATH). Progress on stderr; the last line of

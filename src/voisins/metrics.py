@@ -7,15 +7,15 @@ person asked for: paths hold ids, query strings hold coordinates and e-mails.
 Read at scrape time: the API's database pool, the SSE streams this process holds,
 and, from PostgreSQL and Redis, the outbox lag, dead letters and the arq queue depths;
 deliveries by status and channel, a scan of a table that only grows, at most once a
-minute. Nothing here carries a label taken from a
-request or a row other than fixed vocabularies (status, channel, queue name).
+minute. No label is taken from a request or a row, except fixed vocabularies
+(status, channel, queue name).
 
 Several processes (``voisins serve --workers N``): prometheus_client then keeps each
 process's counters in files under ``PROMETHEUS_MULTIPROC_DIR`` and a scrape, answered
 by any one process, sums them. The pool and SSE gauges are per process, so they are
 ``livesum`` gauges each process refreshes every few seconds; the PostgreSQL and Redis
-figures are global, so they are read by the process that answers and never stored in the files
-(stored, they would be summed once per process).
+figures are global, so they are read by the process that answers and never stored in
+the files (stored, they would be summed once per process).
 """
 
 from __future__ import annotations
@@ -220,7 +220,8 @@ async def _from_postgresql(state: State) -> list[Metric]:
     dead.add_metric([], lag.dead)
     metrics: list[Metric] = [waiting, oldest, dead]
     counts: DeliveryCounts = state.delivery_counts
-    rows = await counts.latest(state.engine, state.settings.health_timeout_s)
+    # Half the source's timeout: the lag above must not be lost waiting for the count.
+    rows = await counts.latest(state.engine, state.settings.health_timeout_s / 2)
     if rows is not None:
         by_status = GaugeMetricFamily(
             "voisins_deliveries",

@@ -21,6 +21,7 @@ import pytest
 from arq.connections import ArqRedis
 from arq.constants import default_queue_name
 from litestar.testing import AsyncTestClient
+from prometheus_client.mmap_dict import MmapedDict, mmap_key
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -262,6 +263,15 @@ async def test_two_processes_sum_their_requests_and_do_not_multiply_shared_figur
             await queues.enqueue_job("process_event", n)
     finally:
         await queues.aclose()
+    # What a process killed with SIGKILL leaves: its pool size, never to be removed by
+    # its own shutdown. The live processes must not add it to theirs.
+    dead_pid = 4_000_000 + secrets.randbelow(100_000)
+    with pytest.raises(ProcessLookupError):  # nobody has that pid
+        os.kill(dead_pid, 0)
+    stale = MmapedDict(os.path.join(metrics_dir, f"gauge_livesum_{dead_pid}.db"))
+    key = mmap_key("voisins_db_pool_size", "voisins_db_pool_size", [], [], "stale")
+    stale.write_value(key, 100.0, time.time())
+    stale.close()
     with two_processes(settings, metrics_dir) as base_url:
         await until_ready(base_url)
         async with httpx.AsyncClient(base_url=base_url) as http:
@@ -275,7 +285,7 @@ async def test_two_processes_sum_their_requests_and_do_not_multiply_shared_figur
 
         found = await scrape_until(base_url, settled)
     assert value(found, "voisins_requests_total", **live, status_code="200") == 40
-    assert value(found, "voisins_db_pool_size") == 6  # 3 per process, summed
+    assert value(found, "voisins_db_pool_size") == 6  # 3 per live process, summed
     assert value(found, "voisins_queue_depth", queue=default_queue_name) == 3  # read once
     assert value(found, "voisins_sse_streams_open") == 0
     assert value(found, "voisins_metrics_source_up", source="postgresql") == 1

@@ -23,8 +23,10 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import glob
 import hmac
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterable, Iterator
@@ -130,6 +132,29 @@ def refresh_process_gauges(state: State) -> None:
     SSE_STREAMS.set(live.open_streams())
 
 
+_LIVE_FILE = re.compile(r"gauge_live[a-z]+_(\d+)\.db$")
+
+
+def forget_dead_processes() -> None:
+    """A process killed without its shutdown (SIGKILL, out of memory) leaves its live
+    gauges behind, and they would be added up for ever; uvicorn starts a replacement,
+    whose refreshes remove them."""
+    directory = os.environ.get(MULTIPROC_ENV)
+    if not directory:
+        return
+    for path in glob.glob(os.path.join(directory, "gauge_live*_*.db")):
+        found = _LIVE_FILE.search(path)
+        if found is None:
+            continue
+        pid = int(found.group(1))
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            multiprocess.mark_process_dead(pid)
+        except PermissionError:
+            pass  # alive, someone else's
+
+
 @contextlib.asynccontextmanager
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
     """The delivery counts of this app; in a multi-process server, this process's
@@ -138,6 +163,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
 
     async def refresh() -> None:
         while True:
+            forget_dead_processes()
             refresh_process_gauges(app.state)
             await asyncio.sleep(REFRESH_S)
 

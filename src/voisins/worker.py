@@ -430,7 +430,8 @@ async def _close(worker: Worker, run: asyncio.Task[None]) -> None:
         await worker.close()
     except (RedisError, OSError):
         await _discard(worker)
-    with contextlib.suppress(asyncio.CancelledError, RedisError, OSError):
+    # Its outcome no longer matters: we are stopping.
+    with contextlib.suppress(asyncio.CancelledError, Exception):
         await run
 
 

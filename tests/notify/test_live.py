@@ -91,3 +91,16 @@ async def test_an_idle_stream_sends_heartbeats_and_is_counted_while_open(
                 break
             await asyncio.sleep(0.05)
         assert live.open_streams() == 0
+
+
+async def test_a_user_s_channel_is_forgotten_once_their_last_stream_ends(
+    settings: Settings,
+) -> None:
+    channels = live.live_channels(settings)
+    async with channels:
+        async with channels.start_subscription([live.inbox_channel(7)]):
+            async with channels.start_subscription([live.inbox_channel(7)]):
+                pass
+            assert live.inbox_channel(7) in channels._channels  # one stream still open
+        # Otherwise the map would hold every user who ever opened a page.
+        assert live.inbox_channel(7) not in channels._channels

@@ -124,11 +124,15 @@ class LiveChannels(ChannelsPlugin):
     async def unsubscribe(
         self, subscriber: Subscriber, channels: str | Iterable[str] | None = None
     ) -> None:
-        await super().unsubscribe(subscriber, channels)
+        if isinstance(channels, str):
+            channels = [channels]
+        names = list(self._channels) if channels is None else list(channels)
+        await super().unsubscribe(subscriber, names)
         # One channel per user: forget emptied ones, or the map grows with every user
         # who ever opened a page.
-        for channel in [c for c, subscribers in self._channels.items() if not subscribers]:
-            del self._channels[channel]
+        for channel in names:
+            if channel in self._channels and not self._channels[channel]:
+                del self._channels[channel]
 
     async def _on_shutdown(self) -> None:
         # Not asyncio.wait_for: on timeout it waits for the cancelled task to end, which

@@ -2,7 +2,8 @@
 person is the same person whichever process answers — the session made on one works on
 the other, the login limit counts attempts made on both, and an Idempotency-Key
 replays across them — because all of it lives in PostgreSQL and Redis. SIGTERM stops
-the whole group cleanly."""
+the whole group cleanly. A live inbox event reaches the person's streams on every
+process (Redis pub/sub)."""
 
 from __future__ import annotations
 
@@ -21,10 +22,13 @@ import httpx
 import psutil
 import pytest
 from litestar.testing import AsyncTestClient
+from redis.asyncio import Redis
 
 from voisins.app import create_app
+from voisins.notify.live import publish_inbox_events
 from voisins.settings import Settings
 
+from .notify.sse import is_notification, is_ready, next_event, sse_events
 from .support.people import PASSWORD, register
 from .support.world import HOME_ALICE, post_body
 
@@ -70,6 +74,26 @@ def owner(workers: list[psutil.Process], server_port: int, local_port: int) -> i
             if ours and conn.laddr and conn.laddr.port == server_port:
                 return worker.pid
     return 0
+
+
+def api_workers(process: subprocess.Popen[bytes], port: int) -> list[psutil.Process]:
+    """The API workers: the children that listen on the port (multiprocessing's
+    resource tracker is a child too). The first may answer before the second holds
+    the socket: wait for both."""
+    workers: list[psutil.Process] = []
+    for _ in range(300):
+        workers = [
+            child
+            for child in psutil.Process(process.pid).children()
+            if any(
+                c.status == psutil.CONN_LISTEN and c.laddr.port == port
+                for c in child.net_connections(kind="tcp")
+            )
+        ]
+        if len(workers) == 2:
+            break
+        time.sleep(0.1)
+    return workers
 
 
 @contextlib.contextmanager
@@ -143,16 +167,7 @@ async def test_two_processes_share_sessions_limits_and_idempotency_then_stop_on_
         alice = await register(setup, "Alice")
     with serve(settings, free_port, workers=2) as process:
         await wait_live(f"http://127.0.0.1:{free_port}", process)
-        # The API workers are the children that listen on the port (multiprocessing's
-        # resource tracker is a child too).
-        workers = [
-            child
-            for child in psutil.Process(process.pid).children()
-            if any(
-                c.status == psutil.CONN_LISTEN and c.laddr.port == free_port
-                for c in child.net_connections(kind="tcp")
-            )
-        ]
+        workers = api_workers(process, free_port)
         assert len(workers) == 2, workers
         a, b = await connections_on_two_processes(free_port, workers)
         assert a.pid != b.pid and {a.pid, b.pid} == {w.pid for w in workers}
@@ -197,3 +212,46 @@ async def test_two_processes_share_sessions_limits_and_idempotency_then_stop_on_
         assert process.wait(timeout=30) == 0
         assert time.monotonic() - started < 20
         assert not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers)
+
+
+@pytest.mark.timeout(120)
+async def test_a_live_event_reaches_the_streams_held_by_each_process(
+    settings: Settings, free_port: int
+) -> None:
+    async with AsyncTestClient(create_app(settings)) as setup:
+        vera = await register(setup, "Vera")
+    base_url = f"http://127.0.0.1:{free_port}"
+    with serve(settings, free_port, workers=2) as process:
+        await wait_live(base_url, process)
+        workers = api_workers(process, free_port)
+        async with contextlib.AsyncExitStack() as stack:
+            # One stream per process: open streams (each on a connection of its own)
+            # until both processes hold one.
+            streams: dict[int, Any] = {}
+            for _ in range(40):
+                client = await stack.enter_async_context(
+                    httpx.AsyncClient(base_url=base_url, timeout=10)
+                )
+                response = await stack.enter_async_context(
+                    client.stream("GET", "/api/v1/me/events", headers=vera.headers)
+                )
+                assert response.status_code == 200
+                local_port = response.extensions["network_stream"].get_extra_info("client_addr")[1]
+                events = sse_events(response)
+                assert await next_event(events, is_ready, 10)
+                pid = owner(workers, free_port, local_port)
+                streams.setdefault(pid, events)
+                if len(streams) == 2:
+                    break
+            assert set(streams) == {w.pid for w in workers}
+            redis = Redis.from_url(settings.redis_url)
+            try:
+                await publish_inbox_events(redis, [vera.id], 42)
+            finally:
+                await redis.aclose()
+            for events in streams.values():
+                event = await next_event(events, is_notification, 10)
+                assert event is not None
+                assert json.loads(event["data"]) == {"type": "notification", "event_id": 42}
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0

@@ -98,17 +98,19 @@ class Server:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"voisins serve exited with {self.process.returncode}")
+                raise RuntimeError(f"{self.label} exited with {self.process.returncode}")
             with contextlib.suppress(httpx.HTTPError):
                 answer = httpx.get(self.url + self.ready_path, timeout=2)
                 if answer.status_code == self.ready_status:
                     break
             time.sleep(0.2)
         else:
-            raise RuntimeError("voisins serve was not ready within 60 s")
+            raise RuntimeError(f"{self.label} was not ready within 60 s")
         # Every worker must be up before any timing: wait until each has its own
         # connections (the supervisor starts them one after the other).
         while len(self.api_processes()) < self.workers:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.label}: fewer than {self.workers} workers after 60 s")
             time.sleep(0.1)
         log(f"{self.label} --workers {self.workers} on {self.url}")
 

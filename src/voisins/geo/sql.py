@@ -86,6 +86,13 @@ def within_m(col: str, point_sql: str, metres_sql: str) -> str:
     return f"ST_DWithin({col}, {point_sql}, {metres_sql})"
 
 
+def in_box_m(col: str, point_sql: str, metres_sql: str) -> str:
+    """True when ``col``'s bounding box meets the square of half-side ``metres`` around
+    the point: the GiST index's own test, cheaper than ``within_m`` and usable beside a
+    nearest-first order. Callers still compare the exact distance."""
+    return f"{col} && ST_Expand({point_sql}, {metres_sql})"
+
+
 def nearest_first(col: str, point_sql: str) -> str:
     """The ORDER BY key that walks the GiST index of ``col`` nearest-first (KNN); only
     index-ordered as ``ORDER BY col <-> constant LIMIT k``."""

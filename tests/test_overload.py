@@ -166,3 +166,29 @@ async def test_a_connection_the_database_dropped_is_told_try_again_then_replaced
         assert (await client.get("/api/v1/posts", params=NEARBY)).status_code == 200
     # The suite's own engine lost its other connections too: start it afresh.
     await engine.dispose()
+
+
+async def test_a_database_error_while_reading_the_session_does_not_keep_the_connection(
+    settings: Settings, engine: AsyncEngine
+) -> None:
+    """A statement cancelled while the viewer is read (a dependency of the handler,
+    after the request's connection was taken): 503 each time, and the connection goes
+    back to the pool at once. Litestar does not run the clean-up of dependencies when
+    a later one fails; before api/errors.release_frames, four such errors left a pool
+    of two empty until the garbage collector passed, and every request after was 503."""
+    async with AsyncTestClient(create_app(settings)) as setup:
+        alice = await register(setup, "Alice")
+    small = msgspec.structs.replace(
+        settings, db_pool_size=2, db_pool_timeout_s=1.0, db_statement_timeout_s=0.3
+    )
+    async with serving(small) as base_url, httpx.AsyncClient(base_url=base_url) as client:
+        async with engine.connect() as holder:
+            await holder.execute(text("LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE"))
+            cancelled = [
+                await client.get("/api/v1/me", headers=alice.headers, timeout=10) for _ in range(4)
+            ]
+            await holder.rollback()
+        assert [r.status_code for r in cancelled] == [503] * 4
+        assert {r.json()["error"] for r in cancelled} == {"overloaded"}
+        after = await client.get("/api/v1/me", headers=alice.headers, timeout=10)
+        assert after.status_code == 200, after.text

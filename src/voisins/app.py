@@ -25,7 +25,7 @@ from voisins.api import (
     stats,
 )
 from voisins.api.deps import DEPENDENCIES
-from voisins.api.errors import EXCEPTION_HANDLERS
+from voisins.api.errors import EXCEPTION_HANDLERS, release_frames
 from voisins.api.health import live, ready
 from voisins.api.middleware import request_id_middleware
 from voisins.api.refusals import audit_refusal
@@ -119,7 +119,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         csrf_config=web.csrf_config(settings),
         # Unknown addresses outside the API get a page (web/problems.py).
         exception_handlers={**EXCEPTION_HANDLERS, HTTPException: site_http_error},  # type: ignore[dict-item]
-        after_exception=[audit_refusal],
+        after_exception=[audit_refusal, release_frames],
         request_max_body_size=settings.max_body_bytes,
         logging_config=None,
         openapi_config=OpenAPIConfig(

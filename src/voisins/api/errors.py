@@ -10,6 +10,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import Scope
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -76,6 +77,25 @@ def as_overload(exc: BaseException) -> Overloaded | None:
         # thrown its connections of that age away; the next try gets a fresh one.
         return Overloaded(retry_after_s=1)
     return None
+
+
+async def release_frames(exc: Exception, _: Scope) -> None:
+    """Let go at once of what the failed request's finished frames still hold.
+
+    When a dependency fails after ``tx`` was opened (a database error while reading
+    the session, say), Litestar drops its clean-up group without running it; the
+    ``tx`` generator, and its pooled connection, are freed only when nothing refers
+    to them any more. A database error's traceback keeps them alive in a reference
+    cycle until the garbage collector passes: two such errors were enough to empty a
+    pool of two for good (measured). Clearing the locals of the frames the error went
+    through frees the generator now; the event loop then closes it, which returns the
+    connection. Frames still running are left as they are (``frame.clear`` refuses)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        traceback.clear_frames(current.__traceback__)
+        current = current.__cause__ or current.__context__
 
 
 def overload_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

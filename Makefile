@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install services browser migrate run test lint bench clean i18n
+.PHONY: install services browser migrate run test lint bench bench-tools clean i18n
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,10 @@ test: install services browser lint
 
 bench: migrate
 	$(BIN)/python -m bench.match
+
+## make bench-tools: what bench.api needs beside the venv (wrk; pgbench comes with PostgreSQL)
+bench-tools:
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 
 ## make i18n: the French texts of the pages, for the translators (messages.pot)
 i18n: install

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import os
 import subprocess
 import sys
@@ -80,19 +81,27 @@ class RssSampler(threading.Thread):
         return self.peak
 
 
+# People arrive over this many seconds, then the measurement starts (locust's
+# --reset-stats): the figures are those of the rate held, not of 200 people opening
+# their connections within the same instant.
+RAMP_S = 5
+
+
 def run_locust(url: str, tokens: Path, rate: int, seconds: int, workdir: Path) -> dict[str, Any]:
-    """One headless locust run of ``rate`` people at one request per second each."""
+    """One headless locust run of ``rate`` people at one request per second each,
+    measured for ``seconds`` once they have all arrived."""
     prefix = workdir / f"rate{rate}-{seconds}s"
     cmd = [
         str(LOCUST), "-f", str(LOCUSTFILE), "--headless", "--host", url,
-        "-u", str(rate), "-r", str(rate), "-t", f"{seconds}s", "--stop-timeout", "5",
+        "-u", str(rate), "-r", str(max(1, math.ceil(rate / RAMP_S))),
+        "-t", f"{seconds + RAMP_S}s", "--reset-stats", "--stop-timeout", "5",
         "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING",
     ]  # fmt: skip
     env = {**os.environ, "BENCH_LOAD_TOKENS": str(tokens)}
     started = time.monotonic()
     with open(f"{prefix}.log", "wb") as out:
         process = psutil.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
-        process.wait(timeout=seconds + 120)
+        process.wait(timeout=seconds + RAMP_S + 120)
     with open(f"{prefix}_stats.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     by_name = {}

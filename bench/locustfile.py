@@ -2,8 +2,9 @@
 
 Each simulated person is one signed-in volunteer or resident of the enlarged demo
 (bench/loaddata.py: tokens made before the run, read from the JSON file named by
-``BENCH_LOAD_TOKENS``), and sends one request per second (``constant_throughput``), so
-the rate is the number of users. Two people in three are volunteers.
+``BENCH_LOAD_TOKENS``), and sends one request per second at a moment of the second
+of their own, so the rate is the number of users and arrivals are spread as
+independent people's are. Two people in three are volunteers.
 
 - volunteer: open posts nearby 40 %, my propositions 30 %, my inbox 20 %, /me 8 %,
   mark my inbox read 2 % (a write);
@@ -20,10 +21,11 @@ import json
 import math
 import os
 import random
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from locust import FastHttpUser, constant_throughput, task
+from locust import FastHttpUser, task
 
 with open(os.environ["BENCH_LOAD_TOKENS"], encoding="utf-8") as _file:
     POPULATION: dict[str, Any] = json.load(_file)
@@ -46,16 +48,27 @@ def near_home(rng: random.Random, km: float) -> tuple[float, float]:
 
 
 class Neighbour(FastHttpUser):
-    wait_time = constant_throughput(1)
-
     def on_start(self) -> None:
         self.rng = random.Random()  # traffic, not secrets
+        # People act independently: each at a moment of the second of their own. Locust
+        # starts a whole spawn step at once, and its constant_throughput keeps every
+        # person on the schedule of that start: everyone then sent at the same instant
+        # each second (a burst of the whole rate, queued behind itself), measured at
+        # 354 of 400 requests within the same tenth of a second.
+        self.next_at = time.monotonic() + self.rng.random()
         volunteer = self.rng.random() < VOLUNTEER_SHARE
         tokens = POPULATION["volunteers" if volunteer else "residents"]
         self.headers = {"Authorization": f"Bearer {self.rng.choice(tokens)}"}
         mix = VOLUNTEER_MIX if volunteer else RESIDENT_MIX
         self.actions = [name for name, _ in mix]
         self.weights = [weight for _, weight in mix]
+
+    def wait_time(self) -> float:
+        """Once a second, at this person's own phase (skipping a turn if late)."""
+        now = time.monotonic()
+        while self.next_at < now:
+            self.next_at += 1.0
+        return self.next_at - now
 
     @task
     def act(self) -> None:

@@ -56,7 +56,8 @@ async def provide_tx(
     request: Request[Any, Any, Any], state: State
 ) -> AsyncIterator[AsyncConnection]:
     """One connection and one transaction per request: committed when the handler
-    returns, rolled back when it raises, so nothing is ever half-written."""
+    returns, rolled back when it raises, so nothing is ever half-written. A handler
+    marked ``READS_ONLY`` gets its connection without a transaction (it writes nothing)."""
     if request.route_handler.opt.get("reads_only"):
         async with state.engine.connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")

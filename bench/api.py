@@ -73,13 +73,13 @@ from bench.serving import (
     build_data,
     machine,
     postgres_backends,
+    report,
 )
 from voisins.app import create_app
 from voisins.geo.coordinates import LonLat
 from voisins.geo.grid import snap
 from voisins.settings import Settings, load_settings
 
-RESULTS = Path(__file__).resolve().parent / "results"
 TARGET_RATIO = 0.6
 PER_PAGE = 20  # the API's default page, asked for one row more to tell if there is more
 SAMPLES = 32  # distinct requests per endpoint (= pgbench scripts)
@@ -589,13 +589,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
         "quick": args.quick,
     }
-    if not (args.quick or args.no_save):
-        RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "api-latest.json").write_text(
-            json.dumps(result, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
-    log("summary:\n" + markdown_table(result))
-    print(json.dumps(result, ensure_ascii=False), flush=True)
+    report(result, "api", save=not (args.quick or args.no_save), table=markdown_table(result))
     return 0
 
 

@@ -48,11 +48,11 @@ from bench.serving import (
     build_data,
     machine,
     postgres_backends,
+    report,
     rss_mb,
 )
 from voisins.settings import load_settings
 
-RESULTS = Path(__file__).resolve().parent / "results"
 LOCUST = Path(sys.executable).parent / "locust"
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 TARGET_RPS = 200
@@ -340,13 +340,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
         "quick": args.quick,
     }
-    if not (args.quick or args.no_save):
-        RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "load-latest.json").write_text(
-            json.dumps(result, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
-    log("summary:\n" + markdown_table(result))
-    print(json.dumps(result, ensure_ascii=False), flush=True)
+    report(result, "load", save=not (args.quick or args.no_save), table=markdown_table(result))
     return 0
 
 

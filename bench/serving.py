@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import secrets
 import signal
@@ -34,6 +35,21 @@ SERVER_ENV = {
     "VOISINS_QUOTA_PUBLISH_PER_HOUR": "10000",
     "VOISINS_QUOTA_PUBLISH_PER_DAY": "100000",
 }
+
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def report(result: dict[str, Any], name: str, *, save: bool, table: str) -> None:
+    """End a run: the summary table on stderr, ``bench/results/<name>-latest.json`` when
+    ``save``, and the result as the last line of stdout (one JSON object)."""
+    if save:
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / f"{name}-latest.json").write_text(
+            json.dumps(result, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+    log("summary:\n" + table)
+    print(json.dumps(result, ensure_ascii=False), flush=True)
 
 
 def free_port() -> int:

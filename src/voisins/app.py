@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 
 from litestar import Litestar
 from litestar.datastructures import State
@@ -38,6 +38,7 @@ from voisins.metrics import lifespan as metrics_lifespan
 from voisins.notify import live as live_events
 from voisins.redis_pool import create_redis
 from voisins.settings import Settings, load_settings
+from voisins.shutdown import finish_within
 from voisins.web import setup as web
 from voisins.web.problems import site_http_error
 
@@ -51,27 +52,6 @@ positions et distances publiques viennent d'une grille fixe de 500 m et de tranc
 voisins matches neighbours who ask for or offer help, with the support of centres sociaux.
 Errors are JSON `{"error", "detail", "fields"}`.
 """
-
-
-# How long each closing step of the app may take before the app goes on without it.
-SHUTDOWN_STEP_S = 5.0
-
-
-async def finish_within(closing: Awaitable[None], step: str) -> None:
-    """Await one closing step, at most ``SHUTDOWN_STEP_S``; a process that is stopping
-    must stop. A clean-clone CI run hung for ten minutes in a test client's shutdown
-    with the event loop idle, waiting on asyncpg to close one of the pool's connections
-    as the pool was disposed (cause not found). Not ``asyncio.wait_for``: on
-    timeout it waits for the cancelled step to end, the very thing that may never
-    happen."""
-    task = asyncio.ensure_future(closing)
-    done, _ = await asyncio.wait({task}, timeout=SHUTDOWN_STEP_S)
-    if not done:
-        task.cancel()
-        log.warning("shutdown step did not finish in time; going on", step=step)
-        return
-    if not task.cancelled() and task.exception() is not None:
-        log.warning("shutdown step failed", step=step, error=type(task.exception()).__name__)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:

@@ -24,6 +24,7 @@ from voisins.logs import get_logger
 from voisins.notify.live_backend import LOST, ResilientRedisPubSubBackend
 from voisins.redis_pool import create_redis
 from voisins.settings import Settings
+from voisins.shutdown import finish_within
 
 log = get_logger(__name__)
 
@@ -135,13 +136,7 @@ class LiveChannels(ChannelsPlugin):
                 del self._channels[channel]
 
     async def _on_shutdown(self) -> None:
-        # Not asyncio.wait_for: on timeout it waits for the cancelled task to end, which
-        # is the very thing that may never happen.
-        stopping = asyncio.ensure_future(super()._on_shutdown())
-        done, _ = await asyncio.wait({stopping}, timeout=self.SHUTDOWN_S)
-        if not done:
-            stopping.cancel()
-            log.warning("live events did not stop in time; shutting down without them")
+        await finish_within(super()._on_shutdown(), "live events", self.SHUTDOWN_S)
 
 
 def live_channels(settings: Settings) -> LiveChannels:

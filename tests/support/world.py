@@ -5,12 +5,14 @@ resident and posts. Every exact place is remembered so tests can hunt for leaks.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from voisins.schedule import PARIS
 
 from .people import Person, register, staff
 
@@ -50,7 +52,10 @@ ODILE_PHONE = "01 42 00 00 00"
 
 
 def soon(days: float = 2, hours: float = 2) -> dict[str, str]:
-    start = datetime.now(UTC) + timedelta(days=days)
+    """A "once" schedule ``days`` from today at 10:00 in Paris: inside every test
+    volunteer's availability (08:00-20:00) whatever the hour the suite runs at."""
+    day = (datetime.now(UTC) + timedelta(days=days)).astimezone(PARIS).date()
+    start = datetime.combine(day, time(10, 0), tzinfo=PARIS)
     return {
         "type": "once",
         "starts_at": start.isoformat(),

@@ -102,7 +102,7 @@ class LiveChannels(ChannelsPlugin):
     async def _sub_worker(self) -> None:
         # Litestar's reader ends at the first error, and every stream with it: this one
         # never ends before shutdown.
-        while True:
+        while not self.live_backend.stopping:
             try:
                 async for channel, payload in self._backend.stream_events():
                     if channel == LOST:
@@ -136,6 +136,7 @@ class LiveChannels(ChannelsPlugin):
                 del self._channels[channel]
 
     async def _on_shutdown(self) -> None:
+        self.live_backend.stop()
         await finish_within(super()._on_shutdown(), "live events", self.SHUTDOWN_S)
 
 

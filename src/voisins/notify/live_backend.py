@@ -45,6 +45,9 @@ class ResilientRedisPubSubBackend(ChannelsBackend):
     # Reads wake up this often to ping and to notice a failed (un)subscribe.
     READ_TIMEOUT_S = 1.0
     CLOSE_TIMEOUT_S = 2.0
+    # A connection that lasted this long was healthy: after losing it, reconnecting
+    # starts again from the shortest wait.
+    STABLE_S = 30.0
 
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
@@ -54,7 +57,8 @@ class ResilientRedisPubSubBackend(ChannelsBackend):
         self._lock = asyncio.Lock()
         self._up = asyncio.Event()
         self._closing: set[asyncio.Task[None]] = set()
-        self._last_heard = self._last_ping = 0.0
+        self._last_heard = self._last_ping = self._connected_at = 0.0
+        self.stopping = False
         # Wall-clock time since when events do not flow (None: they do). Starts "down":
         # nothing is subscribed until the reader first connects.
         self.down_since: float | None = time.time()
@@ -115,20 +119,31 @@ class ResilientRedisPubSubBackend(ChannelsBackend):
     async def get_history(self, channel: str, limit: int | None = None) -> list[bytes]:
         raise NotImplementedError("pub/sub keeps no history")
 
+    def stop(self) -> None:
+        """Ask the reader to end at its next turn, should a cancellation not reach it
+        (redis-py's pub/sub can swallow one, redis/redis-py#3941)."""
+        self.stopping = True
+
     async def stream_events(self) -> AsyncGenerator[tuple[str, Any], None]:
         delay = self.BACKOFF_MIN_S
-        while True:
-            if self._pubsub is None:
-                if not await self._connect():
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, self.BACKOFF_MAX_S)
-                    continue
-                delay = self.BACKOFF_MIN_S
+        while not self.stopping:
+            if self._pubsub is None and not await self._connect():
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.BACKOFF_MAX_S)
+                continue
             try:
                 message = await self._read()
             except CONNECTION_ERRORS as exc:
+                if time.monotonic() - self._connected_at > self.STABLE_S:
+                    delay = self.BACKOFF_MIN_S
                 self.drop(exc)
                 yield LOST, b""
+                # Never straight back: a connection lost as soon as it was made would
+                # otherwise be made again at once, in a loop that never waits for
+                # anything (seen in CI: thousands of reconnections a second, the event
+                # loop starved, the app never finished stopping).
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.BACKOFF_MAX_S)
                 continue
             if message is not None and message.get("type") == "message":
                 channel = message["channel"]
@@ -147,7 +162,7 @@ class ResilientRedisPubSubBackend(ChannelsBackend):
                 return False
             self._pubsub = pubsub
             self._broken = False
-            self._last_heard = self._last_ping = time.monotonic()
+            self._last_heard = self._last_ping = self._connected_at = time.monotonic()
             down_since, self.down_since = self.down_since, None
             self._up.set()
             if down_since is not None and self.generation:

@@ -49,7 +49,14 @@ async def register(
     return await users.register(tx, data)
 
 
-@post("/auth/login", operation_id="login", summary="Log in with e-mail, password (and TOTP)")
+@post(
+    "/auth/login",
+    operation_id="login",
+    summary="Log in with e-mail, password (and TOTP)",
+    # A session is not a resource created at an address: the answer is 200 (the clients
+    # and tests expect it), and the document must say so.
+    status_code=200,
+)
 async def login(
     request: Request[Any, Any, Any],
     data: JSONBody[LoginIn],

@@ -8,6 +8,7 @@ does the conversion and the range checks, and a bad value becomes one
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -90,6 +91,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     sms_url: str = ""
     sms_token: str = ""
     sms_sender: str = "voisins"
+    # Networks partner webhooks may reach besides the public Internet, comma-separated
+    # (e.g. "10.20.0.0/16" for a partner on the same private network). Empty: public
+    # addresses only; loopback, private and link-local ones are refused, and metadata
+    # services (169.254.169.254…) always are (notify/safe_urls.py).
+    webhook_allow_networks: Annotated[str, Meta(pattern=r"^[0-9A-Fa-f.:/, ]*$")] = ""
     # Attempts of a delivery before it becomes a dead letter.
     delivery_max_attempts: Annotated[int, Meta(ge=1, le=50)] = 6
     # A send job renews its claims every fifth of this while it runs
@@ -227,9 +233,20 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
             "Expected ", ""
         )
         raise SettingsError(_env_name(field), str(raw.get(field)), expected) from None
+    try:
+        _networks(settings.webhook_allow_networks)
+    except ValueError:
+        raise SettingsError(
+            _env_name("webhook_allow_networks"), settings.webhook_allow_networks,
+            _EXPECTED["webhook_allow_networks"],
+        ) from None  # fmt: skip
     if settings.environment == "production" and settings.secret_key == DEV_SECRET_KEY:
         raise SettingsError(_env_name("secret_key"), "(default)", "a secret of your own")
     return settings
+
+
+def _networks(value: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    return [ipaddress.ip_network(p.strip(), strict=False) for p in value.split(",") if p.strip()]
 
 
 # Friendlier wording than msgspec's for the fields whose rule is a regex or a choice.
@@ -245,4 +262,5 @@ _EXPECTED = {
     "geocoder": "one of addok, ban, off",
     "addok_redis_url": "a URL like redis://host:6379/1",
     "metrics_token": "empty, or a random string of at least 16 characters without spaces",
+    "webhook_allow_networks": "empty, or networks like 10.20.0.0/16, fd00:1::/64",
 }

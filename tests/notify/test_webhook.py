@@ -14,14 +14,18 @@ from voisins.notify.channels.webhook import (
     TIMESTAMP_HEADER,
     verify_signature,
 )
+from voisins.notify.safe_urls import AddressPolicy, parse_networks
 from voisins.notify.signing import webhook_signature
 
+# The partner stands in on this machine: http and loopback let through on purpose
+# (tests/test_issue14_webhooks.py proves both are refused otherwise).
+LOCAL = AddressPolicy(require_https=False, allowed_networks=parse_networks("127.0.0.0/8"))
 EVENT = {"delivery_id": 31, "kind": "match.confirmed", "match_id": 12, "centre_id": 3}
 
 
 async def test_partner_receives_a_signed_event_it_can_verify(http_sink: HttpSink) -> None:
     before = int(time.time())
-    async with WebhookChannel(timeout_s=5) as hooks:
+    async with WebhookChannel(timeout_s=5, policy=LOCAL) as hooks:
         await hooks.send(http_sink.base_url + "/hooks/partner", WEBHOOK_SECRET, EVENT)
 
     (request,) = http_sink.received
@@ -39,13 +43,13 @@ async def test_partner_receives_a_signed_event_it_can_verify(http_sink: HttpSink
 async def test_event_signed_with_the_wrong_secret_is_refused_by_the_partner(
     http_sink: HttpSink,
 ) -> None:
-    async with WebhookChannel(timeout_s=5) as hooks:
+    async with WebhookChannel(timeout_s=5, policy=LOCAL) as hooks:
         with pytest.raises(PermanentError, match="401"):
             await hooks.send(http_sink.base_url + "/hooks/partner", "not-the-secret", EVENT)
 
 
 async def test_delivery_id_can_be_given_apart_from_the_event(http_sink: HttpSink) -> None:
-    async with WebhookChannel(timeout_s=5) as hooks:
+    async with WebhookChannel(timeout_s=5, policy=LOCAL) as hooks:
         await hooks.send(
             http_sink.base_url + "/hooks/partner", WEBHOOK_SECRET, {"kind": "x"}, delivery_id=5
         )
@@ -89,7 +93,7 @@ async def test_http_status_maps_to_transient_or_permanent(
 ) -> None:
     headers = {"Location": "http://elsewhere.example/"} if status == 302 else {}
     http_sink.responses["/status"] = (status, headers)
-    async with WebhookChannel(timeout_s=5) as hooks:
+    async with WebhookChannel(timeout_s=5, policy=LOCAL) as hooks:
         with pytest.raises(error, match=f"webhook HTTP {status}$"):
             await hooks.send(http_sink.base_url + "/status", WEBHOOK_SECRET, EVENT)
     assert len(http_sink.received) == 1  # the redirect was not followed
@@ -97,7 +101,7 @@ async def test_http_status_maps_to_transient_or_permanent(
 
 async def test_too_many_requests_is_transient_with_the_servers_delay(http_sink: HttpSink) -> None:
     http_sink.responses["/busy"] = (429, {"Retry-After": "7"})
-    async with WebhookChannel(timeout_s=5) as hooks:
+    async with WebhookChannel(timeout_s=5, policy=LOCAL) as hooks:
         with pytest.raises(TransientError) as caught:
             await hooks.send(http_sink.base_url + "/busy", WEBHOOK_SECRET, EVENT)
     assert caught.value.retry_after_s == 7
@@ -105,7 +109,7 @@ async def test_too_many_requests_is_transient_with_the_servers_delay(http_sink: 
 
 async def test_nothing_listening_is_transient() -> None:
     url = f"http://127.0.0.1:{unused_port()}/hooks/partner"
-    async with WebhookChannel(timeout_s=5) as hooks:
+    async with WebhookChannel(timeout_s=5, policy=LOCAL) as hooks:
         with pytest.raises(TransientError) as caught:
             await hooks.send(url, WEBHOOK_SECRET, EVENT)
     assert "127.0.0.1" not in str(caught.value)
@@ -114,12 +118,12 @@ async def test_nothing_listening_is_transient() -> None:
 
 async def test_slow_partner_times_out_as_transient(http_sink: HttpSink) -> None:
     http_sink.delay_s["/slow"] = 1.0
-    async with WebhookChannel(timeout_s=0.2) as hooks:
+    async with WebhookChannel(timeout_s=0.2, policy=LOCAL) as hooks:
         with pytest.raises(TransientError, match="Timeout"):
             await hooks.send(http_sink.base_url + "/slow", WEBHOOK_SECRET, EVENT)
 
 
 async def test_unusable_url_is_permanent() -> None:
-    async with WebhookChannel(timeout_s=5) as hooks:
+    async with WebhookChannel(timeout_s=5, policy=LOCAL) as hooks:
         with pytest.raises(PermanentError, match="invalid URL"):
             await hooks.send("ftp://partner.example/hook", WEBHOOK_SECRET, EVENT)

@@ -19,6 +19,7 @@ from voisins.errors import NotFound
 from voisins.notify import inbox as service
 from voisins.notify import live, webhooks
 from voisins.notify.inbox import DeadLetter, DeadLetters, Inbox, PreferencesIn, PreferencesOut
+from voisins.notify.safe_urls import AddressPolicy
 from voisins.notify.webhooks import Webhook, WebhookIn
 from voisins.web.pages import page
 
@@ -114,9 +115,14 @@ async def redrive(tx: Tx, viewer: CurrentViewer, delivery_id: FromPath[int]) -> 
     summary="Send a partner association signed webhooks for a centre's events (admins)",
 )
 async def add_webhook(
-    data: JSONBody[WebhookIn], tx: Tx, viewer: CurrentViewer, centre_id: FromPath[int]
+    data: JSONBody[WebhookIn],
+    tx: Tx,
+    viewer: CurrentViewer,
+    settings: SettingsDep,
+    centre_id: FromPath[int],
 ) -> Webhook:
-    return await webhooks.add_webhook(tx, viewer, centre_id, data)
+    policy = AddressPolicy.from_settings(settings)
+    return await webhooks.add_webhook(tx, viewer, centre_id, data, policy=policy)
 
 
 @get(

@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from voisins import audit
 from voisins.accounts.access import Viewer, require_admin
 from voisins.accounts.schemas import Input
-from voisins.errors import NotFound
+from voisins.errors import Invalid, NotFound
 from voisins.notify.inbox import EventKind
+from voisins.notify.safe_urls import AddressPolicy, RefusedAddress, check_url
 
 
 class WebhookIn(Input):
@@ -38,9 +39,21 @@ _COLUMNS = "id, centre_id, url, topics, active, created_at"
 
 
 async def add_webhook(
-    conn: AsyncConnection, viewer: Viewer, centre_id: int, data: WebhookIn
+    conn: AsyncConnection,
+    viewer: Viewer,
+    centre_id: int,
+    data: WebhookIn,
+    *,
+    policy: AddressPolicy | None = None,
 ) -> Webhook:
+    """``policy``: where webhooks may point (``AddressPolicy.from_settings``); by
+    default public https addresses only. Checked here, and again at each call (the
+    name may resolve elsewhere by then)."""
     require_admin(viewer)
+    try:
+        await check_url(data.url, policy if policy is not None else AddressPolicy())
+    except RefusedAddress as exc:
+        raise Invalid.field("url", str(exc)) from None
     exists = (
         await conn.execute(text("SELECT 1 FROM centres WHERE id = :c"), {"c": centre_id})
     ).first()

@@ -5,6 +5,10 @@ delivery id, for de-duplication on the receiver's side) and ``X-Voisins-Signatur
 sha256=<hex>``, the HMAC-SHA256 of ``f"{timestamp}."`` followed by the exact body bytes.
 Signing the timestamp lets receivers refuse replays of an old request
 (``verify_signature`` does both checks).
+
+Every call goes through ``safe_urls``: only to public addresses (or networks the
+operator opened), vetted on the addresses the name resolves to at that moment, and
+the connection made to the vetted address; redirects are never followed.
 """
 
 from __future__ import annotations
@@ -17,7 +21,10 @@ from typing import Any
 import httpx
 import msgspec
 
+from voisins.notify import safe_urls
 from voisins.notify.channels import http
+from voisins.notify.channels.base import PermanentError
+from voisins.notify.safe_urls import AddressPolicy, RefusedAddress, VettingTransport, check_scheme
 from voisins.notify.signing import webhook_signature
 
 TIMESTAMP_HEADER = "X-Voisins-Timestamp"
@@ -49,15 +56,22 @@ def verify_signature(
 
 
 class WebhookChannel:
-    """POSTs JSON events; one HTTP client (connection pool) for all partners."""
+    """POSTs JSON events; one HTTP client (connection pool) for all partners, which
+    connects only to addresses ``policy`` lets through (by default: public ones, over
+    https)."""
 
-    def __init__(self, timeout_s: float = 10.0, *, client: httpx.AsyncClient | None = None):
-        self._own_client = client is None
-        self._client = client if client is not None else http.new_client(timeout_s)
+    def __init__(self, timeout_s: float = 10.0, *, policy: AddressPolicy | None = None):
+        self._policy = policy if policy is not None else AddressPolicy()
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout_s),
+            follow_redirects=False,
+            headers={"User-Agent": http.USER_AGENT},
+            transport=VettingTransport(self._policy),
+            trust_env=False,
+        )
 
     async def aclose(self) -> None:
-        if self._own_client:
-            await self._client.aclose()
+        await self._client.aclose()
 
     async def __aenter__(self) -> WebhookChannel:
         return self
@@ -88,4 +102,12 @@ class WebhookChannel:
         kind = event.get("kind")
         if isinstance(kind, str):
             headers[EVENT_HEADER] = kind
-        await http.post("webhook", self._client, url, content=body, headers=headers)
+        try:
+            check_scheme(url, self._policy)
+            await http.post("webhook", self._client, url, content=body, headers=headers)
+        except RefusedAddress as exc:
+            # Permanent: the same URL will be refused again. Neither the URL nor the
+            # address goes into the delivery's last_error.
+            malformed = str(exc) in (safe_urls.NOT_HTTP, safe_urls.NO_HOST)
+            reason = "invalid URL" if malformed else "address refused"
+            raise PermanentError(f"webhook {reason}") from None

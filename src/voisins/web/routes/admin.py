@@ -27,11 +27,12 @@ from voisins.accounts.schemas import StaffUserIn
 from voisins.api.deps import OptionalViewer, SettingsDep, Tx
 from voisins.centres import service as centres
 from voisins.centres.schemas import CentreIn, CentreOut, CentreUpdate, MemberIn, PartnerIn
-from voisins.errors import DomainError, NotFound
+from voisins.errors import DomainError, Invalid, NotFound
 from voisins.moderation import followups, safeguarding
 from voisins.moderation.followups import ContactIn
 from voisins.moderation.safeguarding import ResolveIn, SuspendIn
 from voisins.notify import webhooks
+from voisins.notify.safe_urls import AddressPolicy
 from voisins.notify.webhooks import WebhookIn
 from voisins.web.formats import formats_for
 from voisins.web.forms import N_, FormError, convert
@@ -573,7 +574,7 @@ async def webhooks_page(
       operation_id="pageAdminWebhookAdd", include_in_schema=False)  # fmt: skip
 async def webhook_add(
     request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer,
-    centre_id: FromPath[int],
+    settings: SettingsDep, centre_id: FromPath[int],
 ) -> Response[Any]:  # fmt: skip
     """The secret is made here and shown on this answer only: the list never shows it."""
     me, viewer = await _admin(request, tx, optional_viewer)
@@ -587,11 +588,14 @@ async def webhook_add(
         data = convert({"url": values["url"], "secret": secret, "topics": values["topics"]},
                        WebhookIn)  # fmt: skip
         async with tx.begin_nested():
-            created = await webhooks.add_webhook(tx, viewer, centre_id, data)
-    except FormError as exc:
+            created = await webhooks.add_webhook(
+                tx, viewer, centre_id, data, policy=AddressPolicy.from_settings(settings)
+            )
+    except (FormError, Invalid) as exc:
+        # The address check says why in its own words (notify/safe_urls.py).
+        errors = dict(exc.fields) if isinstance(exc, Invalid) else _explained(exc.fields)
         return await _webhooks_page(
-            request, tx, viewer, me, centre_id, errors=_explained(exc.fields), values=values,
-            status_code=422,
+            request, tx, viewer, me, centre_id, errors=errors, values=values, status_code=422,
         )  # fmt: skip
     return await _webhooks_page(
         request, tx, viewer, me, centre_id, created=created, secret=secret, status_code=201

@@ -24,7 +24,9 @@ from voisins.api import (
     posts,
     stats,
 )
+from voisins.api.caching import no_store_middleware
 from voisins.api.deps import DEPENDENCIES
+from voisins.api.edge import input_edge_middleware
 from voisins.api.errors import EXCEPTION_HANDLERS, release_frames
 from voisins.api.health import live, ready
 from voisins.api.middleware import request_id_middleware
@@ -115,6 +117,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *([prometheus_config().middleware] if metrics_on else []),
             request_id_middleware,
             web.page_headers_middleware(settings),
+            no_store_middleware,
+            # Crafted input is refused before any handler runs (api/edge.py).
+            input_edge_middleware,
         ],
         template_config=web.template_config(),
         csrf_config=web.csrf_config(settings),

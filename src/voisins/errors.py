@@ -51,6 +51,13 @@ class PayloadTooLarge(DomainError):
     code = "payload_too_large"
 
 
+class UnsupportedMediaType(DomainError):
+    """A body in a format the endpoint does not read (the API reads JSON only)."""
+
+    status_code = 415
+    code = "unsupported_media_type"
+
+
 class Invalid(DomainError):
     """Input that parses but breaks a rule; ``fields`` maps field paths to reasons."""
 

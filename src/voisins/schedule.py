@@ -12,9 +12,11 @@ from asyncpg import Range
 from msgspec import Meta
 
 PARIS = ZoneInfo("Europe/Paris")
-# Times of day travel as "HH:MM" (what people type), not RFC 3339 "HH:MM:SS".
+# Times of day travel as "HH:MM" (what people type), not RFC 3339 "HH:MM:SS"; "24:00"
+# ends a day. \Z, not $: Python's $ also matches before a final newline.
+END_OF_DAY = "24:00"
 ClockTime = Annotated[
-    str, Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$", examples=["09:30"])
+    str, Meta(pattern=r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]\Z|^24:00\Z", examples=["09:30"])
 ]
 WEEK_MINUTES = 7 * 24 * 60
 

@@ -92,9 +92,13 @@ def test_an_overseas_territory_is_measured_in_its_own_zone() -> None:
     assert 4.5 < float(project(territory, 5490).area) / 1e6 < 5.0  # 2.1 km x 2.2 km
 
 
-def test_a_third_value_in_positions_is_dropped() -> None:
+def test_a_third_value_in_positions_is_refused_naming_the_position() -> None:
     with_altitude = [[*position, 35.0] for position in GOUTTE_DOR]
-    assert parse_territory(polygon(with_altitude)).equals(parse_territory(polygon(GOUTTE_DOR)))
+    with pytest.raises(Invalid) as refused:
+        parse_territory(polygon(with_altitude))
+    assert refused.value.fields == {
+        "territory.coordinates[0][0]": "must be a [longitude, latitude] position"
+    }
 
 
 @pytest.mark.parametrize(

@@ -29,8 +29,8 @@ from voisins.schedule import (
     weekly_slots,
 )
 
-SkillTag = Annotated[str, Meta(min_length=2, max_length=40, pattern=r"^[\w' -]+$")]
-Language = Annotated[str, Meta(pattern=r"^[a-z]{2,3}$")]
+SkillTag = Annotated[str, Meta(min_length=2, max_length=40, pattern=r"^[\w' -]+\Z")]
+Language = Annotated[str, Meta(pattern=r"^[a-z]{2,3}\Z")]
 # A criminal-record extract (bulletin n°3) is considered current for three years.
 RECORD_VALIDITY = timedelta(days=3 * 365)
 

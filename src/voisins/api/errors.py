@@ -41,6 +41,8 @@ _CODES = {
     503: "unavailable",
 }
 _AT_PATH = re.compile(r"\s*-\s*at `\$\.?([^`]*)`")
+# A refused key of a mapping: "Invalid enum value 'x' - at `key` in `$.channels`".
+_AT_KEY = re.compile(r"\s*-\s*at `key` in `\$\.?([^`]*)`")
 _NAMED_FIELD = re.compile(r"(unknown|missing required) field `([^`]+)`")
 
 
@@ -106,23 +108,41 @@ def overload_handler(request: Request[Any, Any, Any], exc: Exception) -> Respons
     return domain_error_handler(request, busy)
 
 
+# A struct's own check (``__post_init__``) names the field it refuses as "field: reason";
+# msgspec then adds the path of the struct that holds it.
+_OWN_CHECK = re.compile(r"^([a-z_][a-z0-9_]*): (.+)$", re.DOTALL)
+
+
+def validation_field(message: str, key: str | None = None) -> tuple[str | None, str]:
+    """The field path and reason of one msgspec validation message
+    ("Expected `int`, got `str` - at `$.schedule.days[0]`" → "schedule.days[0]")."""
+    if in_key := _AT_KEY.search(message):
+        return in_key.group(1) or key, f"{_AT_KEY.sub('', message)} (a key)"
+    match = _AT_PATH.search(message)
+    key = match.group(1) if match else key
+    reason = _AT_PATH.sub("", message)
+    parent = key if key and key != "data" else None
+    named = _NAMED_FIELD.search(reason)
+    own = _OWN_CHECK.match(reason)
+    if named:
+        # Name the unknown or missing field itself, not the object that carried it.
+        key = f"{parent}.{named.group(2)}" if parent else named.group(2)
+        reason = "unknown field" if named.group(1) == "unknown" else "required"
+    elif own:
+        key = f"{parent}.{own.group(1)}" if parent else own.group(1)
+        reason = own.group(2)
+    return key, reason
+
+
 def _validation_fields(extra: Any) -> dict[str, str]:
     """Litestar reports msgspec errors as ``[{"message", "key", "source"}]``."""
     fields: dict[str, str] = {}
     for item in extra if isinstance(extra, list) else []:
         if not isinstance(item, dict):
             continue
-        message = str(item.get("message", "invalid"))
-        match = _AT_PATH.search(message)
-        key = match.group(1) if match else item.get("key")
-        named = _NAMED_FIELD.search(message)
-        if named:
-            # Name the unknown or missing field itself, not the object that carried it.
-            parent = key if key and key != "data" else None
-            key = f"{parent}.{named.group(2)}" if parent else named.group(2)
-            message = "unknown field" if named.group(1) == "unknown" else "required"
+        key, reason = validation_field(str(item.get("message", "invalid")), item.get("key"))
         if key:
-            fields[str(key)] = _AT_PATH.sub("", message)
+            fields[str(key)] = reason
     return fields
 
 

@@ -63,7 +63,9 @@ def _coordinate(value: object, path: str, low: float, high: float, name: str) ->
 
 def _position(value: object, path: str) -> Position:
     items = _list(value, path, "a [longitude, latitude] position")
-    if len(items) not in (2, 3):  # a third value (altitude) is allowed and dropped
+    # Two values exactly: an altitude would be dropped without a word, so it is refused
+    # (the API documents positions as [longitude, latitude]).
+    if len(items) != 2:
         raise Invalid.field(path, "must be a [longitude, latitude] position")
     return (
         _coordinate(items[0], path, -180.0, 180.0, "longitude"),

@@ -89,7 +89,7 @@ async def mark_read(conn: AsyncConnection, viewer: Viewer, notification_id: int 
     return int(result.rowcount)
 
 
-ClockTime = Annotated[str, Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+ClockTime = Annotated[str, Meta(pattern=r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]\Z")]
 
 
 class PreferencesIn(Input):

@@ -3,7 +3,7 @@ the exact location appears in ``PostPrivate`` for those the design names."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -13,12 +13,12 @@ from voisins.accounts.schemas import Input, Vulnerability
 from voisins.categories import Category
 from voisins.geo.bands import Band
 from voisins.locations import LocationIn
-from voisins.schedule import ClockTime
+from voisins.schedule import END_OF_DAY, ClockTime
 
 Title = Annotated[str, Meta(min_length=3, max_length=120, examples=["Courses du samedi"])]
 Description = Annotated[str, Meta(max_length=4000)]
-SkillTag = Annotated[str, Meta(min_length=2, max_length=40, pattern=r"^[\w' -]+$")]
-Language = Annotated[str, Meta(pattern=r"^[a-z]{2,3}$", description="ISO 639 code, e.g. fr, ar")]
+SkillTag = Annotated[str, Meta(min_length=2, max_length=40, pattern=r"^[\w' -]+\Z")]
+Language = Annotated[str, Meta(pattern=r"^[a-z]{2,3}\Z", description="ISO 639 code, e.g. fr, ar")]
 Weekday = Annotated[int, Meta(ge=1, le=7, description="ISO weekday, 1 = Monday")]
 RadiusKm = Annotated[float, Meta(ge=0.1, le=20, description="At most 20 km")]
 AwareDatetime = Annotated[datetime, Meta(tz=True)]
@@ -30,15 +30,43 @@ PostStatus = Literal[
 ]
 
 
+# Moments a post may name. The services bound them against today (a schedule at most
+# a year ahead, an expiry within 90 days); these bounds refuse, before anything else, the
+# values no person means: a timestamp 0 (1970) or a year 9999.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+# The last minute a post's weekly slot can end at (below).
+LAST_MINUTE = "23:59"
+
+
+def check_moment(name: str, value: datetime) -> None:
+    """Raised as "name: reason", which the error mapper turns into the field's path."""
+    if not EARLIEST <= value < LATEST:
+        raise ValueError(f"{name}: must be between 2000-01-01 and 2099-12-31")
+
+
 class OnceIn(Input, tag="once", tag_field="type"):
     starts_at: AwareDatetime
     ends_at: AwareDatetime
+
+    def __post_init__(self) -> None:
+        check_moment("starts_at", self.starts_at)
+        check_moment("ends_at", self.ends_at)
 
 
 class WeeklyIn(Input, tag="weekly", tag_field="type"):
     days: Annotated[list[Weekday], Meta(min_length=1, max_length=7)]
     start: ClockTime
     end: ClockTime
+
+    def __post_init__(self) -> None:
+        if self.start == END_OF_DAY:
+            raise ValueError("start: 24:00 ends a day; a slot starts at 23:59 at the latest")
+        if self.end == END_OF_DAY:
+            # "Until midnight" is what people mean, and volunteers' availability takes
+            # it as is; a post's weekly hours are also kept as a time of day, which in
+            # Python stops at 23:59:59, so the post ends a minute before.
+            self.end = LAST_MINUTE
 
 
 ScheduleIn = OnceIn | WeeklyIn
@@ -67,6 +95,10 @@ class PostIn(Input):
     on_behalf_of: int | None = None
     publish: bool = True
 
+    def __post_init__(self) -> None:
+        if self.expires_at is not None:
+            check_moment("expires_at", self.expires_at)
+
 
 class PostUpdate(Input):
     title: Title | UnsetType = UNSET
@@ -82,6 +114,10 @@ class PostUpdate(Input):
     # one is refused (409) rather than silently replacing an edit made meanwhile.
     # Absent: the fields given are applied to the latest version.
     version: Annotated[int, Meta(ge=1)] | UnsetType = UNSET
+
+    def __post_init__(self) -> None:
+        if isinstance(self.expires_at, datetime):
+            check_moment("expires_at", self.expires_at)
 
 
 class CloseIn(Input):

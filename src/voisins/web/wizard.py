@@ -18,7 +18,7 @@ from voisins.geo.coordinates import validate_point
 from voisins.geo.geocoder import DisabledGeocoder, Geocoder
 from voisins.locations import Address
 from voisins.posts.schemas import Description, PostIn, Title
-from voisins.schedule import PARIS, ClockTime
+from voisins.schedule import END_OF_DAY, PARIS, ClockTime
 from voisins.web.forms import N_, FormError
 
 WHAT = ("kind", "category", "title", "description")
@@ -120,6 +120,9 @@ def _number(value: str) -> int | None:
 
 
 def _moment(day: date, clock: str) -> datetime:
+    if clock == END_OF_DAY:  # "until 24:00" ends at the next day's midnight
+        day += timedelta(days=1)
+        clock = "00:00"
     hours, minutes = (int(part) for part in clock.split(":"))
     return datetime(day.year, day.month, day.day, hours, minutes, tzinfo=PARIS)
 

@@ -7,7 +7,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .support.people import PASSWORD, register, staff
+from .support.people import PASSWORD, link_token, register, staff
 
 
 async def test_resident_registers_logs_in_and_reads_their_account(client: AsyncTestClient) -> None:
@@ -164,12 +164,13 @@ async def test_enrolled_staff_must_give_a_valid_code(
         "/api/v1/auth/login", json={"email": worker.email, "password": PASSWORD}
     )
     assert without.status_code == 401
-    assert "totp_code" in without.json()["fields"]
     wrong = await client.post(
         "/api/v1/auth/login",
         json={"email": worker.email, "password": PASSWORD, "totp_code": "123456"},
     )
     assert wrong.status_code == 401
+    # Which factor failed is not told (tests/test_issue14_auth.py).
+    assert without.json() == wrong.json()
     assert (await client.get("/api/v1/me", headers=worker.headers)).status_code == 200
 
 
@@ -186,7 +187,7 @@ async def test_password_reset_flow(client: AsyncTestClient, engine: AsyncEngine)
             )
         ).all()
     assert len(rows) == 1
-    token = rows[0].payload["token"]
+    token = await link_token(client, "password.reset_requested", camille.id)
     new_password = "a brand new passphrase"
     done = await client.post(
         "/api/v1/auth/password-reset/confirm", json={"token": token, "password": new_password}

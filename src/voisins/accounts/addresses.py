@@ -47,7 +47,7 @@ async def send_link(conn: AsyncConnection, user_id: int, email: str) -> None:
             int(SEND_WINDOW.total_seconds()),
         )
     link = await links.issue(conn, user_id, "email_confirm", CONFIRM_TTL, email=email.lower())
-    await emit(conn, "account.email_confirm", user_id=user_id, link_id=link.id, token=link.token)
+    await emit(conn, "account.email_confirm", user_id=user_id, link_id=link.id)
 
 
 async def resend(conn: AsyncConnection, viewer: Viewer) -> None:

@@ -1,8 +1,11 @@
-"""E-mailed single-use links: a password reset, an address to confirm.
+"""E-mailed single-use links: a password reset, a staff invitation, an address to confirm.
 
-One mechanism for both. The raw token travels only in the link's outbox row (the
-worker puts it in the mail); PostgreSQL keeps its SHA-256, the expiry and whether it
-was used. Using a link is one conditional UPDATE, so two clicks at once use it once."""
+One mechanism for all. The raw token is never at rest anywhere: the outbox row names
+the link by its id only, and the notification worker mints the token as it sends the
+mail (``mint``), storing its SHA-256 in place of the previous one and putting the token
+in the mail alone. So a copy of the database, of the outbox or of Redis holds no
+usable link. PostgreSQL keeps the hash, the expiry and whether it was used. Using a
+link is one conditional UPDATE, so two clicks at once use it once."""
 
 from __future__ import annotations
 
@@ -21,7 +24,6 @@ Purpose = Literal["password_reset", "email_confirm"]
 @dataclass(frozen=True)
 class Link:
     id: int
-    token: str
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,9 @@ async def issue(
     *,
     email: str | None = None,
 ) -> Link:
-    token = new_token()
+    """A new open link; its token is minted when its mail goes out. Until then the
+    row holds the hash of a token nobody was given (the column is unique and required),
+    so the link cannot be followed before it is sent."""
     link_id = (
         await conn.execute(
             text(
@@ -49,12 +53,30 @@ async def issue(
                 "u": user_id,
                 "purpose": purpose,
                 "email": email,
-                "h": token_hash(token),
+                "h": token_hash(new_token()),
                 "exp": datetime.now(UTC) + ttl,
             },
         )
     ).scalar_one()
-    return Link(int(link_id), token)
+    return Link(int(link_id))
+
+
+async def mint(conn: AsyncConnection, link_id: int) -> str | None:
+    """The token of the mail that is being sent for this link, or None when the link
+    was used, cancelled or has expired (nothing to send). Its hash replaces the one
+    before: when a mail is sent again (a retry after a failure), only the latest mail's
+    link works. The caller commits before sending the mail, or the link is dead."""
+    token = new_token()
+    minted = (
+        await conn.execute(
+            text(
+                "UPDATE password_resets SET token_hash = :h WHERE id = :id "
+                "AND used_at IS NULL AND expires_at > now() RETURNING id"
+            ),
+            {"h": token_hash(token), "id": link_id},
+        )
+    ).first()
+    return None if minted is None else token
 
 
 async def find(conn: AsyncConnection, purpose: Purpose, token: str) -> UsedLink | None:

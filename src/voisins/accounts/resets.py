@@ -1,6 +1,12 @@
 """Passwords: a reset by e-mailed link (accounts/links.py), a change from my account.
-The e-mails are sent by the notification worker from the outbox rows; the raw reset
-token travels only in that PostgreSQL row, never in Redis."""
+The e-mails are sent by the notification worker from the outbox rows, which name the
+link by its id: the worker mints the token as it sends (links.mint), so the raw token
+is in the mail only — not in PostgreSQL, not in Redis.
+
+Using a reset link ends every other open link of the account, older or newer
+(``_after_password_change``). Asking for a new link does not end the older ones: mails
+can arrive late or out of order, and the person follows whichever arrived first; each
+lasts an hour at most, and the first one used ends the rest."""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from voisins.accounts import links
+from voisins.accounts import links, passwords
 from voisins.accounts.access import Viewer
 from voisins.accounts.passwords import hash_password, verify_password
 from voisins.accounts.ratelimit import LoginLimiter
@@ -31,12 +37,17 @@ async def request_reset(conn: AsyncConnection, email: str) -> None:
     if user_id is None:
         return
     link = await links.issue(conn, user_id, "password_reset", RESET_TTL)
-    await emit(
-        conn, "password.reset_requested", user_id=user_id, reset_id=link.id, token=link.token
-    )
+    await emit(conn, "password.reset_requested", user_id=user_id, reset_id=link.id)
 
 
 async def confirm_reset(conn: AsyncConnection, token: str, password: str) -> None:
+    """Set the password of a reset link's account (or of an invitation's). A password
+    too easy to guess is refused before the link is used: it stays usable for a better
+    one."""
+    found = await links.find(conn, "password_reset", token)
+    if found is None:
+        raise Invalid.field("token", "unknown, used or expired reset link")
+    await require_strong(conn, found.user_id, password, field="password")
     used = await links.use(conn, "password_reset", token)
     if used is None:
         raise Invalid.field("token", "unknown, used or expired reset link")
@@ -84,12 +95,23 @@ async def change_password(
     """From my account: the current password first, then every other session ends and
     the address is told, without a link that acts."""
     await check_current_password(conn, viewer, current, limiter=limiter)
+    await require_strong(conn, viewer.id, new, field="new_password")
     await conn.execute(
         text("UPDATE users SET password_hash = :p WHERE id = :id"),
         {"p": hash_password(new), "id": viewer.id},
     )
     await _after_password_change(conn, viewer.id, keep_session=viewer.session_id)
     await emit(conn, "account.password_changed", user_id=viewer.id)
+
+
+async def require_strong(conn: AsyncConnection, user_id: int, password: str, *, field: str) -> None:
+    """The password check, with the account's own address and name as words to avoid."""
+    row = (
+        await conn.execute(
+            text("SELECT email, display_name FROM users WHERE id = :u"), {"u": user_id}
+        )
+    ).one()
+    passwords.require_strong(password, field=field, personal=(row.email, row.display_name))
 
 
 async def _after_password_change(

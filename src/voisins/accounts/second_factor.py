@@ -4,9 +4,10 @@ password, and an administrator's reset.
 - Enrolment keeps one pending secret until a first code confirms it: a wrong code or a
   reload shows the same QR code, so a phone that already scanned it keeps working.
   Once confirmed the secret is never shown again (enrolling anew needs a reset).
-- A code serves one sign-in only: the time step it belongs to is stored
-  (``users.totp_last_step``, sql/0013) and only a later step is accepted, by a
-  conditional update, so the same code sent twice at once passes once.
+- A code serves once only, wherever it is given (these pages, the API's login and
+  enrolment in accounts/sessions.py, the login page's code field): the time step it
+  belongs to is stored (``users.totp_last_step``, sql/0013) and only a later step is
+  accepted, by a conditional update, so the same code sent twice at once passes once.
 - Attempts are counted with the login limiter (accounts/ratelimit.py), per account and
   per IP: six digits are guessable without a limit.
 """
@@ -25,8 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from voisins import audit
 from voisins.accounts.access import STAFF_ROLES, Viewer, require_admin
 from voisins.accounts.ratelimit import LoginLimiter
-from voisins.accounts.sessions import TOTP_ISSUER, TOTP_WINDOW
 from voisins.errors import Conflict, Forbidden, Invalid, NotFound
+
+TOTP_ISSUER = "voisins"
+# Accept the previous and next 30 s step: phones' clocks drift.
+TOTP_WINDOW = 1
 
 # Why a code was refused, as the field error of the pages (French, translated there).
 WRONG_CODE = "wrong or expired code"
@@ -110,10 +114,16 @@ async def enrolment(conn: AsyncConnection, viewer: Viewer) -> Enrolment:
     return Enrolment(secret=secret, otpauth_uri=uri)
 
 
-async def _use_code(conn: AsyncConnection, user_id: int, secret: str | None, code: str) -> None:
-    step = matching_step(secret, code) if secret else None
+async def use_code(
+    conn: AsyncConnection, user_id: int, secret: str | None, code: str | None
+) -> str | None:
+    """Accept ``code`` once: None when it was right and is now used, else why not
+    (``WRONG_CODE``, ``USED_CODE``). One conditional UPDATE remembers its step: of two
+    requests with the same code at once, the second waits for the first's row lock,
+    then finds the step taken."""
+    step = matching_step(secret, code) if secret and code else None
     if step is None:
-        raise Invalid.field("code", WRONG_CODE)
+        return WRONG_CODE
     used = (
         await conn.execute(
             text(
@@ -123,8 +133,13 @@ async def _use_code(conn: AsyncConnection, user_id: int, secret: str | None, cod
             {"step": step, "id": user_id},
         )
     ).first()
-    if used is None:
-        raise Invalid.field("code", USED_CODE)
+    return USED_CODE if used is None else None
+
+
+async def _use_code(conn: AsyncConnection, user_id: int, secret: str | None, code: str) -> None:
+    refused = await use_code(conn, user_id, secret, code)
+    if refused is not None:
+        raise Invalid.field("code", refused)
 
 
 async def _verify_session(conn: AsyncConnection, viewer: Viewer) -> None:

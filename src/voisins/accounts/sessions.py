@@ -12,17 +12,15 @@ from voisins.accounts.access import STAFF_ROLES, Viewer
 from voisins.accounts.passwords import hash_password, needs_rehash, verify_password
 from voisins.accounts.ratelimit import LoginLimiter
 from voisins.accounts.schemas import LoginIn, LoginOut, TotpSetupOut
+from voisins.accounts.second_factor import TOTP_ISSUER, USED_CODE, use_code
 from voisins.accounts.tokens import new_token, token_hash
 from voisins.accounts.users import get_me
 from voisins.errors import Conflict, Invalid, Unauthenticated
 
-TOTP_ISSUER = "voisins"
-# Accept the previous and next 30 s step: phones' clocks drift.
-TOTP_WINDOW = 1
-
-
-def _totp_ok(secret: str | None, code: str | None) -> bool:
-    return bool(secret and code and pyotp.TOTP(secret).verify(code, valid_window=TOTP_WINDOW))
+# One answer for a wrong password, a missing code and a wrong or used code: which
+# factor failed is not told (someone trying stolen passwords must not learn which are
+# right from the answer).
+WRONG_LOGIN = "wrong e-mail, password or code"
 
 
 async def login(
@@ -51,17 +49,13 @@ async def login(
         )
     ).first()
     if not verify_password(row.password_hash if row else None, data.password) or row is None:
-        raise Unauthenticated("wrong e-mail or password")
+        raise Unauthenticated(WRONG_LOGIN)
     second_factor = False
     if row.role in STAFF_ROLES and row.totp_on:
         if data.totp_code is None and code_later:
             pass  # second_factor stays False: the session waits for its code
-        elif data.totp_code is None:
-            raise Unauthenticated(
-                "this account needs its 6-digit code", {"totp_code": "required for staff"}
-            )
-        elif not _totp_ok(row.totp_secret, data.totp_code):
-            raise Unauthenticated("wrong 6-digit code", {"totp_code": "wrong or expired code"})
+        elif await use_code(conn, row.id, row.totp_secret, data.totp_code) is not None:
+            raise Unauthenticated(WRONG_LOGIN)
         else:
             second_factor = True
     await limiter.clear_account(email, ip)
@@ -159,7 +153,10 @@ async def totp_enable(conn: AsyncConnection, viewer: Viewer, code: str) -> None:
     ).one()
     if row.totp_enabled_at is not None:
         raise Conflict("the second factor is already enabled")
-    if not _totp_ok(row.totp_secret, code):
+    refused = await use_code(conn, viewer.id, row.totp_secret, code)
+    if refused == USED_CODE:
+        raise Invalid.field("code", "code already used: wait for the next one")
+    if refused is not None:
         raise Invalid.field("code", "wrong or expired code (start the set-up first)")
     await conn.execute(
         text("UPDATE users SET totp_enabled_at = now() WHERE id = :id"), {"id": viewer.id}

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from voisins import audit
 from voisins.accounts import addresses, links
 from voisins.accounts.access import Viewer, require_admin
-from voisins.accounts.passwords import hash_password
+from voisins.accounts.passwords import hash_password, require_strong
 from voisins.accounts.schemas import Me, MeUpdate, RegisterIn, StaffUserIn
 from voisins.errors import Conflict, Invalid, NotFound
 from voisins.outbox import emit
@@ -71,6 +71,7 @@ async def _insert_user(conn: AsyncConnection, values: dict[str, Any]) -> int:
 
 
 async def register(conn: AsyncConnection, data: RegisterIn) -> Me:
+    require_strong(data.password, field="password", personal=(data.email, data.display_name))
     user_id = await _insert_user(
         conn,
         {
@@ -91,6 +92,8 @@ async def create_staff(conn: AsyncConnection, viewer: Viewer, data: StaffUserIn)
     if data.centre_id is not None and data.role != "social_worker":
         raise Invalid.field("centre_id", "only social workers belong to a centre")
     invited = data.password is UNSET
+    if data.password is not UNSET:
+        require_strong(data.password, field="password", personal=(data.email, data.display_name))
     # An invited person chooses their password from the mail; until then the account's
     # password is a random one nobody was told.
     password = secrets.token_urlsafe(32) if data.password is UNSET else data.password
@@ -121,9 +124,7 @@ async def create_staff(conn: AsyncConnection, viewer: Viewer, data: StaffUserIn)
     await audit.record(conn, viewer, "staff.create", "user", user_id)
     if invited:
         link = await links.issue(conn, user_id, "password_reset", INVITATION_TTL)
-        await emit(
-            conn, "account.staff_invited", user_id=user_id, reset_id=link.id, token=link.token
-        )
+        await emit(conn, "account.staff_invited", user_id=user_id, reset_id=link.id)
     return await get_me(conn, user_id)
 
 

@@ -12,6 +12,7 @@ from typing import Any, cast
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from voisins.accounts import links
 from voisins.accounts.addresses import CONFIRM_TTL
 from voisins.accounts.users import INVITATION_TTL
 from voisins.categories import LABELS
@@ -37,7 +38,6 @@ from voisins.notify.messages import (
     post_facts,
     render,
 )
-from voisins.notify.safe_urls import AddressPolicy
 from voisins.settings import Settings
 
 __all__ = ["PermanentError", "SendBatch", "Senders", "TransientError"]
@@ -102,8 +102,7 @@ class Senders:
                 SmsConfig(url=settings.sms_url, token=settings.sms_token or None,
                           sender=settings.sms_sender)
             )  # fmt: skip
-        webhook = WebhookChannel(policy=AddressPolicy.from_settings(settings))
-        return cls(settings, email, sms, webhook)
+        return cls(settings, email, sms, WebhookChannel())
 
     @property
     def enabled(self) -> frozenset[str]:
@@ -115,10 +114,16 @@ class Senders:
         return frozenset(channels)
 
     async def _context(
-        self, engine: AsyncEngine, claim: Any, locale: str, facts: Any = None
+        self,
+        engine: AsyncEngine,
+        claim: Any,
+        locale: str,
+        facts: Any = None,
+        token: str | None = None,
     ) -> dict[str, ContextValue]:
         """The template values of ``claim``'s message; ``facts`` when the caller read
-        them already (a chunk reads all its facts in one query)."""
+        them already (a chunk reads all its facts in one query); ``token``: the link's,
+        minted for this mail (``LINK_KINDS``)."""
         if facts is None:
             async with engine.connect() as conn:
                 facts = (
@@ -161,22 +166,10 @@ class Senders:
             context["covered"] = 1
         if claim.kind == "report.filed":
             context = {"url": context["url"]}
-        if claim.kind == "password.reset_requested":
-            token = facts.payload["token"]
-            context = {"reset_url": page_url(base, "password_new_page", {"jeton": token})}
-        if claim.kind == "account.email_confirm":
-            # The page shows one button; only its POST confirms (mail scanners open links).
-            token = facts.payload["token"]
-            context = {
-                "url": page_url(base, "email_confirm_page", {"jeton": token}),
-                "expires_minutes": int(CONFIRM_TTL.total_seconds()) // 60,
-            }
-        if claim.kind == "account.staff_invited":
-            token = facts.payload["token"]
-            context = {
-                "url": page_url(base, "password_new_page", {"jeton": token}),
-                "expires_days": INVITATION_TTL.days,
-            }
+        if claim.kind in LINK_KINDS:
+            if token is None:
+                raise PermanentError("no token minted for this link")
+            context = _link_context(claim.kind, base, token)
         if claim.kind in ("account.email_change_requested", "account.password_changed"):
             # A notice: its one link leads to the forgotten-password form, acting on nothing.
             context = {"url": page_url(base, "password_forgotten_page")}
@@ -244,17 +237,38 @@ class Senders:
             await self.sms.aclose()
 
 
+# Messages that carry a single-use link, and the payload key naming it: its token is
+# minted as the mail is sent (accounts/links.py), never stored in clear.
+LINK_KINDS = {
+    "password.reset_requested": "reset_id",
+    "account.staff_invited": "reset_id",
+    "account.email_confirm": "link_id",
+}
+
+
+def _link_context(kind: str, base: str, token: str) -> dict[str, ContextValue]:
+    """The template values of a message carrying a single-use link (``LINK_KINDS``)."""
+    if kind == "password.reset_requested":
+        return {"reset_url": page_url(base, "password_new_page", {"jeton": token})}
+    if kind == "account.email_confirm":
+        # The page shows one button; only its POST confirms (mail scanners open links).
+        return {
+            "url": page_url(base, "email_confirm_page", {"jeton": token}),
+            "expires_minutes": int(CONFIRM_TTL.total_seconds()) // 60,
+        }
+    return {
+        "url": page_url(base, "password_new_page", {"jeton": token}),
+        "expires_days": INVITATION_TTL.days,
+    }
+
+
 _RECIPIENTS = text(
     "SELECT id, email, phone, locale, display_name FROM users "
     "WHERE id = ANY(:ids) AND status = 'active'"
 )
 # A confirmation link goes to the address it confirms (a new address is not yet the
-# account's), and only while the link can still be followed.
-_LINK_ADDRESS = text(
-    "SELECT r.email FROM outbox o "
-    "JOIN password_resets r ON r.id = CAST(o.payload ->> 'link_id' AS bigint) "
-    "WHERE o.id = :event AND r.used_at IS NULL AND r.expires_at > now()"
-)
+# account's).
+_LINK_ADDRESS = text("SELECT email FROM password_resets WHERE id = :id")
 
 
 class _ConnectionAsEngine:
@@ -274,7 +288,8 @@ class _ConnectionAsEngine:
 class SendBatch:
     """The deliveries of one job, on one database connection: their recipients read in
     one query, their e-mails sent over one SMTP connection (opened at the first e-mail,
-    closed on exit)."""
+    closed on exit). The connection is in AUTOCOMMIT: the one write, a link's minted
+    token (``LINK_KINDS``), must be committed before its mail goes out."""
 
     def __init__(self, senders: Senders, conn: AsyncConnection) -> None:
         self._senders = senders
@@ -290,6 +305,14 @@ class SendBatch:
     async def __aexit__(self, *_: object) -> None:
         if self._mail is not None:
             await self._mail.aclose()
+
+    async def _mint(self, link_id: int) -> str:
+        """A fresh token for the link of a message (accounts/links.py), committed at
+        once (the connection is in AUTOCOMMIT)."""
+        token = await links.mint(self._conn, link_id)
+        if token is None:
+            raise PermanentError("link used or expired")
+        return token
 
     async def load(self, claims: Sequence[Any]) -> None:
         """Read the active recipients of ``claims``; the others are "recipient gone"."""
@@ -318,21 +341,26 @@ class SendBatch:
         if person is None:
             raise PermanentError("recipient gone")
         locale = person.locale
+        facts = self._facts.get(claim.id)
+        link_id, token = None, None
+        if claim.kind in LINK_KINDS:
+            if facts is None:
+                raise PermanentError("event gone")
+            link_id = int(facts.payload[LINK_KINDS[claim.kind]])
+            token = await self._mint(link_id)
         message = Message(
             delivery_id=claim.id,
             recipient_id=claim.user_id,
             kind=claim.kind,
             locale=locale,
             recipient_name=person.display_name,
-            context=await senders._context(self._engine, claim, locale, self._facts.get(claim.id)),
+            context=await senders._context(self._engine, claim, locale, facts, token),
         )
         if claim.channel == "email":
             address = person.email
             if claim.kind == "account.email_confirm":
-                found = await self._conn.execute(_LINK_ADDRESS, {"event": claim.event_id})
+                found = await self._conn.execute(_LINK_ADDRESS, {"id": link_id})
                 address = found.scalar()
-                if address is None:
-                    raise PermanentError("link used or expired")
             if senders.email is None or not address:
                 raise PermanentError("email unavailable")
             if self._mail is None:

@@ -29,6 +29,7 @@ from voisins.web.forms import N_, FormError, convert, form_values
 from voisins.web.i18n import language_cookie
 from voisins.web.pages import Me, me_of, page
 from voisins.web.problems import signed_in
+from voisins.web.routes import recovery
 from voisins.web.url_state import notice
 from voisins.web.wording import NOTIFICATION_KINDS, kinds_for
 
@@ -283,7 +284,8 @@ async def change_password(
         except FormError as exc:
             errors = _messages(exc.fields)
         except Invalid as exc:
-            errors = _messages(exc.fields)
+            too_easy = recovery.too_easy(exc, "new_password")
+            errors = {"new_password": recovery.TOO_EASY} if too_easy else _messages(exc.fields)
         except TooManyRequests:
             errors = {"current_password": TOO_MANY_GUESSES}
     if errors:

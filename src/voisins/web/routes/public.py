@@ -25,7 +25,7 @@ from voisins.api.deps import (
 )
 from voisins.categories import LABELS
 from voisins.demo import DEMO_PASSWORD, DEMO_TOTP
-from voisins.errors import Conflict, TooManyRequests, Unauthenticated
+from voisins.errors import Conflict, Invalid, TooManyRequests, Unauthenticated
 from voisins.geo.coordinates import LonLat
 from voisins.posts import service as posts
 from voisins.settings import Settings
@@ -141,12 +141,9 @@ async def login_submit(
         errors = exc.fields
     except TooManyRequests:
         errors = {"form": N_("Trop d'essais. Réessayez dans quelques minutes.")}
-    except Unauthenticated as exc:
-        if "totp_code" in exc.fields:
-            # Only a form that still sends the code with the password gets here.
-            errors = {"form": N_("Entrez le code à 6 chiffres de votre application.")}
-        else:
-            errors = {"form": N_("E-mail ou mot de passe incorrect.")}
+    except Unauthenticated:
+        # The same words for a wrong password and a wrong code (accounts/sessions.py).
+        errors = {"form": N_("E-mail ou mot de passe incorrect.")}
     if errors:
         values.pop("password", None)
         return page(request, "login.html", None, status_code=400, errors=errors,
@@ -184,6 +181,12 @@ async def signup_submit(
         values.pop("password", None)
         return page(request, "signup.html", None, status_code=400, errors=exc.fields,
                     values=values)  # fmt: skip
+    except Invalid as exc:
+        if not recovery.too_easy(exc, "password"):
+            raise
+        values.pop("password", None)
+        return page(request, "signup.html", None, status_code=400,
+                    errors={"password": recovery.TOO_EASY}, values=values)  # fmt: skip
     except Conflict:
         values.pop("password", None)
         taken = {"email": N_("Un compte existe déjà avec cet e-mail.")}

@@ -11,7 +11,7 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.response import Redirect, Template
 
-from voisins.accounts import resets
+from voisins.accounts import passwords, resets
 from voisins.accounts.schemas import ResetConfirmIn, ResetRequestIn
 from voisins.api.deps import OptionalViewer, Tx
 from voisins.errors import Invalid
@@ -24,6 +24,18 @@ NEW_PASSWORD_PATH = "/mot-de-passe/nouveau"
 CHANGED_QUERY = "mot-de-passe=change"
 # ResetConfirmIn's bounds: anything else cannot be a link we sent.
 TOKEN_LENGTHS = range(20, 101)
+# A new password refused as too easy to guess (accounts/passwords.py): here, at sign-up
+# and on the account page.
+TOO_EASY = N_(
+    "Ce mot de passe est trop facile à deviner : il est très courant, ou il a déjà "
+    "circulé après un piratage. Choisissez plutôt une phrase de quelques mots sans "
+    "rapport entre eux."
+)
+
+
+def too_easy(exc: Invalid, field: str) -> bool:
+    """Whether a service refused the new password in ``field`` as too easy to guess."""
+    return exc.fields.get(field) == passwords.TOO_EASY
 
 
 @get("/mot-de-passe/oublie", name="password_forgotten_page", include_in_schema=False)
@@ -75,9 +87,11 @@ async def new_password_submit(request: Request[Any, Any, Any], tx: Tx) -> Respon
             await resets.confirm_reset(tx, data.token, data.password)
         except FormError:
             errors = {"password": N_("Choisissez un mot de passe de 10 caractères au moins.")}
-        except Invalid:
-            # Unknown, already used or older than an hour: the same page for all three.
-            return page(request, "public/password_link_invalid.html", None, status_code=400)
+        except Invalid as exc:
+            if not too_easy(exc, "password"):
+                # Unknown, already used or older than an hour: the same page for all three.
+                return page(request, "public/password_link_invalid.html", None, status_code=400)
+            errors = {"password": TOO_EASY}
     if errors:
         return page(request, "public/password_new.html", None, status_code=400,
                     errors=errors, token=token)  # fmt: skip

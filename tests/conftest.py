@@ -81,6 +81,14 @@ def settings(base_settings: Settings, database: str, redis_url: str) -> Settings
         quota_republish_per_hour=10_000,
         quota_withdraw_per_hour=10_000,
         quota_pause_per_hour=10_000,
+        # Likewise for the rate limits (tests/test_issue14_limits.py builds its own);
+        # the login limits stay as deployed: tests/test_auth.py relies on them.
+        limit_register_per_ip_per_hour=100_000,
+        limit_reset_per_address_per_hour=100,
+        limit_reset_per_ip_per_hour=100_000,
+        limit_report_per_hour=100_000,
+        limit_block_per_hour=100_000,
+        limit_anonymous_search_per_ip_per_minute=1_000_000,
     )
 
 

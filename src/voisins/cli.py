@@ -45,6 +45,19 @@ def default_workers() -> int:
     return os.cpu_count() or 1
 
 
+# How uvicorn serves the app, whatever the number of processes (tests serve with the
+# same options).
+SERVE_OPTIONS: dict[str, Any] = {
+    "log_config": None,
+    "access_log": False,
+    # The client's address is worked out by the app alone (api/deps.py, client_ip), from
+    # X-Forwarded-For only behind VOISINS_TRUSTED_PROXIES: uvicorn must not rewrite it
+    # first from its own list of trusted peers (127.0.0.1 by default).
+    "proxy_headers": False,
+    "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_S,
+}
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -70,10 +83,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         workers=workers if workers > 1 else None,
         host=args.host or settings.host,
         port=args.port or settings.port,
-        log_config=None,
-        access_log=False,
-        proxy_headers=True,
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        **SERVE_OPTIONS,
     )
     return 0
 

@@ -12,6 +12,7 @@ import ipaddress
 import os
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Annotated, Literal
 
 import msgspec
@@ -22,6 +23,15 @@ PREFIX = "VOISINS_"
 DEV_SECRET_KEY = "dev-secret-key-change-me-in-production"
 Port = Annotated[int, Meta(ge=1, le=65535)]
 Weight = Annotated[float, Meta(ge=0.0, le=10.0)]
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+# How many times an action may be done within a rate limit's window.
+Allowance = Annotated[int, Meta(ge=1, le=100_000)]
+
+
+@lru_cache(maxsize=8)
+def _trusted_networks(value: str) -> tuple[IPNetwork, ...]:
+    # Read on every request (api/deps.py, client_ip): parsed once per distinct value.
+    return tuple(_networks(value))
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -77,8 +87,29 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     map_tile_attribution: str = "© OpenStreetMap"
     web_assets_dir: str = ""
     session_ttl_s: Annotated[int, Meta(ge=300, le=90 * 86400)] = 14 * 86400
+    # Failed logins (and second-factor codes) per account, and per client IP, within the
+    # window (accounts/ratelimit.py). Successful logins are not counted; a device that
+    # signed in to an account before is spared that account's count for this many days
+    # (accounts/known_devices.py), so that nobody can lock the owner out.
     login_max_attempts: Annotated[int, Meta(ge=1, le=1000)] = 5
     login_window_s: Annotated[int, Meta(ge=10, le=86400)] = 900
+    login_ip_max_attempts: Allowance = 20
+    login_known_device_days: Annotated[int, Meta(ge=1, le=730)] = 180
+    # The proxies in front of the service (comma-separated addresses or CIDR blocks):
+    # X-Forwarded-For is believed only from them, and the client is the right-most
+    # address there that is not one of them. Empty: the peer is the client.
+    trusted_proxies: str = ""
+    # Rate limits on what anyone can repeat for free (accounts/ratelimit.py).
+    # Sign-ups per client IP: a centre's wifi signs a whole workshop up.
+    limit_register_per_ip_per_hour: Allowance = 20
+    # Password-reset links per address (a mailbox must not be flooded), and per IP.
+    limit_reset_per_address_per_hour: Annotated[int, Meta(ge=1, le=100)] = 3
+    limit_reset_per_ip_per_hour: Allowance = 20
+    # Reports and blocks per account, refused ones included (walking ids through them).
+    limit_report_per_hour: Allowance = 10
+    limit_block_per_hour: Allowance = 10
+    # Searches of the public listing without signing in, per client IP.
+    limit_anonymous_search_per_ip_per_minute: Annotated[int, Meta(ge=1, le=10_000_000)] = 60
     # E-mail over SMTP; an empty host turns e-mail off.
     smtp_host: str = ""
     smtp_port: Port = 25
@@ -162,6 +193,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     home_lat: Annotated[float, Meta(ge=-90, le=90)] = 48.886
 
     @property
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        """``trusted_proxies`` parsed (checked when the settings are loaded)."""
+        return _trusted_networks(self.trusted_proxies)
+
+    @property
     def sqlalchemy_url(self) -> str:
         """The database URL with the asyncpg driver named, as SQLAlchemy wants it."""
         return re.sub(r"^postgres(ql)?(\+asyncpg)?://", "postgresql+asyncpg://", self.database_url)
@@ -240,6 +276,12 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
             _env_name("webhook_allow_networks"), settings.webhook_allow_networks,
             _EXPECTED["webhook_allow_networks"],
         ) from None  # fmt: skip
+    try:
+        settings.trusted_proxy_networks  # noqa: B018 - checked once, here
+    except ValueError:
+        raise SettingsError(
+            _env_name("trusted_proxies"), settings.trusted_proxies, _EXPECTED["trusted_proxies"]
+        ) from None
     if settings.environment == "production" and settings.secret_key == DEV_SECRET_KEY:
         raise SettingsError(_env_name("secret_key"), "(default)", "a secret of your own")
     return settings
@@ -261,6 +303,7 @@ _EXPECTED = {
     "secret_key": "a random string of at least 16 characters",
     "geocoder": "one of addok, ban, off",
     "addok_redis_url": "a URL like redis://host:6379/1",
+    "trusted_proxies": "comma-separated IP addresses or CIDR blocks, like 10.0.0.0/8,::1",
     "metrics_token": "empty, or a random string of at least 16 characters without spaces",
     "webhook_allow_networks": "empty, or networks like 10.20.0.0/16, fd00:1::/64",
 }

@@ -7,10 +7,9 @@ a week; a prober needs them hundreds of times. Each account may therefore do eac
 them only so often (limits in settings), counted in Redis so that every API process
 shares one count.
 
-The count is a sliding log: one sorted set per account, action and window, holding the
-moments (Redis's own clock, so API servers' clocks do not matter) of the actions still
-inside the window. A Lua script checks every limit an action touches and records it in
-all of them, or in none: a refused action costs nothing and leaves nothing behind.
+The count is a sliding log in Redis (accounts/sliding_log.py, the machinery the rate
+limits share): every limit an action touches is checked and spent together, or none is,
+so a refused action costs nothing and leaves nothing behind.
 
 Redis down: the action goes through and a warning is logged (as for the login limiter).
 A Redis outage must not stop an elderly person's request for help, and probing in the
@@ -20,20 +19,16 @@ meantime is still caught afterwards: short-lived posts are counted in PostgreSQL
 
 from __future__ import annotations
 
-import math
-import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Literal
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
+from voisins.accounts.sliding_log import DAY_S, HOUR_S, Bucket, Limit, Refused, SlidingLog
 from voisins.errors import TooManyRequests
-from voisins.logs import get_logger
 from voisins.settings import Settings
 
-log = get_logger(__name__)
+__all__ = ["Action", "Limit", "Quotas", "limits_from", "quota_key", "quota_keys"]
 
 # publish: a post goes out (created published, or a draft published; also a post sent to
 # a centre that reviews every post). republish: a post that was online before goes out
@@ -47,19 +42,6 @@ _WORDS: dict[Action, str] = {
     "withdraw": "withdrawals",
     "pause": "pauses and resumptions of your volunteer profile",
 }
-
-HOUR_S = 3600
-DAY_S = 86400
-
-
-@dataclass(frozen=True)
-class Limit:
-    count: int
-    window_s: int
-
-    def __str__(self) -> str:
-        span = {HOUR_S: "hour", DAY_S: "day"}.get(self.window_s, f"{self.window_s} s")
-        return f"{self.count} per {span}"
 
 
 def limits_from(settings: Settings) -> dict[Action, tuple[Limit, ...]]:
@@ -89,42 +71,10 @@ def quota_keys(user_id: int, settings: Settings) -> list[str]:
     ]
 
 
-# KEYS: the sorted sets; ARGV: a random tag, then each key's limit and window (ms).
-# Returns 0 when recorded, else {milliseconds to wait, index of the key that refused}.
-_SPEND = """
-local now_parts = redis.call('TIME')
-local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
-local wait, refused = 0, 0
-for i = 1, #KEYS do
-    local limit = tonumber(ARGV[2 * i])
-    local window = tonumber(ARGV[2 * i + 1])
-    redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
-    local count = redis.call('ZCARD', KEYS[i])
-    if count >= limit then
-        -- Allowed again once the entry that keeps the count at the limit leaves the window.
-        local entry = redis.call('ZRANGE', KEYS[i], count - limit, count - limit, 'WITHSCORES')
-        local until_free = tonumber(entry[2]) + window - now
-        if until_free > wait then
-            wait, refused = until_free, i
-        end
-    end
-end
-if refused > 0 then
-    return {wait, refused}
-end
-for i = 1, #KEYS do
-    redis.call('ZADD', KEYS[i], now, now .. ':' .. ARGV[1])
-    redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[2 * i + 1]))
-end
-return 0
-"""
-
-
 class Quotas:
     def __init__(self, redis: Redis, limits: Mapping[Action, Sequence[Limit]]) -> None:
-        self.redis = redis
+        self.log = SlidingLog(redis)
         self.limits = limits
-        self._script = redis.register_script(_SPEND)
 
     @classmethod
     def from_settings(cls, redis: Redis, settings: Settings) -> Quotas:
@@ -133,26 +83,16 @@ class Quotas:
     async def spend(self, user_id: int, *actions: Action) -> None:
         """Count these actions of one account, all of them or none: raise
         ``TooManyRequests`` (with the seconds to wait) when any limit is reached."""
-        planned = [(a, limit) for a in actions for limit in self.limits[a]]
-        if not planned:
-            return
-        keys = [quota_key(user_id, a, limit.window_s) for a, limit in planned]
-        args: list[int | str] = [secrets.token_hex(8)]
-        for _, limit in planned:
-            args += [limit.count, limit.window_s * 1000]
-        try:
-            outcome = await self._script(keys=keys, args=args)
-        except RedisError as exc:
-            # Failing open: see the module's docstring.
-            log.warning("action quota unavailable", actions=list(actions), error=type(exc).__name__)
-            return
-        if not outcome:
-            return
-        wait_ms, index = int(outcome[0]), int(outcome[1])
-        action, limit = planned[index - 1]
-        retry = max(math.ceil(wait_ms / 1000), 1)
-        raise TooManyRequests(
-            f"too many {_WORDS[action]} from this account (at most {limit}); "
-            f"try again in {retry} seconds",
-            retry_after_s=retry,
-        )
+        planned = {
+            Bucket(quota_key(user_id, a, limit.window_s), limit): a
+            for a in actions
+            for limit in self.limits[a]
+        }
+        outcome = await self.log.spend(list(planned), what=f"quota {'+'.join(actions)}")
+        if isinstance(outcome, Refused):
+            retry = outcome.retry_after_s
+            raise TooManyRequests(
+                f"too many {_WORDS[planned[outcome.bucket]]} from this account "
+                f"(at most {outcome.bucket.limit}); try again in {retry} seconds",
+                retry_after_s=retry,
+            )

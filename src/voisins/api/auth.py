@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request, Response, Router, get, patch, post
 from litestar.params import JSONBody
 
-from voisins.accounts import addresses, resets, sessions, users
+from voisins.accounts import addresses, resets, second_factor, sessions, users
 from voisins.accounts.schemas import (
     Accepted,
     EmailChangeIn,
@@ -26,6 +26,7 @@ from voisins.accounts.schemas import (
 )
 from voisins.api.deps import (
     READS_ONLY,
+    ActionLimitsDep,
     CurrentViewer,
     LimiterDep,
     OptionalViewer,
@@ -34,18 +35,23 @@ from voisins.api.deps import (
     Tx,
     client_ip,
     ended_session_cookie,
+    known_device_cookie,
     session_cookie,
+    sparing_known_device,
 )
 from voisins.api.idempotent import IdempotencyKey, idempotent_response
 
 
 @post("/auth/register", operation_id="register", summary="Create a resident account")
 async def register(
+    request: Request[Any, Any, Any],
     data: JSONBody[RegisterIn],
     tx: Tx,
+    action_limits: ActionLimitsDep,
 ) -> Me:
     # No account exists yet to scope an Idempotency-Key to: a repeated registration
     # is answered by the unique e-mail (409) instead.
+    await action_limits.register(client_ip(request))
     return await users.register(tx, data)
 
 
@@ -64,10 +70,15 @@ async def login(
     limiter: LimiterDep,
     settings: SettingsDep,
 ) -> Response[LoginOut]:
+    if data.totp_code is None:
+        limiter = sparing_known_device(limiter, request)
     result = await sessions.login(
         tx, limiter, data, ip=client_ip(request), ttl_s=settings.session_ttl_s
     )
-    return Response(result, status_code=200, cookies=[session_cookie(result.token, settings)])
+    cookies = [session_cookie(result.token, settings)]
+    if not result.second_factor_required:
+        cookies.append(known_device_cookie(request, data.email, settings))
+    return Response(result, status_code=200, cookies=cookies)
 
 
 @post("/auth/logout", operation_id="logout", summary="End this session", status_code=200)
@@ -87,8 +98,18 @@ async def totp_setup(tx: Tx, session_viewer: SessionViewer) -> TotpSetupOut:
     summary="Confirm TOTP with a first code",
     status_code=200,
 )
-async def totp_enable(data: JSONBody[TotpCodeIn], tx: Tx, session_viewer: SessionViewer) -> Me:
+async def totp_enable(
+    request: Request[Any, Any, Any],
+    data: JSONBody[TotpCodeIn],
+    tx: Tx,
+    session_viewer: SessionViewer,
+    limiter: LimiterDep,
+) -> Me:
+    # Six digits are guessable without a limit: counted as the pages' codes are.
+    key, ip = second_factor.limiter_key(session_viewer.id), client_ip(request)
+    await limiter.hit(key, ip)
     await sessions.totp_enable(tx, session_viewer, data.code)
+    await limiter.clear_account(key, ip)
     return await users.get_me(tx, session_viewer.id)
 
 
@@ -98,7 +119,13 @@ async def totp_enable(data: JSONBody[TotpCodeIn], tx: Tx, session_viewer: Sessio
     summary="Send a password reset link (answers the same whether the account exists)",
     status_code=202,
 )
-async def password_reset_request(data: JSONBody[ResetRequestIn], tx: Tx) -> Accepted:
+async def password_reset_request(
+    request: Request[Any, Any, Any],
+    data: JSONBody[ResetRequestIn],
+    tx: Tx,
+    action_limits: ActionLimitsDep,
+) -> Accepted:
+    await action_limits.reset_request(data.email, client_ip(request))
     await resets.request_reset(tx, data.email)
     return Accepted()
 

@@ -8,6 +8,7 @@ from litestar import Request, Response, Router, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from voisins.api.deps import (
+    ANONYMOUS_SEARCH,
     READS_ONLY,
     CurrentViewer,
     GeocoderDep,
@@ -15,6 +16,7 @@ from voisins.api.deps import (
     QuotasDep,
     SettingsDep,
     Tx,
+    anonymous_search_limit,
 )
 from voisins.api.idempotent import IdempotencyKey, idempotent_response
 from voisins.api.params import PageQuery, PerPageQuery, RadiusQuery
@@ -25,6 +27,7 @@ from voisins.matching import publication
 from voisins.pagination import Page
 from voisins.posts import service
 from voisins.posts.schemas import CloseIn, PostIn, PostPrivate, PostPublic, PostUpdate
+from voisins.posts.service import PostSaved
 
 
 @post("/posts", operation_id="createPost", summary="Post a request or an offer")
@@ -37,7 +40,9 @@ async def create_post(
     geocoder: GeocoderDep,
     quotas: QuotasDep,
     idempotency_key: IdempotencyKey = None,
-) -> Response[PostPrivate]:
+) -> Response[PostSaved]:
+    """Texts with a phone number, an e-mail or a street address are refused (422 on the
+    field); ``warnings`` tell what else the author may want to change (a person named)."""
     return await idempotent_response(
         tx,
         viewer,
@@ -54,7 +59,9 @@ async def create_post(
     "/posts",
     operation_id="browsePosts",
     summary="Open posts near a place (public cells, 1 km distance bands)",
-    opt=READS_ONLY,
+    # Without signing in, a few searches a second per client IP at most (settings).
+    opt={**READS_ONLY, ANONYMOUS_SEARCH: True},
+    guards=[anonymous_search_limit],
 )
 async def browse_posts(
     tx: Tx,
@@ -119,10 +126,10 @@ async def get_post(
 )
 async def update_post(
     data: JSONBody[PostUpdate], tx: Tx, viewer: CurrentViewer, post_id: FromPath[int]
-) -> PostPrivate:
+) -> PostSaved:
     """Only the fields given change. The author, or a social worker acting for them; a
     published post whose text changed may go back to the centre's review; volunteers
-    who already said yes are told."""
+    who already said yes are told. Texts are screened as at creation."""
     return await service.update_post(tx, viewer, post_id, data)
 
 

@@ -6,8 +6,10 @@ from typing import Any
 
 import msgspec
 import pyotp
-from litestar import Request, Response, get, post
+from litestar import Request, Response, Router, get, post
+from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
+from litestar.handlers import BaseRouteHandler
 from litestar.response import Redirect, Template
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -15,13 +17,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from voisins.accounts import sessions, users
 from voisins.accounts.schemas import LoginIn, RegisterIn
 from voisins.api.deps import (
+    ANONYMOUS_SEARCH,
+    ActionLimitsDep,
     LimiterDep,
     OptionalViewer,
     SettingsDep,
     Tx,
+    anonymous_search_limit,
     client_ip,
     ended_session_cookie,
+    known_device_cookie,
+    provide_action_limits,
     session_cookie,
+    sparing_known_device,
 )
 from voisins.categories import LABELS
 from voisins.demo import DEMO_PASSWORD, DEMO_TOTP
@@ -32,6 +40,7 @@ from voisins.settings import Settings
 from voisins.web.forms import N_, FormError, convert, form_values
 from voisins.web.i18n import LANG_COOKIE, LOCALES, language_cookie
 from voisins.web.pages import LARGE_TEXT_COOKIE, me_of, page, safe_next
+from voisins.web.problems import PAGE_ERROR_HANDLERS
 from voisins.web.routes import recovery, staff
 
 HOME_RADIUS_KM = 2
@@ -44,7 +53,10 @@ def home_area(settings: Settings) -> LonLat:
     return LonLat(settings.home_lon, settings.home_lat)
 
 
-@get("/", name="home", include_in_schema=False)
+# The home page is the public listing's search for visitors: limited per client IP
+# without a session (api/deps.py, anonymous_search_limit).
+@get("/", name="home", include_in_schema=False, opt={ANONYMOUS_SEARCH: True},
+     guards=[anonymous_search_limit])  # fmt: skip
 async def home(
     request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer, settings: SettingsDep
 ) -> Template:
@@ -130,8 +142,11 @@ async def login_submit(
     if not values.get("totp_code"):
         values.pop("totp_code", None)
     errors: dict[str, str] = {}
+    retry_s = 0
     try:
         data = convert(values, LoginIn)
+        if data.totp_code is None:
+            limiter = sparing_known_device(limiter, request)
         # Staff give their code on a page of its own (routes/staff.py), or enrol there.
         result = await sessions.login(
             tx, limiter, data, ip=client_ip(request), ttl_s=settings.session_ttl_s,
@@ -139,18 +154,27 @@ async def login_submit(
         )  # fmt: skip
     except FormError as exc:
         errors = exc.fields
-    except TooManyRequests:
+    except TooManyRequests as exc:
         errors = {"form": N_("Trop d'essais. Réessayez dans quelques minutes.")}
+        retry_s = exc.retry_after_s
     except Unauthenticated:
         # The same words for a wrong password and a wrong code (accounts/sessions.py).
         errors = {"form": N_("E-mail ou mot de passe incorrect.")}
     if errors:
         values.pop("password", None)
-        return page(request, "login.html", None, status_code=400, errors=errors,
-                    values=values, suite=suite)  # fmt: skip
-    if result.second_factor_required:
-        suite = staff.second_step(result.user.second_factor_enabled, suite)
+        shown = page(request, "login.html", None, status_code=429 if retry_s else 400,
+                     errors=errors, values=values, suite=suite)  # fmt: skip
+        if retry_s:
+            shown.headers["Retry-After"] = str(retry_s)
+        return shown
     redirect = Redirect(suite, status_code=303)
+    if result.second_factor_required:
+        # The device becomes known once the code is given too (routes/staff.py).
+        redirect = Redirect(
+            staff.second_step(result.user.second_factor_enabled, suite), status_code=303
+        )
+    else:
+        redirect.cookies.append(known_device_cookie(request, data.email, settings))
     redirect.cookies.append(session_cookie(result.token, settings))
     return redirect
 
@@ -164,14 +188,17 @@ async def signup_page(
 
 @post("/inscription", name="signup_submit", include_in_schema=False)
 async def signup_submit(
-    request: Request[Any, Any, Any], tx: Tx, limiter: LimiterDep, settings: SettingsDep
-) -> Response[Any]:
+    request: Request[Any, Any, Any], tx: Tx, limiter: LimiterDep, settings: SettingsDep,
+    action_limits: ActionLimitsDep,
+) -> Response[Any]:  # fmt: skip
     values = await form_values(request)
     values["locale"] = values.get("locale") or request.cookies.get(LANG_COOKIE) or "fr"
     if not values.get("phone"):
         values.pop("phone", None)
     try:
         data = convert(values, RegisterIn)
+        # Refused: the 429 page (PAGE_ERROR_HANDLERS below), nothing written.
+        await action_limits.register(client_ip(request))
         await users.register(tx, data)
         result = await sessions.login(
             tx, limiter, LoginIn(email=data.email, password=data.password),
@@ -194,6 +221,7 @@ async def signup_submit(
     # The account page says a link was sent, and offers to send it again.
     redirect = Redirect("/mon-compte?fait=inscription#adresse", status_code=303)
     redirect.cookies.append(session_cookie(result.token, settings))
+    redirect.cookies.append(known_device_cookie(request, data.email, settings))
     return redirect
 
 
@@ -236,7 +264,24 @@ async def text_size(request: Request[Any, Any, Any]) -> Redirect:
     return redirect
 
 
+async def reset_request_limit(connection: ASGIConnection[Any, Any, Any, Any],
+                              handler: BaseRouteHandler) -> None:  # fmt: skip
+    """A guard on the recovery pages: asking for a reset link by the form is limited
+    per address and per client IP, as the API's request is (api/auth.py)."""
+    if handler.name != recovery.forgotten_submit.name or not isinstance(connection, Request):
+        return
+    email = (await connection.form()).get("email")
+    await provide_action_limits(connection.app.state).reset_request(
+        email if isinstance(email, str) else None, client_ip(connection)
+    )
+
+
 ROUTES = [
-    home, login_page, login_submit, signup_page, signup_submit, logout, language, text_size,
-    *recovery.ROUTES, *staff.ROUTES,
+    # A refused limit shows the 429 page, as other pages do (web/problems.py).
+    Router(path="/", route_handlers=[
+        home, login_page, login_submit, signup_page, signup_submit, logout, language, text_size,
+    ], exception_handlers=PAGE_ERROR_HANDLERS),
+    Router(path="/", route_handlers=recovery.ROUTES, guards=[reset_request_limit],
+           exception_handlers=PAGE_ERROR_HANDLERS),
+    *staff.ROUTES,
 ]  # fmt: skip

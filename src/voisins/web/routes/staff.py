@@ -20,9 +20,17 @@ from litestar.response import Redirect, Template
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from voisins.accounts import second_factor, sessions
+from voisins.accounts import second_factor, sessions, users
 from voisins.accounts.access import Viewer
-from voisins.api.deps import LimiterDep, OptionalViewer, Tx, client_ip, token_of
+from voisins.api.deps import (
+    LimiterDep,
+    OptionalViewer,
+    SettingsDep,
+    Tx,
+    client_ip,
+    known_device_cookie,
+    token_of,
+)
 from voisins.api.refusals import VIEWER_STATE_KEY
 from voisins.errors import Conflict, Invalid, TooManyRequests
 from voisins.web.forms import N_, form_values
@@ -55,12 +63,29 @@ def _refusal(exc: Invalid) -> str:
     return CODE_ERRORS.get(reason, CODE_ERRORS[second_factor.WRONG_CODE])
 
 
+def _waiting(exc: TooManyRequests, shown: Template) -> Template:
+    shown.headers["Retry-After"] = str(exc.retry_after_s)
+    return shown
+
+
 def landing(viewer: Viewer, suite: str) -> str:
     """Where a fully signed-in staff member goes: the page they asked for, else a social
     worker's workspace."""
     if suite == "/" and viewer.is_social_worker:
         return "/centre"
     return suite
+
+
+async def signed_in_fully(
+    request: Request[Any, Any, Any], tx: Tx, viewer: Viewer, suite: str, settings: SettingsDep
+) -> Redirect:
+    """After the code: on to the page asked for, and this device now knows the account
+    (its password is no longer held up by someone else's wrong guesses)."""
+    redirect = Redirect(landing(viewer, suite), status_code=303)
+    email = (await users.get_me(tx, viewer.id)).email
+    if email:
+        redirect.cookies.append(known_device_cookie(request, email, settings))
+    return redirect
 
 
 def second_step(enrolled: bool, suite: str) -> str:
@@ -142,7 +167,7 @@ async def enrol_page(request: Request[Any, Any, Any], tx: Tx) -> Response[Any]:
 @post(ENROL_PATH, name="staff_enrol_submit", operation_id="pageStaffEnrolSubmit",
       include_in_schema=False)  # fmt: skip
 async def enrol_submit(
-    request: Request[Any, Any, Any], tx: Tx, limiter: LimiterDep
+    request: Request[Any, Any, Any], tx: Tx, limiter: LimiterDep, settings: SettingsDep
 ) -> Response[Any]:
     viewer, enrolled = await _staff_session(request, tx)
     values = await form_values(request)
@@ -158,12 +183,12 @@ async def enrol_submit(
     except Invalid as exc:
         return await _enrol_page(request, tx, viewer, suite, status_code=400,
                                  errors={"code": _refusal(exc)})  # fmt: skip
-    except TooManyRequests:
-        return await _enrol_page(request, tx, viewer, suite, status_code=429,
-                                 errors={"code": TOO_MANY})  # fmt: skip
+    except TooManyRequests as exc:
+        return _waiting(exc, await _enrol_page(request, tx, viewer, suite, status_code=429,
+                                               errors={"code": TOO_MANY}))  # fmt: skip
     except Conflict:  # confirmed meanwhile, in another tab
         return Redirect(second_step(True, suite), status_code=303)
-    return Redirect(landing(viewer, suite), status_code=303)
+    return await signed_in_fully(request, tx, viewer, suite, settings)
 
 
 def _code_page(
@@ -188,7 +213,7 @@ async def code_page(request: Request[Any, Any, Any], tx: Tx) -> Response[Any]:
 @post(CODE_PATH, name="staff_code_submit", operation_id="pageStaffCodeSubmit",
       include_in_schema=False)  # fmt: skip
 async def code_submit(
-    request: Request[Any, Any, Any], tx: Tx, limiter: LimiterDep
+    request: Request[Any, Any, Any], tx: Tx, limiter: LimiterDep, settings: SettingsDep
 ) -> Response[Any]:
     viewer, enrolled = await _staff_session(request, tx)
     values = await form_values(request)
@@ -204,9 +229,9 @@ async def code_submit(
             )
     except Invalid as exc:
         return _code_page(request, suite, status_code=400, errors={"code": _refusal(exc)})
-    except TooManyRequests:
-        return _code_page(request, suite, status_code=429, errors={"code": TOO_MANY})
-    return Redirect(landing(viewer, suite), status_code=303)
+    except TooManyRequests as exc:
+        return _waiting(exc, _code_page(request, suite, status_code=429, errors={"code": TOO_MANY}))
+    return await signed_in_fully(request, tx, viewer, suite, settings)
 
 
 @post(RESET_PATH, name="staff_factor_reset", operation_id="pageResetSecondFactor",

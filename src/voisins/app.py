@@ -9,8 +9,6 @@ from collections.abc import AsyncIterator
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 from voisins import __version__
 from voisins.api import (
@@ -30,6 +28,7 @@ from voisins.api.edge import input_edge_middleware
 from voisins.api.errors import EXCEPTION_HANDLERS, release_frames
 from voisins.api.health import live, ready
 from voisins.api.middleware import request_id_middleware
+from voisins.api.openapi import ApiDocs
 from voisins.api.refusals import audit_refusal
 from voisins.db import create_engine
 from voisins.geo.geocoder import geocoder_from_settings
@@ -91,8 +90,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     live_channels = live_events.live_channels(settings)
     # /metrics exists only when a token protects it (voisins/metrics.py).
     metrics_on = bool(settings.metrics_token)
+    api_docs = ApiDocs(title="voisins", version=__version__, description=API_DESCRIPTION)
     return Litestar(
-        plugins=[live_channels],
+        plugins=[live_channels, api_docs],
         route_handlers=[
             live,
             ready,
@@ -128,12 +128,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         after_exception=[audit_refusal, release_frames],
         request_max_body_size=settings.max_body_bytes,
         logging_config=None,
-        openapi_config=OpenAPIConfig(
-            title="voisins",
-            version=__version__,
-            description=API_DESCRIPTION,
-            path="/schema",
-            render_plugins=[SwaggerRenderPlugin(), ScalarRenderPlugin()],
-        ),
+        openapi_config=api_docs.config,
         debug=False,
     )

@@ -1,0 +1,252 @@
+"""Schemathesis against the real app, once per role (issue 14).
+
+The app is served by uvicorn on a free port, in a seeded neighbourhood (two centres,
+their social workers, residents, volunteers, posts and matches in known states);
+Schemathesis' CLI reads the OpenAPI document the app serves, generates requests from
+it (examples, coverage, fuzzing and stateful phases, a fixed seed, a bounded number of
+examples an operation) and runs every check it has. A role's run passes with 0
+failures: no 5xx, no status, content type, header or body the document does not
+announce, valid data accepted and invalid data refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.support.roles import ROLES, role_headers, spare
+from tests.support.world import build_world, with_matches
+from tests.web.conftest import serving
+from voisins.api.openapi import ApiDocs, as_ecma_pattern, body_type
+from voisins.app import create_app
+from voisins.settings import Settings
+
+SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))
+SEED = 14
+MAX_EXAMPLES = int(os.environ.get("VOISINS_FUZZ_MAX_EXAMPLES", "8"))
+RUN_TIMEOUT_S = 420
+
+# Operations that end the caller's session or account run as a spare person of the
+# same role (tests/support/roles.py), so that the rest of the run keeps its identity.
+ENDING_THE_SESSION = ("logout", "eraseMyAccount")
+
+# Valid input the document cannot describe: these answer 422 to schema-valid data that
+# is nevertheless wrong, so Schemathesis' positive_data_acceptance also expects 422 there.
+RULES_BEYOND_THE_DOCUMENT = {
+    "emailConfirm": "the token is the one in the mail; no schema says which strings are live",
+    "passwordResetConfirm": "the token is the one in the mail",
+    "totpEnable": "the code comes from the authenticator app and changes every 30 s",
+    "changeEmail": "current_password must be the account's own password",
+    "changePassword": "current_password must be the account's own password",
+    "browsePosts": "the point must lie in France (metropolitan or overseas): a union of "
+    "areas that bounds on lon and lat cannot state; near=me needs a signed-in volunteer",
+    "createPost": "a schedule ends after it starts, and not in the past",
+    "updatePost": "a schedule ends after it starts, and not in the past",
+    "putVolunteerProfile": "each availability slot ends after it starts",
+    "recordFollowupContact": "contacted_at cannot be in the future",
+    "createStaffUser": "only social workers belong to a centre (role and centre_id together)",
+}
+ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]
+
+# Not fuzzed, and why (each run says so in its output):
+EXCLUDED = {
+    # A Server-Sent Events stream: it never ends, so a client reading the whole body
+    # (as every check does) waits forever. tests/notify covers it.
+    "inboxEvents",
+}
+
+
+def toml_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def schemathesis_config(spare_headers: dict[str, str]) -> str:
+    """Per-operation settings, as Schemathesis' TOML configuration file."""
+    blocks = []
+    for operation_id in ENDING_THE_SESSION:
+        if spare_headers:
+            pairs = ", ".join(
+                f"{toml_string(k)} = {toml_string(v)}" for k, v in spare_headers.items()
+            )
+            blocks.append(
+                f"[[operations]]\ninclude-operation-id = {toml_string(operation_id)}\n"
+                f"headers = {{ {pairs} }}\n"
+            )
+    statuses = ", ".join(toml_string(s) for s in ACCEPTED)
+    for operation_id, why in RULES_BEYOND_THE_DOCUMENT.items():
+        blocks.append(
+            f"# {why}\n[[operations]]\ninclude-operation-id = {toml_string(operation_id)}\n"
+            f"checks.positive_data_acceptance.expected-statuses = [{statuses}]\n"
+        )
+    return "\n".join(blocks)
+
+
+def schemathesis_args(base_url: str, headers: dict[str, str], report: Path) -> list[str]:
+    args = [
+        "run",
+        f"{base_url}/schema/openapi.json",
+        "--checks=all",
+        f"--seed={SEED}",
+        f"--max-examples={MAX_EXAMPLES}",
+        "--generation-deterministic",
+        "--workers=1",
+        "--request-timeout=20",
+        "--no-shrink",
+        "--no-color",
+        "--report=junit",
+        f"--report-junit-path={report}",
+    ]
+    for operation_id in sorted(EXCLUDED):
+        args.append(f"--exclude-operation-id={operation_id}")
+    for name, value in headers.items():
+        args.append(f"--header={name}: {value}")
+    return args
+
+
+def failures_of(report: Path) -> list[str]:
+    """One line a failure from the JUnit report: operation, check, and the answer."""
+    if not report.exists():
+        return ["no report written"]
+    found = []
+    # The report is Schemathesis' own, written by the run just made.
+    for case in ET.parse(report).getroot().iter("testcase"):  # noqa: S314
+        for problem in [*case.iter("failure"), *case.iter("error")]:
+            lines = [line.strip() for line in (problem.text or "").splitlines() if line.strip()]
+            checks = [line[2:] for line in lines if line.startswith("- ")]
+            at = next((i for i, line in enumerate(lines) if line.startswith("[")), len(lines))
+            answer = " ".join(lines[at : at + 2])[:240]
+            found.append(
+                f"{case.get('name')}: {'; '.join(checks) or problem.get('message')} {answer}"
+            )
+    return found
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_schemathesis_finds_nothing(
+    role: str,
+    settings: Settings,
+    client: AsyncTestClient,
+    engine: AsyncEngine,
+    tmp_path: Path,
+) -> None:
+    world = await with_matches(client, engine, await build_world(client, engine))
+    headers = role_headers(world, role)
+    other = await spare(client, engine, world, role)
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(schemathesis_config(other.headers if other else {}))
+    report = tmp_path / f"{role}.xml"
+    async with serving(settings) as base_url:
+        process = await asyncio.create_subprocess_exec(
+            SCHEMATHESIS,
+            f"--config-file={config}",
+            *schemathesis_args(base_url, headers, report),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        try:
+            output, _ = await asyncio.wait_for(process.communicate(), RUN_TIMEOUT_S)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+            raise
+    # Schemathesis' own report (each failure with its curl command) shows with the failure.
+    print(output.decode(errors="replace"))
+    failures = failures_of(report)
+    assert process.returncode == 0 and not failures, (
+        f"Schemathesis as {role}: {len(failures)} failures\n" + "\n".join(failures)
+    )
+
+
+# The document itself: what a client (and the fuzzer) is told.
+
+
+@pytest.fixture(scope="module")
+def document(base_settings: Settings) -> dict[str, Any]:
+    schema: dict[str, Any] = create_app(base_settings).openapi_schema.to_schema()
+    return schema
+
+
+def operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (method, path, operation)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if method in {"get", "post", "put", "patch", "delete"}
+    ]
+
+
+def test_the_document_declares_bearer_and_cookie_and_who_may_call_what(
+    document: dict[str, Any],
+) -> None:
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["bearerToken"] == {**schemes["bearerToken"], "type": "http", "scheme": "bearer"}
+    assert (schemes["sessionCookie"]["in"], schemes["sessionCookie"]["name"]) == (
+        "cookie",
+        "voisins_session",
+    )
+    by_id = {op["operationId"]: (method, op) for method, _, op in operations(document)}
+    assert by_id["getMe"][1]["security"] == [{"bearerToken": []}, {"sessionCookie": []}]
+    # The cookie authenticates API reads only (api/deps.py token_of).
+    assert by_id["createPost"][1]["security"] == [{"bearerToken": []}]
+    assert {} in by_id["browsePosts"][1]["security"]
+    assert by_id["register"][1]["security"] == []
+    assert all("security" in op for _, _, op in operations(document))
+
+
+def test_every_api_error_is_documented_with_the_error_body(document: dict[str, Any]) -> None:
+    body = document["components"]["schemas"]["Error"]
+    assert body["required"] == ["error", "detail", "fields"]
+    responses = document["components"]["responses"]
+    for method, path, operation in operations(document):
+        if not path.startswith("/api/"):
+            continue
+        errors = {code: r for code, r in operation["responses"].items() if code >= "400"}
+        assert "503" in errors, (method, path)
+        for code, response in errors.items():
+            if path == "/health/ready":
+                continue
+            reference = response["$ref"].rsplit("/", 1)[-1]
+            schema = responses[reference]["content"]["application/json"]["schema"]
+            assert schema == {"$ref": "#/components/schemas/Error"}, (method, path, code)
+        if operation["security"] and {} not in operation["security"]:
+            assert "401" in errors, (method, path)
+        if "requestBody" in operation:
+            assert {"400", "413", "415", "422"} <= errors.keys(), (method, path)
+
+
+def test_login_is_documented_as_it_answers(document: dict[str, Any]) -> None:
+    login = document["paths"]["/api/v1/auth/login"]["post"]
+    assert "200" in login["responses"] and "201" not in login["responses"]
+
+
+def test_request_bodies_refuse_unknown_fields_and_carry_a_valid_example(
+    base_settings: Settings, document: dict[str, Any]
+) -> None:
+    schemas = document["components"]["schemas"]
+    handlers = create_app(base_settings).plugins.get(ApiDocs).handlers
+    for method, path, operation in operations(document):
+        if "requestBody" not in operation:
+            continue
+        content = operation["requestBody"]["content"]["application/json"]
+        assert "example" in content, f"{method} {path}: add its example to REQUEST_EXAMPLES"
+        name = content["schema"]["$ref"].rsplit("/", 1)[-1]
+        assert schemas[name]["additionalProperties"] is False, name
+        struct = body_type(handlers[operation["operationId"]])
+        msgspec.convert(content["example"], struct)  # the API would accept it
+
+
+def test_patterns_read_the_same_in_python_and_in_json_schema() -> None:
+    email = as_ecma_pattern(r"^[^@\s<>]+@[^@\s<>]+$")
+    # \x1f is a space to Python (msgspec refuses it in an address), not to ECMAScript.
+    assert re.fullmatch(email, "a\x1f@b") is None
+    assert re.fullmatch(email, "a\ufeff@b") is not None

@@ -102,15 +102,16 @@ def check_query(raw: bytes) -> None:
 
 
 async def check_json_body(request: Request[Any, Any, Any], into: Any) -> None:
+    body = await request.body()
+    if not body:
+        # Nothing to misread: Litestar answers a missing body itself (after who asks).
+        return
     media_type, _ = request.content_type
     if not _JSON_TYPE.match(media_type.lower()):
         raise UnsupportedMediaType(
             "this endpoint reads JSON only: send Content-Type: application/json",
             {"body": f"media type {_shown(media_type) or '(none)'} is not JSON"},
         )
-    body = await request.body()
-    if not body:
-        return  # Litestar answers a missing body itself (400)
     _check_utf8(body)
     if too_deep(body, MAX_DEPTH):
         raise BadRequest(

@@ -44,17 +44,36 @@ ENDING_THE_SESSION = ("logout", "eraseMyAccount")
 # is nevertheless wrong, so Schemathesis' positive_data_acceptance also expects 422 there.
 RULES_BEYOND_THE_DOCUMENT = {
     "emailConfirm": "the token is the one in the mail; no schema says which strings are live",
-    "passwordResetConfirm": "the token is the one in the mail",
+    "passwordResetConfirm": "the token is the one in the mail; a new password is checked "
+    "against common and breached passwords",
+    "register": "a new password is checked against common and breached passwords",
     "totpEnable": "the code comes from the authenticator app and changes every 30 s",
     "changeEmail": "current_password must be the account's own password",
-    "changePassword": "current_password must be the account's own password",
+    "changePassword": "current_password must be the account's own password; a new password "
+    "is checked against common and breached passwords",
     "browsePosts": "the point must lie in France (metropolitan or overseas): a union of "
     "areas that bounds on lon and lat cannot state; near=me needs a signed-in volunteer",
-    "createPost": "a schedule ends after it starts, and not in the past",
+    "createPost": "a schedule ends after it starts, and not in the past; an Idempotency-Key "
+    "already used with another body is refused",
     "updatePost": "a schedule ends after it starts, and not in the past",
     "putVolunteerProfile": "each availability slot ends after it starts",
     "recordFollowupContact": "contacted_at cannot be in the future",
-    "createStaffUser": "only social workers belong to a centre (role and centre_id together)",
+    "createStaffUser": "only social workers belong to a centre (role and centre_id together); "
+    "a password is checked against common and breached passwords; "
+    "an Idempotency-Key already used with another body is refused",
+    # The IETF draft on Idempotency-Key asks for 422 when a key comes back with another body.
+    "createCentre": "a territory is a valid polygon (closed rings, no self-intersection); "
+    "an Idempotency-Key already used with another body is refused",
+    "updateCentre": "a territory is a valid polygon (closed rings, no self-intersection)",
+    "blockPerson": "exactly one of match_id and post_id; an Idempotency-Key already used with "
+    "another body is refused",
+    "createReport": "exactly one of post_id and match_id; an Idempotency-Key already used "
+    "with another body is refused",
+    "createAssistedResident": "an Idempotency-Key already used with another body is refused",
+    "recordCheckin": "an Idempotency-Key already used with another body is refused",
+    "getCentreStatistics": "from on or before to, at most 366 days apart",
+    "exportCentreStatistics": "from on or before to, at most 366 days apart",
+    "getCentreActivityMap": "from on or before to, at most 366 days apart",
 }
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]
 
@@ -211,17 +230,14 @@ def test_every_api_error_is_documented_with_the_error_body(document: dict[str, A
         if not path.startswith("/api/"):
             continue
         errors = {code: r for code, r in operation["responses"].items() if code >= "400"}
-        assert "503" in errors, (method, path)
         for code, response in errors.items():
-            if path == "/health/ready":
-                continue
             reference = response["$ref"].rsplit("/", 1)[-1]
             schema = responses[reference]["content"]["application/json"]["schema"]
             assert schema == {"$ref": "#/components/schemas/Error"}, (method, path, code)
         if operation["security"] and {} not in operation["security"]:
             assert "401" in errors, (method, path)
         if "requestBody" in operation:
-            assert {"400", "413", "415", "422"} <= errors.keys(), (method, path)
+            assert {"400", "413", "415", "422", "503"} <= errors.keys(), (method, path)
 
 
 def test_login_is_documented_as_it_answers(document: dict[str, Any]) -> None:
@@ -250,3 +266,10 @@ def test_patterns_read_the_same_in_python_and_in_json_schema() -> None:
     # \x1f is a space to Python (msgspec refuses it in an address), not to ECMAScript.
     assert re.fullmatch(email, "a\x1f@b") is None
     assert re.fullmatch(email, "a\ufeff@b") is not None
+
+
+async def test_options_lists_every_method_of_a_path(client: AsyncTestClient) -> None:
+    # GET and POST /posts come from two handlers: Litestar's own answer named only one.
+    response = await client.options("/api/v1/posts")
+    assert response.status_code == 204
+    assert set(response.headers["allow"].split(", ")) == {"GET", "OPTIONS", "POST"}

@@ -302,25 +302,43 @@ PYTHON_SPACES = (
 )
 
 
+# Python's anchors of the whole string; ECMAScript's ^ and $ are those (no multiline flag).
+ANCHORS = {"\\A": "^", "\\Z": "$"}
+
+
 def as_ecma_pattern(pattern: str) -> str:
-    """A Python regular expression, written so that ECMAScript reads it the same way."""
+    """A Python regular expression, written so that ECMAScript reads it the same way:
+    ``\\s`` and ``\\S`` spelled out, ``\\A`` and ``\\Z`` as ``^`` and ``$``; ``[\\s\\S]``
+    (any character) is the same in both."""
     out: list[str] = []
     in_class = False
     i = 0
     while i < len(pattern):
-        char = pattern[i]
-        if char == "\\" and i + 1 < len(pattern):
-            pair = pattern[i : i + 2]
-            out.append(
-                (PYTHON_SPACES if in_class else f"[{PYTHON_SPACES}]") if pair == "\\s" else pair
-            )
+        pair = pattern[i : i + 2]
+        if pattern.startswith(("[\\s\\S]", "[\\S\\s]"), i):
+            out.append(pattern[i : i + 6])
+            i += 6
+            continue
+        if pair in ("\\s", "\\S"):
+            if in_class and pair == "\\S":
+                raise ValueError(f"cannot spell \\S inside a class for JSON Schema: {pattern}")
+            spaces = PYTHON_SPACES if in_class else f"[{PYTHON_SPACES}]"
+            out.append(spaces if pair == "\\s" else f"[^{PYTHON_SPACES}]")
             i += 2
             continue
-        if char == "[" and not in_class:
+        if pair in ANCHORS:
+            out.append(ANCHORS[pair])
+            i += 2
+            continue
+        if pattern[i] == "\\":
+            out.append(pair)
+            i += 2
+            continue
+        if pattern[i] == "[" and not in_class:
             in_class = True
-        elif char == "]" and in_class:
+        elif pattern[i] == "]" and in_class:
             in_class = False
-        out.append(char)
+        out.append(pattern[i])
         i += 1
     return "".join(out)
 
@@ -368,7 +386,8 @@ def error_statuses(
     has_body = "requestBody" in operation
     parameters = operation.get("parameters", [])
     has_path_ids = any(p.get("in") == "path" for p in parameters)
-    statuses = {503}  # every operation uses the database pool
+    # A database connection from a pool that may be busy.
+    statuses = {503} if "tx" in handler.parsed_fn_signature.parameters else set()
     if has_body or parameters:
         statuses |= {400, 422}
     if has_body:
@@ -418,6 +437,24 @@ PARAMETER_RULES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("*", IDEMPOTENCY_HEADER): {
         "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY.pattern},
+    },
+    # moderation/stats.parse_day: a day as YYYY-MM-DD, or empty for the default.
+    **{
+        (operation_id, name): {
+            "allowEmptyValue": True,
+            "schema": {
+                "anyOf": [
+                    {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+                    {"type": "string", "maxLength": 0},
+                ]
+            },
+        }
+        for operation_id in (
+            "getCentreStatistics",
+            "exportCentreStatistics",
+            "getCentreActivityMap",
+        )
+        for name in ("from", "to")
     },
 }
 
@@ -475,12 +512,12 @@ def _describe_operation(
     _with_rules(str(operation.get("operationId")), operation.get("parameters", []))
     responses = operation.setdefault("responses", {})
     statuses = error_statuses(handler, method, operation)
-    if not path.startswith("/api/"):
+    if operation.get("operationId") in PAGE_OPERATIONS:
         _describe_page(operation, statuses)
         return
+    if not path.startswith("/api/"):
+        return  # the health probes: their answers are documented by their handlers
     for status in sorted(statuses):
-        if str(status) in responses and status == 503:
-            continue  # the readiness probe documents its own 503 body
         responses[str(status)] = {"$ref": f"#/components/responses/{_response_key(status)}"}
     annotation = body_type(handler)
     if annotation is not None:
@@ -490,6 +527,10 @@ def _describe_operation(
         # A struct missing from the table goes without (tests/test_openapi.py says which).
         if name in REQUEST_EXAMPLES:
             content["example"] = REQUEST_EXAMPLES[name]
+
+
+# The unsubscribe link of the mails, outside /api/ (api/notifications.py).
+PAGE_OPERATIONS = frozenset({"unsubscribe", "unsubscribePage"})
 
 
 def _describe_page(operation: dict[str, Any], statuses: set[int]) -> None:

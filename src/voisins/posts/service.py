@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
+import msgspec
 from msgspec import UNSET
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -28,7 +29,7 @@ from voisins.geo.grid import snap
 from voisins.locations import resolve
 from voisins.outbox import emit
 from voisins.pagination import Page, paginate, window
-from voisins.posts import short_lived
+from voisins.posts import screening, short_lived
 from voisins.posts.schemas import (
     CloseIn,
     ExactLocation,
@@ -44,6 +45,18 @@ from voisins.posts.schemas import (
 )
 from voisins.schedule import clock_minutes, once_slots, to_multirange, weekly_slots
 from voisins.settings import Settings
+
+
+class PostSaved(PostPrivate, kw_only=True):
+    """What creating or editing a post answers: the post, and what its author may want
+    to change in its public texts (it is saved all the same; posts/screening.py)."""
+
+    warnings: list[screening.TextWarning] = []
+
+
+def _saved(post: PostPrivate, warnings: list[screening.TextWarning]) -> PostSaved:
+    return PostSaved(**msgspec.structs.asdict(post), warnings=warnings)
+
 
 DEFAULT_LIFETIME = timedelta(days=14)
 MAX_LIFETIME = timedelta(days=90)
@@ -191,9 +204,12 @@ async def create_post(
     geocoder: Geocoder,
     cell_size_m: int,
     quotas: Quotas | None = None,
-) -> PostPrivate:
+) -> PostSaved:
     """``quotas``: None only when no person's request is behind the call (demo data,
-    benchmarks); a social worker posting for a resident spends their own quota."""
+    benchmarks); a social worker posting for a resident spends their own quota.
+
+    Public texts with contact details are refused (ScreeningRefused, 422) before
+    anything is looked up or written."""
     now = datetime.now(UTC)
     author_id = viewer.id
     if data.on_behalf_of is not None and data.on_behalf_of != viewer.id:
@@ -207,6 +223,11 @@ async def create_post(
         raise Forbidden(
             "staff post for residents: name them in on_behalf_of", {"on_behalf_of": "required"}
         )
+    warnings = screening.check(
+        screening.PublicTexts(
+            title=data.title, description=data.description, skill_tags=data.skill_tags
+        )
+    )
     values: dict[str, Any] = {
         **_schedule_columns(data.schedule, now, "schedule"),
         "expires_at": _expiry(data.expires_at, now),
@@ -277,7 +298,7 @@ async def create_post(
     elif status == "in_review":
         await emit(conn, "post.review_needed", post_id=post_id)
     row = await _fetch(conn, post_id, private=True)
-    return _private(row, viewer)
+    return _saved(_private(row, viewer), warnings)
 
 
 HIDDEN_STATUSES = frozenset({"draft", "withdrawn", "in_review", "rejected"})
@@ -522,7 +543,7 @@ async def _review_again(
 
 async def update_post(
     conn: AsyncConnection, viewer: Viewer, post_id: int, data: PostUpdate
-) -> PostPrivate:
+) -> PostSaved:
     """Edit a post after (or before) publication: its text, its schedule, its needs.
 
     The row is locked first, so concurrent edits queue; an edit that names the
@@ -540,6 +561,13 @@ async def update_post(
             "this post was changed meanwhile: read it again, then make your change",
             {"version": f"is now {row.version}"},
         )
+    warnings = screening.check(
+        screening.PublicTexts(
+            title=None if data.title is UNSET else data.title,
+            description=None if data.description is UNSET else data.description,
+            skill_tags=None if data.skill_tags is UNSET else data.skill_tags,
+        )
+    )
     now = datetime.now(UTC)
     changes: dict[str, Any] = {}
     for field in ("title", "description", "volunteers_needed", "urgency", "language_required"):
@@ -560,7 +588,7 @@ async def update_post(
     if set(changes) == {"slots"}:  # the same schedule, written again
         changes = {}
     if not changes:
-        return _private(row, viewer)
+        return _saved(_private(row, viewer), warnings)
     held = await _places_held(conn, post_id)
     if changes.get("volunteers_needed", held) < held:
         raise Invalid.field("volunteers_needed", f"{held} volunteer(s) already said yes")
@@ -585,7 +613,7 @@ async def update_post(
         await emit(conn, "post.review_needed", post_id=post_id)
     if held and any(k in changes for k in _AGREED):
         await emit(conn, "post.updated", post_id=post_id, version=row.version + 1)
-    return _private(await _fetch(conn, post_id, private=True), viewer)
+    return _saved(_private(await _fetch(conn, post_id, private=True), viewer), warnings)
 
 
 def _differs(current: Any, new: Any) -> bool:

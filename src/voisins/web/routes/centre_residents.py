@@ -22,6 +22,7 @@ from voisins.errors import Conflict, DomainError, NotFound
 from voisins.matching import lifecycle, on_behalf, views
 from voisins.matching.publication import create_and_match
 from voisins.matching.schemas import FeedbackIn, ReasonIn
+from voisins.posts import screening
 from voisins.posts import service as posts
 from voisins.posts.schemas import PostIn, PostPrivate
 from voisins.settings import Settings
@@ -310,7 +311,13 @@ def _post_values(form: FormMultiDict) -> dict[str, Any]:
     values["days"] = form.getall("days", [])
     values["beneficiary"] = form.getall("beneficiary", [])
     values["urgent"] = _text(form, "urgent") == "1"
+    # The names a warning showed, sent back by the form: publishing as is, knowingly.
+    values["names_checked"] = _text(form, "names_checked")
     return values
+
+
+def _names(warnings: list[screening.TextWarning]) -> str:
+    return "|".join(sorted({w.found for w in warnings}))
 
 
 def _post_input(values: dict[str, Any], resident_id: int) -> PostIn:
@@ -337,12 +344,15 @@ def _post_input(values: dict[str, Any], resident_id: int) -> PostIn:
 async def _post_form(
     request: Request[Any, Any, Any], tx: Tx, viewer: Viewer, me: Me, resident_id: int, *,
     errors: dict[str, str], values: dict[str, Any], status_code: int = 200,
+    warnings: list[screening.TextWarning] | None = None,
 ) -> Template:  # fmt: skip
     resident = await assisted.get_assisted(tx, viewer, resident_id)
     fmt: Formats = formats_for(request, me)
     return _render(
         request, "centre/post_for.html", me, status_code=status_code, resident=resident,
         errors=errors, values=values, weekdays=fmt.weekdays(), start={"lon": 2.354, "lat": 48.886},
+        warnings=warnings or [], names_warning=screening.NAMES_PERSON,
+        names_checked=_names(warnings or []),
     )  # fmt: skip
 
 
@@ -378,11 +388,21 @@ async def post_for_submit(
     values = _post_values(await request.form())
     try:
         data = _post_input(values, resident_id)
+        texts = screening.PublicTexts(title=data.title, description=data.description)
+        warnings = screening.check(texts)
+        if warnings and _names(warnings) != values["names_checked"]:
+            # The resident's name would be public: the worker sees it before anyone else,
+            # and publishes as is by sending the form again.
+            return await _post_form(
+                request, tx, viewer, me, resident_id, errors={}, values=values, warnings=warnings
+            )
         async with tx.begin_nested():
             # The worker's own quota: acting for many residents gives no more room.
             created = await create_and_match(
                 tx, viewer, data, geocoder=geocoder, settings=settings, quotas=quotas
             )
+    except screening.ScreeningRefused as exc:
+        errors = dict(exc.fields)  # why, in the screening's own words
     except FormError as exc:
         errors = _explained(exc.fields)
     except DomainError as exc:

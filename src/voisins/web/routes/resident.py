@@ -24,6 +24,7 @@ from voisins.geo.geocoder import DisabledGeocoder, Geocoder
 from voisins.matching import checkins, lifecycle, on_behalf, views
 from voisins.matching.publication import create_and_match, publish_and_match
 from voisins.matching.schemas import FeedbackIn, ReasonIn
+from voisins.posts import screening
 from voisins.posts import service as posts
 from voisins.posts.schemas import Description, PostPrivate, PostUpdate, Title
 from voisins.schedule import PARIS
@@ -139,6 +140,11 @@ async def new_post_step(
 
     if errors := wizard.check_what(values):
         return again(1, errors)
+    public = screening.PublicTexts(
+        title=wizard.text_of(values, "title"), description=wizard.text_of(values, "description")
+    )
+    if refused := screening.refusals(public):  # said at the step where they were written
+        return again(1, refused, 422)
     if step == 1:
         return again(2, {}, 200)
     errors, placed = await wizard.check_where(values, geocoder)
@@ -429,6 +435,8 @@ async def edit_post_save(
             updated = await posts.update_post(tx, viewer, post_id, data)
     except FormError as exc:
         return await _edit_page(request, tx, viewer, me, post, values, exc.fields, status_code=400)
+    except screening.ScreeningRefused as exc:  # why, in the screening's own words
+        return await _edit_page(request, tx, viewer, me, post, values, exc.fields, status_code=422)
     except Invalid as exc:
         errors = wizard.service_errors(exc)
         if "title" in exc.fields:

@@ -38,6 +38,7 @@ from voisins.notify.messages import (
     post_facts,
     render,
 )
+from voisins.notify.safe_urls import AddressPolicy
 from voisins.settings import Settings
 
 __all__ = ["PermanentError", "SendBatch", "Senders", "TransientError"]
@@ -102,7 +103,8 @@ class Senders:
                 SmsConfig(url=settings.sms_url, token=settings.sms_token or None,
                           sender=settings.sms_sender)
             )  # fmt: skip
-        return cls(settings, email, sms, WebhookChannel())
+        webhook = WebhookChannel(policy=AddressPolicy.from_settings(settings))
+        return cls(settings, email, sms, webhook)
 
     @property
     def enabled(self) -> frozenset[str]:

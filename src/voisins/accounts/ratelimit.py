@@ -37,14 +37,17 @@ from voisins.errors import TooManyRequests
 from voisins.settings import Settings
 
 
+# An attempt is counted in two keys at once, by one script: on a Redis Cluster they must
+# share a slot, hence the hash tag (between braces) common to every login key, and one
+# common to both keys of a reset request.
 def account_key(secret_key: str, email: str) -> str:
     """The Redis key counting one account's failed attempts (a pseudonym of the
     e-mail); GDPR erasure deletes it too."""
-    return f"voisins:login:failures:{keyed_digest(secret_key, email.lower())}"
+    return f"voisins:{{login}}:failures:{keyed_digest(secret_key, email.lower())}"
 
 
 def _ip_key(secret_key: str, ip: str) -> str:
-    return f"voisins:login:ip-failures:{keyed_digest(secret_key, ip)}"
+    return f"voisins:{{login}}:ip-failures:{keyed_digest(secret_key, ip)}"
 
 
 def _refusal(what: str, refused: Refused) -> TooManyRequests:
@@ -139,7 +142,9 @@ class ActionLimits:
     def _bucket(self, action: LimitedAction, who: str) -> Bucket:
         # ``who``: an account id, or a pseudonym of an address or IP (no personal data).
         limit = self.limits[action]
-        return Bucket(f"voisins:limit:{action}:{who}:{limit.window_s}", limit)
+        # A reset request's two keys share a slot (see above); the others spread out.
+        tag = "{reset}:" if action.startswith("reset_") else ""
+        return Bucket(f"voisins:limit:{tag}{action}:{who}:{limit.window_s}", limit)
 
     def _pseudonym(self, value: str) -> str:
         return keyed_digest(self.secret_key, value.strip().lower())

@@ -371,7 +371,29 @@ def struct_components(annotations: Iterable[Any]) -> dict[str, dict[str, Any]]:
         if "properties" in component:
             # msgspec encodes a struct's fields and nothing else.
             component["additionalProperties"] = False
+    for struct in types:
+        _with_key_names(struct, components.get(struct.__name__))
     return _ecma_patterns(components)
+
+
+def _with_key_names(struct: type[msgspec.Struct], component: dict[str, Any] | None) -> None:
+    """msgspec checks the keys of a dict typed with a Literal or an enum, and does not
+    write them in its schema: say which keys are allowed."""
+    info = msgspec.inspect.type_info(struct)
+    if component is None or not isinstance(info, msgspec.inspect.StructType):
+        return
+    for field in info.fields:
+        kind = field.type
+        if isinstance(kind, msgspec.inspect.DictType):
+            keys = kind.key_type
+            values = None
+            if isinstance(keys, msgspec.inspect.LiteralType):
+                values = list(keys.values)
+            elif isinstance(keys, msgspec.inspect.EnumType):
+                values = [member.value for member in keys.cls]
+            prop = component["properties"].get(field.encode_name)
+            if values is not None and prop is not None:
+                prop["propertyNames"] = {"enum": values}
 
 
 def _response_key(status: int) -> str:
@@ -586,6 +608,13 @@ class _DocumentedConfig(OpenAPIConfig):
         return document
 
 
+# What the API checks of every request before any handler (api/edge.py).
+EVERY_REQUEST = """
+Every request: bodies are JSON (`Content-Type: application/json`, else 415); text holds no
+NUL character (U+0000) and integers fit in 64 bits (else 422 naming the field).
+"""
+
+
 class ApiDocs(ReceiveRoutePlugin):
     """Registered as a plugin (it sees every route the app gets) and as the app's
     ``openapi_config`` (``ApiDocs.config``)."""
@@ -595,7 +624,7 @@ class ApiDocs(ReceiveRoutePlugin):
         self.config = _DocumentedConfig(
             title=title,
             version=version,
-            description=description,
+            description=description + EVERY_REQUEST,
             path="/schema",
             render_plugins=[SwaggerRenderPlugin(), ScalarRenderPlugin()],
             docs=self,

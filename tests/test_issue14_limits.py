@@ -344,10 +344,21 @@ async def test_successes_are_not_held_against_a_network_failures_are_even_on_a_k
         refused(await log_in(centre, camille), LOGIN_WINDOW_S)
 
 
+@pytest.fixture
+async def worker(client: AsyncTestClient, engine: AsyncEngine) -> Person:
+    """A social worker, second factor enrolled."""
+    person = await staff(client, engine)
+    assert person.totp_secret
+    return person
+
+
+def wrong_code(right: str) -> str:
+    return "000000" if right != "000000" else "111111"
+
+
 async def test_second_factor_codes_are_counted_per_account_whatever_the_device(
-    small: Settings, client: AsyncTestClient, engine: AsyncEngine
+    small: Settings, worker: Person
 ) -> None:
-    worker = await staff(client, engine)
     assert worker.totp_secret
     async with AsyncTestClient(create_app(small)) as office:
         # A full sign-in makes the office computer known to the account...
@@ -356,7 +367,7 @@ async def test_second_factor_codes_are_counted_per_account_whatever_the_device(
         assert (await office.post(f"{API}/auth/login", json=body)).status_code == 200
         assert office.cookies.get(DEVICE_COOKIE)
         # ...which never spares a guessed code the account's count.
-        wrong = {**body, "totp_code": "000000" if code != "000000" else "111111"}
+        wrong = {**body, "totp_code": wrong_code(code)}
         for _ in range(LOGIN_ACCOUNT):
             assert (await office.post(f"{API}/auth/login", json=wrong)).status_code == 401
         refused(await office.post(f"{API}/auth/login", json=wrong), LOGIN_WINDOW_S)
@@ -373,7 +384,7 @@ async def test_enrolling_a_second_factor_by_the_api_counts_the_codes(
         login = await log_in(app, worker)
         headers = {"Authorization": f"Bearer {login.json()['token']}"}
         secret = (await app.post(f"{API}/auth/totp/setup", headers=headers)).json()["secret"]
-        wrong = {"code": "000000" if pyotp.TOTP(secret).now() != "000000" else "111111"}
+        wrong = {"code": wrong_code(pyotp.TOTP(secret).now())}
         for _ in range(LOGIN_ACCOUNT):
             guessed = await app.post(f"{API}/auth/totp/enable", json=wrong, headers=headers)
             assert guessed.status_code == 422
@@ -385,15 +396,12 @@ async def test_enrolling_a_second_factor_by_the_api_counts_the_codes(
     assert enabled is None
 
 
-async def test_the_code_page_says_when_to_try_again(
-    small: Settings, client: AsyncTestClient, engine: AsyncEngine
-) -> None:
-    worker = await staff(client, engine)
+async def test_the_code_page_says_when_to_try_again(small: Settings, worker: Person) -> None:
     assert worker.totp_secret
     async with AsyncTestClient(create_app(small)) as office:
         assert (await page_log_in(office, worker)).status_code == 303  # on to the code page
         code_page = await office.get("/securite/code")
-        wrong = "000000" if pyotp.TOTP(worker.totp_secret).now() != "000000" else "111111"
+        wrong = wrong_code(pyotp.TOTP(worker.totp_secret).now())
         sent = {"code": wrong, "_csrf_token": csrf_of(code_page.text)}
         for _ in range(LOGIN_ACCOUNT):
             assert (await office.post("/securite/code", data=sent)).status_code == 400

@@ -201,7 +201,7 @@ async def test_all_posts_level_holds_posts_until_a_social_worker_decides(
     missing_reason = await client.post(
         f"{API}/moderation/posts/{held['id']}/approve", json={}, headers=world.worker_18.headers
     )
-    assert missing_reason.status_code == 422 and "reason" in missing_reason.json()["fields"]
+    assert missing_reason.status_code == 422 and "note" in missing_reason.json()["fields"]
     approved = await ok(
         await client.post(
             f"{API}/moderation/posts/{held['id']}/approve",
@@ -234,7 +234,7 @@ async def test_all_posts_level_holds_posts_until_a_social_worker_decides(
     await ok(
         await client.post(
             f"{API}/moderation/posts/{refused_post['id']}/reject",
-            json={"reason": "Voisins n'est pas un site de vente"},
+            json={"reason": "Vente déguisée", "message": "Voisins n'est pas un site de vente"},
             headers=world.worker_18.headers,
         )
     )
@@ -242,6 +242,7 @@ async def test_all_posts_level_holds_posts_until_a_social_worker_decides(
         await client.get(f"{API}/posts/{refused_post['id']}", headers=world.alice.headers)
     )
     assert mine["status"] == "rejected"
+    # The author reads the message; ``reason`` (the former name of the note) stays inside.
     assert mine["review_reason"] == "Voisins n'est pas un site de vente"
     assert (
         await scalar(
@@ -383,7 +384,7 @@ async def test_blocking_withdraws_propositions_both_ways_and_stops_new_ones(
         ),
         201,
     )
-    assert blocked["display_name"] is None
+    assert blocked == {"status": "blocked"}
     status = await scalar(
         engine, "SELECT status FROM matches WHERE id = :m", m=world.matches["alice_vera"]
     )
@@ -404,7 +405,8 @@ async def test_blocking_withdraws_propositions_both_ways_and_stops_new_ones(
     )
     assert to_vera == 0
     listed = await ok(await client.get(f"{API}/me/blocks", headers=world.vera.headers))
-    assert [b["id"] for b in listed] == [blocked["id"]]
+    assert len(listed) == 1 and listed[0]["display_name"] is None
+    blocked = listed[0]
     assert (
         await client.delete(f"{API}/me/blocks/{blocked['id']}", headers=world.alice.headers)
     ).status_code == 404
@@ -492,10 +494,12 @@ async def test_suspension_ends_propositions_notifications_and_matches_within_a_s
     cancelled = world.matches["basile_victor"]
     row = await scalar(
         engine,
-        "SELECT close_reason FROM matches WHERE id = :m AND status = 'cancelled'",
+        "SELECT ARRAY[close_note, close_reason] FROM matches WHERE id = :m "
+        "AND status = 'cancelled'",
         m=cancelled,
     )
-    assert row == "Comportement déplacé signalé deux fois"
+    # The suspension's reason is an internal note: Basile is told in neutral words.
+    assert row == ["Comportement déplacé signalé deux fois", None]
     assert (
         await scalar(
             engine,

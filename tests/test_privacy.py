@@ -249,7 +249,8 @@ class Entitlement:
 _MATCHES_EVER_CONFIRMED = text(
     """
     SELECT m.volunteer_id, p.author_id, m.status, m.sensitive,
-           m.reviewed_by IS NOT NULL AND m.review_reason IS NOT NULL AS reviewed,
+           m.reviewed_by IS NOT NULL
+               AND (m.review_note IS NOT NULL OR m.review_reason IS NOT NULL) AS reviewed,
            ST_X(p.point) AS lon, ST_Y(p.point) AS lat,
            ARRAY(SELECT centre_id FROM post_centres pc WHERE pc.post_id = p.id) AS centre_ids
     FROM matches m JOIN posts p ON p.id = m.post_id

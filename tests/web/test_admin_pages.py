@@ -596,21 +596,21 @@ async def test_an_admin_may_suspend_a_social_worker_a_social_worker_may_not(
     sign_in(client, world.admin)
     token = await form_token(client, "/admin/equipe")
     empty = await client.post(f"/admin/equipe/{world.worker_20.id}/suspendre",
-                              data={"_csrf_token": token, "reason": " "})  # fmt: skip
+                              data={"_csrf_token": token, "note": " "})  # fmt: skip
     assert empty.status_code == 422
-    assert f'id="reason-compte-{world.worker_20.id}-erreur"' in empty.text
+    assert f'id="note-compte-{world.worker_20.id}-erreur"' in empty.text
     assert await scalar(engine, "SELECT status FROM users WHERE id = :u",
                         u=world.worker_20.id) == "active"  # fmt: skip
     done = await client.post(
         f"/admin/equipe/{world.worker_20.id}/suspendre",
-        data={"_csrf_token": token, **reason}, follow_redirects=False,
+        data={"_csrf_token": token, "note": reason["reason"]}, follow_redirects=False,
     )  # fmt: skip
     assert done.status_code == 303
     assert await scalar(engine, "SELECT status FROM users WHERE id = :u",
                         u=world.worker_20.id) == "suspended"  # fmt: skip
     assert (await client.get(f"{API}/me", headers=world.worker_20.headers)).status_code == 401
     lifted = await client.post(f"/admin/equipe/{world.worker_20.id}/retablir",
-                               data={"_csrf_token": token, "reason": "Plainte classée"},
+                               data={"_csrf_token": token, "note": "Plainte classée"},
                                follow_redirects=False)  # fmt: skip
     assert lifted.status_code == 303
     assert await scalar(engine, "SELECT status FROM users WHERE id = :u",

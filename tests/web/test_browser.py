@@ -139,7 +139,7 @@ async def test_a_sensitive_request_goes_from_resident_to_volunteer_to_social_wor
     item = worker.locator("li.card, article", has_text="Une visite le jeudi après-midi").first
     await expect(item).to_be_visible()
     await _check(worker, "centre-review-queue")
-    await item.get_by_label("Raison de la décision (obligatoire)").fill(
+    await item.get_by_label("Raison de la décision, note interne (obligatoire)").fill(
         "Bénévole vérifiée et connue du centre"
     )
     await item.get_by_role("button", name="Valider").click()

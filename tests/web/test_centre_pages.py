@@ -123,27 +123,25 @@ async def test_the_review_queue_wants_a_reason_then_approves_and_rejects(
 
     missing = await client.post(
         f"/centre/validation/match/{first}",
-        data={"_csrf_token": csrf_of(queue.text), "decision": "approve", "reason": " "},
+        data={"_csrf_token": csrf_of(queue.text), "decision": "approve", "note": " "},
     )
     assert missing.status_code == 422
-    assert f'aria-describedby="reason-match-{first}-aide reason-match-{first}-erreur"' in (
-        missing.text
-    )
-    assert f'id="reason-match-{first}-erreur"' in missing.text
+    assert f'aria-describedby="note-match-{first}-aide note-match-{first}-erreur"' in (missing.text)
+    assert f'id="note-match-{first}-erreur"' in missing.text
 
     missing_htmx = await client.post(
         f"/centre/validation/match/{first}",
-        data={"_csrf_token": csrf_of(queue.text), "decision": "approve", "reason": ""},
+        data={"_csrf_token": csrf_of(queue.text), "decision": "approve", "note": ""},
         headers=HTMX,
     )
     assert missing_htmx.status_code == 200  # the card again, with its message
     assert missing_htmx.text.lstrip().startswith(f'<li class="card" id="file-match-{first}"')
-    assert f'id="reason-match-{first}-erreur"' in missing_htmx.text
+    assert f'id="note-match-{first}-erreur"' in missing_htmx.text
 
     approved = await client.post(
         f"/centre/validation/match/{first}",
         data={"_csrf_token": csrf_of(queue.text), "decision": "approve",
-              "reason": "Bénévole connue du centre"},
+              "note": "Bénévole connue du centre"},
         follow_redirects=False,
     )  # fmt: skip
     assert approved.status_code == 303
@@ -152,7 +150,7 @@ async def test_the_review_queue_wants_a_reason_then_approves_and_rejects(
     rejected = await client.post(
         f"/centre/validation/match/{second}",
         data={"_csrf_token": csrf_of(queue.text), "decision": "reject",
-              "reason": "Horaires incompatibles avec le planning de la famille"},
+              "note": "Horaires incompatibles avec le planning de la famille"},
         headers=HTMX,
     )  # fmt: skip
     assert rejected.status_code == 200
@@ -183,7 +181,7 @@ async def test_the_other_centres_worker_cannot_decide(
     assert f'id="file-match-{first}"' not in queue.text
     refused = await client.post(
         f"/centre/validation/match/{first}",
-        data={"_csrf_token": csrf_of(queue.text), "decision": "approve", "reason": "Pourquoi pas"},
+        data={"_csrf_token": csrf_of(queue.text), "decision": "approve", "note": "Pourquoi pas"},
     )
     assert refused.status_code == 403
     assert "Accès refusé" in refused.text
@@ -293,7 +291,7 @@ async def test_a_report_is_resolved_and_a_reported_person_suspended(
     assert f'id="signalement-{person_report}"' in reports.text and "Basile" in reports.text
     suspended = await client.post(
         f"/centre/signalements/{person_report}/suspendre",
-        data={"_csrf_token": csrf_of(reports.text), "reason": "Absences répétées, sans nouvelles"},
+        data={"_csrf_token": csrf_of(reports.text), "note": "Absences répétées, sans nouvelles"},
         headers=HTMX,
     )
     assert suspended.status_code == 200

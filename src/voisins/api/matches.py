@@ -22,6 +22,7 @@ from voisins.matching.schemas import (
     Proposition,
     ReasonIn,
 )
+from voisins.moderation.review import StaffReasonIn
 from voisins.pagination import Page
 
 
@@ -87,15 +88,16 @@ async def decline(
     status_code=200,
 )
 async def approve(
-    data: JSONBody[ReasonIn],
+    data: JSONBody[StaffReasonIn],
     tx: Tx,
     viewer: CurrentViewer,
     settings: SettingsDep,
     match_id: FromPath[int],
 ) -> MatchState:
     status = await lifecycle.review(
-        tx, viewer, match_id, approve=True, reason=data.reason, settings=settings, now=_now()
-    )
+        tx, viewer, match_id, approve=True, reason=data.internal(), message=data.outward(),
+        settings=settings, now=_now(),
+    )  # fmt: skip
     return MatchState(match_id, status)  # type: ignore[arg-type]
 
 
@@ -106,15 +108,16 @@ async def approve(
     status_code=200,
 )
 async def reject(
-    data: JSONBody[ReasonIn],
+    data: JSONBody[StaffReasonIn],
     tx: Tx,
     viewer: CurrentViewer,
     settings: SettingsDep,
     match_id: FromPath[int],
 ) -> MatchState:
     status = await lifecycle.review(
-        tx, viewer, match_id, approve=False, reason=data.reason, settings=settings, now=_now()
-    )
+        tx, viewer, match_id, approve=False, reason=data.internal(), message=data.outward(),
+        settings=settings, now=_now(),
+    )  # fmt: skip
     return MatchState(match_id, status)  # type: ignore[arg-type]
 
 

@@ -18,6 +18,7 @@ from voisins.moderation.followups import Checkin, CheckinIn, ContactIn, Followup
 from voisins.moderation.review import QueueItem, ReviewDecisionIn
 from voisins.moderation.safeguarding import (
     Block,
+    Blocked,
     BlockIn,
     Report,
     ReportFiled,
@@ -63,21 +64,25 @@ async def approve_post(
     post_id: FromPath[int],
 ) -> PostDecision:
     status = await review.approve_post(
-        tx, viewer, post_id, data.reason, settings=settings, now=_now()
-    )
+        tx, viewer, post_id, data.internal(), settings=settings, now=_now(),
+        message=data.outward(),
+    )  # fmt: skip
     return PostDecision(post_id, status)
 
 
 @post(
     "/moderation/posts/{post_id:int}/reject",
     operation_id="rejectPost",
-    summary="Refuse a post, with the reason the author will read (social workers)",
+    summary="Refuse a post: an internal note (never sent) and, if any, a message the author "
+    "reads (social workers)",
     status_code=200,
 )
 async def reject_post(
     data: JSONBody[ReviewDecisionIn], tx: Tx, viewer: CurrentViewer, post_id: FromPath[int]
 ) -> PostDecision:
-    status = await review.reject_post(tx, viewer, post_id, data.reason, now=_now())
+    status = await review.reject_post(
+        tx, viewer, post_id, data.internal(), now=_now(), message=data.outward()
+    )
     return PostDecision(post_id, status)
 
 
@@ -176,7 +181,8 @@ async def resolve_report(
 @post(
     "/me/blocks",
     operation_id="blockPerson",
-    summary="Block the other side of a match or a post's author: nothing more either way",
+    summary="Block the other side of a match or a post's author: nothing more either way "
+    "(the same answer whether they were blocked already)",
 )
 async def block_person(
     request: Request[Any, Any, Any],
@@ -184,7 +190,7 @@ async def block_person(
     tx: Tx,
     viewer: CurrentViewer,
     idempotency_key: IdempotencyKey = None,
-) -> Response[Block]:
+) -> Response[Blocked]:
     return await idempotent_response(
         tx, viewer, idempotency_key, request, data,
         lambda: safeguarding.block(tx, viewer, data),

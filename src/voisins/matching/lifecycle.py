@@ -26,6 +26,9 @@ from voisins.outbox import emit
 from voisins.settings import Settings
 
 HOLDING = ("accepted", "pending_review", "approved", "confirmed")
+# Why a suspended person's posts were withdrawn, as their author may read it later:
+# the staff's note stays on the person's record (users.suspension_reason).
+WITHDRAWN_BY_STAFF = "retirée par le centre social"
 
 
 async def set_actor(conn: AsyncConnection, actor_id: int | None, reason: str | None = None) -> None:
@@ -198,9 +201,13 @@ async def review(
     reason: str,
     settings: Settings,
     now: datetime,
+    message: str | None = None,
 ) -> str:
     """A social worker of the covering centre approves (contacts are exchanged) or
-    rejects (the next candidate is proposed), always with a reason."""
+    rejects (the next candidate is proposed), always with a reason: ``reason`` is the
+    internal note (kept in ``review_note``, never sent), ``message`` the optional words
+    the two sides read (in ``review_reason`` and the notifications). The history keeps
+    the note; views.history shows staff's reasons to staff only."""
     await set_actor(conn, viewer.id, reason)
     match = await _lock(conn, match_id)
     if not (_covering_worker(viewer, match) or await can_act_for(conn, viewer, match.author_id)):
@@ -209,15 +216,14 @@ async def review(
         raise Conflict(f"this match is {match.status}, not waiting for review")
     action = "match.approve" if approve else "match.reject"
     await audit.record(conn, viewer, action, "match", match_id)
+    said = {"reviewed_by": viewer.id, "review_note": reason, "review_reason": message}
     if approve:
-        await _update(conn, match_id, "approved", reviewed_by=viewer.id, review_reason=reason)
+        await _update(conn, match_id, "approved", **said)
         await _update(conn, match_id, "confirmed", confirmed_at=now)
         await emit(conn, "match.approved", match_id=match_id)
         await emit(conn, "match.confirmed", match_id=match_id)
         return "confirmed"
-    await _update(
-        conn, match_id, "rejected", reviewed_by=viewer.id, review_reason=reason, closed_at=now
-    )
+    await _update(conn, match_id, "rejected", closed_at=now, **said)
     await emit(conn, "match.rejected", match_id=match_id)
     await _replace(conn, match.post_id, settings, now)
     return "rejected"
@@ -231,16 +237,22 @@ async def cancel(
     settings: Settings,
     *,
     now: datetime,
+    message: str | None = None,
 ) -> str:
-    await set_actor(conn, viewer.id, reason)
+    """Cancel a match. A participant's ``reason`` is theirs to give: the other side
+    reads it. A covering centre's social worker who takes no part cancels as staff:
+    ``reason`` is then their internal note (never sent) and ``message`` what the two
+    sides read, if anything."""
     match = await _lock(conn, match_id)
-    if not (await _is_participant(conn, viewer, match) or _covering_worker(viewer, match)):
+    participant = await _is_participant(conn, viewer, match)
+    if not (participant or _covering_worker(viewer, match)):
         raise NotFound("no such match")
     if match.status not in HOLDING:
         raise Conflict(f"a {match.status} match cannot be cancelled")
-    await _update(
-        conn, match_id, "cancelled", closed_at=now, closed_by=viewer.id, close_reason=reason
-    )
+    said = {"close_reason": reason} if participant else {"close_note": reason,
+                                                         "close_reason": message}  # fmt: skip
+    await set_actor(conn, viewer.id, reason)
+    await _update(conn, match_id, "cancelled", closed_at=now, closed_by=viewer.id, **said)
     await emit(conn, "match.cancelled", match_id=match_id)
     await _replace(conn, match.post_id, settings, now)
     return "cancelled"
@@ -331,15 +343,18 @@ async def close_everything_of(
     person_id: int,
     *,
     actor_id: int,
-    reason: str,
+    reason: str | None,
     settings: Settings,
     now: datetime,
+    note: str | None = None,
 ) -> list[int]:
-    """A person leaves the service (suspension): every match they hold is cancelled with
-    ``reason`` and the other side told; requests that lose their volunteer search again;
-    their own open posts are withdrawn (which withdraws the propositions made for them).
-    Returns the cancelled match ids."""
-    await set_actor(conn, actor_id, reason)
+    """A person leaves the service (suspension, erasure): every match they hold is
+    cancelled and the other side told, with ``reason`` if it is one they may read (an
+    erasure's) or in neutral words; ``note`` is staff's internal note (a suspension's),
+    kept on the match and in its history, which shows it to staff only. Requests that
+    lose their volunteer search again; their own open posts are withdrawn (which
+    withdraws the propositions made for them). Returns the cancelled match ids."""
+    await set_actor(conn, actor_id, note or reason)
     held = (
         await conn.execute(
             text(
@@ -357,8 +372,9 @@ async def close_everything_of(
         if (await _lock(conn, match.id)).status not in HOLDING:
             continue  # closed meanwhile
         await _update(
-            conn, match.id, "cancelled", closed_at=now, closed_by=actor_id, close_reason=reason
-        )
+            conn, match.id, "cancelled", closed_at=now, closed_by=actor_id,
+            close_reason=reason, close_note=note,
+        )  # fmt: skip
         await emit(conn, "match.cancelled", match_id=match.id)
         cancelled.append(match.id)
     posts = (
@@ -368,7 +384,7 @@ async def close_everything_of(
                 "WHERE author_id = :p AND status IN ('draft', 'in_review', 'rejected', "
                 "'published', 'matched', 'expired') RETURNING id"
             ),
-            {"p": person_id, "reason": reason[:300]},
+            {"p": person_id, "reason": (reason or WITHDRAWN_BY_STAFF)[:300]},
         )
     ).scalars()
     for post_id in posts:

@@ -264,9 +264,10 @@ async def history(conn: AsyncConnection, viewer: Viewer, match_id: int) -> list[
         raise NotFound("no such match")
     rows = await conn.execute(
         text(
-            "SELECT h.from_status, h.to_status, h.actor_id, h.reason, h.at, m.status AS now_status "
+            "SELECT h.from_status, h.to_status, h.actor_id, h.reason, h.at, "
+            "m.status AS now_status, a.role IN ('social_worker', 'admin') AS by_staff "
             "FROM match_history h JOIN matches m ON m.id = h.match_id "
-            "WHERE h.match_id = :id ORDER BY h.id"
+            "LEFT JOIN users a ON a.id = h.actor_id WHERE h.match_id = :id ORDER BY h.id"
         ),
         {"id": match_id},
     )
@@ -275,8 +276,11 @@ async def history(conn: AsyncConnection, viewer: Viewer, match_id: int) -> list[
         # Who acted stays hidden between the two sides until the match is confirmed;
         # social workers, who review, always see it.
         shown = viewer.is_staff or r.actor_id == viewer.id or r.now_status in REVEALED
+        # A staff decision's reason is its internal note (issue 14): staff read it here;
+        # the two sides get the message staff chose to send, if any, by notification.
+        reason = r.reason if viewer.is_staff or not r.by_staff else None
         entries.append(
-            HistoryEntry(r.from_status, r.to_status, r.actor_id if shown else None, r.reason, r.at)
+            HistoryEntry(r.from_status, r.to_status, r.actor_id if shown else None, reason, r.at)
         )
     return entries
 

@@ -139,8 +139,8 @@ _RETENTION: dict[str, str] = {
           AND (r.reporter_id IS NULL OR last_contact_at(r.reporter_id) < :cutoff)
     """,
     "post_review_reasons": """
-        UPDATE posts p SET review_reason = NULL
-        WHERE p.review_reason IS NOT NULL
+        UPDATE posts p SET review_reason = NULL, review_note = NULL
+        WHERE (p.review_reason IS NOT NULL OR p.review_note IS NOT NULL)
           AND greatest(p.created_at, p.reviewed_at) < :cutoff
           AND last_contact_at(p.author_id) < :cutoff
     """,
@@ -151,6 +151,7 @@ _RETENTION: dict[str, str] = {
             SELECT m.id FROM matches m JOIN posts p ON p.id = m.post_id
             WHERE greatest(m.proposed_at, m.responded_at, m.confirmed_at, m.closed_at) < :cutoff
               AND (m.close_reason <> :erased OR m.review_reason <> :erased
+                   OR m.close_note <> :erased OR m.review_note <> :erased
                    OR EXISTS (SELECT 1 FROM match_history h WHERE h.match_id = m.id
                               AND h.reason !~ :system))
               AND last_contact_at(m.volunteer_id) < :cutoff
@@ -161,7 +162,9 @@ _RETENTION: dict[str, str] = {
         )
         UPDATE matches m SET
             close_reason = CASE WHEN m.close_reason IS NULL THEN NULL ELSE :erased END,
-            review_reason = CASE WHEN m.review_reason IS NULL THEN NULL ELSE :erased END
+            review_reason = CASE WHEN m.review_reason IS NULL THEN NULL ELSE :erased END,
+            close_note = CASE WHEN m.close_note IS NULL THEN NULL ELSE :erased END,
+            review_note = CASE WHEN m.review_note IS NULL THEN NULL ELSE :erased END
         FROM old WHERE m.id = old.id
     """,
 }

@@ -105,6 +105,7 @@ async def _forget_stored_responses(
 _SCRUB_POSTS = """
 UPDATE posts SET title = :title, description = '', address = NULL, point = cell_centre,
     skill_tags = '{}', languages = '{}', beneficiary_flags = '{}', review_reason = NULL,
+    review_note = NULL,
     closed_reason = CASE WHEN closed_reason IS NULL OR closed_reason = :reason
                          THEN closed_reason ELSE :erased END
 WHERE author_id = :p
@@ -116,6 +117,8 @@ UPDATE matches m SET
     close_reason = CASE WHEN m.close_reason IS NULL OR m.close_reason = :reason
                         THEN m.close_reason ELSE :erased END,
     review_reason = CASE WHEN m.review_reason IS NULL THEN NULL ELSE :erased END,
+    close_note = CASE WHEN m.close_note IS NULL THEN NULL ELSE :erased END,
+    review_note = CASE WHEN m.review_note IS NULL THEN NULL ELSE :erased END,
     distance_m = (m.distance_m / 1000) * 1000,
     score_breakdown = '{}'
 WHERE m.id = ANY(:matches)

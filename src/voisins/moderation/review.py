@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 from msgspec import Meta
@@ -21,20 +21,60 @@ from voisins import audit
 from voisins.accounts.access import Viewer, acts_for_any, require_social_worker
 from voisins.accounts.schemas import Input
 from voisins.accounts.volunteer import Vetting, vetting_of
-from voisins.errors import Conflict, Forbidden, NotFound
+from voisins.errors import Conflict, Forbidden, Invalid, NotFound
 from voisins.matching.engine import match_post
 from voisins.matching.scoring import MatchScore, match_score
 from voisins.outbox import emit
 from voisins.pagination import Page, paginate, window
 from voisins.settings import Settings
 
-Reason = Annotated[str, Meta(min_length=3, max_length=1000)]
+# A match's review took 2 characters or more before the note and the message were
+# told apart (matching/schemas.ReasonIn), a post's 3: each keeps its minimum.
+Note = Annotated[str, Meta(min_length=2, max_length=1000)]
+PostNote = Annotated[str, Meta(min_length=3, max_length=1000)]
+# The matches' columns hold 500 characters of a message (sql/0003_matching.sql).
+Message = Annotated[str, Meta(max_length=500)]
 
 
-class ReviewDecisionIn(Input):
-    """A decision always carries its reason (shown to the author when a post is refused)."""
+class NoteIn(Input):
+    """A staff decision's internal note, kept for the centres and audited, never sent
+    to anyone. ``reason`` is its former name (clients written before the note and the
+    message were told apart): never sent either."""
 
-    reason: Reason
+    note_min: ClassVar[int] = 2
+    note: Note | None = None
+    reason: Note | None = None
+
+    def internal(self) -> str:
+        """The note (required, one of ``note`` or ``reason``)."""
+        given = [v.strip() for v in (self.note, self.reason) if v is not None]
+        if len(given) != 1:
+            raise Invalid("give the internal note (note), once", {"note": "required"})
+        if len(given[0]) < self.note_min:
+            raise Invalid.field("note", f"{self.note_min} characters or more")
+        return given[0]
+
+
+class StaffReasonIn(NoteIn):
+    """A staff decision's reason in two parts: the note (``NoteIn``) and ``message``,
+    optional, the only words the person reads (without one they are told in neutral
+    words)."""
+
+    message: Message | None = None
+
+    def outward(self) -> str | None:
+        """The message to the person, or None."""
+        return (self.message or "").strip() or None
+
+
+class ReviewDecisionIn(StaffReasonIn):
+    """A decision on a post (API) or on any item of the queue (pages) always carries
+    its note; the message is what the author of a refused post, or the two sides of a
+    reviewed match, read."""
+
+    note_min: ClassVar[int] = 3
+    note: PostNote | None = None
+    reason: PostNote | None = None
 
 
 class PersonRecord(msgspec.Struct, kw_only=True):
@@ -244,19 +284,20 @@ async def _lock_in_review(conn: AsyncConnection, viewer: Viewer, post_id: int) -
 
 
 async def approve_post(
-    conn: AsyncConnection, viewer: Viewer, post_id: int, reason: str, *, settings: Settings,
-    now: datetime,
+    conn: AsyncConnection, viewer: Viewer, post_id: int, note: str, *, settings: Settings,
+    now: datetime, message: str | None = None,
 ) -> str:  # fmt: skip
-    """Let a post through: it is published and matched at once."""
+    """Let a post through: it is published and matched at once. ``note`` is kept, never
+    sent; ``message`` is what the author may read."""
     await _lock_in_review(conn, viewer, post_id)
     await conn.execute(
         text(
             "UPDATE posts SET status = 'published', published_at = :now, reviewed_by = :me, "
-            "reviewed_at = :now, review_reason = :reason, "
+            "reviewed_at = :now, review_note = :note, review_reason = :message, "
             "expires_at = GREATEST(expires_at, CAST(:now AS timestamptz) + interval '1 day') "
             "WHERE id = :id"
         ),
-        {"now": now, "me": viewer.id, "reason": reason, "id": post_id},
+        {"now": now, "me": viewer.id, "note": note, "message": message, "id": post_id},
     )
     await audit.record(conn, viewer, "post.approve", "post", post_id)
     await emit(conn, "post.published", post_id=post_id)
@@ -266,16 +307,18 @@ async def approve_post(
 
 
 async def reject_post(
-    conn: AsyncConnection, viewer: Viewer, post_id: int, reason: str, *, now: datetime
-) -> str:
-    """Refuse a post; the author is told why and may edit it and submit it again."""
+    conn: AsyncConnection, viewer: Viewer, post_id: int, note: str, *, now: datetime,
+    message: str | None = None,
+) -> str:  # fmt: skip
+    """Refuse a post; the author may edit it and submit it again. They read ``message``
+    (or neutral words when there is none), never ``note``."""
     await _lock_in_review(conn, viewer, post_id)
     await conn.execute(
         text(
             "UPDATE posts SET status = 'rejected', reviewed_by = :me, reviewed_at = :now, "
-            "review_reason = :reason WHERE id = :id"
+            "review_note = :note, review_reason = :message WHERE id = :id"
         ),
-        {"now": now, "me": viewer.id, "reason": reason, "id": post_id},
+        {"now": now, "me": viewer.id, "note": note, "message": message, "id": post_id},
     )
     await audit.record(conn, viewer, "post.reject", "post", post_id)
     await emit(conn, "post.rejected", post_id=post_id)

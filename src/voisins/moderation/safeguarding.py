@@ -8,13 +8,14 @@
   a match or a post — so blocking reveals no identity.
 - A social worker suspends a person: in one transaction their pending propositions and
   undelivered notifications are cancelled (triggers on users.status), their open matches
-  are closed with the reason and the other side told, their sessions end.
+  are closed and the other side told in neutral words (the reason is an internal note,
+  never sent), their sessions end.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import msgspec
 from msgspec import Meta
@@ -29,6 +30,7 @@ from voisins.errors import Conflict, Forbidden, Invalid, NotFound
 from voisins.geo import sql as geosql
 from voisins.geo.coordinates import LonLat
 from voisins.matching.lifecycle import close_everything_of, set_actor
+from voisins.moderation.review import NoteIn
 from voisins.outbox import emit
 from voisins.pagination import Page, paginate, window
 from voisins.settings import Settings
@@ -84,8 +86,26 @@ class Block(msgspec.Struct, kw_only=True):
     display_name: str | None
 
 
-class SuspendIn(Input):
-    reason: Text
+class Blocked(msgspec.Struct):
+    """The answer to a block: the same bytes whether the person was blocked just now or
+    already was (through another of their posts or matches). An id, a date or a name
+    here would let anyone walking post ids group the posts by author."""
+
+    status: Literal["blocked"] = "blocked"
+
+
+# users.suspension_reason holds 500 characters (sql/0008_moderation.sql).
+SuspensionNote = Annotated[str, Meta(min_length=3, max_length=500)]
+
+
+class SuspendIn(NoteIn):
+    """Why a person is suspended or reinstated: the internal note only, on their record.
+    Nobody is sent it: the person's own notifications end with the suspension, and the
+    other side of each match that ends is told in neutral words."""
+
+    note_min: ClassVar[int] = 3
+    note: SuspensionNote | None = None
+    reason: SuspensionNote | None = None
 
 
 class Suspension(msgspec.Struct, kw_only=True):
@@ -121,7 +141,8 @@ async def _other_side(conn: AsyncConnection, viewer: Viewer, match_id: int) -> i
 
 
 async def _post_author(conn: AsyncConnection, post_id: int) -> int:
-    """The author of a post the viewer may have been shown (published at some point)."""
+    """The author of a post the viewer may have been shown (published at some point):
+    a report may be about a post withdrawn since."""
     author = (
         await conn.execute(
             text(
@@ -293,12 +314,36 @@ async def resolve_report(
     return Report(**row._asdict())
 
 
-async def block(conn: AsyncConnection, viewer: Viewer, data: BlockIn) -> Block:
+# The posts anyone may read (posts/service.HIDDEN_STATUSES are nobody else's).
+_SHOWN = "('published', 'matched', 'closed', 'expired')"
+
+
+async def _shown_post_author(conn: AsyncConnection, viewer: Viewer, post_id: int) -> int:
+    """The author of a post the viewer can read now, or was proposed: any other post
+    (withdrawn, draft, unknown) is the same 404 as ``GET /posts/{id}`` gives."""
+    author = (
+        await conn.execute(
+            text(
+                f"SELECT p.author_id FROM posts p WHERE p.id = :id AND (p.status IN {_SHOWN} "
+                "OR EXISTS (SELECT 1 FROM matches m WHERE m.post_id = p.id "
+                "AND m.volunteer_id = :me))"
+            ),
+            {"id": post_id, "me": viewer.id},
+        )
+    ).scalar()
+    if author is None:
+        raise NotFound("no such post", {"post_id": "no such post"})
+    return int(author)
+
+
+async def block(conn: AsyncConnection, viewer: Viewer, data: BlockIn) -> Blocked:
+    """Block the person behind a match or a post. The answer is the same whether they
+    were blocked already or not (``Blocked``); ``list_blocks`` names the blocks."""
     field, target = _exactly_one(match_id=data.match_id, post_id=data.post_id)
     if field == "match_id":
         blocked = await _other_side(conn, viewer, target)
     else:
-        blocked = await _post_author(conn, target)
+        blocked = await _shown_post_author(conn, viewer, target)
     if blocked == viewer.id:
         raise Invalid.field(field, "you cannot block yourself")
     await conn.execute(
@@ -318,13 +363,7 @@ async def block(conn: AsyncConnection, viewer: Viewer, data: BlockIn) -> Block:
         ),
         {"me": viewer.id, "them": blocked},
     )
-    block_id = (
-        await conn.execute(
-            text("SELECT id FROM blocks WHERE blocker_id = :me AND blocked_id = :them"),
-            {"me": viewer.id, "them": blocked},
-        )
-    ).scalar_one()
-    return next(b for b in await list_blocks(conn, viewer) if b.id == block_id)
+    return Blocked()
 
 
 async def list_blocks(conn: AsyncConnection, viewer: Viewer) -> list[Block]:
@@ -415,7 +454,7 @@ async def suspend(
         raise Conflict("this person is already suspended")
     if status == "deactivated":
         raise Conflict("this staff account is deactivated")
-    reason = data.reason.strip()
+    note = data.internal()
     counts = (
         await conn.execute(
             text(
@@ -427,17 +466,17 @@ async def suspend(
             {"p": person_id},
         )
     ).one()
-    await set_actor(conn, viewer.id, reason)
+    await set_actor(conn, viewer.id, note)
     # The triggers on users.status withdraw propositions and cancel deliveries.
     await conn.execute(
         text(
             "UPDATE users SET status = 'suspended', suspended_at = :now, suspended_by = :me, "
             "suspension_reason = :reason WHERE id = :p"
         ),
-        {"now": now, "me": viewer.id, "reason": reason, "p": person_id},
+        {"now": now, "me": viewer.id, "reason": note, "p": person_id},
     )
     cancelled = await close_everything_of(
-        conn, person_id, actor_id=viewer.id, reason=reason, settings=settings, now=now
+        conn, person_id, actor_id=viewer.id, reason=None, note=note, settings=settings, now=now
     )
     await conn.execute(text("DELETE FROM sessions WHERE user_id = :p"), {"p": person_id})
     await audit.record(conn, viewer, "person.suspend", "user", person_id)
@@ -458,6 +497,7 @@ async def reinstate(
     _may_touch_role(viewer, person_id, role)
     if status != "suspended":
         raise Conflict("this person is not suspended")
+    data.internal()  # required, as for the suspension; the audit trail has the act
     await conn.execute(
         text(
             "UPDATE users SET status = 'active', suspended_at = NULL, suspended_by = NULL, "

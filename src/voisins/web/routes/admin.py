@@ -129,7 +129,7 @@ FIELD_MESSAGES = {
     "password": N_("Un mot de passe provisoire de 10 caractères au moins."),
     "role": N_("Choisissez un rôle."),
     "centre_id": N_("Choisissez un centre (seulement pour un travailleur social)."),
-    "reason": N_("Écrivez la raison (3 caractères au moins) : elle est gardée."),
+    "note": N_("Écrivez la raison (3 caractères au moins) : elle est gardée, jamais envoyée."),
     "resolution": N_("Écrivez ce qui a été fait (3 caractères au moins)."),
     "outcome": N_("Écrivez ce qui s'est dit (3 caractères au moins)."),
 }
@@ -701,16 +701,16 @@ async def staff_suspend(
     request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer,
     settings: SettingsDep, user_id: FromPath[int],
 ) -> Response[Any]:  # fmt: skip
-    """A social worker's suspension (safeguarding), with its reason: the service's rule
-    says who may (an administrator, for staff)."""
+    """A social worker's suspension (safeguarding), with its internal note (kept, never
+    sent): the service's rule says who may (an administrator, for staff)."""
     me, viewer = await _admin(request, tx, optional_viewer)
     await staffing.get_staff(tx, viewer, user_id)
     form = await request.form()
     try:
-        data = convert({"reason": _text(form, "reason")}, SuspendIn)
+        data = convert({"note": _text(form, "note")}, SuspendIn)
     except FormError:
         return await _staff_page(
-            request, tx, viewer, me, card_errors={user_id: {"reason": FIELD_MESSAGES["reason"]}},
+            request, tx, viewer, me, card_errors={user_id: {"note": FIELD_MESSAGES["note"]}},
             status_code=422,
         )  # fmt: skip
     await safeguarding.suspend(tx, viewer, user_id, data, settings=settings, now=_now())
@@ -727,11 +727,11 @@ async def staff_reinstate(
     await staffing.get_staff(tx, viewer, user_id)
     form = await request.form()
     try:
-        data = convert({"reason": _text(form, "reason")}, SuspendIn)
+        data = convert({"note": _text(form, "note")}, SuspendIn)
     except FormError:
         return await _staff_page(
             request, tx, viewer, me,
-            card_errors={user_id: {"reinstate": FIELD_MESSAGES["reason"]}}, status_code=422,
+            card_errors={user_id: {"reinstate": FIELD_MESSAGES["note"]}}, status_code=422,
         )  # fmt: skip
     await safeguarding.reinstate(tx, viewer, user_id, data)
     return _done("/admin/equipe", "retabli")

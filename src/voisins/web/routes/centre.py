@@ -83,10 +83,11 @@ NOTICES = {
     "annulee": N_("La mise en relation est annulée. Le bénévole est prévenu."),
     "avis": N_("L'avis de la personne est enregistré."),
 }
-REASON_NEEDED = N_(
+NOTE_NEEDED = N_(
     "Écrivez la raison de votre décision (3 caractères au moins) : elle est gardée dans "
-    "l'historique."
+    "l'historique, jamais envoyée."
 )
+MESSAGE_TOO_LONG = N_("Le message fait 500 caractères au plus.")
 ALREADY_DONE = N_("Un collègue s'en est déjà occupé : cet élément n'attend plus rien.")
 FIELD_MESSAGES = {
     "display_name": N_("Écrivez le prénom ou le nom de la personne."),
@@ -212,7 +213,8 @@ async def review_decision(
     kind: FromPath[str],
     item_id: FromPath[int],
 ) -> Response[Any]:
-    """Approve or reject a match or a post of the queue, always with a reason."""
+    """Approve or reject a match or a post of the queue, always with an internal note
+    (kept, never sent) and, if the worker writes one, a message to the person."""
     me, viewer = await _worker(request, tx, optional_viewer)
     if kind not in ("match", "post"):
         raise NotFound("no such kind of item")
@@ -224,9 +226,14 @@ async def review_decision(
     waiting = await review.review_queue(tx, viewer, page=number, per_page=PER_PAGE)
     item = _find(waiting.items, lambda i: i.type == kind and i.id == item_id)
     try:
-        reason = convert({"reason": _text(form, "reason")}, ReviewDecisionIn).reason
-    except FormError:
-        errors = {"reason": REASON_NEEDED}
+        said = convert(
+            {"note": _text(form, "note"), "message": _text(form, "message") or None},
+            ReviewDecisionIn,
+        )
+        note, message = said.internal(), said.outward()
+    except (FormError, Invalid) as exc:
+        failed = exc.fields if isinstance(exc, FormError) else {"note": ""}
+        errors = {"message": MESSAGE_TOO_LONG} if "message" in failed else {"note": NOTE_NEEDED}
         if is_htmx(request) and item is not None:
             return _queue_card(request, me, item, errors=errors, page_number=number)
         return await _queue(
@@ -237,21 +244,22 @@ async def review_decision(
     async def decide() -> str:
         if kind == "match":
             return await lifecycle.review(
-                tx, viewer, item_id, approve=approve, reason=reason, settings=settings,
-                now=_now(),
+                tx, viewer, item_id, approve=approve, reason=note, message=message,
+                settings=settings, now=_now(),
             )  # fmt: skip
         if approve:
             return await review.approve_post(
-                tx, viewer, item_id, reason, settings=settings, now=_now()
+                tx, viewer, item_id, note, settings=settings, now=_now(), message=message
             )
-        return await review.reject_post(tx, viewer, item_id, reason, now=_now())
+        return await review.reject_post(tx, viewer, item_id, note, now=_now(), message=message)
 
     outcome = await _decide(decide, request, tx)
     if not is_htmx(request):
         return Redirect(f"/centre?fait={'approuve' if approve else 'refuse'}", status_code=303)
     return page(
         request, "centre/_decided.html", me, item=item, kind=kind, item_id=item_id,
-        approve=approve, reason=reason, done=outcome is not None, already=ALREADY_DONE,
+        approve=approve, note=note, message=message, done=outcome is not None,
+        already=ALREADY_DONE,
     )  # fmt: skip
 
 
@@ -454,7 +462,8 @@ async def suspend_person(
     settings: SettingsDep,
     report_id: FromPath[int],
 ) -> Response[Any]:
-    """Suspend the person a report is about, with the reason (kept in the history)."""
+    """Suspend the person a report is about, with an internal note (kept on their
+    record, never sent: the people whose matches end are told in neutral words)."""
     me, viewer = await _worker(request, tx, optional_viewer)
     form = await request.form()
     number = _int(form.get("page"), 1)
@@ -466,9 +475,9 @@ async def suspend_person(
         raise NotFound("no such report about a person")
     person_id = report.reported_id
     try:
-        data = convert({"reason": _text(form, "reason")}, SuspendIn)
+        data = convert({"note": _text(form, "note")}, SuspendIn)
     except FormError:
-        errors = {"reason": N_("Écrivez la raison de la suspension (3 caractères au moins).")}
+        errors = {"note": N_("Écrivez la raison de la suspension (3 caractères au moins).")}
         if is_htmx(request):
             return _render(
                 request, "centre/_report.html", me, item=report, reasons=REPORT_REASONS,

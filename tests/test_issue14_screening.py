@@ -4,6 +4,7 @@ its author — in the API's answer, and on the centre's form before anything is 
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -261,3 +262,30 @@ async def test_the_resident_wizard_refuses_an_email_at_the_first_step(
     )  # fmt: skip
     assert refused.status_code == 422
     assert 'id="description-error"' in refused.text and "Pas d&#39;adresse e-mail" in refused.text
+
+
+async def test_a_worker_editing_a_residents_post_is_warned_before_a_name_goes_public(
+    client: AsyncTestClient, engine: AsyncEngine, world: World
+) -> None:
+    post_id = world.posts["odile"]  # the worker acts for Odile, who has no access
+    client.cookies.set("voisins_session", world.worker_18.token)
+    path = f"/annonces/{post_id}/modifier"
+    opened = await client.get(path)
+    assert opened.status_code == 200
+    version = re.search(r'name="version" value="(\d+)"', opened.text)
+    assert version
+    body = {
+        "_csrf_token": csrf_of(opened.text), "version": version.group(1),
+        "title": "Visite chez M. Dupont", "description": "", "schedule_type": "weekly",
+        "days": ["2"], "start": "09:00", "end": "11:00",
+    }  # fmt: skip
+    before = await _posts(engine)
+    warned = await client.post(path, data=body)
+    assert warned.status_code == 200
+    assert 'id="title-warning"' in warned.text and "M. Dupont" in warned.text
+    assert await _posts(engine) == before
+    saved = await client.post(
+        path, data={**body, "names_checked": "M. Dupont"}, follow_redirects=False
+    )
+    assert saved.status_code == 303, saved.text
+    assert "Visite chez M. Dupont" in [p[1] for p in await _posts(engine)]

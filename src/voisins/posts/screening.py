@@ -191,6 +191,12 @@ def check(texts: PublicTexts) -> list[TextWarning]:
     return warnings(texts)
 
 
+def names_found(warnings: list[TextWarning]) -> str:
+    """The names ``warnings`` point at, as one string: a form sends it back with the
+    texts, and the same string again means "publish as is, knowingly"."""
+    return "|".join(sorted({w.found for w in warnings}))
+
+
 def warnings(texts: PublicTexts) -> list[TextWarning]:
     found: list[TextWarning] = []
     for field, text in texts.fields():

@@ -316,10 +316,6 @@ def _post_values(form: FormMultiDict) -> dict[str, Any]:
     return values
 
 
-def _names(warnings: list[screening.TextWarning]) -> str:
-    return "|".join(sorted({w.found for w in warnings}))
-
-
 def _post_input(values: dict[str, Any], resident_id: int) -> PostIn:
     location: dict[str, Any] = {}
     if values["lon"] or values["lat"]:
@@ -352,7 +348,7 @@ async def _post_form(
         request, "centre/post_for.html", me, status_code=status_code, resident=resident,
         errors=errors, values=values, weekdays=fmt.weekdays(), start={"lon": 2.354, "lat": 48.886},
         warnings=warnings or [], names_warning=screening.NAMES_PERSON,
-        names_checked=_names(warnings or []),
+        names_checked=screening.names_found(warnings or []),
     )  # fmt: skip
 
 
@@ -390,7 +386,7 @@ async def post_for_submit(
         data = _post_input(values, resident_id)
         texts = screening.PublicTexts(title=data.title, description=data.description)
         warnings = screening.check(texts)
-        if warnings and _names(warnings) != values["names_checked"]:
+        if warnings and screening.names_found(warnings) != values["names_checked"]:
             # The resident's name would be public: the worker sees it before anyone else,
             # and publishes as is by sending the form again.
             return await _post_form(

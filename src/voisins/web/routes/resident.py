@@ -384,13 +384,15 @@ async def _edit_page(
     errors: dict[str, str],
     *,
     status_code: int = 200,
+    warnings: list[screening.TextWarning] | None = None,
 ) -> Template:
     held, reviewed = await posts.edit_outlook(tx, viewer, post)
     return page(
         request, "resident/post_edit.html", me, status_code=status_code, post=post,
         values=values, errors=errors, version=post.version, text_of=wizard.text_of,
         chosen_days=wizard.days_of(values), weekdays=formats_for(request, me).weekdays(),
-        holders=held, reviewed=reviewed,
+        holders=held, reviewed=reviewed, warnings=warnings or [],
+        names_warning=screening.NAMES_PERSON, names_checked=screening.names_found(warnings or []),
     )  # fmt: skip
 
 
@@ -431,6 +433,19 @@ async def edit_post_save(
     values = await form_values(request)
     try:
         data = _edit_input(values, post, _now())
+        if viewer.is_staff:  # a social worker writing for a resident: as on the centre's form
+            warnings = screening.check(
+                screening.PublicTexts(
+                    title=wizard.text_of(values, "title"),
+                    description=wizard.text_of(values, "description"),
+                )
+            )
+            if warnings and screening.names_found(warnings) != wizard.text_of(
+                values, "names_checked"
+            ):
+                return await _edit_page(
+                    request, tx, viewer, me, post, values, {}, warnings=warnings
+                )
         async with tx.begin_nested():  # a refusal leaves nothing written
             updated = await posts.update_post(tx, viewer, post_id, data)
     except FormError as exc:

@@ -8,6 +8,9 @@ from litestar.params import QueryParameter
 
 from voisins.pagination import MAX_PER_PAGE
 
+# Ids are PostgreSQL bigints: a larger number is refused by Litestar, naming the
+# parameter, rather than where the database is asked (voisins.api.edge does it in paths).
+IdQuery = Annotated[int, QueryParameter(ge=1, le=2**63 - 1, description="An id")]
 PageQuery = Annotated[int, QueryParameter(ge=1, le=10_000, description="Page number, from 1")]
 PerPageQuery = Annotated[
     int, QueryParameter(ge=1, le=MAX_PER_PAGE, description=f"Items a page, at most {MAX_PER_PAGE}")

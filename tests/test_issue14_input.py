@@ -187,6 +187,18 @@ async def test_a_body_that_is_not_utf8_is_refused_naming_the_body(
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert page.status_code == 400 and page.headers["content-type"].startswith("text/html")
+    multipart = (
+        b'--XX\r\nContent-Disposition: form-data; name="display_name"\r\n\r\nCam\xffille\r\n'
+        b'--XX\r\nContent-Disposition: form-data; name="_csrf_token"\r\n\r\n'
+        + csrf_of(signup.text).encode()
+        + b"\r\n--XX--\r\n"
+    )
+    page = await client.post(
+        "/inscription",
+        content=multipart,
+        headers={"Content-Type": "multipart/form-data; boundary=XX"},
+    )
+    assert page.status_code == 400 and page.headers["content-type"].startswith("text/html")
     assert await count(engine, "users") == users
 
 

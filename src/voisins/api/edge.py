@@ -133,7 +133,12 @@ async def check_form(request: Request[Any, Any, Any]) -> None:
     media_type, _ = request.content_type
     if media_type == RequestEncodingType.URL_ENCODED:
         _check_utf8(await request.body())
-    form = await request.form()
+    try:
+        form = await request.form()
+    except UnicodeDecodeError as exc:  # a multipart field's bytes
+        raise BadRequest(
+            "form field is not valid UTF-8", {"body": f"not UTF-8 at byte {exc.start}"}
+        ) from None
     for key, value in form.multi_items():
         if "\x00" in key or (isinstance(value, str) and "\x00" in value):
             raise Invalid.field(_shown(key), NUL_REASON)

@@ -279,7 +279,7 @@ async def load_demo(engine: AsyncEngine, settings: Settings) -> DemoSummary:
             PostIn(
                 kind="request",
                 category="courses",
-                title="Courses hebdomadaires pour Mme Lefèvre",
+                title="Courses hebdomadaires pour une voisine du quartier",
                 description="Liste donnée par téléphone le lundi.",
                 location=LocationIn(lon=lon, lat=lat),
                 schedule=WeeklyIn(days=[3], start="10:00", end="12:00"),

@@ -3,8 +3,10 @@ extract), finding a volunteer by name, e-mail or phone, the volunteers awaiting 
 and the extracts that run out soon.
 
 Whose record: a social worker finds, reads and writes the vetting of the volunteers
-who live within the territory of a centre they act for (theirs or a partner's, as
-``Viewer.centre_ids`` says); an administrator reads everyone's. The API and the centre's
+who live within the territory of a centre they are a member of — not of a partner
+centre, whose territory does not cover the volunteer's home (issue 14: a record written
+by another centre made a volunteer eligible for sensitive requests there); an
+administrator reads everyone's. The API and the centre's
 pages both call these functions, so one rule holds for both. The territory test uses
 the volunteer's exact home, server-side only, like a post's covering centres; nothing
 here returns a place. Every volunteer shown is traced in the audit log, like reading
@@ -54,10 +56,12 @@ _COLUMNS = """
 u.id, u.display_name, u.email, u.phone, u.created_at, v.categories,
 v.id_checked_at, v.record_extract_date, v.id_checked_by, v.record_checked_by
 """
+# The viewer's own centres (memberships; partners excluded).
+_MY_CENTRES = "(SELECT m.centre_id FROM centre_members m WHERE m.user_id = :me)"
 # Whether a volunteer's home lies within a territory of the viewer's centres (one
 # volunteer, by id).
 _IN_MY_TERRITORIES = (
-    "EXISTS (SELECT 1 FROM centres c WHERE c.id = ANY(:centres) AND "
+    f"EXISTS (SELECT 1 FROM centres c WHERE c.id IN {_MY_CENTRES} AND "
     + geosql.contains_point("c.territory", "v.point")
     + ")"
 )
@@ -67,7 +71,7 @@ _IN_MY_TERRITORIES = (
 _MY_VOLUNTEERS = (
     "volunteers v JOIN (SELECT DISTINCT t.user_id FROM centres c JOIN volunteers t ON "
     + geosql.contains_point("c.territory", "t.point")
-    + " WHERE c.id = ANY(:centres)) AS mine ON mine.user_id = v.user_id"
+    + f" WHERE c.id IN {_MY_CENTRES}) AS mine ON mine.user_id = v.user_id"
 )
 _NOT_VETTED = (
     "(v.id_checked_at IS NULL OR v.record_extract_date IS NULL "
@@ -96,14 +100,14 @@ def _scope(viewer: Viewer) -> tuple[str, dict[str, Any]]:
     see, and its parameters."""
     if viewer.is_admin:
         return "TRUE", {}
-    return _IN_MY_TERRITORIES, {"centres": sorted(viewer.centre_ids)}
+    return _IN_MY_TERRITORIES, {"me": viewer.id}
 
 
 def _volunteers(viewer: Viewer) -> tuple[str, dict[str, Any]]:
     """The FROM clause (``v``) of the volunteers ``viewer`` may see, and its parameters."""
     if viewer.is_admin:
         return "volunteers v", {}
-    return _MY_VOLUNTEERS, {"centres": sorted(viewer.centre_ids)}
+    return _MY_VOLUNTEERS, {"me": viewer.id}
 
 
 def _brief(row: Any) -> VolunteerBrief:

@@ -283,3 +283,47 @@ async def covering_centres(conn: AsyncConnection, point: LonLat) -> list[int]:
         {"lon": point.lon, "lat": point.lat},
     )
     return [r.id for r in rows]
+
+
+async def own_centres(conn: AsyncConnection, viewer: Viewer) -> set[int]:
+    """The centres a social worker is a member of — not the partners that
+    ``Viewer.centre_ids`` adds."""
+    if not viewer.is_social_worker:
+        return set()
+    rows = await conn.execute(
+        text("SELECT centre_id FROM centre_members WHERE user_id = :me"), {"me": viewer.id}
+    )
+    return set(rows.scalars())
+
+
+# A post a partner centre's worker acts on: waiting for review, with a match waiting
+# for review, or on an open follow-up item of one of their centres (the request itself,
+# or one of its matches).
+_PARTNER_ACTS_ON = """
+SELECT EXISTS (SELECT 1 FROM posts p WHERE p.id = :post AND p.status = 'in_review')
+    OR EXISTS (SELECT 1 FROM matches m WHERE m.post_id = :post AND m.status = 'pending_review')
+    OR EXISTS (SELECT 1 FROM followups f LEFT JOIN matches m ON m.id = f.match_id
+               WHERE COALESCE(f.post_id, m.post_id) = :post AND f.contacted_at IS NULL
+                 AND f.centre_id = ANY(:centres))
+"""
+
+
+async def may_see_exact_place(
+    conn: AsyncConnection, viewer: Viewer, post_id: int, post_centres: set[int]
+) -> bool:
+    """Whether a social worker sees the exact place of a post as its covering centre:
+    a member of a centre covering it always does; a partner centre's worker only while
+    they act on it (review queue, follow-up list). The caller traces each reveal in the
+    audit log."""
+    acting_for = viewer.centre_ids & post_centres if viewer.is_social_worker else set()
+    if not acting_for:
+        return False
+    if await own_centres(conn, viewer) & post_centres:
+        return True
+    return bool(
+        (
+            await conn.execute(
+                text(_PARTNER_ACTS_ON), {"post": post_id, "centres": sorted(viewer.centre_ids)}
+            )
+        ).scalar()
+    )

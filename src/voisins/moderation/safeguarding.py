@@ -318,17 +318,14 @@ async def resolve_report(
 _SHOWN = "('published', 'matched', 'closed', 'expired')"
 
 
-async def _shown_post_author(conn: AsyncConnection, viewer: Viewer, post_id: int) -> int:
-    """The author of a post the viewer can read now, or was proposed: any other post
-    (withdrawn, draft, unknown) is the same 404 as ``GET /posts/{id}`` gives."""
+async def _shown_post_author(conn: AsyncConnection, post_id: int) -> int:
+    """The author of a post anyone can read now: any other post (withdrawn, draft,
+    unknown) is the same 404 as ``GET /posts/{id}`` gives. A volunteer proposed a post
+    withdrawn since blocks its author through the match."""
     author = (
         await conn.execute(
-            text(
-                f"SELECT p.author_id FROM posts p WHERE p.id = :id AND (p.status IN {_SHOWN} "
-                "OR EXISTS (SELECT 1 FROM matches m WHERE m.post_id = p.id "
-                "AND m.volunteer_id = :me))"
-            ),
-            {"id": post_id, "me": viewer.id},
+            text(f"SELECT author_id FROM posts WHERE id = :id AND status IN {_SHOWN}"),
+            {"id": post_id},
         )
     ).scalar()
     if author is None:
@@ -343,7 +340,7 @@ async def block(conn: AsyncConnection, viewer: Viewer, data: BlockIn) -> Blocked
     if field == "match_id":
         blocked = await _other_side(conn, viewer, target)
     else:
-        blocked = await _shown_post_author(conn, viewer, target)
+        blocked = await _shown_post_author(conn, target)
     if blocked == viewer.id:
         raise Invalid.field(field, "you cannot block yourself")
     await conn.execute(

@@ -19,7 +19,7 @@ from voisins.accounts.access import Viewer
 from voisins.accounts.assisted import can_act_for
 from voisins.accounts.quotas import Action, Quotas
 from voisins.categories import is_sensitive
-from voisins.centres.service import covering_centres
+from voisins.centres.service import covering_centres, may_see_exact_place
 from voisins.errors import Conflict, Forbidden, Invalid, NotFound
 from voisins.geo import sql as geosql
 from voisins.geo.bands import band_for_m
@@ -141,10 +141,11 @@ async def _may_manage(conn: AsyncConnection, viewer: Viewer, author_id: int) -> 
 
 
 async def _may_see_exact(conn: AsyncConnection, viewer: Viewer, row: Any) -> bool:
-    """The author, a social worker acting for them, or one of the covering centre's."""
+    """The author, a social worker acting for them, or one of the covering centre's (a
+    partner centre's only while acting on the post: centres.service)."""
     if viewer.id == row.author_id:
         return True
-    if viewer.is_social_worker and viewer.centre_ids & set(row.centre_ids):
+    if await may_see_exact_place(conn, viewer, row.id, set(row.centre_ids)):
         return True
     return await can_act_for(conn, viewer, row.author_id)
 

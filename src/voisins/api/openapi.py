@@ -343,14 +343,22 @@ def as_ecma_pattern(pattern: str) -> str:
     return "".join(out)
 
 
-def _ecma_patterns(node: Any) -> Any:
+INT64 = {"minimum": -(2**63), "maximum": 2**63 - 1}
+
+
+def _as_validated(node: Any) -> Any:
+    """A msgspec schema as the API reads it: patterns with Python's meaning, integers
+    within PostgreSQL's bigint (api/edge.py refuses the others)."""
     if isinstance(node, dict):
-        return {
-            k: as_ecma_pattern(v) if k == "pattern" and isinstance(v, str) else _ecma_patterns(v)
+        out = {
+            k: as_ecma_pattern(v) if k == "pattern" and isinstance(v, str) else _as_validated(v)
             for k, v in node.items()
         }
+        if out.get("type") == "integer":
+            out = {**INT64, **out}
+        return out
     if isinstance(node, list):
-        return [_ecma_patterns(v) for v in node]
+        return [_as_validated(v) for v in node]
     return node
 
 
@@ -373,7 +381,7 @@ def struct_components(annotations: Iterable[Any]) -> dict[str, dict[str, Any]]:
             component["additionalProperties"] = False
     for struct in types:
         _with_key_names(struct, components.get(struct.__name__))
-    return _ecma_patterns(components)
+    return _as_validated(components)
 
 
 def _with_key_names(struct: type[msgspec.Struct], component: dict[str, Any] | None) -> None:
@@ -486,7 +494,7 @@ def _with_rules(operation_id: str, parameters: list[dict[str, Any]]) -> None:
         schema = parameter.get("schema", {})
         # Ids are PostgreSQL bigints: integers beyond are not ids (and are refused).
         if schema.get("type") == "integer":
-            schema.setdefault("format", "int64")
+            parameter["schema"] = schema = {"format": "int64", **INT64, **schema}
         name = parameter.get("name", "")
         rule = PARAMETER_RULES.get((operation_id, name)) or PARAMETER_RULES.get(("*", name))
         if rule:
@@ -611,7 +619,8 @@ class _DocumentedConfig(OpenAPIConfig):
 # What the API checks of every request before any handler (api/edge.py).
 EVERY_REQUEST = """
 Every request: bodies are JSON (`Content-Type: application/json`, else 415); text holds no
-NUL character (U+0000) and integers fit in 64 bits (else 422 naming the field).
+NUL character (U+0000); integers fit in 64 bits and are written without a fraction (`20`,
+not `20.0`, which JSON Schema also calls an integer); else 422 naming the field.
 """
 
 

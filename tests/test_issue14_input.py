@@ -389,3 +389,16 @@ async def test_personal_answers_are_never_stored(
     account = await client.get("/mon-compte")
     assert account.status_code == 200
     assert account.headers["cache-control"] == "no-store"
+
+
+async def test_a_body_over_the_limit_is_answered_413_with_the_request_id(
+    client: AsyncTestClient, settings: Any
+) -> None:
+    huge = b'{"email": "' + b"a" * settings.max_body_bytes + b'"}'
+    response = await client.post(
+        "/api/v1/auth/login", content=huge, headers={"Content-Type": "application/json"}
+    )
+    refused_413 = response.json()
+    assert response.status_code == 413, response.text
+    assert refused_413["error"] == "payload_too_large"
+    assert "x-request-id" in response.headers

@@ -28,6 +28,7 @@ from urllib.parse import parse_qsl
 import msgspec
 from litestar import Request
 from litestar.enums import RequestEncodingType
+from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from voisins.api.errors import validation_field
@@ -53,9 +54,10 @@ def input_edge_middleware(app: ASGIApp) -> ASGIApp:
         request: Request[Any, Any, Any] = Request(scope, receive)
         try:
             await check_request(request)
-        except DomainError as exc:
+        except (DomainError, HTTPException) as exc:
             # Answered here, through the route's own error handlers (JSON on the API, a
-            # page elsewhere), so that the outer middleware see and log a normal answer.
+            # page elsewhere), so that the outer middleware see and log a normal answer
+            # (HTTPException: a body over the size limit, a multipart without boundary).
             await _answer(request, exc, send)
             return
         await app(scope, receive, send)
@@ -63,7 +65,7 @@ def input_edge_middleware(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
-async def _answer(request: Request[Any, Any, Any], exc: DomainError, send: Send) -> None:
+async def _answer(request: Request[Any, Any, Any], exc: Exception, send: Send) -> None:
     handlers = request.route_handler.resolve_exception_handlers()
     handler = next(handlers[cls] for cls in type(exc).__mro__ if cls in handlers)
     response = handler(request, exc)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +17,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voisins.api.deps import SESSION_COOKIE
+from voisins.posts.schemas import OnceIn
+from voisins.schedule import PARIS
+from voisins.web import wizard
 
 from .support.people import PASSWORD, Person, login, staff
 from .support.world import GOUTTE_DOR, HOME_ALICE, post_body, soon
@@ -244,6 +248,18 @@ async def test_a_weekly_schedule_may_end_at_midnight_not_start_there(
         "schedule.start",
     )
     assert await count(engine, "posts") == posts
+
+
+def test_the_post_wizard_reads_a_one_off_until_24_00_as_the_next_midnight() -> None:
+    values = {
+        "kind": "request", "category": "courses", "title": "Courses du soir",
+        "lon": str(HOME_ALICE[0]), "lat": str(HOME_ALICE[1]), "address": "12 rue Léon",
+        "schedule_type": "once", "date": "2030-03-08", "start": "20:00", "end": "24:00",
+    }  # fmt: skip
+    schedule = wizard.post_input(values).schedule
+    assert isinstance(schedule, OnceIn)
+    assert schedule.ends_at == datetime(2030, 3, 9, tzinfo=PARIS)
+    assert schedule.ends_at - schedule.starts_at == timedelta(hours=4)
 
 
 async def test_a_trailing_newline_does_not_pass_a_pattern(

@@ -72,8 +72,6 @@ RULES_BEYOND_THE_DOCUMENT = {
     "createAssistedResident": "an Idempotency-Key already used with another body is refused",
     "recordCheckin": "an Idempotency-Key already used with another body is refused",
     "setVetting": "the dates of the checks cannot be in the future",
-    # JSON Schema counts 20.0 as an integer; msgspec's strict decoding does not.
-    "putNotificationPreferences": "integers without a fraction (daily_cap 20, not 20.0)",
     "addWebhook": "the URL must lead to a public address (resolved when it is given)",
     # NoteIn (moderation/review.py): the note is given once, as note or as its former name.
     "approvePost": "exactly one of note and reason",

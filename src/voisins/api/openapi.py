@@ -619,8 +619,7 @@ class _DocumentedConfig(OpenAPIConfig):
 # What the API checks of every request before any handler (api/edge.py).
 EVERY_REQUEST = """
 Every request: bodies are JSON (`Content-Type: application/json`, else 415); text holds no
-NUL character (U+0000); integers fit in 64 bits and are written without a fraction (`20`,
-not `20.0`, which JSON Schema also calls an integer); else 422 naming the field.
+NUL character (U+0000) and integers fit in 64 bits (else 422 naming the field).
 """
 
 

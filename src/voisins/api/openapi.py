@@ -27,6 +27,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import OpenAPI
 from litestar.plugins import ReceiveRoutePlugin
+from litestar.response import ServerSentEvent
 from litestar.routes import BaseRoute, HTTPRoute
 
 from voisins.api.deps import SAFE_METHODS, SESSION_COOKIE
@@ -547,6 +548,8 @@ def _describe_operation(
         return
     if not path.startswith("/api/"):
         return  # the health probes: their answers are documented by their handlers
+    if handler.parsed_fn_signature.return_type.annotation is ServerSentEvent:
+        responses["200"]["content"] = {"text/event-stream": {"schema": SSE_EVENT}}
     for status in sorted(statuses):
         responses[str(status)] = {"$ref": f"#/components/responses/{_response_key(status)}"}
     annotation = body_type(handler)
@@ -558,6 +561,19 @@ def _describe_operation(
         if name in REQUEST_EXAMPLES:
             content["example"] = REQUEST_EXAMPLES[name]
 
+
+# One event of a Server-Sent Events stream (notify/live.py): ``retry`` first, ``inbox``
+# events (``ready`` once subscribed, then one per notification), comments as heartbeats.
+SSE_EVENT: dict[str, Any] = {
+    "type": "object",
+    "description": "One event of the stream",
+    "properties": {
+        "event": {"type": "string", "enum": ["inbox"]},
+        "data": {"type": "string"},
+        "id": {"type": "string"},
+        "retry": {"type": "integer", "minimum": 0},
+    },
+}
 
 # The unsubscribe link of the mails, outside /api/ (api/notifications.py).
 PAGE_OPERATIONS = frozenset({"unsubscribe", "unsubscribePage"})

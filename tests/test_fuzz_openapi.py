@@ -182,6 +182,8 @@ async def test_schemathesis_finds_nothing(
             *schemathesis_args(base_url, headers, report),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
+            # Schemathesis keeps a cache in its working directory: not in the checkout.
+            cwd=tmp_path,
         )
         try:
             output, _ = await asyncio.wait_for(process.communicate(), RUN_TIMEOUT_S)

@@ -22,3 +22,20 @@ ALTER TABLE matches ADD CONSTRAINT matches_cancel_has_reason CHECK (
 ALTER TABLE matches ADD CONSTRAINT matches_review_has_reason CHECK (
     status NOT IN ('approved', 'rejected')
     OR (reviewed_by IS NOT NULL AND (review_reason IS NOT NULL OR review_note IS NOT NULL)));
+
+-- Blocking says nothing of who wrote what (issue 14): each block a person makes is an
+-- entry of their list, also when it names someone they had blocked already through
+-- another post or match (one entry per person would let anyone walking post ids group
+-- the posts by author, by counting their list). The pair in blocks is what matching
+-- reads; it goes with its last entry.
+CREATE TABLE block_entries (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    blocker_id  bigint NOT NULL,
+    blocked_id  bigint NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    FOREIGN KEY (blocker_id, blocked_id) REFERENCES blocks (blocker_id, blocked_id)
+        ON DELETE CASCADE
+);
+CREATE INDEX block_entries_pair ON block_entries (blocker_id, blocked_id);
+INSERT INTO block_entries (blocker_id, blocked_id, created_at)
+SELECT blocker_id, blocked_id, created_at FROM blocks ORDER BY created_at;

@@ -477,8 +477,14 @@ async def test_blocking_answers_the_same_whatever_the_authors_other_posts(
         read = await client.get(f"{API}/posts/{post_id}", headers=world.vera.headers)
         assert refused.status_code == read.status_code == 404
         assert refused.json()["error"] == read.json()["error"]
-    # The two authors are blocked, once each.
-    assert (
-        await _scalar(engine, "SELECT count(*) FROM blocks WHERE blocker_id = :v", v=world.vera.id)
-        == 2
-    )
+    # The two authors are blocked, once each; the list has an entry per block made,
+    # so counting it tells nothing either.
+    blocked = "SELECT count(*) FROM blocks WHERE blocker_id = :v"
+    assert await _scalar(engine, blocked, v=world.vera.id) == 2
+    listed = await _ok(await client.get(f"{API}/me/blocks", headers=world.vera.headers))
+    assert len(listed) == 4 and {b["display_name"] for b in listed} == {None}
+    # Lifting the entries one by one: a person is unblocked with the last that names them.
+    for entry in listed:
+        lifted = await client.delete(f"{API}/me/blocks/{entry['id']}", headers=world.vera.headers)
+        assert lifted.status_code == 204
+    assert await _scalar(engine, blocked, v=world.vera.id) == 0

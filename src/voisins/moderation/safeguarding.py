@@ -80,6 +80,9 @@ class BlockIn(Input):
 
 
 class Block(msgspec.Struct, kw_only=True):
+    """An entry of my list of blocks: one per block I made (two blocks through two
+    posts of one author are two entries, so the list groups nothing by author)."""
+
     id: int
     created_at: datetime
     # Known only when a confirmed match already introduced the two people.
@@ -349,6 +352,11 @@ async def block(conn: AsyncConnection, viewer: Viewer, data: BlockIn) -> Blocked
         ),
         {"me": viewer.id, "them": blocked},
     )
+    # An entry of the list per block made, whoever it names (sql/0019).
+    await conn.execute(
+        text("INSERT INTO block_entries (blocker_id, blocked_id) VALUES (:me, :them)"),
+        {"me": viewer.id, "them": blocked},
+    )
     # Propositions already made between the two go (either direction).
     await set_actor(conn, viewer.id, "blocked")
     await conn.execute(
@@ -375,7 +383,7 @@ async def list_blocks(conn: AsyncConnection, viewer: Viewer) -> list[Block]:
                              AND ((m.volunteer_id = b.blocker_id AND p.author_id = b.blocked_id)
                                OR (m.volunteer_id = b.blocked_id AND p.author_id = b.blocker_id)))
                        THEN u.display_name END AS display_name
-                FROM blocks b JOIN users u ON u.id = b.blocked_id
+                FROM block_entries b JOIN users u ON u.id = b.blocked_id
                 WHERE b.blocker_id = :me ORDER BY b.created_at DESC, b.id DESC
                 """
             ),
@@ -386,14 +394,26 @@ async def list_blocks(conn: AsyncConnection, viewer: Viewer) -> list[Block]:
 
 
 async def unblock(conn: AsyncConnection, viewer: Viewer, block_id: int) -> None:
+    """Remove an entry of my list; the person is unblocked with the last entry that
+    names them."""
     deleted = (
         await conn.execute(
-            text("DELETE FROM blocks WHERE id = :id AND blocker_id = :me RETURNING id"),
+            text(
+                "DELETE FROM block_entries WHERE id = :id AND blocker_id = :me RETURNING blocked_id"
+            ),
             {"id": block_id, "me": viewer.id},
         )
     ).first()
     if deleted is None:
         raise NotFound("no such block")
+    await conn.execute(
+        text(
+            "DELETE FROM blocks b WHERE b.blocker_id = :me AND b.blocked_id = :them "
+            "AND NOT EXISTS (SELECT 1 FROM block_entries e "
+            "WHERE e.blocker_id = b.blocker_id AND e.blocked_id = b.blocked_id)"
+        ),
+        {"me": viewer.id, "them": deleted.blocked_id},
+    )
 
 
 async def _may_suspend(conn: AsyncConnection, viewer: Viewer, person_id: int) -> None:

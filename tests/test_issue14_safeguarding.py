@@ -174,8 +174,9 @@ async def test_every_report_reaches_the_covering_centre_or_else_the_administrato
             201,
         )
     )["id"]
-    # Vera, proposed Alice's request, moves outside every territory; Alice reports her.
-    match_id = await _scalar(
+    # Vera, proposed Alice's request, moves outside every territory; Alice reports her:
+    # the request's centre has it.
+    alice_vera = await _scalar(
         engine, "SELECT id FROM matches WHERE post_id = :p AND volunteer_id = :v",
         p=world.posts["alice"], v=world.vera.id,
     )  # fmt: skip
@@ -184,18 +185,40 @@ async def test_every_report_reaches_the_covering_centre_or_else_the_administrato
             f"{API}/me/volunteer", json=volunteer_body(HOME_OUTSIDE), headers=world.vera.headers
         )
     )
-    about_vera = (
+    about_match = (
         await _ok(
             await client.post(
                 f"{API}/reports",
-                json={"match_id": match_id, "reason": "unsafe", "comment": "Propos déplacés"},
+                json={"match_id": alice_vera, "reason": "unsafe", "comment": "Propos déplacés"},
                 headers=world.alice.headers,
             ),
             201,
         )
     )["id"]
+    # Then she is proposed a request outside every territory too, and reported there.
+    outside = await _ok(
+        await client.post(
+            f"{API}/posts", json=post_body(HOME_OUTSIDE, title="Courses"),
+            headers=world.stranger.headers,
+        ),
+        201,
+    )  # fmt: skip
+    outside_match = await _scalar(
+        engine, "SELECT id FROM matches WHERE post_id = :p AND volunteer_id = :v",
+        p=outside["id"], v=world.vera.id,
+    )  # fmt: skip
+    about_vera = (
+        await _ok(
+            await client.post(
+                f"{API}/reports",
+                json={"match_id": outside_match, "reason": "unsafe"},
+                headers=world.stranger.headers,
+            ),
+            201,
+        )
+    )["id"]
 
-    assert await _listed(client, world.worker_18) == [covered]
+    assert await _listed(client, world.worker_18) == [covered, about_match]
     assert await _listed(client, world.worker_20) == []
     # Nobody covers the other two: the administrators have them, through the API and
     # their page of what no centre covers.
@@ -206,6 +229,7 @@ async def test_every_report_reaches_the_covering_centre_or_else_the_administrato
     for report_id in (outside_post, about_vera):
         assert f'id="signalement-{report_id}"' in page.text
     assert f'id="signalement-{covered}"' not in page.text
+    assert f'id="signalement-{about_match}"' not in page.text
     # Every report reached someone.
     assert await _scalar(
         engine,

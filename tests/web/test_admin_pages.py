@@ -21,7 +21,7 @@ from voisins.settings import Settings
 from voisins.typography import french_spaces
 
 from ..support.people import PASSWORD, fresh_code
-from ..support.world import HOME_OUTSIDE, World, build_world, volunteer_body
+from ..support.world import HOME_OUTSIDE, World, build_world, post_body, volunteer_body
 from .conftest import axe_violations, new_page, screenshot
 from .test_pages import csrf_of
 from .test_volunteer_pages import sign_in
@@ -646,19 +646,24 @@ async def test_an_admin_resets_a_staff_members_second_factor(
 async def test_a_report_about_a_volunteer_outside_every_territory_reaches_admins_only(
     client: AsyncTestClient, world: World, engine: AsyncEngine
 ) -> None:
-    # Vera was proposed Alice's request, then moved outside every centre's territory.
-    match_id = await scalar(
-        engine, "SELECT id FROM matches WHERE post_id = :p AND volunteer_id = :v",
-        p=world.posts["alice"], v=world.vera.id,
-    )  # fmt: skip
-    assert match_id is not None
+    # Vera moved outside every centre's territory, then was proposed a request posted
+    # there too: no centre covers the match, nor her home (a report about a match on a
+    # covered request goes to that centre).
     moved = await client.put(f"{API}/me/volunteer", json=volunteer_body(HOME_OUTSIDE),
                              headers=world.vera.headers)  # fmt: skip
     assert moved.status_code == 200, moved.text
+    posted = await client.post(f"{API}/posts", json=post_body(HOME_OUTSIDE, title="Courses"),
+                               headers=world.stranger.headers)  # fmt: skip
+    assert posted.status_code == 201, posted.text
+    match_id = await scalar(
+        engine, "SELECT id FROM matches WHERE post_id = :p AND volunteer_id = :v",
+        p=posted.json()["id"], v=world.vera.id,
+    )  # fmt: skip
+    assert match_id is not None
     filed = await client.post(
         f"{API}/reports",
         json={"match_id": match_id, "reason": "unsafe", "comment": "Propos déplacés"},
-        headers=world.alice.headers,
+        headers=world.stranger.headers,
     )
     assert filed.status_code == 201, filed.text
     report_id = filed.json()["id"]

@@ -1,8 +1,9 @@
 """Reports, blocks and suspension.
 
-- Any participant reports a post or a person. A report reaches only the social workers
-  of the centres covering the post, or the person's home and posts; the reported person
-  never learns who reported (nothing they can read names the reporter).
+- Any participant reports a post or a person. A report reaches the social workers of
+  the centres covering the post (or the match's request) and of the reported person's
+  home and posts; when no centre covers any of them, the administrators. The reported
+  person never learns who reported (nothing they can read names the reporter).
 - Blocks are two-way in effect: no propositions either way (matching/candidates reads
   the blocks table both ways). A person is blocked through something they were shown —
   a match or a post — so blocking reveals no identity.
@@ -143,6 +144,13 @@ async def _other_side(conn: AsyncConnection, viewer: Viewer, match_id: int) -> i
     return int(row.author_id if viewer.id == row.volunteer_id else row.volunteer_id)
 
 
+async def _post_centres(conn: AsyncConnection, post_id: int) -> set[int]:
+    rows = await conn.execute(
+        text("SELECT centre_id FROM post_centres WHERE post_id = :p"), {"p": post_id}
+    )
+    return set(rows.scalars())
+
+
 async def _post_author(conn: AsyncConnection, post_id: int) -> int:
     """The author of a post the viewer may have been shown (published at some point):
     a report may be about a post withdrawn since."""
@@ -193,16 +201,15 @@ async def file_report(conn: AsyncConnection, viewer: Viewer, data: ReportIn) -> 
         await _post_author(conn, target)
         post_id = target
         reported_id = None
-        centres = set(
-            (
-                await conn.execute(
-                    text("SELECT centre_id FROM post_centres WHERE post_id = :p"), {"p": target}
-                )
-            ).scalars()
-        )
+        centres = await _post_centres(conn, target)
     else:
+        # The centres covering the match's request, and those responsible for the
+        # reported person; none of them: the administrators (_REPORTS).
         reported_id = await _other_side(conn, viewer, target)
-        centres = await centres_of_person(conn, reported_id)
+        match_post = (
+            await conn.execute(text("SELECT post_id FROM matches WHERE id = :m"), {"m": target})
+        ).scalar_one()
+        centres = await _post_centres(conn, match_post) | await centres_of_person(conn, reported_id)
     if reported_id == viewer.id:
         raise Invalid.field(field, "you cannot report yourself")
     report_id = (

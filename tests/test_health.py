@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from litestar.testing import AsyncTestClient
 from structlog.testing import capture_logs
 
 from voisins.app import create_app
-from voisins.health import Check, OutageLogger, Readiness
+from voisins.health import Check, OutageLogger, Readiness, monitor
 from voisins.settings import Settings, load_settings
 
 
@@ -105,3 +108,26 @@ def test_outage_is_logged_once_per_interval() -> None:
         outages.observe(up)
     events = [entry["event"] for entry in logs]
     assert events == ["dependency unavailable", "dependency unavailable", "dependency recovered"]
+
+
+async def test_the_monitor_stops_when_told_even_if_its_cancellation_is_swallowed() -> None:
+    # What Python 3.11's asyncio.wait_for does when the awaitable it guards finishes as
+    # the cancellation arrives: the CancelledError is dropped and the result returned.
+    # A monitor that only stopped on cancellation then probed for ever, and the app's
+    # shutdown waited on it (CI test clients hanging ten minutes on exit).
+    probing = asyncio.Event()
+
+    async def probe() -> Readiness:
+        probing.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(0.2)
+        return Readiness("ready", {})
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(monitor(probe, OutageLogger(60.0), period_s=0.05, stop=stop))
+    await probing.wait()
+    stop.set()
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=2.0)
+    task.cancel()
+    assert done, "the monitor went on probing after it was told to stop"

@@ -70,15 +70,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
         async def probe() -> Readiness:
             return await readiness(engine, redis, timeout_s=settings.health_timeout_s)
 
+        stop_watching = asyncio.Event()
         watcher = asyncio.create_task(
-            monitor(probe, OutageLogger(settings.health_log_interval_s), period_s=10.0)
+            monitor(
+                probe,
+                OutageLogger(settings.health_log_interval_s),
+                period_s=10.0,
+                stop=stop_watching,
+            )
         )
         try:
             yield
         finally:
+            stop_watching.set()
             watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            await finish_within(watcher, "health monitor")
             close = getattr(app.state.geocoder, "aclose", None)
             if close is not None:
                 await finish_within(close(), "geocoder")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -99,11 +100,10 @@ async def readiness(
 ) -> Readiness:
     checks: dict[str, Check] = {}
     try:
-        checks.update(
-            await asyncio.wait_for(
-                _database_checks(engine, sql_dir or default_sql_dir()), timeout_s
-            )
-        )
+        # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancellation
+        # that arrives as its awaitable finishes, and the monitor below is cancelled.
+        async with asyncio.timeout(timeout_s):
+            checks.update(await _database_checks(engine, sql_dir or default_sql_dir()))
     except Exception as exc:  # any failure means "not ready", reported, never raised
         busy = _pool_exhausted(engine)
         # Every connection in use is overload, not an outage: say which it is.
@@ -112,7 +112,8 @@ async def readiness(
         checks["postgis"] = Check(ok=False, detail=why)
         checks["migrations"] = Check(ok=False, detail=why)
     try:
-        await asyncio.wait_for(redis.ping(), timeout_s)
+        async with asyncio.timeout(timeout_s):
+            await redis.ping()
         checks["redis"] = Check(ok=True)
     except Exception as exc:
         checks["redis"] = Check(ok=False, detail=_failure(exc))
@@ -144,9 +145,19 @@ class OutageLogger:
 
 
 async def monitor(
-    probe: Callable[[], Awaitable[Readiness]], outages: OutageLogger, period_s: float
+    probe: Callable[[], Awaitable[Readiness]],
+    outages: OutageLogger,
+    period_s: float,
+    stop: asyncio.Event,
 ) -> None:
-    """Probe forever (until cancelled), feeding the outage logger."""
-    while True:
+    """Probe until ``stop`` is set, feeding the outage logger.
+
+    Stopped by the event, not only by a cancellation: a cancellation swallowed anywhere
+    under the probe (Python 3.11's wait_for does that when its awaitable finishes at
+    the same moment; redis-py has done it too) would leave the loop running for ever,
+    and the app's shutdown waiting on it (seen as CI test clients hanging on exit)."""
+    while not stop.is_set():
         outages.observe(await probe())
-        await asyncio.sleep(period_s)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(period_s):
+                await stop.wait()

@@ -348,6 +348,20 @@ async def test_strings_are_not_read_as_numbers_or_booleans(
     assert await count(engine, "posts") == 0
 
 
+async def test_a_number_without_a_fraction_is_an_integer(client: AsyncTestClient) -> None:
+    """As JSON Schema has it (the OpenAPI document's integers): 2.0 is 2, 2.5 is not."""
+    alice = await resident(client)
+    response = await client.post(
+        "/api/v1/posts", json=post_body(HOME_ALICE, volunteers_needed=2.0), headers=alice.headers
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["volunteers_needed"] == 2
+    response = await client.post(
+        "/api/v1/posts", json=post_body(HOME_ALICE, volunteers_needed=2.5), headers=alice.headers
+    )
+    refused(response, 422, "volunteers_needed")
+
+
 async def test_the_api_reads_json_bodies_only(client: AsyncTestClient, engine: AsyncEngine) -> None:
     alice = await resident(client)
     sessions = await count(engine, "sessions")

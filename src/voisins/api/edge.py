@@ -14,7 +14,7 @@ refused here, naming what was wrong, before a handler or a transaction runs:
   body must be UTF-8 and nested at most ``MAX_DEPTH`` levels (400, naming ``body``),
   hold no NUL byte nor integer beyond bigint (422, naming the field), and match the
   endpoint's type strictly, as JSON types (422, naming the field): Litestar itself
-  converts leniently, so "12" would pass as 12;
+  converts leniently, so "12" would pass as 12 (20.0 is an integer, as in JSON Schema);
 - a form (the pages): UTF-8, and no NUL byte in any field (the 4xx page).
 """
 
@@ -125,7 +125,7 @@ async def check_json_body(request: Request[Any, Any, Any], into: Any) -> None:
     for path, reason in refused_values(value, ""):
         raise Invalid.field(path or "body", reason)
     try:
-        msgspec.json.decode(body, type=into, strict=True)
+        msgspec.convert(whole_numbers(value), into, strict=True)
     except msgspec.ValidationError as exc:
         key, reason = validation_field(str(exc))
         raise Invalid.field(key or "body", reason) from None
@@ -188,6 +188,19 @@ def refused_values(value: Any, path: str) -> Iterator[tuple[str, str]]:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from refused_values(item, f"{path}[{index}]")
+
+
+def whole_numbers(value: Any) -> Any:
+    """Numbers without a fraction as integers: JSON does not tell 20 from 20.0, and JSON
+    Schema counts both as integers; strict decoding would refuse 20.0 where an integer is
+    expected. Only strings stay strings ("20" is no number)."""
+    if isinstance(value, float) and value.is_integer() and INT64_MIN <= value <= INT64_MAX:
+        return int(value)
+    if isinstance(value, dict):
+        return {key: whole_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [whole_numbers(item) for item in value]
+    return value
 
 
 def _is_int(value: Any) -> bool:

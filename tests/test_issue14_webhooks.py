@@ -109,6 +109,13 @@ async def test_every_internal_address_is_refused_at_registration_naming_the_url(
         assert refused.status_code == 422, (url, refused.text)
         body = refused.json()
         assert body["error"] == "invalid" and set(body["fields"]) == {"url"}, (url, body)
+    # A line break after the address (Python's "$" lets one through before the end).
+    trailing = await client.post(
+        f"/api/v1/centres/{centre_id}/webhooks",
+        json={"url": "http://93.184.216.34/hook\n", "secret": WEBHOOK_SECRET},
+        headers=admin.headers,
+    )
+    assert trailing.status_code == 422 and set(trailing.json()["fields"]) == {"url"}
     assert await _scalar(engine, "SELECT count(*) FROM webhooks") == 0
     # A public address is still welcome, over http outside production.
     accepted = await client.post(

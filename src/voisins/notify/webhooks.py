@@ -20,7 +20,7 @@ from voisins.notify.safe_urls import AddressPolicy, RefusedAddress, check_url
 
 
 class WebhookIn(Input):
-    url: Annotated[str, Meta(pattern=r"^https?://\S+$", max_length=500)]
+    url: Annotated[str, Meta(pattern=r"^https?://\S+\Z", max_length=500)]
     # Shared with the partner to check X-Voisins-Signature; never shown again.
     secret: Annotated[str, Meta(min_length=16, max_length=200)]
     topics: Annotated[list[EventKind], Meta(max_length=20)] = []

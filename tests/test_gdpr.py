@@ -166,7 +166,9 @@ async def test_an_erased_resident_leaves_no_trace_but_anonymous_statistics(
             json=post_body(
                 CANARY_POINT,
                 title=title,
-                description=f"Sonnez au {CANARY_ADDRESS}, demandez {CANARY_NAME}.",
+                # A public text cannot hold an address (posts/screening.py): the
+                # canary's name stands in it for what the erasure must find.
+                description=f"Sonnez à l'interphone, demandez {CANARY_NAME}.",
                 location=location,
             ),
             # The stored response of an Idempotency-Key holds the address.

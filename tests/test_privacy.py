@@ -648,7 +648,10 @@ WRITES: dict[str, Plan] = {
     "addWebhook": lambda ctx, v: [
         Call(
             {"centre_id": ctx.world.centre_18},
-            json={"url": "http://127.0.0.1:9/hooks", "secret": "a partner's shared secret"},
+            json={
+                "url": "https://partenaire.example.org/hooks",
+                "secret": "a partner's shared secret",
+            },
         )
     ],
     "disableWebhook": lambda ctx, v: [Call({"centre_id": ctx.world.centre_18, "webhook_id": 1})],

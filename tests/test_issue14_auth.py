@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 
 import pyotp
 import pytest
-from aiosmtpd.controller import Controller
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 from sqlalchemy import text
@@ -22,8 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from voisins.app import create_app
 from voisins.settings import Settings
 
-from .notify.conftest import MailCollector, SmtpServer, unused_port
+from .notify.conftest import SmtpServer
 from .notify.test_matcher_outcomes import BASE, deliver, mails, outcome_settings
+from .support.mail import smtp_server
 from .support.people import PASSWORD, Person, register, staff
 from .web.test_pages import csrf_of
 
@@ -38,14 +38,8 @@ CODE_PAGE = "/securite/code"
 
 @pytest.fixture
 def smtp() -> Iterator[SmtpServer]:
-    handler = MailCollector()
-    port = unused_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port, server_hostname="mx.test")
-    controller.start()
-    try:
-        yield SmtpServer("127.0.0.1", port, handler)
-    finally:
-        controller.stop()
+    with smtp_server() as server:
+        yield server
 
 
 def current_code(person: Person) -> str:

@@ -432,3 +432,20 @@ async def test_a_body_over_the_limit_is_answered_413_with_the_request_id(
     assert response.status_code == 413, response.text
     assert refused_413["error"] == "payload_too_large"
     assert "x-request-id" in response.headers
+
+
+async def test_ids_in_a_page_address_that_name_no_row_are_ignored(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    # "²" is a digit to str.isdigit() and not a number to int(); 2^63 is no bigint.
+    worker = await staff(client, engine)
+    client.cookies.clear()
+    client.cookies.set(SESSION_COOKIE, worker.token)
+    for asked in ("²", "١٢", str(2**63), "0", "-3"):
+        for path in (
+            f"/centre/statistiques?centre={asked}",
+            f"/centre/carte?centre={asked}",
+            f"/centre/verification?benevole={asked}",
+        ):
+            page = await client.get(path, follow_redirects=False)
+            assert page.status_code < 500, (path, page.status_code)

@@ -16,6 +16,20 @@ def page_number(request: Request[Any, Any, Any]) -> int:
         return 1
 
 
+# PostgreSQL's bigint: a larger id names no row, and would fail the query.
+ROW_ID_MAX = 2**63 - 1
+
+
+def row_id(value: str | None) -> int | None:
+    """A row id read from an address (``?centre=12``), or None when it cannot be one.
+    ``isdecimal``, not ``isdigit``: "²" is a digit that ``int`` refuses."""
+    value = (value or "").strip()
+    if not value.isdecimal():
+        return None
+    number = int(value)
+    return number if 0 < number <= ROW_ID_MAX else None
+
+
 def notice(request: Request[Any, Any, Any], notices: dict[str, str]) -> str | None:
     """The notice named by ``?fait=``, if it is one of this page's."""
     return notices.get(request.query_params.get("fait", ""))

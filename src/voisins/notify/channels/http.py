@@ -22,7 +22,7 @@ def new_client(timeout_s: float) -> httpx.AsyncClient:
 
 def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("Retry-After", "")
-    return float(value) if value.isdigit() else None
+    return float(value) if value.isdecimal() else None
 
 
 def check_response(channel: str, response: httpx.Response) -> None:

@@ -34,6 +34,7 @@ from voisins.web.formats import PARIS, formats_for
 from voisins.web.forms import N_, FormError, convert, domain_fields
 from voisins.web.pages import Me, page
 from voisins.web.problems import PAGE_ERROR_HANDLERS, is_htmx, signed_in
+from voisins.web.url_state import row_id
 
 T = TypeVar("T")
 PER_PAGE = 20
@@ -539,9 +540,9 @@ async def _chosen_centre(
     """``?centre=`` when given (the services refuse a centre not theirs), else the first
     of the social worker's centres."""
     mine = await _my_centres(tx, viewer)
-    asked = request.query_params.get("centre", "")
-    if asked.isdigit():
-        return int(asked), mine
+    asked = row_id(request.query_params.get("centre"))
+    if asked is not None:
+        return asked, mine
     return (mine[0][0] if mine else None), mine
 
 

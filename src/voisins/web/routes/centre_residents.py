@@ -290,7 +290,7 @@ def _schedule(values: dict[str, Any]) -> dict[str, Any]:
     if values["schedule_type"] == "weekly":
         return {
             "type": "weekly",
-            "days": [int(d) for d in values["days"] if d.isdigit()],
+            "days": [int(d) for d in values["days"] if d.isdecimal()],
             "start": values["start"],
             "end": values["end"],
         }

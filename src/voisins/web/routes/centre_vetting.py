@@ -25,6 +25,7 @@ from voisins.web.forms import N_, FormError, domain_fields
 from voisins.web.pages import Me
 from voisins.web.problems import PAGE_ERROR_HANDLERS
 from voisins.web.routes.centre import PER_PAGE, _day, _explained, _int, _render, _text, _worker
+from voisins.web.url_state import row_id
 
 SEARCH_HELP = N_("Écrivez au moins 2 caractères : un nom, une adresse e-mail ou un numéro.")
 
@@ -36,9 +37,9 @@ async def vetting_page(
 ) -> Response[Any]:
     """The search, the volunteers awaiting vetting and the extracts running out."""
     me, viewer = await _worker(request, tx, optional_viewer)
-    asked = request.query_params.get("benevole", "").strip()
-    if asked.isdigit():  # the former form asked for a number: its links still work
-        return Redirect(f"/centre/verification/{int(asked)}", status_code=303)
+    asked = row_id(request.query_params.get("benevole"))
+    if asked is not None:  # the former form asked for a number: its links still work
+        return Redirect(f"/centre/verification/{asked}", status_code=303)
     query = request.query_params.get("q", "").strip()
     errors: dict[str, str] = {}
     found = None

@@ -161,7 +161,7 @@ def _input_of(values: dict[str, Any]) -> VolunteerIn:
     availability = []
     for slot in sorted(values["slots"]):
         day, _, block = slot.partition("-")
-        if not day.isdigit() or block not in blocks:
+        if not day.isdecimal() or block not in blocks:
             raise FormError({"availability": FIELD_MESSAGES["availability"]})
         start, end = blocks[block]
         availability.append({"day": int(day), "start": start, "end": end})

@@ -13,6 +13,12 @@ kinds of request:
    place around the demo's area each time) at ``--flood-rate`` requests per second,
    open loop: a request every 1/rate s whatever the answers, as a flood does.
 
+With ``--addresses N`` the flood comes from N addresses in turn (a botnet, or many
+people at once): the server trusts the loopback as its proxy
+(``VOISINS_TRUSTED_PROXIES``) and each request names its address in X-Forwarded-For, so
+the per-address limit of anonymous search lets most of them through and the server
+has to answer them. Its results go to bench/results/flood-spread-latest.json.
+
 Reported: the person's p50/p95/p99 in each phase and the ratio of the p95s, the flood's
 answers by status (429 once the per-address limit of anonymous search is reached) and
 the rate it achieved. The goal: the person's p95 under the flood stays under 300 ms.
@@ -88,15 +94,25 @@ def flood_path(rng: random.Random, home: tuple[float, float]) -> str:
     return f"/api/v1/posts?lon={lon:.5f}&lat={lat:.5f}&radius_km={rng.choice(FLOOD_RADII_KM)}"
 
 
-async def flood(url: str, home: tuple[float, float], rate: float, seconds: float) -> dict[str, Any]:
+def flood_address(i: int, addresses: int) -> dict[str, str]:
+    """The X-Forwarded-For of the i-th request (none from a single address)."""
+    if addresses <= 1:
+        return {}
+    n = i % addresses
+    return {"X-Forwarded-For": f"203.0.{n // 250}.{n % 250 + 1}"}
+
+
+async def flood(
+    url: str, home: tuple[float, float], rate: float, seconds: float, addresses: int
+) -> dict[str, Any]:
     """Open loop: each request leaves on time whatever the earlier ones are doing."""
     rng = random.Random(20_261_205)
     statuses: Counter[str] = Counter()
     limits = httpx.Limits(max_connections=512, max_keepalive_connections=512)
 
-    async def one(client: httpx.AsyncClient, path: str) -> None:
+    async def one(client: httpx.AsyncClient, path: str, headers: dict[str, str]) -> None:
         try:
-            statuses[str((await client.get(path)).status_code)] += 1
+            statuses[str((await client.get(path, headers=headers)).status_code)] += 1
         except httpx.HTTPError as exc:
             statuses[type(exc).__name__] += 1
 
@@ -107,7 +123,8 @@ async def flood(url: str, home: tuple[float, float], rate: float, seconds: float
             delay = start + i / rate - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(client, flood_path(rng, home))))
+            path, headers = flood_path(rng, home), flood_address(i, addresses)
+            tasks.append(asyncio.create_task(one(client, path, headers)))
         sending_s = time.perf_counter() - start
         await asyncio.gather(*tasks)
     return {
@@ -118,9 +135,9 @@ async def flood(url: str, home: tuple[float, float], rate: float, seconds: float
 
 
 def _flood_process(
-    url: str, home: tuple[float, float], rate: float, seconds: float, out: Any
+    url: str, home: tuple[float, float], rate: float, seconds: float, addresses: int, out: Any
 ) -> None:
-    out.put(asyncio.run(flood(url, home, rate, seconds)))
+    out.put(asyncio.run(flood(url, home, rate, seconds, addresses)))
 
 
 def phase(
@@ -132,7 +149,7 @@ def phase(
     if home is not None:
         flooder = multiprocessing.get_context("fork").Process(
             target=_flood_process,
-            args=(url, home, args.flood_rate, args.duration + 2, results),
+            args=(url, home, args.flood_rate, args.duration + 2, args.addresses, results),
         )
         flooder.start()
         time.sleep(1.0)
@@ -152,6 +169,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--person-rate", type=float, default=5.0, help="the person's requests/s")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds per phase")
     parser.add_argument("--workers", type=int, default=2, help="voisins serve --workers")
+    parser.add_argument(
+        "--addresses", type=int, default=1, help="addresses the flood comes from, in turn"
+    )
     parser.add_argument("--quick", action="store_true", help="check run: small data, 8 s")
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
     parser.add_argument("--no-save", action="store_true", help="write no bench/results file")
@@ -187,7 +207,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         with bench_database(settings, args.keep_db) as (_, dsn):
             _, data = build_data(dsn, args.size)
             token = data.volunteer_tokens[0]
-            server = Server(dsn, args.workers)
+            proxy = {"VOISINS_TRUSTED_PROXIES": "127.0.0.1"} if args.addresses > 1 else {}
+            server = Server(dsn, args.workers, env=proxy)
             server.start()
             try:
                 log("warm-up: the person's reads and the public search, 5 s")
@@ -211,14 +232,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "data": data.summary(),
         "person": f"one volunteer, {' and '.join(PERSON_PATHS)} in turn, "
         f"{args.person_rate:g} requests/s",
-        "flood": {"rate_asked": args.flood_rate, **flood_answers},
+        "flood": {"rate_asked": args.flood_rate, "addresses": args.addresses, **flood_answers},
         "calm": calm,
         "flooded": flooded,
         "p95_ratio": round(flooded["p95_ms"] / calm["p95_ms"], 2),
         "goal_p95_ms": GOAL_P95_MS,
         "goal_met": flooded["p95_ms"] < GOAL_P95_MS and not flooded["failures"],
     }
-    report(result, "flood", save=not args.no_save, table=table(result))
+    name = "flood-spread" if args.addresses > 1 else "flood"
+    report(result, name, save=not args.no_save, table=table(result))
     return 0
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,7 +17,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from voisins.api.deps import SESSION_COOKIE
+from voisins.api.deps import DEVICE_COOKIE, SESSION_COOKIE
 from voisins.posts.schemas import OnceIn
 from voisins.schedule import PARIS
 from voisins.web import wizard
@@ -158,6 +159,14 @@ async def test_a_body_nested_too_deep_is_refused_before_decoding(
         response = await client.post(
             "/api/v1/auth/register",
             content=b"[" * depth + b"]" * depth,
+            headers={"Content-Type": "application/json"},
+        )
+        refused(response, 400, "body")
+    # Unbalanced, the decoder would still recurse a level per bracket (RecursionError).
+    for unclosed in (b"[" * 2000, b'{"a":' * 2000, b"[" * 2000 + b"[]"):
+        response = await client.post(
+            "/api/v1/auth/register",
+            content=unclosed,
             headers={"Content-Type": "application/json"},
         )
         refused(response, 400, "body")
@@ -449,3 +458,31 @@ async def test_ids_in_a_page_address_that_name_no_row_are_ignored(
         ):
             page = await client.get(path, follow_redirects=False)
             assert page.status_code < 500, (path, page.status_code)
+
+
+async def test_a_string_that_never_ends_is_scanned_once(client: AsyncTestClient) -> None:
+    # Escaped quotes and no closing one: the depth check's scan of strings was quadratic
+    # (18 s for 80 KB, ~45 min for the 1 MB a body may have) and froze the process. Linear,
+    # this takes milliseconds; the bound below leaves a wide margin for a loaded machine.
+    body = b'{"a":"' + b'\\"' * 150_000
+    started = time.monotonic()
+    response = await client.post(
+        "/api/v1/auth/login", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert time.monotonic() - started < 20
+    refused(response, 400, "body")
+
+
+async def test_a_device_cookie_of_the_client_cannot_break_a_login(
+    client: AsyncTestClient,
+) -> None:
+    alice = await resident(client)
+    client.cookies.clear()
+    for cookie in ("a.\u00b2.b", "a." + "9" * 5000 + ".b"):
+        # Raw bytes: httpx's cookie jar would refuse the "²" itself.
+        answer = await client.post(
+            "/api/v1/auth/login",
+            json={"email": alice.email, "password": PASSWORD},
+            headers=[(b"cookie", f"{DEVICE_COOKIE}={cookie}".encode())],
+        )
+        assert answer.status_code == 200, (cookie[:20], answer.status_code)

@@ -26,7 +26,7 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from voisins.accounts.ratelimit import ActionLimits, LoginLimiter
+from voisins.accounts.ratelimit import ActionLimits, LoginLimiter, network_of
 from voisins.api.deps import DEVICE_COOKIE
 from voisins.app import create_app
 from voisins.cli import SERVE_OPTIONS
@@ -432,3 +432,25 @@ async def test_limits_fail_open_when_redis_is_unreachable(free_port: int, small:
         await limiter.clear_account("camille@example.org", "192.0.2.1")
     finally:
         await down.aclose()
+
+
+def test_an_ipv6_host_counts_as_its_whole_64_and_a_mapped_address_as_ipv4() -> None:
+    # A home is given a /64 and picks its source address in it at will: counted per
+    # address, one household would have as many budgets as it likes.
+    assert network_of("2001:db8:1:2::1") == network_of("2001:db8:1:2:ffff:1:2:3")
+    assert network_of("2001:db8:1:2::1") != network_of("2001:db8:1:3::1")
+    assert network_of("::ffff:192.0.2.7") == network_of("192.0.2.7") == "192.0.2.7"
+    assert network_of("192.0.2.7") != network_of("192.0.2.8")
+    assert network_of("unknown") == "unknown"
+
+
+def test_a_proxy_seen_as_an_ipv4_mapped_address_is_trusted() -> None:
+    # A dual-stack listener sees an IPv4 proxy as ::ffff:a.b.c.d: not trusting it made
+    # every visitor share the proxy's budgets.
+    from ipaddress import ip_network
+
+    from voisins.api.deps import _is_trusted
+
+    proxies = (ip_network("10.0.0.0/8"),)
+    assert _is_trusted("::ffff:10.0.0.1", proxies) and _is_trusted("10.0.0.1", proxies)
+    assert not _is_trusted("::ffff:11.0.0.1", proxies)

@@ -17,6 +17,7 @@ their user id.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from typing import Literal
 
@@ -46,8 +47,24 @@ def account_key(secret_key: str, email: str) -> str:
     return f"voisins:{{login}}:failures:{keyed_digest(secret_key, email.lower())}"
 
 
+def network_of(ip: str) -> str:
+    """What a per-address limit counts: an IPv4 address, or the /64 an IPv6 address is
+    in (a home or a host is given a whole /64 and picks its source address in it at
+    will: counted per address, it would have as many budgets as it likes); an
+    IPv4-mapped IPv6 address is its IPv4 address."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
 def _ip_key(secret_key: str, ip: str) -> str:
-    return f"voisins:{{login}}:ip-failures:{keyed_digest(secret_key, ip)}"
+    return f"voisins:{{login}}:ip-failures:{keyed_digest(secret_key, network_of(ip))}"
 
 
 def _refusal(what: str, refused: Refused) -> TooManyRequests:
@@ -157,13 +174,13 @@ class ActionLimits:
             raise _refusal(_WORDS[names[outcome.bucket]], outcome)
 
     async def register(self, ip: str) -> None:
-        await self._spend(("register", self._bucket("register", self._pseudonym(ip))))
+        await self._spend(("register", self._bucket("register", self._pseudonym(network_of(ip)))))
 
     async def reset_request(self, email: str | None, ip: str) -> None:
         """Counted whether or not an account has the address: a refusal reveals nothing.
         ``email`` None: a form without one (counted against the IP only)."""
         buckets: list[tuple[LimitedAction, Bucket]] = [
-            ("reset_ip", self._bucket("reset_ip", self._pseudonym(ip)))
+            ("reset_ip", self._bucket("reset_ip", self._pseudonym(network_of(ip))))
         ]
         if email:
             buckets.append(("reset_address", self._bucket("reset_address", self._pseudonym(email))))
@@ -174,5 +191,5 @@ class ActionLimits:
 
     async def anonymous_search(self, ip: str) -> None:
         await self._spend(
-            ("anonymous_search", self._bucket("anonymous_search", self._pseudonym(ip)))
+            ("anonymous_search", self._bucket("anonymous_search", self._pseudonym(network_of(ip))))
         )

@@ -14,6 +14,7 @@ from voisins import __version__
 from voisins.api import (
     auth,
     centres,
+    conversations,
     gdpr,
     matches,
     moderation,
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             posts.router,
             people.router,
             matches.router,
+            conversations.router,
             notifications.router,
             gdpr.router,
             stats.router,

@@ -23,6 +23,8 @@ PAGE_PATHS: dict[str, str] = {
     "propositions": "/propositions",
     "my_matches": "/mes-aides",
     "inbox": "/messages",
+    "conversations": "/conversations",
+    "conversation_page": "/conversations/{match_id:int}",
     "account": "/mon-compte",
     "centre_queue": "/centre",
     "centre_followups": "/centre/suivi",

@@ -108,6 +108,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # Reports and blocks per account, refused ones included (walking ids through them).
     limit_report_per_hour: Allowance = 10
     limit_block_per_hour: Allowance = 10
+    # Conversation messages per account and minute (a person types far fewer; a
+    # script flooding the other side is stopped).
+    limit_message_per_minute: Allowance = 20
     # Searches of the public listing without signing in, per client IP.
     limit_anonymous_search_per_ip_per_minute: Annotated[int, Meta(ge=1, le=10_000_000)] = 60
     # E-mail over SMTP; an empty host turns e-mail off.

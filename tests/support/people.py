@@ -35,11 +35,14 @@ class Person:
         self.headers = {"Authorization": f"Bearer {self.token}"}
 
 
-async def register(client: AsyncTestClient, name: str = "Camille") -> Person:
+async def register(
+    client: AsyncTestClient, name: str = "Camille", phone: str | None = None
+) -> Person:
     email = f"{name.lower()}{next(_counter)}@example.org"
     response = await client.post(
         "/api/v1/auth/register",
-        json={"email": email, "password": PASSWORD, "display_name": name},
+        json={"email": email, "password": PASSWORD, "display_name": name}
+        | ({"phone": phone} if phone else {}),
     )
     assert response.status_code == 201, response.text
     await confirm_address(client, response.json()["id"])

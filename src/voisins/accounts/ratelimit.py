@@ -122,7 +122,7 @@ class LoginLimiter:
 
 
 LimitedAction = Literal[
-    "register", "reset_address", "reset_ip", "report", "block", "anonymous_search"
+    "register", "reset_address", "reset_ip", "report", "block", "message", "anonymous_search"
 ]
 
 _WORDS: dict[LimitedAction, str] = {
@@ -131,6 +131,7 @@ _WORDS: dict[LimitedAction, str] = {
     "reset_ip": "password reset requests from this network",
     "report": "reports from this account",
     "block": "blocks from this account",
+    "message": "messages from this account",
     "anonymous_search": "searches from this network without signing in",
 }
 
@@ -142,6 +143,7 @@ def action_limits_from(settings: Settings) -> dict[LimitedAction, Limit]:
         "reset_ip": Limit(settings.limit_reset_per_ip_per_hour, HOUR_S),
         "report": Limit(settings.limit_report_per_hour, HOUR_S),
         "block": Limit(settings.limit_block_per_hour, HOUR_S),
+        "message": Limit(settings.limit_message_per_minute, MINUTE_S),
         "anonymous_search": Limit(settings.limit_anonymous_search_per_ip_per_minute, MINUTE_S),
     }
 
@@ -186,7 +188,7 @@ class ActionLimits:
             buckets.append(("reset_address", self._bucket("reset_address", self._pseudonym(email))))
         await self._spend(*buckets)
 
-    async def by_account(self, action: Literal["report", "block"], user_id: int) -> None:
+    async def by_account(self, action: Literal["report", "block", "message"], user_id: int) -> None:
         await self._spend((action, self._bucket(action, str(user_id))))
 
     async def anonymous_search(self, ip: str) -> None:

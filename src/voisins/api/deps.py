@@ -135,9 +135,10 @@ def provide_geocoder(state: State) -> Geocoder:
 # Operations limited per account (accounts/ratelimit.py), by operation_id: each call
 # is counted before the handler runs, refused or not, so that walking ids is limited
 # like filing reports.
-LIMITED_PER_ACCOUNT: dict[str, Literal["report", "block"]] = {
+LIMITED_PER_ACCOUNT: dict[str, Literal["report", "block", "message"]] = {
     "createReport": "report",
     "blockPerson": "block",
+    "sendMessage": "message",
 }
 
 

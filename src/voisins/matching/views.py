@@ -31,6 +31,18 @@ from voisins.posts.schemas import ExactLocation, PostPrivate, PublicCell
 from voisins.posts.service import get_post, schedule_of
 
 REVEALED = ("confirmed", "completed")
+# What a confirmed match reveals (the other side's name, the exact address, the
+# contacts they chose to share) stays shown until 30 days after it ended, and never
+# while either side blocks the other (sql/0020_conversations.sql).
+_SHOWN = (
+    "(m.status IN ('confirmed', 'completed') AND match_still_shown(m.closed_at, now()) "
+    "AND NOT blocked_between(m.volunteer_id, p.author_id))"
+)
+# Contacts are a choice (issue 15): a side's phone and e-mail show only once that side
+# shared them from the conversation.
+_SHARED = (
+    "(SELECT cs.{what} FROM contact_shares cs WHERE cs.match_id = m.id AND cs.side = '{side}')"
+)
 # The states of a proposition nobody has said yes to: the author sees them only as counts.
 NOT_ANSWERED = ("proposed", "declined", "expired", "withdrawn")
 # A reviewing social worker needs to know whom they approve.
@@ -43,10 +55,13 @@ SELECT m.id, m.status, m.proposed_at, m.deadline_at, m.post_id,
        p.volunteers_needed, p.schedule_kind, p.starts_at, p.ends_at, p.weekly_days,
        p.weekly_start, p.weekly_end, p.cell_key,
        {geosql.lon_lat("p.cell_centre", "cell_")},
-       {geosql.lon_lat("CASE WHEN m.status IN ('confirmed', 'completed') THEN p.point END")},
-       CASE WHEN m.status IN ('confirmed', 'completed') THEN p.address END AS address,
-       a.id AS author_id, a.display_name AS author_name, a.email AS author_email,
-       a.phone AS author_phone,
+       {geosql.lon_lat(f"CASE WHEN {_SHOWN} THEN p.point END")},
+       CASE WHEN {_SHOWN} THEN p.address END AS address, {_SHOWN} AS shown,
+       a.id AS author_id, a.display_name AS author_name,
+       CASE WHEN {_SHARED.format(what="email", side="requester")} THEN a.email END
+           AS author_email,
+       CASE WHEN {_SHARED.format(what="phone", side="requester")} THEN a.phone END
+           AS author_phone,
        ARRAY(SELECT unnest(p.skill_tags)
              INTERSECT SELECT unnest(COALESCE(o.skill_tags, v.skill_tags))) AS skills_matched,
        ARRAY(SELECT unnest(p.languages)
@@ -66,7 +81,7 @@ def _band(from_cell: str | None, to_cell: str) -> Any:
 
 
 def _proposition(row: Any) -> Proposition:
-    revealed = row.status in REVEALED
+    revealed = row.shown
     distance = _band(row.from_cell, row.cell_key)
     return Proposition(
         id=row.id,
@@ -176,7 +191,10 @@ async def post_matches(conn: AsyncConnection, viewer: Viewer, post_id: int) -> P
                 """
                 SELECT m.id, m.status, m.responded_at,
                        COALESCE(o.cell_key, v.cell_key) AS from_cell, p.cell_key,
-                       u.id AS volunteer_id, u.display_name, u.email, u.phone
+                       u.id AS volunteer_id, u.display_name, u.email, u.phone,
+                       {shown} AS shown,
+                       coalesce({shared_email}, false) AS shared_email,
+                       coalesce({shared_phone}, false) AS shared_phone
                 FROM matches m
                 JOIN posts p ON p.id = m.post_id
                 JOIN users u ON u.id = m.volunteer_id
@@ -184,7 +202,11 @@ async def post_matches(conn: AsyncConnection, viewer: Viewer, post_id: int) -> P
                 LEFT JOIN posts o ON o.id = m.offer_id
                 WHERE m.post_id = :post AND m.status <> ALL(CAST(:hidden AS text[]))
                 ORDER BY m.responded_at, m.id
-                """
+                """.format(
+                    shown=_SHOWN,
+                    shared_email=_SHARED.format(what="email", side="volunteer"),
+                    shared_phone=_SHARED.format(what="phone", side="volunteer"),
+                )
             ),
             {"post": post_id, "hidden": list(NOT_ANSWERED)},
         )
@@ -199,12 +221,26 @@ async def post_matches(conn: AsyncConnection, viewer: Viewer, post_id: int) -> P
                 status=r.status,
                 distance=_band(r.from_cell, r.cell_key),
                 responded_at=r.responded_at,
-                volunteer=Contact(r.volunteer_id, r.display_name, r.email, r.phone)
-                if r.status in REVEALED or (viewer.is_social_worker and r.status in UNDER_REVIEW)
-                else None,
+                volunteer=_volunteer_contact(r, viewer),
             )
             for r in rows
         ],
+    )
+
+
+def _volunteer_contact(row: Any, viewer: Viewer) -> Contact | None:
+    """The volunteer as the request's side sees them: named once the match is
+    confirmed, with the contacts they shared. A reviewing social worker needs to know
+    whom they approve, and reaches them directly."""
+    if viewer.is_social_worker and row.status in UNDER_REVIEW:
+        return Contact(row.volunteer_id, row.display_name, row.email, row.phone)
+    if not row.shown:
+        return None
+    return Contact(
+        row.volunteer_id,
+        row.display_name,
+        row.email if row.shared_email else None,
+        row.phone if row.shared_phone else None,
     )
 
 

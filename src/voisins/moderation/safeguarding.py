@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, ClassVar, Literal
 
 import msgspec
@@ -27,6 +27,7 @@ from voisins import audit
 from voisins.accounts.access import Viewer, acts_for_any, require_social_worker
 from voisins.accounts.schemas import Input
 from voisins.centres.service import covering_centres
+from voisins.conversations.service import participation
 from voisins.errors import Conflict, Forbidden, Invalid, NotFound
 from voisins.geo import sql as geosql
 from voisins.geo.coordinates import LonLat
@@ -41,11 +42,13 @@ Text = Annotated[str, Meta(min_length=3, max_length=1000)]
 
 
 class ReportIn(Input):
-    """What is reported: a post, or the other side of one of my matches."""
+    """What is reported: a post, the other side of one of my matches, or a message of
+    one of my conversations (the covering centres then read that conversation)."""
 
     reason: ReportReason
     post_id: int | None = None
     match_id: int | None = None
+    message_id: int | None = None
     comment: Annotated[str, Meta(max_length=1000)] | None = None
 
 
@@ -67,6 +70,10 @@ class Report(msgspec.Struct, kw_only=True):
     created_at: datetime
     resolved_at: datetime | None
     resolution: str | None
+    # A message's report: the conversation it brings in (read it through
+    # /moderation/reports/{id}/conversation), and the message.
+    conversation_id: int | None = None
+    message_id: int | None = None
 
 
 class ResolveIn(Input):
@@ -144,6 +151,35 @@ async def _other_side(conn: AsyncConnection, viewer: Viewer, match_id: int) -> i
     return int(row.author_id if viewer.id == row.volunteer_id else row.volunteer_id)
 
 
+async def _message_of_mine(
+    conn: AsyncConnection, viewer: Viewer, message_id: int
+) -> tuple[int, int]:
+    """The conversation (match id) of a message the other side of one of my
+    conversations wrote, and who wrote it: the side's person, or the social worker who
+    wrote for them (404 for anything else: my own messages, other conversations)."""
+    row = (
+        await conn.execute(
+            text(
+                "SELECT c.match_id, c.side, c.author_id, m.volunteer_id, p.author_id AS requester "
+                "FROM conversation_messages c JOIN matches m ON m.id = c.match_id "
+                "JOIN posts p ON p.id = m.post_id WHERE c.id = :id"
+            ),
+            {"id": message_id},
+        )
+    ).first()
+    not_found = NotFound("no such message", {"message_id": "not a message written to you"})
+    if row is None:
+        raise not_found
+    try:
+        part = await participation(conn, viewer, row.match_id, now=datetime.now(UTC))
+    except (NotFound, Conflict):
+        raise not_found from None
+    if part.side == row.side:
+        raise not_found
+    person = row.author_id or (row.volunteer_id if row.side == "volunteer" else row.requester)
+    return int(row.match_id), int(person)
+
+
 async def _post_centres(conn: AsyncConnection, post_id: int) -> set[int]:
     rows = await conn.execute(
         text("SELECT centre_id FROM post_centres WHERE post_id = :p"), {"p": post_id}
@@ -195,9 +231,23 @@ async def centres_of_person(conn: AsyncConnection, person_id: int) -> set[int]:
 
 
 async def file_report(conn: AsyncConnection, viewer: Viewer, data: ReportIn) -> ReportFiled:
-    field, target = _exactly_one(post_id=data.post_id, match_id=data.match_id)
+    field, target = _exactly_one(
+        post_id=data.post_id, match_id=data.match_id, message_id=data.message_id
+    )
     post_id: int | None = None
-    if field == "post_id":
+    # A message's report brings its conversation in (conversations.service.for_report).
+    conversation: int | None = None
+    message_id: int | None = None
+    if field == "message_id":
+        conversation, reported_id = await _message_of_mine(conn, viewer, target)
+        message_id = target
+        match_post = (
+            await conn.execute(
+                text("SELECT post_id FROM matches WHERE id = :m"), {"m": conversation}
+            )
+        ).scalar_one()
+        centres = await _post_centres(conn, match_post) | await centres_of_person(conn, reported_id)
+    elif field == "post_id":
         await _post_author(conn, target)
         post_id = target
         reported_id = None
@@ -215,12 +265,16 @@ async def file_report(conn: AsyncConnection, viewer: Viewer, data: ReportIn) -> 
     report_id = (
         await conn.execute(
             text(
-                "INSERT INTO reports (reporter_id, post_id, reported_id, reason, comment) "
-                "VALUES (:me, :post, :person, :reason, :comment) RETURNING id"
+                "INSERT INTO reports (reporter_id, post_id, reported_id, reason, comment, "
+                "match_id, message_id) "
+                "VALUES (:me, :post, :person, :reason, :comment, :conversation, :message) "
+                "RETURNING id"
             ),
             {
                 "me": viewer.id,
                 "post": post_id,
+                "conversation": conversation,
+                "message": message_id,
                 "person": reported_id,
                 "reason": data.reason,
                 "comment": (data.comment or "").strip() or None,
@@ -240,7 +294,8 @@ async def file_report(conn: AsyncConnection, viewer: Viewer, data: ReportIn) -> 
 # post outside them) reaches the administrators, as follow-ups do (followups.py).
 _REPORTS = """
 SELECT r.id, r.reason, r.comment, r.post_id, r.reported_id, u.display_name AS reported_name,
-       r.reporter_id, r.created_at, r.resolved_at, r.resolution
+       r.reporter_id, r.created_at, r.resolved_at, r.resolution,
+       r.match_id AS conversation_id, r.message_id
 FROM reports r LEFT JOIN users u ON u.id = r.reported_id
 WHERE (EXISTS (SELECT 1 FROM report_centres rc
                WHERE rc.report_id = r.id AND rc.centre_id = ANY(:centres))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from typing import cast
 
 import msgspec
@@ -154,6 +154,27 @@ async def inbox_stream(
     """One browser's live inbox: ``retry``, heartbeats while Redis is away, ``ready``
     once subscribed, then one ``inbox`` event per notification, until the subscription
     is lost or the browser leaves."""
+
+    async def forward(event: bytes | None) -> list[ServerSentEventMessage]:
+        if event is None:
+            return [ServerSentEventMessage(event="inbox", data="ready")]
+        return [ServerSentEventMessage(event="inbox", data=event.decode())]
+
+    async for message in live_stream(channels, inbox_channel(user_id), forward):
+        yield message
+
+
+# What a stream sends: ``forward(None)`` once subscribed (the ``ready`` event, and any
+# backlog), then ``forward(event)`` for each event published on its channel.
+Forward = Callable[[bytes | None], Awaitable[list[ServerSentEventMessage]]]
+
+
+async def live_stream(
+    channels: LiveChannels, channel: str, forward: Forward
+) -> AsyncIterator[ServerSentEventMessage]:
+    """The mechanics of every live stream: ``retry``, heartbeats while Redis is away,
+    ``forward(None)`` once subscribed, then ``forward(event)`` per event, until the
+    subscription is lost or the browser leaves."""
     backend = channels.live_backend
     with counted_stream():
         yield ServerSentEventMessage(data=None, retry=RETRY_MS)
@@ -162,11 +183,12 @@ async def inbox_stream(
         while not await backend.wait_live(HEARTBEAT_S):
             yield _PING
         generation = backend.generation
-        async with channels.start_subscription([inbox_channel(user_id)]) as subscription:
+        async with channels.start_subscription([channel]) as subscription:
             if backend.generation != generation:
                 return
             subscriber = cast(LiveSubscriber, subscription)
-            yield ServerSentEventMessage(event="inbox", data="ready")
+            for message in await forward(None):
+                yield message
             while True:
                 try:
                     event = await subscriber.next_event(HEARTBEAT_S)
@@ -179,4 +201,22 @@ async def inbox_stream(
                     continue
                 if event is None:
                     return
-                yield ServerSentEventMessage(event="inbox", data=event.decode())
+                for message in await forward(event):
+                    yield message
+
+
+def conversation_channel(match_id: int) -> str:
+    return f"conversation:{match_id}"
+
+
+async def publish_conversation_event(redis: Redis, match_id: int, kind: str, ref: int) -> None:
+    """Best effort, after the commit: a new message (``ref``: its id) or a change of the
+    shared contacts. Only ids travel: each open page reads the message from PostgreSQL,
+    so its text is never in Redis. A page that misses the push gets the message when
+    its stream reconnects (it asks for what came after the last one it has)."""
+    backend = RedisChannelsPubSubBackend(redis=redis)
+    data = msgspec.json.encode({"type": kind, "id": ref})
+    try:
+        await backend.publish(data, [conversation_channel(match_id)])
+    except RedisError as exc:
+        log.warning("live push failed", error=type(exc).__name__)

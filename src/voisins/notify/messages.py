@@ -55,6 +55,38 @@ TEXTS: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "en": ("Match not approved", "The centre did not approve this match: “{title}”."),
     },
+    # Someone wrote in a conversation. Never the text: the message says who it is about
+    # and leads to the conversation, where the reader signs in to read it.
+    "conversation.to_volunteer": {
+        "fr": (
+            "Nouveau message",
+            "Vous avez un nouveau message au sujet de « {title} ». Lisez-le sur voisins.",
+        ),
+        "en": ("New message", "You have a new message about “{title}”. Read it on voisins."),
+    },
+    "conversation.to_requester": {
+        "fr": (
+            "Nouveau message",
+            "Vous avez un nouveau message au sujet de votre demande « {title} ». "
+            "Lisez-le sur voisins.",
+        ),
+        "en": (
+            "New message",
+            "You have a new message about your request “{title}”. Read it on voisins.",
+        ),
+    },
+    "conversation.to_requester/assisted": {
+        "fr": (
+            "Nouveau message",
+            "Un message est arrivé pour la personne que vous accompagnez, au sujet de la "
+            "demande « {title} ». Lisez-le sur voisins.",
+        ),
+        "en": (
+            "New message",
+            "A message came for the person you support, about the request “{title}”. "
+            "Read it on voisins.",
+        ),
+    },
     "match.cancelled": {
         "fr": ("Mise en relation annulée", "La mise en relation pour « {title} » est annulée."),
         "en": ("Match cancelled", "The match for “{title}” was cancelled."),
@@ -213,7 +245,8 @@ CASE WHEN {topic} = 'match.offer_proposed' THEN (
       AND r.proposed_at = (SELECT max(l.proposed_at) FROM matches l
                            WHERE l.volunteer_id = p.author_id AND l.offer_id = p.id))
 END AS offer_requests,
-CASE WHEN {topic} IN ('post.offer_nearby', 'post.unanswered') THEN (
+CASE WHEN {topic} IN ('post.offer_nearby', 'post.unanswered', 'conversation.to_requester')
+THEN (
     SELECT a.assisted AND p.created_by IS NOT NULL FROM users a WHERE a.id = p.author_id)
 END AS for_assisted,
 CASE WHEN {topic} = 'post.unanswered' THEN
@@ -222,7 +255,9 @@ END AS covered
 """
 
 
-_NO_FACTS: dict[str, Any] = {"title": "", "category": "", "post_id": None, "volunteer_id": None}
+_NO_FACTS: dict[str, Any] = {
+    "title": "", "category": "", "post_id": None, "volunteer_id": None, "match_id": None,
+}  # fmt: skip
 
 
 async def post_facts(
@@ -250,10 +285,15 @@ async def post_facts(
         "category": row.category,
         "post_id": row.id,
         "volunteer_id": row.volunteer_id,
+        "match_id": payload.get("match_id"),
         "count": row.offer_requests,
         "for_assisted": bool(row.for_assisted),
         "covered": bool(row.covered),
     }
+
+
+# Kinds worded otherwise for the social worker who reads for an assisted resident.
+_FOR_ASSISTED = frozenset({"post.offer_nearby", "post.unanswered", "conversation.to_requester"})
 
 
 def variant(kind: str, facts: Mapping[str, Any]) -> str:
@@ -262,7 +302,7 @@ def variant(kind: str, facts: Mapping[str, Any]) -> str:
     resident; no centre to call)."""
     if kind == "match.offer_proposed" and facts.get("count") == 1:
         return kind + "/one"
-    if kind in ("post.offer_nearby", "post.unanswered") and facts.get("for_assisted"):
+    if kind in _FOR_ASSISTED and facts.get("for_assisted"):
         return kind + "/assisted"
     if kind == "post.unanswered" and not facts.get("covered"):
         return kind + "/uncovered"
@@ -302,6 +342,7 @@ _PAGES = {
 # (or the social worker acting for them) on the request's page.
 _BOTH_SIDES = frozenset({"match.confirmed", "match.cancelled"})
 INBOX_PAGE = page_path("inbox")
+_CONVERSATION = frozenset({"conversation.to_volunteer", "conversation.to_requester"})
 
 
 def link_for(kind: str, facts: Mapping[str, Any], recipient_id: int | None = None) -> str | None:
@@ -309,6 +350,8 @@ def link_for(kind: str, facts: Mapping[str, Any], recipient_id: int | None = Non
     when no page fits (a password reset carries its own link)."""
     if kind in _PAGES:
         return page_path(_PAGES[kind])
+    if kind in _CONVERSATION and facts.get("match_id"):
+        return page_path("conversation_page", match_id=facts["match_id"])
     if (
         kind in _BOTH_SIDES
         and recipient_id is not None

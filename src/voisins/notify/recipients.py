@@ -79,6 +79,10 @@ QUERIES: dict[str, list[str]] = {
     "match.rejected": [_VOLUNTEER_OF_MATCH],
     "match.cancelled": [_AUTHOR_OF_MATCH, _VOLUNTEER_OF_MATCH],
     "match.offer_proposed": [_AUTHOR_OF_OFFER],
+    # Someone wrote in a match's conversation (conversations/service.py): the other
+    # side hears, once per unread stretch. The text stays in the conversation.
+    "conversation.to_volunteer": [_VOLUNTEER_OF_MATCH],
+    "conversation.to_requester": [_AUTHOR_OF_MATCH],
     # The follow-up list's social workers, and the author (or the social workers acting
     # for an assisted resident) in their own words.
     "post.no_response": [_CENTRE_WORKERS],

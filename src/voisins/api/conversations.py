@@ -1,0 +1,223 @@
+"""Conversations API: the private conversation of each confirmed match, its live
+events, the contacts each side chooses to share; and, for the covering centre, the
+conversation a report brings in."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, cast
+
+import msgspec
+from litestar import Request, Response, Router, get, post, put
+from litestar.background_tasks import BackgroundTask
+from litestar.channels import ChannelsPlugin
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
+from voisins.api.deps import READS_ONLY, CurrentViewer, Tx
+from voisins.api.params import PageQuery, PerPageQuery
+from voisins.conversations import service
+from voisins.conversations.schemas import (
+    ContactShareIn,
+    Conversation,
+    ConversationSummary,
+    Message,
+    MessageIn,
+    ReadIn,
+    ReportedConversation,
+)
+from voisins.notify import live
+
+MessageIdQuery = Annotated[
+    int, QueryParameter(ge=0, le=2**63 - 1, description="A message id (exclusive bound)")
+]
+LimitQuery = Annotated[
+    int, QueryParameter(ge=1, le=200, description="Messages at most, from 1 to 200")
+]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Unread(msgspec.Struct):
+    unread: int
+
+
+@get(
+    "/me/conversations",
+    operation_id="listConversations",
+    summary="The conversations of my confirmed matches, latest message first",
+    opt=READS_ONLY,
+)
+async def list_conversations(
+    tx: Tx, viewer: CurrentViewer, page: PageQuery = 1, per_page: PerPageQuery = 20
+) -> list[ConversationSummary]:
+    return await service.my_conversations(
+        tx, viewer, limit=per_page, offset=(page - 1) * per_page, now=_now()
+    )
+
+
+@get(
+    "/matches/{match_id:int}/conversation",
+    operation_id="getConversation",
+    summary="A match's conversation: its state, the other side, the contacts shared",
+    opt=READS_ONLY,
+)
+async def get_conversation(tx: Tx, viewer: CurrentViewer, match_id: FromPath[int]) -> Conversation:
+    return await service.get_conversation(tx, viewer, match_id, now=_now())
+
+
+@get(
+    "/matches/{match_id:int}/messages",
+    operation_id="listMessages",
+    summary="Messages, oldest first: after a message, before one, or the latest",
+    opt=READS_ONLY,
+)
+async def list_messages(
+    tx: Tx,
+    viewer: CurrentViewer,
+    match_id: FromPath[int],
+    after: FromQuery[MessageIdQuery | None] = None,
+    before: FromQuery[MessageIdQuery | None] = None,
+    limit: LimitQuery = 50,
+) -> list[Message]:
+    return await service.list_messages(
+        tx, viewer, match_id, after=after, before=before, limit=limit, now=_now()
+    )
+
+
+def _pushed(state: State, match_id: int, kind: str, ref: int) -> BackgroundTask:
+    # After the commit (the response's background task): a page that reads the message
+    # on this push finds it.
+    return BackgroundTask(live.publish_conversation_event, state.redis, match_id, kind, ref)
+
+
+@post(
+    "/matches/{match_id:int}/messages",
+    operation_id="sendMessage",
+    summary="Write to the other side (the e-mail or SMS they get never carries the text)",
+    status_code=201,
+)
+async def send_message(
+    data: JSONBody[MessageIn], tx: Tx, viewer: CurrentViewer, state: State, match_id: FromPath[int]
+) -> Response[Message]:
+    message = await service.send_message(tx, viewer, match_id, data, now=_now())
+    return Response(
+        message, status_code=201, background=_pushed(state, match_id, "message", message.id)
+    )
+
+
+@post(
+    "/matches/{match_id:int}/conversation/read",
+    operation_id="markConversationRead",
+    summary="My side has read up to this message",
+    status_code=200,
+)
+async def mark_read(
+    data: JSONBody[ReadIn], tx: Tx, viewer: CurrentViewer, match_id: FromPath[int]
+) -> Unread:
+    return Unread(await service.mark_read(tx, viewer, match_id, data.up_to, now=_now()))
+
+
+@put(
+    "/matches/{match_id:int}/contacts",
+    operation_id="shareContacts",
+    summary="Show or stop showing my phone number and e-mail to the other side",
+)
+async def share_contacts(
+    data: JSONBody[ContactShareIn],
+    tx: Tx,
+    viewer: CurrentViewer,
+    state: State,
+    match_id: FromPath[int],
+) -> Response[Conversation]:
+    shown = await service.share_contacts(tx, viewer, match_id, data, now=_now())
+    return Response(shown, background=_pushed(state, match_id, "contacts", 0))
+
+
+def _last_event_id(request: Request[Any, Any, Any], after: int | None) -> int | None:
+    """Where a stream starts: the browser's Last-Event-ID when it reconnects."""
+    header = request.headers.get("last-event-id", "")
+    if header.isdecimal() and len(header) <= 18:
+        return int(header)
+    return after
+
+
+@get(
+    "/matches/{match_id:int}/conversation/events",
+    operation_id="conversationEvents",
+    summary="Server-Sent Events: each new message (event 'message', id = its id) and "
+    "each change of the shared contacts (event 'contacts')",
+    opt=READS_ONLY,
+)
+async def conversation_events(
+    request: Request[Any, Any, Any],
+    tx: Tx,
+    viewer: CurrentViewer,
+    state: State,
+    channels: NamedDependency[ChannelsPlugin],
+    match_id: FromPath[int],
+    after: FromQuery[MessageIdQuery | None] = None,
+) -> ServerSentEvent:
+    # The viewer's part is checked now; the stream then reads with connections of its
+    # own (this one goes back to the pool when the handler returns).
+    part = await service.participation(tx, viewer, match_id, now=_now())
+    since = _last_event_id(request, after)
+    engine = state.engine
+
+    async def forward(event: bytes | None) -> list[ServerSentEventMessage]:
+        nonlocal since
+        out: list[ServerSentEventMessage] = []
+        if event is None:
+            out.append(ServerSentEventMessage(event="ready", data="ready"))
+            if since is None:
+                return out
+        elif msgspec.json.decode(event).get("type") == "contacts":
+            return [ServerSentEventMessage(event="contacts", data="changed")]
+        async with engine.connect() as conn:
+            messages = await service.messages_of(
+                conn, match_id, part.side, after=since or 0, before=None, limit=200
+            )
+        for message in messages:
+            since = message.id
+            out.append(
+                ServerSentEventMessage(
+                    event="message", id=str(message.id), data=msgspec.json.encode(message).decode()
+                )
+            )
+        return out
+
+    stream = live.live_stream(
+        cast(live.LiveChannels, channels), live.conversation_channel(match_id), forward
+    )
+    return ServerSentEvent(stream)
+
+
+@get(
+    "/moderation/reports/{report_id:int}/conversation",
+    operation_id="reportedConversation",
+    summary="The conversation a report names, for the centres it reached (audited)",
+)
+async def reported_conversation(
+    tx: Tx, viewer: CurrentViewer, report_id: FromPath[int]
+) -> ReportedConversation:
+    return await service.for_report(tx, viewer, report_id)
+
+
+router = Router(
+    path="/api/v1",
+    route_handlers=[
+        list_conversations,
+        get_conversation,
+        list_messages,
+        send_message,
+        mark_read,
+        share_contacts,
+        conversation_events,
+        reported_conversation,
+    ],
+    tags=["conversations"],
+)

@@ -285,6 +285,9 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
     "ResolveIn": {"resolution": "Échange avec les deux personnes, clos"},
     "BlockIn": {"match_id": 1},
     "SuspendIn": {"note": "Signalements répétés, vus avec la personne"},
+    "MessageIn": {"text": "Bonjour, je peux passer jeudi vers 10 h, cela vous convient ?"},
+    "ReadIn": {"up_to": 1},
+    "ContactShareIn": {"phone": False, "email": True},
 }
 
 
@@ -444,6 +447,10 @@ EXTRA_ERRORS: dict[str, set[int]] = {
     "emailConfirm": {403},
     # A resident who never offered help has no volunteer profile.
     "getVolunteerProfile": {404},
+    # A side reading a match's conversation before the match is confirmed.
+    "getConversation": {409},
+    "listMessages": {409},
+    "conversationEvents": {409},
 }
 
 
@@ -549,7 +556,8 @@ def _describe_operation(
     if not path.startswith("/api/"):
         return  # the health probes: their answers are documented by their handlers
     if handler.parsed_fn_signature.return_type.annotation is ServerSentEvent:
-        responses["200"]["content"] = {"text/event-stream": {"schema": SSE_EVENT}}
+        names = SSE_EVENT_NAMES.get(str(operation.get("operationId")), ["inbox"])
+        responses["200"]["content"] = {"text/event-stream": {"schema": sse_event(names)}}
     for status in sorted(statuses):
         responses[str(status)] = {"$ref": f"#/components/responses/{_response_key(status)}"}
     annotation = body_type(handler)
@@ -562,17 +570,27 @@ def _describe_operation(
             content["example"] = REQUEST_EXAMPLES[name]
 
 
-# One event of a Server-Sent Events stream (notify/live.py): ``retry`` first, ``inbox``
-# events (``ready`` once subscribed, then one per notification), comments as heartbeats.
-SSE_EVENT: dict[str, Any] = {
-    "type": "object",
-    "description": "One event of the stream",
-    "properties": {
-        "event": {"type": "string", "enum": ["inbox"]},
-        "data": {"type": "string"},
-        "id": {"type": "string"},
-        "retry": {"type": "integer", "minimum": 0},
-    },
+# One event of a Server-Sent Events stream (notify/live.py): ``retry`` first, then the
+# stream's named events, comments as heartbeats.
+def sse_event(names: list[str]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": "One event of the stream",
+        "properties": {
+            "event": {"type": "string", "enum": names},
+            "data": {"type": "string"},
+            "id": {"type": "string"},
+            "retry": {"type": "integer", "minimum": 0},
+        },
+    }
+
+
+# The events each stream names: the live inbox's ``inbox`` (``ready`` once subscribed,
+# then one per notification); a conversation's ``ready``, ``message`` (id = the
+# message's id, data = the message) and ``contacts`` (api/conversations.py).
+SSE_EVENT_NAMES: dict[str, list[str]] = {
+    "inboxEvents": ["inbox"],
+    "conversationEvents": ["ready", "message", "contacts"],
 }
 
 # The unsubscribe link of the mails, outside /api/ (api/notifications.py).

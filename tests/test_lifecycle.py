@@ -1,5 +1,6 @@
 """The match life cycle: enforced in the database, safe under concurrency, revealing
-contacts only once confirmed."""
+the name and exact address only once confirmed, and the phone and e-mail only once
+their owner shares them from the conversation (issue 15)."""
 
 from __future__ import annotations
 
@@ -87,8 +88,31 @@ async def test_non_sensitive_accept_confirms_and_reveals_contacts_to_both(
     [seen_by_alice] = (
         await client.get(f"/api/v1/posts/{post['id']}/matches", headers=alice.headers)
     ).json()["answers"]
-    assert seen_by_alice["volunteer"]["email"] == vera.email
+    # Confirmation names each side to the other; contacts stay theirs until shared.
+    assert seen_by_alice["volunteer"]["display_name"].startswith("Vera")
+    assert (seen_by_alice["volunteer"]["email"], seen_by_alice["volunteer"]["phone"]) == (
+        None,
+        None,
+    )
+    assert (mine["requester"]["email"], mine["requester"]["phone"]) == (None, None)
     assert "lon" not in str(seen_by_alice)  # never the volunteer's home
+    # Each side shares from the conversation; the other side then sees it.
+    for who in (vera, alice):
+        shared = await client.put(
+            f"/api/v1/matches/{proposition['id']}/contacts",
+            json={"phone": False, "email": True},
+            headers=who.headers,
+        )
+        assert shared.status_code == 200, shared.text
+    [seen_by_alice] = (
+        await client.get(f"/api/v1/posts/{post['id']}/matches", headers=alice.headers)
+    ).json()["answers"]
+    assert seen_by_alice["volunteer"]["email"] == vera.email
+    assert "lon" not in str(seen_by_alice)
+    mine = (
+        await client.get(f"/api/v1/me/propositions/{proposition['id']}", headers=vera.headers)
+    ).json()
+    assert mine["requester"]["email"] == alice.email
     got = (await client.get(f"/api/v1/posts/{post['id']}", headers=alice.headers)).json()
     assert got["status"] == "matched"
 
@@ -159,6 +183,22 @@ async def test_sensitive_match_waits_for_review_then_confirms(
         await client.get(f"/api/v1/me/propositions/{match_id}", headers=vera.headers)
     ).json()
     assert confirmed["location"]["lon"] == HOME_ALICE[0]
+    assert confirmed["requester"]["display_name"].startswith("Alice")
+    assert confirmed["requester"]["email"] is None  # not shared yet
+    seen = (await client.get(f"/api/v1/posts/{post['id']}/matches", headers=alice.headers)).json()
+    assert [m["volunteer"]["display_name"] for m in seen["answers"] if m["volunteer"]] == ["Vera"]
+    assert [m["volunteer"]["email"] for m in seen["answers"] if m["volunteer"]] == [None]
+    # Once approved the conversation is open: each side may share their e-mail there.
+    for who in (vera, alice):
+        shared = await client.put(
+            f"/api/v1/matches/{match_id}/contacts",
+            json={"phone": False, "email": True},
+            headers=who.headers,
+        )
+        assert shared.status_code == 200, shared.text
+    confirmed = (
+        await client.get(f"/api/v1/me/propositions/{match_id}", headers=vera.headers)
+    ).json()
     assert confirmed["requester"]["email"] == alice.email
     seen = (await client.get(f"/api/v1/posts/{post['id']}/matches", headers=alice.headers)).json()
     assert [m["volunteer"]["email"] for m in seen["answers"] if m["volunteer"]] == [vera.email]

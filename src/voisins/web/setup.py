@@ -19,6 +19,7 @@ from voisins.web.routes import (
     centre,
     centre_residents,
     centre_vetting,
+    conversations,
     legal,
     public,
     resident,
@@ -86,6 +87,7 @@ def page_routes() -> list[Any]:
         *centre.ROUTES,
         *centre_vetting.ROUTES,
         *centre_residents.ROUTES,
+        *conversations.ROUTES,
         *admin.ROUTES,
     ]
 

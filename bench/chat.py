@@ -43,9 +43,10 @@ from typing import Any
 
 import asyncpg
 import httpx
-import numpy as np
 import psutil
+import uvloop
 
+from bench.flood import percentile_ms
 from bench.loaddata import sessions
 from bench.match import log
 from bench.serving import (
@@ -241,7 +242,7 @@ class Receiver:
 def _receiver_process(
     url: str, streams: list[tuple[int, str]], count: Any, ready: Any, stop: Any, out: Any
 ) -> None:
-    out.put(asyncio.run(Receiver(url, count).run(streams, ready, stop)))
+    out.put(uvloop.run(Receiver(url, count).run(streams, ready, stop)))
 
 
 # ---------------------------------------------------------------------------------------
@@ -253,14 +254,18 @@ def _receiver_process(
 class Sent:
     index: int
     match_id: int
-    at: float  # just before the POST
+    due: float  # when the open loop meant it to leave
+    at: float = math.nan  # just before the POST
     answered: float = math.nan
     status: str = ""
     message_id: int | None = None
 
 
-async def send(url: str, pairs: list[Pair], rate: float, seconds: float) -> list[Sent]:
-    """Open loop: message i leaves at start + i/rate, to conversation i mod n."""
+async def send(
+    url: str, pairs: list[Pair], rate: float, seconds: float
+) -> tuple[list[Sent], float]:
+    """Open loop: message i leaves at start + i/rate, to conversation i mod n. Returns
+    the messages and the rate at which they left."""
     limits = httpx.Limits(max_connections=512, max_keepalive_connections=512)
     sent: list[Sent] = []
 
@@ -287,26 +292,19 @@ async def send(url: str, pairs: list[Pair], rate: float, seconds: float) -> list
             if delay > 0:
                 await asyncio.sleep(delay)
             pair = pairs[i % len(pairs)]
-            record = Sent(i, pair.match_id, math.nan)
+            record = Sent(i, pair.match_id, start + i / rate)
             sent.append(record)
             tasks.append(asyncio.create_task(one(client, record, pair.requester_token)))
         sending_s = time.monotonic() - start
         await asyncio.gather(*tasks)
-    log(f"sent {len(sent)} messages in {sending_s:.1f} s ({len(sent) / sending_s:.1f}/s)")
-    return sent
-
-
-def ms(samples: np.ndarray, q: float) -> float:
-    return round(float(np.percentile(samples, q)) * 1000, 1) if len(samples) else math.nan
+    rate_sent = len(sent) / sending_s
+    log(f"sent {len(sent)} messages in {sending_s:.1f} s ({rate_sent:.1f}/s)")
+    return sent, rate_sent
 
 
 def summary(samples: list[float]) -> dict[str, float]:
-    values = np.array(samples)
     return {
-        "p50_ms": ms(values, 50),
-        "p95_ms": ms(values, 95),
-        "p99_ms": ms(values, 99),
-        "max_ms": ms(values, 100),
+        f"p{q}_ms" if q < 100 else "max_ms": percentile_ms(samples, q) for q in (50, 95, 99, 100)
     }
 
 
@@ -392,7 +390,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 warm: list[Sent] = []
                 if args.warmup > 0:
                     log(f"warm-up: {args.rate:g} messages/s for {args.warmup:g} s")
-                    warm = asyncio.run(send(server.url, pairs, args.rate, args.warmup))
+                    warm, _ = uvloop.run(send(server.url, pairs, args.rate, args.warmup))
                 api_cpu = CpuMeter(server.api_processes)
                 pg_cpu = CpuMeter(lambda: postgres_backends(name))
                 clients_cpu = CpuMeter(
@@ -402,9 +400,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     meter.start()
                 load_before = os.getloadavg()[0]
                 log(f"run: {args.rate:g} messages/s for {args.duration:g} s")
-                run_started = time.monotonic()
-                sent = asyncio.run(send(server.url, pairs, args.rate, args.duration))
-                run_s = time.monotonic() - run_started
+                sent, rate_sent = uvloop.run(send(server.url, pairs, args.rate, args.duration))
                 cpu = {
                     label: round(sum(meter.stop().values()), 2)
                     for label, meter in (
@@ -449,7 +445,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "streams": opened,
         "receiver_processes": args.receivers,
         "rate_asked": args.rate,
-        "rate_achieved": round(len(sent) / run_s, 1),
+        "rate_achieved": round(rate_sent, 1),
         "warmup_s": args.warmup,
         "duration_s": args.duration,
         "limit_message_per_minute": {
@@ -467,7 +463,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "stream_failures": dict(sum((Counter(p["failures"]) for p in results), Counter())),
         "delivery": summary(latencies),
         "send": summary([s.answered - s.at for s in delivered]),
+        # How late the sender itself was (its own CPU): a lag here is the client's.
+        "sender_lag": summary([s.at - s.due for s in sent]),
         "cpu_s": cpu,
+        "cpu_ms_per_message": {k: round(1000 * v / max(len(sent), 1), 2) for k, v in cpu.items()},
         "api_rss_mb": rss,
         "seed_s": round(seed_s, 1),
         "goal_p95_ms": GOAL_P95_MS,

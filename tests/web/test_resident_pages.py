@@ -247,7 +247,16 @@ async def test_the_author_sees_the_contact_completes_and_thanks(
 
     after = await client.get(f"/annonces/{post_id}")
     assert "C&#39;est confirmé." in after.text
-    assert "Vera" in after.text and VERA_PHONE in after.text and vera.email in after.text
+    assert "Vera" in after.text and VERA_PHONE not in after.text and vera.email not in after.text
+    # Contacts are a choice (issue 15): shown once Vera shares them from the conversation.
+    shared = await client.put(
+        f"/api/v1/matches/{match_id}/contacts",
+        json={"phone": True, "email": True},
+        headers=vera.headers,
+    )
+    assert shared.status_code == 200, shared.text
+    after = await client.get(f"/annonces/{post_id}")
+    assert VERA_PHONE in after.text and vera.email in after.text
     assert 'href="tel:0633333333"' in after.text
 
     page = f"/annonces/{post_id}"

@@ -5,6 +5,7 @@ appear only once a match is confirmed (and after review when sensitive)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voisins.accounts.access import Viewer
 from voisins.accounts.assisted import can_act_for
+from voisins.accounts.volunteer import RECORD_VALIDITY
 from voisins.errors import Forbidden, NotFound
 from voisins.geo import sql as geosql
 from voisins.geo.bands import public_distance
@@ -24,6 +26,8 @@ from voisins.matching.schemas import (
     PostAnswers,
     PostSummary,
     Proposition,
+    RequesterTrust,
+    VolunteerTrust,
     WhyYou,
 )
 from voisins.pagination import Page, paginate, window
@@ -43,6 +47,32 @@ _SHOWN = (
 _SHARED = (
     "(SELECT cs.{what} FROM contact_shares cs WHERE cs.match_id = m.id AND cs.side = '{side}')"
 )
+# Trust signals (issue 15), read in the same query as what they go with: a subselect
+# per row on an index, never a query per row. Each depends on the person only, never
+# on who looks nor on anyone's exact point.
+# An assisted resident's supporting centre: the one that holds their current consent
+# (the latest when there are several).
+_SUPPORTED_BY = """(SELECT c.name FROM consents k JOIN centres c ON c.id = k.centre_id
+    WHERE a.assisted AND k.resident_id = a.id AND k.withdrawn_at IS NULL
+    ORDER BY k.obtained_at DESC, k.id DESC LIMIT 1)"""
+# A vetted volunteer (accounts/vetting.py: ID checked and an extract within
+# RECORD_VALIDITY, compared with :valid_since) is vetted by a centre of the social
+# worker who recorded the extract: the one whose territory holds the volunteer's public
+# cell when there is one (vetting is done by the centres of the volunteer's home; the
+# cell, not the exact home, so that moving the home within its cell changes nothing
+# anyone sees), else their first.
+_VETTED_BY = f"""CASE WHEN v.id_checked_at IS NOT NULL
+        AND v.record_extract_date >= CAST(:valid_since AS date) THEN
+    (SELECT c.name FROM centre_members cm JOIN centres c ON c.id = cm.centre_id
+     WHERE cm.user_id = v.record_checked_by
+     ORDER BY {geosql.contains_point("c.territory", "v.cell_centre")} DESC, c.id LIMIT 1)
+    END"""
+# The month only, in the neighbourhood's time.
+_MEMBER_SINCE = "to_char(u.created_at AT TIME ZONE 'Europe/Paris', 'YYYY-MM')"
+# Completed is a final state; the (volunteer_id, status) index counts them.
+_HELPS_COMPLETED = """(SELECT count(*) FROM matches d
+    WHERE d.volunteer_id = m.volunteer_id AND d.status = 'completed')"""
+
 # The states of a proposition nobody has said yes to: the author sees them only as counts.
 NOT_ANSWERED = ("proposed", "declined", "expired", "withdrawn")
 # A reviewing social worker needs to know whom they approve.
@@ -62,6 +92,7 @@ SELECT m.id, m.status, m.proposed_at, m.deadline_at, m.post_id,
            AS author_email,
        CASE WHEN {_SHARED.format(what="phone", side="requester")} THEN a.phone END
            AS author_phone,
+       {_SUPPORTED_BY} AS author_supported_by,
        ARRAY(SELECT unnest(p.skill_tags)
              INTERSECT SELECT unnest(COALESCE(o.skill_tags, v.skill_tags))) AS skills_matched,
        ARRAY(SELECT unnest(p.languages)
@@ -108,6 +139,9 @@ def _proposition(row: Any) -> Proposition:
         ),
         proposed_at=row.proposed_at,
         deadline_at=row.deadline_at,
+        # Before saying yes, a volunteer may know that a centre supports the person
+        # (a named centre, nothing about the person): it is part of deciding.
+        requester_trust=RequesterTrust(supported_by=row.author_supported_by),
         requester=Contact(row.author_id, row.author_name, row.author_email, row.author_phone)
         if revealed
         else None,
@@ -194,7 +228,9 @@ async def post_matches(conn: AsyncConnection, viewer: Viewer, post_id: int) -> P
                        u.id AS volunteer_id, u.display_name, u.email, u.phone,
                        {shown} AS shown,
                        coalesce({shared_email}, false) AS shared_email,
-                       coalesce({shared_phone}, false) AS shared_phone
+                       coalesce({shared_phone}, false) AS shared_phone,
+                       {vetted_by} AS vetted_by, {member_since} AS member_since,
+                       {helps_completed} AS helps_completed
                 FROM matches m
                 JOIN posts p ON p.id = m.post_id
                 JOIN users u ON u.id = m.volunteer_id
@@ -206,25 +242,47 @@ async def post_matches(conn: AsyncConnection, viewer: Viewer, post_id: int) -> P
                     shown=_SHOWN,
                     shared_email=_SHARED.format(what="email", side="volunteer"),
                     shared_phone=_SHARED.format(what="phone", side="volunteer"),
+                    vetted_by=_VETTED_BY,
+                    member_since=_MEMBER_SINCE,
+                    helps_completed=_HELPS_COMPLETED,
                 )
             ),
-            {"post": post_id, "hidden": list(NOT_ANSWERED)},
+            {
+                "post": post_id,
+                "hidden": list(NOT_ANSWERED),
+                # vetting_of's day: UTC.
+                "valid_since": datetime.now(UTC).date() - RECORD_VALIDITY,
+            },
         )
     ).all()
     return PostAnswers(
         asked=counts.asked,
         waiting=counts.waiting,
         said_no=counts.said_no,
-        answers=[
-            MatchForAuthor(
-                id=r.id,
-                status=r.status,
-                distance=_band(r.from_cell, r.cell_key),
-                responded_at=r.responded_at,
-                volunteer=_volunteer_contact(r, viewer),
-            )
-            for r in rows
-        ],
+        answers=[_answer(r, viewer) for r in rows],
+    )
+
+
+def _answer(row: Any, viewer: Viewer) -> MatchForAuthor:
+    volunteer = _volunteer_contact(row, viewer)
+    return MatchForAuthor(
+        id=row.id,
+        status=row.status,
+        distance=_band(row.from_cell, row.cell_key),
+        responded_at=row.responded_at,
+        volunteer=volunteer,
+        # The trust signals go with the volunteer's name, never on an anonymous answer:
+        # a centre, a month and a count together single a volunteer out, and would let
+        # an author link one volunteer's anonymous answers across requests and put
+        # their distance bands together. Before confirmation the author decides
+        # nothing anyway; the reviewing social worker, who does, sees them.
+        volunteer_trust=VolunteerTrust(
+            vetted_by=row.vetted_by,
+            member_since=row.member_since,
+            helps_completed=row.helps_completed,
+        )
+        if volunteer is not None
+        else None,
     )
 
 

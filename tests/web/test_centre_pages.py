@@ -9,13 +9,12 @@ import json
 import re
 from datetime import UTC, date, datetime, timedelta
 
-import pyotp
 import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..support.people import PASSWORD, Person
+from ..support.people import PASSWORD, Person, fresh_code
 from ..support.world import HOME_ALICE, HOME_ODILE, World, build_world, post_body, with_matches
 from .test_pages import csrf_of
 from .test_volunteer_pages import HTMX, sign_in
@@ -42,7 +41,7 @@ async def log_in_with_code(client: AsyncTestClient, person: Person) -> None:
             "_csrf_token": csrf_of(page.text),
             "email": person.email,
             "password": PASSWORD,
-            "totp_code": pyotp.TOTP(person.totp_secret).now(),
+            "totp_code": await fresh_code(person.totp_secret),
             "suite": "/centre",
         },
         follow_redirects=False,

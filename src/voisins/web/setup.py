@@ -17,12 +17,14 @@ from voisins.web.routes import (
     addresses,
     admin,
     centre,
+    centre_reported,
     centre_residents,
     centre_vetting,
     conversations,
     legal,
     public,
     resident,
+    safety,
     volunteer,
 )
 from voisins.web.security import page_headers_middleware
@@ -88,6 +90,8 @@ def page_routes() -> list[Any]:
         *centre_vetting.ROUTES,
         *centre_residents.ROUTES,
         *conversations.ROUTES,
+        *safety.ROUTES,
+        *centre_reported.ROUTES,
         *admin.ROUTES,
     ]
 

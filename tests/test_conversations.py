@@ -3,39 +3,17 @@ and write, contacts as a choice, and what a message report brings to the centre.
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .support.people import register
-from .support.world import HOME_ALICE, HOME_VERA, post_body, volunteer_body
-
-
-async def _confirmed_pair(client: AsyncTestClient) -> tuple[Any, Any, int]:
-    vera = await register(client, "Vera", phone="06 11 22 33 44")
-    response = await client.put(
-        "/api/v1/me/volunteer", json=volunteer_body(HOME_VERA), headers=vera.headers
-    )
-    assert response.status_code == 200, response.text
-    alice = await register(client, "Alice", phone="06 55 66 77 88")
-    created = await client.post("/api/v1/posts", json=post_body(HOME_ALICE), headers=alice.headers)
-    assert created.status_code == 201, created.text
-    [proposition] = (await client.get("/api/v1/me/propositions", headers=vera.headers)).json()[
-        "items"
-    ]
-    accepted = await client.post(
-        f"/api/v1/matches/{proposition['id']}/accept", headers=vera.headers
-    )
-    assert accepted.json()["status"] == "confirmed"
-    return alice, vera, int(proposition["id"])
+from .support.conversations import confirmed_pair
 
 
 async def test_two_sides_write_and_read_without_sharing_numbers(
     client: AsyncTestClient, engine: AsyncEngine
 ) -> None:
-    alice, vera, match_id = await _confirmed_pair(client)
+    alice, vera, match_id = await confirmed_pair(client)
     sent = await client.post(
         f"/api/v1/matches/{match_id}/messages", json={"text": "Bonjour Alice"}, headers=vera.headers
     )
@@ -52,9 +30,7 @@ async def test_two_sides_write_and_read_without_sharing_numbers(
     assert [m["text"] for m in messages] == ["Bonjour Alice"]
     assert messages[0]["mine"] is False
     # Nothing shared by default: the proposition names Alice, without her number.
-    mine = (
-        await client.get(f"/api/v1/me/propositions/{match_id}", headers=vera.headers)
-    ).json()
+    mine = (await client.get(f"/api/v1/me/propositions/{match_id}", headers=vera.headers)).json()
     assert mine["requester"]["phone"] is None and mine["requester"]["email"] is None
     shared = await client.put(
         f"/api/v1/matches/{match_id}/contacts",
@@ -62,9 +38,7 @@ async def test_two_sides_write_and_read_without_sharing_numbers(
         headers=alice.headers,
     )
     assert shared.status_code == 200, shared.text
-    mine = (
-        await client.get(f"/api/v1/me/propositions/{match_id}", headers=vera.headers)
-    ).json()
+    mine = (await client.get(f"/api/v1/me/propositions/{match_id}", headers=vera.headers)).json()
     assert mine["requester"]["phone"] == "06 55 66 77 88" and mine["requester"]["email"] is None
     async with engine.connect() as conn:
         topics = (

@@ -194,6 +194,14 @@ async def test_an_erased_resident_leaves_no_trace_but_anonymous_statistics(
     ):
         feedback = {"kind": "thanks", "comment": comment}
         await ok(await call(client, who, "POST", f"/matches/{matches[0]}/feedback", feedback), 201)
+    # Her conversation with Vera: her words, and Vera's words to her, which name her.
+    for who, words in (
+        (canary, f"Mon numéro : {CANARY_PHONE}"),
+        (world.vera, f"Bonjour {CANARY_NAME}, je sonne au {CANARY_ADDRESS}"),
+    ):
+        await ok(
+            await call(client, who, "POST", f"/matches/{matches[1]}/messages", {"text": words}), 201
+        )
     await ok(await client.post(f"{API}/auth/password-reset", json={"email": CANARY_EMAIL}), 202)
     refused = await client.post(
         f"{API}/auth/login", json={"email": CANARY_EMAIL, "password": "not her password"}
@@ -689,13 +697,14 @@ async def test_retention_anonymises_support_records_two_years_after_the_last_con
     recent_before = await _texts(engine, recent)
     assert recent_before["history"] == ["Annulé : récent malade"] * 3
 
-    counts = await apply_retention({"engine": engine})
+    counts = await apply_retention({"engine": engine, "settings": settings})
     assert counts == {
         "followup_outcomes": 1,
         "consent_notes": 1,
         "report_texts": 1,
         "post_review_reasons": 1,
         "match_reasons": 1,
+        "conversation_texts": 0,
         "audit_log": 0,
     }
     assert await _texts(engine, old) == {
@@ -711,7 +720,7 @@ async def test_retention_anonymises_support_records_two_years_after_the_last_con
     # Two years have not passed for the other records: they stay as they were.
     assert await _texts(engine, recent) == recent_before
     # A second run finds nothing more to do.
-    assert set((await apply_retention({"engine": engine})).values()) == {0}
+    assert set((await apply_retention({"engine": engine, "settings": settings})).values()) == {0}
 
 
 async def test_a_recent_contact_keeps_an_old_record(
@@ -737,7 +746,7 @@ async def test_a_recent_contact_keeps_an_old_record(
             {"c": records["consent"]},
         )
     before = await _texts(engine, records)
-    counts = await apply_retention({"engine": engine})
+    counts = await apply_retention({"engine": engine, "settings": settings})
     assert counts["consent_notes"] == counts["followup_outcomes"] == 0
     after = await _texts(engine, records)
     assert (after["note"], after["outcome"]) == (before["note"], before["outcome"])

@@ -152,6 +152,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # days, a recurring visit without a check-in for this many days.
     followup_isolated_days: Annotated[int, Meta(ge=1, le=365)] = 30
     followup_checkin_days: Annotated[int, Meta(ge=2, le=90)] = 10
+    # Retention of support records (moderation/gdpr.py, daily): follow-up outcomes,
+    # consent notes, report texts, review and cancellation reasons are anonymised this
+    # many days after the last contact with the people they concern, and conversation
+    # texts this many days after they were written. At least a month past the 30 days
+    # a conversation stays writable after the help ended; ten years at most.
+    support_retention_days: Annotated[int, Meta(ge=60, le=3650)] = 730
     # Quotas per account against probing the matcher (publish, withdraw, publish again,
     # pause and resume as fast as one likes: accounts/quotas.py). A resident posts a few
     # requests a week; a social worker at an outreach session registers a handful of

@@ -292,7 +292,8 @@ class HousekeepingSettings:
             second=50,
             keep_result=0,
         ),
-        # GDPR: support records two years after the last contact, audit traces after a year.
+        # GDPR: support records and conversation texts after support_retention_days,
+        # audit traces after a year.
         cron(waits_for_database(apply_retention), hour=3, minute=47, second=0),
         cron(
             waits_for_database(finish_erasures),

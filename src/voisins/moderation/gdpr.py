@@ -4,10 +4,11 @@ records.
 
 - Export: ``gdpr_export.personal_data``; erasure: ``gdpr_erase.erase`` (PostgreSQL, one
   transaction) then ``gdpr_erase.finish_redis`` after the commit.
-- Jobs (worker.py): ``apply_retention`` daily — support records are anonymised two years
-  after the last contact (``last_contact_at`` in sql/0009_gdpr.sql) and the audit trail
-  is purged after 12 months; ``finish_erasures`` finishes the Redis part of erasures
-  that met a Redis outage.
+- Jobs (worker.py): ``apply_retention`` daily — support records are anonymised
+  ``support_retention_days`` (two years by default) after the last contact
+  (``last_contact_at`` in sql/0009_gdpr.sql), conversation texts as long after they were
+  written, and the audit trail is purged after 12 months; ``finish_erasures`` finishes
+  the Redis part of erasures that met a Redis outage.
 """
 
 from __future__ import annotations
@@ -111,8 +112,9 @@ async def finish_erasure(engine: AsyncEngine, redis: Redis, erasure_id: int) -> 
 # ---------------------------------------------------------------------------------------
 
 # Each statement anonymises one kind of support record once both the record and the
-# last contact with the people it concerns are older than the cut-off; each skips what
-# is already anonymised, so a run that repeats changes nothing.
+# last contact with the people it concerns are older than the cut-off
+# (``support_retention_days``); each skips what is already anonymised, so a run that
+# repeats changes nothing.
 _RETENTION: dict[str, str] = {
     "followup_outcomes": """
         UPDATE followups f SET outcome = NULL
@@ -167,16 +169,39 @@ _RETENTION: dict[str, str] = {
             review_note = CASE WHEN m.review_note IS NULL THEN NULL ELSE :erased END
         FROM old WHERE m.id = old.id
     """,
+    # Conversation texts (issue 15): a message keeps its place (side, date, who wrote
+    # it) with its text gone, so the other side's thread still reads "message effacé"
+    # where it was. The clock is each message's own date, not the match's end: every
+    # message is a record of its own, and a weekly visit that goes on for years would
+    # otherwise keep years of texts; a conversation still used loses only what is older
+    # than the retention period. (It also lets the run walk the partial index on the
+    # unerased messages' dates.) A conversation brought to a centre by a report still
+    # open keeps its texts until the report is resolved: they are its evidence.
+    "conversation_texts": """
+        UPDATE conversation_messages c SET body = NULL, erased_at = :now
+        WHERE c.body IS NOT NULL
+          AND c.created_at < :cutoff
+          AND NOT EXISTS (SELECT 1 FROM reports r
+                          WHERE r.match_id = c.match_id AND r.resolved_at IS NULL)
+    """,
 }
 
 
-async def anonymise_support_records(conn: AsyncConnection, *, now: datetime) -> dict[str, int]:
+async def anonymise_support_records(
+    conn: AsyncConnection, *, settings: Settings, now: datetime
+) -> dict[str, int]:
     cutoff = (
         await conn.execute(
-            text("SELECT CAST(:now AS timestamptz) - interval '2 years'"), {"now": now}
+            text("SELECT CAST(:now AS timestamptz) - make_interval(days => :days)"),
+            {"now": now, "days": settings.support_retention_days},
         )
     ).scalar_one()
-    params = {"cutoff": cutoff, "erased": ERASED_TEXT, "system": SYSTEM_REASONS}
+    params = {
+        "cutoff": cutoff,
+        "now": now,
+        "erased": ERASED_TEXT,
+        "system": SYSTEM_REASONS,
+    }
     return {
         name: int((await conn.execute(text(sql), params)).rowcount)
         for name, sql in _RETENTION.items()
@@ -184,12 +209,13 @@ async def anonymise_support_records(conn: AsyncConnection, *, now: datetime) -> 
 
 
 async def apply_retention(ctx: dict[str, Any]) -> dict[str, int]:
-    """Daily: support records two years after the last contact, audit traces after 12
+    """Daily: support records and conversation texts ``support_retention_days`` after
+    the last contact (after they were written, for the texts), audit traces after 12
     months."""
     clock = ctx.get("clock")
     now = clock() if clock else datetime.now(UTC)
     async with ctx["engine"].begin() as conn:
-        counts = await anonymise_support_records(conn, now=now)
+        counts = await anonymise_support_records(conn, settings=ctx["settings"], now=now)
         counts["audit_log"] = await audit.purge_expired(conn)
     if any(counts.values()):
         log.info("retention applied", **counts)

@@ -6,8 +6,9 @@ status 'erased' (the foreign keys of posts, matches, reports and the audit trail
 at it), and posts and matches with their kind, category, dates, status and public
 cell. Everything a person wrote or that locates them goes: names and contacts, the
 exact point (replaced by the centre of its public cell) and address, titles and
-descriptions, every free text they or others wrote about them, their sessions,
-notifications, preferences and stored responses.
+descriptions, every free text they or others wrote about them (conversation texts
+included: see ``_CONVERSATIONS``), their sessions, notifications, preferences and stored
+responses.
 
 Redis holds two things keyed by a person: the login attempt counter of their e-mail
 address (an HMAC pseudonym, accounts/ratelimit.py) and the moments of their recent
@@ -135,6 +136,28 @@ WHERE o.id = n.event_id AND u.id = n.user_id AND n.user_id <> :p
   AND (CAST(o.payload ->> 'post_id' AS bigint) = ANY(:posts)
        OR CAST(o.payload ->> 'match_id' AS bigint) = ANY(:own_matches))
 """
+# Conversations (issue 15). Messages are blanked, not deleted: each keeps its place,
+# side and date, so the other side's thread still shows "message effacé" where the
+# person wrote (a conversation whose replies answer nothing reads as a different
+# conversation), and a report naming a message keeps pointing at it. Blanked are the
+# messages the person typed (a social worker's, for the residents they acted for too),
+# and every message of the person's matches, whoever typed it: for an assisted
+# resident, those the social workers wrote for them; from the other side, words written
+# to the person, which name them and where they live, as the other side's feedback
+# about them goes (above). Their side's shared contacts and read marks go.
+_CONVERSATIONS = (
+    "UPDATE conversation_messages SET body = NULL, erased_at = :now "
+    "WHERE body IS NOT NULL AND (author_id = :p OR match_id = ANY(:matches))",
+    "UPDATE conversation_messages SET author_id = NULL WHERE author_id = :p",
+    "DELETE FROM contact_shares cs USING matches m JOIN posts p ON p.id = m.post_id "
+    "WHERE cs.match_id = m.id AND m.id = ANY(:matches) "
+    "AND ((cs.side = 'volunteer' AND m.volunteer_id = :p) "
+    "  OR (cs.side = 'requester' AND p.author_id = :p))",
+    "DELETE FROM conversation_reads r USING matches m JOIN posts p ON p.id = m.post_id "
+    "WHERE r.match_id = m.id AND m.id = ANY(:matches) "
+    "AND ((r.side = 'volunteer' AND m.volunteer_id = :p) "
+    "  OR (r.side = 'requester' AND p.author_id = :p))",
+)
 _DELETES = (
     "DELETE FROM sessions WHERE user_id = :p",
     "DELETE FROM password_resets WHERE user_id = :p",
@@ -244,6 +267,7 @@ async def erase(
         "WHERE resident_id = :p",
         "UPDATE followups SET outcome = NULL WHERE outcome IS NOT NULL "
         "AND (person_id = :p OR post_id = ANY(:posts) OR match_id = ANY(:matches))",
+        *_CONVERSATIONS,
         *_DELETES,
     ):
         await conn.execute(text(statement), params)

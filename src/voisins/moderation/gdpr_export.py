@@ -25,14 +25,16 @@ FORMAT = "voisins.export/1"
 
 NOTICE_FR = (
     "Voici toutes les données que voisins conserve sur vous. Les personnes avec qui vous "
-    "avez été mis en relation n'y sont pas nommées : leurs données sont les leurs. Les "
+    "avez été mis en relation n'y sont pas nommées : leurs données sont les leurs ; de vos "
+    "conversations, seuls vos messages y figurent. Les "
     "signalements vous concernant ne sont indiqués que par leur nombre ; l'identité des "
     "personnes qui les ont faits n'est jamais communiquée. Pour toute question, adressez-vous "
     "à votre centre social."
 )
 NOTICE_EN = (
     "This is all the data voisins holds about you. The people you were matched with are "
-    "not named: their data is theirs. Reports about you are given as a count only; who "
+    "not named: their data is theirs; of your conversations, only your messages are "
+    "given. Reports about you are given as a count only; who "
     "made them is never disclosed. Ask your centre social for anything else."
 )
 
@@ -125,6 +127,33 @@ class MatchData(msgspec.Struct, kw_only=True):
     my_close_reason: str | None
 
 
+class MessageData(msgspec.Struct, kw_only=True):
+    """A message of my side of a conversation, or one I typed for an assisted resident
+    I act for. The other side's messages are theirs and stay out."""
+
+    id: int
+    match_id: int
+    side: str  # "requester" or "volunteer"
+    # Typed by a social worker for an assisted resident (signed as such).
+    on_behalf: bool
+    # "me", or the name of the social worker who wrote for me; None once their account
+    # is erased.
+    typed_by: str | None
+    # None once erased (retention of support records).
+    text: str | None
+    created_at: datetime
+    erased_at: datetime | None
+
+
+class ContactShareData(msgspec.Struct, kw_only=True):
+    """What my side of a match chose to show the other side."""
+
+    match_id: int
+    phone: bool
+    email: bool
+    changed_at: datetime
+
+
 class FeedbackData(msgspec.Struct, kw_only=True):
     match_id: int
     kind: str
@@ -211,6 +240,8 @@ class PersonalData(msgspec.Struct, kw_only=True):
     volunteer: VolunteerData | None
     posts: list[PostData]
     matches: list[MatchData]
+    messages: list[MessageData]
+    contact_shares: list[ContactShareData]
     feedback_given: list[FeedbackData]
     checkins: list[CheckinData]
     notifications: list[NotificationData]
@@ -316,6 +347,30 @@ FROM matches m JOIN posts p ON p.id = m.post_id
 WHERE m.volunteer_id = :p OR p.author_id = :p
 ORDER BY m.proposed_at, m.id
 """
+# My side's messages in my matches (for an assisted resident, those the social workers
+# acting for them typed too), and those I typed for the residents I act for.
+_MESSAGES = """
+SELECT c.id, c.match_id, c.side, c.on_behalf,
+       CASE WHEN c.author_id = :p THEN 'me' ELSE u.display_name END AS typed_by,
+       c.body AS text, c.created_at, c.erased_at
+FROM conversation_messages c
+JOIN matches m ON m.id = c.match_id
+JOIN posts p ON p.id = m.post_id
+LEFT JOIN users u ON u.id = c.author_id
+WHERE c.author_id = :p
+   OR (c.side = 'volunteer' AND m.volunteer_id = :p)
+   OR (c.side = 'requester' AND p.author_id = :p)
+ORDER BY c.match_id, c.id
+"""
+_CONTACT_SHARES = """
+SELECT cs.match_id, cs.phone, cs.email, cs.changed_at
+FROM contact_shares cs
+JOIN matches m ON m.id = cs.match_id
+JOIN posts p ON p.id = m.post_id
+WHERE (cs.side = 'volunteer' AND m.volunteer_id = :p)
+   OR (cs.side = 'requester' AND p.author_id = :p)
+ORDER BY cs.match_id
+"""
 _FEEDBACK = """
 SELECT match_id, kind, comment, created_at FROM feedback WHERE author_id = :p
 ORDER BY created_at, match_id
@@ -380,6 +435,8 @@ async def personal_data(conn: AsyncConnection, person_id: int, *, now: datetime)
         volunteer=await _volunteer(conn, person_id),
         posts=[_post(r) for r in await _rows(conn, _POSTS, person_id)],
         matches=structs(MatchData, await _rows(conn, _MATCHES, person_id)),
+        messages=structs(MessageData, await _rows(conn, _MESSAGES, person_id)),
+        contact_shares=structs(ContactShareData, await _rows(conn, _CONTACT_SHARES, person_id)),
         feedback_given=structs(FeedbackData, await _rows(conn, _FEEDBACK, person_id)),
         checkins=structs(CheckinData, await _rows(conn, _CHECKINS, person_id)),
         notifications=structs(NotificationData, await _rows(conn, _NOTIFICATIONS, person_id)),

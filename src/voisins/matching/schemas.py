@@ -59,6 +59,28 @@ class WhyYou(msgspec.Struct, kw_only=True):
     distance: Band
 
 
+class VolunteerTrust(msgspec.Struct, kw_only=True):
+    """What the request's side may know of a volunteer besides their name (issue 15):
+    which centre vetted them, the month they joined, how many helps they completed.
+    Nothing else about them, nothing about where they live beyond a centre's name, and
+    the same whoever looks."""
+
+    # The centre of the social worker who recorded a current criminal-record extract
+    # (ID checked too); null when not vetted.
+    vetted_by: str | None
+    member_since: Annotated[
+        str, Meta(pattern=r"^\d{4}-\d{2}\Z", description="YYYY-MM, the month only")
+    ]
+    helps_completed: int
+
+
+class RequesterTrust(msgspec.Struct, kw_only=True):
+    """What a volunteer may know of the person asking before saying yes: the centre
+    that supports them when they are an assisted resident, null otherwise."""
+
+    supported_by: str | None
+
+
 class Proposition(msgspec.Struct, kw_only=True):
     """A match as its volunteer sees it."""
 
@@ -69,6 +91,7 @@ class Proposition(msgspec.Struct, kw_only=True):
     why: WhyYou
     proposed_at: datetime
     deadline_at: datetime
+    requester_trust: RequesterTrust
     # Filled once confirmed: whom to call and where to go.
     requester: Contact | None = None
     location: ExactLocation | None = None
@@ -83,6 +106,8 @@ class MatchForAuthor(msgspec.Struct, kw_only=True):
     distance: Band
     responded_at: datetime | None
     volunteer: Contact | None = None
+    # Shown with the volunteer only (see matching/views.py, _volunteer_trust).
+    volunteer_trust: VolunteerTrust | None = None
 
 
 class PostAnswers(msgspec.Struct, kw_only=True):

@@ -69,6 +69,12 @@ class Formats:
             value = value.astimezone(PARIS).date()
         return str(format_date(value, "d MMMM y", locale=self.locale))
 
+    def month(self, value: str) -> str:
+        """«mars 2025» / "March 2025" from "2025-03" (how long someone has been a member:
+        the month only)."""
+        year, month = value.split("-")
+        return str(format_date(date(int(year), int(month), 1), "LLLL y", locale=self.locale))
+
     def iso_day(self, value: date | datetime | None) -> str:
         """For ``<input type="date">`` and ``<time datetime>``."""
         if value is None:

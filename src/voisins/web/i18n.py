@@ -83,4 +83,5 @@ def _french_gettext(message: str) -> str:
 
 
 def _french_ngettext(singular: str, plural: str, n: int) -> str:
-    return french_message(translations("fr").ngettext(singular, plural, n))
+    # French puts 0 in the singular («0 aide réalisée»); gettext's default (n != 1) does not.
+    return french_message(singular if n <= 1 else plural)

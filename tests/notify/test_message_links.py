@@ -26,7 +26,12 @@ from voisins.notify.messages import INBOX_PAGE, link_for
 from voisins.settings import Settings
 
 BASE = "https://voisins.example.org/quartier"
-SAMPLE_PARAMETERS: dict[str, object] = {"post_id": 12, "resident_id": 5, "token": "42.abc"}
+SAMPLE_PARAMETERS: dict[str, object] = {
+    "post_id": 12,
+    "resident_id": 5,
+    "match_id": 8,
+    "token": "42.abc",
+}
 VOLUNTEER, AUTHOR = 7, 3
 # A match's facts as the senders read them: the post, its volunteer.
 FACTS = {"post_id": 12, "volunteer_id": VOLUNTEER, "title": "Courses", "category": "courses"}

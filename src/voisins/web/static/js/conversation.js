@@ -99,7 +99,10 @@
         if (message && typeof message.id === "number") { append(message); }
       });
       source.addEventListener("contacts", refreshContacts);
-      source.addEventListener("ready", function () { retryMs = 2000; });
+      source.addEventListener("ready", function () {
+        retryMs = 2000;
+        list.setAttribute("data-live-ready", "");  // subscribed: what is sent now arrives
+      });
       source.addEventListener("error", function () {
         if (source.readyState !== EventSource.CLOSED) { return; }
         source.close();

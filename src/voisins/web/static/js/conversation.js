@@ -10,7 +10,8 @@
     if (isNaN(when.getTime())) { return ""; }
     try {
       return when.toLocaleString(locale === "en" ? "en-GB" : "fr-FR", {
-        day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", timeZone: "Europe/Paris"
+        day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit",
+        timeZone: "Europe/Paris"  // as the server writes it (web/formats.py, short_moment)
       });
     } catch (e) {
       return when.toLocaleString();

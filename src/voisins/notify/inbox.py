@@ -23,6 +23,7 @@ EventKind = Literal[
     "match.approved", "match.rejected", "match.cancelled", "post.no_response", "reminder",
     "post.review_needed", "post.approved", "post.rejected", "report.filed",
     "match.offer_proposed", "post.offer_nearby", "post.unanswered", "post.updated",
+    "conversation.to_volunteer", "conversation.to_requester",
 ]  # fmt: skip
 
 

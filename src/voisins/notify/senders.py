@@ -46,7 +46,7 @@ __all__ = ["PermanentError", "SendBatch", "Senders", "TransientError"]
 # What a message says: the event, the request it is about, the recipient's public cell
 # (for the distance band). One row per (event, recipient).
 _FACT_COLUMNS = f"""
-o.topic, o.payload, p.id AS post_id, p.title, p.category, p.cell_key AS post_cell,
+o.topic, o.payload, m.id AS match_id, p.id AS post_id, p.title, p.category, p.cell_key AS post_cell,
 v.cell_key AS volunteer_cell, m.review_reason, m.close_reason, m.deadline_at,
 m.volunteer_id, p.review_reason AS post_review_reason,
 {OUTCOME_COLUMNS.format(topic="o.topic")}
@@ -162,7 +162,10 @@ class Senders:
             context["reason"] = facts.post_review_reason
         if claim.kind == "match.offer_proposed":
             context["count"] = int(facts.offer_requests or 0)
-        if claim.kind in ("post.offer_nearby", "post.unanswered") and facts.for_assisted:
+        if (
+            claim.kind in ("post.offer_nearby", "post.unanswered", "conversation.to_requester")
+            and facts.for_assisted
+        ):
             context["for_assisted"] = 1
         if claim.kind == "post.unanswered" and facts.covered:
             context["covered"] = 1

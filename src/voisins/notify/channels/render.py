@@ -67,6 +67,11 @@ KINDS: dict[str, KindSpec] = {
     "post.offer_nearby": KindSpec(("title", "category_label", "url"), ("for_assisted",)),
     # To the same: nobody answered; ``covered`` when a centre's follow-up list has it.
     "post.unanswered": KindSpec(("title", "url"), ("for_assisted", "covered")),
+    # To the other side of a conversation (or the social workers acting for an assisted
+    # resident, ``for_assisted``): someone wrote. Never the text: ``url`` opens the
+    # conversation, where the reader signs in to read it.
+    "conversation.to_volunteer": KindSpec(("title", "url")),
+    "conversation.to_requester": KindSpec(("title", "url"), ("for_assisted",)),
     # To the social workers of the covering centres: someone filed a report.
     "report.filed": KindSpec(("url",)),
     "password.reset_requested": KindSpec(("reset_url",), ("expires_minutes",)),

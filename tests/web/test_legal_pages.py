@@ -76,6 +76,7 @@ async def test_the_organisation_and_the_grid_cell_come_from_settings(settings: S
         org_publication_director="Aïcha Benali, directrice",
         org_host="Hébergeur Exemple SAS, 1 rue du Serveur, 59100 Roubaix",
         grid_cell_m=800,
+        support_retention_days=400,
     )
     async with AsyncTestClient(create_app(ours)) as client:
         notice = text_of((await client.get("/mentions-legales")).text)
@@ -86,7 +87,8 @@ async def test_the_organisation_and_the_grid_cell_come_from_settings(settings: S
         assert "Le responsable de vos données est Centre social Les Tilleuls, 12 rue" in privacy
         assert 'href="mailto:dpo@tilleuls.example.org"' in privacy
         assert "un carré de 800 m de côté" in privacy
-        assert "2 ans après le dernier contact" in privacy and "effacé après 12 mois" in privacy
+        assert "400 jours après le dernier contact" in privacy and "effacé après 12 mois" in privacy
+        assert "chaque message effacé 400 jours après son envoi" in privacy
         accessibility = text_of((await client.get("/accessibilite")).text)
         assert (
             "dpo@tilleuls.example.org" in accessibility

@@ -33,6 +33,7 @@ async def _legal_page(
         request, PAGES[request.url.path], await me_of(tx, viewer), org=settings,
         cell_m=settings.grid_cell_m,
         followup_isolated_days=settings.followup_isolated_days,
+        retention_days=settings.support_retention_days,
     )  # fmt: skip
 
 

@@ -8,17 +8,23 @@ vetting, status, centre, author or someone else's place.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy.exc
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from voisins.settings import Settings
+
+from .notify.sse import next_event, sse_events
 from .support.people import PASSWORD, Person, login, staff
+from .support.roles import with_conversations
 from .support.world import (
     ADDRESS_ALICE,
     HOME_ALICE,
@@ -46,6 +52,7 @@ from .test_privacy import (
     send,
     spec_operations,
 )
+from .web.conftest import serving
 
 API = "/api/v1"
 ERROR_KEYS = {"error", "detail", "fields"}
@@ -791,3 +798,166 @@ async def test_status_jumps_are_refused_by_the_api_and_by_the_database(
         tx = await conn.begin()
         assert (await conn.execute(jump, {"to": "expired", "id": basile})).rowcount == 1
         await tx.rollback()
+
+
+# ---------------------------------------------------------------------------------------
+# Conversations
+# ---------------------------------------------------------------------------------------
+
+# A match id nobody has: a conversation that does not exist must answer exactly as one
+# that is not the caller's.
+NO_SUCH_MATCH = 987_654
+
+
+async def test_conversations_belong_to_their_two_sides_and_no_one_else(
+    client: AsyncTestClient, engine: AsyncEngine, settings: Settings
+) -> None:
+    world = await with_matches(client, engine, await build_world(client, engine))
+    report_id = await with_conversations(client, world)
+    m = world.matches
+    # The two sides of each conversation (worker_18 writes for Odile, who is assisted).
+    sides = {"alice_vera": {"alice", "vera"}, "odile_vera_1": {"worker_18", "vera"}}
+    phones = tuple(world.phones.values())
+
+    async def read_as(viewer: str, match: str) -> tuple[Any, Any]:
+        """The conversation and its messages as a side reads them."""
+        base = f"/matches/{m[match]}"
+        return (
+            await ok(await call(client, world, viewer, "GET", f"{base}/conversation")),
+            await ok(await call(client, world, viewer, "GET", f"{base}/messages")),
+        )
+
+    async def snapshot() -> dict[tuple[str, str], Any]:
+        return {(v, c): await read_as(v, c) for c, allowed in sides.items() for v in allowed}
+
+    before = await snapshot()
+    texts = [msg["text"] for _, messages in before.values() for msg in messages]
+    assert len(set(texts)) == 4
+    secrets = (*texts, *phones, world.alice.email, world.vera.email, ODILE_PHONE)
+    # The covering centre follows Alice's request and acts for Odile, yet reads neither
+    # conversation but the one Odile's is; the administrator reads none.
+    operations: list[tuple[str, str, Any]] = [
+        ("GET", "/conversation", None),
+        ("GET", "/messages", None),
+        ("GET", "/messages?after=0&limit=200", None),
+        ("POST", "/messages", {"text": "Je ne suis pas de cette conversation"}),
+        ("POST", "/conversation/read", {"up_to": 10**6}),
+        ("PUT", "/contacts", {"phone": True, "email": True}),
+        ("GET", "/conversation/events", None),
+    ]
+    for conversation, allowed in sides.items():
+        for method, action, body in operations:
+            absent = await call(
+                client, world, "alice", method, f"/matches/{NO_SUCH_MATCH}{action}", body
+            )
+            assert_error(absent, {404})
+            for viewer in VIEWERS:
+                if viewer in allowed:
+                    continue
+                url = f"/matches/{m[conversation]}{action}"
+                response = await call(client, world, viewer, method, url, body)
+                if viewer == "anonymous":
+                    assert_error(response, {401}, *secrets)
+                    continue
+                assert_error(response, {404}, *secrets)
+                # The same answer as for a conversation that does not exist.
+                assert response.json() == absent.json(), (viewer, method, url)
+    assert await snapshot() == before, "a refused call changed a conversation"
+    # My own list holds my conversations only.
+    for viewer in VIEWERS:
+        listed = await call(client, world, viewer, "GET", "/me/conversations")
+        if viewer == "anonymous":
+            assert_error(listed, {401})
+            continue
+        mine = {item["match_id"] for item in await ok(listed)}
+        expected = {m[c] for c, allowed in sides.items() if viewer in allowed}
+        if viewer == "worker_18":
+            expected = set()  # the list is of one's own matches; Odile's is opened by id
+        if viewer == "victor":
+            expected = {m["basile_victor"]}
+        if viewer == "basile":
+            expected = {m["basile_victor"]}
+        assert mine == expected, viewer
+        assert not any(text in listed.text for text in texts)
+
+    # The volunteer of a proposition not confirmed learns why there is no conversation
+    # yet (409); the request's side does not even learn it was proposed (404).
+    pending = f"/matches/{m['alice_victor']}/conversation"
+    assert_error(await call(client, world, "victor", "GET", pending), {409})
+    for viewer in ("alice", "basile", "vera", "stranger", "worker_18", "worker_20", "admin"):
+        assert_error(await call(client, world, viewer, "GET", pending), {404})
+
+    # Each side writes, reads and shares; the social worker writes for Odile, signed.
+    for conversation, allowed in sides.items():
+        for viewer in sorted(allowed):
+            url = f"/matches/{m[conversation]}"
+            sent = await ok(
+                await call(client, world, viewer, "POST", f"{url}/messages", {"text": "Merci"}),
+                201,
+            )
+            assert sent["mine"] is True
+            assert sent["on_behalf"] is (viewer == "worker_18")
+            read = await ok(
+                await call(
+                    client, world, viewer, "POST", f"{url}/conversation/read", {"up_to": sent["id"]}
+                )
+            )
+            assert read == {"unread": 0}
+    shared = await ok(
+        await call(
+            client,
+            world,
+            "vera",
+            "PUT",
+            f"/matches/{m['alice_vera']}/contacts",
+            {"phone": True, "email": False},
+        )
+    )
+    assert shared["my_shares"] == {"phone": True, "email": False}
+    alice_side, _ = await read_as("alice", "alice_vera")
+    assert alice_side["their_contacts"] == {"phone": world.phones["vera"], "email": None}
+    odile_side, _ = await read_as("worker_18", "odile_vera_1")
+    assert odile_side["acting_for"] == "Odile" and odile_side["my_side"] == "requester"
+
+    # The conversation's live events: the two sides only.
+    async with (
+        serving(settings) as base_url,
+        httpx.AsyncClient(base_url=base_url, timeout=10) as http,
+    ):
+        for conversation, allowed in sides.items():
+            url = f"{API}/matches/{m[conversation]}/conversation/events?after=0"
+            for viewer in VIEWERS:
+                async with http.stream("GET", url, headers=headers_of(world, viewer)) as stream:
+                    if viewer not in allowed:
+                        assert stream.status_code == (401 if viewer == "anonymous" else 404)
+                        continue
+                    assert stream.status_code == 200
+                    events = sse_events(stream)
+                    first = await next_event(events, lambda e: e.get("event") == "message", 5)
+                    assert first is not None and json.loads(first["data"])["text"] in texts
+
+    # A report on a message brings that conversation to the covering centre's social
+    # workers, through that report only: not to another centre, not to the
+    # administrator, not to the people themselves (as to a report that does not exist).
+    url = f"/moderation/reports/{report_id}/conversation"
+    brought = await ok(await call(client, world, "worker_18", "GET", url))
+    assert brought["match_id"] == m["alice_vera"]
+    assert {msg["text"] for msg in brought["messages"]} >= set(texts[:2])
+    assert "reporter_id" not in brought
+    for viewer in VIEWERS:
+        if viewer == "worker_18":
+            continue
+        response = await call(client, world, viewer, "GET", url)
+        absent = await call(
+            client, world, viewer, "GET", f"/moderation/reports/{10**6}/conversation"
+        )
+        assert response.status_code == absent.status_code, viewer
+        assert response.json() == absent.json(), viewer
+        assert_error(response, {401} if viewer == "anonymous" else {403, 404}, *texts)
+        if viewer in ("worker_20", "admin"):
+            assert response.status_code == 404, viewer
+    # The reported side never learns who reported, nor that a report was made.
+    for viewer in ("vera", "alice"):
+        for match in ("alice_vera",):
+            for body in await read_as(viewer, match):
+                assert not re.search(r"report", json.dumps(body)), (viewer, body)

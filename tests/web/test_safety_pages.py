@@ -276,6 +276,11 @@ async def test_blocks_refused_are_clear_pages(client: AsyncTestClient, engine: A
     blocks = await client.get("/mon-compte/blocages")
     assert "Basile" not in blocks.text
     assert "Une personne bloquée depuis une annonce" in blocks.text
+    # Staff handle reports; their view of a post offers neither link.
+    sign_in(client, world.worker_20)
+    staff_view = await client.get(f"/annonces/{world.posts['basile']}")
+    assert staff_view.status_code == 200
+    assert "/signaler?" not in staff_view.text and "/bloquer?" not in staff_view.text
     # Someone else's block cannot be lifted.
     async with engine.connect() as conn:
         block_id = (await conn.execute(text("SELECT max(id) FROM block_entries"))).scalar_one()

@@ -237,6 +237,7 @@ async def test_blocking_from_a_match_page_closes_the_conversation_and_hides_cont
 
     # My blocks: Victor is named (a confirmed match introduced them); lifting it.
     sign_in(client, world.basile)
+    assert 'href="/mon-compte/blocages"' in (await client.get("/mon-compte")).text
     blocks = await client.get("/mon-compte/blocages")
     assert "Victor" in blocks.text
     async with engine.connect() as conn:

@@ -432,7 +432,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for part in results:
         arrivals.update(part["arrivals"])
     delivered = [s for s in sent if s.message_id is not None]
-    latencies = [arrivals[s.message_id] - s.at for s in delivered if s.message_id in arrivals]
+    # (sent, its event's arrival) for each message whose event came
+    arrived = [(s, arrivals[s.message_id]) for s in delivered if s.message_id in arrivals]
+    latencies = [at - s.at for s, at in arrived]
     errors = Counter(s.status for s in sent if s.message_id is None)
     lost = len(delivered) - len(latencies)
     result = {
@@ -463,6 +465,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "stream_failures": dict(sum((Counter(p["failures"]) for p in results), Counter())),
         "delivery": summary(latencies),
         "send": summary([s.answered - s.at for s in delivered]),
+        # The live path alone: from the POST's answer to the event (the push runs after
+        # the response; negative when the event won the race to the client).
+        "after_answer": summary([at - s.answered for s, at in arrived]),
         # How late the sender itself was (its own CPU): a lag here is the client's.
         "sender_lag": summary([s.at - s.due for s in sent]),
         "cpu_s": cpu,

@@ -288,9 +288,11 @@ def _answer(row: Any, viewer: Viewer) -> MatchForAuthor:
 
 def _volunteer_contact(row: Any, viewer: Viewer) -> Contact | None:
     """The volunteer as the request's side sees them: named once the match is
-    confirmed, with the contacts they shared. A reviewing social worker needs to know
-    whom they approve, and reaches them directly."""
-    if viewer.is_social_worker and row.status in UNDER_REVIEW:
+    confirmed, with the contacts they shared. A social worker (of a covering centre, or
+    acting for the author: ``_may_follow``) needs to know whom they approve, and
+    reaches the volunteer directly: the centres hold volunteers' contacts anyway (the
+    vetting record). Contacts are a choice between the two neighbours."""
+    if viewer.is_social_worker and (row.status in UNDER_REVIEW or row.shown):
         return Contact(row.volunteer_id, row.display_name, row.email, row.phone)
     if not row.shown:
         return None

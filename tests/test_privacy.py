@@ -259,6 +259,18 @@ _MATCHES_EVER_CONFIRMED = text(
 )
 
 
+# A report on a message brings its conversation, both sides named, to the centres it
+# reached (conversations/service.py ``for_report``).
+_REPORTED_CONVERSATIONS = text(
+    """
+    SELECT m.volunteer_id, p.author_id,
+           ARRAY(SELECT centre_id FROM report_centres rc WHERE rc.report_id = r.id) AS centre_ids
+    FROM reports r JOIN matches m ON m.id = r.match_id JOIN posts p ON p.id = m.post_id
+    WHERE r.message_id IS NOT NULL
+    """
+)
+
+
 _ALL_MATCHES = text(
     """
     SELECT m.volunteer_id, p.author_id,
@@ -281,6 +293,7 @@ async def entitlement(engine: AsyncEngine, world: World) -> Entitlement:
     async with engine.connect() as conn:
         rows = (await conn.execute(_MATCHES_EVER_CONFIRMED)).all()
         every_match = (await conn.execute(_ALL_MATCHES)).all()
+        reported = (await conn.execute(_REPORTED_CONVERSATIONS)).all()
     # Administrators run the service: they may see who a failed delivery was for.
     people["admin"] |= set(names.values())
     # Social workers oversee their centre's matches (they review them): they may know
@@ -292,6 +305,10 @@ async def entitlement(engine: AsyncEngine, world: World) -> Entitlement:
         for viewer in ("worker_18", "worker_20"):
             if centres[viewer] in row.centre_ids or author in ACTS_FOR.get(viewer, ()):
                 people[viewer].add(volunteer)
+    for row in reported:
+        for viewer in ("worker_18", "worker_20"):
+            if centres[viewer] in row.centre_ids:
+                people[viewer] |= {names.get(row.volunteer_id), names.get(row.author_id)} - {None}
     for row in rows:
         if row.sensitive and not row.reviewed:
             continue  # confirmed without a social worker's review: entitles nobody
@@ -503,6 +520,9 @@ class Ctx:
     dead_letter: int = 0
     # An assisted resident of centre_18 whom the sweep may erase (Odile must stay).
     spare_resident: int = 0
+    # Basile's report of one of Victor's messages: it brings their conversation to the
+    # centres it reached.
+    message_report: int = 0
     serial: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def unique(self) -> int:
@@ -642,8 +662,24 @@ READS: dict[str, Plan] = {
     "listFollowups": lambda ctx, v: [Call(query={"open": False, "per_page": 100})],
     "listReports": lambda ctx, v: [Call(query={"open": False, "per_page": 100})],
     "listBlocks": lambda ctx, v: [Call()],
+    # Conversations: the two sides' (and the social workers acting for an assisted
+    # side's); the covering centre reads one only through a report on one of its messages.
+    "listConversations": lambda ctx, v: [Call(query={"per_page": 100})],
+    "getConversation": _every_match,
+    "listMessages": lambda ctx, v: [
+        Call({"match_id": m}, query={"limit": 200}) for m in ctx.world.matches.values()
+    ],
+    "reportedConversation": lambda ctx, v: [
+        Call({"report_id": r}) for r in (ctx.message_report, ctx.message_report + 1000)
+    ],
 }
-MATCH_READS = ("listPropositions", "getProposition", "listPostMatches", "matchHistory")
+MATCH_READS = (
+    "listPropositions",
+    "getProposition",
+    "listPostMatches",
+    "matchHistory",
+    "getConversation",
+)
 WRITES: dict[str, Plan] = {
     "addWebhook": lambda ctx, v: [
         Call(
@@ -733,6 +769,19 @@ WRITES: dict[str, Plan] = {
     "rejectMatch": lambda ctx, v: [
         Call(_match(ctx, "odile_vera_2"), json={"reason": "Une visite à la fois"})
     ],
+    # The conversations of the three confirmed matches (and attempts on the others):
+    # each side writes, reads, then shows its phone and e-mail to the other side.
+    "sendMessage": lambda ctx, v: [
+        Call({"match_id": m}, json={"text": "Bonjour, à samedi !"})
+        for m in ctx.world.matches.values()
+    ],
+    "markConversationRead": lambda ctx, v: [
+        Call({"match_id": m}, json={"up_to": 10**6}) for m in ctx.world.matches.values()
+    ],
+    "shareContacts": lambda ctx, v: [
+        Call({"match_id": m}, json={"phone": True, "email": True})
+        for m in ctx.world.matches.values()
+    ],
     "completeMatch": lambda ctx, v: [Call(_match(ctx, "alice_vera"))],
     "giveFeedback": lambda ctx, v: [
         Call(_match(ctx, "alice_vera"), json={"kind": "thanks", "comment": "Merci !"})
@@ -794,6 +843,9 @@ CHECKPOINTS = frozenset({"acceptMatch", "approveMatch", "cancelMatch"})
 NOT_CALLED = {
     # A stream that never ends; it carries {"type", "event_id"} only (tests/notify).
     "inboxEvents": "an endless event stream of ids",
+    # A stream that never ends; its messages are listMessages' (swept above), to the
+    # same two sides (tests/test_access_matrix.py reads it as every viewer).
+    "conversationEvents": "an endless event stream of the messages listMessages answers",
     # Ends the caller's session (the sweep needs it); answers {"status": "logged_out"}.
     "logout": "ends the session",
     # Needs a code from a fresh TOTP set-up; answers the caller's own account (like getMe).
@@ -875,7 +927,29 @@ async def make_ctx(client: AsyncTestClient, engine: AsyncEngine) -> Ctx:
                 {"e": event, "u": world.vera.id},
             )
         ).scalar_one()
-    return Ctx(world, lyon.json()["id"], dead_letter=dead, spare_resident=spare.json()["id"])
+    # Basile and Victor (confirmed) talk; Basile reports one of Victor's messages.
+    said: dict[str, int] = {}
+    for name, words in (("basile", "Bonjour Victor, merci !"), ("victor", "Je passe jeudi.")):
+        sent = await client.post(
+            f"/api/v1/matches/{world.matches['basile_victor']}/messages",
+            json={"text": words},
+            headers=getattr(world, name).headers,
+        )
+        assert sent.status_code == 201, sent.text
+        said[name] = sent.json()["id"]
+    report = await client.post(
+        "/api/v1/reports",
+        json={"message_id": said["victor"], "reason": "inappropriate"},
+        headers=world.basile.headers,
+    )
+    assert report.status_code == 201, report.text
+    return Ctx(
+        world,
+        lyon.json()["id"],
+        dead_letter=dead,
+        spare_resident=spare.json()["id"],
+        message_report=report.json()["id"],
+    )
 
 
 def body_of(response: Any) -> Any:
@@ -957,7 +1031,8 @@ async def test_every_operation_has_a_privacy_call_plan(client: AsyncTestClient) 
     stale = (planned | set(NOT_CALLED)) - set(ops)
     assert not stale, f"plans for operations that no longer exist: {sorted(stale)}"
     gets = {op_id for op_id, op in ops.items() if op.method == "GET"}
-    streams = {"inboxEvents"}  # endless; its payload is checked in tests/notify
+    # Endless; their payloads are checked in tests/notify and tests/test_access_matrix.py.
+    streams = {"inboxEvents", "conversationEvents"}
     assert gets - streams <= set(READS), f"every GET is swept: {sorted(gets - set(READS))}"
     assert {op_id for op_id in READS if ops[op_id].method != "GET"} == set()
 
@@ -1092,6 +1167,15 @@ async def test_no_response_or_event_shows_another_persons_place_or_a_fine_distan
             "phone": who.phone,
         }
 
+    def named(name: str) -> dict[str, Any]:
+        """A confirmed counterpart who has not shared their phone or e-mail (yet)."""
+        return {**contact(name), "email": None, "phone": None}
+
+    def volunteer_for(viewer: str, name: str) -> dict[str, Any]:
+        """A confirmed volunteer as the request's side sees them: contacts are a choice
+        between the neighbours; the centre's social workers reach volunteers directly."""
+        return contact(name) if viewer.startswith("worker_") else named(name)
+
     # Vera saw Alice's request as a band, a cell and a title; nobody's place or name...
     before = proposition("vera", "alice_vera", "before")
     assert before["status"] == "proposed" and _is_band(before["distance"])
@@ -1100,7 +1184,8 @@ async def test_no_response_or_event_shows_another_persons_place_or_a_fine_distan
     vera_before = answer("vera", "getProposition", f"/me/propositions/{m['alice_vera']}")
     assert "alice" not in vera_before.allowed.places["vera"]
     assert "alice" not in vera_before.allowed.people["vera"]
-    # ...and once the match is confirmed, Alice's exact place, address and contact.
+    # ...and once the match is confirmed, Alice's exact place, address and name; her
+    # phone and e-mail once she shares them from the conversation.
     confirmed = proposition("vera", "alice_vera", "after acceptMatch")
     assert confirmed["status"] == "confirmed"
     assert reveals(confirmed, PLACES["alice"])
@@ -1109,13 +1194,19 @@ async def test_no_response_or_event_shows_another_persons_place_or_a_fine_distan
         "lat": HOME_ALICE[1],
         "address": ADDRESS_ALICE,
     }
-    assert confirmed["requester"] == contact("alice")
+    assert confirmed["requester"] == named("alice")
+    shared = proposition("vera", "alice_vera", "after cancelMatch")
+    assert shared["requester"] == contact("alice")
     # The scanner would have reported exactly that before confirmation.
     early = leaks(confirmed, vera_before.allowed.forbidden_places("vera"))
     assert early and all("alice" in f for f in early), early
     assert identity_leaks(confirmed, vera_before.allowed.forbidden_people("vera", people))
-    completed = proposition("vera", "alice_vera", "after")
+    completed = proposition("vera", "alice_vera", "after cancelMatch")
     assert completed["status"] == "completed" and reveals(completed, PLACES["alice"])
+    # Vera then blocked Alice (blockPerson): the place and the contacts go again.
+    blocked = proposition("vera", "alice_vera", "after")
+    assert blocked["status"] == "completed" and not reveals(blocked, PLACES["alice"])
+    assert blocked["requester"] is None
     # Victor, who declined, never saw where Alice lives, nor Vera's proposition.
     for phase in ("before", "after acceptMatch", "after"):
         victors = proposition("victor", "alice_victor", phase)
@@ -1132,13 +1223,16 @@ async def test_no_response_or_event_shows_another_persons_place_or_a_fine_distan
         }
         assert statuses == {404}, (op_id, statuses)
 
-    # Alice's side: the volunteers stay anonymous until confirmed; then Vera's contact,
-    # for Alice and for the covering centre's social worker — never Vera's home.
+    # Alice's side: the volunteers stay anonymous until confirmed; then Vera's name, and
+    # her contact once shared, for Alice and for the covering centre's social worker —
+    # never Vera's home.
     # Before anyone says yes nothing is listed (who was asked stays on the server).
     assert followed("alice", "alice", "before") == {}
     for viewer in ("alice", "worker_18"):
         after = followed(viewer, "alice", "after acceptMatch")
-        assert after[m["alice_vera"]]["volunteer"] == contact("vera")
+        assert after[m["alice_vera"]]["volunteer"] == volunteer_for(viewer, "vera")
+        shared_answers = followed(viewer, "alice", "after cancelMatch")
+        assert shared_answers[m["alice_vera"]]["volunteer"] == contact("vera")
         assert m["alice_victor"] not in after
         assert after[m["alice_vera"]]["status"] == "confirmed"
         assert not reveals(after, PLACES["vera"]) and _is_band(after[m["alice_vera"]]["distance"])
@@ -1155,9 +1249,12 @@ async def test_no_response_or_event_shows_another_persons_place_or_a_fine_distan
     approved = proposition("vera", "odile_vera_1", "after approveMatch")
     assert approved["status"] == "confirmed" and reveals(approved, PLACES["odile"])
     assert approved["requester"]["display_name"] == "Odile"
-    assert approved["requester"]["phone"] == ODILE_PHONE
+    assert approved["requester"]["phone"] is None
+    # worker_18 shared Odile's phone from the conversation (acting for her).
+    odile_shared = proposition("vera", "odile_vera_1", "after cancelMatch")
+    assert odile_shared["requester"]["phone"] == ODILE_PHONE
     by_worker = followed("worker_18", "odile_1", "after approveMatch")[m["odile_vera_1"]]
-    assert by_worker["volunteer"] == contact("vera")
+    assert by_worker["volunteer"] == volunteer_for("worker_18", "vera")
     rejected = proposition("vera", "odile_vera_2", "after")
     assert rejected["status"] == "rejected" and rejected["location"] is None
     assert not reveals(rejected, PLACES["odile"])
@@ -1165,10 +1262,10 @@ async def test_no_response_or_event_shows_another_persons_place_or_a_fine_distan
     # A confirmed match that is cancelled stops showing the place and the contacts.
     victor_before = proposition("victor", "basile_victor", "before")
     assert victor_before["status"] == "confirmed" and reveals(victor_before, PLACES["basile"])
-    assert victor_before["requester"] == contact("basile")
+    assert victor_before["requester"] == named("basile")
     for viewer in ("basile", "worker_20"):
         mine = followed(viewer, "basile_request", "before")
-        assert mine[m["basile_victor"]]["volunteer"] == contact("victor")
+        assert mine[m["basile_victor"]]["volunteer"] == volunteer_for(viewer, "victor")
         assert m["basile_vera"] not in mine  # withdrawn when filled: never listed
         assert not reveals(mine, PLACES["victor"])
     cancelled = proposition("victor", "basile_victor", "after cancelMatch")
@@ -1185,6 +1282,52 @@ async def test_no_response_or_event_shows_another_persons_place_or_a_fine_distan
     # The scanner recognises a contact where it hunts for one.
     assert identity_leaks(body("alice", "getMe"), [people["alice"]])
     assert identity_leaks({"volunteer_id": world.vera.id}, [people["vera"]])
+
+    # Conversations. The sides read theirs; the centre a message report reached reads
+    # that one through the report; nobody else, and nobody learns who reported.
+    bv = f"/matches/{m['basile_victor']}"
+    texts = [msg["text"] for msg in body("victor", "listMessages", f"{bv}/messages")]
+    assert texts == ["Bonjour Victor, merci !", "Je passe jeudi."]
+    assert body("basile", "getConversation", f"{bv}/conversation")["other_name"] == "Victor"
+    report_url = f"/moderation/reports/{ctx.message_report}/conversation"
+    reported = body("worker_20", "reportedConversation", report_url)
+    assert reported["match_id"] == m["basile_victor"] and len(reported["messages"]) == 2
+    sides = {
+        m["alice_vera"]: {"alice", "vera"},
+        m["alice_victor"]: {"alice", "victor"},
+        m["odile_vera_1"]: {"worker_18", "vera"},
+        m["odile_vera_2"]: {"worker_18", "vera"},
+        m["basile_victor"]: {"basile", "victor"},
+        m["basile_vera"]: {"basile", "vera"},
+    }
+    conversation_ops = {"getConversation", "listMessages", "sendMessage"}
+    conversation_ops |= {"markConversationRead", "shareContacts"}
+    for s in seen:
+        if s.op_id in conversation_ops:
+            match_id = int(re.search(r"/matches/(\d+)/", s.url).group(1))  # type: ignore[union-attr]
+            if s.viewer not in sides[match_id]:
+                assert s.status in (401, 404), (s.viewer, s.url, s.status)
+        if s.op_id == "reportedConversation" and s.viewer != "worker_20":
+            assert s.status in (401, 403, 404), (s.viewer, s.url, s.status)
+        # The reporter's id is the centre's to know: in no one else's answers, and the
+        # reported person reads nothing about a report at all.
+        if s.viewer not in ("worker_18", "worker_20", "admin"):
+            assert not [p for p, _ in _walk(s.body) if p.endswith(".reporter_id")], s.url
+        if s.viewer == "victor":
+            # Nothing names the report about him nor the message it is about (his GDPR
+            # export counts the reports about him, and that is all).
+            named_keys = {"reporter_id", "report_id", "reported_message_id", "conversation_id"}
+            for path, node in _walk(s.body):
+                if isinstance(node, dict):
+                    assert not named_keys & set(node), (s.op_id, path, node)
+    # Alice and Vera showed each other their phone and e-mail, until a block closed
+    # their conversation: then nothing shows.
+    alice_vera = f"/matches/{m['alice_vera']}/conversation"
+    shared = body("alice", "getConversation", alice_vera, "after cancelMatch")
+    assert shared["their_contacts"] == {"phone": world.phones["vera"], "email": world.vera.email}
+    closed = body("alice", "getConversation", alice_vera, "after")
+    assert closed["closed_because"] == "blocked"
+    assert closed["their_contacts"] == {"phone": None, "email": None}
 
     # The events the sweep caused (published, withdrawn, closed posts, password resets,
     # every step of a match) carry ids, never places: their jobs go through Redis and

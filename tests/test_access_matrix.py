@@ -903,6 +903,14 @@ async def test_conversations_belong_to_their_two_sides_and_no_one_else(
                 )
             )
             assert read == {"unread": 0}
+            # Bounds that are not message ids are refused, naming the parameter.
+            for query in ("after=-1", "before=-1", "after=null", "before=", "after=1&before=2"):
+                response = await call(client, world, viewer, "GET", f"{url}/messages?{query}")
+                body = assert_error(response, {400, 422})
+                assert (
+                    set(body["fields"]) & {"after", "before"}
+                    or query.split("=")[0] in body["detail"]
+                ), (query, body)
     shared = await ok(
         await call(
             client,

@@ -24,7 +24,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.support.roles import ROLES, role_headers, spare
+from tests.support.roles import ROLES, role_headers, spare, with_conversations
 from tests.support.world import build_world, with_matches
 from tests.web.conftest import serving
 from voisins.api.openapi import ApiDocs, as_ecma_pattern, body_type
@@ -83,13 +83,17 @@ RULES_BEYOND_THE_DOCUMENT = {
     "getCentreStatistics": "from on or before to, at most 366 days apart",
     "exportCentreStatistics": "from on or before to, at most 366 days apart",
     "getCentreActivityMap": "from on or before to, at most 366 days apart",
+    "sendMessage": "a message is not blank once its spaces are trimmed",
+    "shareContacts": "a phone number is shared only by an account that has one",
+    "listMessages": "after or before, not both",
 }
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]
 
-# Server-Sent Events never end: each call of the live inbox reads its first event (the
-# ``retry`` sent at once) and checks it against the document. Waiting for the next ones
-# (``ready`` once subscribed) made each call last seconds: tests/notify covers them.
-STREAMS = {"inboxEvents": 1}
+# Server-Sent Events never end: each call of a live stream (the inbox, a conversation)
+# reads its first event (the ``retry`` sent at once) and checks it against the document.
+# Waiting for the next ones (``ready`` once subscribed) made each call last seconds:
+# tests/notify covers them.
+STREAMS = {"inboxEvents": 1, "conversationEvents": 1}
 
 
 def toml_string(value: str) -> str:
@@ -171,6 +175,7 @@ async def test_schemathesis_finds_nothing(
     tmp_path: Path,
 ) -> None:
     world = await with_matches(client, engine, await build_world(client, engine))
+    await with_conversations(client, world)
     headers = role_headers(world, role)
     other = await spare(client, engine, world, role)
     config = tmp_path / "schemathesis.toml"

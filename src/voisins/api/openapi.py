@@ -476,6 +476,18 @@ PARAMETER_RULES: dict[tuple[str, str], dict[str, Any]] = {
     ("*", IDEMPOTENCY_HEADER): {
         "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY.pattern},
     },
+    # A message id, optional (api/conversations.py MessageIdQuery): Litestar writes the
+    # optional integer as a oneOf without its lower bound.
+    **{
+        (operation_id, name): {
+            "schema": {"type": "integer", "format": "int64", "minimum": 0, "maximum": 2**63 - 1}
+        }
+        for operation_id, name in (
+            ("listMessages", "after"),
+            ("listMessages", "before"),
+            ("conversationEvents", "after"),
+        )
+    },
     # moderation/stats.parse_day: a day as YYYY-MM-DD, or empty for the default.
     **{
         (operation_id, name): {

@@ -102,11 +102,12 @@ async def test_no_message_before_the_match_is_confirmed_and_nobody_else_takes_pa
     pending = world.matches["odile_vera_2"]  # sensitive, accepted, waiting for review
     confirmed = world.matches["basile_victor"]
 
-    # A proposition nobody answered yet: both sides hear 409, nothing is written.
-    for who in (world.vera, world.alice):
-        assert (await write(client, who, proposed, "Bonjour")).status_code == 409
-        await read(client, who, f"/matches/{proposed}/conversation", 409)
-        await read(client, who, f"/matches/{proposed}/messages", 409)
+    # A proposition nobody answered yet: the volunteer hears 409; the request's side
+    # 404, as for any match it was not told of (who was asked shows the batches).
+    for who, status in ((world.vera, 409), (world.alice, 404)):
+        assert (await write(client, who, proposed, "Bonjour")).status_code == status
+        await read(client, who, f"/matches/{proposed}/conversation", status)
+        await read(client, who, f"/matches/{proposed}/messages", status)
     # Accepted but waiting for the social worker's approval: the volunteer, and the
     # social worker acting for Odile, wait too.
     for who in (world.vera, world.worker_18):

@@ -94,8 +94,9 @@ async def fan_out(
                 text(
                     """
                     INSERT INTO deliveries (event_id, user_id, channel, kind, urgent, status,
-                                            not_before)
-                    SELECT :event, u.user_id, u.channel, :kind, :urgent, u.status, u.at
+                                            not_before, created_at)
+                    SELECT :event, u.user_id, u.channel, :kind, :urgent, u.status, u.at,
+                           CAST(:now AS timestamptz)
                     FROM unnest(CAST(:users AS bigint[]), CAST(:channels AS text[]),
                                 CAST(:statuses AS text[]), CAST(:ats AS timestamptz[]))
                          AS u(user_id, channel, status, at)
@@ -111,6 +112,9 @@ async def fan_out(
                     "channels": [p["channel"] for p in planned],
                     "statuses": [p["status"] for p in planned],
                     "ats": [p["at"] for p in planned],
+                    # The fan-out's clock, not the database's: the digest gathers what
+                    # waited since before a morning read on that same clock.
+                    "now": now,
                 },
             )
         ).all()

@@ -105,11 +105,13 @@ async def test_every_colleague_of_the_acting_centre_hears_and_no_other_centre(
     # Belleville's worker, the resident's own account and the admin hear nothing of it.
     others = {world.worker_20.id, world.odile_id, world.admin.id}
     assert not {who for _, who in heard} & others
-    # The worker's link leads to the request (which opens the resident's page for them).
+    # The worker's link leads to the request (which opens the resident's page for them),
+    # and once confirmed to the conversation, where they write for the resident.
     post_link = f"/annonces/{post_id}"
-    about_the_request = {"match.accepted", "match.confirmed"}
-    assert {r.link for r in rows if r.kind in about_the_request and r.user_id in acting} == {
-        post_link
+    links = {(r.kind, r.link) for r in rows if r.user_id in acting}
+    assert {link for kind, link in links if kind == "match.accepted"} == {post_link}
+    assert {link for kind, link in links if kind == "match.confirmed"} == {
+        f"/conversations/{match_id}"
     }
     assert inbox.status_code == 200
     assert any(item["link"] == post_link for item in inbox.json()["items"])

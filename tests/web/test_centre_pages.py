@@ -464,7 +464,7 @@ async def test_an_assisted_residents_page_follows_their_posts_and_the_confirmed_
     )]  # fmt: skip
     # The confirmed volunteer's name and phone on the first visit only.
     assert "Vera" in card_one and world.phones["vera"] in card_one
-    assert "C&#39;est confirmé. Vous pouvez vous appeler." in card_one
+    assert "C&#39;est confirmé. Vous pouvez vous écrire." in card_one
     assert world.phones["vera"] not in card_two
     assert "Le centre social vérifie avant de vous mettre en contact." in card_two
     assert re.search(r"État : [^<]+", _plain(card_one))

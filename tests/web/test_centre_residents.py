@@ -83,7 +83,7 @@ async def test_the_request_page_shows_an_acting_worker_the_state_volunteer_and_c
         page = await client.get(f"/annonces/{post}")
         assert page.status_code == 200
         text_ = _plain(page.text)
-        assert "État : " in text_ and "C'est confirmé. Vous pouvez vous appeler." in text_
+        assert "État : " in text_ and "C'est confirmé. Vous pouvez vous écrire." in text_
         assert "Vera" in text_ and world.phones["vera"] in text_
         assert f'href="/centre/habitants/{world.odile_id}"' in page.text
         assert f'action="/centre/habitants/{world.odile_id}/reponses/' in page.text

@@ -37,9 +37,9 @@ TEXTS: dict[str, dict[str, tuple[str, str]]] = {
     "match.confirmed": {
         "fr": (
             "Mise en relation confirmée",
-            "Vous pouvez maintenant vous contacter pour « {title} ».",
+            "Vous pouvez maintenant vous écrire au sujet de « {title} ».",
         ),
-        "en": ("Match confirmed", "You can now contact each other about “{title}”."),
+        "en": ("Match confirmed", "You can now write to each other about “{title}”."),
     },
     "match.approved": {
         "fr": (
@@ -350,7 +350,7 @@ def link_for(kind: str, facts: Mapping[str, Any], recipient_id: int | None = Non
     when no page fits (a password reset carries its own link)."""
     if kind in _PAGES:
         return page_path(_PAGES[kind])
-    if kind in _CONVERSATION and facts.get("match_id"):
+    if (kind in _CONVERSATION or kind == "match.confirmed") and facts.get("match_id"):
         return page_path("conversation_page", match_id=facts["match_id"])
     if (
         kind in _BOTH_SIDES

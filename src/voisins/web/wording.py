@@ -28,7 +28,7 @@ MATCH_STATES = {
         "Un voisin a dit oui. Le centre social vérifie avant de vous mettre en contact."
     ),
     "approved": N_("Le centre social a dit oui."),
-    "confirmed": N_("C'est confirmé. Vous pouvez vous appeler."),
+    "confirmed": N_("C'est confirmé. Vous pouvez vous écrire."),
     "completed": N_("L'aide est faite."),
     "cancelled": N_("Annulée."),
     "declined": N_("Le voisin a dit non."),
@@ -56,13 +56,16 @@ NOTIFICATION_KINDS = {
     "post.review_needed": N_("Une annonce attend votre validation"),
     "post.no_response": N_("Une demande n'a pas de réponse"),
     "report.filed": N_("Un signalement est arrivé"),
+    "conversation.to_requester": N_("Un voisin vous a écrit au sujet de votre demande"),
+    "conversation.to_volunteer": N_("On vous a écrit au sujet d'une aide"),
 }
 AUTHOR_KINDS = (
     "match.accepted", "match.confirmed", "match.cancelled", "post.approved", "post.rejected",
-    "post.offer_nearby", "post.unanswered", "match.offer_proposed",
+    "post.offer_nearby", "post.unanswered", "match.offer_proposed", "conversation.to_requester",
 )  # fmt: skip
 VOLUNTEER_KINDS = (
     "match.proposed", "reminder", "match.approved", "match.rejected", "post.updated",
+    "conversation.to_volunteer",
 )  # fmt: skip
 STAFF_KINDS = ("match.review_needed", "post.review_needed", "post.no_response", "report.filed")
 
@@ -102,6 +105,7 @@ LINK_LABELS = (
     ("/centre/signalements", N_("Voir les signalements")),
     ("/centre", N_("Voir ce qui attend votre validation")),
     ("/messages", N_("Voir mes messages")),
+    ("/conversations", N_("Lire la conversation")),
 )
 POST_LINK_LABEL = N_("Voir l'annonce")
 

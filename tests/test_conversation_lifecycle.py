@@ -171,6 +171,13 @@ async def test_a_social_worker_writes_for_an_assisted_resident_signed_with_their
     # Another centre's social worker does not act for Odile.
     await read(client, world.worker_20, f"/matches/{match_id}/messages", 404)
     assert (await write(client, world.worker_20, match_id, "Bonjour")).status_code == 404
+    # The acting worker finds the conversation in their list, for Odile; the other
+    # centre's worker does not.
+    listed = await read(client, world.worker_18, "/me/conversations")
+    assert [(c["match_id"], c["acting_for"], c["other_name"], c["unread"]) for c in listed] == [
+        (match_id, "Odile", await display_name(engine, world.vera), 1)
+    ]
+    assert await read(client, world.worker_20, "/me/conversations") == []
 
 
 # ---------------------------------------------------------------------------------------

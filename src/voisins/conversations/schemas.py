@@ -89,6 +89,8 @@ class ConversationSummary(msgspec.Struct, kw_only=True):
     match_id: int
     post_title: str
     other_name: str
+    # The assisted resident I write for, when I am a social worker acting for them.
+    acting_for: str | None = None
     state: ConversationState
     unread: int
     last_message_at: datetime | None

@@ -321,26 +321,32 @@ async def share_contacts(
     return await get_conversation(conn, viewer, match_id, now=now)
 
 
-_MINE = """
+# My side of a match: the volunteer's, the author's, or — for a social worker — the
+# request's side of an assisted resident they act for (accounts/assisted.can_act_for:
+# a consent not withdrawn through one of their centres, the resident still active).
+_MY_SIDE = """CASE WHEN m.volunteer_id = :me THEN 'volunteer' ELSE 'requester' END"""
+_ACTING = """(CAST(:worker AS boolean) AND a.assisted AND a.status = 'active' AND EXISTS (
+    SELECT 1 FROM consents k WHERE k.resident_id = a.id AND k.withdrawn_at IS NULL
+      AND k.centre_id = ANY(CAST(:centres AS bigint[]))))"""
+_MINE = f"""
 SELECT m.id AS match_id, p.title AS post_title,
        CASE WHEN m.volunteer_id = :me THEN a.display_name ELSE v.display_name END AS other_name,
-       CASE WHEN m.volunteer_id = :me THEN 'volunteer' ELSE 'requester' END AS my_side,
+       CASE WHEN m.volunteer_id <> :me AND p.author_id <> :me THEN a.display_name END
+           AS acting_for,
        blocked_between(m.volunteer_id, p.author_id) AS blocked,
        match_still_shown(m.closed_at, CAST(:now AS timestamptz)) AS still_shown,
        (SELECT max(created_at) FROM conversation_messages c WHERE c.match_id = m.id)
            AS last_message_at,
        (SELECT count(*) FROM conversation_messages c
-        WHERE c.match_id = m.id
-          AND c.side <> CASE WHEN m.volunteer_id = :me THEN 'volunteer' ELSE 'requester' END
+        WHERE c.match_id = m.id AND c.side <> {_MY_SIDE}
           AND c.id > coalesce((SELECT r.last_read_id FROM conversation_reads r
-                               WHERE r.match_id = m.id AND r.side =
-                                   CASE WHEN m.volunteer_id = :me THEN 'volunteer'
-                                        ELSE 'requester' END), 0)) AS unread
+                               WHERE r.match_id = m.id AND r.side = {_MY_SIDE}), 0)) AS unread
 FROM matches m
 JOIN posts p ON p.id = m.post_id
 JOIN users a ON a.id = p.author_id
 JOIN users v ON v.id = m.volunteer_id
-WHERE m.confirmed_at IS NOT NULL AND (m.volunteer_id = :me OR p.author_id = :me)
+WHERE m.confirmed_at IS NOT NULL
+  AND (m.volunteer_id = :me OR p.author_id = :me OR {_ACTING})
 ORDER BY last_message_at DESC NULLS LAST, m.confirmed_at DESC, m.id DESC
 LIMIT :limit OFFSET :offset
 """
@@ -349,15 +355,25 @@ LIMIT :limit OFFSET :offset
 async def my_conversations(
     conn: AsyncConnection, viewer: Viewer, *, limit: int, offset: int, now: datetime
 ) -> list[ConversationSummary]:
-    """The conversations of my own matches (as volunteer or requester), latest first."""
+    """The conversations of my own matches (as volunteer or requester) and, for a
+    social worker, those of the assisted residents they act for; latest first."""
     rows = await conn.execute(
-        text(_MINE), {"me": viewer.id, "now": now, "limit": limit, "offset": offset}
+        text(_MINE),
+        {
+            "me": viewer.id,
+            "now": now,
+            "limit": limit,
+            "offset": offset,
+            "worker": viewer.is_social_worker,
+            "centres": sorted(viewer.centre_ids),
+        },
     )
     return [
         ConversationSummary(
             match_id=r.match_id,
             post_title=r.post_title,
             other_name=r.other_name,
+            acting_for=r.acting_for,
             state="open" if r.still_shown and not r.blocked else "read_only",
             unread=int(r.unread),
             last_message_at=r.last_message_at,

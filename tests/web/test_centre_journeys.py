@@ -98,7 +98,9 @@ async def test_a_colleague_follows_an_assisted_residents_request_to_its_voluntee
     post_id = world.posts["odile_1"]
 
     page = await _signed_in(browser, live_server, colleague.token)
-    message = page.locator("li.card", has=page.locator(f'a[href="/annonces/{post_id}"]'))
+    # The confirmation leads to the conversation, where the centre writes for Odile.
+    conversation = f"/conversations/{match_id}"
+    message = page.locator("li.card", has=page.locator(f'a[href="{conversation}"]'))
     for _ in range(40):  # the real worker relays and fans the event out meanwhile
         await page.goto("/messages")
         if await message.count():
@@ -107,7 +109,11 @@ async def test_a_colleague_follows_an_assisted_residents_request_to_its_voluntee
     await expect(message.first).to_contain_text("Visite 1 le jeudi")
     await _check(page, "centre-colleague-inbox")
 
-    await message.first.locator(f'a[href="/annonces/{post_id}"]').click()
+    await message.first.locator(f'a[href="{conversation}"]').click()
+    await expect(page).to_have_url(re.compile(rf"{conversation}$"))
+    await expect(page.get_by_text("Vous écrivez pour Odile.")).to_be_visible()
+    await _check(page, "centre-colleague-conversation")
+    await page.get_by_role("link", name="Voir la demande").click()
     await expect(page).to_have_url(re.compile(rf"/annonces/{post_id}$"))
     await expect(page.get_by_role("heading", level=1)).to_have_text("Visite 1 le jeudi")
     answer = page.locator(f"#reponse-{match_id}")

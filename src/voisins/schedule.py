@@ -4,7 +4,7 @@ availability are stored in (int4multirange) so that overlap is one SQL operator.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,12 @@ ClockTime = Annotated[
     str, Meta(pattern=r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]\Z|^24:00\Z", examples=["09:30"])
 ]
 WEEK_MINUTES = 7 * 24 * 60
+
+
+def paris_today(now: datetime) -> date:
+    """The day it is in France at ``now``: the day people mean by «aujourd'hui» (a UTC
+    date is yesterday's for the first hour or two of every French day)."""
+    return now.astimezone(PARIS).date()
 
 
 def _minute_of_week(moment: datetime) -> int:

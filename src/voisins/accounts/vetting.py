@@ -30,6 +30,7 @@ from voisins.categories import SENSITIVE_CATEGORIES
 from voisins.errors import Forbidden, Invalid, NotFound
 from voisins.geo import sql as geosql
 from voisins.pagination import Page, paginate, window
+from voisins.schedule import paris_today
 
 # Extracts running out within this many days are listed, so that a new one is asked
 # for in time (a volunteer whose extract lapses drops out of sensitive requests).
@@ -82,7 +83,7 @@ _ASKS_SENSITIVE = "v.categories && CAST(:sensitive AS text[])"
 
 def _today() -> date:
     # vetting_of tells "vetted" against the same day.
-    return datetime.now(UTC).date()
+    return paris_today(datetime.now(UTC))
 
 
 def _valid_since() -> date:

@@ -25,6 +25,7 @@ from voisins.schedule import (
     clock_minutes,
     from_multirange,
     merge,
+    paris_today,
     to_multirange,
     weekly_slots,
 )
@@ -104,7 +105,7 @@ def vetting_of(
     record_checked_by: int | None = None,
 ) -> Vetting:
     expires = extract + RECORD_VALIDITY if extract else None
-    today = datetime.now(UTC).date()
+    today = paris_today(datetime.now(UTC))
     return Vetting(
         id_checked_at=id_checked_at,
         record_extract_date=extract,

@@ -28,6 +28,7 @@ from voisins.moderation.safeguarding import (
     Suspension,
 )
 from voisins.pagination import Page
+from voisins.schedule import paris_today
 
 
 class PostDecision(msgspec.Struct):
@@ -126,7 +127,7 @@ async def record_checkin(
     match_id: FromPath[int],
     idempotency_key: IdempotencyKey = None,
 ) -> Response[Checkin]:
-    today = _now().date()
+    today = paris_today(_now())
     return await idempotent_response(
         tx, viewer, idempotency_key, request, data,
         lambda: followups.record_checkin(tx, viewer, match_id, data, today=today),

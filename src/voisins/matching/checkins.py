@@ -23,7 +23,7 @@ from voisins.accounts.access import Viewer
 from voisins.accounts.schemas import Input
 from voisins.errors import Conflict, Invalid, NotFound
 from voisins.matching.lifecycle import is_participant, lock_match
-from voisins.schedule import PARIS
+from voisins.schedule import paris_today
 
 Note = Annotated[str, Meta(max_length=280)]
 
@@ -51,10 +51,6 @@ class CheckinEntry(msgspec.Struct, kw_only=True):
     by_volunteer: bool
     note: str | None
     recorded_at: datetime
-
-
-def paris_today(now: datetime) -> date:
-    return now.astimezone(PARIS).date()
 
 
 _ENTRY = """

@@ -33,6 +33,7 @@ from voisins.matching.schemas import (
 from voisins.pagination import Page, paginate, window
 from voisins.posts.schemas import ExactLocation, PostPrivate, PublicCell
 from voisins.posts.service import get_post, schedule_of
+from voisins.schedule import paris_today
 
 REVEALED = ("confirmed", "completed")
 # What a confirmed match reveals (the other side's name, the exact address, the
@@ -251,7 +252,7 @@ async def post_matches(conn: AsyncConnection, viewer: Viewer, post_id: int) -> P
                 "post": post_id,
                 "hidden": list(NOT_ANSWERED),
                 # vetting_of's day: UTC.
-                "valid_since": datetime.now(UTC).date() - RECORD_VALIDITY,
+                "valid_since": paris_today(datetime.now(UTC)) - RECORD_VALIDITY,
             },
         )
     ).all()

@@ -4,6 +4,7 @@ conversation a report brings in."""
 
 from __future__ import annotations
 
+from collections import deque
 from datetime import UTC, datetime
 from typing import Annotated, Any, cast
 
@@ -41,6 +42,10 @@ MessageIdQuery = Annotated[
 LimitQuery = Annotated[
     int, QueryParameter(ge=1, le=200, description="Messages at most, from 1 to 200")
 ]
+
+# How many sent ids a conversation stream remembers, to tell a late push from one it
+# has read already (see conversation_events).
+RECENT_IDS = 200
 
 
 def _now() -> datetime:
@@ -182,25 +187,45 @@ async def conversation_events(
     part = await service.participation(tx, viewer, match_id, now=_now())
     since = _last_event_id(request, after)
     engine = state.engine
+    # The ids this stream sent lately. Ids are taken at INSERT and pushed after COMMIT:
+    # when both sides write at once, a message can be committed after a later one that
+    # this stream already read, and its push then names an id below ``since``. It is
+    # sent then (once), instead of being skipped for good.
+    recent: deque[int] = deque(maxlen=RECENT_IDS)
 
     async def forward(event: bytes | None) -> list[ServerSentEventMessage]:
         nonlocal since
         out: list[ServerSentEventMessage] = []
+        late: int | None = None
         if event is None:
             out.append(ServerSentEventMessage(event="ready", data="ready"))
             if since is None:
                 return out
-        elif msgspec.json.decode(event).get("type") == "contacts":
-            return [ServerSentEventMessage(event="contacts", data="changed")]
+        else:
+            pushed = msgspec.json.decode(event)
+            if pushed.get("type") == "contacts":
+                return [ServerSentEventMessage(event="contacts", data="changed")]
+            ref = pushed.get("id")
+            if isinstance(ref, int) and since is not None and ref <= since:
+                if ref in recent:
+                    return []  # read already, with an earlier push
+                late = ref
         async with engine.connect() as conn:
             # One statement that writes nothing: no BEGIN and ROLLBACK around it (as
             # READS_ONLY handlers), one round trip per event instead of three.
             await conn.execution_options(isolation_level="AUTOCOMMIT")
-            messages = await service.messages_of(
-                conn, match_id, part.side, after=since or 0, before=None, limit=200
-            )
+            if late is not None:
+                messages = await service.messages_of(
+                    conn, match_id, part.side, after=late - 1, before=None, limit=1
+                )
+                messages = [m for m in messages if m.id == late]
+            else:
+                messages = await service.messages_of(
+                    conn, match_id, part.side, after=since or 0, before=None, limit=200
+                )
         for message in messages:
-            since = message.id
+            since = max(since or 0, message.id)
+            recent.append(message.id)
             out.append(
                 ServerSentEventMessage(
                     event="message", id=str(message.id), data=msgspec.json.encode(message).decode()

@@ -87,7 +87,8 @@ async def test_a_sensitive_request_goes_from_resident_to_volunteer_to_social_wor
 ) -> None:
     """A resident posts a request in three steps; the volunteer sees it arrive live on
     their open page and accepts; the centre's social worker approves with a reason; then
-    each side sees the other's contact, and the volunteer the exact address."""
+    the volunteer sees the exact address, and the resident the volunteer's phone once
+    the volunteer shares it from the conversation."""
     async with AsyncTestClient(create_app(settings)) as api:
         world = await build_world(api, engine)
         await vet(api, world, world.vera)
@@ -147,15 +148,26 @@ async def test_a_sensitive_request_goes_from_resident_to_volunteer_to_social_wor
     decided = worker.get_by_role("status").filter(has_text="Validé.")
     await expect(decided).to_contain_text("Bénévole vérifiée", timeout=10_000)
 
+    # Confirmed: the volunteer sees the exact address; phones and e-mails stay private
+    # until their owner shares them from the conversation (issue 15).
+    await resident.reload()
+    await expect(resident.get_by_text("ne sont montrés que s'il les partage")).to_be_visible()
+    await expect(resident.get_by_role("link", name="06 33 33 33 33")).to_have_count(0)
+    await _check(resident, "resident-confirmed")
+
+    await volunteer.goto("/mes-aides")
+    await expect(volunteer.get_by_text(ADDRESS_ALICE)).to_be_visible()
+    await expect(volunteer.get_by_text("rose.journey@example.org")).to_have_count(0)
+    await _check(volunteer, "volunteer-confirmed")
+    await volunteer.get_by_role("link", name=re.compile("^Conversation")).first.click()
+    await volunteer.get_by_label("Montrer le numéro de téléphone").check()
+    await volunteer.get_by_role("button", name="Enregistrer ce choix").click()
+    await expect(volunteer.get_by_role("status")).to_contain_text("C'est enregistré")
+
     await resident.reload()
     await expect(resident.get_by_text("Pour le contacter")).to_be_visible()
     await expect(resident.get_by_role("link", name="06 33 33 33 33")).to_be_visible()
     await _check(resident, "resident-confirmed-contact")
-
-    await volunteer.goto("/mes-aides")
-    await expect(volunteer.get_by_text("rose.journey@example.org")).to_be_visible()
-    await expect(volunteer.get_by_text(ADDRESS_ALICE)).to_be_visible()
-    await _check(volunteer, "volunteer-confirmed-contact")
 
 
 async def test_the_main_pages_of_each_role_pass_the_accessibility_check(

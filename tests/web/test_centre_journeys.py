@@ -113,7 +113,7 @@ async def test_a_colleague_follows_an_assisted_residents_request_to_its_voluntee
     await expect(page).to_have_url(re.compile(rf"{conversation}$"))
     await expect(page.get_by_text("Vous écrivez pour Odile.")).to_be_visible()
     await _check(page, "centre-colleague-conversation")
-    await page.get_by_role("link", name="Voir la demande").click()
+    await page.get_by_role("link", name="Voir l'annonce").click()
     await expect(page).to_have_url(re.compile(rf"/annonces/{post_id}$"))
     await expect(page.get_by_role("heading", level=1)).to_have_text("Visite 1 le jeudi")
     answer = page.locator(f"#reponse-{match_id}")

@@ -163,8 +163,10 @@ async def test_a_resident_and_a_volunteer_from_sign_up_to_each_others_contact(
 ) -> None:
     """Vic signs up and offers help with a typed address; Rose signs up and asks for
     shopping with a typed address; Vic gets the proposition by e-mail, follows it,
-    accepts, and still sees Rose's contact five seconds later (live refreshes keep the
-    answered card); Rose forgets her password and gets back in through the e-mail."""
+    accepts, and still sees Rose's address five seconds later (live refreshes keep the
+    answered card), writes to her in the conversation; Rose follows the confirmation's
+    mail to it and shares her phone, which Vic's open page shows; Rose forgets her
+    password and gets back in through the e-mail."""
     vic_mail, rose_mail = "vic.journey@example.org", "rose.journey@example.org"
     async with person(browser, town) as vic, person(browser, town) as rose:
         await sign_up(vic, "Vic", vic_mail, phone="06 11 22 33 44")
@@ -201,15 +203,30 @@ async def test_a_resident_and_a_volunteer_from_sign_up_to_each_others_contact(
         card = vic.locator("li.card", has_text="Des courses le samedi matin")
         await expect(card).to_be_visible()
         await card.get_by_role("button", name="J'accepte").click()
-        await expect(card).to_contain_text("06 55 44 33 22", timeout=10_000)
+        # Confirmed: Rose's address shows, her phone stays hers to share (issue 15).
+        address = re.compile("Marx Dormoy", re.IGNORECASE)
+        await expect(card).to_contain_text(address, timeout=10_000)
         await vic.wait_for_timeout(5_000)  # the live refreshes of its own new messages
-        await expect(card).to_contain_text("06 55 44 33 22")
+        await expect(card).to_contain_text(address)
+        await expect(card).not_to_contain_text("06 55 44 33 22")
         await expect(card.get_by_role("button", name="J'accepte")).to_have_count(0)
         await check(vic, "volunteer-accepted-contact")
+        await card.get_by_role("link", name=re.compile("Conversation")).click()
+        await expect(vic).to_have_url(re.compile(r"/conversations/\d+$"))
+        await vic.get_by_label("Votre message").fill("Bonjour Rose, je passe samedi à 9 h.")
+        await vic.get_by_role("button", name="Envoyer").click()
+        await check(vic, "volunteer-conversation")
 
-        confirmed = await town.mail(rose_mail, "vous contacter")
-        await rose.goto(town.link(confirmed, "/annonces/"))
-        await expect(rose.get_by_role("link", name="06 11 22 33 44")).to_be_visible()
+        # Rose follows the confirmation's link to the conversation and shares her phone.
+        confirmed = await town.mail(rose_mail, "vous écrire")
+        await rose.goto(town.link(confirmed, "/conversations/"))
+        await expect(rose.get_by_text("Bonjour Rose, je passe samedi à 9 h.")).to_be_visible()
+        await expect(rose.get_by_role("link", name="06 11 22 33 44")).to_have_count(0)
+        await rose.get_by_label("Montrer le numéro de téléphone").check()
+        await rose.get_by_role("button", name="Enregistrer ce choix").click()
+        await check(rose, "resident-conversation-shared")
+        # Vic's open page shows it live (the contacts event), without a reload.
+        await expect(vic.get_by_role("link", name="06 55 44 33 22")).to_be_visible(timeout=10_000)
 
         # A forgotten password: from the login page, through the e-mail, back in.
         await rose.get_by_text("Menu", exact=True).click()

@@ -269,16 +269,27 @@ class KeepAlive:
     sender about 7 ms of CPU per request, and a sender late by seconds measured
     itself, not the server."""
 
+    # Below uvicorn's keep-alive timeout (5 s).
+    IDLE_S = 4.0
+
     def __init__(self, url: str) -> None:
         host, _, port = url.removeprefix("http://").partition(":")
         self.host, self.port = host, int(port)
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        # (reader, writer, idle since): the last one used first.
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
         self.opened = 0
 
     async def post(self, path: str, token: str, body: bytes) -> tuple[int, bytes]:
-        if self.idle:
-            reader, writer = self.idle.pop()
-        else:
+        reader: asyncio.StreamReader | None = None
+        while self.idle:
+            reader, writer, since = self.idle.pop()
+            if time.monotonic() - since < self.IDLE_S:
+                break
+            # uvicorn closes a connection idle for 5 s: a request written on it just
+            # then would get no answer (and a POST must not be sent twice).
+            writer.close()
+            reader = None
+        if reader is None:
             reader, writer = await asyncio.open_connection(self.host, self.port)
             self.opened += 1
         try:
@@ -299,11 +310,11 @@ class KeepAlive:
         if b"connection: close" in head:
             writer.close()
         else:
-            self.idle.append((reader, writer))
+            self.idle.append((reader, writer, time.monotonic()))
         return status, answer
 
     def close(self) -> None:
-        for _, writer in self.idle:
+        for _, writer, _ in self.idle:
             writer.close()
 
 

@@ -4,12 +4,9 @@ Redis pub/sub in between."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 
 import httpx
-import uvicorn
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 from sqlalchemy import text
@@ -20,7 +17,7 @@ from voisins.notify.live import publish_conversation_event
 from voisins.settings import Settings
 
 from ..support.conversations import confirmed_pair
-from .conftest import unused_port
+from ..web.conftest import serving
 from .sse import next_event, sse_events
 
 
@@ -31,21 +28,14 @@ def _message(event: dict[str, str]) -> bool:
 async def test_a_message_committed_after_a_later_one_still_arrives(
     settings: Settings, engine: AsyncEngine
 ) -> None:
-    app = create_app(settings)
     async with AsyncTestClient(create_app(settings)) as setup:
         alice, vera, match_id = await confirmed_pair(setup)
-    port = unused_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
-    serving = asyncio.create_task(server.serve())
     redis = Redis.from_url(settings.redis_url)
+    path = f"/api/v1/matches/{match_id}/conversation/events"
     try:
-        for _ in range(200):  # uvicorn exposes no "started" event to wait on
-            if server.started:
-                break
-            await asyncio.sleep(0.05)
-        path = f"/api/v1/matches/{match_id}/conversation/events"
         async with (
-            httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client,
+            serving(settings) as base_url,
+            httpx.AsyncClient(base_url=base_url, timeout=10) as client,
             client.stream("GET", path, headers=vera.headers) as stream,
             engine.connect() as slow,
         ):
@@ -87,6 +77,3 @@ async def test_a_message_committed_after_a_later_one_still_arrives(
             assert got is not None and got["id"] == str(third.json()["id"])
     finally:
         await redis.aclose()
-        server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(serving, 10)

@@ -18,10 +18,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voisins.moderation.gdpr import apply_retention
+from voisins.notify.recipients import QUERIES
 from voisins.settings import Settings
 
 from .support.conversations import confirmed_pair
-from .support.people import Person
+from .support.people import Person, staff
 from .support.world import World, build_world, with_matches
 
 API = "/api/v1"
@@ -502,6 +503,64 @@ async def test_unread_counts_and_marking_read(client: AsyncTestClient, engine: A
     assert (await write(client, alice, match_id, "Merci")).status_code == 201
     assert (await read(client, vera, f"/matches/{match_id}/conversation"))["unread"] == 1
     assert (await read(client, alice, f"/matches/{match_id}/conversation"))["unread"] == 0
+    # A mark beyond the last message stops at it: what Vera writes next is unread.
+    assert await mark(10**15) == 0
+    assert (await write(client, vera, match_id, "Quatre")).status_code == 201
+    assert (await read(client, alice, f"/matches/{match_id}/conversation"))["unread"] == 1
+
+
+async def test_a_report_brings_the_conversation_as_it_stood_and_never_to_the_reported(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    """The covering centre reads what was written up to the report, not what the two
+    sides write afterwards; a social worker reported for what they wrote for an assisted
+    resident neither hears of the report nor reads, lists or resolves it."""
+    world, match_id, _ = await odile_and_vera(client, engine)
+    colleague = await staff(client, engine, centre_ids=(world.centre_18,))
+    before = await write(client, world.worker_18, match_id, "Donnez-moi votre code de carte")
+    assert before.status_code == 201
+    reported = await client.post(
+        f"{API}/reports",
+        json={"reason": "fraud", "message_id": before.json()["id"]},
+        headers=world.vera.headers,
+    )
+    assert reported.status_code == 201, reported.text
+    report_id = reported.json()["id"]
+    after = await write(client, world.vera, match_id, "Je préviens le centre social.")
+    assert after.status_code == 201
+
+    url = f"/moderation/reports/{report_id}/conversation"
+    brought = await read(client, colleague, url)
+    assert [m["id"] for m in brought["messages"]] == [before.json()["id"]]
+    # The reported worker: no report in their list, no conversation, no resolving it.
+    await read(client, world.worker_18, url, 404)
+    listed = await read(client, world.worker_18, "/moderation/reports?open=false")
+    assert report_id not in [r["id"] for r in listed["items"]]
+    resolved = await client.post(
+        f"{API}/moderation/reports/{report_id}/resolve",
+        json={"resolution": "Rien à signaler"},
+        headers=world.worker_18.headers,
+    )
+    assert resolved.status_code == 404
+    assert report_id in [
+        r["id"] for r in (await read(client, colleague, "/moderation/reports"))["items"]
+    ]
+    async with engine.connect() as conn:
+        event = (
+            await conn.execute(
+                text(
+                    "SELECT id FROM outbox WHERE topic = 'report.filed' "
+                    "AND CAST(payload ->> 'report_id' AS bigint) = :r"
+                ),
+                {"r": report_id},
+            )
+        ).scalar_one()
+        heard = set(
+            (
+                await conn.execute(text(QUERIES["report.filed"][0]), {"report_id": report_id})
+            ).scalars()
+        )
+    assert event and colleague.id in heard and world.worker_18.id not in heard
 
 
 async def test_a_message_is_one_to_two_thousand_characters_not_only_spaces(

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voisins.accounts.volunteer import RECORD_VALIDITY
-from voisins.schedule import PARIS
+from voisins.schedule import PARIS, paris_today
 
 from .support.people import Person, staff
 from .support.world import (
@@ -81,7 +81,7 @@ async def _extract(
             f"/api/v1/volunteers/{volunteer.id}/vetting",
             json={
                 "id_checked_at": datetime.now(UTC).isoformat(),
-                "record_extract_date": (datetime.now(UTC).date() - age).isoformat(),
+                "record_extract_date": (paris_today(datetime.now(UTC)) - age).isoformat(),
             },
             headers=worker.headers,
         )

@@ -77,3 +77,31 @@ async def test_a_message_committed_after_a_later_one_still_arrives(
             assert got is not None and got["id"] == str(third.json()["id"])
     finally:
         await redis.aclose()
+
+
+async def test_a_stream_opened_without_a_starting_point_sends_what_comes_next(
+    settings: Settings,
+) -> None:
+    """No ``after`` and no Last-Event-ID: the stream starts at the latest message, not
+    at the beginning of the conversation (whose oldest 200 would come first)."""
+    async with AsyncTestClient(create_app(settings)) as setup:
+        alice, vera, match_id = await confirmed_pair(setup)
+        for words in ("Un", "Deux"):
+            old = await setup.post(
+                f"/api/v1/matches/{match_id}/messages", json={"text": words}, headers=alice.headers
+            )
+            assert old.status_code == 201
+    path = f"/api/v1/matches/{match_id}/conversation/events"
+    async with (
+        serving(settings) as base_url,
+        httpx.AsyncClient(base_url=base_url, timeout=10) as client,
+        client.stream("GET", path, headers=vera.headers) as stream,
+    ):
+        events = sse_events(stream)
+        assert await next_event(events, lambda e: e.get("event") == "ready", 5)
+        new = await client.post(
+            f"/api/v1/matches/{match_id}/messages", json={"text": "Trois"}, headers=alice.headers
+        )
+        got = await next_event(events, _message, 5)
+        assert got is not None and got["id"] == str(new.json()["id"])
+        assert json.loads(got["data"])["text"] == "Trois"

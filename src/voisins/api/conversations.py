@@ -29,7 +29,7 @@ from voisins.conversations.schemas import (
     ReadIn,
     ReportedConversation,
 )
-from voisins.errors import Invalid
+from voisins.errors import DomainError, Invalid
 from voisins.notify import live
 
 # The bounds stand on the optional type itself: on ``int`` inside ``| None`` Litestar
@@ -193,13 +193,16 @@ async def conversation_events(
     # sent then (once), instead of being skipped for good.
     recent: deque[int] = deque(maxlen=RECENT_IDS)
 
-    async def forward(event: bytes | None) -> list[ServerSentEventMessage]:
+    async def forward(event: bytes | None) -> list[ServerSentEventMessage] | None:
         nonlocal since
         out: list[ServerSentEventMessage] = []
         late: int | None = None
         if event is None:
             out.append(ServerSentEventMessage(event="ready", data="ready"))
             if since is None:
+                # No starting point: what comes from now on (not the whole history).
+                async with engine.connect() as conn:
+                    since = await service.last_message_id(conn, match_id)
                 return out
         else:
             pushed = msgspec.json.decode(event)
@@ -211,9 +214,16 @@ async def conversation_events(
                     return []  # read already, with an earlier push
                 late = ref
         async with engine.connect() as conn:
-            # One statement that writes nothing: no BEGIN and ROLLBACK around it (as
-            # READS_ONLY handlers), one round trip per event instead of three.
+            # Statements that write nothing: no BEGIN and ROLLBACK around them (as
+            # READS_ONLY handlers).
             await conn.execution_options(isolation_level="AUTOCOMMIT")
+            # The viewer's part is checked again at each event: a consent withdrawn or
+            # an account suspended since the stream opened ends it (the browser's
+            # reconnection is then refused).
+            try:
+                await service.participation(conn, viewer, match_id, now=_now())
+            except DomainError:
+                return None
             if late is not None:
                 messages = await service.messages_of(
                     conn, match_id, part.side, after=late - 1, before=None, limit=1

@@ -139,12 +139,7 @@ async def get_conversation(
             text(_UNREAD), {"m": match_id, "other": part.other_side, "mine": part.side}
         )
     ).one()
-    last = (
-        await conn.execute(
-            text("SELECT coalesce(max(id), 0) FROM conversation_messages WHERE match_id = :m"),
-            {"m": match_id},
-        )
-    ).scalar_one()
+    last = await last_message_id(conn, match_id)
     closed = part.closed_because
     return Conversation(
         match_id=m.id,
@@ -224,6 +219,18 @@ async def messages_of(
     return [_message(r, my_side) for r in rows]
 
 
+async def last_message_id(conn: AsyncConnection, match_id: int) -> int:
+    """The id of a conversation's latest message (0 when none)."""
+    return int(
+        (
+            await conn.execute(
+                text("SELECT coalesce(max(id), 0) FROM conversation_messages WHERE match_id = :m"),
+                {"m": match_id},
+            )
+        ).scalar_one()
+    )
+
+
 def _writable(part: Participation) -> None:
     closed = part.closed_because
     if closed == "blocked":
@@ -241,8 +248,12 @@ SELECT NOT EXISTS (
         (SELECT last_read_id FROM conversation_reads WHERE match_id = :m AND side = :other), 0))
 """
 
+# Never past the conversation's last message: a mark beyond it would stick (greatest)
+# and hide every message to come as read.
 _MARK_READ = """
-INSERT INTO conversation_reads (match_id, side, last_read_id) VALUES (:m, :side, :up_to)
+INSERT INTO conversation_reads (match_id, side, last_read_id)
+VALUES (:m, :side, least(CAST(:up_to AS bigint), (
+    SELECT coalesce(max(id), 0) FROM conversation_messages WHERE match_id = :m)))
 ON CONFLICT (match_id, side) DO UPDATE
 SET last_read_id = greatest(conversation_reads.last_read_id, EXCLUDED.last_read_id)
 """
@@ -391,8 +402,11 @@ REPORT_MESSAGES = 500
 
 
 async def for_report(conn: AsyncConnection, viewer: Viewer, report_id: int) -> ReportedConversation:
-    """The conversation a report names, for the social workers of the centres the
-    report reached (the administrators for a report no centre covers). Audited: each
+    """The conversation a report names, as it stood when the report was filed, for the
+    social workers of the centres the report reached (the administrators for a report no
+    centre covers) — never for the reported person, a social worker who wrote for an
+    assisted resident. What is written after the report stays the two sides' own: a
+    report brings in what it is about, not the conversation for good. Audited: each
     reading is a trace with the report's id."""
     if not (viewer.is_social_worker or viewer.is_admin):
         raise Forbidden("only social workers and administrators handle reports")
@@ -404,13 +418,16 @@ async def for_report(conn: AsyncConnection, viewer: Viewer, report_id: int) -> R
                 "EXISTS (SELECT 1 FROM report_centres rc WHERE rc.report_id = r.id "
                 "        AND rc.centre_id = ANY(:centres)) AS ours, "
                 "NOT EXISTS (SELECT 1 FROM report_centres rc WHERE rc.report_id = r.id) "
-                "    AS nobody_covers "
+                "    AS nobody_covers, "
+                "(SELECT max(c.id) FROM conversation_messages c WHERE c.match_id = r.match_id "
+                "    AND c.created_at <= r.created_at) AS last_before "
                 "FROM reports r JOIN matches m ON m.id = r.match_id "
                 "JOIN posts p ON p.id = m.post_id JOIN users a ON a.id = p.author_id "
                 "JOIN users v ON v.id = m.volunteer_id "
-                "WHERE r.id = :r AND r.match_id IS NOT NULL"
+                "WHERE r.id = :r AND r.match_id IS NOT NULL "
+                "AND r.reported_id IS DISTINCT FROM :me"
             ),
-            {"r": report_id, "centres": list(viewer.centre_ids)},
+            {"r": report_id, "centres": list(viewer.centre_ids), "me": viewer.id},
         )
     ).first()
     allowed = row is not None and (
@@ -419,9 +436,11 @@ async def for_report(conn: AsyncConnection, viewer: Viewer, report_id: int) -> R
     if row is None or not allowed:
         raise NotFound("no conversation attached to this report for you")
     await audit.record(conn, viewer, "conversation.read_for_report", "report", report_id)
-    messages = await messages_of(
-        conn, row.match_id, None, after=None, before=None, limit=REPORT_MESSAGES
-    )
+    messages: list[Message] = []
+    if row.last_before is not None:
+        messages = await messages_of(
+            conn, row.match_id, None, after=None, before=row.last_before + 1, limit=REPORT_MESSAGES
+        )
     return ReportedConversation(
         report_id=row.id,
         match_id=row.match_id,

@@ -251,7 +251,7 @@ async def post_matches(conn: AsyncConnection, viewer: Viewer, post_id: int) -> P
             {
                 "post": post_id,
                 "hidden": list(NOT_ANSWERED),
-                # vetting_of's day: UTC.
+                # vetting_of's day: the French day (schedule.paris_today).
                 "valid_since": paris_today(datetime.now(UTC)) - RECORD_VALIDITY,
             },
         )

@@ -291,7 +291,9 @@ async def file_report(conn: AsyncConnection, viewer: Viewer, data: ReportIn) -> 
 
 
 # A report no centre covers (about a volunteer living outside every territory, or a
-# post outside them) reaches the administrators, as follow-ups do (followups.py).
+# post outside them) reaches the administrators, as follow-ups do (followups.py). A
+# report about a social worker (a message they wrote for an assisted resident) is never
+# theirs to read or resolve, though it reaches their centre.
 _REPORTS = """
 SELECT r.id, r.reason, r.comment, r.post_id, r.reported_id, u.display_name AS reported_name,
        r.reporter_id, r.created_at, r.resolved_at, r.resolution,
@@ -302,6 +304,7 @@ WHERE (EXISTS (SELECT 1 FROM report_centres rc
        OR (CAST(:admin AS boolean)
            AND NOT EXISTS (SELECT 1 FROM report_centres rc WHERE rc.report_id = r.id)))
   AND (CAST(:open_only AS boolean) IS FALSE OR r.resolved_at IS NULL)
+  AND r.reported_id IS DISTINCT FROM :me
 ORDER BY r.created_at, r.id
 LIMIT :limit OFFSET :offset
 """
@@ -321,6 +324,7 @@ async def list_reports(
         await conn.execute(
             text(_REPORTS),
             {
+                "me": viewer.id,
                 "centres": sorted(viewer.centre_ids),
                 "admin": viewer.is_admin,
                 "open_only": open_only,
@@ -347,7 +351,10 @@ async def resolve_report(
         ).scalars()
     )
     exists = (
-        await conn.execute(text("SELECT 1 FROM reports WHERE id = :r"), {"r": report_id})
+        await conn.execute(
+            text("SELECT 1 FROM reports WHERE id = :r AND reported_id IS DISTINCT FROM :me"),
+            {"r": report_id, "me": viewer.id},
+        )
     ).first()
     if exists is None or not (acts_for_any(viewer, centres) or (viewer.is_admin and not centres)):
         raise NotFound("no such report")
@@ -367,6 +374,7 @@ async def resolve_report(
         await conn.execute(
             text(_REPORTS.replace("ORDER BY", "AND r.id = :r ORDER BY")),
             {
+                "me": viewer.id,
                 "centres": sorted(viewer.centre_ids),
                 "admin": viewer.is_admin,
                 "open_only": False,

@@ -165,8 +165,9 @@ async def inbox_stream(
 
 
 # What a stream sends: ``forward(None)`` once subscribed (the ``ready`` event, and any
-# backlog), then ``forward(event)`` for each event published on its channel.
-Forward = Callable[[bytes | None], Awaitable[list[ServerSentEventMessage]]]
+# backlog), then ``forward(event)`` for each event published on its channel; None ends
+# the stream (its reader may no longer read it).
+Forward = Callable[[bytes | None], Awaitable[list[ServerSentEventMessage] | None]]
 
 
 async def live_stream(
@@ -187,7 +188,10 @@ async def live_stream(
             if backend.generation != generation:
                 return
             subscriber = cast(LiveSubscriber, subscription)
-            for message in await forward(None):
+            first = await forward(None)
+            if first is None:
+                return
+            for message in first:
                 yield message
             while True:
                 try:
@@ -201,7 +205,10 @@ async def live_stream(
                     continue
                 if event is None:
                     return
-                for message in await forward(event):
+                sent = await forward(event)
+                if sent is None:
+                    return
+                for message in sent:
                     yield message
 
 

@@ -55,12 +55,15 @@ WHERE p.id = :post_id AND p.kind = 'offer' AND EXISTS (
     SELECT 1 FROM matches m
     WHERE m.volunteer_id = p.author_id AND m.offer_id = p.id AND m.status = 'proposed')
 """
-# Reports reach the social workers of the centres they were routed to, and no one else.
+# Reports reach the social workers of the centres they were routed to, and no one else:
+# not the reported person, when they are one of those social workers (a message they
+# wrote for an assisted resident).
 _REPORT_WORKERS = """
 SELECT DISTINCT m.user_id FROM report_centres rc
 JOIN centre_members m ON m.centre_id = rc.centre_id
 JOIN users u ON u.id = m.user_id AND u.status = 'active'
-WHERE rc.report_id = :report_id
+JOIN reports r ON r.id = rc.report_id
+WHERE rc.report_id = :report_id AND m.user_id IS DISTINCT FROM r.reported_id
 """
 
 QUERIES: dict[str, list[str]] = {

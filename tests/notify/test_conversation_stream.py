@@ -105,3 +105,29 @@ async def test_a_stream_opened_without_a_starting_point_sends_what_comes_next(
         got = await next_event(events, _message, 5)
         assert got is not None and got["id"] == str(new.json()["id"])
         assert json.loads(got["data"])["text"] == "Trois"
+
+
+async def test_a_stream_ends_once_its_session_ends(settings: Settings) -> None:
+    """Signed out (or suspended: the sessions end) while a stream is open: the next
+    message is not sent on it, the stream ends, and reopening it is refused."""
+    async with AsyncTestClient(create_app(settings)) as setup:
+        alice, vera, match_id = await confirmed_pair(setup)
+    path = f"/api/v1/matches/{match_id}/conversation/events?after=0"
+    async with (
+        serving(settings) as base_url,
+        httpx.AsyncClient(base_url=base_url, timeout=10) as client,
+    ):
+        async with client.stream("GET", path, headers=vera.headers) as stream:
+            events = sse_events(stream)
+            assert await next_event(events, lambda e: e.get("event") == "ready", 5)
+            ended = await client.post("/api/v1/auth/logout", headers=vera.headers)
+            assert ended.status_code == 200
+            sent = await client.post(
+                f"/api/v1/matches/{match_id}/messages",
+                json={"text": "Vous êtes là ?"},
+                headers=alice.headers,
+            )
+            assert sent.status_code == 201
+            assert await next_event(events, _message, 5) is None  # ended, nothing sent
+        reopened = await client.get(path, headers=vera.headers)
+        assert reopened.status_code == 401

@@ -120,6 +120,21 @@ async def resolve(conn: AsyncConnection, token: str) -> Viewer | None:
     )
 
 
+async def is_live(conn: AsyncConnection, session_id: int) -> bool:
+    """Whether a session still stands (not ended, not expired, its account active): for
+    long-lived streams, opened under a session that may end while they run."""
+    row = (
+        await conn.execute(
+            text(
+                "SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id "
+                "WHERE s.id = :id AND s.expires_at > now() AND u.status = 'active'"
+            ),
+            {"id": session_id},
+        )
+    ).first()
+    return row is not None
+
+
 async def logout(conn: AsyncConnection, viewer: Viewer) -> None:
     await conn.execute(text("DELETE FROM sessions WHERE id = :id"), {"id": viewer.session_id})
 

@@ -17,6 +17,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
+from voisins.accounts import sessions
 from voisins.api.deps import READS_ONLY, CurrentViewer, Tx
 from voisins.api.params import PageQuery, PerPageQuery
 from voisins.conversations import service
@@ -217,9 +218,13 @@ async def conversation_events(
             # Statements that write nothing: no BEGIN and ROLLBACK around them (as
             # READS_ONLY handlers).
             await conn.execution_options(isolation_level="AUTOCOMMIT")
-            # The viewer's part is checked again at each event: a consent withdrawn or
-            # an account suspended since the stream opened ends it (the browser's
-            # reconnection is then refused).
+            # The viewer's part and session are checked again at each event: a consent
+            # withdrawn, a sign-out or a suspension since the stream opened ends it (the
+            # browser's reconnection is then refused).
+            if viewer.session_id is not None and not await sessions.is_live(
+                conn, viewer.session_id
+            ):
+                return None
             try:
                 await service.participation(conn, viewer, match_id, now=_now())
             except DomainError:

@@ -10,7 +10,6 @@ from typing import Annotated, Any, cast
 
 import msgspec
 from litestar import Request, Response, Router, get, post, put
-from litestar.background_tasks import BackgroundTask
 from litestar.channels import ChannelsPlugin
 from litestar.datastructures import State
 from litestar.di import NamedDependency
@@ -109,12 +108,6 @@ async def list_messages(
     )
 
 
-def _pushed(state: State, match_id: int, kind: str, ref: int) -> BackgroundTask:
-    # After the commit (the response's background task): a page that reads the message
-    # on this push finds it.
-    return BackgroundTask(live.publish_conversation_event, state.redis, match_id, kind, ref)
-
-
 @post(
     "/matches/{match_id:int}/messages",
     operation_id="sendMessage",
@@ -125,9 +118,8 @@ async def send_message(
     data: JSONBody[MessageIn], tx: Tx, viewer: CurrentViewer, state: State, match_id: FromPath[int]
 ) -> Response[Message]:
     message = await service.send_message(tx, viewer, match_id, data, now=_now())
-    return Response(
-        message, status_code=201, background=_pushed(state, match_id, "message", message.id)
-    )
+    pushed = live.conversation_push(state.redis, match_id, "message", message.id)
+    return Response(message, status_code=201, background=pushed)
 
 
 @post(
@@ -155,7 +147,7 @@ async def share_contacts(
     match_id: FromPath[int],
 ) -> Response[Conversation]:
     shown = await service.share_contacts(tx, viewer, match_id, data, now=_now())
-    return Response(shown, background=_pushed(state, match_id, "contacts", 0))
+    return Response(shown, background=live.conversation_push(state.redis, match_id, "contacts", 0))
 
 
 def _last_event_id(request: Request[Any, Any, Any], after: int | None) -> int | None:

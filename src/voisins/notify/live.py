@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterat
 from typing import cast
 
 import msgspec
+from litestar.background_tasks import BackgroundTask
 from litestar.channels import ChannelsPlugin, Subscriber
 from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from litestar.response import ServerSentEventMessage
@@ -214,6 +215,13 @@ async def live_stream(
 
 def conversation_channel(match_id: int) -> str:
     return f"conversation:{match_id}"
+
+
+def conversation_push(redis: Redis, match_id: int, kind: str, ref: int) -> BackgroundTask:
+    """The push of a conversation event as a response's background task: it runs once
+    the request's transaction committed, so an open page reading the message on this
+    push finds it (the API and the pages both answer with it)."""
+    return BackgroundTask(publish_conversation_event, redis, match_id, kind, ref)
 
 
 async def publish_conversation_event(redis: Redis, match_id: int, kind: str, ref: int) -> None:

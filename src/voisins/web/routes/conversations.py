@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
-from litestar.background_tasks import BackgroundTask
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
@@ -139,13 +138,6 @@ async def conversation_page(
     return await _conversation(request, tx, viewer, me, match_id)
 
 
-def _pushed(request: Request[Any, Any, Any], match_id: int, kind: str, ref: int) -> BackgroundTask:
-    # After the commit, as the API does: the open pages read the message on this push.
-    return BackgroundTask(
-        live.publish_conversation_event, request.app.state.redis, match_id, kind, ref
-    )
-
-
 @post("/conversations/{match_id:int}/messages", name="conversation_send",
       operation_id="pageConversationSend", include_in_schema=False)  # fmt: skip
 async def send(
@@ -172,7 +164,7 @@ async def send(
     return Redirect(
         f"/conversations/{match_id}#message-{message.id}",
         status_code=303,
-        background=_pushed(request, match_id, "message", message.id),
+        background=live.conversation_push(request.app.state.redis, match_id, "message", message.id),
     )
 
 
@@ -197,7 +189,7 @@ async def share(
     return Redirect(
         f"/conversations/{match_id}?fait=contacts#coordonnees",
         status_code=303,
-        background=_pushed(request, match_id, "contacts", 0),
+        background=live.conversation_push(request.app.state.redis, match_id, "contacts", 0),
     )
 
 

@@ -152,6 +152,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # days, a recurring visit without a check-in for this many days.
     followup_isolated_days: Annotated[int, Meta(ge=1, le=365)] = 30
     followup_checkin_days: Annotated[int, Meta(ge=2, le=90)] = 10
+    # Intergenerational housing (housing/): the trial period's length, the first follow-up
+    # visit after the young person moves in, then one every this many months; candidates
+    # farther than ``housing_max_km`` (between public cells) from the young person's
+    # place of study or work are not proposed to the social worker.
+    housing_trial_months: Annotated[int, Meta(ge=1, le=6)] = 1
+    housing_first_visit_months: Annotated[int, Meta(ge=1, le=6)] = 1
+    housing_visit_every_months: Annotated[int, Meta(ge=1, le=12)] = 3
+    housing_max_km: Annotated[int, Meta(ge=1, le=100)] = 20
     # Retention of support records (moderation/gdpr.py, daily): follow-up outcomes,
     # consent notes, report texts, review and cancellation reasons are anonymised this
     # many days after the last contact with the people they concern, and conversation

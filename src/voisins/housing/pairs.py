@@ -1,0 +1,405 @@
+"""Pairs: a host and a young person the centre's social worker puts together, and the
+steps that follow — meeting, trial period, signed agreement, follow-up visits, end.
+
+The status moves only forward, each step under a row lock, and the database checks
+what each status requires (sql/0021). Neither person sees the pair before the meeting
+that introduces them; afterwards each sees the other's name, the steps (without the
+centre's notes) and the documents, and the young person the host's address.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from voisins import audit
+from voisins.accounts.access import Viewer
+from voisins.errors import Conflict, Forbidden, Invalid, NotFound
+from voisins.housing import rules
+from voisins.housing.applications import (
+    application_row,
+    reads_as_centre,
+    steps_of,
+    vetted,
+)
+from voisins.housing.schemas import (
+    DocumentInfo,
+    Pair,
+    PairEndIn,
+    PairIn,
+    PairSide,
+    PairStepIn,
+    Person,
+)
+from voisins.settings import Settings
+
+_PAIR = """
+SELECT p.*, c.name AS centre_name,
+       ha.person_id AS host_person_id, hu.display_name AS host_name, ha.address AS host_address,
+       ya.person_id AS young_person_id, yu.display_name AS young_name
+FROM housing_pairs p
+JOIN centres c ON c.id = p.centre_id
+LEFT JOIN housing_applications ha ON ha.id = p.host_application_id
+LEFT JOIN users hu ON hu.id = ha.person_id
+LEFT JOIN housing_applications ya ON ya.id = p.young_application_id
+LEFT JOIN users yu ON yu.id = ya.person_id
+"""
+
+# What a step needs the pair to be in, and what it moves it to.
+_STEP_FROM = {
+    "meeting": ("proposed",),
+    "trial": ("introduced",),
+    "agreement": ("trial",),
+    "followup_visit": ("trial", "confirmed"),
+}
+
+
+def _side_of(viewer: Viewer, row: Any) -> str | None:
+    if row.host_person_id == viewer.id:
+        return "host"
+    if row.young_person_id == viewer.id:
+        return "young"
+    return None
+
+
+def may_read_pair(viewer: Viewer, row: Any) -> bool:
+    if reads_as_centre(viewer, row.centre_id):
+        return True
+    return _side_of(viewer, row) is not None and row.introduced_on is not None
+
+
+async def pair_row(
+    conn: AsyncConnection, viewer: Viewer, pair_id: int, *, for_update: bool = False
+) -> Any:
+    lock = " FOR UPDATE OF p" if for_update else ""
+    row = (await conn.execute(text(f"{_PAIR} WHERE p.id = :id{lock}"), {"id": pair_id})).first()
+    if row is None or not may_read_pair(viewer, row):
+        raise NotFound("no such housing pair")
+    return row
+
+
+def _require_centre(viewer: Viewer, row: Any) -> None:
+    if not reads_as_centre(viewer, row.centre_id):
+        raise Forbidden("only the centre's social workers record the pair's steps")
+
+
+async def documents_of(conn: AsyncConnection, pair_id: int) -> list[DocumentInfo]:
+    rows = await conn.execute(
+        text(
+            "SELECT id, kind, generated_at, sha256 FROM housing_documents WHERE pair_id = :p "
+            "ORDER BY generated_at, id"
+        ),
+        {"p": pair_id},
+    )
+    return [DocumentInfo(**dict(r._mapping)) for r in rows]
+
+
+async def read_pair(conn: AsyncConnection, viewer: Viewer, row: Any, today: date) -> Pair:
+    as_centre = reads_as_centre(viewer, row.centre_id)
+    side = None if as_centre else _side_of(viewer, row)
+
+    def person(person_id: int | None, name: str | None) -> Person | None:
+        if person_id is None or name is None:
+            return None
+        return Person(id=person_id, display_name=name)
+
+    live = row.status in ("trial", "confirmed")
+    return Pair(
+        id=row.id,
+        status=row.status,
+        centre_id=row.centre_id,
+        centre_name=row.centre_name,
+        host=PairSide(
+            application_id=row.host_application_id if side != "young" else None,
+            person=person(row.host_person_id, row.host_name),
+        ),
+        young=PairSide(
+            application_id=row.young_application_id if side != "host" else None,
+            person=person(row.young_person_id, row.young_name),
+        ),
+        proposed_at=row.proposed_at,
+        introduced_on=row.introduced_on,
+        trial_started_on=row.trial_started_on,
+        trial_ends_on=row.trial_ends_on,
+        agreement_signed_on=row.agreement_signed_on,
+        next_visit_due=row.next_visit_due if live else None,
+        visit_overdue=live and row.next_visit_due is not None and row.next_visit_due < today,
+        trial_over=row.status == "trial" and row.trial_ends_on < today,
+        ended_on=row.ended_on,
+        end_reason=row.end_reason,
+        host_address=row.host_address if row.status != "ended" else None,
+        host_feedback=row.host_feedback if as_centre else None,
+        young_feedback=row.young_feedback if as_centre else None,
+        steps=await steps_of(conn, as_centre=as_centre, pair_id=row.id),
+        documents=await documents_of(conn, row.id),
+    )
+
+
+async def get_pair(conn: AsyncConnection, viewer: Viewer, pair_id: int, *, today: date) -> Pair:
+    row = await pair_row(conn, viewer, pair_id)
+    await audit.record(conn, viewer, "housing_pair.view", "housing_pair", row.id)
+    return await read_pair(conn, viewer, row, today)
+
+
+async def list_pairs(
+    conn: AsyncConnection, viewer: Viewer, *, today: date, live_only: bool = False
+) -> list[Pair]:
+    """The centre's pairs for its social workers; for a resident, the pairs they were
+    introduced in."""
+    params: dict[str, object]
+    if viewer.is_social_worker:
+        where, params = "p.centre_id = ANY(:centres)", {"centres": sorted(viewer.centre_ids)}
+    elif viewer.is_admin:
+        raise Forbidden("housing pairs are the centres' and their people's")
+    else:
+        where = "(ha.person_id = :me OR ya.person_id = :me) AND p.introduced_on IS NOT NULL"
+        params = {"me": viewer.id}
+    live = " AND p.status <> 'ended'" if live_only else ""
+    rows = (
+        await conn.execute(
+            text(
+                f"{_PAIR} WHERE {where}{live} "
+                "ORDER BY p.status = 'ended', p.proposed_at DESC, p.id DESC LIMIT 500"
+            ),
+            params,
+        )
+    ).all()
+    pairs = [await read_pair(conn, viewer, r, today) for r in rows]
+    for pair in pairs:
+        await audit.record(conn, viewer, "housing_pair.view", "housing_pair", pair.id)
+    return pairs
+
+
+async def propose_pair(conn: AsyncConnection, viewer: Viewer, data: PairIn, *, today: date) -> Pair:
+    """The social worker proposes a host and a young person to each other. Both must
+    be open and have had a favourable first interview; nobody is told yet."""
+    if not viewer.is_social_worker:
+        raise Forbidden("only the centre's social workers propose pairings")
+    ids = {
+        "host_application_id": data.host_application_id,
+        "young_application_id": data.young_application_id,
+    }
+    rows = {}
+    # Lock in id order, so that two proposals crossing each other wait, not deadlock.
+    for field, app_id in sorted(ids.items(), key=lambda item: item[1]):
+        try:
+            row = await application_row(conn, viewer, app_id, for_update=True)
+        except NotFound:
+            raise Invalid.field(field, "no such application in your centres") from None
+        if not reads_as_centre(viewer, row.centre_id):
+            raise Invalid.field(field, "no such application in your centres")
+        rows[field] = row
+    host, young = rows["host_application_id"], rows["young_application_id"]
+    if host.side != "host":
+        raise Invalid.field("host_application_id", "not a host's application")
+    if young.side != "young":
+        raise Invalid.field("young_application_id", "not a young person's application")
+    for field, row in rows.items():
+        if row.status != "open":
+            raise Conflict(f"this application is {row.status}", {field: row.status})
+    done = await vetted(conn, [host.id, young.id])
+    missing = {
+        field: "no favourable first interview yet"
+        for field, row in rows.items()
+        if "interview" not in done[row.id]
+    }
+    if missing:
+        raise Conflict("no introduction without both first interviews", missing)
+    pair_id = (
+        await conn.execute(
+            text(
+                "INSERT INTO housing_pairs (centre_id, host_application_id, "
+                "young_application_id, proposed_by) VALUES (:c, :h, :y, :by) RETURNING id"
+            ),
+            {"c": host.centre_id, "h": host.id, "y": young.id, "by": viewer.id},
+        )
+    ).scalar_one()
+    await conn.execute(
+        text(
+            "UPDATE housing_applications SET status = 'paired', updated_at = now() "
+            "WHERE id IN (:h, :y)"
+        ),
+        {"h": host.id, "y": young.id},
+    )
+    await _add_step(conn, viewer, pair_id, "proposed", today, "noted", data.note)
+    await audit.record(conn, viewer, "housing_pair.propose", "housing_pair", pair_id)
+    return await get_pair(conn, viewer, pair_id, today=today)
+
+
+async def _add_step(
+    conn: AsyncConnection,
+    viewer: Viewer,
+    pair_id: int,
+    kind: str,
+    done_on: date,
+    outcome: str,
+    note: str | None,
+) -> int:
+    step_id: int = (
+        await conn.execute(
+            text(
+                "INSERT INTO housing_steps (pair_id, kind, done_on, outcome, note, recorded_by) "
+                "VALUES (:p, :k, :d, :o, :n, :by) RETURNING id"
+            ),
+            {
+                "p": pair_id,
+                "k": kind,
+                "d": done_on,
+                "o": outcome,
+                "n": (note or "").strip() or None,
+                "by": viewer.id,
+            },
+        )
+    ).scalar_one()
+    await audit.record(conn, viewer, "housing_step.record", "housing_step", step_id)
+    return step_id
+
+
+async def _release(conn: AsyncConnection, row: Any, status: str) -> None:
+    await conn.execute(
+        text(
+            "UPDATE housing_applications SET status = :s, updated_at = now() "
+            "WHERE id IN (:h, :y) AND status = 'paired'"
+        ),
+        {"s": status, "h": row.host_application_id or 0, "y": row.young_application_id or 0},
+    )
+
+
+async def record_pair_step(
+    conn: AsyncConnection,
+    viewer: Viewer,
+    pair_id: int,
+    data: PairStepIn,
+    settings: Settings,
+    *,
+    today: date,
+) -> Pair:
+    row = await pair_row(conn, viewer, pair_id, for_update=True)
+    _require_centre(viewer, row)
+    rules.check_done_on(data.done_on, today)
+    allowed = _STEP_FROM[data.kind]
+    if row.status not in allowed:
+        if data.kind == "agreement":
+            raise Conflict("no agreement before a trial period", {"kind": row.status})
+        raise Conflict(f"a {data.kind} does not follow a pair {row.status}", {"kind": row.status})
+    values: dict[str, Any] = {}
+    if data.kind == "meeting":
+        if data.outcome == "unfavourable":
+            values = {"status": "ended", "ended_on": data.done_on, "end_reason": "not_compatible"}
+        else:
+            values = {"status": "introduced", "introduced_on": data.done_on}
+    elif data.kind == "trial":
+        await _check_vetted_for_trial(conn, row)
+        if data.done_on < row.introduced_on:
+            raise Invalid.field("done_on", "the trial starts after the meeting")
+        values = {
+            "status": "trial",
+            "trial_started_on": data.done_on,
+            "trial_ends_on": rules.add_months(data.done_on, settings.housing_trial_months),
+            "next_visit_due": rules.add_months(data.done_on, settings.housing_first_visit_months),
+        }
+    elif data.kind == "agreement":
+        if data.done_on < row.trial_started_on:
+            raise Invalid.field("done_on", "the agreement is signed after the trial started")
+        values = {"status": "confirmed", "agreement_signed_on": data.done_on}
+    else:  # followup_visit
+        if data.done_on < row.trial_started_on:
+            raise Invalid.field("done_on", "a follow-up visit comes after the move")
+        values = {
+            "next_visit_due": rules.add_months(data.done_on, settings.housing_visit_every_months)
+        }
+    await _add_step(conn, viewer, row.id, data.kind, data.done_on, data.outcome, data.note)
+    await _update(conn, row.id, values)
+    if values.get("status") == "ended":
+        await _release(conn, row, "open")
+    if data.kind == "followup_visit":
+        await _close_overdue(conn, viewer, row.id, "housing_visit_due")
+    if data.kind == "agreement":
+        await _close_overdue(conn, viewer, row.id, "housing_trial_over")
+    return await get_pair(conn, viewer, row.id, today=today)
+
+
+async def _check_vetted_for_trial(conn: AsyncConnection, row: Any) -> None:
+    """The young person moves in only after the home visit and the references."""
+    done = await vetted(conn, [i for i in (row.host_application_id, row.young_application_id) if i])
+    missing = {}
+    if "home_visit" not in done.get(row.host_application_id, set()):
+        missing["host_application_id"] = "no favourable home visit yet"
+    if "references" not in done.get(row.young_application_id, set()):
+        missing["young_application_id"] = "no favourable references yet"
+    if missing:
+        raise Conflict("the trial starts after the home visit and the references", missing)
+
+
+async def _update(conn: AsyncConnection, pair_id: int, values: dict[str, Any]) -> None:
+    if not values:
+        return
+    assignments = ", ".join(f"{column} = :{column}" for column in values)
+    await conn.execute(
+        text(f"UPDATE housing_pairs SET {assignments} WHERE id = :id"), {**values, "id": pair_id}
+    )
+
+
+async def _close_overdue(conn: AsyncConnection, viewer: Viewer, pair_id: int, reason: str) -> None:
+    """The step the follow-up list was waiting for is done: its items are closed."""
+    await conn.execute(
+        text(
+            "UPDATE followups SET contacted_at = now(), contacted_by = :me, "
+            "outcome = 'step recorded' WHERE housing_pair_id = :p AND reason = :r "
+            "AND contacted_at IS NULL"
+        ),
+        {"me": viewer.id, "p": pair_id, "r": reason},
+    )
+
+
+async def end_pair(
+    conn: AsyncConnection, viewer: Viewer, pair_id: int, data: PairEndIn, *, today: date
+) -> Pair:
+    """The end of a pairing, with the reason and both sides' feedback. Applications of
+    a pair that never started are open again; those of a cohabitation are closed."""
+    row = await pair_row(conn, viewer, pair_id, for_update=True)
+    _require_centre(viewer, row)
+    if row.status == "ended":
+        raise Conflict("this pairing has already ended")
+    rules.check_done_on(data.ended_on, today, field="ended_on")
+    start = row.trial_started_on or row.introduced_on
+    if start is not None and data.ended_on < start:
+        raise Invalid.field("ended_on", "before the pairing began")
+    await _add_step(conn, viewer, row.id, "ended", data.ended_on, "noted", data.note)
+    await _update(
+        conn,
+        row.id,
+        {
+            "status": "ended",
+            "ended_on": data.ended_on,
+            "end_reason": data.reason,
+            "host_feedback": (data.host_feedback or "").strip() or None,
+            "young_feedback": (data.young_feedback or "").strip() or None,
+        },
+    )
+    await _release(conn, row, "closed" if row.trial_started_on else "open")
+    for reason in ("housing_visit_due", "housing_trial_over"):
+        await _close_overdue(conn, viewer, row.id, reason)
+    return await get_pair(conn, viewer, row.id, today=today)
+
+
+# Overdue steps, once per due date: a follow-up visit whose day has passed, and a trial
+# that ended without an agreement or an end recorded.
+_OVERDUE = """
+INSERT INTO followups (reason, housing_pair_id, centre_id, period)
+SELECT 'housing_visit_due', id, centre_id, next_visit_due FROM housing_pairs
+WHERE status IN ('trial', 'confirmed') AND next_visit_due < :today
+UNION ALL
+SELECT 'housing_trial_over', id, centre_id, trial_ends_on FROM housing_pairs
+WHERE status = 'trial' AND trial_ends_on < :today
+ON CONFLICT DO NOTHING
+RETURNING id
+"""
+
+
+async def raise_overdue_steps(conn: AsyncConnection, *, today: date) -> int:
+    """Put overdue visits and trials on the centre's follow-up list (a worker cron)."""
+    return len((await conn.execute(text(_OVERDUE), {"today": today})).all())

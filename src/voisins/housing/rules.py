@@ -1,0 +1,154 @@
+"""The rules of intergenerational housing that need no database: the law's ages, the
+calendar of the trial and the follow-up visits, and how well two applications fit.
+
+The law (CASF art. L.118-1, ELAN 2018): the host is 60 or older, the young person under
+30. The young person must also be an adult, since they sign the agreement.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date
+from typing import Any
+
+import msgspec
+
+from voisins.errors import Invalid
+from voisins.geo.bands import band_for_m, public_distance_m
+from voisins.geo.grid import Cell
+from voisins.housing.schemas import Fit, Formula, Service, Side
+
+HOST_MIN_AGE = 60
+YOUNG_MAX_AGE = 30  # under 30: 29 is the oldest
+YOUNG_MIN_AGE = 18
+
+
+def age_on(birth_date: date, day: date) -> int:
+    """Whole years from ``birth_date`` to ``day`` (a birthday on 29 February counts on
+    1 March in other years, as the civil code does)."""
+    years = day.year - birth_date.year
+    if (day.month, day.day) < (birth_date.month, birth_date.day):
+        years -= 1
+    return years
+
+
+def check_age(side: Side, birth_date: date, today: date) -> int:
+    """The person's age, or ``Invalid`` naming ``birth_date`` when the law excludes them."""
+    age = age_on(birth_date, today)
+    if birth_date > today:
+        raise Invalid.field("birth_date", "cannot be in the future")
+    if side == "host" and age < HOST_MIN_AGE:
+        raise Invalid.field(
+            "birth_date", f"a host must be {HOST_MIN_AGE} or older (CASF art. L.118-1)"
+        )
+    if side == "young" and age >= YOUNG_MAX_AGE:
+        raise Invalid.field(
+            "birth_date", f"a young person must be under {YOUNG_MAX_AGE} (CASF art. L.118-1)"
+        )
+    if side == "young" and age < YOUNG_MIN_AGE:
+        raise Invalid.field(
+            "birth_date", f"a young person must be {YOUNG_MIN_AGE} or older to sign the agreement"
+        )
+    return age
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later, or the month's last day when it has fewer days
+    (31 January + 1 month is 28 or 29 February)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def check_done_on(done_on: date, today: date, *, field: str = "done_on") -> None:
+    """A step is recorded once it happened: not in the future."""
+    if done_on > today:
+        raise Invalid.field(field, "cannot be in the future")
+
+
+class Offer(msgspec.Struct, frozen=True, kw_only=True):
+    """What fitting needs of an application (host or young), read from its row."""
+
+    available_from: date
+    available_until: date | None
+    formulas: list[Formula]
+    monthly_eur: int
+    services: list[Service]
+    languages: list[str]
+    has_pets: bool
+    accepts_pets: bool
+    smokes: bool
+    accepts_smoker: bool
+    rhythm: str
+    cell: Cell
+
+    @classmethod
+    def of(cls, row: Any) -> Offer:
+        return cls(
+            available_from=row.available_from,
+            available_until=row.available_until,
+            formulas=list(row.formulas),
+            monthly_eur=row.monthly_eur,
+            services=list(row.services),
+            languages=list(row.languages),
+            has_pets=row.has_pets,
+            accepts_pets=row.accepts_pets,
+            smokes=row.smokes,
+            accepts_smoker=row.accepts_smoker,
+            rhythm=row.rhythm,
+            cell=Cell.from_key(row.cell_key),
+        )
+
+
+def _overlap_days(host: Offer, young: Offer) -> int:
+    start = max(host.available_from, young.available_from)
+    ends = [d for d in (host.available_until, young.available_until) if d is not None]
+    if not ends:
+        return 365
+    return (min(ends) - start).days
+
+
+def fit(host: Offer, young: Offer, *, max_km: int) -> Fit | None:
+    """How well a host and a young person fit, or None when something rules the pair out:
+    no common month, a formula or a contribution the young person cannot take, a pet or
+    smoke one of them refuses, or a place of study farther than ``max_km``.
+
+    Distance is measured between public cells (the home's and the place of study's),
+    as everywhere; it ranks, and is shown in 1 km bands."""
+    common_days = _overlap_days(host, young)
+    if common_days < 30:
+        return None
+    formula: Formula = host.formulas[0]
+    if formula not in young.formulas or host.monthly_eur > young.monthly_eur:
+        return None
+    if (host.has_pets and not young.accepts_pets) or (young.has_pets and not host.accepts_pets):
+        return None
+    if (host.smokes and not young.accepts_smoker) or (young.smokes and not host.accepts_smoker):
+        return None
+    metres = public_distance_m(host.cell, young.cell)
+    if metres > max_km * 1000:
+        return None
+    shared_services = [s for s in young.services if s in host.services]
+    shared_languages = [lang for lang in young.languages if lang in host.languages]
+    rhythms_match = "flexible" in (host.rhythm, young.rhythm) or host.rhythm == young.rhythm
+    start_gap = abs((young.available_from - host.available_from).days)
+    km = int(metres // 1000)
+    score = (
+        max(0, 30 - 2 * km)
+        + min(30, 10 * len(shared_services))
+        + (10 if shared_languages else 0)
+        + (10 if rhythms_match else 0)
+        + (10 if start_gap <= 30 else 5 if start_gap <= 90 else 0)
+        + min(10, (young.monthly_eur - host.monthly_eur) // 20)
+    )
+    return Fit(
+        score=score,
+        distance=band_for_m(metres),
+        common_days=common_days,
+        start_gap_days=start_gap,
+        formula=formula,
+        budget_margin_eur=young.monthly_eur - host.monthly_eur,
+        shared_services=shared_services,
+        shared_languages=shared_languages,
+        rhythms_match=rhythms_match,
+    )

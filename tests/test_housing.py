@@ -1,0 +1,195 @@
+"""Intergenerational housing (issue 16) through the API: the law's ages, each step's
+order (no introduction without both interviews, no agreement before a trial), who reads
+an application and a pair, the candidates the social worker is shown and why, and the
+overdue follow-up visits raised once on the centre's list."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from voisins.housing.pairs import raise_overdue_steps
+from voisins.schedule import paris_today
+
+from .support.housing import (
+    API,
+    applications,
+    host_body,
+    in_days,
+    in_trial,
+    ok,
+    propose,
+    step,
+    years_ago,
+    young_body,
+)
+from .support.world import build_world
+
+
+async def post(client: AsyncTestClient, url: str, body: dict[str, Any], who: Any) -> Any:
+    return await client.post(API + url, json=body, headers=who.headers)
+
+
+async def test_the_law_s_ages_are_refused_naming_birth_date(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    world = await build_world(client, engine)
+    too_young_host = await post(
+        client,
+        "/housing/applications",
+        host_body(world.centre_18, world.odile_id, birth_date=years_ago(60, days=-1)),
+        world.worker_18,
+    )
+    assert too_young_host.status_code == 422, too_young_host.text
+    assert "birth_date" in too_young_host.json()["fields"]
+    too_old_young = await post(
+        client,
+        "/housing/applications",
+        young_body(world.centre_18, birth_date=years_ago(30)),
+        world.basile,
+    )
+    assert too_old_young.status_code == 422
+    assert "birth_date" in too_old_young.json()["fields"]
+    # The day before their 30th birthday a young person may still apply; at 60 a host may.
+    await ok(
+        await post(
+            client,
+            "/housing/applications",
+            young_body(world.centre_18, birth_date=years_ago(30, days=-1)),
+            world.basile,
+        )
+    )
+    await ok(
+        await post(
+            client,
+            "/housing/applications",
+            host_body(world.centre_18, world.odile_id, birth_date=years_ago(60)),
+            world.worker_18,
+        )
+    )
+    async with engine.connect() as conn:
+        count = (await conn.execute(text("SELECT count(*) FROM housing_applications"))).scalar()
+    assert count == 2
+
+
+async def test_no_introduction_without_both_interviews_and_no_agreement_before_a_trial(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    world = await build_world(client, engine)
+    host = await ok(
+        await post(
+            client,
+            "/housing/applications",
+            host_body(world.centre_18, world.odile_id),
+            world.worker_18,
+        )
+    )
+    young = await ok(
+        await post(client, "/housing/applications", young_body(world.centre_18), world.basile)
+    )
+    await step(client, world.worker_18, f"/housing/applications/{host['id']}", "interview", 3)
+    pair_body = {"host_application_id": host["id"], "young_application_id": young["id"]}
+    refused = await post(client, "/housing/pairs", pair_body, world.worker_18)
+    assert refused.status_code == 409, refused.text
+    assert list(refused.json()["fields"]) == ["young_application_id"]
+    await step(client, world.worker_18, f"/housing/applications/{young['id']}", "interview", 2)
+    pair = await ok(await post(client, "/housing/pairs", pair_body, world.worker_18))
+    url = f"/housing/pairs/{pair['id']}"
+    early = await post(
+        client, f"{url}/steps", {"kind": "agreement", "done_on": in_days(0)}, world.worker_18
+    )
+    assert early.status_code == 409 and "trial" in early.json()["detail"]
+    await step(client, world.worker_18, url, "meeting", 1)
+    # The trial waits for the home visit and the references.
+    waiting = await post(
+        client, f"{url}/steps", {"kind": "trial", "done_on": in_days(0)}, world.worker_18
+    )
+    assert waiting.status_code == 409
+    assert set(waiting.json()["fields"]) == {"host_application_id", "young_application_id"}
+    await step(client, world.worker_18, f"/housing/applications/{host['id']}", "home_visit", 2)
+    await step(client, world.worker_18, f"/housing/applications/{young['id']}", "references", 2)
+    trial = await step(client, world.worker_18, url, "trial", 0)
+    assert trial["status"] == "trial" and trial["trial_ends_on"] > in_days(27)
+    signed = await step(client, world.worker_18, url, "agreement", 0)
+    assert signed["status"] == "confirmed"
+
+
+async def test_only_the_centre_and_the_two_introduced_people_read_a_pair(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    world = await build_world(client, engine)
+    housing = await applications(client, world)
+    pair_id = await propose(client, world, housing)
+    url = f"{API}/housing/pairs/{pair_id}"
+    unknown = await client.get(f"{API}/housing/pairs/{pair_id + 1000}", headers=world.alice.headers)
+    # Before the meeting, Basile does not know of the proposal.
+    for who in (world.basile, world.alice, world.worker_20, world.admin, world.vera):
+        refused = await client.get(url, headers=who.headers)
+        assert refused.status_code == 404 and refused.content == unknown.content, who.role
+    await step(client, world.worker_18, f"/housing/pairs/{pair_id}", "meeting", 0)
+    seen = await ok(await client.get(url, headers=world.basile.headers), 200)
+    assert seen["host"]["person"]["display_name"] == "Odile"
+    assert all(s["note"] is None for s in seen["steps"])
+    for who in (world.alice, world.worker_20, world.admin):
+        assert (await client.get(url, headers=who.headers)).status_code == 404
+
+
+async def test_candidates_are_ranked_with_their_reasons_and_exclusions(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    world = await build_world(client, engine)
+    housing = await applications(client, world)
+    # A smoker the host will not have, and a second young person who fits.
+    await ok(
+        await post(
+            client,
+            "/housing/applications",
+            young_body(world.centre_18, habits={"smokes": True}),
+            world.alice,
+        )
+    )
+    found = await ok(
+        await client.get(
+            f"{API}/housing/applications/{housing.host_application}/candidates",
+            headers=world.worker_18.headers,
+        ),
+        200,
+    )
+    assert [c["application"]["id"] for c in found] == [housing.young_application]
+    fit = found[0]["fit"]
+    assert set(fit["shared_services"]) == {"digital_help", "evening_presence"}
+    assert fit["formula"] == "solidarity" and fit["budget_margin_eur"] == 100
+    assert fit["distance"]["max_km"] >= 6
+    # Basile reads his own application, not the candidates for it.
+    refused = await client.get(
+        f"{API}/housing/applications/{housing.young_application}/candidates",
+        headers=world.basile.headers,
+    )
+    assert refused.status_code == 403, refused.text
+
+
+async def test_an_overdue_follow_up_visit_is_raised_once(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    world = await build_world(client, engine)
+    housing = await in_trial(client, world, moved_in_days_ago=40)
+    today = paris_today(datetime.now(UTC))
+    for _ in range(3):
+        async with engine.begin() as conn:
+            await raise_overdue_steps(conn, today=today)
+    async with engine.connect() as conn:
+        items = (
+            (
+                await conn.execute(
+                    text("SELECT reason FROM followups WHERE housing_pair_id = :p ORDER BY reason"),
+                    {"p": housing.pair},
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert items == ["housing_trial_over", "housing_visit_due"]

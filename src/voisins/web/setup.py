@@ -17,10 +17,12 @@ from voisins.web.routes import (
     addresses,
     admin,
     centre,
+    centre_housing,
     centre_reported,
     centre_residents,
     centre_vetting,
     conversations,
+    housing,
     legal,
     public,
     resident,
@@ -92,6 +94,8 @@ def page_routes() -> list[Any]:
         *conversations.ROUTES,
         *safety.ROUTES,
         *centre_reported.ROUTES,
+        *centre_housing.ROUTES,
+        *housing.ROUTES,
         *admin.ROUTES,
     ]
 

@@ -5,7 +5,7 @@ overdue follow-up visits raised once on the centre's list."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from litestar.testing import AsyncTestClient
@@ -193,3 +193,66 @@ async def test_an_overdue_follow_up_visit_is_raised_once(
             .all()
         )
     assert items == ["housing_trial_over", "housing_visit_due"]
+
+
+async def test_a_proposal_is_not_told_to_its_people_and_ends_if_one_withdraws(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    world = await build_world(client, engine)
+    housing = await applications(client, world)
+    mine = f"{API}/housing/applications/{housing.young_application}"
+    before = await ok(await client.get(mine, headers=world.basile.headers), 200)
+    await propose(client, world, housing)
+    # Proposed, not yet introduced: Basile's application reads exactly as before.
+    during = await ok(await client.get(mine, headers=world.basile.headers), 200)
+    assert (during["status"], during["pair_id"]) == ("open", None)
+    assert {k: v for k, v in during.items() if k != "steps"} == {
+        k: v for k, v in before.items() if k != "steps"
+    }
+    listed = await ok(
+        await client.get(f"{API}/housing/applications", headers=world.basile.headers), 200
+    )
+    assert [a["status"] for a in listed] == ["open"]
+    centre_view = await ok(await client.get(mine, headers=world.worker_18.headers), 200)
+    assert centre_view["status"] == "paired" and centre_view["pair_id"] == housing.pair
+    # He withdraws: the proposal ends, Odile's application is open again.
+    withdrawn = await ok(await client.post(f"{mine}/withdraw", headers=world.basile.headers), 200)
+    assert withdrawn["status"] == "withdrawn"
+    pair = await ok(
+        await client.get(f"{API}/housing/pairs/{housing.pair}", headers=world.worker_18.headers),
+        200,
+    )
+    assert (pair["status"], pair["end_reason"]) == ("ended", "young_request")
+    host = await ok(
+        await client.get(
+            f"{API}/housing/applications/{housing.host_application}",
+            headers=world.worker_18.headers,
+        ),
+        200,
+    )
+    assert host["status"] == "open"
+
+
+async def test_an_introduced_pair_must_end_before_a_withdrawal_and_the_young_stay_under_30(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    world = await build_world(client, engine)
+    housing = await applications(client, world)
+    pair_id = await propose(client, world, housing)
+    await step(client, world.worker_18, f"/housing/pairs/{pair_id}", "meeting", 0)
+    mine = f"{API}/housing/applications/{housing.young_application}"
+    refused = await client.post(f"{mine}/withdraw", headers=world.basile.headers)
+    assert refused.status_code == 409 and "pairing" in refused.json()["detail"]
+    # Basile turned 30 since he applied: the trial cannot start.
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE housing_applications SET birth_date = :b WHERE id = :id"),
+            {"b": date.fromisoformat(years_ago(30)), "id": housing.young_application},
+        )
+    late = await post(
+        client,
+        f"/housing/pairs/{pair_id}/steps",
+        {"kind": "trial", "done_on": in_days(0)},
+        world.worker_18,
+    )
+    assert late.status_code == 422 and "done_on" in late.json()["fields"], late.text

@@ -24,6 +24,7 @@ from voisins.housing import rules
 from voisins.housing.schemas import (
     Application,
     ApplicationIn,
+    ApplicationStatus,
     ApplicationStepIn,
     ApplicationSummary,
     Habits,
@@ -38,7 +39,10 @@ a.id, a.side, a.status, a.person_id, a.centre_id, a.recorded_by, a.birth_date,
 a.available_from, a.available_until, a.formulas, a.monthly_eur, a.services, a.languages,
 a.has_pets, a.accepts_pets, a.smokes, a.accepts_smoker, a.rhythm, a.room_m2, a.floor,
 a.lift, a.private_bathroom, a.furnished, a.occupation, a.occupation_detail, a.address,
-a.cell_key, a.about, a.created_at, u.display_name, c.name AS centre_name
+a.cell_key, a.about, a.created_at, u.display_name, c.name AS centre_name,
+EXISTS (SELECT 1 FROM housing_pairs p
+        WHERE a.id IN (p.host_application_id, p.young_application_id)
+          AND p.status <> 'ended' AND p.introduced_on IS NOT NULL) AS introduced
 """
 APPLICATION_FROM = """
 FROM housing_applications a
@@ -58,6 +62,15 @@ STEP_SIDES = {"interview": ("host", "young"), "home_visit": ("host",), "referenc
 
 def reads_as_centre(viewer: Viewer, centre_id: int) -> bool:
     return acts_for_any(viewer, {centre_id})
+
+
+def shown_status(row: Any, *, as_centre: bool) -> ApplicationStatus:
+    """A pairing the centre only proposed is not told to its people: until the meeting
+    introduces them, their application reads as open."""
+    if row.status == "paired" and not as_centre and not row.introduced:
+        return "open"
+    status: ApplicationStatus = row.status
+    return status
 
 
 async def application_row(
@@ -146,7 +159,7 @@ async def read(conn: AsyncConnection, viewer: Viewer, row: Any, today: date) -> 
     return Application(
         id=row.id,
         side=row.side,
-        status=row.status,
+        status=shown_status(row, as_centre=as_centre),
         centre_id=row.centre_id,
         centre_name=row.centre_name,
         person=Person(id=row.person_id, display_name=row.display_name),
@@ -185,11 +198,11 @@ async def get_application(
     return await read(conn, viewer, row, today)
 
 
-def summary(row: Any, done: set[str]) -> ApplicationSummary:
+def summary(row: Any, done: set[str], *, as_centre: bool = True) -> ApplicationSummary:
     return ApplicationSummary(
         id=row.id,
         side=row.side,
-        status=row.status,
+        status=shown_status(row, as_centre=as_centre),
         centre_id=row.centre_id,
         person=Person(id=row.person_id, display_name=row.display_name),
         available_from=row.available_from,
@@ -221,19 +234,24 @@ async def list_applications(
             text(
                 f"SELECT {APPLICATION_COLUMNS} {APPLICATION_FROM} WHERE {where} "
                 "AND (CAST(:side AS text) IS NULL OR a.side = :side) "
-                "AND (CAST(:status AS text) IS NULL OR a.status = :status) "
                 "ORDER BY a.status <> 'open', a.created_at DESC, a.id DESC LIMIT 500"
             ),
-            {**params, "side": side, "status": status},
+            {**params, "side": side},
         )
     ).all()
+    if status is not None:
+        rows = [
+            r
+            for r in rows
+            if shown_status(r, as_centre=reads_as_centre(viewer, r.centre_id)) == status
+        ]
     done = await vetted(conn, [r.id for r in rows])
     if viewer.is_social_worker:
         for r in rows:
             await audit.record(
                 conn, viewer, "housing_application.view", "housing_application", r.id
             )
-    return [summary(r, done[r.id]) for r in rows]
+    return [summary(r, done[r.id], as_centre=reads_as_centre(viewer, r.centre_id)) for r in rows]
 
 
 async def _applicant(
@@ -290,9 +308,9 @@ async def create_application(
     cell_size_m: int,
     today: date,
 ) -> Application:
+    person_id, recorded_by = await _applicant(conn, viewer, data)
     rules.check_age(data.side, data.birth_date, today)
     _check_side_fields(data)
-    person_id, recorded_by = await _applicant(conn, viewer, data)
     place = await resolve(data.location, geocoder, cell_size_m=cell_size_m)
     room = data.room
     habits = data.habits
@@ -388,12 +406,42 @@ async def record_application_step(
 async def withdraw_application(
     conn: AsyncConnection, viewer: Viewer, application_id: int, *, today: date
 ) -> Application:
-    """The person (or the centre) stops an application; a live pairing must end first."""
+    """The person (or the centre) stops an application. A pairing only proposed ends
+    with it (its people were never told); one they were introduced in must end first."""
     row = await application_row(conn, viewer, application_id, for_update=True)
-    if row.status == "paired":
-        raise Conflict("end the pairing first", {"status": "paired"})
-    if row.status != "open":
+    if row.status not in ("open", "paired"):
         raise Conflict(f"this application is already {row.status}")
+    pair = (
+        await conn.execute(
+            text(
+                "SELECT id, status, host_application_id, young_application_id "
+                "FROM housing_pairs WHERE :a IN (host_application_id, young_application_id) "
+                "AND status <> 'ended' FOR UPDATE"
+            ),
+            {"a": row.id},
+        )
+    ).first()
+    if pair is not None and pair.status != "proposed":
+        raise Conflict("end the pairing first", {"status": "paired"})
+    if pair is not None:
+        await conn.execute(
+            text(
+                "UPDATE housing_pairs SET status = 'ended', ended_on = :today, end_reason = :r "
+                "WHERE id = :id"
+            ),
+            {"today": today, "r": f"{row.side}_request", "id": pair.id},
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO housing_steps (pair_id, kind, done_on, outcome, recorded_by) "
+                "VALUES (:p, 'ended', :today, 'noted', :by)"
+            ),
+            {"p": pair.id, "today": today, "by": viewer.id},
+        )
+        other = pair.young_application_id if row.side == "host" else pair.host_application_id
+        await conn.execute(
+            text("UPDATE housing_applications SET status = 'open' WHERE id = :id"), {"id": other}
+        )
     await conn.execute(
         text(
             "UPDATE housing_applications SET status = 'withdrawn', updated_at = now() "

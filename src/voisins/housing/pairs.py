@@ -39,7 +39,8 @@ from voisins.settings import Settings
 _PAIR = """
 SELECT p.*, c.name AS centre_name,
        ha.person_id AS host_person_id, hu.display_name AS host_name, ha.address AS host_address,
-       ya.person_id AS young_person_id, yu.display_name AS young_name
+       ya.person_id AS young_person_id, yu.display_name AS young_name,
+       ya.birth_date AS young_birth_date
 FROM housing_pairs p
 JOIN centres c ON c.id = p.centre_id
 LEFT JOIN housing_applications ha ON ha.id = p.host_application_id
@@ -200,14 +201,7 @@ async def propose_pair(conn: AsyncConnection, viewer: Viewer, data: PairIn, *, t
     for field, row in rows.items():
         if row.status != "open":
             raise Conflict(f"this application is {row.status}", {field: row.status})
-    done = await vetted(conn, [host.id, young.id])
-    missing = {
-        field: "no favourable first interview yet"
-        for field, row in rows.items()
-        if "interview" not in done[row.id]
-    }
-    if missing:
-        raise Conflict("no introduction without both first interviews", missing)
+    await _check_interviews(conn, host.id, young.id)
     pair_id = (
         await conn.execute(
             text(
@@ -286,7 +280,15 @@ async def record_pair_step(
             raise Conflict("no agreement before a trial period", {"kind": row.status})
         raise Conflict(f"a {data.kind} does not follow a pair {row.status}", {"kind": row.status})
     values: dict[str, Any] = {}
+    if data.kind in ("trial", "agreement") and row.young_birth_date is not None:
+        age = rules.age_on(row.young_birth_date, data.done_on)
+        if age >= rules.YOUNG_MAX_AGE:
+            raise Invalid.field(
+                "done_on",
+                f"the young person is {rules.YOUNG_MAX_AGE} by then (CASF art. L.118-1)",
+            )
     if data.kind == "meeting":
+        await _check_interviews(conn, row.host_application_id, row.young_application_id)
         if data.outcome == "unfavourable":
             values = {"status": "ended", "ended_on": data.done_on, "end_reason": "not_compatible"}
         else:
@@ -320,6 +322,22 @@ async def record_pair_step(
     if data.kind == "agreement":
         await _close_overdue(conn, viewer, row.id, "housing_trial_over")
     return await get_pair(conn, viewer, row.id, today=today)
+
+
+async def _check_interviews(
+    conn: AsyncConnection, host_id: int | None, young_id: int | None
+) -> None:
+    """No introduction without both first interviews, favourable: checked when the pair
+    is proposed and again at the meeting (an interview recorded since may say no)."""
+    ids = {"host_application_id": host_id, "young_application_id": young_id}
+    done = await vetted(conn, [i for i in ids.values() if i])
+    missing = {
+        field: "no favourable first interview"
+        for field, app_id in ids.items()
+        if app_id is None or "interview" not in done.get(app_id, set())
+    }
+    if missing:
+        raise Conflict("no introduction without both first interviews", missing)
 
 
 async def _check_vetted_for_trial(conn: AsyncConnection, row: Any) -> None:

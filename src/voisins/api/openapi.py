@@ -288,6 +288,35 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
     "MessageIn": {"text": "Bonjour, je peux passer jeudi vers 10 h, cela vous convient ?"},
     "ReadIn": {"up_to": 1},
     "ContactShareIn": {"phone": False, "email": True},
+    "ApplicationIn": {
+        "side": "host",
+        "centre_id": 1,
+        "birth_date": "1948-05-12",
+        "available_from": "2026-09-01",
+        "location": {"lon": 2.3546, "lat": 48.8849},
+        "formulas": ["solidarity"],
+        "monthly_eur": 150,
+        "services": ["evening_presence", "shopping"],
+        "languages": ["fr"],
+        "habits": {"has_pets": True, "accepts_smoker": False, "rhythm": "early"},
+        "room": {"size_m2": 12, "floor": 2, "lift": False, "private_bathroom": False},
+        "about": "Une chambre calme sur cour, près du métro.",
+    },
+    "ApplicationStepIn": {
+        "kind": "interview",
+        "done_on": "2026-03-02",
+        "outcome": "favourable",
+        "note": "Entretien au centre, projet clair",
+    },
+    "PairIn": {"host_application_id": 1, "young_application_id": 2},
+    "PairStepIn": {"kind": "meeting", "done_on": "2026-03-10", "outcome": "favourable"},
+    "PairEndIn": {
+        "reason": "term_reached",
+        "ended_on": "2026-06-30",
+        "host_feedback": "Une belle année, merci",
+        "young_feedback": "Très bonne entente",
+    },
+    "DocumentIn": {"kind": "charter"},
 }
 
 

@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from voisins.settings import Settings
 
 from .notify.sse import next_event, sse_events
+from .support.housing import ODILE_HOME_ADDRESS, in_days
+from .support.housing_world import STUDY_ADDRESS, with_housing
 from .support.people import PASSWORD, Person, login, staff
 from .support.roles import with_conversations
 from .support.world import (
@@ -968,3 +970,308 @@ async def test_conversations_belong_to_their_two_sides_and_no_one_else(
         for match in ("alice_vera",):
             for body in await read_as(viewer, match):
                 assert not re.search(r"report", json.dumps(body)), (viewer, body)
+
+
+# ---------------------------------------------------------------------------------------
+# Intergenerational housing
+# ---------------------------------------------------------------------------------------
+
+# Ids nobody has: an application or a pair that is not the caller's must answer exactly
+# as one that does not exist.
+NO_SUCH_APPLICATION = 987_654
+NO_SUCH_PAIR = 987_655
+# Every housing operation this matrix calls; a new one in the spec fails the test until
+# it is added here (and to the calls below).
+HOUSING_OPERATIONS = {
+    "createHousingApplication",
+    "listHousingApplications",
+    "getHousingApplication",
+    "recordHousingApplicationStep",
+    "withdrawHousingApplication",
+    "listHousingCandidates",
+    "proposeHousingPair",
+    "listHousingPairs",
+    "getHousingPair",
+    "recordHousingPairStep",
+    "endHousingPair",
+}
+# Landing from the documents' helper: covered as soon as the spec has them.
+HOUSING_DOCUMENT_OPERATIONS = {"generateHousingDocument", "getHousingDocument"}
+HOUSING_TABLES = ("housing_applications", "housing_pairs", "housing_steps", "housing_documents")
+
+
+async def housing_snapshot(engine: AsyncEngine) -> dict[str, list[Any]]:
+    """Every housing row, as stored: refused calls must leave them all as they were."""
+    async with engine.connect() as conn:
+        return {
+            table: [
+                tuple(row) for row in await conn.execute(text(f"SELECT * FROM {table} ORDER BY id"))
+            ]
+            for table in HOUSING_TABLES
+        }
+
+
+async def test_housing_belongs_to_its_people_and_their_centre_and_no_one_else(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    world = await build_world(client, engine)
+    housing = await with_housing(client, world, propose=False)
+    spec = {op for op in await spec_operations(client) if "Housing" in op}
+    documents = bool(spec & HOUSING_DOCUMENT_OPERATIONS)
+    assert spec == HOUSING_OPERATIONS | (HOUSING_DOCUMENT_OPERATIONS if documents else set()), (
+        f"housing operations without an access check: {sorted(spec - HOUSING_OPERATIONS)}"
+    )
+    today = in_days(0)
+    secrets = (ODILE_HOME_ADDRESS, STUDY_ADDRESS, ADDRESS_ALICE, *housing.birth_dates.values())
+    host, young = housing.host, housing.young
+    covered: set[str] = set()
+
+    def app_ops(app_id: int) -> list[tuple[str, str, str, Any]]:
+        base = f"/housing/applications/{app_id}"
+        step = {"kind": "interview", "done_on": today, "outcome": "unfavourable"}
+        return [
+            ("getHousingApplication", "GET", base, None),
+            ("recordHousingApplicationStep", "POST", f"{base}/steps", step),
+            ("withdrawHousingApplication", "POST", f"{base}/withdraw", None),
+            ("listHousingCandidates", "GET", f"{base}/candidates", None),
+        ]
+
+    def pair_ops(pair_id: int, document_id: int | None) -> list[tuple[str, str, str, Any]]:
+        base = f"/housing/pairs/{pair_id}"
+        ops: list[tuple[str, str, str, Any]] = [
+            ("getHousingPair", "GET", base, None),
+            ("recordHousingPairStep", "POST", f"{base}/steps", {"kind": "trial", "done_on": today}),
+            ("endHousingPair", "POST", f"{base}/end", {"reason": "other", "ended_on": today}),
+        ]
+        if documents:
+            ops.append(
+                ("generateHousingDocument", "POST", f"{base}/documents", {"kind": "charter"})
+            )
+            if document_id is not None:
+                ops.append(("getHousingDocument", "GET", f"{base}/documents/{document_id}", None))
+        return ops
+
+    async def refused(
+        viewer: str, op_id: str, method: str, url: str, absent_url: str, body: Any
+    ) -> None:
+        """401 for an anonymous caller; otherwise the very bytes of a made-up id."""
+        covered.add(op_id)
+        response = await call(client, world, viewer, method, url, body)
+        if viewer == "anonymous":
+            assert_error(response, {401}, *secrets)
+            return
+        absent = await call(client, world, viewer, method, absent_url, body)
+        assert_error(absent, {404})
+        assert_error(response, {404}, *secrets)
+        assert response.content == absent.content, (viewer, op_id, url)
+
+    async def check_objects(
+        allowed: dict[str, dict[str, int]], ops: list[tuple[str, str, str, Any]], real: int
+    ) -> None:
+        """``allowed``: per operation, the viewers who may call it and the status they
+        get (the reads are made; a write they may make is not, it would change the row)."""
+        for op_id, method, url, body in ops:
+            absent_url = url.replace(
+                f"/{real}", f"/{NO_SUCH_PAIR if 'pairs' in url else NO_SUCH_APPLICATION}", 1
+            )
+            for viewer in VIEWERS:
+                status = allowed.get(op_id, {}).get(viewer)
+                if status is None:
+                    await refused(viewer, op_id, method, url, absent_url, body)
+                    continue
+                covered.add(op_id)
+                if status in (200, 201) and method != "GET":
+                    continue  # allowed to change it: done below, once
+                response = await call(client, world, viewer, method, url, body)
+                assert response.status_code == status, (viewer, op_id, response.text)
+                if status >= 400:
+                    assert_error(response, {status}, *secrets)
+
+    async def listed(viewer: str, url: str) -> set[int]:
+        response = await call(client, world, viewer, "GET", url)
+        if viewer == "anonymous":
+            assert_error(response, {401})
+            return set()
+        if viewer == "admin":  # the centres' and their people's, not the service's
+            assert_error(response, {403}, *secrets)
+            return set()
+        return {item["id"] for item in await ok(response)}
+
+    centre_only = {
+        "getHousingApplication": {"worker_18": 200},
+        "recordHousingApplicationStep": {"worker_18": 201},
+        "withdrawHousingApplication": {"worker_18": 200},
+        "listHousingCandidates": {"worker_18": 200},
+    }
+    # Basile reads his own application and may withdraw it; the steps and the
+    # candidates are the centre's.
+    basiles = {
+        "getHousingApplication": {"worker_18": 200, "basile": 200},
+        "recordHousingApplicationStep": {"worker_18": 201, "basile": 403},
+        "withdrawHousingApplication": {"worker_18": 200, "basile": 200},
+        "listHousingCandidates": {"worker_18": 200, "basile": 403},
+    }
+
+    # 1. The two applications, before any pairing.
+    before = await housing_snapshot(engine)
+    await check_objects(centre_only, app_ops(host), host)
+    await check_objects(basiles, app_ops(young), young)
+    for viewer in VIEWERS:
+        covered.add("listHousingApplications")
+        mine = await listed(viewer, "/housing/applications")
+        expected = {
+            "worker_18": set(housing.applications),
+            "basile": {young},
+            "alice": {housing.young_2},
+            "victor": {housing.spare_young},
+        }.get(viewer, set())
+        assert mine == expected, viewer
+    # Nobody but the centre's social workers proposes; another centre's worker gets the
+    # same answer as for applications that do not exist.
+    proposal = {"host_application_id": host, "young_application_id": young}
+    made_up = {
+        "host_application_id": NO_SUCH_APPLICATION,
+        "young_application_id": NO_SUCH_APPLICATION + 1,
+    }
+    for viewer in VIEWERS:
+        if viewer == "worker_18":
+            continue
+        covered.add("proposeHousingPair")
+        response = await call(client, world, viewer, "POST", "/housing/pairs", proposal)
+        absent = await call(client, world, viewer, "POST", "/housing/pairs", made_up)
+        if viewer == "anonymous":
+            assert_error(response, {401})
+            continue
+        assert response.status_code == absent.status_code in (403, 422), (viewer, response.text)
+        assert response.content == absent.content, viewer
+        assert_error(response, {403, 422}, *secrets)
+    # Nobody applies for Odile but the social workers acting for her.
+    for viewer in VIEWERS:
+        if viewer == "worker_18":
+            continue
+        covered.add("createHousingApplication")
+        body = {
+            "side": "host",
+            "centre_id": world.centre_20 if viewer == "worker_20" else world.centre_18,
+            "person_id": world.odile_id,
+            "birth_date": housing.birth_dates["odile"],
+            "available_from": today,
+            "location": {"lon": HOME_ODILE[0], "lat": HOME_ODILE[1]},
+            "formulas": ["solidarity"],
+            "room": {"size_m2": 10, "floor": 0, "lift": False, "private_bathroom": False},
+        }
+        response = await call(client, world, viewer, "POST", "/housing/applications", body)
+        expected_status = {"anonymous": {401}, "admin": {403}}.get(viewer, {422})
+        assert_error(response, expected_status, *secrets)
+    assert await housing_snapshot(engine) == before, "a refused call changed housing"
+
+    # 2. Proposed: neither person is told. Basile's own application reads the same.
+    basile_app = await ok(
+        await call(client, world, "basile", "GET", f"/housing/applications/{young}")
+    )
+    basile_list = await ok(await call(client, world, "basile", "GET", "/housing/applications"))
+    pair = await ok(await call(client, world, "worker_18", "POST", "/housing/pairs", proposal), 201)
+    pair_id = pair["id"]
+    assert pair["status"] == "proposed" and pair["host_address"] == ODILE_HOME_ADDRESS
+    assert (
+        await ok(await call(client, world, "basile", "GET", f"/housing/applications/{young}"))
+        == basile_app
+    ), "Basile's application tells him of a pairing before the meeting"
+    assert await ok(await call(client, world, "basile", "GET", "/housing/applications")) == (
+        basile_list
+    )
+    before = await housing_snapshot(engine)
+    await check_objects(centre_only, app_ops(host), host)
+    await check_objects(basiles, app_ops(young), young)
+    proposed_allowed = {
+        "getHousingPair": {"worker_18": 200},
+        "recordHousingPairStep": {"worker_18": 201},
+        "endHousingPair": {"worker_18": 200},
+        "generateHousingDocument": {"worker_18": 201},
+    }
+    await check_objects(proposed_allowed, pair_ops(pair_id, None), pair_id)
+    for viewer in VIEWERS:
+        covered.add("listHousingPairs")
+        mine = await listed(viewer, "/housing/pairs")
+        assert mine == ({pair_id} if viewer == "worker_18" else set()), viewer
+    assert await housing_snapshot(engine) == before, "a refused call changed housing"
+
+    # 3. The meeting introduces them: Basile now reads the pair (Odile's address with
+    # it) and its documents, and changes nothing; everyone else still gets 404.
+    meeting = {"kind": "meeting", "done_on": today, "outcome": "favourable"}
+    await ok(
+        await call(client, world, "worker_18", "POST", f"/housing/pairs/{pair_id}/steps", meeting),
+        201,
+    )
+    document_id = None
+    if documents:
+        charter = await ok(
+            await call(
+                client,
+                world,
+                "worker_18",
+                "POST",
+                f"/housing/pairs/{pair_id}/documents",
+                {"kind": "charter"},
+            ),
+            201,
+        )
+        document_id = charter["id"]
+    seen = await ok(await call(client, world, "basile", "GET", f"/housing/pairs/{pair_id}"))
+    assert seen["status"] == "introduced" and seen["host_address"] == ODILE_HOME_ADDRESS
+    assert seen["host"]["person"]["display_name"] == "Odile"
+    assert seen["host"]["application_id"] is None  # Odile's application is not his
+    assert STUDY_ADDRESS not in json.dumps(seen, ensure_ascii=False)
+    assert housing.birth_dates["odile"] not in json.dumps(seen)
+    before = await housing_snapshot(engine)
+    introduced_allowed = {
+        "getHousingPair": {"worker_18": 200, "basile": 200},
+        "recordHousingPairStep": {"worker_18": 201, "basile": 403},
+        "endHousingPair": {"worker_18": 200, "basile": 403},
+        "generateHousingDocument": {"worker_18": 201, "basile": 403},
+        "getHousingDocument": {"worker_18": 200, "basile": 200},
+    }
+    await check_objects(introduced_allowed, pair_ops(pair_id, document_id), pair_id)
+    await check_objects(centre_only, app_ops(host), host)
+    for viewer in VIEWERS:
+        mine = await listed(viewer, "/housing/pairs")
+        assert mine == ({pair_id} if viewer in ("worker_18", "basile") else set()), viewer
+    assert await housing_snapshot(engine) == before, "a refused call changed housing"
+
+    # 4. What the allowed do works: the trial, the end, a withdrawal, an application.
+    trial = await ok(
+        await call(
+            client,
+            world,
+            "worker_18",
+            "POST",
+            f"/housing/pairs/{pair_id}/steps",
+            {"kind": "trial", "done_on": today},
+        ),
+        201,
+    )
+    assert trial["status"] == "trial"
+    ended = await ok(
+        await call(
+            client,
+            world,
+            "worker_18",
+            "POST",
+            f"/housing/pairs/{pair_id}/end",
+            {"reason": "term_reached", "ended_on": today},
+        )
+    )
+    assert ended["status"] == "ended" and ended["host_address"] is None
+    withdrawn = await ok(
+        await call(
+            client, world, "victor", "POST", f"/housing/applications/{housing.spare_young}/withdraw"
+        )
+    )
+    assert withdrawn["status"] == "withdrawn"
+    candidates = await ok(
+        await call(
+            client, world, "worker_18", "GET", f"/housing/applications/{housing.host_2}/candidates"
+        )
+    )
+    assert [c["application"]["id"] for c in candidates] == [housing.young_2]
+    assert covered == spec, f"not checked: {sorted(spec - covered)}"

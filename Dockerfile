@@ -19,6 +19,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# Pango and a font for WeasyPrint (the housing documents' PDF; scripts/pdf.sh elsewhere).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+
 # README.md is the project's `readme` in pyproject.toml (hatchling needs it);
 # sql/ is packaged into the wheel as voisins/_sql (the migrations).
 COPY pyproject.toml README.md ./

@@ -23,6 +23,7 @@ $(NODE_STAMP): package.json package-lock.json
 	touch $(NODE_STAMP)
 
 install: $(STAMP) $(NODE_STAMP)
+	@bash scripts/pdf.sh
 
 services:
 	@bash scripts/services.sh

@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from litestar import Router, get, post
+from litestar import Response, Router, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from voisins.api.deps import CurrentViewer, GeocoderDep, SettingsDep, Tx
-from voisins.housing import applications, candidates, pairs
+from voisins.housing import applications, candidates, documents, pairs
 from voisins.housing.schemas import (
     Application,
     ApplicationIn,
@@ -21,6 +21,8 @@ from voisins.housing.schemas import (
     ApplicationStepIn,
     ApplicationSummary,
     Candidate,
+    DocumentIn,
+    DocumentInfo,
     Pair,
     PairEndIn,
     PairIn,
@@ -177,6 +179,39 @@ async def end_pair(
     return await pairs.end_pair(tx, viewer, pair_id, data, today=_today())
 
 
+@post(
+    "/housing/pairs/{pair_id:int}/documents",
+    operation_id="generateHousingDocument",
+    summary="Draw up the pair's charter (once introduced) or agreement (in trial) as PDF "
+    "(the centre's social workers)",
+)
+async def generate_document(
+    data: JSONBody[DocumentIn], tx: Tx, viewer: CurrentViewer, pair_id: FromPath[int]
+) -> DocumentInfo:
+    return await documents.generate_document(tx, viewer, pair_id, data.kind, today=_today())
+
+
+@get(
+    "/housing/pairs/{pair_id:int}/documents/{document_id:int}",
+    operation_id="getHousingDocument",
+    summary="Download one of the pair's documents (PDF)",
+    media_type="application/pdf",
+)
+async def get_document(
+    tx: Tx, viewer: CurrentViewer, pair_id: FromPath[int], document_id: FromPath[int]
+) -> Response[bytes]:
+    filename, pdf = await documents.read_document(tx, viewer, pair_id, document_id)
+    # Names, birth dates and the host's address: no cache keeps a copy.
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
 ROUTES = [
     create_application,
     list_applications,
@@ -189,6 +224,8 @@ ROUTES = [
     get_pair,
     record_pair_step,
     end_pair,
+    generate_document,
+    get_document,
 ]
 
 router = Router(path="/api/v1", route_handlers=ROUTES, tags=["housing"])

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from voisins.geo.coordinates import LonLat
 from voisins.geo.grid import Cell, cell_centre, cell_polygon, snap
 from voisins.geo.sql import point_4326
+from voisins.moderation.stats import END_REASONS, HOUSING_METRICS
 from voisins.schedule import to_multirange, weekly_slots
 
 from .support.matching import offset, user
@@ -589,6 +590,17 @@ async def test_the_csv_export_carries_the_same_figures(
                 ("Offres publiées", "offers"),
                 ("Demandes mises en relation", "requests_matched"),
             )
+        },
+        # No housing pair in this seed (tests/test_housing_followups_stats.py counts them).
+        **{
+            (label_fr, "Hébergement intergénérationnel"): (
+                "" if key == "average_length_days" else "0"
+            )
+            for key, (label_fr, _) in HOUSING_METRICS.items()
+        },
+        **{
+            ("Binômes de logement terminés, par motif", label_fr): "0"
+            for label_fr, _ in END_REASONS.values()
         },
     }
     # ...which are the JSON's figures.

@@ -35,6 +35,7 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
 from voisins.db import create_engine
 from voisins.health import Check, OutageLogger, Readiness
+from voisins.housing.pairs import raise_overdue_steps
 from voisins.idempotency import purge_expired as purge_idempotency_keys
 from voisins.logs import configure_logging, get_logger
 from voisins.matching.engine import escalate_due
@@ -47,6 +48,7 @@ from voisins.notify.reminders import remind_propositions
 from voisins.notify.senders import Senders
 from voisins.posts import service as posts
 from voisins.redis_pool import arq_redis_settings, create_redis
+from voisins.schedule import paris_today
 from voisins.settings import Settings, load_settings
 
 log = get_logger(__name__)
@@ -150,6 +152,14 @@ async def raise_followup_items(ctx: dict[str, Any]) -> int:
     """Isolated people without activity and missed visits join their centre's follow-up list."""
     async with ctx["engine"].begin() as conn:
         return await raise_followups(conn, ctx["settings"], now=now_of(ctx))
+
+
+async def raise_housing_followups(ctx: dict[str, Any]) -> int:
+    """Housing pairs whose follow-up visit is due or whose trial is over without an
+    agreement join their centre's follow-up list. Idempotent: each pair, reason and due
+    date is raised once (a unique index), so running it again raises nothing."""
+    async with ctx["engine"].begin() as conn:
+        return await raise_overdue_steps(conn, today=paris_today(now_of(ctx)))
 
 
 async def record_heartbeat(ctx: dict[str, Any]) -> None:
@@ -275,6 +285,7 @@ class HousekeepingSettings:
             apply_retention,
             finish_erasures,
             raise_followup_items,
+            raise_housing_followups,
         )
     ]
     cron_jobs: ClassVar[list[Any]] = [
@@ -302,6 +313,8 @@ class HousekeepingSettings:
             keep_result=0,
         ),
         cron(waits_for_database(raise_followup_items), minute=7, second=20, keep_result=0),
+        # Hourly too: a visit falls due at the French midnight, seen within the hour.
+        cron(waits_for_database(raise_housing_followups), minute=9, second=20, keep_result=0),
     ]
     on_startup = startup_housekeeping
     on_shutdown = shutdown_clients

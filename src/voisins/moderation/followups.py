@@ -3,7 +3,10 @@
 Four reasons put someone on it: a request nobody answered (raised by the matcher's
 escalation), an isolated person without any activity for a while, a recurring visit
 whose check-in was missed, and an account whose posts keep being withdrawn just after
-their publication (raised by the withdrawal: posts/short_lived.py). Each item records
+their publication (raised by the withdrawal: posts/short_lived.py). Two more concern a
+housing pair rather than one person (raised by housing/pairs.raise_overdue_steps): its
+follow-up visit is due, or its trial period is over without an agreement or an end
+recorded; recording that step closes the item. Each item records
 who contacted the person, when, and the outcome. The two sweeps below run as worker
 cron jobs; the unique index of ``followups`` makes each item appear once per stretch of
 inactivity or per week.
@@ -28,7 +31,14 @@ from voisins.matching.scoring import MatchScore, match_score
 from voisins.pagination import Page, paginate, window
 from voisins.settings import Settings
 
-FollowupReason = Literal["no_response", "isolated", "missed_checkin", "short_lived_posts"]
+FollowupReason = Literal[
+    "no_response",
+    "isolated",
+    "missed_checkin",
+    "short_lived_posts",
+    "housing_visit_due",
+    "housing_trial_over",
+]
 
 
 class ContactIn(Input):
@@ -68,6 +78,18 @@ class Asked(msgspec.Struct, kw_only=True):
     score: MatchScore
 
 
+class HousingPairDue(msgspec.Struct, kw_only=True):
+    """The housing pair an overdue step concerns: the centre's social workers read the
+    pair anyway (housing/pairs.py); its page has the rest. A name is null once its
+    person's account is erased."""
+
+    id: int
+    host_name: str | None
+    young_name: str | None
+    # The visit's due date, or the last day of the trial period.
+    due_on: date
+
+
 class Followup(msgspec.Struct, kw_only=True):
     id: int
     reason: FollowupReason
@@ -82,18 +104,27 @@ class Followup(msgspec.Struct, kw_only=True):
     outcome: str | None
     # A request nobody answered: whom the matcher asked, best score first.
     asked: list[Asked] = []
+    # An overdue housing step: the pair and the due date.
+    housing_pair: HousingPairDue | None = None
 
 
 # The person concerned: the isolated person, the request's author (or, for a missed
-# check-in, the person visited).
+# check-in, the person visited). A housing item concerns a pair, not one person.
 _LIST = """
 SELECT f.id, f.reason, f.centre_id, f.created_at, f.post_id, f.match_id,
        f.contacted_at, f.contacted_by, f.outcome, p.title AS post_title,
-       u.id AS person_id, u.display_name, u.phone, u.email
+       u.id AS person_id, u.display_name, u.phone, u.email,
+       f.housing_pair_id, f.period, hu.display_name AS host_name,
+       yu.display_name AS young_name
 FROM followups f
 LEFT JOIN matches m ON m.id = f.match_id
 LEFT JOIN posts p ON p.id = COALESCE(f.post_id, m.post_id)
 LEFT JOIN users u ON u.id = COALESCE(f.person_id, p.author_id)
+LEFT JOIN housing_pairs hp ON hp.id = f.housing_pair_id
+LEFT JOIN housing_applications ha ON ha.id = hp.host_application_id
+LEFT JOIN users hu ON hu.id = ha.person_id
+LEFT JOIN housing_applications ya ON ya.id = hp.young_application_id
+LEFT JOIN users yu ON yu.id = ya.person_id
 WHERE (f.centre_id = ANY(:centres) OR (CAST(:admin AS boolean) AND f.centre_id IS NULL))
   AND (CAST(:open_only AS boolean) IS FALSE OR f.contacted_at IS NULL)
 ORDER BY f.contacted_at IS NOT NULL, f.created_at, f.id
@@ -149,6 +180,14 @@ def _followup(row: Any) -> Followup:
             phone=row.phone,
             email=row.email,
         )
+    housing_pair = None
+    if row.housing_pair_id is not None:
+        housing_pair = HousingPairDue(
+            id=row.housing_pair_id,
+            host_name=row.host_name,
+            young_name=row.young_name,
+            due_on=row.period,
+        )
     return Followup(
         id=row.id,
         reason=row.reason,
@@ -161,6 +200,7 @@ def _followup(row: Any) -> Followup:
         contacted_at=row.contacted_at,
         contacted_by=row.contacted_by,
         outcome=row.outcome,
+        housing_pair=housing_pair,
     )
 
 

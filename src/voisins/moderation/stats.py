@@ -25,6 +25,20 @@ Definitions (README.md repeats them for the people who read the figures):
   a cell holding fewer than ``MIN_ITEMS_PER_CELL`` posts is left out entirely, and no
   exact point is ever read.
 
+- **Intergenerational housing** (the centre's pairs, ``housing_pairs.centre_id``): each
+  pair is counted by the Paris day of its event, whatever happened to it afterwards —
+  *started*: its trial period began in the period; *confirmed*: its agreement was
+  signed in the period; *ended*: it ended in the period, also per end reason. The
+  *average length* is over the pairs ended in the period that had begun a trial, from
+  the first day of the trial to the end, in days (1 decimal); a proposal that never led
+  to a move has no length. *In trial* and the *open applications* per side are how
+  things stand today, whatever the period. A pair whose people erased their accounts
+  stays, anonymous, and is still counted.
+
+Small numbers: the counts of the centre as a whole are given exactly (those of housing
+too: they name nobody, and the social workers who read them know every pair already);
+only the activity map, which places posts, leaves out its small cells.
+
 Who reads them: administrators, and the social workers who act for the centre — its
 members and the members of its partner centres (``Viewer.centre_ids``). A partnership
 already lets the partners' social workers open every post these figures count, so the
@@ -55,6 +69,7 @@ from voisins.categories import LABELS, Category
 from voisins.errors import Forbidden, Invalid, NotFound
 from voisins.geo import sql as geosql
 from voisins.geo.grid import Cell, cell_polygon
+from voisins.housing.schemas import EndReason
 from voisins.posts.schemas import PostStatus, PublicCell
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -116,6 +131,41 @@ class UnmatchedRequest(msgspec.Struct, kw_only=True):
     title: str | None
 
 
+# (French, English) names of the reasons a housing pair ends, in the export's order.
+END_REASONS: dict[EndReason, tuple[str, str]] = {
+    "not_compatible": ("Rencontre non concluante", "Meeting not conclusive"),
+    "term_reached": ("Terme prévu atteint", "Planned term reached"),
+    "host_request": ("À la demande de l'hôte", "At the host's request"),
+    "young_request": ("À la demande du jeune", "At the young person's request"),
+    "health": ("Santé", "Health"),
+    "moved": ("Déménagement", "Moved away"),
+    "conflict": ("Mésentente", "Conflict"),
+    "other": ("Autre raison", "Other reason"),
+}
+
+
+class EndReasonFigures(msgspec.Struct, kw_only=True):
+    reason: EndReason
+    label_fr: str
+    label_en: str
+    pairs: int
+
+
+class HousingFigures(msgspec.Struct, kw_only=True):
+    """Intergenerational housing of the centre (definitions in the module's docstring)."""
+
+    pairs_started: int
+    pairs_in_trial: int
+    pairs_confirmed: int
+    pairs_ended: int
+    # Every reason, in a fixed order, zero included.
+    ended_by_reason: list[EndReasonFigures]
+    # Days from the trial's first day to the end, 1 decimal; null when none ended.
+    average_length_days: float | None
+    open_host_applications: int
+    open_young_applications: int
+
+
 class CentreStatistics(msgspec.Struct, kw_only=True):
     centre_id: int
     centre_name: str
@@ -123,6 +173,7 @@ class CentreStatistics(msgspec.Struct, kw_only=True):
     totals: Totals
     categories: list[CategoryFigures]
     unmatched: list[UnmatchedRequest]
+    housing: HousingFigures
 
 
 class CellCounts(msgspec.Struct, kw_only=True):
@@ -282,6 +333,63 @@ _CELLS = text(
 )
 
 
+# The centre's housing pairs, each counted by the day of its event; one statement, so
+# the figures agree with each other.
+_HOUSING = text(
+    """
+    WITH pairs AS (
+        SELECT status, trial_started_on, agreement_signed_on, ended_on, end_reason,
+               ended_on BETWEEN :first AND :last AS ended_in_period
+        FROM housing_pairs WHERE centre_id = :centre_id
+    )
+    SELECT
+        (SELECT count(*) FROM pairs WHERE trial_started_on BETWEEN :first AND :last) AS started,
+        (SELECT count(*) FROM pairs WHERE status = 'trial') AS in_trial,
+        (SELECT count(*) FROM pairs
+         WHERE agreement_signed_on BETWEEN :first AND :last) AS confirmed,
+        (SELECT count(*) FROM pairs WHERE ended_in_period) AS ended,
+        (SELECT avg(ended_on - trial_started_on) FROM pairs
+         WHERE ended_in_period AND trial_started_on IS NOT NULL) AS average_days,
+        (SELECT coalesce(jsonb_object_agg(end_reason, n), '{}')
+         FROM (SELECT end_reason, count(*) AS n FROM pairs WHERE ended_in_period
+               GROUP BY end_reason) r) AS by_reason,
+        (SELECT count(*) FROM housing_applications
+         WHERE centre_id = :centre_id AND status = 'open' AND side = 'host') AS open_host,
+        (SELECT count(*) FROM housing_applications
+         WHERE centre_id = :centre_id AND status = 'open' AND side = 'young') AS open_young
+    """
+)
+
+
+async def _housing(conn: AsyncConnection, centre_id: int, period: Period) -> HousingFigures:
+    row = (
+        await conn.execute(
+            _HOUSING, {"centre_id": centre_id, "first": period.from_, "last": period.to}
+        )
+    ).one()
+    by_reason: dict[str, int] = row.by_reason
+    return HousingFigures(
+        pairs_started=row.started,
+        pairs_in_trial=row.in_trial,
+        pairs_confirmed=row.confirmed,
+        pairs_ended=row.ended,
+        ended_by_reason=[
+            EndReasonFigures(
+                reason=reason,
+                label_fr=labels[0],
+                label_en=labels[1],
+                pairs=by_reason.get(reason, 0),
+            )
+            for reason, labels in END_REASONS.items()
+        ],
+        average_length_days=(
+            round(float(row.average_days), 1) if row.average_days is not None else None
+        ),
+        open_host_applications=row.open_host,
+        open_young_applications=row.open_young,
+    )
+
+
 async def _figures(
     conn: AsyncConnection, centre_id: int, access: _Access, period: Period
 ) -> CentreStatistics:
@@ -345,6 +453,7 @@ async def _figures(
             for category, figures in per_category.items()
         ],
         unmatched=unmatched,
+        housing=await _housing(conn, centre_id, period),
     )
 
 
@@ -390,6 +499,40 @@ METRICS: dict[str, tuple[str, str]] = {
 }
 ALL_CATEGORIES = ("Toutes catégories", "All categories")
 _PER_CATEGORY = ("requests", "offers", "requests_matched")
+# Housing rows: their category is intergenerational housing; the pairs ended carry one
+# row per reason, whose label replaces the category.
+HOUSING_CATEGORY = LABELS["hebergement_intergenerationnel"]
+HOUSING_METRICS: dict[str, tuple[str, str]] = {
+    "pairs_started": (
+        "Binômes de logement commencés (période d'essai)",
+        "Housing pairs started (trial period)",
+    ),
+    "pairs_in_trial": (
+        "Binômes de logement en période d'essai aujourd'hui",
+        "Housing pairs in their trial period today",
+    ),
+    "pairs_confirmed": (
+        "Binômes de logement confirmés (convention signée)",
+        "Housing pairs confirmed (agreement signed)",
+    ),
+    "pairs_ended": ("Binômes de logement terminés", "Housing pairs ended"),
+    "average_length_days": (
+        "Durée moyenne des binômes de logement terminés (jours)",
+        "Average length of the housing pairs ended (days)",
+    ),
+    "open_host_applications": (
+        "Candidatures d'hôtes ouvertes aujourd'hui",
+        "Open host applications today",
+    ),
+    "open_young_applications": (
+        "Candidatures de jeunes ouvertes aujourd'hui",
+        "Open young people's applications today",
+    ),
+}
+ENDED_BY_REASON = (
+    "Binômes de logement terminés, par motif",
+    "Housing pairs ended, by reason",
+)
 
 
 def _number(value: float | None, lang: Lang) -> str:
@@ -424,6 +567,13 @@ def render_csv(stats: CentreStatistics, lang: Lang) -> str:
             label = figures.label_fr if lang == "fr" else figures.label_en
             count = getattr(figures, metric)
             writer.writerow((*lead, METRICS[metric][index], label, _number(count, lang)))
+    housing = stats.housing
+    for metric, labels in HOUSING_METRICS.items():
+        value = getattr(housing, metric)
+        writer.writerow((*lead, labels[index], HOUSING_CATEGORY[index], _number(value, lang)))
+    for reason in housing.ended_by_reason:
+        label = reason.label_fr if lang == "fr" else reason.label_en
+        writer.writerow((*lead, ENDED_BY_REASON[index], label, _number(reason.pairs, lang)))
     return out.getvalue()
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated
 
 from litestar import Response, Router, get, post
+from litestar.datastructures import CacheControlHeader
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from voisins.api.deps import CurrentViewer, GeocoderDep, SettingsDep, Tx
@@ -194,21 +195,20 @@ async def generate_document(
 @get(
     "/housing/pairs/{pair_id:int}/documents/{document_id:int}",
     operation_id="getHousingDocument",
-    summary="Download one of the pair's documents (PDF)",
+    summary="Download one of the pair's documents (a PDF attachment: "
+    "charte-binome-{pair_id}.pdf or convention-binome-{pair_id}.pdf)",
     media_type="application/pdf",
+    # Names, birth dates and the host's address: no cache keeps a copy.
+    cache_control=CacheControlHeader(no_store=True),
 )
 async def get_document(
     tx: Tx, viewer: CurrentViewer, pair_id: FromPath[int], document_id: FromPath[int]
 ) -> Response[bytes]:
     filename, pdf = await documents.read_document(tx, viewer, pair_id, document_id)
-    # Names, birth dates and the host's address: no cache keeps a copy.
     return Response(
         pdf,
         media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "Cache-Control": "no-store",
-        },
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 

@@ -12,6 +12,7 @@ host's address: nothing of it is logged, and the file is read only through
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -78,6 +79,9 @@ _environment = jinja2.Environment(
 # WeasyPrint's layout is not documented as safe across threads (fontconfig, Pango):
 # one document at a time per process, off the event loop.
 _render_limiter = anyio.CapacityLimiter(1)
+# WeasyPrint reports each layout step at INFO: nine lines a document, of no use in the
+# service's logs (they hold no personal data; its warnings still come through).
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 
 def _refuse_fetch(url: str, *args: Any, **kwargs: Any) -> NoReturn:

@@ -104,7 +104,10 @@ def _day(value: date | None) -> str:
     if value is None:
         return ""
     written = str(format_date(value, "d MMMM y", locale="fr"))
-    return "1er" + written[1:] if value.day == 1 else written
+    if value.day == 1:
+        written = "1er" + written[1:]
+    # One piece: a line never ends on « 1er » with the month on the next.
+    return written.replace(" ", "\u00a0")
 
 
 def _euros(amount: int) -> str:

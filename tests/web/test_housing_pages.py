@@ -10,8 +10,12 @@ from html import unescape
 from typing import Any
 
 from litestar.testing import AsyncTestClient
+from playwright.async_api import Browser, expect
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from voisins.app import create_app
+from voisins.settings import Settings
 
 from ..support.housing import (
     API,
@@ -27,6 +31,7 @@ from ..support.housing import (
 )
 from ..support.people import Person
 from ..support.world import HOME_ALICE, World, build_world
+from .conftest import axe_violations, new_page, screenshot
 from .test_pages import csrf_of
 
 SECRET_NOTE = "Note du centre : dossier à surveiller"
@@ -403,3 +408,47 @@ async def test_every_link_of_the_housing_pages_leads_somewhere(
                 assert target.content.startswith(b"%PDF")
     assert f"/logement/binomes/{pair_id}/documents/{document.json()['id']}" in followed
     assert "/logement/candidature?cote=jeune" not in followed  # Basile has applied
+
+
+async def test_the_pages_fit_a_small_phone_and_pass_the_accessibility_check(
+    browser: Browser, live_server: str, settings: Settings, engine: AsyncEngine
+) -> None:
+    """At 360 px, larger text on: no page scrolls sideways, none has a serious or
+    critical axe violation; the form's refusal too."""
+    async with AsyncTestClient(create_app(settings)) as client:
+        world = await build_world(client, engine)
+        housing = await applications(client, world)
+        pair_id = await propose(client, world, housing)
+        url = f"/housing/pairs/{pair_id}"
+        await step(client, world.worker_18, url, "meeting", 3)
+        await step(client, world.worker_18, url, "trial", 1)
+        charter = await client.post(
+            f"{API}{url}/documents", json={"kind": "charter"}, headers=world.worker_18.headers
+        )
+        assert charter.status_code == 201, charter.text
+    page = await new_page(browser, live_server, viewport={"width": 360, "height": 740})
+    await page.context.add_cookies(
+        [{"name": "voisins_session", "value": world.basile.token, "url": live_server}]
+    )
+    await page.goto("/logement")
+    await page.get_by_role("button", name="Texte plus grand").click()
+    for path in (
+        "/logement",
+        "/logement/candidature?cote=hote",
+        "/logement/candidature?cote=jeune",
+        f"/logement/candidatures/{housing.young_application}",
+        f"/logement/binomes/{pair_id}",
+    ):
+        response = await page.goto(path)
+        assert response is not None and response.status == 200, path
+        await screenshot(page, "housing" + path.replace("/", "-").replace("?", "_"))
+        overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, (path, f"{overflow}px wider than the screen")
+        assert await axe_violations(page) == [], path
+    # A refused form: the messages next to the fields pass too.
+    await page.goto("/logement/candidature?cote=hote")
+    await page.get_by_role("button", name="Envoyer ma candidature").click()
+    await expect(page.locator("#birth_date-error")).to_be_visible()
+    assert await axe_violations(page) == []
+    assert await page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+    await screenshot(page, "housing-apply-refused")

@@ -37,6 +37,20 @@ from voisins.geo.grid import cell_centre, cell_polygon, distance_m, snap
 from voisins.notify.signing import unsubscribe_token
 from voisins.settings import Settings, load_settings
 
+from .support.housing import (
+    ODILE_HOME_ADDRESS,
+    STUDY_BASILE,
+    host_body,
+    in_days,
+    years_ago,
+    young_body,
+)
+from .support.housing_world import (
+    ELSEWHERE,
+    STUDY_ADDRESS,
+    HousingWorld,
+    with_housing,
+)
 from .support.people import PASSWORD, Person
 from .support.world import (
     ADDRESS_ALICE,
@@ -77,8 +91,11 @@ PLACES = {
         Place("basile", HOME_BASILE),
         Place("vera", HOME_VERA),
         Place("victor", HOME_VICTOR),
-        Place("odile", HOME_ODILE),
+        # Odile's home is also where she hosts (her housing application's address).
+        Place("odile", HOME_ODILE, ODILE_HOME_ADDRESS),
         Place("outside", HOME_OUTSIDE),
+        # Basile's place of study (his housing application): his and his centre's.
+        Place("study_basile", STUDY_BASILE, STUDY_ADDRESS),
     )
 }
 
@@ -101,7 +118,7 @@ VOLUNTEERS = frozenset({"vera", "victor"})
 ENTITLED: dict[str, frozenset[str]] = {
     "anonymous": frozenset(),
     "alice": frozenset({"alice"}),
-    "basile": frozenset({"basile"}),
+    "basile": frozenset({"basile", "study_basile"}),
     "vera": frozenset({"vera"}),  # her own volunteer home
     "victor": frozenset({"victor"}),
     "stranger": frozenset({"outside"}),  # the author of the post outside every centre
@@ -271,6 +288,27 @@ _REPORTED_CONVERSATIONS = text(
 )
 
 
+# Housing (housing/): an application's place and person are its centre's social
+# workers'; a pair names each side to the other once the meeting introduced them, and
+# shows the host's home to the young person while it lasts.
+_HOUSING_APPLICATIONS = text(
+    """
+    SELECT person_id, centre_id, ST_X(point) AS lon, ST_Y(point) AS lat
+    FROM housing_applications
+    """
+)
+_HOUSING_PAIRS_INTRODUCED = text(
+    """
+    SELECT ha.person_id AS host, ya.person_id AS young, p.status,
+           ST_X(ha.point) AS lon, ST_Y(ha.point) AS lat
+    FROM housing_pairs p
+    JOIN housing_applications ha ON ha.id = p.host_application_id
+    JOIN housing_applications ya ON ya.id = p.young_application_id
+    WHERE p.introduced_on IS NOT NULL
+    """
+)
+
+
 _ALL_MATCHES = text(
     """
     SELECT m.volunteer_id, p.author_id,
@@ -294,6 +332,20 @@ async def entitlement(engine: AsyncEngine, world: World) -> Entitlement:
         rows = (await conn.execute(_MATCHES_EVER_CONFIRMED)).all()
         every_match = (await conn.execute(_ALL_MATCHES)).all()
         reported = (await conn.execute(_REPORTED_CONVERSATIONS)).all()
+        applications = (await conn.execute(_HOUSING_APPLICATIONS)).all()
+        introduced = (await conn.execute(_HOUSING_PAIRS_INTRODUCED)).all()
+    for row in applications:
+        for viewer in ("worker_18", "worker_20"):
+            if centres[viewer] == row.centre_id:
+                people[viewer] |= {names.get(row.person_id)} - {None}
+                places[viewer] |= {place_at(row.lon, row.lat)} - {None}
+    for row in introduced:
+        host, young = names.get(row.host), names.get(row.young)
+        for one, other in ((host, young), (young, host)):
+            if one is not None and other is not None and one in people:
+                people[one].add(other)
+        if young in places and row.status != "ended":
+            places[young] |= {place_at(row.lon, row.lat)} - {None}
     # Administrators run the service: they may see who a failed delivery was for.
     people["admin"] |= set(names.values())
     # Social workers oversee their centre's matches (they review them): they may know
@@ -523,6 +575,8 @@ class Ctx:
     # Basile's report of one of Victor's messages: it brings their conversation to the
     # centres it reached.
     message_report: int = 0
+    # Intergenerational housing: applications, a pair proposed (tests/support/housing_world).
+    housing: HousingWorld | None = None
     serial: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def unique(self) -> int:
@@ -604,6 +658,37 @@ def _consent(ctx: Ctx) -> dict[str, Any]:
     }
 
 
+def _housing(ctx: Ctx) -> HousingWorld:
+    assert ctx.housing is not None
+    return ctx.housing
+
+
+def _every_application(ctx: Ctx, viewer: str) -> list[Call]:
+    return [Call({"application_id": a}) for a in _housing(ctx).applications]
+
+
+def _every_pair(ctx: Ctx, viewer: str) -> list[Call]:
+    # The seeded pair, and the one the sweep proposes (the next id).
+    return [Call({"pair_id": p}) for p in (_housing(ctx).pair, _housing(ctx).pair + 1)]
+
+
+def _create_housing_application(ctx: Ctx, viewer: str) -> list[Call]:
+    """Residents apply as young people (Alice, Basile and Victor have an application in
+    progress: 409); social workers try to record a host application for Odile (worker_18
+    has one: 409; worker_20 does not act for her: 422)."""
+    world = ctx.world
+    if viewer in ("worker_18", "worker_20", "admin"):
+        centre = world.centre_20 if viewer == "worker_20" else world.centre_18
+        return [Call(json=host_body(centre, world.odile_id))]
+    where = {"lon": ELSEWHERE[0], "lat": ELSEWHERE[1]}
+    # Born on a day no seeded applicant was (their birth dates are hunted for).
+    return [Call(json=young_body(world.centre_18, location=where, birth_date=years_ago(23)))]
+
+
+def _step_body(kind: str) -> dict[str, Any]:
+    return {"kind": kind, "done_on": in_days(0), "outcome": "favourable"}
+
+
 def _every_centre(ctx: Ctx) -> list[Call]:
     return [Call({"centre_id": c}) for c in (ctx.world.centre_18, ctx.world.centre_20, ctx.lyon)]
 
@@ -672,6 +757,19 @@ READS: dict[str, Plan] = {
     "reportedConversation": lambda ctx, v: [
         Call({"report_id": r}) for r in (ctx.message_report, ctx.message_report + 1000)
     ],
+    # Intergenerational housing: the person's and the centre's; a pair its two people's
+    # only once introduced.
+    "listHousingApplications": lambda ctx, v: [
+        Call(),
+        Call(query={"side": "host"}),
+        Call(query={"status": "open"}),
+    ],
+    "getHousingApplication": _every_application,
+    "listHousingCandidates": _every_application,
+    "listHousingPairs": lambda ctx, v: [Call(), Call(query={"live": True})],
+    "getHousingPair": _every_pair,
+    # The charter the sweep draws up (the first document).
+    "getHousingDocument": lambda ctx, v: [Call({"pair_id": _housing(ctx).pair, "document_id": 1})],
 }
 MATCH_READS = (
     "listPropositions",
@@ -679,6 +777,13 @@ MATCH_READS = (
     "listPostMatches",
     "matchHistory",
     "getConversation",
+)
+HOUSING_READS = (
+    "listHousingApplications",
+    "getHousingApplication",
+    "listHousingPairs",
+    "getHousingPair",
+    "getHousingDocument",
 )
 WRITES: dict[str, Plan] = {
     "addWebhook": lambda ctx, v: [
@@ -808,6 +913,44 @@ WRITES: dict[str, Plan] = {
     "eraseAssistedResident": lambda ctx, v: [
         Call({"resident_id": ctx.spare_resident}, json={"confirm": True})
     ],
+    # Housing: applications, steps, a second pair proposed; the seeded pair is introduced
+    # (meeting), its charter drawn up, its trial begun, and it ends (before the end every
+    # viewer reads housing again: the young person now sees the host's home).
+    "createHousingApplication": _create_housing_application,
+    "recordHousingApplicationStep": lambda ctx, v: [
+        Call({"application_id": _housing(ctx).host_2}, json=_step_body("home_visit")),
+        Call({"application_id": _housing(ctx).young_2}, json=_step_body("references")),
+    ],
+    "withdrawHousingApplication": lambda ctx, v: [
+        Call({"application_id": _housing(ctx).spare_young})
+    ],
+    "proposeHousingPair": lambda ctx, v: [
+        Call(
+            json={
+                "host_application_id": _housing(ctx).host_2,
+                "young_application_id": _housing(ctx).young_2,
+            }
+        )
+    ],
+    "recordHousingPairStep": lambda ctx, v: [
+        Call({"pair_id": _housing(ctx).pair}, json=_step_body("meeting")),
+        Call({"pair_id": _housing(ctx).pair}, json=_step_body("trial")),
+    ],
+    "generateHousingDocument": lambda ctx, v: [
+        Call({"pair_id": _housing(ctx).pair}, json={"kind": kind})
+        for kind in ("charter", "agreement")
+    ],
+    "endHousingPair": lambda ctx, v: [
+        Call(
+            {"pair_id": _housing(ctx).pair},
+            json={
+                "reason": "young_request",
+                "ended_on": in_days(0),
+                "host_feedback": "Très bonne entente.",
+                "young_feedback": "Merci pour tout.",
+            },
+        )
+    ],
     # Safeguarding, last: a block withdraws propositions the match writes above need.
     "createReport": lambda ctx, v: [
         Call(json={"post_id": ctx.world.posts["alice"], "reason": "inappropriate"}),
@@ -838,7 +981,12 @@ WRITES: dict[str, Plan] = {
 # After these writes every viewer runs the match reads again, so that the states they
 # lead to (confirmed, confirmed after review, cancelled) are scanned before later writes
 # move on; the full read pass runs once more at the end.
-CHECKPOINTS = frozenset({"acceptMatch", "approveMatch", "cancelMatch"})
+CHECKPOINTS = {
+    "acceptMatch": MATCH_READS,
+    "approveMatch": MATCH_READS,
+    "cancelMatch": MATCH_READS,
+    "generateHousingDocument": HOUSING_READS,
+}
 # Operations the privacy sweep does not call, and why each cannot show a place.
 NOT_CALLED = {
     # A stream that never ends; it carries {"type", "event_id"} only (tests/notify).
@@ -943,12 +1091,14 @@ async def make_ctx(client: AsyncTestClient, engine: AsyncEngine) -> Ctx:
         headers=world.basile.headers,
     )
     assert report.status_code == 201, report.text
+    housing = await with_housing(client, world)
     return Ctx(
         world,
         lyon.json()["id"],
         dead_letter=dead,
         spare_resident=spare.json()["id"],
         message_report=report.json()["id"],
+        housing=housing,
     )
 
 
@@ -1008,7 +1158,7 @@ async def sweep(
             await run(viewer, op_id, plan, "writes")
         if op_id in CHECKPOINTS:
             for viewer in VIEWERS:
-                for read in MATCH_READS:
+                for read in CHECKPOINTS[op_id]:
                     await run(viewer, read, READS[read], f"after {op_id}")
     for viewer in VIEWERS:
         for op_id, plan in READS.items():
@@ -1328,6 +1478,60 @@ async def test_no_response_or_event_shows_another_persons_place_or_a_fine_distan
     closed = body("alice", "getConversation", alice_vera, "after")
     assert closed["closed_because"] == "blocked"
     assert closed["their_contacts"] == {"phone": None, "email": None}
+
+    # Intergenerational housing. A birth date is its person's and their centre's.
+    housing = _housing(ctx)
+    may_know_birth = {"odile": {"worker_18"}, "jeanne": {"worker_18"}}
+    for name in ("basile", "alice", "victor"):
+        may_know_birth[name] = {name, "worker_18"}
+    problems = [
+        f"{s.phase}: {s.viewer} {s.op_id} {s.url} -> {s.status}: {name}'s birth date"
+        for s in seen
+        for name, born in housing.birth_dates.items()
+        if s.viewer not in may_know_birth[name]
+        and born in (s.body if isinstance(s.body, str) else json.dumps(s.body))
+    ]
+    assert not problems, "\n".join(problems)
+    young_url = f"/housing/applications/{housing.young}"
+    basiles = body("basile", "getHousingApplication", young_url)
+    assert reveals(basiles, PLACES["study_basile"]) and basiles["address"] == STUDY_ADDRESS
+    assert basiles["birth_date"] == housing.birth_dates["basile"]
+    # The proposal is not told: his application reads open, without a pairing.
+    assert basiles["status"] == "open" and basiles["pair_id"] is None
+    assert reveals(body("worker_18", "getHousingApplication", young_url), PLACES["study_basile"])
+    host_url = f"/housing/applications/{housing.host}"
+    assert reveals(body("worker_18", "getHousingApplication", host_url), PLACES["odile"])
+    # The young person sees the host's home from the meeting to the end, not before, not
+    # after; nobody else but the centre ever reads the pair.
+    pair_url = f"/housing/pairs/{housing.pair}"
+    assert answer("basile", "getHousingPair", pair_url).status == 404
+    during = body("basile", "getHousingPair", pair_url, "after generateHousingDocument")
+    assert during["status"] == "trial" and during["host_address"] == ODILE_HOME_ADDRESS
+    assert reveals(during, PLACES["odile"]) and not reveals(during, PLACES["study_basile"])
+    assert during["host_feedback"] is None and all(st["note"] is None for st in during["steps"])
+    ended = body("basile", "getHousingPair", pair_url, "after")
+    assert ended["status"] == "ended" and not reveals(ended, PLACES["odile"])
+    assert not reveals(body("worker_18", "getHousingPair", pair_url, "after"), PLACES["odile"])
+    for s in seen:
+        pair_read = s.op_id in ("getHousingPair", "getHousingDocument")
+        if pair_read and s.viewer not in ("worker_18", "basile"):
+            assert s.status in (401, 404), (s.viewer, s.url, s.status)
+        # Candidates are the social worker's: an applicant is refused their own (403).
+        if s.op_id == "listHousingCandidates" and s.viewer != "worker_18":
+            assert s.status in (401, 403, 404), (s.viewer, s.url, s.status)
+    housing_writes = {
+        op_id: outcome(op_id)
+        for op_id in WRITES
+        if "Housing" in op_id and op_id != "createHousingApplication"
+    }
+    for op_id, statuses in housing_writes.items():
+        succeeded = {v for v, status in statuses.items() if status < 300}
+        expected = {"victor"} if op_id == "withdrawHousingApplication" else {"worker_18"}
+        assert succeeded == expected, (op_id, statuses)
+    created = outcome("createHousingApplication")
+    assert {v for v, status in created.items() if status == 201} == {"vera", "stranger"}, created
+    candidates = body("worker_18", "listHousingCandidates", f"{host_url}/candidates")
+    assert candidates and all(_is_band(c["fit"]["distance"]) for c in candidates)
 
     # The events the sweep caused (published, withdrawn, closed posts, password resets,
     # every step of a match) carry ids, never places: their jobs go through Redis and

@@ -208,6 +208,30 @@ async def test_missing_answers_are_named_and_nothing_is_written(
     assert await count_applications(engine) == 0
     # An unknown side is no page.
     assert (await client.get("/logement/candidature?cote=autre")).status_code == 404
+    # Odd answers are answers to correct, never an error of the site.
+    for odd in (
+        {"room_floor": "--5"},
+        {"centre_id": "99999"},
+        {"centre_id": "١٢"},
+        {"lon": "abc"},
+        {"lon": "nan", "lat": "inf"},
+        {"monthly_eur": "1e3"},
+        {"birth_date": "1950-02-30"},
+        {"formulas": ["solidarity", "modest_rent"]},
+        {"about": "x" * 2001},
+        {"available_until": in_days(1)},
+        {"languages": "français"},
+        {"services": "ménage"},
+    ):
+        answered = await send(client, "hote", host_form(world.centre_18) | odd)
+        assert 400 <= answered.status_code < 500, (odd, answered.status_code)
+        assert 'role="alert"' in answered.text, odd
+    for path in (
+        "/logement/candidatures/99999999999999999999",
+        "/logement/binomes/9223372036854775808",
+        "/logement/binomes/1/documents/9223372036854775807",
+    ):
+        assert (await client.get(path)).status_code in (400, 404), path
 
 
 async def _notes_recorded(client: AsyncTestClient, world: World) -> Housing:

@@ -10,6 +10,7 @@ does not exist."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote
@@ -165,6 +166,7 @@ CONFLICT = "conflict"
 DATES = ("birth_date", "available_from", "available_until")
 ROOM_NUMBERS = {"room_size_m2": (5, 100), "room_floor": (-1, 60)}
 HABITS = ("has_pets", "accepts_pets", "smokes", "accepts_smoker")
+WHOLE = re.compile(r"-?[0-9]{1,5}")
 
 
 def _today() -> date:
@@ -291,10 +293,9 @@ def _date(values: dict[str, Any], name: str) -> date | None:
 
 
 def _whole(values: dict[str, Any], name: str) -> int | None:
+    """A small whole number typed in a field (ASCII digits: ``int`` takes others too)."""
     text = wizard.text_of(values, name).replace(" ", "")
-    if not (text.lstrip("-").isdecimal() and len(text) < 6):
-        return None
-    return int(text)
+    return int(text) if WHOLE.fullmatch(text) else None
 
 
 def _check_form(side: str, values: dict[str, Any]) -> dict[str, str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -169,9 +170,20 @@ async def test_the_housekeeping_worker_raises_overdue_housing_steps_from_its_cro
 # ---------------------------------------------------------------------------------------
 
 
-async def _second_pair(client: AsyncTestClient, world: World) -> int:
-    """Two more people of the Goutte d'Or apply themselves; their pair moved in 5 days
-    ago and is in its trial."""
+@dataclass
+class SelfApplied:
+    pair: int
+    host: Person
+    young: Person
+    host_application: int
+    young_application: int
+
+
+async def self_applied_pair(
+    client: AsyncTestClient, world: World, *, moved_in_days_ago: int = 5
+) -> SelfApplied:
+    """Two more people of the Goutte d'Or, Henriette (host) and Yanis (young), apply
+    themselves; their pair moved in ``moved_in_days_ago`` days ago and is in its trial."""
     host_person = await register(client, "Henriette")
     young_person = await register(client, "Yanis")
     host = await ok(
@@ -191,7 +203,13 @@ async def _second_pair(client: AsyncTestClient, world: World) -> int:
     for app_id, kinds in ((host["id"], ("interview", "home_visit")),
                           (young["id"], ("interview", "references"))):  # fmt: skip
         for kind in kinds:
-            await step(client, world.worker_18, f"/housing/applications/{app_id}", kind, 30)
+            await step(
+                client,
+                world.worker_18,
+                f"/housing/applications/{app_id}",
+                kind,
+                moved_in_days_ago + 25,
+            )
     pair = await ok(
         await client.post(
             f"{API}/housing/pairs",
@@ -200,9 +218,15 @@ async def _second_pair(client: AsyncTestClient, world: World) -> int:
         )
     )
     url = f"/housing/pairs/{pair['id']}"
-    await step(client, world.worker_18, url, "meeting", 8)
-    await step(client, world.worker_18, url, "trial", 5)
-    return int(pair["id"])
+    await step(client, world.worker_18, url, "meeting", moved_in_days_ago + 3)
+    await step(client, world.worker_18, url, "trial", moved_in_days_ago)
+    return SelfApplied(
+        pair=int(pair["id"]),
+        host=host_person,
+        young=young_person,
+        host_application=host["id"],
+        young_application=young["id"],
+    )
 
 
 async def _first_pair_ended(client: AsyncTestClient, world: World) -> Housing:
@@ -232,7 +256,7 @@ async def test_the_statistics_count_started_confirmed_and_ended_pairs_with_reaso
 ) -> None:
     world = await build_world(client, engine)
     await _first_pair_ended(client, world)
-    await _second_pair(client, world)
+    await self_applied_pair(client, world)
     # One more young person waits, Alice.
     await ok(
         await client.post(

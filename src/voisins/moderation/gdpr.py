@@ -6,9 +6,9 @@ records.
   transaction) then ``gdpr_erase.finish_redis`` after the commit.
 - Jobs (worker.py): ``apply_retention`` daily — support records are anonymised
   ``support_retention_days`` (two years by default) after the last contact
-  (``last_contact_at`` in sql/0009_gdpr.sql), conversation texts as long after they were
-  written, and the audit trail is purged after 12 months; ``finish_erasures`` finishes
-  the Redis part of erasures that met a Redis outage.
+  (``last_contact_at`` in sql/0009_gdpr.sql, with housing since sql/0022), conversation
+  texts as long after they were written, and the audit trail is purged after 12 months;
+  ``finish_erasures`` finishes the Redis part of erasures that met a Redis outage.
 """
 
 from __future__ import annotations
@@ -116,6 +116,7 @@ async def finish_erasure(engine: AsyncEngine, redis: Redis, erasure_id: int) -> 
 # (``support_retention_days``); each skips what is already anonymised, so a run that
 # repeats changes nothing.
 _RETENTION: dict[str, str] = {
+    # A housing pair's item concerns its two people: neither may have been in contact.
     "followup_outcomes": """
         UPDATE followups f SET outcome = NULL
         WHERE f.outcome IS NOT NULL
@@ -125,6 +126,46 @@ _RETENTION: dict[str, str] = {
                 (SELECT author_id FROM posts WHERE id = f.post_id),
                 (SELECT p.author_id FROM matches m JOIN posts p ON p.id = m.post_id
                  WHERE m.id = f.match_id))), '-infinity') < :cutoff
+          AND NOT EXISTS (
+                SELECT 1 FROM housing_pairs hp JOIN housing_applications a
+                    ON a.id IN (hp.host_application_id, hp.young_application_id)
+                WHERE hp.id = f.housing_pair_id AND last_contact_at(a.person_id) >= :cutoff)
+    """,
+    # Intergenerational housing: a pair ended before the cut-off (a French day), whose
+    # two people have had no contact since, loses its steps' notes, both sides'
+    # feedback and its documents; its dates, status and end reason stay for the
+    # statistics. (A side erased already has no application: nothing to wait for.)
+    "housing_pairs": """
+        WITH old AS (
+            SELECT hp.id FROM housing_pairs hp
+            LEFT JOIN housing_applications ha ON ha.id = hp.host_application_id
+            LEFT JOIN housing_applications ya ON ya.id = hp.young_application_id
+            WHERE hp.status = 'ended'
+              AND hp.ended_on < CAST(CAST(:cutoff AS timestamptz) AT TIME ZONE 'Europe/Paris'
+                                     AS date)
+              AND (hp.host_feedback IS NOT NULL OR hp.young_feedback IS NOT NULL
+                   OR EXISTS (SELECT 1 FROM housing_steps s
+                              WHERE s.pair_id = hp.id AND s.note IS NOT NULL)
+                   OR EXISTS (SELECT 1 FROM housing_documents d WHERE d.pair_id = hp.id))
+              AND (ha.person_id IS NULL OR last_contact_at(ha.person_id) < :cutoff)
+              AND (ya.person_id IS NULL OR last_contact_at(ya.person_id) < :cutoff)
+        ), notes AS (
+            UPDATE housing_steps s SET note = NULL FROM old
+            WHERE s.pair_id = old.id AND s.note IS NOT NULL
+        ), documents AS (
+            DELETE FROM housing_documents d USING old WHERE d.pair_id = old.id
+        )
+        UPDATE housing_pairs hp SET host_feedback = NULL, young_feedback = NULL
+        FROM old WHERE hp.id = old.id
+    """,
+    # An application withdrawn or closed before the cut-off, its person out of contact
+    # since: the notes of its interviews, home visit and references go.
+    "housing_application_notes": """
+        UPDATE housing_steps s SET note = NULL
+        FROM housing_applications a
+        WHERE s.application_id = a.id AND s.note IS NOT NULL
+          AND a.status IN ('withdrawn', 'closed') AND a.updated_at < :cutoff
+          AND last_contact_at(a.person_id) < :cutoff
     """,
     "consent_notes": """
         UPDATE consents c SET note = NULL

@@ -10,6 +10,16 @@ descriptions, every free text they or others wrote about them (conversation text
 included: see ``_CONVERSATIONS``), their sessions, notifications, preferences and stored
 responses.
 
+Intergenerational housing: their applications go (birth date, address, exact place,
+texts; the steps of the applications with them, by the foreign key's cascade). A pair
+they were in stays, anonymous, for the centre's statistics: its link to their
+application becomes NULL (the foreign key), and it loses what was written about the
+two of them — its documents (the charter and agreement name both and give the host's
+address), its steps' notes, both sides' feedback, the follow-up outcomes about it. The
+other person's application is theirs and stays as it is. A pair still in progress is
+not ended here: the centre ends it with the real reason (its follow-up list keeps
+reminding it of the visits due).
+
 Redis holds two things keyed by a person: the login attempt counter of their e-mail
 address (an HMAC pseudonym, accounts/ratelimit.py) and the moments of their recent
 publications, withdrawals and pauses (by user id, accounts/quotas.py). Their keys are
@@ -158,6 +168,18 @@ _CONVERSATIONS = (
     "AND ((r.side = 'volunteer' AND m.volunteer_id = :p) "
     "  OR (r.side = 'requester' AND p.author_id = :p))",
 )
+# Housing: the pairs keep their dates, status and end reason for the statistics; what
+# was written about the two people goes, then the person's applications (and their
+# steps, by the cascade; the pairs' links to them become NULL).
+_HOUSING = (
+    "DELETE FROM housing_documents WHERE pair_id = ANY(:housing_pairs)",
+    "UPDATE housing_steps SET note = NULL WHERE pair_id = ANY(:housing_pairs) AND note IS NOT NULL",
+    "UPDATE housing_pairs SET host_feedback = NULL, young_feedback = NULL "
+    "WHERE id = ANY(:housing_pairs)",
+    "UPDATE followups SET outcome = NULL WHERE housing_pair_id = ANY(:housing_pairs) "
+    "AND outcome IS NOT NULL",
+    "DELETE FROM housing_applications WHERE person_id = :p",
+)
 _DELETES = (
     "DELETE FROM sessions WHERE user_id = :p",
     "DELETE FROM password_resets WHERE user_id = :p",
@@ -193,7 +215,9 @@ async def erase(
             await conn.execute(
                 text(
                     "SELECT title, description, address FROM posts WHERE author_id = :p "
-                    "UNION ALL SELECT NULL, NULL, address FROM volunteers WHERE user_id = :p"
+                    "UNION ALL SELECT NULL, NULL, address FROM volunteers WHERE user_id = :p "
+                    "UNION ALL SELECT about, occupation_detail, address "
+                    "FROM housing_applications WHERE person_id = :p"
                 ),
                 {"p": person_id},
             )
@@ -235,8 +259,21 @@ async def erase(
             )
         ).scalars()
     )
+    housing_pairs = list(
+        (
+            await conn.execute(
+                text(
+                    "SELECT hp.id FROM housing_applications a JOIN housing_pairs hp "
+                    "ON a.id IN (hp.host_application_id, hp.young_application_id) "
+                    "WHERE a.person_id = :p"
+                ),
+                {"p": person_id},
+            )
+        ).scalars()
+    )
     params: dict[str, Any] = {
         "p": person_id,
+        "housing_pairs": housing_pairs,
         "posts": own_posts,
         "matches": matches,
         "own_matches": own_matches,
@@ -268,6 +305,7 @@ async def erase(
         "UPDATE followups SET outcome = NULL WHERE outcome IS NOT NULL "
         "AND (person_id = :p OR post_id = ANY(:posts) OR match_id = ANY(:matches))",
         *_CONVERSATIONS,
+        *_HOUSING,
         *_DELETES,
     ):
         await conn.execute(text(statement), params)

@@ -5,10 +5,20 @@ The export holds the person's own data — their exact home and addresses includ
 they may see them — and nothing that belongs to someone else: the other side of a match
 is not named, reports about the person are only counted (never who filed them or what
 they said), the notes social workers wrote about others are left out.
+
+Intergenerational housing: the person's applications (every field, their own address,
+exact place and birth date included), the steps of their applications and of their
+pairs with the centre's notes (the right of access covers what the centre recorded about
+them), their pairs with the other person's first name only, and the pair's documents
+(the charter and the agreement they signed, as PDF). Neither side learns of the other
+before the centre introduces them: a pair proposed but not yet introduced is given
+without the other person's name nor its steps' notes, which would tell it. The other
+person's feedback at the end is theirs and stays out.
 """
 
 from __future__ import annotations
 
+import base64
 from datetime import date, datetime
 from typing import Any
 
@@ -26,7 +36,9 @@ FORMAT = "voisins.export/1"
 NOTICE_FR = (
     "Voici toutes les données que voisins conserve sur vous. Les personnes avec qui vous "
     "avez été mis en relation n'y sont pas nommées : leurs données sont les leurs ; de vos "
-    "conversations, seuls vos messages y figurent. Les "
+    "conversations, seuls vos messages y figurent ; de la personne avec qui le centre vous "
+    "a proposé un logement intergénérationnel, seul le prénom, une fois que le centre vous "
+    "a présentés l'un à l'autre. Les "
     "signalements vous concernant ne sont indiqués que par leur nombre ; l'identité des "
     "personnes qui les ont faits n'est jamais communiquée. Pour toute question, adressez-vous "
     "à votre centre social."
@@ -34,7 +46,9 @@ NOTICE_FR = (
 NOTICE_EN = (
     "This is all the data voisins holds about you. The people you were matched with are "
     "not named: their data is theirs; of your conversations, only your messages are "
-    "given. Reports about you are given as a count only; who "
+    "given; of the person the centre paired you with for intergenerational housing, only "
+    "the first name, once the centre introduced you. Reports about you are given as a "
+    "count only; who "
     "made them is never disclosed. Ask your centre social for anything else."
 )
 
@@ -231,6 +245,85 @@ class ReportsAboutMe(msgspec.Struct, kw_only=True):
     note_en: str = "How many reports concern you. Who made them and what they say is not given."
 
 
+class HousingStepData(msgspec.Struct, kw_only=True):
+    """A step the centre recorded, with its note (None: none written, erased by the
+    retention of support records, or withheld before the introduction)."""
+
+    id: int
+    kind: str
+    done_on: date
+    outcome: str
+    note: str | None
+    recorded_at: datetime
+
+
+class HousingApplicationData(msgspec.Struct, kw_only=True):
+    id: int
+    side: str  # "host" or "young"
+    status: str
+    centre_id: int
+    # True when a social worker recorded it for the person.
+    recorded_by_social_worker: bool
+    birth_date: date
+    available_from: date
+    available_until: date | None
+    formulas: list[str]
+    monthly_eur: int
+    services: list[str]
+    languages: list[str]
+    has_pets: bool
+    accepts_pets: bool
+    smokes: bool
+    accepts_smoker: bool
+    rhythm: str
+    room_m2: int | None
+    floor: int | None
+    lift: bool | None
+    private_bathroom: bool | None
+    furnished: bool | None
+    occupation: str | None
+    occupation_detail: str | None
+    # The host's home, or the young person's place of study or work.
+    location: Home
+    cell_key: str
+    about: str
+    created_at: datetime
+    updated_at: datetime
+    steps: list[HousingStepData]
+
+
+class HousingDocumentData(msgspec.Struct, kw_only=True):
+    id: int
+    kind: str  # "charter" or "agreement"
+    generated_at: datetime
+    sha256: str
+    pdf_base64: str
+
+
+class HousingPairData(msgspec.Struct, kw_only=True):
+    """A pairing the centre proposed; the other person by first name only."""
+
+    id: int
+    side: str  # my side: "host" or "young"
+    my_application_id: int
+    status: str
+    centre_id: int
+    # None before the centre introduced us, or once their account is erased.
+    other_first_name: str | None
+    proposed_at: datetime
+    introduced_on: date | None
+    trial_started_on: date | None
+    trial_ends_on: date | None
+    agreement_signed_on: date | None
+    next_visit_due: date | None
+    ended_on: date | None
+    end_reason: str | None
+    # What I said at the end (the other side's words are theirs).
+    my_feedback: str | None
+    steps: list[HousingStepData]
+    documents: list[HousingDocumentData]
+
+
 class PersonalData(msgspec.Struct, kw_only=True):
     format: str
     generated_at: datetime
@@ -251,6 +344,8 @@ class PersonalData(msgspec.Struct, kw_only=True):
     reports_about_me: ReportsAboutMe
     blocks: list[BlockData]
     sessions: list[SessionData]
+    housing_applications: list[HousingApplicationData]
+    housing_pairs: list[HousingPairData]
 
 
 async def _rows(conn: AsyncConnection, sql: str, person_id: int) -> list[Any]:
@@ -403,6 +498,135 @@ FROM sessions WHERE user_id = :p AND expires_at > now() ORDER BY created_at
 """
 
 
+_HOUSING_APPLICATIONS = f"""
+SELECT a.*, {geosql.lon_lat("a.point")}
+FROM housing_applications a WHERE a.person_id = :p ORDER BY a.created_at, a.id
+"""
+# My pairs, on either side; the other person's first name once we were introduced.
+_HOUSING_PAIRS = """
+SELECT hp.*, mine.side, mine.id AS my_application_id,
+       CASE WHEN hp.introduced_on IS NOT NULL THEN ou.display_name END AS other_first_name
+FROM housing_applications mine
+JOIN housing_pairs hp ON mine.id IN (hp.host_application_id, hp.young_application_id)
+LEFT JOIN housing_applications other ON other.id = CASE
+    WHEN mine.side = 'host' THEN hp.young_application_id ELSE hp.host_application_id END
+LEFT JOIN users ou ON ou.id = other.person_id AND ou.status <> 'erased'
+WHERE mine.person_id = :p
+ORDER BY hp.proposed_at, hp.id
+"""
+_HOUSING_STEPS = """
+SELECT s.id, s.application_id, s.pair_id, s.kind, s.done_on, s.outcome, s.note,
+       s.recorded_at
+FROM housing_steps s
+WHERE s.application_id = ANY(:applications) OR s.pair_id = ANY(:pairs)
+ORDER BY s.done_on, s.id
+"""
+_HOUSING_DOCUMENTS = """
+SELECT id, pair_id, kind, generated_at, sha256, pdf FROM housing_documents
+WHERE pair_id = ANY(:pairs) ORDER BY generated_at, id
+"""
+
+
+async def _housing(
+    conn: AsyncConnection, person_id: int
+) -> tuple[list[HousingApplicationData], list[HousingPairData]]:
+    applications = await _rows(conn, _HOUSING_APPLICATIONS, person_id)
+    pairs = await _rows(conn, _HOUSING_PAIRS, person_id)
+    ids = {"applications": [a.id for a in applications], "pairs": [p.id for p in pairs]}
+    steps: dict[tuple[str, int], list[HousingStepData]] = {}
+    for r in await conn.execute(text(_HOUSING_STEPS), ids):
+        key = ("application", r.application_id) if r.application_id else ("pair", r.pair_id)
+        steps.setdefault(key, []).append(
+            HousingStepData(
+                id=r.id,
+                kind=r.kind,
+                done_on=r.done_on,
+                outcome=r.outcome,
+                note=r.note,
+                recorded_at=r.recorded_at,
+            )
+        )
+    introduced = [p.id for p in pairs if p.introduced_on is not None]
+    documents: dict[int, list[HousingDocumentData]] = {}
+    for r in await conn.execute(text(_HOUSING_DOCUMENTS), {"pairs": introduced}):
+        documents.setdefault(r.pair_id, []).append(
+            HousingDocumentData(
+                id=r.id,
+                kind=r.kind,
+                generated_at=r.generated_at,
+                sha256=r.sha256,
+                pdf_base64=base64.b64encode(bytes(r.pdf)).decode("ascii"),
+            )
+        )
+
+    def pair_steps(row: Any) -> list[HousingStepData]:
+        found = steps.get(("pair", row.id), [])
+        if row.introduced_on is None:
+            # Before the introduction, the notes would tell who was proposed.
+            return [msgspec.structs.replace(s, note=None) for s in found]
+        return found
+
+    return (
+        [
+            HousingApplicationData(
+                id=a.id,
+                side=a.side,
+                status=a.status,
+                centre_id=a.centre_id,
+                recorded_by_social_worker=a.recorded_by is not None,
+                birth_date=a.birth_date,
+                available_from=a.available_from,
+                available_until=a.available_until,
+                formulas=list(a.formulas),
+                monthly_eur=a.monthly_eur,
+                services=list(a.services),
+                languages=list(a.languages),
+                has_pets=a.has_pets,
+                accepts_pets=a.accepts_pets,
+                smokes=a.smokes,
+                accepts_smoker=a.accepts_smoker,
+                rhythm=a.rhythm,
+                room_m2=a.room_m2,
+                floor=a.floor,
+                lift=a.lift,
+                private_bathroom=a.private_bathroom,
+                furnished=a.furnished,
+                occupation=a.occupation,
+                occupation_detail=a.occupation_detail,
+                location=Home(lon=a.lon, lat=a.lat, address=a.address),
+                cell_key=a.cell_key,
+                about=a.about,
+                created_at=a.created_at,
+                updated_at=a.updated_at,
+                steps=steps.get(("application", a.id), []),
+            )
+            for a in applications
+        ],
+        [
+            HousingPairData(
+                id=p.id,
+                side=p.side,
+                my_application_id=p.my_application_id,
+                status=p.status,
+                centre_id=p.centre_id,
+                other_first_name=p.other_first_name,
+                proposed_at=p.proposed_at,
+                introduced_on=p.introduced_on,
+                trial_started_on=p.trial_started_on,
+                trial_ends_on=p.trial_ends_on,
+                agreement_signed_on=p.agreement_signed_on,
+                next_visit_due=p.next_visit_due,
+                ended_on=p.ended_on,
+                end_reason=p.end_reason,
+                my_feedback=p.host_feedback if p.side == "host" else p.young_feedback,
+                steps=pair_steps(p),
+                documents=documents.get(p.id, []),
+            )
+            for p in pairs
+        ],
+    )
+
+
 def _preferences(row: Any | None) -> PreferencesData | None:
     if row is None:
         return None
@@ -426,6 +650,7 @@ async def personal_data(conn: AsyncConnection, person_id: int, *, now: datetime)
 
     preferences = (await conn.execute(text(_PREFERENCES), {"p": person_id})).first()
     reports_about = (await conn.execute(text(_REPORTS_ABOUT), {"p": person_id})).scalar_one()
+    housing_applications, housing_pairs = await _housing(conn, person_id)
     return PersonalData(
         format=FORMAT,
         generated_at=now,
@@ -446,4 +671,6 @@ async def personal_data(conn: AsyncConnection, person_id: int, *, now: datetime)
         reports_about_me=ReportsAboutMe(count=int(reports_about)),
         blocks=structs(BlockData, await _rows(conn, _BLOCKS, person_id)),
         sessions=structs(SessionData, await _rows(conn, _SESSIONS, person_id)),
+        housing_applications=housing_applications,
+        housing_pairs=housing_pairs,
     )

@@ -36,7 +36,7 @@ from .conftest import axe_violations, new_page, screenshot
 from .test_pages import csrf_of
 
 SECRET_NOTE = "Note du centre : dossier à surveiller"
-LINK = re.compile(r'<a [^>]*href="(/[^"#]*)"([^>]*)>')
+LINK = re.compile(r'<a [^>]*href="(/[^"#]*)(?:#[^"]*)?"([^>]*)>')
 
 
 def signed_as(client: AsyncTestClient, person: Person) -> None:
@@ -152,11 +152,21 @@ async def test_a_resident_applies_as_a_young_person_and_reads_the_application(
     assert "Vous avez déjà une candidature en cours de ce côté." in unescape(again.text)
     assert await count_applications(engine) == 1
 
-    # Withdrawn with the page's own form.
+    # Withdrawn in two taps: the page's link asks, the question's form withdraws.
     page = await client.get(f"/logement/candidatures/{application['id']}")
+    action = f'action="/logement/candidatures/{application["id"]}/retirer"'
+    assert action not in page.text
+    assert f'href="/logement/candidatures/{application["id"]}/retirer#confirmer"' in page.text
+    asked = await client.get(f"/logement/candidatures/{application['id']}/retirer")
+    assert asked.status_code == 200 and action in asked.text
+    assert "Voulez-vous vraiment retirer votre candidature" in asked.text
+    still = await client.get(
+        f"{API}/housing/applications/{application['id']}", headers=world.alice.headers
+    )
+    assert still.json()["status"] == "open"  # asking withdrew nothing
     withdrawn = await client.post(
         f"/logement/candidatures/{application['id']}/retirer",
-        data={"_csrf_token": csrf_of(page.text)},
+        data={"_csrf_token": csrf_of(asked.text)},
         follow_redirects=False,
     )
     assert withdrawn.status_code == 303
@@ -470,6 +480,7 @@ async def test_every_link_of_the_housing_pages_leads_somewhere(
                 assert target.content.startswith(b"%PDF")
     assert f"/logement/binomes/{pair_id}/documents/{document.json()['id']}" in followed
     assert "/logement/candidature?cote=jeune" not in followed  # Basile has applied
+    assert f"/logement/candidatures/{housing.young_application}/retirer" not in followed
 
 
 async def test_the_pages_fit_a_small_phone_and_pass_the_accessibility_check(

@@ -502,6 +502,7 @@ async def _application_page(
     *,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
+    confirm_withdraw: bool = False,
 ) -> Template:
     application = await _mine(tx, viewer, application_id)
     status = application.status
@@ -509,7 +510,7 @@ async def _application_page(
         request, "housing/application.html", me, status_code=status_code,
         application=application, status=status, next_step=next_step(application),
         errors=errors or {}, notice=notice(request, NOTICES), fmt=formats_for(request, me),
-        may_withdraw=status == "open", **_labels(),
+        may_withdraw=status == "open", confirm_withdraw=confirm_withdraw, **_labels(),
     )  # fmt: skip
 
 
@@ -523,6 +524,19 @@ async def application_page(
 ) -> Template:
     me, viewer = await signed_in(request, tx, optional_viewer)
     return await _application_page(request, tx, me, viewer, application_id)
+
+
+@get("/logement/candidatures/{application_id:int}/retirer", name="housing_withdraw_confirm",
+     operation_id="pageHousingWithdrawConfirm", include_in_schema=False)  # fmt: skip
+async def withdraw_confirm(
+    request: Request[Any, Any, Any],
+    tx: Tx,
+    optional_viewer: OptionalViewer,
+    application_id: FromPath[int],
+) -> Template:
+    """«Retirer» is a link to this question: one tap asks, it never withdraws."""
+    me, viewer = await signed_in(request, tx, optional_viewer)
+    return await _application_page(request, tx, me, viewer, application_id, confirm_withdraw=True)
 
 
 @post("/logement/candidatures/{application_id:int}/retirer", name="housing_withdraw",
@@ -614,7 +628,8 @@ ROUTES: list[Any] = [
     Router(
         path="/",
         route_handlers=[
-            housing_home, apply_form, apply_send, application_page, withdraw, pair_page,
+            housing_home, apply_form, apply_send, application_page, withdraw_confirm, withdraw,
+            pair_page,
             document_download,
         ],
         exception_handlers=ERROR_PAGES,

@@ -399,9 +399,17 @@ async def test_another_resident_gets_the_404_page_for_my_application_and_pair(
         follow_redirects=False,
     )
     assert withdraw.status_code == 404
-    # A social worker reads these in the centre's pages, not as one of the two people.
+    # A social worker reads these in the centre's workspace, at the same path: the
+    # centre's pages decide there what they may see.
     signed_as(client, world.worker_18)
-    assert (await client.get(f"/logement/binomes/{pair_id}")).status_code in (403, 404)
+    for path in ("/logement", f"/logement/candidatures/{housing.young_application}",
+                 f"/logement/binomes/{pair_id}"):  # fmt: skip
+        sent = await client.get(path, follow_redirects=False)
+        assert sent.status_code == 303 and sent.headers["location"] == f"/centre{path}", path
+        assert (await client.get(sent.headers["location"])).status_code == 200, path
+    signed_as(client, world.worker_20)
+    other_centre = await client.get(f"/logement/binomes/{pair_id}")
+    assert other_centre.status_code == 404 and "Odile" not in other_centre.text
     # Without a session: the login page, then back.
     client.cookies.clear()
     away = await client.get("/logement", follow_redirects=False)

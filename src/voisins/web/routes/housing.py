@@ -173,6 +173,14 @@ def _today() -> date:
     return paris_today(datetime.now(UTC))
 
 
+def _to_centre(request: Request[Any, Any, Any], viewer: Viewer) -> Redirect | None:
+    """Staff read applications and pairs in the centre's workspace, at the same path
+    under /centre (which decides what they may see there)."""
+    if viewer.is_staff:
+        return Redirect(f"/centre{request.url.path}", status_code=303)
+    return None
+
+
 def _residents_only(viewer: Viewer) -> None:
     # Social workers record applications for assisted residents in the centre's pages.
     if viewer.role != "resident":
@@ -246,8 +254,10 @@ def _labels() -> dict[str, Any]:
 @get("/logement", name="housing_home", operation_id="pageHousing", include_in_schema=False)
 async def housing_home(
     request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
-) -> Template:
+) -> Response[Any]:
     me, viewer = await signed_in(request, tx, optional_viewer)
+    if elsewhere := _to_centre(request, viewer):
+        return elsewhere
     _residents_only(viewer)
     mine = await applications.list_applications(tx, viewer)
     paired = await pairs.list_pairs(tx, viewer, today=_today())
@@ -521,8 +531,10 @@ async def application_page(
     tx: Tx,
     optional_viewer: OptionalViewer,
     application_id: FromPath[int],
-) -> Template:
+) -> Response[Any]:
     me, viewer = await signed_in(request, tx, optional_viewer)
+    if elsewhere := _to_centre(request, viewer):
+        return elsewhere
     return await _application_page(request, tx, me, viewer, application_id)
 
 
@@ -585,8 +597,10 @@ async def _my_pair(tx: Tx, viewer: Viewer, pair_id: int) -> tuple[Pair, str]:
      include_in_schema=False)  # fmt: skip
 async def pair_page(
     request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer, pair_id: FromPath[int]
-) -> Template:
+) -> Response[Any]:
     me, viewer = await signed_in(request, tx, optional_viewer)
+    if elsewhere := _to_centre(request, viewer):
+        return elsewhere
     pair, side = await _my_pair(tx, viewer, pair_id)
     other = pair.young if side == "host" else pair.host
     centre = await get_centre(tx, pair.centre_id)
@@ -611,9 +625,11 @@ async def document_download(
     optional_viewer: OptionalViewer,
     pair_id: FromPath[int],
     document_id: FromPath[int],
-) -> Response[bytes]:
+) -> Response[Any]:
     """The charter or the agreement, as the PDF the centre generated."""
     _me, viewer = await signed_in(request, tx, optional_viewer)
+    if elsewhere := _to_centre(request, viewer):
+        return elsewhere
     await _my_pair(tx, viewer, pair_id)
     filename, content = await documents.read_document(tx, viewer, pair_id, document_id)
     return Response(

@@ -407,6 +407,9 @@ async def test_another_resident_gets_the_404_page_for_my_application_and_pair(
         sent = await client.get(path, follow_redirects=False)
         assert sent.status_code == 303 and sent.headers["location"] == f"/centre{path}", path
         assert (await client.get(sent.headers["location"])).status_code == 200, path
+    form = await client.get("/logement/candidature?cote=jeune", follow_redirects=False)
+    assert form.headers["location"] == "/centre/logement/candidatures/nouvelle?cote=jeune"
+    assert (await client.get(form.headers["location"])).status_code == 200
     signed_as(client, world.worker_20)
     other_centre = await client.get(f"/logement/binomes/{pair_id}")
     assert other_centre.status_code == 404 and "Odile" not in other_centre.text

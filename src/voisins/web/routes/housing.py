@@ -442,10 +442,14 @@ async def _form_page(
      include_in_schema=False)  # fmt: skip
 async def apply_form(
     request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer, geocoder: GeocoderDep
-) -> Template:
+) -> Response[Any]:
     me, viewer = await signed_in(request, tx, optional_viewer)
-    _residents_only(viewer)
     side = _side_of(request)
+    if viewer.is_staff:  # a social worker records an assisted resident's application
+        return Redirect(
+            f"/centre/logement/candidatures/nouvelle?cote={SIDE_WORDS[side]}", status_code=303
+        )
+    _residents_only(viewer)
     return await _form_page(request, tx, me, geocoder, side, _blank(side), {})
 
 

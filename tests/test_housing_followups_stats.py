@@ -109,6 +109,15 @@ async def test_an_overdue_visit_is_raised_once_listed_for_its_centre_and_closed_
     assert f"Fin de la période d'essai le {day} : convention à signer ou fin à enregistrer" in page
     assert f'href="/centre/logement/binomes/{housing.pair}"' in page
     assert "Odile et Basile" in page
+    switched = await client.patch(
+        f"{API}/me", json={"locale": "en"}, headers=world.worker_18.headers
+    )
+    assert switched.status_code == 200, switched.text
+    english = _plain((await client.get("/centre/suivi")).text)
+    in_english = format_date(due, "d MMMM y", locale="en")
+    assert f"Follow-up visit due since {in_english}" in english
+    assert f"Trial period over on {in_english}: agreement to sign or end to record" in english
+    assert "Intergenerational housing: Odile and Basile" in english
     client.cookies.clear()
     sign_in(client, world.worker_20)
     other = _plain((await client.get("/centre/suivi")).text)

@@ -46,8 +46,9 @@ aggregates tell them nothing new, and they share the follow-up of unanswered req
 Titles in the unmatched list are shown to those social workers only (casework text);
 administrators get the same list without titles. Every read is written to the audit log.
 
-All the figures of one answer come from one statement, so they agree with each other
-even while posts are being published.
+The figures of the posts come from one statement, so they agree with each other even
+while posts are being published; the housing figures come from one more, which makes
+them agree among themselves.
 """
 
 from __future__ import annotations

@@ -34,6 +34,7 @@ from ..support.people import Person
 from ..support.world import HOME_ALICE, World, build_world
 from .conftest import axe_violations, new_page, screenshot
 from .test_pages import csrf_of
+from .test_phone_layout import CUT_WORDS
 
 SECRET_NOTE = "Note du centre : dossier à surveiller"
 LINK = re.compile(r'<a [^>]*href="(/[^"#]*)(?:#[^"]*)?"([^>]*)>')
@@ -498,7 +499,7 @@ async def test_the_pages_fit_a_small_phone_and_pass_the_accessibility_check(
     browser: Browser, live_server: str, settings: Settings, engine: AsyncEngine
 ) -> None:
     """At 360 px, larger text on: no page scrolls sideways, none has a serious or
-    critical axe violation; the form's refusal too."""
+    critical axe violation, no word of a fact is cut; the form's refusal too."""
     async with AsyncTestClient(create_app(settings)) as client:
         world = await build_world(client, engine)
         housing = await applications(client, world)
@@ -529,6 +530,7 @@ async def test_the_pages_fit_a_small_phone_and_pass_the_accessibility_check(
         overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, (path, f"{overflow}px wider than the screen")
         assert await axe_violations(page) == [], path
+        assert await page.evaluate(CUT_WORDS, "dl.facts dt, dl.facts dd") == [], path
     # A refused form: the messages next to the fields pass too.
     await page.goto("/logement/candidature?cote=hote")
     await page.get_by_role("button", name="Envoyer ma candidature").click()

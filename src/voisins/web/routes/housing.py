@@ -163,7 +163,6 @@ NOT_WITHDRAWN = N_(
 )
 CONFLICT = "conflict"
 
-DATES = ("birth_date", "available_from", "available_until")
 ROOM_NUMBERS = {"room_size_m2": (5, 100), "room_floor": (-1, 60)}
 HABITS = ("has_pets", "accepts_pets", "smokes", "accepts_smoker")
 WHOLE = re.compile(r"-?[0-9]{1,5}")

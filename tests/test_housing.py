@@ -256,3 +256,14 @@ async def test_an_introduced_pair_must_end_before_a_withdrawal_and_the_young_sta
         world.worker_18,
     )
     assert late.status_code == 422 and "done_on" in late.json()["fields"], late.text
+
+
+async def test_a_birth_date_more_than_120_years_ago_is_a_slip_named_as_such(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    world = await build_world(client, engine)
+    slip = await post(
+        client, "/housing/applications",
+        host_body(world.centre_18, world.odile_id, birth_date="1848-05-12"), world.worker_18,
+    )  # fmt: skip
+    assert slip.status_code == 422 and "birth_date" in slip.json()["fields"], slip.text

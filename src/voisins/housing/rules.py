@@ -21,6 +21,8 @@ from voisins.housing.schemas import Fit, Formula, Service, Side
 HOST_MIN_AGE = 60
 YOUNG_MAX_AGE = 30  # under 30: 29 is the oldest
 YOUNG_MIN_AGE = 18
+# Beyond this, the birth date is a typing slip (1848 for 1948), not a person.
+OLDEST_AGE = 120
 
 
 def age_on(birth_date: date, day: date) -> int:
@@ -37,6 +39,8 @@ def check_age(side: Side, birth_date: date, today: date) -> int:
     age = age_on(birth_date, today)
     if birth_date > today:
         raise Invalid.field("birth_date", "cannot be in the future")
+    if age > OLDEST_AGE:
+        raise Invalid.field("birth_date", "check the year: more than 120 years ago")
     if side == "host" and age < HOST_MIN_AGE:
         raise Invalid.field(
             "birth_date", f"a host must be {HOST_MIN_AGE} or older (CASF art. L.118-1)"

@@ -24,6 +24,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.support.housing import step
+from tests.support.housing_world import HousingWorld, with_housing
 from tests.support.roles import ROLES, role_headers, spare, with_conversations
 from tests.support.world import build_world, with_matches
 from tests.web.conftest import serving
@@ -86,6 +88,21 @@ RULES_BEYOND_THE_DOCUMENT = {
     "sendMessage": "a message is not blank once its spaces are trimmed",
     "shareContacts": "a phone number is shared only by an account that has one",
     "listMessages": "after or before, not both",
+    # Intergenerational housing (CASF art. L.118-1 and the steps' order).
+    "createHousingApplication": "a host is 60 or older, a young person 18 to 29 on the day; "
+    "a host describes the room and offers one formula, a young person says their "
+    "occupation; the centre exists (and is the social worker's, who names an assisted "
+    "resident); available_until after available_from; one application a side in progress",
+    "recordHousingApplicationStep": "done_on is not in the future; a home visit is a host's "
+    "step, references a young person's",
+    "proposeHousingPair": "both ids are open, interviewed applications of the social "
+    "worker's centres, a host's and a young person's",
+    "recordHousingPairStep": "done_on is not in the future nor before the step it follows",
+    "endHousingPair": "ended_on is not in the future nor before the pairing began",
+    "generateHousingDocument": "a charter once introduced, an agreement in the trial",
+    # ErasureIn (moderation/gdpr.py): ``confirm`` is a boolean the API accepts only true.
+    "eraseAssistedResident": "confirm must be true: erasure cannot be undone",
+    "eraseMyAccount": "confirm must be true: erasure cannot be undone",
 }
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]
 
@@ -100,30 +117,58 @@ def toml_string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def schemathesis_config(spare_headers: dict[str, str]) -> str:
-    """Per-operation settings, as Schemathesis' TOML configuration file."""
-    blocks = []
+def housing_parameters(
+    housing: HousingWorld, role: str, document_id: int
+) -> dict[str, dict[str, int]]:
+    """Real ids for the housing operations' paths, so that they reach the seeded rows
+    instead of 404: an application the role may read (Alice's for the resident role,
+    Basile's otherwise), the pair (introduced), its charter."""
+    application = housing.young_2 if role == "resident" else housing.young
+    with_application = (
+        "getHousingApplication",
+        "recordHousingApplicationStep",
+        "withdrawHousingApplication",
+        "listHousingCandidates",
+    )
+    with_pair = ("getHousingPair", "recordHousingPairStep", "endHousingPair")
+    parameters = {op: {"application_id": application} for op in with_application}
+    parameters |= {op: {"pair_id": housing.pair} for op in with_pair}
+    parameters["generateHousingDocument"] = {"pair_id": housing.pair}
+    parameters["getHousingDocument"] = {"pair_id": housing.pair, "document_id": document_id}
+    return parameters
+
+
+def schemathesis_config(
+    spare_headers: dict[str, str], parameters: dict[str, dict[str, int]] | None = None
+) -> str:
+    """Per-operation settings, as Schemathesis' TOML configuration file: one block an
+    operation (Schemathesis applies the first block that matches an operation)."""
+    settings: dict[str, list[str]] = {}
+
+    def add(operation_id: str, line: str) -> None:
+        settings.setdefault(operation_id, []).append(line)
+
+    for operation_id, values in (parameters or {}).items():
+        pairs = ", ".join(f"{name} = {value}" for name, value in values.items())
+        add(operation_id, f"parameters = {{ {pairs} }}")
     for operation_id in ENDING_THE_SESSION:
         if spare_headers:
             pairs = ", ".join(
                 f"{toml_string(k)} = {toml_string(v)}" for k, v in spare_headers.items()
             )
-            blocks.append(
-                f"[[operations]]\ninclude-operation-id = {toml_string(operation_id)}\n"
-                f"headers = {{ {pairs} }}\n"
-            )
+            add(operation_id, f"headers = {{ {pairs} }}")
     for operation_id, events in STREAMS.items():
-        blocks.append(
-            f"[[operations]]\ninclude-operation-id = {toml_string(operation_id)}\n"
-            f"max-stream-events = {events}\n"
-        )
+        add(operation_id, f"max-stream-events = {events}")
     statuses = ", ".join(toml_string(s) for s in ACCEPTED)
     for operation_id, why in RULES_BEYOND_THE_DOCUMENT.items():
-        blocks.append(
-            f"# {why}\n[[operations]]\ninclude-operation-id = {toml_string(operation_id)}\n"
-            f"checks.positive_data_acceptance.expected-statuses = [{statuses}]\n"
-        )
-    return "\n".join(blocks)
+        add(operation_id, f"# {why}")
+        add(operation_id, f"checks.positive_data_acceptance.expected-statuses = [{statuses}]")
+    return "\n".join(
+        f"[[operations]]\ninclude-operation-id = {toml_string(operation_id)}\n"
+        + "\n".join(lines)
+        + "\n"
+        for operation_id, lines in settings.items()
+    )
 
 
 def schemathesis_args(base_url: str, headers: dict[str, str], report: Path) -> list[str]:
@@ -176,10 +221,26 @@ async def test_schemathesis_finds_nothing(
 ) -> None:
     world = await with_matches(client, engine, await build_world(client, engine))
     await with_conversations(client, world)
+    # Housing applications (Alice's among them, the resident role's) and a pair proposed:
+    # the housing operations meet real rows.
+    housing = await with_housing(client, world)
+    # The pair introduced and its charter drawn up: the document operations meet a PDF.
+    await step(client, world.worker_18, f"/housing/pairs/{housing.pair}", "meeting", 1)
+    charter = await client.post(
+        f"/api/v1/housing/pairs/{housing.pair}/documents",
+        json={"kind": "charter"},
+        headers=world.worker_18.headers,
+    )
+    assert charter.status_code == 201, charter.text
     headers = role_headers(world, role)
     other = await spare(client, engine, world, role)
     config = tmp_path / "schemathesis.toml"
-    config.write_text(schemathesis_config(other.headers if other else {}))
+    config.write_text(
+        schemathesis_config(
+            other.headers if other else {},
+            housing_parameters(housing, role, charter.json()["id"]),
+        )
+    )
     report = tmp_path / f"{role}.xml"
     async with serving(settings) as base_url:
         process = await asyncio.create_subprocess_exec(

@@ -1,15 +1,19 @@
 """`voisins demo`: a living neighbourhood for newcomers — La Goutte d'Or and La Chapelle
 (Paris 18e), two centres sociaux, residents, volunteers and posts in French.
 
+Intergenerational housing: Bernadette (79) hosts Hugo (21, a student) in a trial period
+that began two weeks ago; Inès (24) waits for a host. Dates are counted from today.
+
 Idempotent: accounts are keyed by e-mail and the whole load is skipped when the demo
-centres already exist. Refused in production.
+centres already exist (housing is added to a demo loaded before it existed, once).
+Refused in production.
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -22,9 +26,21 @@ from voisins.accounts.volunteer import Slot, VolunteerIn
 from voisins.centres import service as centres
 from voisins.centres.schemas import CentreIn
 from voisins.geo.geocoder import DisabledGeocoder
+from voisins.housing import applications as housing_applications
+from voisins.housing import pairs as housing_pairs
+from voisins.housing.rules import add_months
+from voisins.housing.schemas import (
+    ApplicationIn,
+    ApplicationStepIn,
+    HabitsIn,
+    PairIn,
+    PairStepIn,
+    RoomIn,
+)
 from voisins.locations import LocationIn
 from voisins.matching.publication import create_and_match
 from voisins.posts.schemas import OnceIn, PostIn, WeeklyIn
+from voisins.schedule import paris_today
 from voisins.settings import Settings
 
 DEMO_PASSWORD = "voisins-demo"
@@ -88,6 +104,15 @@ CATEGORY_SETS = [
 ]
 
 
+# Intergenerational housing: the host's home (rue Polonceau) and the young people's
+# places of study (Université Paris Cité, Grands Moulins; Campus Condorcet).
+HOUSING_HOST = ("bernadette@voisins.demo", (2.352711, 48.885083), "15 rue Polonceau, 3e étage")
+HOUSING_YOUNG = {
+    "hugo@voisins.demo": (2.381743, 48.829127),
+    "ines@voisins.demo": (2.363902, 48.907561),
+}
+
+
 @dataclass
 class DemoSummary:
     created: bool
@@ -144,6 +169,7 @@ async def load_demo(engine: AsyncEngine, settings: Settings) -> DemoSummary:
             )
         ).first()
         if exists:
+            await _housing(conn, settings)
             return DemoSummary(False, 0, 0, 0)
         admin_id = await _user(
             conn, "admin@voisins.demo", "Admin voisins", "admin", DEMO_TOTP["admin"]
@@ -289,4 +315,133 @@ async def load_demo(engine: AsyncEngine, settings: Settings) -> DemoSummary:
             settings=settings,
         )
         count += 1
+        await _housing(conn, settings)
     return DemoSummary(True, len(residents) + 1, len(volunteers), count)
+
+
+def _years_before(day: date, years: int, month: int, dom: int) -> date:
+    return add_months(date(day.year, month, dom), -12 * years)
+
+
+async def _housing(conn: AsyncConnection, settings: Settings) -> bool:
+    """One host, two young people and one pair in its trial period, through the housing
+    services as the Goutte d'Or's social worker would record them; skipped when the
+    host already applied."""
+    people = dict(
+        (
+            await conn.execute(
+                text("SELECT email, id FROM users WHERE email = ANY(:e)"),
+                {"e": [HOUSING_HOST[0], *HOUSING_YOUNG, "travailleur1@voisins.demo"]},
+            )
+        )
+        .tuples()
+        .all()
+    )
+    centre_id = (
+        await conn.execute(text("SELECT id FROM centres WHERE name = 'Centre social Goutte d''Or'"))
+    ).scalar_one()
+    already = (
+        await conn.execute(
+            text("SELECT 1 FROM housing_applications WHERE person_id = :p"),
+            {"p": people[HOUSING_HOST[0]]},
+        )
+    ).first()
+    if already:
+        return False
+    today = paris_today(datetime.now(UTC))
+    worker = Viewer(
+        id=people["travailleur1@voisins.demo"],
+        role="social_worker",
+        second_factor=True,
+        centre_ids=frozenset({centre_id}),
+    )
+
+    def resident(email: str) -> Viewer:
+        return Viewer(id=people[email], role="resident", second_factor=False)
+
+    def ago(days: int) -> date:
+        return today - timedelta(days=days)
+
+    email, (lon, lat), address = HOUSING_HOST
+    host = await housing_applications.create_application(
+        conn,
+        resident(email),
+        ApplicationIn(
+            side="host",
+            centre_id=centre_id,
+            birth_date=_years_before(today, 79, 3, 14),
+            available_from=ago(30),
+            location=LocationIn(lon=lon, lat=lat, address=address),
+            formulas=["solidarity"],
+            monthly_eur=120,
+            services=["evening_presence", "shopping", "digital_help"],
+            languages=["fr"],
+            habits=HabitsIn(has_pets=True, rhythm="early"),
+            room=RoomIn(size_m2=13, floor=3, lift=True, private_bathroom=False),
+            about="Une chambre claire sur cour, près du square Léon. J'aime la compagnie le soir.",
+        ),
+        DisabledGeocoder(),
+        cell_size_m=settings.grid_cell_m,
+        today=today,
+    )
+    young = {}
+    for (email, (lon, lat)), born, detail, budget in zip(
+        HOUSING_YOUNG.items(),
+        (_years_before(today, 21, 9, 2), _years_before(today, 24, 1, 27)),
+        ("Licence de géographie", "Master de travail social"),
+        (200, 300),
+        strict=True,
+    ):
+        young[email] = await housing_applications.create_application(
+            conn,
+            resident(email),
+            ApplicationIn(
+                side="young",
+                centre_id=centre_id,
+                birth_date=born,
+                available_from=ago(20),
+                available_until=today + timedelta(days=300),
+                location=LocationIn(lon=lon, lat=lat),
+                formulas=["free_presence", "solidarity"],
+                monthly_eur=budget,
+                services=["evening_presence", "digital_help", "shopping"],
+                languages=["fr", "en"],
+                habits=HabitsIn(accepts_pets=True),
+                occupation="student",
+                occupation_detail=detail,
+            ),
+            DisabledGeocoder(),
+            cell_size_m=settings.grid_cell_m,
+            today=today,
+        )
+    hugo = young["hugo@voisins.demo"]
+    steps = [
+        (host.id, "interview", 40, "Rencontre au centre, très motivée."),
+        (host.id, "home_visit", 35, "Chambre propre et calme, escalier avec ascenseur."),
+        *[(app.id, "interview", 38, None) for app in young.values()],
+        *[(app.id, "references", 32, None) for app in young.values()],
+    ]
+    for app_id, kind, days, note in steps:
+        await housing_applications.record_application_step(
+            conn,
+            worker,
+            app_id,
+            ApplicationStepIn(kind=kind, done_on=ago(days), outcome="favourable", note=note),  # type: ignore[arg-type]
+            today=today,
+        )
+    pair = await housing_pairs.propose_pair(
+        conn,
+        worker,
+        PairIn(host_application_id=host.id, young_application_id=hugo.id),
+        today=ago(25),
+    )
+    for kind, days in (("meeting", 20), ("trial", 14)):
+        await housing_pairs.record_pair_step(
+            conn,
+            worker,
+            pair.id,
+            PairStepIn(kind=kind, done_on=ago(days), outcome="favourable"),  # type: ignore[arg-type]
+            settings,
+            today=today,
+        )
+    return True

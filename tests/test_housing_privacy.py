@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -17,7 +18,19 @@ from voisins.geo.coordinates import LonLat
 from voisins.geo.grid import distance_m, snap
 from voisins.geo.sql import point_4326
 
-from .support.housing import API, STUDY_BASILE, host_body, ok, step, years_ago, young_body
+from .support.housing import (
+    API,
+    ODILE_HOME_ADDRESS,
+    STUDY_BASILE,
+    host_body,
+    in_days,
+    ok,
+    step,
+    years_ago,
+    young_body,
+)
+from .support.housing_documents import pdf_text
+from .support.housing_world import with_housing
 from .support.matching import in_cell
 from .support.people import Person
 from .support.world import World, build_world
@@ -133,3 +146,37 @@ async def test_candidates_depend_on_the_place_of_study_through_its_public_cell_o
     )
     assert near[0]["application"]["id"] == hosts[0]
     assert near[0]["fit"]["distance"]["min_km"] == 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="reported (issue 16): an ended pair's documents are still served to its young "
+    "person with the host's address, which the pair no longer shows",
+)
+async def test_once_a_pair_ends_its_young_person_no_longer_reads_the_hosts_address(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    world = await build_world(client, engine)
+    housing = await with_housing(client, world)
+    pair = f"/housing/pairs/{housing.pair}"
+    await step(client, world.worker_18, pair, "meeting", 2)
+    charter = await ok(
+        await client.post(
+            f"{API}{pair}/documents", json={"kind": "charter"}, headers=world.worker_18.headers
+        )
+    )
+    document = f"{API}{pair}/documents/{charter['id']}"
+    during = await client.get(document, headers=world.basile.headers)
+    assert during.status_code == 200 and ODILE_HOME_ADDRESS in pdf_text(during.content)
+    await ok(
+        await client.post(
+            f"{API}{pair}/end",
+            json={"reason": "young_request", "ended_on": in_days(0)},
+            headers=world.worker_18.headers,
+        ),
+        200,
+    )
+    ended = await ok(await client.get(f"{API}{pair}", headers=world.basile.headers), 200)
+    assert ended["status"] == "ended" and ended["host_address"] is None
+    after = await client.get(document, headers=world.basile.headers)
+    assert after.status_code == 404 or ODILE_HOME_ADDRESS not in pdf_text(after.content)

@@ -45,6 +45,7 @@ from .support.housing import (
     years_ago,
     young_body,
 )
+from .support.housing_documents import day_fr, pdf_text
 from .support.housing_world import (
     ELSEWHERE,
     STUDY_ADDRESS,
@@ -1102,9 +1103,28 @@ async def make_ctx(client: AsyncTestClient, engine: AsyncEngine) -> Ctx:
     )
 
 
+# Known gap (reported, issue 16): once a pair has ended its documents are still served to
+# its young person, and they carry the host's address, which the pair itself no longer
+# shows (housing/pairs.py). Allowed here, and nowhere else, until that is decided;
+# tests/test_housing_privacy.py holds the strict check, expected to fail until then.
+DOCUMENTS_OUTLAST_THE_PAIR = {"basile": "odile"}
+
+
+def forbidden_places(seen: Seen) -> list[Place]:
+    places = seen.allowed.forbidden_places(seen.viewer)
+    if seen.op_id == "getHousingDocument" and seen.viewer in DOCUMENTS_OUTLAST_THE_PAIR:
+        host = DOCUMENTS_OUTLAST_THE_PAIR[seen.viewer]
+        places = [p for p in places if p.name != host]
+    return places
+
+
 def body_of(response: Any) -> Any:
-    if "json" in response.headers.get("content-type", "") and response.content:
+    content_type = response.headers.get("content-type", "")
+    if "json" in content_type and response.content:
         return response.json()
+    # A housing document: the scanner reads its text, as its reader would.
+    if content_type.startswith("application/pdf") and response.status_code == 200:
+        return pdf_text(response.content)
     return response.text
 
 
@@ -1205,7 +1225,7 @@ async def test_no_response_or_event_shows_another_persons_place_or_a_fine_distan
     problems = [
         f"{s.phase}: {s.viewer} {s.op_id} {s.url} -> {s.status}: {leak}"
         for s in seen
-        for leak in leaks(s.body, s.allowed.forbidden_places(s.viewer))
+        for leak in leaks(s.body, forbidden_places(s))
         + identity_leaks(
             s.body,
             s.allowed.forbidden_people(s.viewer, people),
@@ -1479,19 +1499,28 @@ async def test_no_response_or_event_shows_another_persons_place_or_a_fine_distan
     assert closed["closed_because"] == "blocked"
     assert closed["their_contacts"] == {"phone": None, "email": None}
 
-    # Intergenerational housing. A birth date is its person's and their centre's.
+    # Intergenerational housing. A birth date is its person's and their centre's; the
+    # pair's documents (the charter and agreement both sign) name both parties with it.
     housing = _housing(ctx)
     may_know_birth = {"odile": {"worker_18"}, "jeanne": {"worker_18"}}
     for name in ("basile", "alice", "victor"):
         may_know_birth[name] = {name, "worker_18"}
+    in_documents = {"odile": {"basile"}}
     problems = [
         f"{s.phase}: {s.viewer} {s.op_id} {s.url} -> {s.status}: {name}'s birth date"
         for s in seen
         for name, born in housing.birth_dates.items()
         if s.viewer not in may_know_birth[name]
-        and born in (s.body if isinstance(s.body, str) else json.dumps(s.body))
+        and not (s.op_id == "getHousingDocument" and s.viewer in in_documents.get(name, ()))
+        and any(
+            written in (s.body if isinstance(s.body, str) else json.dumps(s.body))
+            for written in (born, day_fr(born))
+        )
     ]
     assert not problems, "\n".join(problems)
+    charter = body("worker_18", "getHousingDocument", phase="after generateHousingDocument")
+    assert "Odile" in charter and "Basile" in charter and reveals(charter, PLACES["odile"])
+    assert day_fr(housing.birth_dates["odile"]) in charter
     young_url = f"/housing/applications/{housing.young}"
     basiles = body("basile", "getHousingApplication", young_url)
     assert reveals(basiles, PLACES["study_basile"]) and basiles["address"] == STUDY_ADDRESS

@@ -133,6 +133,11 @@ async def test_candidates_depend_on_the_place_of_study_through_its_public_cell_o
     assert await _candidates(client, world, asked) == at_west, "the exact place showed"
     await _move(engine, young, STUDY_BASILE)
     assert await _candidates(client, world, asked) == at_west, "the exact place showed"
+    # A host's exact home, moved across its cell, shows no more.
+    for fractions in ((0.03, 0.03), (0.97, 0.97)):
+        await _move(engine, hosts[0], in_cell(HOSTS["vera"], at=fractions))
+        assert await _candidates(client, world, asked) == at_west, "a host's home showed"
+    await _move(engine, hosts[0], HOSTS["vera"])
 
     # Another cell, 2 km west: the answers change (the comparison above can fail).
     await _move(engine, young, FAR)
@@ -180,3 +185,31 @@ async def test_once_a_pair_ends_its_young_person_no_longer_reads_the_hosts_addre
     assert ended["status"] == "ended" and ended["host_address"] is None
     after = await client.get(document, headers=world.basile.headers)
     assert after.status_code == 404 or ODILE_HOME_ADDRESS not in pdf_text(after.content)
+
+
+async def test_withdrawing_tells_a_person_nothing_of_a_proposal_they_were_not_told_of(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    """Basile withdraws while the centre has proposed him to Odile (he was not told):
+    his answer is the one he would have had without the proposal."""
+    world = await build_world(client, engine)
+    housing = await with_housing(client, world)
+    url = f"{API}/housing/applications/{housing.young}"
+    before = await ok(await client.get(url, headers=world.basile.headers), 200)
+    withdrawn = await ok(await client.post(f"{url}/withdraw", headers=world.basile.headers), 200)
+    assert withdrawn == {**before, "status": "withdrawn"}
+    pairs = await ok(await client.get(f"{API}/housing/pairs", headers=world.basile.headers), 200)
+    assert pairs == []
+    # The centre sees the proposal ended with his withdrawal, and Odile's open again.
+    pair = await ok(
+        await client.get(f"{API}/housing/pairs/{housing.pair}", headers=world.worker_18.headers),
+        200,
+    )
+    assert pair["status"] == "ended" and pair["end_reason"] == "young_request"
+    odile = await ok(
+        await client.get(
+            f"{API}/housing/applications/{housing.host}", headers=world.worker_18.headers
+        ),
+        200,
+    )
+    assert odile["status"] == "open"

@@ -121,6 +121,30 @@ async def _lived(client: AsyncTestClient, engine: AsyncEngine, world: World) -> 
     return housing
 
 
+async def test_a_live_pair_s_documents_are_in_its_people_s_exports(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    world = await build_world(client, engine)
+    housing = await in_trial(client, world)
+    await _documents(client, world, housing.pair or 0)
+    async with engine.connect() as conn:
+        pdfs = {
+            r.kind: bytes(r.pdf)
+            for r in await conn.execute(
+                text("SELECT kind, pdf FROM housing_documents WHERE pair_id = :p"),
+                {"p": housing.pair},
+            )
+        }
+    basile = await ok(await client.get(f"{API}/me/export", headers=world.basile.headers), 200)
+    [pair] = basile["housing_pairs"]
+    documents = {d["kind"]: d for d in pair["documents"]}
+    assert set(documents) == {"charter", "agreement"}
+    for kind, document in documents.items():
+        pdf = base64.b64decode(document["pdf_base64"])
+        assert pdf == pdfs[kind] and pdf.startswith(b"%PDF")
+        assert document["sha256"] == hashlib.sha256(pdf).hexdigest()
+
+
 def _notes(steps: list[dict[str, Any]]) -> set[str]:
     return {s["note"] for s in steps if s["note"]}
 
@@ -176,12 +200,9 @@ async def test_the_export_holds_the_applications_steps_pairs_and_documents(
         "proposed",
     ]
     assert _notes(pair["steps"]) == {VISIT_NOTE, END_NOTE}
-    documents = {d["kind"]: d for d in pair["documents"]}
-    assert set(documents) == {"charter", "agreement"}
-    for kind, document in documents.items():
-        pdf = base64.b64decode(document["pdf_base64"])
-        assert pdf == pdfs[kind] and pdf.startswith(b"%PDF")
-        assert document["sha256"] == hashlib.sha256(pdf).hexdigest()
+    # The documents carry the host's address: once the pair has ended its two people no
+    # longer download them, nor find them in their export (the centre keeps them).
+    assert pair["documents"] == [] and set(pdfs) == {"charter", "agreement"}
     # The other side's words and data are theirs.
     exported = str(odile)
     for theirs in (YOUNG_FEEDBACK, REFERENCES_NOTE, "Master de sociologie", str(STUDY_BASILE[0])):
@@ -197,7 +218,7 @@ async def test_the_export_holds_the_applications_steps_pairs_and_documents(
     [pair] = basile["housing_pairs"]
     assert (pair["side"], pair["other_first_name"]) == ("young", "Odile")
     assert pair["my_feedback"] == YOUNG_FEEDBACK
-    assert len(pair["documents"]) == 2
+    assert pair["documents"] == []
     exported = str(basile)
     for theirs in (HOST_FEEDBACK, INTERVIEW_NOTE, ODILE_HOME_ADDRESS, years_ago(78)):
         assert theirs not in exported

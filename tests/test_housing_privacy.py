@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -153,11 +152,6 @@ async def test_candidates_depend_on_the_place_of_study_through_its_public_cell_o
     assert near[0]["fit"]["distance"]["min_km"] == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reported (issue 16): an ended pair's documents are still served to its young "
-    "person with the host's address, which the pair no longer shows",
-)
 async def test_once_a_pair_ends_its_young_person_no_longer_reads_the_hosts_address(
     client: AsyncTestClient, engine: AsyncEngine
 ) -> None:
@@ -184,7 +178,14 @@ async def test_once_a_pair_ends_its_young_person_no_longer_reads_the_hosts_addre
     ended = await ok(await client.get(f"{API}{pair}", headers=world.basile.headers), 200)
     assert ended["status"] == "ended" and ended["host_address"] is None
     after = await client.get(document, headers=world.basile.headers)
-    assert after.status_code == 404 or ODILE_HOME_ADDRESS not in pdf_text(after.content)
+    unknown = await client.get(
+        f"{API}{pair}/documents/{charter['id'] + 1000}", headers=world.basile.headers
+    )
+    assert after.status_code == 404 and after.content == unknown.content
+    assert ended["documents"] == []
+    # The centre keeps them.
+    kept = await client.get(document, headers=world.worker_18.headers)
+    assert kept.status_code == 200 and ODILE_HOME_ADDRESS in pdf_text(kept.content)
 
 
 async def test_withdrawing_tells_a_person_nothing_of_a_proposal_they_were_not_told_of(

@@ -1103,19 +1103,8 @@ async def make_ctx(client: AsyncTestClient, engine: AsyncEngine) -> Ctx:
     )
 
 
-# Known gap (reported, issue 16): once a pair has ended its documents are still served to
-# its young person, and they carry the host's address, which the pair itself no longer
-# shows (housing/pairs.py). Allowed here, and nowhere else, until that is decided;
-# tests/test_housing_privacy.py holds the strict check, expected to fail until then.
-DOCUMENTS_OUTLAST_THE_PAIR = {"basile": "odile"}
-
-
 def forbidden_places(seen: Seen) -> list[Place]:
-    places = seen.allowed.forbidden_places(seen.viewer)
-    if seen.op_id == "getHousingDocument" and seen.viewer in DOCUMENTS_OUTLAST_THE_PAIR:
-        host = DOCUMENTS_OUTLAST_THE_PAIR[seen.viewer]
-        places = [p for p in places if p.name != host]
-    return places
+    return seen.allowed.forbidden_places(seen.viewer)
 
 
 def body_of(response: Any) -> Any:

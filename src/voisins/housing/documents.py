@@ -29,7 +29,7 @@ from voisins.accounts.access import Viewer
 from voisins.errors import Conflict, Forbidden, NotFound
 from voisins.housing import rules
 from voisins.housing.applications import reads_as_centre
-from voisins.housing.pairs import pair_row
+from voisins.housing.pairs import pair_row, shows_documents
 from voisins.housing.schemas import DocumentInfo, DocumentKind
 from voisins.typography import french_spaces
 
@@ -227,7 +227,8 @@ async def read_document(
     conn: AsyncConnection, viewer: Viewer, pair_id: int, document_id: int
 ) -> tuple[str, bytes]:
     """The file name and the PDF, for the centre's social workers and the two people
-    once introduced; anyone else, and a document of another pair, get ``NotFound``."""
+    once introduced and until the pair ends (pairs.shows_documents); anyone else, and
+    a document of another pair, get ``NotFound``."""
     row = await pair_row(conn, viewer, pair_id)
     document = (
         await conn.execute(
@@ -235,7 +236,7 @@ async def read_document(
             {"d": document_id, "p": row.id},
         )
     ).first()
-    if document is None:
+    if document is None or not shows_documents(viewer, row):
         raise NotFound("no such document for this pair")
     await audit.record(conn, viewer, "housing_document.read", "housing_document", document.id)
     return FILENAME[document.kind].format(pair_id=row.id), bytes(document.pdf)

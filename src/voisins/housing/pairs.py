@@ -72,6 +72,13 @@ def may_read_pair(viewer: Viewer, row: Any) -> bool:
     return _side_of(viewer, row) is not None and row.introduced_on is not None
 
 
+def shows_documents(viewer: Viewer, row: Any) -> bool:
+    """The charter and the agreement carry the host's address and both birth dates: the
+    two people read them while the pair lasts, as its page shows the address; the
+    centre keeps them."""
+    return reads_as_centre(viewer, row.centre_id) or row.status != "ended"
+
+
 async def pair_row(
     conn: AsyncConnection, viewer: Viewer, pair_id: int, *, for_update: bool = False
 ) -> Any:
@@ -135,7 +142,7 @@ async def read_pair(conn: AsyncConnection, viewer: Viewer, row: Any, today: date
         host_feedback=row.host_feedback if as_centre else None,
         young_feedback=row.young_feedback if as_centre else None,
         steps=await steps_of(conn, as_centre=as_centre, pair_id=row.id),
-        documents=await documents_of(conn, row.id),
+        documents=await documents_of(conn, row.id) if shows_documents(viewer, row) else [],
     )
 
 

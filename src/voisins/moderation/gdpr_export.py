@@ -546,9 +546,11 @@ async def _housing(
                 recorded_at=r.recorded_at,
             )
         )
-    introduced = [p.id for p in pairs if p.introduced_on is not None]
+    # The documents of a pair its two people may still download: introduced, not ended
+    # (they carry the host's address, which an ended pair no longer shows).
+    readable = [p.id for p in pairs if p.introduced_on is not None and p.status != "ended"]
     documents: dict[int, list[HousingDocumentData]] = {}
-    for r in await conn.execute(text(_HOUSING_DOCUMENTS), {"pairs": introduced}):
+    for r in await conn.execute(text(_HOUSING_DOCUMENTS), {"pairs": readable}):
         documents.setdefault(r.pair_id, []).append(
             HousingDocumentData(
                 id=r.id,

@@ -121,7 +121,8 @@ def _demo(settings: Settings, _: argparse.Namespace) -> int:
         print(f"demo addresses: {found.addresses} in La Chapelle (Paris 18e)")
     print(
         f"demo accounts (password {DEMO_PASSWORD!r}): fatou@voisins.demo (volunteer), "
-        "gisele@voisins.demo (resident), travailleur1@voisins.demo (social worker, "
+        "gisele@voisins.demo (resident), hugo@voisins.demo (young person in a housing "
+        "trial with bernadette@voisins.demo), travailleur1@voisins.demo (social worker, "
         f"TOTP secret {DEMO_TOTP['sw1']}), admin@voisins.demo (TOTP {DEMO_TOTP['admin']})"
     )
     return 0

@@ -14,6 +14,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from babel.dates import format_date
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -103,8 +104,10 @@ async def test_the_workspace_shows_applications_pairs_and_a_late_visit(
     assert "Odile accueille Basile" in shown and "En période d'essai" in shown
     # Moved in 40 days ago: the first visit (one month after) is due and late.
     due = add_months(paris_today(today()) - timedelta(days=40), 1)
-    assert "Prochaine visite de suivi" in shown and "en retard" in shown
-    assert str(due.day) in shown
+    due_words = format_date(due, "d MMMM y", locale="fr")
+    assert f"Prochaine visite de suivi : le {due_words} en retard" in shown
+    # The marker is the visit's own (the trial is over too, marked on its own line).
+    assert re.search(r"Prochaine visite de suivi(?:(?!</p>).)*badge late", page.text)
     assert f"{WORKSPACE}/candidatures/nouvelle?cote=hote" in page.text
     assert f"{WORKSPACE}/candidatures/nouvelle?cote=jeune" in page.text
 
@@ -552,3 +555,30 @@ async def test_a_page_in_english(client: AsyncTestClient, world: World) -> None:
     assert "Pair: Odile hosts Basile" in shown
     assert "Trial period" in shown and "Next follow-up visit" in shown and "overdue" in shown
     assert "Période d'essai" not in shown and "Prochaine visite" not in shown
+
+
+async def test_withdrawing_an_open_application_and_not_one_living_in_a_pair(
+    client: AsyncTestClient, world: World
+) -> None:
+    housing = await in_trial(client, world)
+    second = await ok(
+        await client.post(
+            f"{API}/housing/applications",
+            json=young_body(world.centre_18),
+            headers=world.alice.headers,
+        )
+    )
+    sign_in(client, world.worker_18)
+    paired = f"{WORKSPACE}/candidatures/{housing.young_application}"
+    token = await form_token(client, paired)
+    refused = await client.post(f"{paired}/retirer", data={"_csrf_token": token})
+    assert refused.status_code == 409
+    assert "Terminez d'abord le binôme en cours." in plain(refused.text)
+    path = f"{WORKSPACE}/candidatures/{second['id']}"
+    withdrawn = await client.post(
+        f"{path}/retirer", data={"_csrf_token": token}, follow_redirects=False
+    )
+    assert withdrawn.status_code == 303
+    shown = plain((await client.get(withdrawn.headers["location"])).text)
+    assert "La candidature est retirée." in shown and "Retirée" in shown
+    assert "Retirer la candidature" not in shown and "Enregistrer l'étape" not in shown

@@ -161,6 +161,7 @@ REASONS = {
     ),
     "a young person must be 18": N_("Un jeune a 18 ans ou plus : il signe la convention."),
     "cannot be in the future": FUTURE,
+    "check the year": N_("Vérifiez l'année de naissance."),
     "must be after available_from": N_("La date de fin vient après la date d'arrivée."),
     "a host offers one formula": N_("Un hôte propose une seule formule."),
     "a room against presence is free": N_(

@@ -706,7 +706,7 @@ async def test_retention_anonymises_support_records_two_years_after_the_last_con
         "match_reasons": 1,
         "conversation_texts": 0,
         "housing_pairs": 0,
-        "housing_application_notes": 0,
+        "housing_applications": 0,
         "audit_log": 0,
     }
     assert await _texts(engine, old) == {

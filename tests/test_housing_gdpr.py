@@ -468,7 +468,7 @@ async def test_retention_blanks_the_notes_feedback_and_documents_of_pairs_ended_
     # Ended yesterday: nothing goes.
     ctx = {"engine": engine, "settings": settings}
     counts = await apply_retention(ctx)
-    assert (counts["housing_pairs"], counts["housing_application_notes"]) == (0, 0)
+    assert (counts["housing_pairs"], counts["housing_applications"]) == (0, 0)
     assert await _pair_texts(engine, old.pair) == kept
 
     # Three years on, but Yanis signed in last week: a recent contact keeps the pair's
@@ -480,9 +480,14 @@ async def test_retention_blanks_the_notes_feedback_and_documents_of_pairs_ended_
             {"y": old.young.id},
         )
     counts = await apply_retention(ctx)
-    assert (counts["housing_pairs"], counts["housing_application_notes"]) == (0, 1)
+    assert (counts["housing_pairs"], counts["housing_applications"]) == (0, 1)
     assert counts["followup_outcomes"] == 0
     assert await _pair_texts(engine, old.pair) == kept | {"application_notes": 0}
+    # Her closed application went whole (address, birth date), not only its notes.
+    host_side = await _row(
+        engine, "SELECT host_application_id FROM housing_pairs WHERE id = :p", p=old.pair
+    )
+    assert tuple(host_side) == (None,)
 
     # Out of contact for three years: the texts and documents go; the pair stays.
     async with engine.begin() as conn:
@@ -491,7 +496,7 @@ async def test_retention_blanks_the_notes_feedback_and_documents_of_pairs_ended_
             {"y": old.young.id},
         )
     counts = await apply_retention(ctx)
-    assert (counts["housing_pairs"], counts["housing_application_notes"]) == (1, 0)
+    assert (counts["housing_pairs"], counts["housing_applications"]) == (1, 1)
     assert counts["followup_outcomes"] == 1
     assert await _pair_texts(engine, old.pair) == {
         "pair_notes": 0,
@@ -506,5 +511,5 @@ async def test_retention_blanks_the_notes_feedback_and_documents_of_pairs_ended_
     # The pair still going keeps everything; a second run finds nothing more.
     assert await _pair_texts(engine, live.pair or 0) == live_before
     again = await apply_retention(ctx)
-    assert (again["housing_pairs"], again["housing_application_notes"]) == (0, 0)
+    assert (again["housing_pairs"], again["housing_applications"]) == (0, 0)
     assert again["followup_outcomes"] == 0

@@ -159,12 +159,12 @@ _RETENTION: dict[str, str] = {
         FROM old WHERE hp.id = old.id
     """,
     # An application withdrawn or closed before the cut-off, its person out of contact
-    # since: the notes of its interviews, home visit and references go.
-    "housing_application_notes": """
-        UPDATE housing_steps s SET note = NULL
-        FROM housing_applications a
-        WHERE s.application_id = a.id AND s.note IS NOT NULL
-          AND a.status IN ('withdrawn', 'closed') AND a.updated_at < :cutoff
+    # since, goes whole: its address, exact place, birth date and habits were asked for
+    # a pairing that is over, and its interview notes with it (steps cascade). A pair it
+    # was in stays, anonymous, for the statistics (sql/0021: ON DELETE SET NULL).
+    "housing_applications": """
+        DELETE FROM housing_applications a
+        WHERE a.status IN ('withdrawn', 'closed') AND a.updated_at < :cutoff
           AND last_contact_at(a.person_id) < :cutoff
     """,
     "consent_notes": """

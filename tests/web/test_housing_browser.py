@@ -219,3 +219,4 @@ async def test_a_social_worker_pairs_a_host_and_a_young_person_up_to_the_follow_
     pair_card = worker.locator("li.card", has_text="Odile accueille Yanis")
     await expect(pair_card).to_contain_text("en retard")
     await expect(pair_card).to_contain_text("Prochaine visite de suivi")
+    await _check(worker, "housing-centre-workspace-pair")

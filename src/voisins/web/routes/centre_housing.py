@@ -100,7 +100,7 @@ def _side(request: Request[Any, Any, Any]) -> str:
     return SIDE_OF_PARAM.get(request.query_params.get("cote", ""), "host")
 
 
-def _blank(side: str, centres: list[tuple[int, str]]) -> dict[str, Any]:
+def _blank(centres: list[tuple[int, str]]) -> dict[str, Any]:
     values: dict[str, Any] = {key: "" for key in TEXT_FIELDS}
     values |= {
         "centre_id": str(centres[0][0]) if centres else "", "monthly_eur": "0",
@@ -168,7 +168,7 @@ async def _new_form(
 ) -> Template:  # fmt: skip
     centres = await _my_centres(tx, viewer)
     residents = await assisted.list_assisted(tx, viewer, 1, ASSISTED_SHOWN)
-    values = values or _blank(side, centres)
+    values = values or _blank(centres)
     fmt_languages = list(LANGUAGES) + sorted(set(values["languages"]) - set(LANGUAGES))
     return render(
         request, "centre/housing/new.html", me, status_code=status_code, side=side,

@@ -15,7 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from voisins.typography import french_spaces
 
 from ..support.people import Person, register
-from ..support.world import ADDRESS_ALICE, World, build_world, with_matches
+from ..support.world import (
+    ADDRESS_ALICE,
+    HOME_ALICE,
+    HOME_VERA,
+    World,
+    build_world,
+    post_body,
+    volunteer_body,
+    with_matches,
+)
 from .test_pages import csrf_of
 
 SIX_DECIMALS = re.compile(r"\d\.\d{6}")
@@ -401,3 +410,26 @@ async def test_the_live_refresh_keeps_a_card_answered_here_in_its_place(
     assert "/accepter" not in kept
     for card in (first, last):
         assert "/accepter" in card and "gardees" not in card
+
+
+async def test_a_language_in_common_is_said_on_the_card_by_its_name(
+    client: AsyncTestClient, world: World
+) -> None:
+    """A request in Arabic reaches Leila, who speaks it: the card names the language."""
+    leila = await register(client, "Leila")
+    profile = await client.put(
+        "/api/v1/me/volunteer", json=volunteer_body(HOME_VERA), headers=leila.headers
+    )
+    assert profile.status_code == 200, profile.text
+    nadia = await register(client, "Nadia")
+    response = await client.post(
+        "/api/v1/posts",
+        json=post_body(HOME_ALICE, title="Courses en arabe", languages=["ar"]),
+        headers=nadia.headers,
+    )
+    assert response.status_code == 201, response.text
+    sign_in(client, leila)
+    listing = await client.get("/propositions")
+    assert listing.status_code == 200, listing.text
+    card = listing.text.split("Courses en arabe", 1)[1].split("<form", 1)[0]
+    assert french_spaces("Langue parlée en commun : Arabe") in card, card

@@ -8,10 +8,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from voisins.errors import Invalid
+from voisins.housing import rules
 from voisins.housing.pairs import raise_overdue_steps
 from voisins.schedule import paris_today
 
@@ -41,7 +44,7 @@ async def test_the_law_s_ages_are_refused_naming_birth_date(
     too_young_host = await post(
         client,
         "/housing/applications",
-        host_body(world.centre_18, world.odile_id, birth_date=years_ago(60, days=-1)),
+        host_body(world.centre_18, world.odile_id, birth_date=years_ago(60, days=-2)),
         world.worker_18,
     )
     assert too_young_host.status_code == 422, too_young_host.text
@@ -49,17 +52,19 @@ async def test_the_law_s_ages_are_refused_naming_birth_date(
     too_old_young = await post(
         client,
         "/housing/applications",
-        young_body(world.centre_18, birth_date=years_ago(30)),
+        young_body(world.centre_18, birth_date=years_ago(30, days=2)),
         world.basile,
     )
     assert too_old_young.status_code == 422
     assert "birth_date" in too_old_young.json()["fields"]
-    # The day before their 30th birthday a young person may still apply; at 60 a host may.
+    # Two days before their 30th birthday a young person may still apply; a host two days
+    # past their 60th may. (Two days' margin: the server reads its own clock, which may
+    # have passed midnight since the test counted; the exact day is the next test's.)
     await ok(
         await post(
             client,
             "/housing/applications",
-            young_body(world.centre_18, birth_date=years_ago(30, days=-1)),
+            young_body(world.centre_18, birth_date=years_ago(30, days=-2)),
             world.basile,
         )
     )
@@ -67,13 +72,28 @@ async def test_the_law_s_ages_are_refused_naming_birth_date(
         await post(
             client,
             "/housing/applications",
-            host_body(world.centre_18, world.odile_id, birth_date=years_ago(60)),
+            host_body(world.centre_18, world.odile_id, birth_date=years_ago(60, days=2)),
             world.worker_18,
         )
     )
     async with engine.connect() as conn:
         count = (await conn.execute(text("SELECT count(*) FROM housing_applications"))).scalar()
     assert count == 2
+
+
+def test_the_law_s_ages_to_the_day() -> None:
+    """The exact birthdays, on a given day (the rule reads no clock)."""
+    day = date(2027, 3, 1)
+    assert rules.check_age("host", date(1967, 3, 1), day) == 60
+    assert rules.check_age("young", date(1997, 3, 2), day) == 29
+    for side, born in (("host", date(1967, 3, 2)), ("young", date(1997, 3, 1))):
+        with pytest.raises(Invalid) as refused:
+            rules.check_age(side, born, day)
+        assert list(refused.value.fields) == ["birth_date"]
+    # Born on 29 February: 30 on 1 March of a common year.
+    assert rules.age_on(date(1996, 2, 29), date(2026, 2, 28)) == 29
+    assert rules.age_on(date(1996, 2, 29), date(2026, 3, 1)) == 30
+    assert rules.add_months(date(2027, 1, 31), 1) == date(2027, 2, 28)
 
 
 async def test_no_introduction_without_both_interviews_and_no_agreement_before_a_trial(
@@ -267,3 +287,139 @@ async def test_a_birth_date_more_than_120_years_ago_is_a_slip_named_as_such(
         host_body(world.centre_18, world.odile_id, birth_date="1848-05-12"), world.worker_18,
     )  # fmt: skip
     assert slip.status_code == 422 and "birth_date" in slip.json()["fields"], slip.text
+
+
+async def test_housing_is_its_centre_s_alone_not_its_partners(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    """Partner centres work on each other's posts; a housing pair is one centre's."""
+    world = await build_world(client, engine)
+    partnered = await client.post(
+        f"{API}/centres/{world.centre_20}/partners",
+        json={"partner_id": world.centre_18},
+        headers=world.admin.headers,
+    )
+    assert partnered.status_code in (200, 201), partnered.text
+    housing = await in_trial(client, world, moved_in_days_ago=40)
+    async with engine.begin() as conn:
+        await raise_overdue_steps(conn, today=paris_today(datetime.now(UTC)))
+    partner = world.worker_20.headers
+    for url in (
+        f"/housing/applications/{housing.host_application}",
+        f"/housing/applications/{housing.young_application}/candidates",
+        f"/housing/pairs/{housing.pair}",
+    ):
+        assert (await client.get(API + url, headers=partner)).status_code == 404, url
+    for url in ("/housing/applications", "/housing/pairs"):
+        assert (await ok(await client.get(API + url, headers=partner), 200)) == [], url
+    items = await ok(await client.get(f"{API}/moderation/followups", headers=partner), 200)
+    assert not [i for i in items["items"] if i.get("housing_pair")], items
+    refused = await post(
+        client, f"/housing/pairs/{housing.pair}/steps",
+        {"kind": "followup_visit", "done_on": in_days(0)}, world.worker_20,
+    )  # fmt: skip
+    assert refused.status_code == 404
+    # Nor may one centre pair its host with another centre's young person.
+    young_20 = await ok(
+        await post(client, "/housing/applications", young_body(world.centre_20), world.alice)
+    )
+    await step(client, world.worker_20, f"/housing/applications/{young_20['id']}", "interview")
+    host = await ok(
+        await post(
+            client, "/housing/applications",
+            host_body(world.centre_18, world.basile.id, birth_date=years_ago(70)), world.basile,
+        )
+    )  # fmt: skip
+    await step(client, world.worker_18, f"/housing/applications/{host['id']}", "interview")
+    across = await post(
+        client, "/housing/pairs",
+        {"host_application_id": host["id"], "young_application_id": young_20["id"]},
+        world.worker_18,
+    )  # fmt: skip
+    assert across.status_code == 422 and "young_application_id" in across.json()["fields"]
+
+
+async def test_steps_keep_their_order_and_dates_stay_plausible(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    world = await build_world(client, engine)
+    housing = await applications(client, world)
+    pair = f"/housing/pairs/{await propose(client, world, housing)}"
+
+    async def refused(url: str, body: dict[str, Any], field: str) -> None:
+        answer = await post(client, url, body, world.worker_18)
+        assert answer.status_code == 422, answer.text
+        assert list(answer.json()["fields"]) == [field], answer.text
+
+    await refused(f"{pair}/steps", {"kind": "meeting", "done_on": "1950-01-01"}, "done_on")
+    await step(client, world.worker_18, pair, "meeting", 30)
+    await step(client, world.worker_18, pair, "trial", 25)
+    await step(client, world.worker_18, pair, "followup_visit", 5)
+    # A visit older than the last one would move the next one back.
+    await refused(f"{pair}/steps", {"kind": "followup_visit", "done_on": in_days(-10)}, "done_on")
+    await refused(f"{pair}/end", {"reason": "moved", "ended_on": in_days(-6)}, "ended_on")
+    ended = await ok(
+        await post(client, f"{pair}/end", {"reason": "moved", "ended_on": in_days(-5)},
+                   world.worker_18),
+        200,
+    )  # fmt: skip
+    assert ended["status"] == "ended"
+    far = young_body(world.centre_18, available_from="9999-12-30", available_until="9999-12-31")
+    answer = await post(client, "/housing/applications", far, world.alice)
+    assert answer.status_code == 422 and "available_from" in answer.json()["fields"]
+
+
+async def test_a_young_person_moves_in_as_an_adult(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    world = await build_world(client, engine)
+    housing = await applications(client, world)
+    pair_id = await propose(client, world, housing)
+    await step(client, world.worker_18, f"/housing/pairs/{pair_id}", "meeting", 400)
+    # Basile turned 18 a year ago: a move two years ago would have made him a minor.
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE housing_applications SET birth_date = :b WHERE id = :id"),
+            {"b": date.fromisoformat(years_ago(19)), "id": housing.young_application},
+        )
+    minor = await post(
+        client, f"/housing/pairs/{pair_id}/steps", {"kind": "trial", "done_on": in_days(-390)},
+        world.worker_18,
+    )  # fmt: skip
+    assert minor.status_code == 422 and "done_on" in minor.json()["fields"], minor.text
+
+
+async def test_erasing_one_person_ends_their_live_pair_and_frees_the_other(
+    client: AsyncTestClient, engine: AsyncEngine
+) -> None:
+    world = await build_world(client, engine)
+    housing = await in_trial(client, world, moved_in_days_ago=40)
+    async with engine.begin() as conn:
+        await raise_overdue_steps(conn, today=paris_today(datetime.now(UTC)))
+    erased = await client.post(
+        f"{API}/me/erasure", json={"confirm": True}, headers=world.basile.headers
+    )
+    assert erased.status_code in (200, 202), erased.text
+    pair = await ok(
+        await client.get(f"{API}/housing/pairs/{housing.pair}", headers=world.worker_18.headers),
+        200,
+    )
+    assert (pair["status"], pair["end_reason"], pair["young"]["person"]) == ("ended", "other", None)
+    host = await ok(
+        await client.get(
+            f"{API}/housing/applications/{housing.host_application}",
+            headers=world.worker_18.headers,
+        ),
+        200,
+    )
+    assert host["status"] == "closed"
+    async with engine.connect() as conn:
+        reminders = (
+            await conn.execute(
+                text("SELECT count(*) FROM followups WHERE housing_pair_id = :p"),
+                {"p": housing.pair},
+            )
+        ).scalar()
+        # A sweep after the erasure raises nothing about the ended pair.
+        assert await raise_overdue_steps(conn, today=paris_today(datetime.now(UTC))) == 0
+    assert reminders == 0

@@ -224,13 +224,14 @@ async def test_the_export_holds_the_applications_steps_pairs_and_documents(
         assert theirs not in exported
 
 
-async def test_a_pair_not_yet_introduced_is_exported_without_the_other_person(
+async def test_a_pair_not_yet_introduced_is_not_in_its_people_s_export(
     client: AsyncTestClient, engine: AsyncEngine
 ) -> None:
-    """Nobody learns of the other before the centre introduces them: not even from
-    their export (neither the name nor the proposal's note, which would tell it)."""
+    """Nobody learns of the other, nor of the proposal, before the centre introduces
+    them: not even from their export."""
     world = await build_world(client, engine)
     housing = await applications(client, world)
+    before = await ok(await client.get(f"{API}/me/export", headers=world.basile.headers), 200)
     await ok(
         await client.post(
             f"{API}/housing/pairs",
@@ -243,10 +244,12 @@ async def test_a_pair_not_yet_introduced_is_exported_without_the_other_person(
         )
     )
     basile = await ok(await client.get(f"{API}/me/export", headers=world.basile.headers), 200)
-    [pair] = basile["housing_pairs"]
-    assert pair["status"] == "proposed" and pair["other_first_name"] is None
-    assert [(s["kind"], s["note"]) for s in pair["steps"]] == [("proposed", None)]
-    assert "Odile" not in str(basile["housing_pairs"])
+    # Nothing of the proposal: no pair, the application still open, as its page says, and
+    # exactly the export he had before it.
+    assert basile["housing_pairs"] == []
+    assert [a["status"] for a in basile["housing_applications"]] == ["open"]
+    assert basile["housing_applications"] == before["housing_applications"]
+    assert "Odile" not in str(basile)
 
 
 async def _housing_dump(engine: AsyncEngine) -> str:

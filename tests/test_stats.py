@@ -788,6 +788,10 @@ async def test_a_bad_period_is_refused_naming_the_field(
             ({"from": "2023-01-01", "to": "2024-01-02"}, {"from", "to"}),  # 367 days
             ({"from": "2024-13-01"}, {"from"}),
             ({"to": "demain"}, {"to"}),
+            # The calendar's edges: the default start or the day after would overflow.
+            ({"to": "9999-12-31"}, {"to"}),
+            ({"to": "0001-01-05"}, {"to"}),
+            ({"from": "9999-12-30", "to": "9999-12-31"}, {"from"}),
         ):
             response = await get(client, world, "worker_18", operation, c18, **params)
             assert response.status_code in (400, 422), response.text

@@ -523,7 +523,12 @@ PARAMETER_RULES: dict[tuple[str, str], dict[str, Any]] = {
             "allowEmptyValue": True,
             "schema": {
                 "anyOf": [
-                    {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+                    # moderation/stats.py FIRST_DAY..LAST_DAY: years 2000 to 2999.
+                    {
+                        "type": "string",
+                        "format": "date",
+                        "pattern": "^2[0-9]{3}-[0-9]{2}-[0-9]{2}$",
+                    },
                     {"type": "string", "maxLength": 0},
                 ]
             },

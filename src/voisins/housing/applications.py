@@ -11,12 +11,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voisins import audit
 from voisins.accounts.access import Viewer, acts_for_any
 from voisins.accounts.assisted import can_act_for
+from voisins.centres.service import own_centres
 from voisins.errors import Conflict, Forbidden, Invalid, NotFound
 from voisins.geo.geocoder import Geocoder
 from voisins.geo.sql import point_4326
@@ -60,7 +62,18 @@ ORDER BY application_id, kind, done_on DESC, id DESC
 STEP_SIDES = {"interview": ("host", "young"), "home_visit": ("host",), "references": ("young",)}
 
 
+async def as_member(conn: AsyncConnection, viewer: Viewer) -> Viewer:
+    """The viewer as housing sees them: a social worker acts for the centres they are a
+    member of, not for those centres' partners (which ``Viewer.centre_ids`` adds for
+    posts). A pairing is its centre's alone: the issue's «only the centre's social
+    workers and the two people see a pair»."""
+    if not viewer.is_social_worker:
+        return viewer
+    return msgspec.structs.replace(viewer, centre_ids=frozenset(await own_centres(conn, viewer)))
+
+
 def reads_as_centre(viewer: Viewer, centre_id: int) -> bool:
+    """Call with a viewer from ``as_member``."""
     return acts_for_any(viewer, {centre_id})
 
 
@@ -193,6 +206,7 @@ async def read(conn: AsyncConnection, viewer: Viewer, row: Any, today: date) -> 
 async def get_application(
     conn: AsyncConnection, viewer: Viewer, application_id: int, *, today: date
 ) -> Application:
+    viewer = await as_member(conn, viewer)
     row = await application_row(conn, viewer, application_id)
     await audit.record(conn, viewer, "housing_application.view", "housing_application", row.id)
     return await read(conn, viewer, row, today)
@@ -222,6 +236,7 @@ async def list_applications(
     status: str | None = None,
 ) -> list[ApplicationSummary]:
     """The centre's applications for its social workers; a resident's own otherwise."""
+    viewer = await as_member(conn, viewer)
     params: dict[str, object]
     if viewer.is_social_worker:
         where, params = "a.centre_id = ANY(:centres)", {"centres": sorted(viewer.centre_ids)}
@@ -308,9 +323,11 @@ async def create_application(
     cell_size_m: int,
     today: date,
 ) -> Application:
+    viewer = await as_member(conn, viewer)
     person_id, recorded_by = await _applicant(conn, viewer, data)
     rules.check_age(data.side, data.birth_date, today)
     _check_side_fields(data)
+    rules.check_availability(data.available_from, data.available_until, today)
     place = await resolve(data.location, geocoder, cell_size_m=cell_size_m)
     room = data.room
     habits = data.habits
@@ -375,6 +392,7 @@ async def record_application_step(
     today: date,
 ) -> Application:
     """Interview (both), home visit (host), references (young): the centre's to record."""
+    viewer = await as_member(conn, viewer)
     row = await application_row(conn, viewer, application_id, for_update=True)
     if not reads_as_centre(viewer, row.centre_id):
         raise Forbidden("only the centre's social workers record steps")
@@ -408,6 +426,7 @@ async def withdraw_application(
 ) -> Application:
     """The person (or the centre) stops an application. A pairing only proposed ends
     with it (its people were never told); one they were introduced in must end first."""
+    viewer = await as_member(conn, viewer)
     row = await application_row(conn, viewer, application_id, for_update=True)
     if row.status not in ("open", "paired"):
         raise Conflict(f"this application is already {row.status}")

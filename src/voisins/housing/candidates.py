@@ -1,5 +1,5 @@
 """Candidates for an application, for the social worker only: the open applications of
-the other side in the worker's centres that fit (housing/rules.py ``fit``), best first,
+the other side in the same centre that fit (housing/rules.py ``fit``), best first,
 with every reason of the score. Nothing is proposed to anyone automatically.
 
 Ties are broken by the application's id, never by a place, so that the order says
@@ -19,6 +19,7 @@ from voisins.housing.applications import (
     APPLICATION_COLUMNS,
     APPLICATION_FROM,
     application_row,
+    as_member,
     reads_as_centre,
     summary,
     vetted,
@@ -31,6 +32,7 @@ _OTHER_SIDE = {"host": "young", "young": "host"}
 async def candidates_for(
     conn: AsyncConnection, viewer: Viewer, application_id: int, *, max_km: int, limit: int = 20
 ) -> list[Candidate]:
+    viewer = await as_member(conn, viewer)
     row = await application_row(conn, viewer, application_id)
     if not reads_as_centre(viewer, row.centre_id):
         raise Forbidden("only the centre's social workers see candidates")
@@ -38,12 +40,12 @@ async def candidates_for(
         await conn.execute(
             text(
                 f"SELECT {APPLICATION_COLUMNS} {APPLICATION_FROM} "
-                "WHERE a.side = :side AND a.status = 'open' AND a.centre_id = ANY(:centres) "
+                "WHERE a.side = :side AND a.status = 'open' AND a.centre_id = :centre "
                 "AND a.person_id <> :person ORDER BY a.id"
             ),
             {
                 "side": _OTHER_SIDE[row.side],
-                "centres": sorted(viewer.centre_ids),
+                "centre": row.centre_id,
                 "person": row.person_id,
             },
         )

@@ -28,7 +28,7 @@ from voisins import audit
 from voisins.accounts.access import Viewer
 from voisins.errors import Conflict, Forbidden, NotFound
 from voisins.housing import rules
-from voisins.housing.applications import reads_as_centre
+from voisins.housing.applications import as_member, reads_as_centre
 from voisins.housing.pairs import pair_row, shows_documents
 from voisins.housing.schemas import DocumentInfo, DocumentKind
 from voisins.typography import french_spaces
@@ -197,6 +197,7 @@ async def generate_document(
 
     The row is locked while the PDF is made, so that the document states the pair as
     it stands when stored (a step recorded meanwhile waits)."""
+    viewer = await as_member(conn, viewer)
     row = await pair_row(conn, viewer, pair_id, for_update=True)
     if not reads_as_centre(viewer, row.centre_id):
         raise Forbidden("only the centre's social workers draw up the pair's documents")
@@ -229,6 +230,7 @@ async def read_document(
     """The file name and the PDF, for the centre's social workers and the two people
     once introduced and until the pair ends (pairs.shows_documents); anyone else, and
     a document of another pair, get ``NotFound``."""
+    viewer = await as_member(conn, viewer)
     row = await pair_row(conn, viewer, pair_id)
     document = (
         await conn.execute(

@@ -21,6 +21,7 @@ from voisins.errors import Conflict, Forbidden, Invalid, NotFound
 from voisins.housing import rules
 from voisins.housing.applications import (
     application_row,
+    as_member,
     reads_as_centre,
     steps_of,
     vetted,
@@ -89,6 +90,32 @@ async def pair_row(
     return row
 
 
+async def _locked_pair(conn: AsyncConnection, viewer: Viewer, pair_id: int) -> Any:
+    """The pair under lock, its two applications locked first (in id order), as a
+    withdrawal locks an application then its pair: an interview recorded meanwhile
+    waits for a meeting's check of the interviews, and the two never deadlock."""
+    row = await pair_row(conn, viewer, pair_id)
+    await conn.execute(
+        text("SELECT id FROM housing_applications WHERE id = ANY(:ids) ORDER BY id FOR UPDATE"),
+        {"ids": [i for i in (row.host_application_id, row.young_application_id) if i]},
+    )
+    return await pair_row(conn, viewer, pair_id, for_update=True)
+
+
+async def _last_step_on(conn: AsyncConnection, pair_id: int, *kinds: str) -> date | None:
+    """The day of the pair's latest step of these kinds (all but the proposal, which is
+    dated the day it was recorded, when a centre enters a past history)."""
+    latest: date | None = (
+        await conn.execute(
+            text(
+                "SELECT max(done_on) FROM housing_steps WHERE pair_id = :p AND kind = ANY(:kinds)"
+            ),
+            {"p": pair_id, "kinds": list(kinds)},
+        )
+    ).scalar()
+    return latest
+
+
 def _require_centre(viewer: Viewer, row: Any) -> None:
     if not reads_as_centre(viewer, row.centre_id):
         raise Forbidden("only the centre's social workers record the pair's steps")
@@ -147,6 +174,7 @@ async def read_pair(conn: AsyncConnection, viewer: Viewer, row: Any, today: date
 
 
 async def get_pair(conn: AsyncConnection, viewer: Viewer, pair_id: int, *, today: date) -> Pair:
+    viewer = await as_member(conn, viewer)
     row = await pair_row(conn, viewer, pair_id)
     await audit.record(conn, viewer, "housing_pair.view", "housing_pair", row.id)
     return await read_pair(conn, viewer, row, today)
@@ -157,6 +185,7 @@ async def list_pairs(
 ) -> list[Pair]:
     """The centre's pairs for its social workers; for a resident, the pairs they were
     introduced in."""
+    viewer = await as_member(conn, viewer)
     params: dict[str, object]
     if viewer.is_social_worker:
         where, params = "p.centre_id = ANY(:centres)", {"centres": sorted(viewer.centre_ids)}
@@ -184,6 +213,7 @@ async def list_pairs(
 async def propose_pair(conn: AsyncConnection, viewer: Viewer, data: PairIn, *, today: date) -> Pair:
     """The social worker proposes a host and a young person to each other. Both must
     be open and have had a favourable first interview; nobody is told yet."""
+    viewer = await as_member(conn, viewer)
     if not viewer.is_social_worker:
         raise Forbidden("only the centre's social workers propose pairings")
     ids = {
@@ -205,6 +235,9 @@ async def propose_pair(conn: AsyncConnection, viewer: Viewer, data: PairIn, *, t
         raise Invalid.field("host_application_id", "not a host's application")
     if young.side != "young":
         raise Invalid.field("young_application_id", "not a young person's application")
+    if young.centre_id != host.centre_id:
+        # A pair is one centre's: the other centre's workers would lose sight of theirs.
+        raise Invalid.field("young_application_id", "an application of another centre")
     for field, row in rows.items():
         if row.status != "open":
             raise Conflict(f"this application is {row.status}", {field: row.status})
@@ -220,8 +253,8 @@ async def propose_pair(conn: AsyncConnection, viewer: Viewer, data: PairIn, *, t
     ).scalar_one()
     await conn.execute(
         text(
-            "UPDATE housing_applications SET status = 'paired', updated_at = now() "
-            "WHERE id IN (:h, :y)"
+            # updated_at stays: its people must not read a proposal in their export.
+            "UPDATE housing_applications SET status = 'paired' WHERE id IN (:h, :y)"
         ),
         {"h": host.id, "y": young.id},
     )
@@ -262,7 +295,8 @@ async def _add_step(
 async def _release(conn: AsyncConnection, row: Any, status: str) -> None:
     await conn.execute(
         text(
-            "UPDATE housing_applications SET status = :s, updated_at = now() "
+            "UPDATE housing_applications SET status = :s, "
+            "updated_at = CASE WHEN :s = 'closed' THEN now() ELSE updated_at END "
             "WHERE id IN (:h, :y) AND status = 'paired'"
         ),
         {"s": status, "h": row.host_application_id or 0, "y": row.young_application_id or 0},
@@ -278,7 +312,8 @@ async def record_pair_step(
     *,
     today: date,
 ) -> Pair:
-    row = await pair_row(conn, viewer, pair_id, for_update=True)
+    viewer = await as_member(conn, viewer)
+    row = await _locked_pair(conn, viewer, pair_id)
     _require_centre(viewer, row)
     rules.check_done_on(data.done_on, today)
     allowed = _STEP_FROM[data.kind]
@@ -293,6 +328,10 @@ async def record_pair_step(
             raise Invalid.field(
                 "done_on",
                 f"the young person is {rules.YOUNG_MAX_AGE} by then (CASF art. L.118-1)",
+            )
+        if age < rules.YOUNG_MIN_AGE:
+            raise Invalid.field(
+                "done_on", f"the young person is not {rules.YOUNG_MIN_AGE} yet on that day"
             )
     if data.kind == "meeting":
         await _check_interviews(conn, row.host_application_id, row.young_application_id)
@@ -317,6 +356,11 @@ async def record_pair_step(
     else:  # followup_visit
         if data.done_on < row.trial_started_on:
             raise Invalid.field("done_on", "a follow-up visit comes after the move")
+        last_visit = await _last_step_on(conn, row.id, "followup_visit")
+        if last_visit is not None and data.done_on < last_visit:
+            # The next visit is counted from the latest one: an older visit entered late
+            # would move it back (and the overdue item of that day is raised once only).
+            raise Invalid.field("done_on", "before the last follow-up visit recorded")
         values = {
             "next_visit_due": rules.add_months(data.done_on, settings.housing_visit_every_months)
         }
@@ -385,14 +429,15 @@ async def end_pair(
 ) -> Pair:
     """The end of a pairing, with the reason and both sides' feedback. Applications of
     a pair that never started are open again; those of a cohabitation are closed."""
-    row = await pair_row(conn, viewer, pair_id, for_update=True)
+    viewer = await as_member(conn, viewer)
+    row = await _locked_pair(conn, viewer, pair_id)
     _require_centre(viewer, row)
     if row.status == "ended":
         raise Conflict("this pairing has already ended")
     rules.check_done_on(data.ended_on, today, field="ended_on")
-    start = row.trial_started_on or row.introduced_on
-    if start is not None and data.ended_on < start:
-        raise Invalid.field("ended_on", "before the pairing began")
+    last = await _last_step_on(conn, row.id, "meeting", "trial", "agreement", "followup_visit")
+    if last is not None and data.ended_on < last:
+        raise Invalid.field("ended_on", "before the pair's last step recorded")
     await _add_step(conn, viewer, row.id, "ended", data.ended_on, "noted", data.note)
     await _update(
         conn,

@@ -64,10 +64,32 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+# A centre may enter a pairing's past when it starts with voisins; beyond this many
+# years, a date is a typing slip (1950 for 2025) that would date the whole history.
+OLDEST_STEP_YEARS = 10
+# Availability further ahead than this is a slip too.
+FURTHEST_AHEAD_YEARS = 3
+
+
 def check_done_on(done_on: date, today: date, *, field: str = "done_on") -> None:
-    """A step is recorded once it happened: not in the future."""
+    """A step is recorded once it happened: not in the future, nor decades ago."""
     if done_on > today:
         raise Invalid.field(field, "cannot be in the future")
+    if done_on < add_months(today, -12 * OLDEST_STEP_YEARS):
+        raise Invalid.field(field, f"more than {OLDEST_STEP_YEARS} years ago: check the year")
+
+
+def check_availability(available_from: date, available_until: date | None, today: date) -> None:
+    if available_from > add_months(today, 12 * FURTHEST_AHEAD_YEARS):
+        raise Invalid.field(
+            "available_from", f"more than {FURTHEST_AHEAD_YEARS} years ahead: check the year"
+        )
+    if available_from < add_months(today, -12 * OLDEST_STEP_YEARS):
+        raise Invalid.field(
+            "available_from", f"more than {OLDEST_STEP_YEARS} years ago: check the year"
+        )
+    if available_until is not None and available_until > add_months(available_from, 120):
+        raise Invalid.field("available_until", "more than ten years after available_from")
 
 
 class Offer(msgspec.Struct, frozen=True, kw_only=True):

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from voisins import audit
 from voisins.accounts.access import Viewer, acts_for_any
 from voisins.accounts.schemas import Input
+from voisins.centres.service import own_centres
 from voisins.errors import Conflict, Forbidden, Invalid, NotFound
 from voisins.matching import checkins
 from voisins.matching.scoring import MatchScore, match_score
@@ -126,6 +127,7 @@ LEFT JOIN users hu ON hu.id = ha.person_id
 LEFT JOIN housing_applications ya ON ya.id = hp.young_application_id
 LEFT JOIN users yu ON yu.id = ya.person_id
 WHERE (f.centre_id = ANY(:centres) OR (CAST(:admin AS boolean) AND f.centre_id IS NULL))
+  AND (f.housing_pair_id IS NULL OR f.centre_id = ANY(:own))
   AND (CAST(:open_only AS boolean) IS FALSE OR f.contacted_at IS NULL)
 ORDER BY f.contacted_at IS NOT NULL, f.created_at, f.id
 LIMIT :limit OFFSET :offset
@@ -213,6 +215,8 @@ async def list_followups(
             text(_LIST),
             {
                 "centres": sorted(viewer.centre_ids),
+                # A housing pair is its centre's alone, not its partners' (housing/).
+                "own": sorted(await own_centres(conn, viewer)),
                 "admin": viewer.is_admin,
                 "open_only": open_only,
                 **window(page, per_page),
@@ -231,11 +235,16 @@ async def record_contact(
     _require_followup_reader(viewer)
     centre = (
         await conn.execute(
-            text("SELECT centre_id FROM followups WHERE id = :id FOR UPDATE"), {"id": followup_id}
+            text("SELECT centre_id, housing_pair_id FROM followups WHERE id = :id FOR UPDATE"),
+            {"id": followup_id},
         )
     ).first()
     if centre is None or not (
         acts_for_any(viewer, {centre.centre_id}) or (viewer.is_admin and centre.centre_id is None)
+    ):
+        raise NotFound("no such follow-up")
+    if centre.housing_pair_id is not None and centre.centre_id not in await own_centres(
+        conn, viewer
     ):
         raise NotFound("no such follow-up")
     contacted_at = data.contacted_at or now
@@ -263,6 +272,7 @@ async def record_contact(
             text(_LIST.replace("WHERE (f.centre_id", "WHERE f.id = :id AND (f.centre_id")),
             {
                 "centres": [centre.centre_id] if centre.centre_id is not None else [],
+                "own": [centre.centre_id] if centre.centre_id is not None else [],
                 "admin": viewer.is_admin,
                 "open_only": False,
                 "id": followup_id,

@@ -46,6 +46,7 @@ from voisins.accounts.ratelimit import account_key
 from voisins.errors import NotFound
 from voisins.logs import get_logger
 from voisins.matching.lifecycle import close_everything_of
+from voisins.schedule import paris_today
 from voisins.settings import Settings
 
 log = get_logger(__name__)
@@ -172,6 +173,21 @@ _CONVERSATIONS = (
 # was written about the two people goes, then the person's applications (and their
 # steps, by the cascade; the pairs' links to them become NULL).
 _HOUSING = (
+    # A pair still going ends with its person (reason «other», today): the other side's
+    # application is free again (closed once they lived together), and the centre's
+    # reminders about it go; otherwise it would stay in trial for ever.
+    "INSERT INTO housing_steps (pair_id, kind, done_on, outcome) "
+    "SELECT id, 'ended', :today, 'noted' FROM housing_pairs "
+    "WHERE id = ANY(:housing_pairs) AND status <> 'ended'",
+    "UPDATE housing_applications a SET "
+    "status = CASE WHEN hp.trial_started_on IS NULL THEN 'open' ELSE 'closed' END, "
+    "updated_at = CASE WHEN hp.trial_started_on IS NULL THEN a.updated_at ELSE now() END "
+    "FROM housing_pairs hp WHERE hp.id = ANY(:housing_pairs) AND hp.status <> 'ended' "
+    "AND a.id IN (hp.host_application_id, hp.young_application_id) "
+    "AND a.person_id <> :p AND a.status = 'paired'",
+    "UPDATE housing_pairs SET status = 'ended', ended_on = :today, end_reason = 'other' "
+    "WHERE id = ANY(:housing_pairs) AND status <> 'ended'",
+    "DELETE FROM followups WHERE housing_pair_id = ANY(:housing_pairs) AND contacted_at IS NULL",
     "DELETE FROM housing_documents WHERE pair_id = ANY(:housing_pairs)",
     "UPDATE housing_steps SET note = NULL WHERE pair_id = ANY(:housing_pairs) AND note IS NOT NULL",
     "UPDATE housing_pairs SET host_feedback = NULL, young_feedback = NULL "
@@ -263,9 +279,12 @@ async def erase(
         (
             await conn.execute(
                 text(
+                    # Locked first: a document drawn up or a step recorded at the same
+                    # time waits for the erasure, or the erasure waits for it and then
+                    # sees it (otherwise its PDF or note would outlive the person).
                     "SELECT hp.id FROM housing_applications a JOIN housing_pairs hp "
                     "ON a.id IN (hp.host_application_id, hp.young_application_id) "
-                    "WHERE a.person_id = :p"
+                    "WHERE a.person_id = :p ORDER BY hp.id FOR UPDATE OF hp"
                 ),
                 {"p": person_id},
             )
@@ -274,6 +293,7 @@ async def erase(
     params: dict[str, Any] = {
         "p": person_id,
         "housing_pairs": housing_pairs,
+        "today": paris_today(now),
         "posts": own_posts,
         "matches": matches,
         "own_matches": own_matches,

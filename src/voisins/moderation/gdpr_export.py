@@ -27,6 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voisins.geo import sql as geosql
+from voisins.housing.applications import shown_status
 from voisins.posts.schemas import Schedule
 from voisins.posts.service import schedule_of
 from voisins.schedule import from_multirange
@@ -499,10 +500,15 @@ FROM sessions WHERE user_id = :p AND expires_at > now() ORDER BY created_at
 
 
 _HOUSING_APPLICATIONS = f"""
-SELECT a.*, {geosql.lon_lat("a.point")}
+SELECT a.*, {geosql.lon_lat("a.point")},
+       EXISTS (SELECT 1 FROM housing_pairs p
+               WHERE a.id IN (p.host_application_id, p.young_application_id)
+                 AND p.status <> 'ended' AND p.introduced_on IS NOT NULL) AS introduced
 FROM housing_applications a WHERE a.person_id = :p ORDER BY a.created_at, a.id
 """
-# My pairs, on either side; the other person's first name once we were introduced.
+# My pairs, on either side, once we were introduced: a pairing the centre only
+# proposed is not told to its people, in their export either (housing/applications.py
+# ``shown_status``).
 _HOUSING_PAIRS = """
 SELECT hp.*, mine.side, mine.id AS my_application_id,
        CASE WHEN hp.introduced_on IS NOT NULL THEN ou.display_name END AS other_first_name
@@ -511,7 +517,7 @@ JOIN housing_pairs hp ON mine.id IN (hp.host_application_id, hp.young_applicatio
 LEFT JOIN housing_applications other ON other.id = CASE
     WHEN mine.side = 'host' THEN hp.young_application_id ELSE hp.host_application_id END
 LEFT JOIN users ou ON ou.id = other.person_id AND ou.status <> 'erased'
-WHERE mine.person_id = :p
+WHERE mine.person_id = :p AND hp.introduced_on IS NOT NULL
 ORDER BY hp.proposed_at, hp.id
 """
 _HOUSING_STEPS = """
@@ -573,7 +579,7 @@ async def _housing(
             HousingApplicationData(
                 id=a.id,
                 side=a.side,
-                status=a.status,
+                status=shown_status(a, as_centre=False),
                 centre_id=a.centre_id,
                 recorded_by_social_worker=a.recorded_by is not None,
                 birth_date=a.birth_date,

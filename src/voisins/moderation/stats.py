@@ -219,6 +219,10 @@ def today_in_paris() -> date:
     return datetime.now(PARIS).date()
 
 
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+
+
 def parse_day(value: str | None, field: str) -> date | None:
     """A query's YYYY-MM-DD day; ``Invalid`` naming ``field`` for anything else."""
     if value is None or value == "":
@@ -226,9 +230,14 @@ def parse_day(value: str | None, field: str) -> date | None:
     try:
         if len(value) != 10:
             raise ValueError
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise Invalid.field(field, "must be a day as YYYY-MM-DD") from None
+    # The period's arithmetic (a default start 29 days before, the day after the end)
+    # must stay within the calendar: year 1 or 9999 would overflow into a 500.
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise Invalid.field(field, f"must be between {FIRST_DAY} and {LAST_DAY}")
+    return day
 
 
 def resolve_period(first_text: str | None, last_text: str | None, today: date) -> Period:

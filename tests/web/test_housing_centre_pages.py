@@ -582,3 +582,50 @@ async def test_withdrawing_an_open_application_and_not_one_living_in_a_pair(
     shown = plain((await client.get(withdrawn.headers["location"])).text)
     assert "La candidature est retirée." in shown and "Retirée" in shown
     assert "Retirer la candidature" not in shown and "Enregistrer l'étape" not in shown
+
+
+async def test_double_taps_and_far_dates_get_words_not_errors(
+    client: AsyncTestClient, world: World
+) -> None:
+    """What a hurried worker on a phone sends: the same form twice, a date from another
+    century, an id no select offers. Each gets a French word, never a silent 409 or a
+    500."""
+    housing = await applications(client, world)
+    sign_in(client, world.worker_18)
+    path = f"{WORKSPACE}/candidatures/{housing.host_application}"
+    token = await form_token(client, path)
+    proposal = {"_csrf_token": token, "candidate": str(housing.young_application)}
+    first = await client.post(f"{path}/proposer", data=proposal, follow_redirects=False)
+    assert first.status_code == 303
+    again = await client.post(f"{path}/proposer", data=proposal)
+    assert again.status_code == 409
+    assert "Cette candidature n'est plus ouverte." in plain(again.text)
+    pair_path = first.headers["location"].split("?")[0]
+    pair_id = int(pair_path.rsplit("/", 1)[1])
+    await step(client, world.worker_18, f"/housing/pairs/{pair_id}", "meeting", 3)
+    await step(client, world.worker_18, f"/housing/pairs/{pair_id}", "trial", 2)
+    agreement = {"_csrf_token": token, "kind": "agreement", "done_on": in_days(0)}
+    signed = await client.post(f"{pair_path}/etapes", data=agreement, follow_redirects=False)
+    assert signed.status_code == 303, signed.text
+    twice = await client.post(f"{pair_path}/etapes", data=agreement)
+    assert twice.status_code == 409
+    assert "La convention est déjà enregistrée." in plain(twice.text)
+    far = await client.post(
+        f"{pair_path}/etapes",
+        data={"_csrf_token": token, "kind": "followup_visit", "done_on": "0001-01-01"},
+    )
+    assert far.status_code == 422
+    assert "Au plus dix ans en arrière : vérifiez l'année." in plain(far.text)
+    end = {"_csrf_token": token, "reason": "moved", "ended_on": in_days(0)}
+    ended = await client.post(f"{pair_path}/fin", data=end, follow_redirects=False)
+    assert ended.status_code == 303
+    ended_twice = await client.post(f"{pair_path}/fin", data=end)
+    assert ended_twice.status_code == 409
+    assert "Ce binôme est déjà terminé." in plain(ended_twice.text)
+    new = f"{WORKSPACE}/candidatures/nouvelle?cote=hote"
+    huge = await client.post(
+        new,
+        data={"_csrf_token": await form_token(client, new),
+              **host_form(world, person_id="99999999999999999999")},
+    )  # fmt: skip
+    assert huge.status_code in (400, 422), huge.text

@@ -318,6 +318,8 @@ async def record_pair_step(
     rules.check_done_on(data.done_on, today)
     allowed = _STEP_FROM[data.kind]
     if row.status not in allowed:
+        if data.kind == "agreement" and row.status == "confirmed":
+            raise Conflict("the agreement is already signed", {"kind": row.status})
         if data.kind == "agreement":
             raise Conflict("no agreement before a trial period", {"kind": row.status})
         raise Conflict(f"a {data.kind} does not follow a pair {row.status}", {"kind": row.status})

@@ -40,7 +40,7 @@ def check_age(side: Side, birth_date: date, today: date) -> int:
     if birth_date > today:
         raise Invalid.field("birth_date", "cannot be in the future")
     if age > OLDEST_AGE:
-        raise Invalid.field("birth_date", "check the year: more than 120 years ago")
+        raise Invalid.field("birth_date", "more than 120 years ago: check the birth year")
     if side == "host" and age < HOST_MIN_AGE:
         raise Invalid.field(
             "birth_date", f"a host must be {HOST_MIN_AGE} or older (CASF art. L.118-1)"
@@ -76,18 +76,14 @@ def check_done_on(done_on: date, today: date, *, field: str = "done_on") -> None
     if done_on > today:
         raise Invalid.field(field, "cannot be in the future")
     if done_on < add_months(today, -12 * OLDEST_STEP_YEARS):
-        raise Invalid.field(field, f"more than {OLDEST_STEP_YEARS} years ago: check the year")
+        raise Invalid.field(field, f"more than {OLDEST_STEP_YEARS} years ago")
 
 
 def check_availability(available_from: date, available_until: date | None, today: date) -> None:
     if available_from > add_months(today, 12 * FURTHEST_AHEAD_YEARS):
-        raise Invalid.field(
-            "available_from", f"more than {FURTHEST_AHEAD_YEARS} years ahead: check the year"
-        )
+        raise Invalid.field("available_from", f"more than {FURTHEST_AHEAD_YEARS} years ahead")
     if available_from < add_months(today, -12 * OLDEST_STEP_YEARS):
-        raise Invalid.field(
-            "available_from", f"more than {OLDEST_STEP_YEARS} years ago: check the year"
-        )
+        raise Invalid.field("available_from", f"more than {OLDEST_STEP_YEARS} years ago")
     if available_until is not None and available_until > add_months(available_from, 120):
         raise Invalid.field("available_until", "more than ten years after available_from")
 

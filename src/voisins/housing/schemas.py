@@ -60,6 +60,8 @@ EndReason = Literal[
 DocumentKind = Literal["charter", "agreement"]
 
 Euros = Annotated[int, Meta(ge=0, le=1000, description="euros per month")]
+# A row id (bigint): a larger number from a form would reach the database and fail there.
+RowId = Annotated[int, Meta(ge=1, le=2**63 - 1)]
 Note = Annotated[str, Meta(max_length=2000)]
 Services = Annotated[list[Service], Meta(max_length=9)]
 Languages = Annotated[list[Language], Meta(min_length=1, max_length=10)]
@@ -92,7 +94,7 @@ class ApplicationIn(Input):
     stays private; only its public cell is used to rank candidates."""
 
     side: Side
-    centre_id: int
+    centre_id: RowId
     birth_date: date
     available_from: date
     location: LocationIn
@@ -108,7 +110,7 @@ class ApplicationIn(Input):
     occupation: Occupation | None = None
     occupation_detail: Annotated[str, Meta(max_length=200)] | None = None
     about: Annotated[str, Meta(max_length=2000)] = ""
-    person_id: int | None = None
+    person_id: RowId | None = None
 
 
 class ApplicationStepIn(Input):
@@ -119,8 +121,8 @@ class ApplicationStepIn(Input):
 
 
 class PairIn(Input):
-    host_application_id: int
-    young_application_id: int
+    host_application_id: RowId
+    young_application_id: RowId
     note: Note | None = None
 
 

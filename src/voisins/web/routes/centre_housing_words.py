@@ -161,7 +161,13 @@ REASONS = {
     ),
     "a young person must be 18": N_("Un jeune a 18 ans ou plus : il signe la convention."),
     "cannot be in the future": FUTURE,
-    "check the year": N_("Vérifiez l'année de naissance."),
+    "check the birth year": N_("Vérifiez l'année de naissance."),
+    "years ago": N_("Au plus dix ans en arrière : vérifiez l'année."),
+    "years ahead": N_("Au plus trois ans à l'avance : vérifiez l'année."),
+    "years after available_from": N_("Dix ans au plus après la date d'arrivée."),
+    "before the last follow-up visit": N_("Après la dernière visite de suivi enregistrée."),
+    "before the pair's last step": N_("Après la dernière étape enregistrée du binôme."),
+    "is not 18 yet": N_("Le jeune n'a pas encore 18 ans à cette date."),
     "must be after available_from": N_("La date de fin vient après la date d'arrivée."),
     "a host offers one formula": N_("Un hôte propose une seule formule."),
     "a room against presence is free": N_(
@@ -192,6 +198,7 @@ REASONS = {
 }
 # Refusals without a field: the whole form is told why.
 DETAILS = {
+    "the agreement is already signed": N_("La convention est déjà enregistrée."),
     "no agreement before a trial period": N_(
         "Pas de convention avant la période d'essai : enregistrez d'abord l'emménagement."
     ),

@@ -140,6 +140,12 @@ FREE_MEANS_ZERO = N_("Une chambre contre une présence est gratuite : écrivez 0
 ONE_FORMULA = N_("Choisissez une seule formule.")
 BIRTH_DATE_MISSING = N_("Écrivez votre date de naissance, par exemple 14/03/1950.")
 BIRTH_IN_FUTURE = N_("Cette date de naissance est dans le futur.")
+BIRTH_YEAR_SLIP = N_("Vérifiez l'année de naissance.")
+# The dates a service finds too far (housing/rules.py check_availability).
+DATE_TOO_FAR = {
+    "available_from": N_("Une date dans les trois ans à venir : vérifiez l'année."),
+    "available_until": N_("Au plus dix ans après la date d'arrivée : vérifiez l'année."),
+}
 HOST_TOO_YOUNG = N_(
     "Pour accueillir un jeune, il faut avoir 60 ans ou plus : c'est la loi sur la "
     "cohabitation intergénérationnelle solidaire."
@@ -383,6 +389,8 @@ def _birth_date_message(side: str, birth_date: date | None, today: date) -> str:
         return BIRTH_DATE_MISSING
     if birth_date > today:
         return BIRTH_IN_FUTURE
+    if rules.age_on(birth_date, today) > rules.OLDEST_AGE:
+        return BIRTH_YEAR_SLIP
     if side == "host":
         return HOST_TOO_YOUNG
     if rules.age_on(birth_date, today) >= rules.YOUNG_MAX_AGE:
@@ -403,6 +411,8 @@ def _refusal(side: str, values: dict[str, Any], exc: Invalid) -> dict[str, str]:
             errors[name] = FREE_MEANS_ZERO
         elif name == "formulas" and "one formula" in exc.fields[path]:
             errors[name] = ONE_FORMULA
+        elif name in ("available_from", "available_until") and "years" in exc.fields[path]:
+            errors[name] = DATE_TOO_FAR[name]
         elif name in FIELD_MESSAGES:
             errors[name] = FIELD_MESSAGES[name]
         else:
@@ -567,7 +577,11 @@ async def withdraw(
     try:
         async with tx.begin_nested():
             await applications.withdraw_application(tx, viewer, application_id, today=_today())
-    except Conflict:
+    except Conflict as refused:
+        if "already withdrawn" in refused.detail:  # a second tap: it is done already
+            return Redirect(
+                f"/logement/candidatures/{application_id}?fait=retiree", status_code=303
+            )
         return await _application_page(
             request, tx, me, viewer, application_id, errors={CONFLICT: NOT_WITHDRAWN},
             status_code=409,

@@ -166,8 +166,11 @@ async def _new_form(
     values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Template:  # fmt: skip
-    centres = await _my_centres(tx, viewer)
-    residents = await assisted.list_assisted(tx, viewer, 1, ASSISTED_SHOWN)
+    # Housing is the worker's own centres', not their partners' (housing/applications.py
+    # as_member): offer only what the service will accept.
+    member = await applications.as_member(tx, viewer)
+    centres = await _my_centres(tx, member)
+    residents = await assisted.list_assisted(tx, member, 1, ASSISTED_SHOWN)
     values = values or _blank(centres)
     fmt_languages = list(LANGUAGES) + sorted(set(values["languages"]) - set(LANGUAGES))
     return render(

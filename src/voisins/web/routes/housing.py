@@ -100,7 +100,7 @@ PAIR_STATES = {
     "ended": N_("Terminé"),
 }
 END_REASONS = {
-    "not_compatible": N_("la rencontre n'a pas convenu"),
+    "not_compatible": N_("l'entente n'a pas fonctionné"),
     "term_reached": N_("la date prévue est arrivée"),
     "host_request": N_("à la demande de l'hôte"),
     "young_request": N_("à la demande du jeune"),
@@ -235,11 +235,11 @@ def next_step(application: Application) -> str:
     if application.side == "host":
         return N_(
             "Votre dossier est complet. Le centre social cherche un jeune qui vous "
-            "convienne. Il vous le présentera lors d'une rencontre, avec lui."
+            "convienne, puis vous le présentera lors d'une rencontre à trois."
         )
     return N_(
-        "Votre dossier est complet. Le centre social cherche un senior qui vous convienne. "
-        "Il vous le présentera lors d'une rencontre, avec lui."
+        "Votre dossier est complet. Le centre social cherche un senior qui vous convienne, "
+        "puis vous le présentera lors d'une rencontre à trois."
     )
 
 

@@ -358,6 +358,34 @@ async def test_a_killed_send_jobs_claims_are_taken_over_within_seconds_and_a_liv
     assert len(mailbox.message_ids) - len(unique) <= 1
 
 
+async def test_a_stop_while_a_job_runs_ends_the_worker_cleanly(
+    engine: AsyncEngine,
+    redis_url: str,
+    slow_mailbox: tuple[int, SlowMailbox],
+    pending_emails: Settings,
+    tmp_path: Path,
+) -> None:
+    """SIGTERM in the middle of a send job (a slow mailbox keeps one running): arq's
+    close raises the cancelled job's CancelledError before its shutdown hook; the
+    worker still closes its clients and exits 0, and the unsent claims go back."""
+    _, mailbox = slow_mailbox
+    env = {
+        "VOISINS_DATABASE_URL": pending_emails.database_url,
+        "VOISINS_REDIS_URL": redis_url,
+        "VOISINS_SMTP_HOST": "127.0.0.1",
+        "VOISINS_SMTP_PORT": str(pending_emails.smtp_port),
+    }
+
+    async def sending() -> bool:
+        return len(mailbox.message_ids) >= 3
+
+    log = tmp_path / "worker.log"
+    with worker_process(log, **env):  # stopped with SIGTERM on leaving: exit 0
+        await wait_until(sending, 60)
+    assert len(mailbox.message_ids) < RECIPIENTS, "all was sent before the stop"
+    assert log_lines(log, "Traceback") == 0, log.read_text(errors="replace")[-2000:]
+
+
 async def _positive_eq(value: Awaitable[int], expected: int) -> bool:
     return await value == expected
 

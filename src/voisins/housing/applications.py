@@ -2,8 +2,9 @@
 worker for an assisted resident, and the steps that vet them (interview, home visit,
 references).
 
-Who reads an application: its person, and the social workers of its centre (or of a
-partner centre). Everyone else gets the same 404 as for an id that does not exist.
+Who reads an application: its person, and the social workers who are members of its
+centre — not a partner centre's (``as_member``). Everyone else gets the same 404 as for
+an id that does not exist.
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ from voisins.web.routes.centre_housing_words import (
     SIDE_OF_PARAM,
     explained,
     refusal,
+    refused,
     render,
     today,
 )
@@ -272,12 +273,8 @@ async def application_step(
             await applications.record_application_step(
                 tx, viewer, application_id, data, today=today()
             )
-    except FormError as exc:
-        errors, status = explained(exc.fields), 422
-    except DomainError as exc:
-        if exc.status_code not in (409, 422):
-            raise
-        errors, status = refusal(exc), exc.status_code
+    except (FormError, DomainError) as exc:
+        errors, status = refused(exc)
     else:
         return Redirect(f"{application_url(application_id)}?fait=etape#etapes", status_code=303)
     return await _application(

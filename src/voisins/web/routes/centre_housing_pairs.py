@@ -24,8 +24,8 @@ from voisins.web.pages import Me
 from voisins.web.routes.centre import _text, _worker
 from voisins.web.routes.centre_housing_words import (
     STEP_NOTICES,
-    explained,
     refusal,
+    refused,
     render,
     today,
 )
@@ -108,12 +108,8 @@ async def pair_step(
         data = convert({k: v for k, v in values.items() if v}, PairStepIn)
         async with tx.begin_nested():
             await pairs.record_pair_step(tx, viewer, pair_id, data, settings, today=today())
-    except FormError as exc:
-        errors, status = explained(exc.fields), 422
-    except DomainError as exc:
-        if exc.status_code not in (409, 422):
-            raise
-        errors, status = refusal(exc), exc.status_code
+    except (FormError, DomainError) as exc:
+        errors, status = refused(exc)
     else:
         done = STEP_NOTICES.get(data.kind, "etape")
         return Redirect(f"{pair_url(pair_id)}?fait={done}#etapes", status_code=303)
@@ -137,12 +133,8 @@ async def pair_end(
         data = convert({k: v for k, v in values.items() if v}, PairEndIn)
         async with tx.begin_nested():
             await pairs.end_pair(tx, viewer, pair_id, data, today=today())
-    except FormError as exc:
-        errors, status = explained(exc.fields), 422
-    except DomainError as exc:
-        if exc.status_code not in (409, 422):
-            raise
-        errors, status = refusal(exc), exc.status_code
+    except (FormError, DomainError) as exc:
+        errors, status = refused(exc)
     else:
         return Redirect(f"{pair_url(pair_id)}?fait=fin", status_code=303)
     return await _pair(

@@ -15,7 +15,7 @@ from litestar.response import Template
 from voisins.errors import DomainError
 from voisins.schedule import paris_today
 from voisins.web.formats import formats_for
-from voisins.web.forms import N_
+from voisins.web.forms import N_, FormError
 from voisins.web.pages import Me, page
 from voisins.web.url_state import notice
 
@@ -246,6 +246,16 @@ def refusal(exc: DomainError) -> dict[str, str]:
     if detail or not said:
         said["form"] = detail or CHANGED
     return said
+
+
+def refused(exc: Exception) -> tuple[dict[str, str], int]:
+    """A form's own refusal (422) or a service's 409/422, as messages by field and the
+    status to answer; anything else goes on up."""
+    if isinstance(exc, FormError):
+        return explained(exc.fields), 422
+    if isinstance(exc, DomainError) and exc.status_code in (409, 422):
+        return refusal(exc), exc.status_code
+    raise exc
 
 
 # What every housing template may word, given to each of them.

@@ -384,6 +384,39 @@ async def create_application(
     return await get_application(conn, viewer, inserted, today=today)
 
 
+async def add_step(
+    conn: AsyncConnection,
+    viewer: Viewer,
+    *,
+    kind: str,
+    done_on: date,
+    outcome: str,
+    note: str | None,
+    application_id: int | None = None,
+    pair_id: int | None = None,
+) -> int:
+    """Record one step of an application or of a pair (exactly one of the two), audited."""
+    step_id: int = (
+        await conn.execute(
+            text(
+                "INSERT INTO housing_steps (application_id, pair_id, kind, done_on, outcome, "
+                "note, recorded_by) VALUES (:a, :p, :k, :d, :o, :n, :by) RETURNING id"
+            ),
+            {
+                "a": application_id,
+                "p": pair_id,
+                "k": kind,
+                "d": done_on,
+                "o": outcome,
+                "n": (note or "").strip() or None,
+                "by": viewer.id,
+            },
+        )
+    ).scalar_one()
+    await audit.record(conn, viewer, "housing_step.record", "housing_step", step_id)
+    return step_id
+
+
 async def record_application_step(
     conn: AsyncConnection,
     viewer: Viewer,
@@ -402,23 +435,10 @@ async def record_application_step(
     if row.status in ("withdrawn", "closed"):
         raise Conflict(f"this application is {row.status}")
     rules.check_done_on(data.done_on, today)
-    step_id = (
-        await conn.execute(
-            text(
-                "INSERT INTO housing_steps (application_id, kind, done_on, outcome, note, "
-                "recorded_by) VALUES (:a, :k, :d, :o, :n, :by) RETURNING id"
-            ),
-            {
-                "a": row.id,
-                "k": data.kind,
-                "d": data.done_on,
-                "o": data.outcome,
-                "n": (data.note or "").strip() or None,
-                "by": viewer.id,
-            },
-        )
-    ).scalar_one()
-    await audit.record(conn, viewer, "housing_step.record", "housing_step", step_id)
+    await add_step(
+        conn, viewer, application_id=row.id, kind=data.kind, done_on=data.done_on,
+        outcome=data.outcome, note=data.note,
+    )  # fmt: skip
     return await get_application(conn, viewer, row.id, today=today)
 
 

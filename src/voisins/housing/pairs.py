@@ -20,6 +20,7 @@ from voisins.accounts.access import Viewer
 from voisins.errors import Conflict, Forbidden, Invalid, NotFound
 from voisins.housing import rules
 from voisins.housing.applications import (
+    add_step,
     application_row,
     as_member,
     reads_as_centre,
@@ -258,38 +259,17 @@ async def propose_pair(conn: AsyncConnection, viewer: Viewer, data: PairIn, *, t
         ),
         {"h": host.id, "y": young.id},
     )
-    await _add_step(conn, viewer, pair_id, "proposed", today, "noted", data.note)
+    await add_step(
+        conn,
+        viewer,
+        pair_id=pair_id,
+        kind="proposed",
+        done_on=today,
+        outcome="noted",
+        note=data.note,
+    )
     await audit.record(conn, viewer, "housing_pair.propose", "housing_pair", pair_id)
     return await get_pair(conn, viewer, pair_id, today=today)
-
-
-async def _add_step(
-    conn: AsyncConnection,
-    viewer: Viewer,
-    pair_id: int,
-    kind: str,
-    done_on: date,
-    outcome: str,
-    note: str | None,
-) -> int:
-    step_id: int = (
-        await conn.execute(
-            text(
-                "INSERT INTO housing_steps (pair_id, kind, done_on, outcome, note, recorded_by) "
-                "VALUES (:p, :k, :d, :o, :n, :by) RETURNING id"
-            ),
-            {
-                "p": pair_id,
-                "k": kind,
-                "d": done_on,
-                "o": outcome,
-                "n": (note or "").strip() or None,
-                "by": viewer.id,
-            },
-        )
-    ).scalar_one()
-    await audit.record(conn, viewer, "housing_step.record", "housing_step", step_id)
-    return step_id
 
 
 async def _release(conn: AsyncConnection, row: Any, status: str) -> None:
@@ -366,7 +346,15 @@ async def record_pair_step(
         values = {
             "next_visit_due": rules.add_months(data.done_on, settings.housing_visit_every_months)
         }
-    await _add_step(conn, viewer, row.id, data.kind, data.done_on, data.outcome, data.note)
+    await add_step(
+        conn,
+        viewer,
+        pair_id=row.id,
+        kind=data.kind,
+        done_on=data.done_on,
+        outcome=data.outcome,
+        note=data.note,
+    )
     await _update(conn, row.id, values)
     if values.get("status") == "ended":
         await _release(conn, row, "open")
@@ -440,7 +428,15 @@ async def end_pair(
     last = await _last_step_on(conn, row.id, "meeting", "trial", "agreement", "followup_visit")
     if last is not None and data.ended_on < last:
         raise Invalid.field("ended_on", "before the pair's last step recorded")
-    await _add_step(conn, viewer, row.id, "ended", data.ended_on, "noted", data.note)
+    await add_step(
+        conn,
+        viewer,
+        pair_id=row.id,
+        kind="ended",
+        done_on=data.ended_on,
+        outcome="noted",
+        note=data.note,
+    )
     await _update(
         conn,
         row.id,

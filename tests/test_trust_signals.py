@@ -16,7 +16,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voisins.accounts.volunteer import RECORD_VALIDITY
-from voisins.schedule import PARIS, paris_today
+from voisins.clock import PARIS
+from voisins.schedule import paris_today
 
 from .support.people import Person, staff
 from .support.world import (

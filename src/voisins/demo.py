@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from voisins import clock
 from voisins.accounts import assisted, volunteer
 from voisins.accounts.access import Viewer
 from voisins.accounts.assisted import AssistedIn, ConsentIn
@@ -40,7 +41,6 @@ from voisins.housing.schemas import (
 from voisins.locations import LocationIn
 from voisins.matching.publication import create_and_match
 from voisins.posts.schemas import OnceIn, PostIn, WeeklyIn
-from voisins.schedule import paris_today
 from voisins.settings import Settings
 
 DEMO_PASSWORD = "voisins-demo"
@@ -211,7 +211,7 @@ async def load_demo(engine: AsyncEngine, settings: Settings) -> DemoSummary:
             id=sw_ids[0], role="social_worker", second_factor=True, centre_ids=frozenset({ids[0]})
         )
 
-        now = datetime.now(UTC)
+        now = clock.now()
         residents = []
         for name in FIRST_NAMES:
             user_id = await _user(
@@ -348,7 +348,7 @@ async def _housing(conn: AsyncConnection, settings: Settings) -> bool:
     ).first()
     if already:
         return False
-    today = paris_today(datetime.now(UTC))
+    today = clock.today()
     worker = Viewer(
         id=people["travailleur1@voisins.demo"],
         role="social_worker",

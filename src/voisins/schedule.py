@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from asyncpg import Range
 from msgspec import Meta
 
-PARIS = ZoneInfo("Europe/Paris")
+from voisins.clock import PARIS
+
 # Times of day travel as "HH:MM" (what people type), not RFC 3339 "HH:MM:SS"; "24:00"
 # ends a day. \Z, not $: Python's $ also matches before a final newline.
 END_OF_DAY = "24:00"

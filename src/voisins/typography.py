@@ -2,7 +2,7 @@
 non-breaking so that a line never starts with « ? » or ends with « « ».
 
 One function, used in the few places French text leaves voisins: the pages' gettext
-(web/i18n.py), the in-app messages (notify/messages.py) and the e-mail and SMS
+(web/i18n.py), the in-app messages (notify/inbox_texts.py) and the e-mail and SMS
 templates (notify/channels/render.py). It lives at the bottom of the import order so
 that both ``web`` and ``notify`` may use it.
 

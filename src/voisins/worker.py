@@ -21,7 +21,6 @@ import functools
 import signal
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import asyncpg
@@ -33,6 +32,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
+from voisins import clock
 from voisins.db import create_engine
 from voisins.health import Check, OutageLogger, Readiness
 from voisins.housing.pairs import raise_overdue_steps
@@ -42,7 +42,7 @@ from voisins.matching.engine import escalate_due
 from voisins.moderation.followups import raise_followups
 from voisins.moderation.gdpr import apply_retention, finish_erasures
 from voisins.notify.digest import compose_digests
-from voisins.notify.jobs import SEND_QUEUE, now_of, process_event, send_deliveries, send_due
+from voisins.notify.jobs import SEND_QUEUE, process_event, send_deliveries, send_due
 from voisins.notify.relay import run_relay
 from voisins.notify.reminders import remind_propositions
 from voisins.notify.senders import Senders
@@ -133,25 +133,25 @@ async def escalate_matching(ctx: dict[str, Any]) -> int:
     """Requests whose batch deadline passed get their next batch, a wider search, or a
     place on their centre's follow-up list."""
     async with ctx["engine"].begin() as conn:
-        outcomes = await escalate_due(conn, ctx["settings"], now=datetime.now(UTC))
+        outcomes = await escalate_due(conn, ctx["settings"], now=clock.now())
     return len(outcomes)
 
 
 async def gather_digests(ctx: dict[str, Any]) -> int:
     """Messages held for the daily digest go out as one, each person's morning."""
-    return len(await compose_digests(ctx["engine"], now=now_of(ctx)))
+    return len(await compose_digests(ctx["engine"], now=clock.job_now(ctx)))
 
 
 async def remind_unanswered(ctx: dict[str, Any]) -> int:
     """Propositions unanswered half-way to their deadline are recalled, once."""
     async with ctx["engine"].begin() as conn:
-        return await remind_propositions(conn, now=now_of(ctx))
+        return await remind_propositions(conn, now=clock.job_now(ctx))
 
 
 async def raise_followup_items(ctx: dict[str, Any]) -> int:
     """Isolated people without activity and missed visits join their centre's follow-up list."""
     async with ctx["engine"].begin() as conn:
-        return await raise_followups(conn, ctx["settings"], now=now_of(ctx))
+        return await raise_followups(conn, ctx["settings"], now=clock.job_now(ctx))
 
 
 async def raise_housing_followups(ctx: dict[str, Any]) -> int:
@@ -159,7 +159,7 @@ async def raise_housing_followups(ctx: dict[str, Any]) -> int:
     agreement join their centre's follow-up list. Idempotent: each pair, reason and due
     date is raised once (a unique index), so running it again raises nothing."""
     async with ctx["engine"].begin() as conn:
-        return await raise_overdue_steps(conn, today=paris_today(now_of(ctx)))
+        return await raise_overdue_steps(conn, today=paris_today(clock.job_now(ctx)))
 
 
 async def record_heartbeat(ctx: dict[str, Any]) -> None:

@@ -22,8 +22,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voisins.app import create_app
+from voisins.clock import PARIS
 from voisins.notify.jobs import SEND_QUEUE, process_event, send_deliveries
-from voisins.notify.preferences import PARIS
 from voisins.notify.relay import dispatch_pending
 from voisins.notify.senders import Senders
 from voisins.settings import Settings, load_settings

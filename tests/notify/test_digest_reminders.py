@@ -15,8 +15,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voisins.app import create_app
+from voisins.clock import PARIS
 from voisins.notify.digest import compose_digests
-from voisins.notify.preferences import PARIS
 from voisins.notify.relay import dispatch_pending
 from voisins.notify.reminders import remind_propositions
 from voisins.settings import Settings, load_settings

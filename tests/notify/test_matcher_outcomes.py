@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voisins.app import create_app
 from voisins.notify.channels import KINDS
-from voisins.notify.messages import TEXTS, link_for, render
+from voisins.notify.inbox_texts import TEXTS, link_for, render
 from voisins.notify.preferences import ACCOUNT_KINDS
 from voisins.notify.relay import dispatch_pending
 from voisins.outbox import emit

@@ -22,7 +22,7 @@ from voisins.app import create_app
 from voisins.links import PAGE_PATHS, page_path, page_url
 from voisins.notify.channels import KINDS, TRANSACTIONAL_KINDS, Message
 from voisins.notify.channels.render import render_email, render_sms
-from voisins.notify.messages import INBOX_PAGE, link_for
+from voisins.notify.inbox_texts import INBOX_PAGE, link_for
 from voisins.settings import Settings
 
 BASE = "https://voisins.example.org/quartier"

@@ -12,7 +12,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from voisins.schedule import PARIS
+from voisins.clock import PARIS
 
 from .people import Person, register, staff
 

@@ -19,8 +19,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voisins.app import create_app
+from voisins.clock import PARIS
 from voisins.geo.addresses import import_file, sample_file
-from voisins.notify.preferences import PARIS
 from voisins.settings import Settings, load_settings
 
 from ..support.people import Person, register

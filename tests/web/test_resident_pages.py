@@ -13,8 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voisins.app import create_app
+from voisins.clock import PARIS
 from voisins.notify.fanout import fan_out
-from voisins.notify.preferences import PARIS
 from voisins.settings import Settings, load_settings
 from voisins.typography import french_spaces
 from voisins.web.wording import page_link

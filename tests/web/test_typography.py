@@ -18,7 +18,7 @@ from tests.support.world import build_world, with_matches
 from voisins.app import create_app
 from voisins.notify.channels import KINDS, TRANSACTIONAL_KINDS
 from voisins.notify.channels.render import render_email, render_sms
-from voisins.notify.messages import TEXTS, render
+from voisins.notify.inbox_texts import TEXTS, render
 from voisins.settings import Settings
 from voisins.typography import NBSP, NNBSP, french_spaces
 from voisins.web.i18n import gettext_for, ngettext_for

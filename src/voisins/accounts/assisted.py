@@ -3,7 +3,7 @@ who records their consent and then acts for them (aller-vers)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -11,11 +11,12 @@ from msgspec import Meta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from voisins import audit
+from voisins import audit, clock
 from voisins.accounts.access import Viewer, require_social_worker
-from voisins.accounts.schemas import DisplayName, Email, Input, Phone, Vulnerability
+from voisins.accounts.schemas import DisplayName, Email, Phone, Vulnerability
 from voisins.errors import Forbidden, Invalid, NotFound
 from voisins.pagination import Page, paginate, window
+from voisins.request_bodies import Input
 
 ConsentMethod = Literal["in_person", "phone", "written"]
 
@@ -61,7 +62,7 @@ async def _check_consent(conn: AsyncConnection, viewer: Viewer, consent: Consent
         raise Forbidden(
             "you can record consent only for your centres", {"consent.centre_id": "not yours"}
         )
-    if consent.obtained_at > datetime.now(UTC) + timedelta(minutes=5):
+    if consent.obtained_at > clock.now() + timedelta(minutes=5):
         raise Invalid.field("consent.obtained_at", "cannot be in the future")
 
 

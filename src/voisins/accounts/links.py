@@ -10,12 +10,13 @@ link is one conditional UPDATE, so two clicks at once use it once."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Literal
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from voisins import clock
 from voisins.accounts.tokens import new_token, token_hash
 
 Purpose = Literal["password_reset", "email_confirm"]
@@ -54,7 +55,7 @@ async def issue(
                 "purpose": purpose,
                 "email": email,
                 "h": token_hash(new_token()),
-                "exp": datetime.now(UTC) + ttl,
+                "exp": clock.now() + ttl,
             },
         )
     ).scalar_one()
@@ -149,7 +150,7 @@ async def sent_count(
                     "SELECT count(*) FROM password_resets WHERE user_id = :u "
                     "AND purpose = :purpose AND created_at > :since"
                 ),
-                {"u": user_id, "purpose": purpose, "since": datetime.now(UTC) - within},
+                {"u": user_id, "purpose": purpose, "since": clock.now() - within},
             )
         ).scalar_one()
     )

@@ -9,6 +9,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from voisins.accounts.access import Role
+from voisins.request_bodies import Input
 
 Email = Annotated[
     str,
@@ -27,10 +28,6 @@ Phone = Annotated[str, Meta(pattern=r"^\+?[0-9 .-]{6,20}\Z", examples=["06 12 34
 TotpCode = Annotated[str, Meta(pattern=r"^[0-9]{6}\Z", examples=["123456"])]
 Locale = Literal["fr", "en"]
 Vulnerability = Literal["isolated_elderly", "minor", "precarious"]
-
-
-class Input(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Base of every write body: unknown fields (``role``, ``sensitive``…) are refused."""
 
 
 class RegisterIn(Input):

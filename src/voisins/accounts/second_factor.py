@@ -15,7 +15,7 @@ password, and an administrator's reset.
 from __future__ import annotations
 
 import hmac
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -23,7 +23,7 @@ import pyotp
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from voisins import audit
+from voisins import audit, clock
 from voisins.accounts.access import STAFF_ROLES, Viewer, require_admin
 from voisins.accounts.ratelimit import LoginLimiter
 from voisins.errors import Conflict, Forbidden, Invalid, NotFound
@@ -65,7 +65,7 @@ def matching_step(secret: str, code: str, at: datetime | None = None) -> int | N
     if len(code) != 6 or not code.isdigit():
         return None
     totp = pyotp.TOTP(secret)
-    now = totp.timecode(at or datetime.now(UTC))
+    now = totp.timecode(at or clock.now())
     for step in range(now - TOTP_WINDOW, now + TOTP_WINDOW + 1):
         if hmac.compare_digest(totp.generate_otp(step), code):
             return step

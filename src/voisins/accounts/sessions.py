@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pyotp
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from voisins import clock
 from voisins.accounts.access import STAFF_ROLES, Viewer
 from voisins.accounts.passwords import hash_password, needs_rehash, verify_password
 from voisins.accounts.ratelimit import LoginLimiter
@@ -65,7 +66,7 @@ async def login(
             {"h": hash_password(data.password), "id": row.id},
         )
     token = new_token()
-    expires_at = datetime.now(UTC) + timedelta(seconds=ttl_s)
+    expires_at = clock.now() + timedelta(seconds=ttl_s)
     await conn.execute(
         text(
             "INSERT INTO sessions (token_hash, user_id, second_factor_at, expires_at) "

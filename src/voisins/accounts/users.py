@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from msgspec import UNSET
@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from voisins import audit
+from voisins import audit, clock
 from voisins.accounts import addresses, links
 from voisins.accounts.access import Viewer, require_admin
 from voisins.accounts.passwords import hash_password, require_strong
@@ -108,7 +108,7 @@ async def create_staff(conn: AsyncConnection, viewer: Viewer, data: StaffUserIn)
             # The professional address an administrator was given and vouches for (the
             # threat of confirmation — anyone signing up with someone else's address —
             # does not apply); a later change of address is confirmed by its link.
-            "email_confirmed_at": datetime.now(UTC),
+            "email_confirmed_at": clock.now(),
         },
     )
     if data.centre_id is not None:

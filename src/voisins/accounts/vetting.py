@@ -16,21 +16,20 @@ one record.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from voisins import audit
+from voisins import audit, clock
 from voisins.accounts.access import Viewer, require_social_worker
 from voisins.accounts.volunteer import RECORD_VALIDITY, Vetting, VettingIn, vetting_of
 from voisins.categories import SENSITIVE_CATEGORIES
 from voisins.errors import Forbidden, Invalid, NotFound
 from voisins.geo import sql as geosql
 from voisins.pagination import Page, paginate, window
-from voisins.schedule import paris_today
 
 # Extracts running out within this many days are listed, so that a new one is asked
 # for in time (a volunteer whose extract lapses drops out of sensitive requests).
@@ -83,7 +82,7 @@ _ASKS_SENSITIVE = "v.categories && CAST(:sensitive AS text[])"
 
 def _today() -> date:
     # vetting_of tells "vetted" against the same day.
-    return paris_today(datetime.now(UTC))
+    return clock.today()
 
 
 def _valid_since() -> date:
@@ -171,9 +170,7 @@ async def set_vetting(
     """Record an ID check or an extract: social workers, for volunteers of their
     territories (the check is done in person, at the centre)."""
     require_social_worker(viewer)
-    if data.id_checked_at is not None and data.id_checked_at > datetime.now(UTC) + timedelta(
-        minutes=5
-    ):
+    if data.id_checked_at is not None and data.id_checked_at > clock.now() + timedelta(minutes=5):
         raise Invalid.field("id_checked_at", "cannot be in the future")
     if data.record_extract_date is not None and data.record_extract_date > _today():
         raise Invalid.field("record_extract_date", "cannot be in the future")

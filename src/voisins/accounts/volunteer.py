@@ -3,7 +3,7 @@ and the vetting record that social workers alone write."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 import msgspec
@@ -12,27 +12,26 @@ from msgspec import Meta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from voisins import clock
 from voisins.accounts.access import Viewer
 from voisins.accounts.quotas import Quotas
-from voisins.accounts.schemas import Input
 from voisins.categories import Category
 from voisins.errors import Forbidden, Invalid, NotFound
 from voisins.geo import sql as geosql
 from voisins.geo.geocoder import Geocoder
 from voisins.locations import LocationIn, resolve
+from voisins.request_bodies import Input, Language, SkillTag
 from voisins.schedule import (
     ClockTime,
     clock_minutes,
     from_multirange,
     merge,
-    paris_today,
     to_multirange,
     weekly_slots,
 )
 
-SkillTag = Annotated[str, Meta(min_length=2, max_length=40, pattern=r"^[\w' -]+\Z")]
-Language = Annotated[str, Meta(pattern=r"^[a-z]{2,3}\Z")]
 # A criminal-record extract (bulletin n°3) is considered current for three years.
+# A criminal-record extract older than this does not count as vetting.
 RECORD_VALIDITY = timedelta(days=3 * 365)
 
 
@@ -105,7 +104,7 @@ def vetting_of(
     record_checked_by: int | None = None,
 ) -> Vetting:
     expires = extract + RECORD_VALIDITY if extract else None
-    today = paris_today(datetime.now(UTC))
+    today = clock.today()
     return Vetting(
         id_checked_at=id_checked_at,
         record_extract_date=extract,

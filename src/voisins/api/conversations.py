@@ -5,7 +5,6 @@ conversation a report brings in."""
 from __future__ import annotations
 
 from collections import deque
-from datetime import UTC, datetime
 from typing import Annotated, Any, cast
 
 import msgspec
@@ -16,6 +15,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
+from voisins import clock
 from voisins.accounts import sessions
 from voisins.api.deps import READS_ONLY, CurrentViewer, Tx
 from voisins.api.params import PageQuery, PerPageQuery
@@ -48,10 +48,6 @@ LimitQuery = Annotated[
 RECENT_IDS = 200
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _given(request: Request[Any, Any, Any], **bounds: int | None) -> None:
     """A message id bound that is in the query string is a number (not "null")."""
     for name, value in bounds.items():
@@ -73,7 +69,7 @@ async def list_conversations(
     tx: Tx, viewer: CurrentViewer, page: PageQuery = 1, per_page: PerPageQuery = 20
 ) -> list[ConversationSummary]:
     return await service.my_conversations(
-        tx, viewer, limit=per_page, offset=(page - 1) * per_page, now=_now()
+        tx, viewer, limit=per_page, offset=(page - 1) * per_page, now=clock.now()
     )
 
 
@@ -84,7 +80,7 @@ async def list_conversations(
     opt=READS_ONLY,
 )
 async def get_conversation(tx: Tx, viewer: CurrentViewer, match_id: FromPath[int]) -> Conversation:
-    return await service.get_conversation(tx, viewer, match_id, now=_now())
+    return await service.get_conversation(tx, viewer, match_id, now=clock.now())
 
 
 @get(
@@ -104,7 +100,7 @@ async def list_messages(
 ) -> list[Message]:
     _given(request, after=after, before=before)
     return await service.list_messages(
-        tx, viewer, match_id, after=after, before=before, limit=limit, now=_now()
+        tx, viewer, match_id, after=after, before=before, limit=limit, now=clock.now()
     )
 
 
@@ -117,7 +113,7 @@ async def list_messages(
 async def send_message(
     data: JSONBody[MessageIn], tx: Tx, viewer: CurrentViewer, state: State, match_id: FromPath[int]
 ) -> Response[Message]:
-    message = await service.send_message(tx, viewer, match_id, data, now=_now())
+    message = await service.send_message(tx, viewer, match_id, data, now=clock.now())
     pushed = live.conversation_push(state.redis, match_id, "message", message.id)
     return Response(message, status_code=201, background=pushed)
 
@@ -131,7 +127,7 @@ async def send_message(
 async def mark_read(
     data: JSONBody[ReadIn], tx: Tx, viewer: CurrentViewer, match_id: FromPath[int]
 ) -> Unread:
-    return Unread(await service.mark_read(tx, viewer, match_id, data.up_to, now=_now()))
+    return Unread(await service.mark_read(tx, viewer, match_id, data.up_to, now=clock.now()))
 
 
 @put(
@@ -146,7 +142,7 @@ async def share_contacts(
     state: State,
     match_id: FromPath[int],
 ) -> Response[Conversation]:
-    shown = await service.share_contacts(tx, viewer, match_id, data, now=_now())
+    shown = await service.share_contacts(tx, viewer, match_id, data, now=clock.now())
     return Response(shown, background=live.conversation_push(state.redis, match_id, "contacts", 0))
 
 
@@ -177,7 +173,7 @@ async def conversation_events(
     _given(request, after=after)
     # The viewer's part is checked now; the stream then reads with connections of its
     # own (this one goes back to the pool when the handler returns).
-    part = await service.participation(tx, viewer, match_id, now=_now())
+    part = await service.participation(tx, viewer, match_id, now=clock.now())
     since = _last_event_id(request, after)
     engine = state.engine
     # The ids this stream sent lately. Ids are taken at INSERT and pushed after COMMIT:
@@ -218,7 +214,7 @@ async def conversation_events(
             ):
                 return None
             try:
-                await service.participation(conn, viewer, match_id, now=_now())
+                await service.participation(conn, viewer, match_id, now=clock.now())
             except DomainError:
                 return None
             if late is not None:

@@ -6,13 +6,14 @@ same 404 as for an id that does not exist (housing/)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated
 
 from litestar import Response, Router, get, post
 from litestar.datastructures import CacheControlHeader
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from voisins import clock
 from voisins.api.deps import CurrentViewer, GeocoderDep, SettingsDep, Tx
 from voisins.housing import applications, candidates, documents, pairs
 from voisins.housing.schemas import (
@@ -30,11 +31,10 @@ from voisins.housing.schemas import (
     PairStepIn,
     Side,
 )
-from voisins.schedule import paris_today
 
 
 def _today() -> date:
-    return paris_today(datetime.now(UTC))
+    return clock.today()
 
 
 @post(

@@ -4,15 +4,14 @@ and end."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import msgspec
 from litestar import Router, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from voisins import clock
 from voisins.api.deps import READS_ONLY, CurrentViewer, SettingsDep, Tx
 from voisins.api.params import PageQuery, PerPageQuery
-from voisins.matching import checkins, lifecycle, views
+from voisins.matching import checkins, lifecycle, reads
 from voisins.matching.schemas import (
     Feedback,
     FeedbackIn,
@@ -31,10 +30,6 @@ class MatchState(msgspec.Struct):
     status: MatchStatus
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 @get(
     "/me/propositions",
     operation_id="listPropositions",
@@ -48,14 +43,14 @@ async def list_propositions(
     page: PageQuery = 1,
     per_page: PerPageQuery = 20,
 ) -> Page[Proposition]:
-    return await views.list_propositions(
+    return await reads.list_propositions(
         tx, viewer, active_only=active, page=page, per_page=per_page
     )
 
 
 @get("/me/propositions/{match_id:int}", operation_id="getProposition", summary="One proposition")
 async def get_proposition(tx: Tx, viewer: CurrentViewer, match_id: FromPath[int]) -> Proposition:
-    return await views.get_proposition(tx, viewer, match_id)
+    return await reads.get_proposition(tx, viewer, match_id)
 
 
 @post(
@@ -65,7 +60,7 @@ async def get_proposition(tx: Tx, viewer: CurrentViewer, match_id: FromPath[int]
     status_code=200,
 )
 async def accept(tx: Tx, viewer: CurrentViewer, match_id: FromPath[int]) -> MatchState:
-    return MatchState(match_id, await lifecycle.accept(tx, viewer, match_id, now=_now()))  # type: ignore[arg-type]
+    return MatchState(match_id, await lifecycle.accept(tx, viewer, match_id, now=clock.now()))  # type: ignore[arg-type]
 
 
 @post(
@@ -77,7 +72,7 @@ async def accept(tx: Tx, viewer: CurrentViewer, match_id: FromPath[int]) -> Matc
 async def decline(
     tx: Tx, viewer: CurrentViewer, settings: SettingsDep, match_id: FromPath[int]
 ) -> MatchState:
-    status = await lifecycle.decline(tx, viewer, match_id, settings, now=_now())
+    status = await lifecycle.decline(tx, viewer, match_id, settings, now=clock.now())
     return MatchState(match_id, status)  # type: ignore[arg-type]
 
 
@@ -96,7 +91,7 @@ async def approve(
 ) -> MatchState:
     status = await lifecycle.review(
         tx, viewer, match_id, approve=True, reason=data.internal(), message=data.outward(),
-        settings=settings, now=_now(),
+        settings=settings, now=clock.now(),
     )  # fmt: skip
     return MatchState(match_id, status)  # type: ignore[arg-type]
 
@@ -116,7 +111,7 @@ async def reject(
 ) -> MatchState:
     status = await lifecycle.review(
         tx, viewer, match_id, approve=False, reason=data.internal(), message=data.outward(),
-        settings=settings, now=_now(),
+        settings=settings, now=clock.now(),
     )  # fmt: skip
     return MatchState(match_id, status)  # type: ignore[arg-type]
 
@@ -134,7 +129,7 @@ async def cancel(
     settings: SettingsDep,
     match_id: FromPath[int],
 ) -> MatchState:
-    status = await lifecycle.cancel(tx, viewer, match_id, data.reason, settings, now=_now())
+    status = await lifecycle.cancel(tx, viewer, match_id, data.reason, settings, now=clock.now())
     return MatchState(match_id, status)  # type: ignore[arg-type]
 
 
@@ -145,7 +140,7 @@ async def cancel(
     status_code=200,
 )
 async def complete(tx: Tx, viewer: CurrentViewer, match_id: FromPath[int]) -> MatchState:
-    status = await lifecycle.complete(tx, viewer, match_id, now=_now())
+    status = await lifecycle.complete(tx, viewer, match_id, now=clock.now())
     return MatchState(match_id, status)  # type: ignore[arg-type]
 
 
@@ -168,7 +163,7 @@ async def feedback(
 async def match_history(
     tx: Tx, viewer: CurrentViewer, match_id: FromPath[int]
 ) -> list[HistoryEntry]:
-    return await views.history(tx, viewer, match_id)
+    return await reads.history(tx, viewer, match_id)
 
 
 @get(
@@ -191,7 +186,7 @@ async def list_visits(
 async def stop_arrangement(
     data: JSONBody[checkins.StopIn], tx: Tx, viewer: CurrentViewer, match_id: FromPath[int]
 ) -> MatchState:
-    status = await lifecycle.stop_arrangement(tx, viewer, match_id, data.reason, now=_now())
+    status = await lifecycle.stop_arrangement(tx, viewer, match_id, data.reason, now=clock.now())
     return MatchState(match_id, status)  # type: ignore[arg-type]
 
 
@@ -201,7 +196,7 @@ async def stop_arrangement(
     summary="Where my request stands: how many were asked, who said yes",
 )
 async def post_matches(tx: Tx, viewer: CurrentViewer, post_id: FromPath[int]) -> PostAnswers:
-    return await views.post_matches(tx, viewer, post_id)
+    return await reads.post_matches(tx, viewer, post_id)
 
 
 router = Router(

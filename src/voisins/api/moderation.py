@@ -3,13 +3,13 @@ list, reports, blocks, suspension, and check-ins of recurring visits."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 from litestar import Request, Response, Router, delete, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from voisins import clock
 from voisins.api.deps import CurrentViewer, SettingsDep, Tx
 from voisins.api.idempotent import IdempotencyKey, idempotent_response
 from voisins.api.params import PageQuery, PerPageQuery
@@ -34,10 +34,6 @@ from voisins.schedule import paris_today
 class PostDecision(msgspec.Struct):
     id: int
     status: str
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @get(
@@ -65,7 +61,7 @@ async def approve_post(
     post_id: FromPath[int],
 ) -> PostDecision:
     status = await review.approve_post(
-        tx, viewer, post_id, data.internal(), settings=settings, now=_now(),
+        tx, viewer, post_id, data.internal(), settings=settings, now=clock.now(),
         message=data.outward(),
     )  # fmt: skip
     return PostDecision(post_id, status)
@@ -82,7 +78,7 @@ async def reject_post(
     data: JSONBody[ReviewDecisionIn], tx: Tx, viewer: CurrentViewer, post_id: FromPath[int]
 ) -> PostDecision:
     status = await review.reject_post(
-        tx, viewer, post_id, data.internal(), now=_now(), message=data.outward()
+        tx, viewer, post_id, data.internal(), now=clock.now(), message=data.outward()
     )
     return PostDecision(post_id, status)
 
@@ -111,7 +107,7 @@ async def list_followups(
 async def record_contact(
     data: JSONBody[ContactIn], tx: Tx, viewer: CurrentViewer, followup_id: FromPath[int]
 ) -> Followup:
-    return await followups.record_contact(tx, viewer, followup_id, data, now=_now())
+    return await followups.record_contact(tx, viewer, followup_id, data, now=clock.now())
 
 
 @post(
@@ -127,7 +123,7 @@ async def record_checkin(
     match_id: FromPath[int],
     idempotency_key: IdempotencyKey = None,
 ) -> Response[Checkin]:
-    today = paris_today(_now())
+    today = paris_today(clock.now())
     return await idempotent_response(
         tx, viewer, idempotency_key, request, data,
         lambda: followups.record_checkin(tx, viewer, match_id, data, today=today),
@@ -221,7 +217,9 @@ async def suspend_person(
     settings: SettingsDep,
     person_id: FromPath[int],
 ) -> Suspension:
-    return await safeguarding.suspend(tx, viewer, person_id, data, settings=settings, now=_now())
+    return await safeguarding.suspend(
+        tx, viewer, person_id, data, settings=settings, now=clock.now()
+    )
 
 
 @post(

@@ -17,10 +17,10 @@ from voisins.api.errors import domain_error_handler
 from voisins.api.params import PageQuery, PerPageQuery
 from voisins.errors import NotFound
 from voisins.notify import inbox as service
-from voisins.notify import live, webhooks
+from voisins.notify import live, webhook_endpoints
 from voisins.notify.inbox import DeadLetter, DeadLetters, Inbox, PreferencesIn, PreferencesOut
 from voisins.notify.safe_urls import AddressPolicy
-from voisins.notify.webhooks import Webhook, WebhookIn
+from voisins.notify.webhook_endpoints import Webhook, WebhookIn
 from voisins.web.pages import page
 
 
@@ -122,7 +122,7 @@ async def add_webhook(
     centre_id: FromPath[int],
 ) -> Webhook:
     policy = AddressPolicy.from_settings(settings)
-    return await webhooks.add_webhook(tx, viewer, centre_id, data, policy=policy)
+    return await webhook_endpoints.add_webhook(tx, viewer, centre_id, data, policy=policy)
 
 
 @get(
@@ -131,7 +131,7 @@ async def add_webhook(
     summary="A centre's partner webhooks (admins; secrets are never shown)",
 )
 async def list_webhooks(tx: Tx, viewer: CurrentViewer, centre_id: FromPath[int]) -> list[Webhook]:
-    return await webhooks.list_webhooks(tx, viewer, centre_id)
+    return await webhook_endpoints.list_webhooks(tx, viewer, centre_id)
 
 
 @post(
@@ -143,7 +143,7 @@ async def list_webhooks(tx: Tx, viewer: CurrentViewer, centre_id: FromPath[int])
 async def disable_webhook(
     tx: Tx, viewer: CurrentViewer, centre_id: FromPath[int], webhook_id: FromPath[int]
 ) -> Webhook:
-    return await webhooks.disable_webhook(tx, viewer, centre_id, webhook_id)
+    return await webhook_endpoints.disable_webhook(tx, viewer, centre_id, webhook_id)
 
 
 class Unsubscribed(msgspec.Struct):

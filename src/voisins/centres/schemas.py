@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from voisins.accounts.schemas import Email, Input, Phone
+from voisins.accounts.schemas import Email, Phone
+from voisins.request_bodies import Input
 
 ModerationLevel = Literal["all_posts", "sensitive_only", "none"]
 CentreName = Annotated[

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from voisins.accounts.schemas import Input
+from voisins.request_bodies import Input
 
 Side = Literal["requester", "volunteer"]
 # conversation_messages.body holds 2,000 characters (sql/0020_conversations.sql).

@@ -34,7 +34,7 @@ from voisins.conversations.schemas import (
     Side,
 )
 from voisins.errors import Conflict, Forbidden, Invalid, NotFound
-from voisins.matching.views import NOT_ANSWERED
+from voisins.matching.reads import NOT_ANSWERED
 from voisins.outbox import emit
 
 # Told to the other side: the recipients are that side's (notify/recipients.py).
@@ -96,7 +96,7 @@ async def participation(
     if row.confirmed_at is None:
         if found.side == "requester" and row.status in NOT_ANSWERED:
             # The request's side never learns of the propositions nobody said yes to
-            # (matching/views.py): who was asked, and when, would show the batches.
+            # (matching/reads.py): who was asked, and when, would show the batches.
             raise NotFound("no such conversation")
         raise Conflict("the conversation opens once the match is confirmed")
     return found

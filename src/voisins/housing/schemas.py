@@ -9,10 +9,9 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from voisins.accounts.schemas import Input
 from voisins.geo.bands import Band
 from voisins.locations import LocationIn
-from voisins.posts.schemas import Language
+from voisins.request_bodies import Input, Language
 
 Side = Literal["host", "young"]
 ApplicationStatus = Literal["open", "paired", "withdrawn", "closed"]

@@ -36,12 +36,10 @@ from asyncpg import Range
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from voisins.accounts.volunteer import RECORD_VALIDITY
 from voisins.categories import LABELS as CATEGORIES
 from voisins.geo import sql as geosql
 from voisins.matching.scoring import Features
-
-# A criminal-record extract older than this does not count as vetting.
-RECORD_VALIDITY = timedelta(days=3 * 365)
 
 # The close reason of propositions withdrawn because the request got all its
 # volunteers: the only withdrawn propositions that may be made again.

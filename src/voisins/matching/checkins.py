@@ -20,9 +20,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voisins.accounts.access import Viewer
-from voisins.accounts.schemas import Input
 from voisins.errors import Conflict, Invalid, NotFound
 from voisins.matching.lifecycle import is_participant, lock_match
+from voisins.request_bodies import Input
 from voisins.schedule import paris_today
 
 Note = Annotated[str, Meta(max_length=280)]

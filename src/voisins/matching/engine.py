@@ -15,6 +15,7 @@ import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from voisins.accounts.volunteer import RECORD_VALIDITY
 from voisins.db import once_more_if_crossed
 from voisins.geo import sql as geosql
 from voisins.matching.candidates import (
@@ -24,7 +25,6 @@ from voisins.matching.candidates import (
     _Q_CELL,
     _Q_RADIUS,
     _Q_SRID,
-    RECORD_VALIDITY,
     Request,
     _features,
     _index_predicate,

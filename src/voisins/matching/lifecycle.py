@@ -207,7 +207,7 @@ async def review(
     rejects (the next candidate is proposed), always with a reason: ``reason`` is the
     internal note (kept in ``review_note``, never sent), ``message`` the optional words
     the two sides read (in ``review_reason`` and the notifications). The history keeps
-    the note; views.history shows staff's reasons to staff only."""
+    the note; reads.history shows staff's reasons to staff only."""
     await set_actor(conn, viewer.id, reason)
     match = await _lock(conn, match_id)
     if not (_covering_worker(viewer, match) or await can_act_for(conn, viewer, match.author_id)):

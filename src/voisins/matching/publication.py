@@ -3,10 +3,9 @@ a post is published, and its proposals commit with it."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from voisins import clock
 from voisins.accounts.access import Viewer
 from voisins.accounts.quotas import Quotas
 from voisins.geo.geocoder import Geocoder
@@ -29,7 +28,7 @@ async def create_and_match(
         conn, viewer, data, geocoder=geocoder, cell_size_m=settings.grid_cell_m, quotas=quotas
     )
     if post.status == "published":
-        await match_post(conn, post.id, settings, now=datetime.now(UTC))
+        await match_post(conn, post.id, settings, now=clock.now())
     return post
 
 
@@ -43,5 +42,5 @@ async def publish_and_match(
 ) -> PostPrivate:
     post = await posts.publish(conn, viewer, post_id, quotas=quotas)
     if post.status == "published":  # not when it waits for the centre's review
-        await match_post(conn, post.id, settings, now=datetime.now(UTC))
+        await match_post(conn, post.id, settings, now=clock.now())
     return post

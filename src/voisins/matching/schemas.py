@@ -9,9 +9,9 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from voisins.accounts.schemas import Input
 from voisins.geo.bands import Band
 from voisins.posts.schemas import ExactLocation, PublicCell, Schedule
+from voisins.request_bodies import Input
 
 MatchStatus = Literal[
     "proposed",
@@ -106,7 +106,7 @@ class MatchForAuthor(msgspec.Struct, kw_only=True):
     distance: Band
     responded_at: datetime | None
     volunteer: Contact | None = None
-    # Shown with the volunteer only (see matching/views.py, _volunteer_trust).
+    # Shown with the volunteer only (see matching/reads.py, _volunteer_trust).
     volunteer_trust: VolunteerTrust | None = None
 
 

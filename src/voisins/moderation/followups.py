@@ -14,7 +14,7 @@ inactivity or per week.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -22,14 +22,14 @@ from msgspec import Meta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from voisins import audit
+from voisins import audit, clock
 from voisins.accounts.access import Viewer, acts_for_any
-from voisins.accounts.schemas import Input
 from voisins.centres.service import own_centres
 from voisins.errors import Conflict, Forbidden, Invalid, NotFound
 from voisins.matching import checkins
 from voisins.matching.scoring import MatchScore, match_score
 from voisins.pagination import Page, paginate, window
+from voisins.request_bodies import Input
 from voisins.settings import Settings
 
 FollowupReason = Literal[
@@ -295,7 +295,7 @@ async def record_checkin(
         viewer,
         match_id,
         checkins.VisitIn(visited_on=data.visited_on, note=data.note),
-        now=datetime.now(UTC),
+        now=clock.now(),
         today=today,
     )
     return Checkin(id=entry.id, match_id=match_id, visited_on=entry.visited_on, note=entry.note)

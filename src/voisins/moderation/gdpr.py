@@ -13,7 +13,7 @@ records.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 import msgspec
@@ -21,15 +21,15 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from voisins import audit
+from voisins import audit, clock
 from voisins.accounts.access import Viewer
 from voisins.accounts.assisted import can_act_for
-from voisins.accounts.schemas import Input
 from voisins.errors import Invalid, NotFound
 from voisins.logs import get_logger
 from voisins.moderation import gdpr_erase
 from voisins.moderation.gdpr_erase import ERASED_TEXT, SYSTEM_REASONS
 from voisins.moderation.gdpr_export import PersonalData, personal_data
+from voisins.request_bodies import Input
 from voisins.settings import Settings
 
 log = get_logger(__name__)
@@ -60,7 +60,7 @@ async def _acting_for(conn: AsyncConnection, viewer: Viewer, resident_id: int) -
 
 async def export_mine(conn: AsyncConnection, viewer: Viewer) -> PersonalData:
     await audit.record(conn, viewer, "gdpr.export", "user", viewer.id)
-    return await personal_data(conn, viewer.id, now=datetime.now(UTC))
+    return await personal_data(conn, viewer.id, now=clock.now())
 
 
 async def export_for_resident(
@@ -68,7 +68,7 @@ async def export_for_resident(
 ) -> PersonalData:
     await _acting_for(conn, viewer, resident_id)
     await audit.record(conn, viewer, "gdpr.export", "user", resident_id)
-    return await personal_data(conn, resident_id, now=datetime.now(UTC))
+    return await personal_data(conn, resident_id, now=clock.now())
 
 
 async def erase_mine(
@@ -76,7 +76,7 @@ async def erase_mine(
 ) -> Erased:
     _confirmed(data)
     erasure = await gdpr_erase.erase(
-        conn, viewer.id, actor=viewer, settings=settings, now=datetime.now(UTC)
+        conn, viewer.id, actor=viewer, settings=settings, now=clock.now()
     )
     await audit.record(conn, viewer, "gdpr.erase", "user", viewer.id)
     return Erased(
@@ -92,7 +92,7 @@ async def erase_for_resident(
     await _acting_for(conn, viewer, resident_id)
     _confirmed(data)
     erasure = await gdpr_erase.erase(
-        conn, resident_id, actor=viewer, settings=settings, now=datetime.now(UTC)
+        conn, resident_id, actor=viewer, settings=settings, now=clock.now()
     )
     await audit.record(conn, viewer, "gdpr.erase", "user", resident_id)
     return Erased(
@@ -253,8 +253,7 @@ async def apply_retention(ctx: dict[str, Any]) -> dict[str, int]:
     """Daily: support records and conversation texts ``support_retention_days`` after
     the last contact (after they were written, for the texts), audit traces after 12
     months."""
-    clock = ctx.get("clock")
-    now = clock() if clock else datetime.now(UTC)
+    now = clock.job_now(ctx)
     async with ctx["engine"].begin() as conn:
         counts = await anonymise_support_records(conn, settings=ctx["settings"], now=now)
         counts["audit_log"] = await audit.purge_expired(conn)

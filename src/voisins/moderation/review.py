@@ -19,13 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voisins import audit
 from voisins.accounts.access import Viewer, acts_for_any, require_social_worker
-from voisins.accounts.schemas import Input
 from voisins.accounts.volunteer import Vetting, vetting_of
 from voisins.errors import Conflict, Forbidden, Invalid, NotFound
 from voisins.matching.engine import match_post
 from voisins.matching.scoring import MatchScore, match_score
 from voisins.outbox import emit
 from voisins.pagination import Page, paginate, window
+from voisins.request_bodies import Input
 from voisins.settings import Settings
 
 # A match's review took 2 characters or more before the note and the message were

@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, ClassVar, Literal
 
 import msgspec
@@ -23,9 +23,8 @@ from msgspec import Meta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from voisins import audit
+from voisins import audit, clock
 from voisins.accounts.access import Viewer, acts_for_any, require_social_worker
-from voisins.accounts.schemas import Input
 from voisins.centres.service import covering_centres
 from voisins.conversations.service import participation
 from voisins.errors import Conflict, Forbidden, Invalid, NotFound
@@ -35,6 +34,7 @@ from voisins.matching.lifecycle import close_everything_of, set_actor
 from voisins.moderation.review import NoteIn
 from voisins.outbox import emit
 from voisins.pagination import Page, paginate, window
+from voisins.request_bodies import Input
 from voisins.settings import Settings
 
 ReportReason = Literal["inappropriate", "unsafe", "fraud", "no_show", "other"]
@@ -171,7 +171,7 @@ async def _message_of_mine(
     if row is None:
         raise not_found
     try:
-        part = await participation(conn, viewer, row.match_id, now=datetime.now(UTC))
+        part = await participation(conn, viewer, row.match_id, now=clock.now())
     except (NotFound, Conflict):
         raise not_found from None
     if part.side == row.side:

@@ -58,22 +58,21 @@ import io
 import statistics
 from datetime import date, datetime, time, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from voisins import audit
+from voisins import audit, clock
 from voisins.accounts.access import Viewer, acts_for_any
 from voisins.categories import LABELS, Category
+from voisins.clock import PARIS
 from voisins.errors import Forbidden, Invalid, NotFound
 from voisins.geo import sql as geosql
 from voisins.geo.grid import Cell, cell_polygon
 from voisins.housing.schemas import EndReason
 from voisins.posts.schemas import PostStatus, PublicCell
 
-PARIS = ZoneInfo("Europe/Paris")
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
 # k-anonymity of the activity map: a cell is shown only with at least this many posts.
@@ -216,7 +215,7 @@ class CsvExport(msgspec.Struct, kw_only=True):
 
 
 def today_in_paris() -> date:
-    return datetime.now(PARIS).date()
+    return clock.today()
 
 
 FIRST_DAY = date(2000, 1, 1)

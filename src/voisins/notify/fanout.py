@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from voisins.notify.messages import link_for, post_facts, render
+from voisins.notify.inbox_texts import link_for, post_facts, render
 from voisins.notify.preferences import ACCOUNT_KINDS, channels_for, plan, preferences_from_row
 from voisins.notify.recipients import audience
 

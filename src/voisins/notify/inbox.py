@@ -11,11 +11,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voisins.accounts.access import Viewer, require_admin
-from voisins.accounts.schemas import Input
 from voisins.errors import Conflict, NotFound
 from voisins.notify.preferences import DEFAULT_KIND_CHANNELS
 from voisins.notify.signing import read_unsubscribe_token
 from voisins.pagination import paginate, window
+from voisins.request_bodies import Input
 
 Channel = Literal["inapp", "email", "sms"]
 EventKind = Literal[

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from voisins import clock
 from voisins.logs import get_logger
 from voisins.matching.engine import run_event as run_matching_event
 from voisins.notify.fanout import fan_out
@@ -32,12 +33,6 @@ SEND_QUEUE = "voisins:send"
 SEND_CHUNK = 50
 
 
-def now_of(ctx: dict[str, Any]) -> datetime:
-    """The worker's clock; tests freeze it through ``ctx["clock"]``."""
-    clock = ctx.get("clock")
-    return clock() if clock else datetime.now(UTC)
-
-
 def backoff(attempts: int) -> timedelta:
     """30 s, 1 min, 2 min, 4 min… capped at one hour."""
     return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
@@ -51,7 +46,7 @@ async def _enqueue_sends(ctx: dict[str, Any], delivery_ids: list[int]) -> None:
 
 async def process_event(ctx: dict[str, Any], event_id: int) -> int:
     """Fan one outbox event out to its recipients' channels (once, however many runs)."""
-    now = now_of(ctx)
+    now = clock.job_now(ctx)
     async with ctx["engine"].begin() as conn:
         # A volunteer's new or changed profile: the open requests nearby are proposed
         # first, in the same transaction as the fan-out that marks the event processed.
@@ -118,7 +113,7 @@ async def send_deliveries(ctx: dict[str, Any], delivery_ids: list[int]) -> int:
     # AUTOCOMMIT: each statement is its own transaction, one round trip each.
     async with engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
-        rows = await conn.execute(_CLAIM, {"ids": delivery_ids, "now": now_of(ctx)})
+        rows = await conn.execute(_CLAIM, {"ids": delivery_ids, "now": clock.job_now(ctx)})
         claims = sorted(rows.all(), key=lambda claim: claim.id)
         if not claims:
             return 0  # already sent, cancelled, not due, or claimed by another run
@@ -157,7 +152,7 @@ async def _renew_claims(ctx: dict[str, Any], claims: list[Any], started: Any) ->
         ids = [claim.id for claim in claims[max(0, started() - 1) :]]
         try:
             async with ctx["engine"].begin() as conn:
-                await conn.execute(_RENEW, {"ids": ids, "now": now_of(ctx)})
+                await conn.execute(_RENEW, {"ids": ids, "now": clock.job_now(ctx)})
         except (OSError, DBAPIError, SQLAlchemyTimeoutError) as exc:
             log.warning("delivery claims not renewed", error=type(exc).__name__)
 
@@ -174,7 +169,7 @@ async def _send_one(
             _FAILED,
             {
                 "status": "dead" if dead else "pending",
-                "at": now_of(ctx) + backoff(claim.attempts),
+                "at": clock.job_now(ctx) + backoff(claim.attempts),
                 "error": str(exc)[:200],
                 "id": claim.id,
             },
@@ -196,14 +191,14 @@ async def _send_one(
         log.error("delivery failed unexpectedly", delivery=claim.id, error=type(exc).__name__)
         return False
     raw = await conn.get_raw_connection()
-    await raw.driver_connection.execute(_SENT, now_of(ctx), claim.id)  # type: ignore[union-attr]
+    await raw.driver_connection.execute(_SENT, clock.job_now(ctx), claim.id)  # type: ignore[union-attr]
     return True
 
 
 async def send_due(ctx: dict[str, Any]) -> int:
     """Periodic sweep: deliveries whose time came (quiet hours over, retry due), and
     claims left by a killed job, go out again."""
-    now = now_of(ctx)
+    now = clock.job_now(ctx)
     async with ctx["engine"].begin() as conn:
         await conn.execute(
             text(

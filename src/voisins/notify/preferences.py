@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import msgspec
 
-PARIS = ZoneInfo("Europe/Paris")
+from voisins.clock import PARIS
+
 IMMEDIATE_CHANNELS = frozenset({"inapp"})
 # What people get when they never chose: the inbox always, e-mail when they have one.
 DEFAULT_CHANNELS: dict[str, list[str]] = {

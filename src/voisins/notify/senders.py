@@ -30,7 +30,7 @@ from voisins.notify.channels.config import SmsConfig, SmtpConfig
 from voisins.notify.channels.email import EmailChannel, SmtpSession
 from voisins.notify.channels.sms import SmsChannel
 from voisins.notify.channels.webhook import WebhookChannel
-from voisins.notify.messages import (
+from voisins.notify.inbox_texts import (
     INBOX_PAGE,
     OUTCOME_COLUMNS,
     link_for,

@@ -9,16 +9,15 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from voisins.accounts.schemas import Input, Vulnerability
+from voisins.accounts.schemas import Vulnerability
 from voisins.categories import Category
 from voisins.geo.bands import Band
 from voisins.locations import LocationIn
+from voisins.request_bodies import Input, Language, SkillTag
 from voisins.schedule import END_OF_DAY, ClockTime
 
 Title = Annotated[str, Meta(min_length=3, max_length=120, examples=["Courses du samedi"])]
 Description = Annotated[str, Meta(max_length=4000)]
-SkillTag = Annotated[str, Meta(min_length=2, max_length=40, pattern=r"^[\w' -]+\Z")]
-Language = Annotated[str, Meta(pattern=r"^[a-z]{2,3}\Z", description="ISO 639 code, e.g. fr, ar")]
 Weekday = Annotated[int, Meta(ge=1, le=7, description="ISO weekday, 1 = Monday")]
 RadiusKm = Annotated[float, Meta(ge=0.1, le=20, description="At most 20 km")]
 AwareDatetime = Annotated[datetime, Meta(tz=True)]

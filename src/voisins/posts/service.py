@@ -6,7 +6,7 @@ point and address are never even fetched for them.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import msgspec
@@ -14,7 +14,7 @@ from msgspec import UNSET
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from voisins import audit
+from voisins import audit, clock
 from voisins.accounts.access import Viewer
 from voisins.accounts.assisted import can_act_for
 from voisins.accounts.quotas import Action, Quotas
@@ -211,7 +211,7 @@ async def create_post(
 
     Public texts with contact details are refused (ScreeningRefused, 422) before
     anything is looked up or written."""
-    now = datetime.now(UTC)
+    now = clock.now()
     author_id = viewer.id
     if data.on_behalf_of is not None and data.on_behalf_of != viewer.id:
         if not await can_act_for(conn, viewer, data.on_behalf_of):
@@ -569,7 +569,7 @@ async def update_post(
             skill_tags=None if data.skill_tags is UNSET else data.skill_tags,
         )
     )
-    now = datetime.now(UTC)
+    now = clock.now()
     changes: dict[str, Any] = {}
     for field in ("title", "description", "volunteers_needed", "urgency", "language_required"):
         value = getattr(data, field)

@@ -6,19 +6,18 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, get_day_names
 from babel.numbers import format_decimal, format_percent
 from litestar import Request
 
+from voisins import clock
+from voisins.clock import PARIS
 from voisins.posts.schemas import Schedule
 from voisins.web.forms import N_
 from voisins.web.i18n import gettext_for
 from voisins.web.pages import Me, locale_of
-
-PARIS = ZoneInfo("Europe/Paris")
 
 _MOMENT = {"fr": "EEEE d MMMM y 'à' HH:mm", "en": "EEEE d MMMM y 'at' HH:mm"}
 _SHORT_MOMENT = {"fr": "d MMM y, HH:mm", "en": "d MMM y, HH:mm"}
@@ -34,7 +33,7 @@ DURATION_DAYS = N_("%(d)s j %(h)s h")
 def paris_moment(day: date) -> datetime:
     """A day someone typed, as a moment: now when it is today (Paris), else the start of
     that day — never in the future, so "checked today" is accepted at once."""
-    now = datetime.now(PARIS)
+    now = clock.now().astimezone(PARIS)
     if day == now.date():
         return now
     return datetime.combine(day, time.min, PARIS)

@@ -13,7 +13,6 @@ import email
 import functools
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from email import policy
 from email.errors import HeaderParseError
 from email.header import Header
@@ -24,6 +23,7 @@ from typing import cast
 
 import aiosmtplib
 
+from voisins import clock
 from voisins.links import page_url
 from voisins.notify.channels.base import ChannelError, Message, PermanentError, TransientError
 from voisins.notify.channels.config import SmtpConfig
@@ -155,7 +155,7 @@ class EmailChannel:
         headers = {
             "To": recipient.addr_spec,
             "Subject": rendered.subject,
-            "Date": format_datetime(datetime.now(UTC)),
+            "Date": format_datetime(clock.now()),
             "Message-ID": message_id(message.delivery_id),
             # RFC 3834: tells vacation responders not to answer.
             "Auto-Submitted": "auto-generated",

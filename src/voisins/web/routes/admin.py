@@ -4,7 +4,7 @@ partnerships, partner webhooks, staff accounts (create, deactivate, suspend, res
 second factor), and the reports and follow-ups no centre covers.
 
 Every page calls the services the API calls (centres.service, accounts.*,
-moderation.*, notify.webhooks) — their rules and their audit trail — and is refused,
+moderation.*, notify.webhook_endpoints) — their rules and their audit trail — and is refused,
 as an audited page, to anyone but an administrator. A form that does not pass comes
 back with the field's message and nothing written (each change runs in a savepoint of
 the request's transaction).
@@ -13,7 +13,6 @@ the request's transaction).
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
@@ -21,6 +20,7 @@ from litestar.datastructures import FormMultiDict, UploadFile
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from voisins import clock
 from voisins.accounts import second_factor, staffing, users
 from voisins.accounts.access import Viewer, require_admin
 from voisins.accounts.schemas import StaffUserIn
@@ -31,9 +31,9 @@ from voisins.errors import DomainError, Invalid, NotFound
 from voisins.moderation import followups, safeguarding
 from voisins.moderation.followups import ContactIn
 from voisins.moderation.safeguarding import ResolveIn, SuspendIn
-from voisins.notify import webhooks
+from voisins.notify import webhook_endpoints
 from voisins.notify.safe_urls import AddressPolicy
-from voisins.notify.webhooks import WebhookIn
+from voisins.notify.webhook_endpoints import WebhookIn
 from voisins.web.formats import formats_for
 from voisins.web.forms import N_, FormError, convert
 from voisins.web.pages import Me, page
@@ -153,10 +153,6 @@ MEMBER_UNKNOWN = N_("Aucun compte n'a cette adresse. Créez d'abord le compte da
 MEMBER_NOT_STAFF = N_(
     "Ce compte n'est pas celui d'un travailleur social : seuls eux sont membres d'un centre."
 )
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _int(value: Any, default: int) -> int:
@@ -548,13 +544,14 @@ async def partner_end(
 async def _webhooks_page(
     request: Request[Any, Any, Any], tx: Tx, viewer: Viewer, me: Me, centre_id: int, *,
     errors: dict[str, str] | None = None, values: dict[str, Any] | None = None,
-    created: webhooks.Webhook | None = None, secret: str | None = None, status_code: int = 200,
+    created: webhook_endpoints.Webhook | None = None, secret: str | None = None,
+    status_code: int = 200,
 ) -> Template:  # fmt: skip
     centre = await centres.get_centre(tx, centre_id)
     return _render(
         request, "admin/webhooks.html", me, status_code=status_code, centre=centre,
-        hooks=await webhooks.list_webhooks(tx, viewer, centre_id),
-        deliveries=await webhooks.recent_deliveries(tx, viewer, centre_id),
+        hooks=await webhook_endpoints.list_webhooks(tx, viewer, centre_id),
+        deliveries=await webhook_endpoints.recent_deliveries(tx, viewer, centre_id),
         topics=WEBHOOK_TOPICS, delivery_statuses=DELIVERY_STATUSES, errors=errors or {},
         values=values or {"url": "", "topics": []}, created=created, secret=secret,
     )  # fmt: skip
@@ -581,14 +578,14 @@ async def webhook_add(
     await centres.get_centre(tx, centre_id)
     form = await request.form()
     values = {"url": _text(form, "url"), "topics": form.getall("topics", [])}
-    secret = webhooks.new_secret()
+    secret = webhook_endpoints.new_secret()
     try:
         if any(t not in WEBHOOK_TOPICS for t in values["topics"]):
             raise FormError({"topics": FIELD_MESSAGES["topics"]})
         data = convert({"url": values["url"], "secret": secret, "topics": values["topics"]},
                        WebhookIn)  # fmt: skip
         async with tx.begin_nested():
-            created = await webhooks.add_webhook(
+            created = await webhook_endpoints.add_webhook(
                 tx, viewer, centre_id, data, policy=AddressPolicy.from_settings(settings)
             )
     except (FormError, Invalid) as exc:
@@ -610,7 +607,7 @@ async def webhook_disable(
     centre_id: FromPath[int], webhook_id: FromPath[int],
 ) -> Response[Any]:  # fmt: skip
     _, viewer = await _admin(request, tx, optional_viewer)
-    await webhooks.disable_webhook(tx, viewer, centre_id, webhook_id)
+    await webhook_endpoints.disable_webhook(tx, viewer, centre_id, webhook_id)
     return _done(f"/admin/centres/{centre_id}/webhooks", "webhook-desactive")
 
 
@@ -680,7 +677,7 @@ async def staff_deactivate(
     user_id: FromPath[int],
 ) -> Response[Any]:  # fmt: skip
     _, viewer = await _admin(request, tx, optional_viewer)
-    await staffing.deactivate(tx, viewer, user_id, now=_now())
+    await staffing.deactivate(tx, viewer, user_id, now=clock.now())
     return _done("/admin/equipe", "desactive")
 
 
@@ -713,7 +710,7 @@ async def staff_suspend(
             request, tx, viewer, me, card_errors={user_id: {"note": FIELD_MESSAGES["note"]}},
             status_code=422,
         )  # fmt: skip
-    await safeguarding.suspend(tx, viewer, user_id, data, settings=settings, now=_now())
+    await safeguarding.suspend(tx, viewer, user_id, data, settings=settings, now=clock.now())
     return _done("/admin/equipe", "suspendu")
 
 
@@ -816,7 +813,7 @@ async def followup_contact(
             request, tx, viewer, me, status_code=422,
             card_errors={f"followup-{followup_id}": {"outcome": FIELD_MESSAGES["outcome"]}},
         )  # fmt: skip
-    await followups.record_contact(tx, viewer, followup_id, data, now=_now())
+    await followups.record_contact(tx, viewer, followup_id, data, now=clock.now())
     return _done("/admin/hors-territoire", "contact")
 
 

@@ -12,7 +12,7 @@ A decision taken with htmx replaces its card; the same forms work without JavaSc
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from litestar import Request, Response, Router, get, post
@@ -20,9 +20,11 @@ from litestar.datastructures import FormMultiDict
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from voisins import clock
 from voisins.accounts.access import Viewer, require_social_worker
 from voisins.api.deps import OptionalViewer, SettingsDep, Tx
 from voisins.centres import service as centres
+from voisins.clock import PARIS
 from voisins.errors import BadRequest, Conflict, Invalid, NotFound
 from voisins.matching import lifecycle
 from voisins.moderation import followups, review, safeguarding
@@ -30,7 +32,7 @@ from voisins.moderation import stats as statistics
 from voisins.moderation.followups import ContactIn, Followup
 from voisins.moderation.review import QueueItem, ReviewDecisionIn
 from voisins.moderation.safeguarding import Report, ResolveIn, SuspendIn
-from voisins.web.formats import PARIS, formats_for
+from voisins.web.formats import formats_for
 from voisins.web.forms import N_, FormError, convert, domain_fields
 from voisins.web.pages import Me, page
 from voisins.web.problems import PAGE_ERROR_HANDLERS, is_htmx, signed_in
@@ -111,10 +113,6 @@ FIELD_MESSAGES = {
     "from": N_("Une date, au plus tard celle de fin ; 366 jours au plus."),
     "to": N_("Une date, au plus tôt celle de début ; 366 jours au plus."),
 }
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _explained(fields: dict[str, str]) -> dict[str, str]:
@@ -246,13 +244,13 @@ async def review_decision(
         if kind == "match":
             return await lifecycle.review(
                 tx, viewer, item_id, approve=approve, reason=note, message=message,
-                settings=settings, now=_now(),
+                settings=settings, now=clock.now(),
             )  # fmt: skip
         if approve:
             return await review.approve_post(
-                tx, viewer, item_id, note, settings=settings, now=_now(), message=message
+                tx, viewer, item_id, note, settings=settings, now=clock.now(), message=message
             )
-        return await review.reject_post(tx, viewer, item_id, note, now=_now(), message=message)
+        return await review.reject_post(tx, viewer, item_id, note, now=clock.now(), message=message)
 
     outcome = await _decide(decide, request, tx)
     if not is_htmx(request):
@@ -341,7 +339,7 @@ async def followup_contact(
             ContactIn,
         )
         done: Followup | None = await _decide(
-            lambda: followups.record_contact(tx, viewer, followup_id, data, now=_now()),
+            lambda: followups.record_contact(tx, viewer, followup_id, data, now=clock.now()),
             request, tx,
         )  # fmt: skip
     except FormError as exc:
@@ -486,7 +484,9 @@ async def suspend_person(
             )  # fmt: skip
         return await _reports(request, tx, viewer, me, errors={report_id: errors}, status_code=422)
     done = await _decide(
-        lambda: safeguarding.suspend(tx, viewer, person_id, data, settings=settings, now=_now()),
+        lambda: safeguarding.suspend(
+            tx, viewer, person_id, data, settings=settings, now=clock.now()
+        ),
         request, tx,
     )  # fmt: skip
     if not is_htmx(request):

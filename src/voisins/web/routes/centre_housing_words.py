@@ -6,14 +6,14 @@ locale/en/LC_MESSAGES/centre_housing.po)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from litestar import Request
 from litestar.response import Template
 
+from voisins import clock
 from voisins.errors import DomainError
-from voisins.schedule import paris_today
 from voisins.web.formats import formats_for
 from voisins.web.forms import N_, FormError
 from voisins.web.pages import Me, page
@@ -282,4 +282,4 @@ def render(
 
 
 def today() -> date:
-    return paris_today(datetime.now(UTC))
+    return clock.today()

@@ -6,7 +6,7 @@ centre.py."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import datetime, time
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
@@ -14,19 +14,21 @@ from litestar.datastructures import FormMultiDict
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from voisins import clock
 from voisins.accounts import assisted
 from voisins.accounts.access import Viewer
 from voisins.accounts.assisted import AssistedIn
 from voisins.api.deps import GeocoderDep, OptionalViewer, QuotasDep, SettingsDep, Tx
+from voisins.clock import PARIS
 from voisins.errors import Conflict, DomainError, NotFound
-from voisins.matching import lifecycle, on_behalf, views
+from voisins.matching import lifecycle, on_behalf, reads
 from voisins.matching.publication import create_and_match
 from voisins.matching.schemas import FeedbackIn, ReasonIn
 from voisins.posts import screening
 from voisins.posts import service as posts
 from voisins.posts.schemas import PostIn, PostPrivate
 from voisins.settings import Settings
-from voisins.web.formats import PARIS, Formats, formats_for, paris_moment
+from voisins.web.formats import Formats, formats_for, paris_moment
 from voisins.web.forms import N_, FormError, convert, domain_fields
 from voisins.web.pages import Me
 from voisins.web.problems import PAGE_ERROR_HANDLERS
@@ -74,7 +76,7 @@ async def _residents(
         page_number=number, has_more=found.has_more, errors=errors or {},
         values=values or {"vulnerability": [], "locale": "fr", "consent_method": "in_person"},
         centres=await _my_centres(tx, viewer), consent_methods=CONSENT_METHODS,
-        today=datetime.now(PARIS).date(),
+        today=clock.today(),
     )  # fmt: skip
 
 
@@ -135,7 +137,7 @@ async def _resident(
     status_code: int = 200,
 ) -> Template:  # fmt: skip
     number = _int(request.query_params.get("page"), 1)
-    found = await views.assisted_posts(tx, viewer, resident_id, number, PER_PAGE)
+    found = await reads.assisted_posts(tx, viewer, resident_id, number, PER_PAGE)
     answers = [a.id for item in found.items for a in item.answers.answers]
     return _render(
         request, "centre/resident.html", me, status_code=status_code,
@@ -173,7 +175,7 @@ async def followed_post_page(
     shown = await posts.get_post(tx, viewer, post_id)  # the private view, audited
     if not isinstance(shown, PostPrivate):
         raise NotFound("no such post")
-    item = views.FollowedPost(post=shown, answers=await views.post_matches(tx, viewer, post_id))
+    item = reads.FollowedPost(post=shown, answers=await reads.post_matches(tx, viewer, post_id))
     return _render(
         request, "centre/followed_post.html", me, status_code=status_code, item=item,
         editable=posts.EDITABLE,
@@ -200,7 +202,7 @@ async def _act_for(
     values = {key: _text(form, key) for key in ("reason", "kind", "comment")}
     on_post_page = _text(form, "retour") == "annonce"
     field = f"{action}_{match_id}"
-    now = datetime.now(UTC)
+    now = clock.now()
     try:
         async with tx.begin_nested():
             if action == "complete":

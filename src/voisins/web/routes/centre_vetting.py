@@ -8,19 +8,19 @@ audited 403 page. Page plumbing and wording come from centre.py."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from voisins import clock
 from voisins.accounts import vetting
 from voisins.accounts.access import Viewer
 from voisins.accounts.volunteer import VettingIn
 from voisins.api.deps import OptionalViewer, Tx
 from voisins.errors import Invalid
-from voisins.web.formats import PARIS, paris_moment
+from voisins.web.formats import paris_moment
 from voisins.web.forms import N_, FormError, domain_fields
 from voisins.web.pages import Me
 from voisins.web.problems import PAGE_ERROR_HANDLERS
@@ -55,7 +55,7 @@ async def vetting_page(
     return _render(
         request, "centre/vetting.html", me, status_code=422 if errors else 200, query=query,
         found=found, errors=errors, waiting=waiting, expiring=expiring,
-        today=datetime.now(PARIS).date(),
+        today=clock.today(),
     )  # fmt: skip
 
 
@@ -67,7 +67,7 @@ async def _volunteer(
     return _render(
         request, "centre/vetting_volunteer.html", me, status_code=status_code,
         volunteer=record, vetting=record.vetting, errors=errors, values=values,
-        today=datetime.now(PARIS).date(),
+        today=clock.today(),
     )  # fmt: skip
 
 

@@ -12,13 +12,13 @@ decided in one place (conversations/service.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from voisins import clock
 from voisins.accounts.access import Viewer
 from voisins.api.deps import OptionalViewer, Tx, provide_action_limits
 from voisins.conversations import service
@@ -63,10 +63,6 @@ CLOSED = {
 }
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 @get("/conversations", name="conversations", operation_id="pageConversations",
      include_in_schema=False)  # fmt: skip
 async def conversations_page(
@@ -76,7 +72,7 @@ async def conversations_page(
     number = page_number(request)
     # One more than shown tells whether there is a next page.
     found = await service.my_conversations(
-        tx, viewer, limit=PER_PAGE + 1, offset=(number - 1) * PER_PAGE, now=_now()
+        tx, viewer, limit=PER_PAGE + 1, offset=(number - 1) * PER_PAGE, now=clock.now()
     )
     return page(
         request, "conversations/list.html", me, items=found[:PER_PAGE],
@@ -102,7 +98,7 @@ async def _conversation(
     text_value: str = "",
     status_code: int = 200,
 ) -> Template:
-    now = _now()
+    now = clock.now()
     try:
         conversation = await service.get_conversation(tx, viewer, match_id, now=now)
     except Conflict:
@@ -151,7 +147,7 @@ async def send(
     written = str(values.get("text") or "")
     try:
         data = convert({"text": written}, MessageIn)
-        message = await service.send_message(tx, viewer, match_id, data, now=_now())
+        message = await service.send_message(tx, viewer, match_id, data, now=clock.now())
     except (FormError, Invalid):
         errors = {"text": FORM_MESSAGES["text"]}
         return await _conversation(
@@ -179,7 +175,7 @@ async def share(
     # An unticked box is not sent at all.
     data = ContactShareIn(phone="phone" in values, email="email" in values)
     try:
-        await service.share_contacts(tx, viewer, match_id, data, now=_now())
+        await service.share_contacts(tx, viewer, match_id, data, now=clock.now())
     except Invalid:
         errors = {"phone": FORM_MESSAGES["phone"]}
         return await _conversation(request, tx, viewer, me, match_id, errors=errors,

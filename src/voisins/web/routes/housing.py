@@ -11,7 +11,7 @@ does not exist."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 from urllib.parse import quote
 
@@ -20,6 +20,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from litestar.types import ExceptionHandlersMap
 
+from voisins import clock
 from voisins.accounts.access import Viewer
 from voisins.api.deps import GeocoderDep, OptionalViewer, SettingsDep, Tx
 from voisins.centres.service import get_centre, list_centres
@@ -27,7 +28,6 @@ from voisins.errors import Conflict, Forbidden, Invalid, NotFound
 from voisins.geo.geocoder import DisabledGeocoder, Geocoder
 from voisins.housing import applications, documents, pairs, rules
 from voisins.housing.schemas import Application, ApplicationIn, Pair, Step
-from voisins.schedule import paris_today
 from voisins.web import wizard
 from voisins.web.formats import formats_for
 from voisins.web.forms import N_, FormError, convert, form_values
@@ -175,7 +175,7 @@ WHOLE = re.compile(r"-?[0-9]{1,5}")
 
 
 def _today() -> date:
-    return paris_today(datetime.now(UTC))
+    return clock.today()
 
 
 def _to_centre(request: Request[Any, Any, Any], viewer: Viewer) -> Redirect | None:

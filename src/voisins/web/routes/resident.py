@@ -8,7 +8,7 @@ with messages next to the fields, or an error page — never a JSON body."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import msgspec
@@ -17,11 +17,12 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from litestar.types import ExceptionHandlersMap
 
+from voisins import clock
 from voisins.accounts.access import Viewer
 from voisins.api.deps import GeocoderDep, OptionalViewer, QuotasDep, SettingsDep, Tx
 from voisins.errors import Conflict, Forbidden, Invalid
 from voisins.geo.geocoder import DisabledGeocoder, Geocoder
-from voisins.matching import checkins, lifecycle, on_behalf, views
+from voisins.matching import checkins, lifecycle, on_behalf, reads
 from voisins.matching.publication import create_and_match, publish_and_match
 from voisins.matching.schemas import FeedbackIn, ReasonIn
 from voisins.posts import screening
@@ -75,10 +76,6 @@ def _residents_only(viewer: Viewer) -> None:
     # Staff publish for an assisted resident from the centre's pages.
     if viewer.role != "resident":
         raise Forbidden("the new post pages are for residents' accounts")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 # --- New post: three steps ----------------------------------------------------------
@@ -154,7 +151,7 @@ async def new_post_step(
         return _wizard(request, me, geocoder, 2, values, {}, placed=True)
     if step == 2:
         return again(3, {}, 200)
-    if errors := wizard.check_when(values, _now()):
+    if errors := wizard.check_when(values, clock.now()):
         return again(3, errors)
     try:
         data = wizard.post_input(values)
@@ -208,8 +205,8 @@ async def _post_page(
     manages = await posts.may_manage(tx, viewer, shown)
     answers, given, visits = None, {}, {}
     if mine and viewer is not None:
-        answers = await views.post_matches(tx, viewer, post_id)
-        given = await views.my_feedback(tx, viewer, post_id)
+        answers = await reads.post_matches(tx, viewer, post_id)
+        given = await reads.my_feedback(tx, viewer, post_id)
         visits = await checkins.visits_of(tx, [a.id for a in answers.answers])
     return page(
         request, "resident/post.html", me, status_code=status_code, post=shown, mine=mine,
@@ -432,7 +429,7 @@ async def edit_post_save(
                                 errors={CONFLICT: NOT_EDITABLE}, status_code=409)  # fmt: skip
     values = await form_values(request)
     try:
-        data = _edit_input(values, post, _now())
+        data = _edit_input(values, post, clock.now())
         if viewer.is_staff:  # a social worker writing for a resident: as on the centre's form
             warnings = screening.check(
                 screening.PublicTexts(
@@ -487,22 +484,24 @@ async def _answer_action(
     try:
         async with tx.begin_nested():
             if action == "complete":
-                await lifecycle.complete(tx, viewer, match_id, now=_now())
+                await lifecycle.complete(tx, viewer, match_id, now=clock.now())
                 done = "terminee"
             elif action == "cancel" and settings is not None:
                 reason = convert({"reason": str(values.get("reason", "")).strip()}, ReasonIn)
-                await lifecycle.cancel(tx, viewer, match_id, reason.reason, settings, now=_now())
+                await lifecycle.cancel(
+                    tx, viewer, match_id, reason.reason, settings, now=clock.now()
+                )
                 done = "annulee"
             elif action == "visit":
                 note = str(values.get("note", "")).strip() or None
                 visit = convert({"note": note}, checkins.VisitIn)
-                await checkins.record_visit(tx, viewer, match_id, visit, now=_now())
+                await checkins.record_visit(tx, viewer, match_id, visit, now=clock.now())
                 done = "visite"
             elif action == "stop":
                 stop = convert(
                     {"reason": str(values.get("reason", "")).strip() or None}, checkins.StopIn
                 )
-                await lifecycle.stop_arrangement(tx, viewer, match_id, stop.reason, now=_now())
+                await lifecycle.stop_arrangement(tx, viewer, match_id, stop.reason, now=clock.now())
                 done = "arretee"
             else:
                 comment = str(values.get("comment", "")).strip() or None

@@ -1,14 +1,13 @@
 """Pages of the volunteer: the profile (home pin and radius on a map, kinds of help,
 skills, languages, a weekly grid of free time), the propositions near me (distance
 bands; nobody's identity or place before confirmation) with accept and decline, and my
-matches. They call the services the API calls (accounts.volunteer, matching.views,
+matches. They call the services the API calls (accounts.volunteer, matching.reads,
 matching.lifecycle)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
-from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
@@ -16,12 +15,13 @@ from litestar.datastructures import FormMultiDict
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from voisins import clock
 from voisins.accounts import volunteer
 from voisins.accounts.access import Viewer
 from voisins.accounts.volunteer import SlotOut, VolunteerIn, VolunteerProfile
 from voisins.api.deps import GeocoderDep, OptionalViewer, QuotasDep, SettingsDep, Tx
 from voisins.errors import Conflict, DomainError, Forbidden, NotFound
-from voisins.matching import checkins, lifecycle, views
+from voisins.matching import checkins, lifecycle, reads
 from voisins.matching.schemas import FeedbackIn, Proposition, ReasonIn
 from voisins.web.formats import formats_for
 from voisins.web.forms import N_, FormError, convert, domain_fields
@@ -78,10 +78,6 @@ MATCH_NOTICES = {
 }
 # At most this many cards answered in one page view are kept on the live list.
 KEPT_MAX = 50
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _residents_only(viewer: Viewer) -> None:
@@ -311,7 +307,7 @@ async def propositions_page(
 ) -> Template:
     me, viewer = await signed_in(request, tx, optional_viewer)
     _residents_only(viewer)
-    found = await views.list_propositions(tx, viewer, active_only=True, page=1, per_page=100)
+    found = await reads.list_propositions(tx, viewer, active_only=True, page=1, per_page=100)
     holding = sum(1 for p in found.items if p.status in HOLDING)
     # A card answered in this page view stays, in its new state and in its place (the
     # list's order), until the person leaves: otherwise the live refresh its own
@@ -320,7 +316,7 @@ async def propositions_page(
     shown = [p for p in found.items if p.status == "proposed" or p.id in kept]
     for match_id in sorted(kept - {p.id for p in found.items}):
         with suppress(NotFound):  # someone else's, or gone: nothing to keep
-            shown.append(await views.get_proposition(tx, viewer, match_id))
+            shown.append(await reads.get_proposition(tx, viewer, match_id))
     shown.sort(key=lambda p: (p.proposed_at, p.id), reverse=True)
     return page(
         request, "volunteer/propositions.html", me, fmt=formats_for(request, me),
@@ -353,7 +349,7 @@ async def _act(
         message = refused
     if not is_htmx(request):
         return Redirect(then, status_code=303)
-    proposition = await views.get_proposition(tx, viewer, match_id)
+    proposition = await reads.get_proposition(tx, viewer, match_id)
     return _card(request, me, proposition, level=level, message=message, keep=keep)
 
 
@@ -368,7 +364,7 @@ async def accept(
     me, viewer = await signed_in(request, tx, optional_viewer)
 
     async def accept() -> None:
-        await lifecycle.accept(tx, viewer, match_id, now=_now())
+        await lifecycle.accept(tx, viewer, match_id, now=clock.now())
 
     return await _act(request, tx, viewer, me, match_id, accept, then="/mes-aides",
                       refused=NO_LONGER_OPEN, level=2, keep=True)  # fmt: skip
@@ -386,7 +382,7 @@ async def decline(
     me, viewer = await signed_in(request, tx, optional_viewer)
 
     async def decline() -> None:
-        await lifecycle.decline(tx, viewer, match_id, settings, now=_now())
+        await lifecycle.decline(tx, viewer, match_id, settings, now=clock.now())
 
     return await _act(request, tx, viewer, me, match_id, decline, then="/propositions",
                       refused=NO_LONGER_OPEN, level=2, keep=True)  # fmt: skip
@@ -406,11 +402,11 @@ async def _matches_page(
         number = max(1, min(int(request.query_params.get("page", "1")), 10_000))
     except ValueError:
         number = 1
-    found = await views.list_propositions(tx, viewer, active_only=False, page=number, per_page=50)
+    found = await reads.list_propositions(tx, viewer, active_only=False, page=number, per_page=50)
     current = [p for p in found.items if p.status in HOLDING]
     past = [p for p in found.items if p.status not in HOLDING and p.status != "proposed"]
     waiting = sum(1 for p in found.items if p.status == "proposed")
-    feedback = await views.feedback_given(tx, viewer, [p.id for p in past])
+    feedback = await reads.feedback_given(tx, viewer, [p.id for p in past])
     weekly = [p.id for p in current + past if p.post.schedule.type == "weekly"]
     return page(
         request, "volunteer/matches.html", me, status_code=status_code,
@@ -441,7 +437,7 @@ async def complete(
     me, viewer = await signed_in(request, tx, optional_viewer)
 
     async def complete() -> None:
-        await lifecycle.complete(tx, viewer, match_id, now=_now())
+        await lifecycle.complete(tx, viewer, match_id, now=clock.now())
 
     return await _act(request, tx, viewer, me, match_id, complete, then="/mes-aides",
                       refused=NO_LONGER_POSSIBLE, level=3)  # fmt: skip
@@ -463,14 +459,14 @@ async def cancel(
     except FormError:
         errors = {"reason": N_("Dites en quelques mots pourquoi vous annulez.")}
         if is_htmx(request):
-            proposition = await views.get_proposition(tx, viewer, match_id)
+            proposition = await reads.get_proposition(tx, viewer, match_id)
             return _card(request, me, proposition, level=3, errors=errors)
         return await _matches_page(
             request, tx, viewer, me, errors={match_id: errors}, status_code=422
         )
 
     async def cancel() -> None:
-        await lifecycle.cancel(tx, viewer, match_id, data.reason, settings, now=_now())
+        await lifecycle.cancel(tx, viewer, match_id, data.reason, settings, now=clock.now())
 
     return await _act(request, tx, viewer, me, match_id, cancel, then="/mes-aides",
                       refused=NO_LONGER_POSSIBLE, level=3)  # fmt: skip
@@ -517,7 +513,7 @@ async def visit(
     try:
         data = convert({"note": str(form.get("note") or "").strip() or None}, checkins.VisitIn)
         async with tx.begin_nested():
-            await checkins.record_visit(tx, viewer, match_id, data, now=_now())
+            await checkins.record_visit(tx, viewer, match_id, data, now=clock.now())
     except FormError:
         errors = {"note": N_("Le mot fait 280 caractères au plus.")}
         return await _matches_page(
@@ -556,7 +552,7 @@ async def stop(
         )
 
     async def stop() -> None:
-        await lifecycle.stop_arrangement(tx, viewer, match_id, data.reason, now=_now())
+        await lifecycle.stop_arrangement(tx, viewer, match_id, data.reason, now=clock.now())
 
     return await _act(request, tx, viewer, me, match_id, stop, then="/mes-aides?fait=arrete",
                       refused=NO_LONGER_POSSIBLE, level=3)  # fmt: skip

@@ -5,13 +5,13 @@ appear only once a match is confirmed (and after review when sensitive)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from voisins import clock
 from voisins.accounts.access import Viewer
 from voisins.accounts.assisted import can_act_for
 from voisins.accounts.volunteer import RECORD_VALIDITY
@@ -33,7 +33,6 @@ from voisins.matching.schemas import (
 from voisins.pagination import Page, paginate, window
 from voisins.posts.schemas import ExactLocation, PostPrivate, PublicCell
 from voisins.posts.service import get_post, schedule_of
-from voisins.schedule import paris_today
 
 REVEALED = ("confirmed", "completed")
 # What a confirmed match reveals (the other side's name, the exact address, the
@@ -252,7 +251,7 @@ async def post_matches(conn: AsyncConnection, viewer: Viewer, post_id: int) -> P
                 "post": post_id,
                 "hidden": list(NOT_ANSWERED),
                 # vetting_of's day: the French day (schedule.paris_today).
-                "valid_since": paris_today(datetime.now(UTC)) - RECORD_VALIDITY,
+                "valid_since": clock.today() - RECORD_VALIDITY,
             },
         )
     ).all()

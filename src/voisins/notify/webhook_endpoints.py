@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voisins import audit
 from voisins.accounts.access import Viewer, require_admin
-from voisins.accounts.schemas import Input
 from voisins.errors import Invalid, NotFound
 from voisins.notify.inbox import EventKind
 from voisins.notify.safe_urls import AddressPolicy, RefusedAddress, check_url
+from voisins.request_bodies import Input
 
 
 class WebhookIn(Input):

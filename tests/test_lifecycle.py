@@ -18,6 +18,7 @@ from voisins.accounts.access import Viewer
 from voisins.errors import Conflict
 from voisins.matching.engine import escalate_due
 from voisins.matching.lifecycle import accept
+from voisins.moderation.review import decide_match
 from voisins.settings import Settings, load_settings
 
 from .support.matching import (
@@ -215,8 +216,6 @@ async def test_sensitive_match_waits_for_review_then_confirms(
 async def test_rejection_proposes_the_next_candidate(
     engine: AsyncEngine, settings: Settings
 ) -> None:
-    from voisins.matching.lifecycle import review
-
     one = load_settings(
         environment="test",
         database_url=settings.database_url,
@@ -260,7 +259,7 @@ async def test_rejection_proposes_the_next_candidate(
         id=reviewer_id, role="social_worker", second_factor=True, centre_ids=frozenset({centre_id})
     )
     async with engine.begin() as conn:
-        outcome = await review(
+        outcome = await decide_match(
             conn, reviewer, match_id, approve=False, reason="Pas d'extrait récent", settings=one,
             now=datetime.now(UTC),
         )  # fmt: skip

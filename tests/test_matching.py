@@ -14,7 +14,7 @@ from voisins.accounts.access import Viewer
 from voisins.geo.geocoder import DisabledGeocoder
 from voisins.locations import LocationIn
 from voisins.matching.engine import escalate_due, next_step
-from voisins.matching.lifecycle import _replace, accept, cancel
+from voisins.matching.lifecycle import accept, cancel, reopen_and_rematch
 from voisins.matching.publication import create_and_match
 from voisins.matching.scoring import Features, components, score
 from voisins.posts.schemas import PostIn, WeeklyIn
@@ -496,7 +496,7 @@ async def test_a_paused_volunteer_is_not_asked_the_same_request_again(
             text("UPDATE volunteers SET paused = false WHERE user_id = :v"), {"v": pausing}
         )
         # The search starts over (as when a place reopens): the pause is not a replay.
-        await _replace(conn, post_id, settings, datetime.now(UTC))
+        await reopen_and_rematch(conn, post_id, settings, datetime.now(UTC))
     async with engine.connect() as conn:
         rows = (
             await conn.execute(

@@ -21,6 +21,7 @@ from voisins.matching.schemas import (
     Proposition,
     ReasonIn,
 )
+from voisins.moderation import review
 from voisins.moderation.review import StaffReasonIn
 from voisins.pagination import Page
 
@@ -89,7 +90,7 @@ async def approve(
     settings: SettingsDep,
     match_id: FromPath[int],
 ) -> MatchState:
-    status = await lifecycle.review(
+    status = await review.decide_match(
         tx, viewer, match_id, approve=True, reason=data.internal(), message=data.outward(),
         settings=settings, now=clock.now(),
     )  # fmt: skip
@@ -109,7 +110,7 @@ async def reject(
     settings: SettingsDep,
     match_id: FromPath[int],
 ) -> MatchState:
-    status = await lifecycle.review(
+    status = await review.decide_match(
         tx, viewer, match_id, approve=False, reason=data.internal(), message=data.outward(),
         settings=settings, now=clock.now(),
     )  # fmt: skip

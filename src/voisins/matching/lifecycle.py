@@ -1,4 +1,5 @@
-"""The match life cycle: accept, decline, review, confirm, complete, cancel, feedback.
+"""The match life cycle: accept, decline, confirm, complete, cancel, feedback (a sensitive
+match's review decision is moderation/review.decide_match, built on these steps).
 
 The rules live in PostgreSQL (sql/0003_matching.sql: allowed transitions, places never
 over-filled, history recorded by trigger); these functions add who may act, lock the
@@ -15,10 +16,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from voisins import audit
 from voisins.accounts.access import Viewer
 from voisins.accounts.assisted import can_act_for
-from voisins.errors import Conflict, Forbidden, NotFound
+from voisins.errors import Conflict, NotFound
 from voisins.matching.candidates import PLACES_FILLED
 from voisins.matching.engine import match_request
 from voisins.matching.schemas import Feedback, FeedbackIn
@@ -42,7 +42,7 @@ async def set_actor(conn: AsyncConnection, actor_id: int | None, reason: str | N
     )
 
 
-async def _lock(conn: AsyncConnection, match_id: int, *, lock: bool = True) -> Any:
+async def lock_match(conn: AsyncConnection, match_id: int, *, lock: bool = True) -> Any:
     """Lock the request, then the match: every writer takes them in this order
     (``lock=False``: read them only)."""
     post_id = (
@@ -71,27 +71,21 @@ async def _lock(conn: AsyncConnection, match_id: int, *, lock: bool = True) -> A
     ).one()
 
 
-# For the other steps of an arrangement (matching/checkins.py): the same lock order and
-# the same idea of who takes part.
-lock_match = _lock
-
-
 async def _speaks_for_author(conn: AsyncConnection, viewer: Viewer, match: Any) -> bool:
     return viewer.id == match.author_id or await can_act_for(conn, viewer, match.author_id)
 
 
-async def _is_participant(conn: AsyncConnection, viewer: Viewer, match: Any) -> bool:
+async def is_participant(conn: AsyncConnection, viewer: Viewer, match: Any) -> bool:
     return viewer.id == match.volunteer_id or await _speaks_for_author(conn, viewer, match)
 
 
-is_participant = _is_participant
-
-
-def _covering_worker(viewer: Viewer, match: Any) -> bool:
+def covers_match(viewer: Viewer, match: Any) -> bool:
     return viewer.is_social_worker and bool(viewer.centre_ids & set(match.centre_ids))
 
 
-async def _update(conn: AsyncConnection, match_id: int, status: str, **columns: Any) -> None:
+async def set_match_status(
+    conn: AsyncConnection, match_id: int, status: str, **columns: Any
+) -> None:
     assignments = ", ".join(["status = :status", *(f"{k} = :{k}" for k in columns)])
     try:
         async with conn.begin_nested():
@@ -132,7 +126,7 @@ async def _fill_places(conn: AsyncConnection, match: Any, now: datetime) -> None
 
 async def accept(conn: AsyncConnection, viewer: Viewer, match_id: int, *, now: datetime) -> str:
     await set_actor(conn, viewer.id)
-    match = await _lock(conn, match_id)
+    match = await lock_match(conn, match_id)
     if match.volunteer_id != viewer.id:
         raise NotFound("no such proposition for you")
     if match.status != "proposed":
@@ -143,21 +137,23 @@ async def accept(conn: AsyncConnection, viewer: Viewer, match_id: int, *, now: d
         raise Conflict("this proposition has expired")
     if match.held >= match.volunteers_needed:
         raise Conflict("this request already has all the volunteers it needs")
-    await _update(conn, match_id, "accepted", responded_at=now)
+    await set_match_status(conn, match_id, "accepted", responded_at=now)
     await emit(conn, "match.accepted", match_id=match_id)
     if match.sensitive:
-        await _update(conn, match_id, "pending_review")
+        await set_match_status(conn, match_id, "pending_review")
         await emit(conn, "match.review_needed", match_id=match_id)
         status = "pending_review"
     else:
-        await _update(conn, match_id, "confirmed", confirmed_at=now)
+        await set_match_status(conn, match_id, "confirmed", confirmed_at=now)
         await emit(conn, "match.confirmed", match_id=match_id)
         status = "confirmed"
     await _fill_places(conn, match, now)
     return status
 
 
-async def _replace(conn: AsyncConnection, post_id: int, settings: Settings, now: datetime) -> None:
+async def reopen_and_rematch(
+    conn: AsyncConnection, post_id: int, settings: Settings, now: datetime
+) -> None:
     """A place opened again: reopen the request and search afresh (the escalation
     starts over; people who already declined or let it expire are not asked again)."""
     await conn.execute(
@@ -174,12 +170,12 @@ async def decline(
     conn: AsyncConnection, viewer: Viewer, match_id: int, settings: Settings, *, now: datetime
 ) -> str:
     await set_actor(conn, viewer.id)
-    match = await _lock(conn, match_id)
+    match = await lock_match(conn, match_id)
     if match.volunteer_id != viewer.id:
         raise NotFound("no such proposition for you")
     if match.status != "proposed":
         raise Conflict(f"this proposition is already {match.status}")
-    await _update(conn, match_id, "declined", responded_at=now, closed_at=now)
+    await set_match_status(conn, match_id, "declined", responded_at=now, closed_at=now)
     open_left = (
         await conn.execute(
             text("SELECT count(*) FROM matches WHERE post_id = :p AND status = 'proposed'"),
@@ -190,43 +186,6 @@ async def decline(
         # The whole batch said no: no point waiting for the deadline.
         await match_request(conn, match.post_id, settings, now=now)
     return "declined"
-
-
-async def review(
-    conn: AsyncConnection,
-    viewer: Viewer,
-    match_id: int,
-    *,
-    approve: bool,
-    reason: str,
-    settings: Settings,
-    now: datetime,
-    message: str | None = None,
-) -> str:
-    """A social worker of the covering centre approves (contacts are exchanged) or
-    rejects (the next candidate is proposed), always with a reason: ``reason`` is the
-    internal note (kept in ``review_note``, never sent), ``message`` the optional words
-    the two sides read (in ``review_reason`` and the notifications). The history keeps
-    the note; reads.history shows staff's reasons to staff only."""
-    await set_actor(conn, viewer.id, reason)
-    match = await _lock(conn, match_id)
-    if not (_covering_worker(viewer, match) or await can_act_for(conn, viewer, match.author_id)):
-        raise Forbidden("only the covering centre's social workers review this match")
-    if match.status != "pending_review":
-        raise Conflict(f"this match is {match.status}, not waiting for review")
-    action = "match.approve" if approve else "match.reject"
-    await audit.record(conn, viewer, action, "match", match_id)
-    said = {"reviewed_by": viewer.id, "review_note": reason, "review_reason": message}
-    if approve:
-        await _update(conn, match_id, "approved", **said)
-        await _update(conn, match_id, "confirmed", confirmed_at=now)
-        await emit(conn, "match.approved", match_id=match_id)
-        await emit(conn, "match.confirmed", match_id=match_id)
-        return "confirmed"
-    await _update(conn, match_id, "rejected", closed_at=now, **said)
-    await emit(conn, "match.rejected", match_id=match_id)
-    await _replace(conn, match.post_id, settings, now)
-    return "rejected"
 
 
 async def cancel(
@@ -243,18 +202,18 @@ async def cancel(
     reads it. A covering centre's social worker who takes no part cancels as staff:
     ``reason`` is then their internal note (never sent) and ``message`` what the two
     sides read, if anything."""
-    match = await _lock(conn, match_id)
-    participant = await _is_participant(conn, viewer, match)
-    if not (participant or _covering_worker(viewer, match)):
+    match = await lock_match(conn, match_id)
+    participant = await is_participant(conn, viewer, match)
+    if not (participant or covers_match(viewer, match)):
         raise NotFound("no such match")
     if match.status not in HOLDING:
         raise Conflict(f"a {match.status} match cannot be cancelled")
     said = {"close_reason": reason} if participant else {"close_note": reason,
                                                          "close_reason": message}  # fmt: skip
     await set_actor(conn, viewer.id, reason)
-    await _update(conn, match_id, "cancelled", closed_at=now, closed_by=viewer.id, **said)
+    await set_match_status(conn, match_id, "cancelled", closed_at=now, closed_by=viewer.id, **said)
     await emit(conn, "match.cancelled", match_id=match_id)
-    await _replace(conn, match.post_id, settings, now)
+    await reopen_and_rematch(conn, match.post_id, settings, now)
     return "cancelled"
 
 
@@ -262,8 +221,8 @@ async def complete(conn: AsyncConnection, viewer: Viewer, match_id: int, *, now:
     """The help took place («C'est fait»). For a weekly arrangement the pages offer
     ``checkins.record_visit`` and ``stop_arrangement`` instead, which say what they do."""
     await set_actor(conn, viewer.id)
-    match = await _lock(conn, match_id)
-    if not await _is_participant(conn, viewer, match):
+    match = await lock_match(conn, match_id)
+    if not await is_participant(conn, viewer, match):
         raise NotFound("no such match")
     return await _finish(conn, viewer, match, now=now)
 
@@ -274,8 +233,8 @@ async def stop_arrangement(
     """«Arrêter l'accompagnement»: a weekly arrangement ends for good (completed, with
     the reason if one is given); the request closes once nobody holds a place."""
     await set_actor(conn, viewer.id, reason)
-    match = await _lock(conn, match_id)
-    if not await _is_participant(conn, viewer, match):
+    match = await lock_match(conn, match_id)
+    if not await is_participant(conn, viewer, match):
         raise NotFound("no such match")
     if match.schedule_kind != "weekly":
         raise Conflict("only a weekly arrangement is stopped; one-off help is marked done")
@@ -288,7 +247,7 @@ async def _finish(
     match_id = match.id
     if match.status != "confirmed":
         raise Conflict(f"a {match.status} match cannot be completed")
-    await _update(
+    await set_match_status(
         conn, match_id, "completed", closed_at=now, closed_by=viewer.id, close_reason=reason
     )
     await emit(conn, "match.completed", match_id=match_id)
@@ -312,8 +271,8 @@ async def _finish(
 async def give_feedback(
     conn: AsyncConnection, viewer: Viewer, match_id: int, data: FeedbackIn
 ) -> Feedback:
-    match = await _lock(conn, match_id)
-    if not await _is_participant(conn, viewer, match):
+    match = await lock_match(conn, match_id)
+    if not await is_participant(conn, viewer, match):
         raise NotFound("no such match")
     if match.status not in ("completed", "cancelled"):
         raise Conflict("feedback comes after the help took place (or was cancelled)")
@@ -369,9 +328,9 @@ async def close_everything_of(
     cancelled = []
     # The request row first, then the match (the order accept() uses): no deadlock.
     for match in held:
-        if (await _lock(conn, match.id)).status not in HOLDING:
+        if (await lock_match(conn, match.id)).status not in HOLDING:
             continue  # closed meanwhile
-        await _update(
+        await set_match_status(
             conn, match.id, "cancelled", closed_at=now, closed_by=actor_id,
             close_reason=reason, close_note=note,
         )  # fmt: skip
@@ -390,5 +349,5 @@ async def close_everything_of(
     for post_id in posts:
         await emit(conn, "post.withdrawn", post_id=post_id)
     for post_id in sorted({m.post_id for m in held if m.as_volunteer and m.id in cancelled}):
-        await _replace(conn, post_id, settings, now)
+        await reopen_and_rematch(conn, post_id, settings, now)
     return cancelled

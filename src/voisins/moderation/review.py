@@ -1,9 +1,8 @@
-"""The review queue of a social worker: sensitive matches waiting for approval and, in
-centres that review every post, posts waiting to be let through — oldest first, with
-what is needed to decide (both sides' history, the vetting record, open reports).
-
-Approving or rejecting a match is the match life cycle's (matching/lifecycle.review);
-letting a post through or not is here. Every item shown is traced in the audit log.
+"""Review, in one place: the social worker's queue of sensitive matches waiting for
+approval and, in centres that review every post, posts waiting to be let through —
+oldest first, with what is needed to decide (both sides' history, the vetting record,
+open reports) — and the decisions on both: ``decide_match`` and ``approve_post`` /
+``reject_post``. Every item shown is traced in the audit log.
 """
 
 from __future__ import annotations
@@ -19,8 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voisins import audit
 from voisins.accounts.access import Viewer, acts_for_any, require_social_worker
+from voisins.accounts.assisted import can_act_for
 from voisins.accounts.volunteer import Vetting, vetting_of
 from voisins.errors import Conflict, Forbidden, Invalid, NotFound
+from voisins.matching import lifecycle
 from voisins.matching.engine import match_post
 from voisins.matching.scoring import MatchScore, match_score
 from voisins.outbox import emit
@@ -322,4 +323,43 @@ async def reject_post(
     )
     await audit.record(conn, viewer, "post.reject", "post", post_id)
     await emit(conn, "post.rejected", post_id=post_id)
+    return "rejected"
+
+
+async def decide_match(
+    conn: AsyncConnection,
+    viewer: Viewer,
+    match_id: int,
+    *,
+    approve: bool,
+    reason: str,
+    settings: Settings,
+    now: datetime,
+    message: str | None = None,
+) -> str:
+    """A social worker of the covering centre approves (contacts are exchanged) or
+    rejects (the next candidate is proposed), always with a reason: ``reason`` is the
+    internal note (kept in ``review_note``, never sent), ``message`` the optional words
+    the two sides read (in ``review_reason`` and the notifications). The history keeps
+    the note; matching/reads.history shows staff's reasons to staff only."""
+    await lifecycle.set_actor(conn, viewer.id, reason)
+    match = await lifecycle.lock_match(conn, match_id)
+    if not (
+        lifecycle.covers_match(viewer, match) or await can_act_for(conn, viewer, match.author_id)
+    ):
+        raise Forbidden("only the covering centre's social workers review this match")
+    if match.status != "pending_review":
+        raise Conflict(f"this match is {match.status}, not waiting for review")
+    action = "match.approve" if approve else "match.reject"
+    await audit.record(conn, viewer, action, "match", match_id)
+    said = {"reviewed_by": viewer.id, "review_note": reason, "review_reason": message}
+    if approve:
+        await lifecycle.set_match_status(conn, match_id, "approved", **said)
+        await lifecycle.set_match_status(conn, match_id, "confirmed", confirmed_at=now)
+        await emit(conn, "match.approved", match_id=match_id)
+        await emit(conn, "match.confirmed", match_id=match_id)
+        return "confirmed"
+    await lifecycle.set_match_status(conn, match_id, "rejected", closed_at=now, **said)
+    await emit(conn, "match.rejected", match_id=match_id)
+    await lifecycle.reopen_and_rematch(conn, match.post_id, settings, now)
     return "rejected"

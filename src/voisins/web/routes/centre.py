@@ -26,7 +26,6 @@ from voisins.api.deps import OptionalViewer, SettingsDep, Tx
 from voisins.centres import service as centres
 from voisins.clock import PARIS
 from voisins.errors import BadRequest, Conflict, Invalid, NotFound
-from voisins.matching import lifecycle
 from voisins.moderation import followups, review, safeguarding
 from voisins.moderation import stats as statistics
 from voisins.moderation.followups import ContactIn, Followup
@@ -242,7 +241,7 @@ async def review_decision(
 
     async def decide() -> str:
         if kind == "match":
-            return await lifecycle.review(
+            return await review.decide_match(
                 tx, viewer, item_id, approve=approve, reason=note, message=message,
                 settings=settings, now=clock.now(),
             )  # fmt: skip

@@ -30,6 +30,7 @@ from voisins.web.routes import (
     volunteer,
 )
 from voisins.web.security import page_headers_middleware
+from voisins.web.signed_in import PAGE_DEPENDENCIES
 from voisins.web.typography import FrenchTemplateText
 
 WEB_DIR = Path(__file__).resolve().parent
@@ -82,7 +83,8 @@ def static_routers(settings: Settings) -> list[Router]:
 
 
 def page_routes() -> list[Any]:
-    return [
+    """Every page, under one router that provides who is signed in (web/signed_in.py)."""
+    return [Router(path="/", dependencies=PAGE_DEPENDENCIES, route_handlers=[
         *public.ROUTES,
         *legal.ROUTES,
         *resident.ROUTES,
@@ -97,7 +99,7 @@ def page_routes() -> list[Any]:
         *centre_housing.ROUTES,
         *housing.ROUTES,
         *admin.ROUTES,
-    ]
+    ])]  # fmt: skip
 
 
 __all__ = [

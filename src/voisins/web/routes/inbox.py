@@ -13,11 +13,12 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from voisins.accounts.access import Viewer
-from voisins.api.deps import OptionalViewer, Tx
+from voisins.api.deps import Tx
 from voisins.notify import inbox as service
 from voisins.web.formats import formats_for
 from voisins.web.pages import Me, page
-from voisins.web.problems import is_htmx, signed_in
+from voisins.web.problems import is_htmx
+from voisins.web.signed_in import Person
 from voisins.web.url_state import page_number
 from voisins.web.wording import link_label, page_link
 
@@ -34,19 +35,15 @@ async def _render(
 
 
 @get("/messages", name="inbox", operation_id="pageInbox", include_in_schema=False)
-async def inbox_page(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
-) -> Template:
-    me, viewer = await signed_in(request, tx, optional_viewer)
+async def inbox_page(request: Request[Any, Any, Any], tx: Tx, person: Person) -> Template:
+    me, viewer = person
     return await _render(request, tx, viewer, me, "resident/inbox.html", page_number(request))
 
 
 @get("/messages/liste", name="inbox_list", operation_id="pageInboxList", include_in_schema=False)
-async def inbox_list(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
-) -> Template:
+async def inbox_list(request: Request[Any, Any, Any], tx: Tx, person: Person) -> Template:
     """The list alone (its first page), for htmx."""
-    me, viewer = await signed_in(request, tx, optional_viewer)
+    me, viewer = person
     return await _render(request, tx, viewer, me, LIST_FRAGMENT, 1)
 
 
@@ -63,20 +60,18 @@ async def _after_marking(
 async def mark_read(
     request: Request[Any, Any, Any],
     tx: Tx,
-    optional_viewer: OptionalViewer,
+    person: Person,
     notification_id: FromPath[int],
 ) -> Response[Any]:
-    me, viewer = await signed_in(request, tx, optional_viewer)
+    me, viewer = person
     await service.mark_read(tx, viewer, notification_id)  # NotFound: the 404 page
     return await _after_marking(request, tx, viewer, me)
 
 
 @post("/messages/tout-lu", name="inbox_read_all", operation_id="pageMarkAllRead",
       include_in_schema=False)  # fmt: skip
-async def mark_all_read(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
-) -> Response[Any]:
-    me, viewer = await signed_in(request, tx, optional_viewer)
+async def mark_all_read(request: Request[Any, Any, Any], tx: Tx, person: Person) -> Response[Any]:
+    me, viewer = person
     await service.mark_read(tx, viewer, None)
     return await _after_marking(request, tx, viewer, me)
 

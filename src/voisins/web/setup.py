@@ -16,11 +16,6 @@ from voisins.settings import Settings
 from voisins.web.routes import (
     addresses,
     admin,
-    centre,
-    centre_housing,
-    centre_reported,
-    centre_residents,
-    centre_vetting,
     conversations,
     housing,
     legal,
@@ -29,6 +24,11 @@ from voisins.web.routes import (
     safety,
     volunteer,
 )
+from voisins.web.routes.centre import housing as centre_housing
+from voisins.web.routes.centre import reported as centre_reported
+from voisins.web.routes.centre import residents as centre_residents
+from voisins.web.routes.centre import vetting as centre_vetting
+from voisins.web.routes.centre import workspace as centre
 from voisins.web.security import page_headers_middleware
 from voisins.web.signed_in import PAGE_DEPENDENCIES
 from voisins.web.typography import FrenchTemplateText

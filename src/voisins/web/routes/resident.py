@@ -35,7 +35,8 @@ from voisins.web.formats import formats_for
 from voisins.web.forms import N_, FormError, convert, form_values
 from voisins.web.pages import Me, me_of, page
 from voisins.web.problems import ME_STATE_KEY, PAGE_ERROR_HANDLERS, signed_in
-from voisins.web.routes import account, centre_residents, inbox
+from voisins.web.routes import account, inbox
+from voisins.web.routes.centre import residents as centre_residents
 from voisins.web.routes.public import home_area
 from voisins.web.url_state import notice, page_number
 from voisins.web.wording import MATCH_STATES, post_state

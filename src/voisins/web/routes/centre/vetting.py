@@ -24,7 +24,15 @@ from voisins.web.formats import paris_moment
 from voisins.web.forms import N_, FormError, domain_fields
 from voisins.web.pages import Me
 from voisins.web.problems import PAGE_ERROR_HANDLERS
-from voisins.web.routes.centre import PER_PAGE, _day, _explained, _int, _render, _text, _worker
+from voisins.web.routes.centre.common import (
+    PER_PAGE,
+    _day,
+    _explained,
+    _int,
+    _render,
+    _text,
+    _worker,
+)
 from voisins.web.url_state import row_id
 
 SEARCH_HELP = N_("Écrivez au moins 2 caractères : un nom, une adresse e-mail ou un numéro.")

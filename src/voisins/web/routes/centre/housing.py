@@ -28,9 +28,9 @@ from voisins.settings import Settings
 from voisins.web.forms import N_, FormError, convert
 from voisins.web.pages import Me
 from voisins.web.problems import PAGE_ERROR_HANDLERS
-from voisins.web.routes.centre import _my_centres, _text, _worker
-from voisins.web.routes.centre_housing_pairs import PAIR_ROUTES
-from voisins.web.routes.centre_housing_words import (
+from voisins.web.routes.centre.common import _my_centres, _text, _worker
+from voisins.web.routes.centre.housing_pairs import PAIR_ROUTES
+from voisins.web.routes.centre.housing_words import (
     APPLICATION_STEPS,
     CHANGED,
     NEW_TITLES,

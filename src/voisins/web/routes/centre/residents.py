@@ -32,7 +32,7 @@ from voisins.web.formats import Formats, formats_for, paris_moment
 from voisins.web.forms import N_, FormError, convert, domain_fields
 from voisins.web.pages import Me
 from voisins.web.problems import PAGE_ERROR_HANDLERS
-from voisins.web.routes.centre import (
+from voisins.web.routes.centre.common import (
     CONSENT_METHODS,
     FIELD_MESSAGES,
     PER_PAGE,

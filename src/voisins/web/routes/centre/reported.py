@@ -15,7 +15,7 @@ from litestar.response import Template
 from voisins.api.deps import OptionalViewer, Tx
 from voisins.conversations import service as conversations
 from voisins.web.problems import PAGE_ERROR_HANDLERS
-from voisins.web.routes.centre import _render, _worker
+from voisins.web.routes.centre.common import _render, _worker
 
 
 @get("/signalements/{report_id:int}/conversation", name="centre_reported_conversation",

@@ -21,8 +21,8 @@ from voisins.housing import documents, pairs
 from voisins.housing.schemas import Pair, PairEndIn, PairStepIn
 from voisins.web.forms import N_, FormError, convert
 from voisins.web.pages import Me
-from voisins.web.routes.centre import _text, _worker
-from voisins.web.routes.centre_housing_words import (
+from voisins.web.routes.centre.common import _text, _worker
+from voisins.web.routes.centre.housing_words import (
     STEP_NOTICES,
     refusal,
     refused,

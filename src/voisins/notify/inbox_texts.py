@@ -1,5 +1,10 @@
-"""In-app texts, French first: short sentences, no address, no personal detail beyond
-what the recipient already may see."""
+"""In-app inbox texts, French first: short sentences, no address, no personal detail
+beyond what the recipient already may see. Beside them, what every channel asks of an
+event: the facts its message needs (by id), the page it links to, a moment's label.
+
+The inbox's words are plain Python tables here; the e-mails' and SMS' words are Jinja
+templates, rendered by channels/render.py.
+"""
 
 from __future__ import annotations
 

@@ -1,8 +1,10 @@
 """HMAC-SHA256 signatures the notifications hand out: unsubscribe links in mails
-and the signature header of partner webhooks.
+and the signature header of partner webhooks — the arithmetic only, no I/O.
 
 Each use has its own label inside the signed bytes, so a value signed for one purpose
-can never be replayed as another.
+can never be replayed as another. Its neighbours: channels/webhook.py sends the signed
+POST (and lets a receiver check it), webhook_endpoints.py keeps the partners' URLs and
+secrets.
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""Partner associations' webhooks: registered per centre by administrators."""
+"""Partner associations' webhook endpoints as stored: registered per centre by
+administrators (URL, shared secret, topics), disabled, and their recent deliveries.
+
+Where they are stored only; the POST itself is channels/webhook.py, its signature
+signing.py.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,9 @@
-"""How an HTTP answer or a transport failure maps to Transient/Permanent, shared by
-the webhook and SMS channels."""
+"""What the webhook and SMS channels share: their HTTP client's life, and how an HTTP
+answer or a transport failure maps to Transient/Permanent."""
 
 from __future__ import annotations
+
+from typing import Self
 
 import httpx
 
@@ -9,6 +11,24 @@ from voisins.notify.channels.base import PermanentError, TransientError
 
 USER_AGENT = "voisins-notify/1"
 _RETRYABLE_4XX = frozenset({408, 425, 429})
+
+
+class HttpChannel:
+    """The life of a channel's HTTP client, the same for the webhook and SMS channels:
+    closed with the channel (``async with`` or ``aclose``), unless the caller lent it."""
+
+    _client: httpx.AsyncClient
+    _own_client: bool = True
+
+    async def aclose(self) -> None:
+        if self._own_client:
+            await self._client.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
 
 
 def new_client(timeout_s: float) -> httpx.AsyncClient:

@@ -1,4 +1,6 @@
-"""Rendering of notification templates (``notify/templates``) with Jinja2.
+"""Rendering of the e-mail and SMS templates (``notify/templates``) with Jinja2.
+
+Only what leaves by mail or SMS; the in-app inbox's texts are notify/inbox_texts.py.
 
 ``templates/email/<kind>.<locale>.txt`` holds the subject (block ``subject``) and the
 plain-text body; ``<kind>.<locale>.html`` the HTML body (autoescaped). Both extend a

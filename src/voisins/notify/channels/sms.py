@@ -8,7 +8,6 @@ a provider with another API gets its own adapter class with the same ``send``.
 from __future__ import annotations
 
 import re
-from types import TracebackType
 
 import httpx
 import msgspec
@@ -36,7 +35,7 @@ def normalise_phone(phone: str) -> str:
     return compact
 
 
-class SmsChannel:
+class SmsChannel(http.HttpChannel):
     def __init__(
         self,
         config: SmsConfig,
@@ -52,21 +51,6 @@ class SmsChannel:
     @property
     def enabled(self) -> bool:
         return self._config.enabled
-
-    async def aclose(self) -> None:
-        if self._own_client:
-            await self._client.aclose()
-
-    async def __aenter__(self) -> SmsChannel:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     def render(self, message: Message) -> str:
         return render_sms(message, base_url=self._base_url)

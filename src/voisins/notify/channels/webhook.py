@@ -1,4 +1,6 @@
-"""Signed webhooks to partner associations.
+"""Signed webhooks to partner associations: the delivery channel that sends one event
+to one URL (the endpoints themselves are stored by notify/webhook_endpoints.py; the
+HMAC is notify/signing.py's).
 
 Each POST carries ``X-Voisins-Timestamp`` (unix seconds), ``X-Voisins-Delivery`` (the
 delivery id, for de-duplication on the receiver's side) and ``X-Voisins-Signature:
@@ -15,7 +17,6 @@ from __future__ import annotations
 
 import hmac
 import time
-from types import TracebackType
 from typing import Any
 
 import httpx
@@ -55,7 +56,7 @@ def verify_signature(
     return hmac.compare_digest(expected.encode(), signature.strip().encode())
 
 
-class WebhookChannel:
+class WebhookChannel(http.HttpChannel):
     """POSTs JSON events; one HTTP client (connection pool) for all partners, which
     connects only to addresses ``policy`` lets through (by default: public ones, over
     https)."""
@@ -69,20 +70,6 @@ class WebhookChannel:
             transport=VettingTransport(self._policy),
             trust_env=False,
         )
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
-
-    async def __aenter__(self) -> WebhookChannel:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def send(
         self, url: str, secret: str, event: dict[str, Any], *, delivery_id: int | None = None

@@ -90,11 +90,7 @@ async def approve(
     settings: SettingsDep,
     match_id: FromPath[int],
 ) -> MatchState:
-    status = await review.decide_match(
-        tx, viewer, match_id, approve=True, reason=data.internal(), message=data.outward(),
-        settings=settings, now=clock.now(),
-    )  # fmt: skip
-    return MatchState(match_id, status)  # type: ignore[arg-type]
+    return await _decide(data, tx, viewer, settings, match_id, approve=True)
 
 
 @post(
@@ -110,8 +106,21 @@ async def reject(
     settings: SettingsDep,
     match_id: FromPath[int],
 ) -> MatchState:
+    return await _decide(data, tx, viewer, settings, match_id, approve=False)
+
+
+async def _decide(
+    data: StaffReasonIn,
+    tx: Tx,
+    viewer: CurrentViewer,
+    settings: SettingsDep,
+    match_id: int,
+    *,
+    approve: bool,
+) -> MatchState:
+    """The review decision both handlers send: the same reason and message, one flag."""
     status = await review.decide_match(
-        tx, viewer, match_id, approve=False, reason=data.internal(), message=data.outward(),
+        tx, viewer, match_id, approve=approve, reason=data.internal(), message=data.outward(),
         settings=settings, now=clock.now(),
     )  # fmt: skip
     return MatchState(match_id, status)  # type: ignore[arg-type]

@@ -81,26 +81,31 @@ async def state(conn: AsyncConnection, user_id: int) -> FactorState:
     return FactorState(enabled_at=enabled_at)
 
 
-async def _locked(conn: AsyncConnection, user_id: int) -> Row[Any] | None:
-    return (
+async def _own_factor(conn: AsyncConnection, viewer: Viewer, *, enrolled: bool) -> Row[Any]:
+    """The viewer's account row, locked, its factor enrolled or not yet as the step
+    expects (409 otherwise)."""
+    row = (
         await conn.execute(
             text(
                 "SELECT email, totp_secret, totp_enabled_at FROM users "
                 "WHERE id = :id AND status = 'active' FOR UPDATE"
             ),
-            {"id": user_id},
+            {"id": viewer.id},
         )
     ).first()
+    if row is None:
+        raise NotFound("no such account")
+    if enrolled and row.totp_enabled_at is None:
+        raise Conflict("the second factor is not enrolled yet")
+    if not enrolled and row.totp_enabled_at is not None:
+        raise Conflict("the second factor is already enabled")
+    return row
 
 
 async def enrolment(conn: AsyncConnection, viewer: Viewer) -> Enrolment:
     """The pending secret of a staff account without a second factor (made once)."""
     require_staff(viewer)
-    row = await _locked(conn, viewer.id)
-    if row is None:
-        raise NotFound("no such account")
-    if row.totp_enabled_at is not None:
-        raise Conflict("the second factor is already enabled")
+    row = await _own_factor(conn, viewer, enrolled=False)
     secret = row.totp_secret
     if secret is None:
         secret = pyotp.random_base32()
@@ -136,8 +141,22 @@ async def use_code(
     return USED_CODE if used is None else None
 
 
-async def _use_code(conn: AsyncConnection, user_id: int, secret: str | None, code: str) -> None:
-    refused = await use_code(conn, user_id, secret, code)
+async def _take_code(
+    conn: AsyncConnection,
+    limiter: LoginLimiter,
+    viewer: Viewer,
+    code: str,
+    *,
+    ip: str,
+    enrolled: bool,
+) -> None:
+    """What both steps that take a code do first: staff only, the attempt counted against
+    the login limits, the factor enrolled (``verify``) or not yet (``enable``), the code
+    checked and used up."""
+    require_staff(viewer)
+    await limiter.hit(limiter_key(viewer.id), ip)
+    row = await _own_factor(conn, viewer, enrolled=enrolled)
+    refused = await use_code(conn, viewer.id, row.totp_secret, code)
     if refused is not None:
         raise Invalid.field("code", refused)
 
@@ -153,14 +172,7 @@ async def enable(
     conn: AsyncConnection, limiter: LoginLimiter, viewer: Viewer, code: str, *, ip: str
 ) -> None:
     """Confirm enrolment with a first code; this session counts as verified."""
-    require_staff(viewer)
-    await limiter.hit(limiter_key(viewer.id), ip)
-    row = await _locked(conn, viewer.id)
-    if row is None:
-        raise NotFound("no such account")
-    if row.totp_enabled_at is not None:
-        raise Conflict("the second factor is already enabled")
-    await _use_code(conn, viewer.id, row.totp_secret, code)
+    await _take_code(conn, limiter, viewer, code, ip=ip, enrolled=False)
     await conn.execute(
         text("UPDATE users SET totp_enabled_at = now() WHERE id = :id"), {"id": viewer.id}
     )
@@ -173,14 +185,7 @@ async def verify(
     conn: AsyncConnection, limiter: LoginLimiter, viewer: Viewer, code: str, *, ip: str
 ) -> None:
     """The code after the password: this session becomes fully signed in."""
-    require_staff(viewer)
-    await limiter.hit(limiter_key(viewer.id), ip)
-    row = await _locked(conn, viewer.id)
-    if row is None:
-        raise NotFound("no such account")
-    if row.totp_enabled_at is None:
-        raise Conflict("the second factor is not enrolled yet")
-    await _use_code(conn, viewer.id, row.totp_secret, code)
+    await _take_code(conn, limiter, viewer, code, ip=ip, enrolled=True)
     await _verify_session(conn, viewer)
     await limiter.clear_account(limiter_key(viewer.id), ip)
 

@@ -1,4 +1,4 @@
-"""The nearby listing reads only the posts a page needs (posts/service.py, _BROWSE),
+"""The nearby listing reads only the posts a page needs (posts/reads.py, _BROWSE),
 yet shows exactly what sorting every post within the radius would: same posts, same
 order (nearest cell first, then newest), across pages, with many posts sharing a cell
 and a page boundary falling inside a ring of cells at the same distance."""

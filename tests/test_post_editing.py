@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from voisins.accounts.access import Viewer
 from voisins.errors import Conflict
 from voisins.notify.fanout import fan_out
-from voisins.posts import service
+from voisins.posts import editing
 from voisins.posts.schemas import PostUpdate
 from voisins.settings import Settings
 
@@ -346,7 +346,7 @@ async def test_twenty_concurrent_edits_from_the_same_version_one_wins_the_rest_a
             body["version"] = version
         try:
             async with wide.begin() as conn:
-                await service.update_post(conn, alice, post_id, PostUpdate(**body))
+                await editing.update_post(conn, alice, post_id, PostUpdate(**body))
         except Conflict:
             return "conflict"
         return "saved"

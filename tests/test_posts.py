@@ -270,7 +270,7 @@ async def test_author_edits_a_post(client: AsyncTestClient) -> None:
 
 
 async def test_expiry_job_expires_due_posts(client: AsyncTestClient, engine: AsyncEngine) -> None:
-    from voisins.posts.service import expire_due
+    from voisins.posts.status import expire_due
 
     alice = await register(client)
     post = (

@@ -46,7 +46,7 @@ from voisins.notify.jobs import SEND_QUEUE, process_event, send_deliveries, send
 from voisins.notify.relay import run_relay
 from voisins.notify.reminders import remind_propositions
 from voisins.notify.senders import Senders
-from voisins.posts import service as posts
+from voisins.posts import status as post_status
 from voisins.redis_pool import arq_redis_settings, create_redis
 from voisins.schedule import paris_today
 from voisins.settings import Settings, load_settings
@@ -108,7 +108,7 @@ async def shutdown_clients(ctx: dict[str, Any]) -> None:
 async def expire_posts(ctx: dict[str, Any]) -> int:
     """Published posts past their expiry date become expired."""
     async with ctx["engine"].begin() as conn:
-        count = await posts.expire_due(conn)
+        count = await post_status.expire_due(conn)
     if count:
         log.info("posts expired", count=count)
     return count

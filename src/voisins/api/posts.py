@@ -25,9 +25,11 @@ from voisins.errors import Invalid
 from voisins.geo.coordinates import validate_point
 from voisins.matching import publication
 from voisins.pagination import Page
-from voisins.posts import service
+from voisins.posts import editing as post_editing
+from voisins.posts import reads as post_reads
+from voisins.posts import status as post_status
 from voisins.posts.schemas import CloseIn, PostIn, PostPrivate, PostPublic, PostUpdate
-from voisins.posts.service import PostSaved
+from voisins.posts.writing import PostSaved
 
 
 @post("/posts", operation_id="createPost", summary="Post a request or an offer")
@@ -79,12 +81,12 @@ async def browse_posts(
     if near == "me":
         if optional_viewer is None:
             raise Invalid.field("near", "'me' needs you to be logged in")
-        origin = await service.volunteer_home_cell(tx, optional_viewer)
+        origin = await post_reads.volunteer_home_cell(tx, optional_viewer)
     elif lon is None or lat is None:
         raise Invalid.field("lon" if lon is None else "lat", "give lon and lat, or near=me")
     else:
         origin = validate_point(lon, lat, field="near")
-    return await service.browse(
+    return await post_reads.browse(
         tx,
         optional_viewer,
         origin,
@@ -104,7 +106,7 @@ async def my_posts(
     page: PageQuery = 1,
     per_page: PerPageQuery = 20,
 ) -> Page[PostPrivate]:
-    return await service.list_mine(tx, viewer, page, per_page)
+    return await post_reads.list_mine(tx, viewer, page, per_page)
 
 
 @get(
@@ -115,7 +117,7 @@ async def my_posts(
 async def get_post(
     tx: Tx, optional_viewer: OptionalViewer, post_id: FromPath[int]
 ) -> PostPrivate | PostPublic:
-    return await service.get_post(tx, optional_viewer, post_id)
+    return await post_reads.get_post(tx, optional_viewer, post_id)
 
 
 @patch(
@@ -130,7 +132,7 @@ async def update_post(
     """Only the fields given change. The author, or a social worker acting for them; a
     published post whose text changed may go back to the centre's review; volunteers
     who already said yes are told. Texts are screened as at creation."""
-    return await service.update_post(tx, viewer, post_id, data)
+    return await post_editing.update_post(tx, viewer, post_id, data)
 
 
 @post(
@@ -156,7 +158,7 @@ async def publish_post(
 async def withdraw_post(
     tx: Tx, viewer: CurrentViewer, settings: SettingsDep, quotas: QuotasDep, post_id: FromPath[int]
 ) -> PostPrivate:
-    return await service.withdraw(tx, viewer, post_id, settings=settings, quotas=quotas)
+    return await post_status.withdraw(tx, viewer, post_id, settings=settings, quotas=quotas)
 
 
 @post(
@@ -168,7 +170,7 @@ async def withdraw_post(
 async def close_post(
     data: JSONBody[CloseIn], tx: Tx, viewer: CurrentViewer, post_id: FromPath[int]
 ) -> PostPrivate:
-    return await service.close(tx, viewer, post_id, data)
+    return await post_status.close(tx, viewer, post_id, data)
 
 
 router = Router(

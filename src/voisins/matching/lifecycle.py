@@ -23,6 +23,7 @@ from voisins.matching.candidates import PLACES_FILLED
 from voisins.matching.engine import match_request
 from voisins.matching.schemas import Feedback, FeedbackIn
 from voisins.outbox import emit
+from voisins.posts import status as post_status
 from voisins.settings import Settings
 
 HOLDING = ("accepted", "pending_review", "approved", "confirmed")
@@ -106,10 +107,7 @@ async def _fill_places(conn: AsyncConnection, match: Any, now: datetime) -> None
     propositions are withdrawn."""
     if match.held + 1 < match.volunteers_needed:
         return
-    await conn.execute(
-        text("UPDATE posts SET status = 'matched' WHERE id = :id AND status = 'published'"),
-        {"id": match.post_id},
-    )
+    await post_status.mark_matched(conn, match.post_id)
     await conn.execute(
         text("SELECT set_config('voisins.reason', :why, true)"), {"why": PLACES_FILLED}
     )
@@ -156,13 +154,7 @@ async def reopen_and_rematch(
 ) -> None:
     """A place opened again: reopen the request and search afresh (the escalation
     starts over; people who already declined or let it expire are not asked again)."""
-    await conn.execute(
-        text(
-            "UPDATE posts SET status = 'published', match_batch = 0, match_radius_m = NULL, "
-            "match_exhausted_at = NULL WHERE id = :id AND status IN ('matched', 'published')"
-        ),
-        {"id": post_id},
-    )
+    await post_status.reopen(conn, post_id)
     await match_request(conn, post_id, settings, now=now, reopened=True)
 
 
@@ -258,13 +250,7 @@ async def _finish(
         )
     ).scalar_one()
     if unfinished == 0 and match.post_status == "matched":
-        await conn.execute(
-            text(
-                "UPDATE posts SET status = 'closed', closed_reason = 'aide réalisée' "
-                "WHERE id = :id AND status = 'matched'"
-            ),
-            {"id": match.post_id},
-        )
+        await post_status.close_when_done(conn, match.post_id)
     return "completed"
 
 
@@ -336,16 +322,7 @@ async def close_everything_of(
         )  # fmt: skip
         await emit(conn, "match.cancelled", match_id=match.id)
         cancelled.append(match.id)
-    posts = (
-        await conn.execute(
-            text(
-                "UPDATE posts SET status = 'withdrawn', closed_reason = :reason "
-                "WHERE author_id = :p AND status IN ('draft', 'in_review', 'rejected', "
-                "'published', 'matched', 'expired') RETURNING id"
-            ),
-            {"p": person_id, "reason": (reason or WITHDRAWN_BY_STAFF)[:300]},
-        )
-    ).scalars()
+    posts = await post_status.withdraw_all_of(conn, person_id, (reason or WITHDRAWN_BY_STAFF)[:300])
     for post_id in posts:
         await emit(conn, "post.withdrawn", post_id=post_id)
     for post_id in sorted({m.post_id for m in held if m.as_volunteer and m.id in cancelled}):

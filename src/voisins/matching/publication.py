@@ -10,7 +10,8 @@ from voisins.accounts.access import Viewer
 from voisins.accounts.quotas import Quotas
 from voisins.geo.geocoder import Geocoder
 from voisins.matching.engine import match_post
-from voisins.posts import service as posts
+from voisins.posts import status as post_status
+from voisins.posts import writing as post_writing
 from voisins.posts.schemas import PostIn, PostPrivate
 from voisins.settings import Settings
 
@@ -24,7 +25,7 @@ async def create_and_match(
     settings: Settings,
     quotas: Quotas | None = None,
 ) -> PostPrivate:
-    post = await posts.create_post(
+    post = await post_writing.create_post(
         conn, viewer, data, geocoder=geocoder, cell_size_m=settings.grid_cell_m, quotas=quotas
     )
     if post.status == "published":
@@ -40,7 +41,7 @@ async def publish_and_match(
     settings: Settings,
     quotas: Quotas | None = None,
 ) -> PostPrivate:
-    post = await posts.publish(conn, viewer, post_id, quotas=quotas)
+    post = await post_status.publish(conn, viewer, post_id, quotas=quotas)
     if post.status == "published":  # not when it waits for the centre's review
         await match_post(conn, post.id, settings, now=clock.now())
     return post

@@ -31,8 +31,8 @@ from voisins.matching.schemas import (
     WhyYou,
 )
 from voisins.pagination import Page, paginate, window
+from voisins.posts.reads import get_post, schedule_of
 from voisins.posts.schemas import ExactLocation, PostPrivate, PublicCell
-from voisins.posts.service import get_post, schedule_of
 
 REVEALED = ("confirmed", "completed")
 # What a confirmed match reveals (the other side's name, the exact address, the

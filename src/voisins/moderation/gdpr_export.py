@@ -28,8 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voisins.geo import sql as geosql
 from voisins.housing.applications import shown_status
+from voisins.posts.reads import schedule_of
 from voisins.posts.schemas import Schedule
-from voisins.posts.service import schedule_of
 from voisins.schedule import from_multirange
 
 FORMAT = "voisins.export/1"

@@ -26,6 +26,7 @@ from voisins.matching.engine import match_post
 from voisins.matching.scoring import MatchScore, match_score
 from voisins.outbox import emit
 from voisins.pagination import Page, paginate, window
+from voisins.posts import status as post_status
 from voisins.request_bodies import Input
 from voisins.settings import Settings
 
@@ -291,14 +292,8 @@ async def approve_post(
     """Let a post through: it is published and matched at once. ``note`` is kept, never
     sent; ``message`` is what the author may read."""
     await _lock_in_review(conn, viewer, post_id)
-    await conn.execute(
-        text(
-            "UPDATE posts SET status = 'published', published_at = :now, reviewed_by = :me, "
-            "reviewed_at = :now, review_note = :note, review_reason = :message, "
-            "expires_at = GREATEST(expires_at, CAST(:now AS timestamptz) + interval '1 day') "
-            "WHERE id = :id"
-        ),
-        {"now": now, "me": viewer.id, "note": note, "message": message, "id": post_id},
+    await post_status.approve(
+        conn, post_id, reviewer=viewer.id, now=now, note=note, message=message
     )
     await audit.record(conn, viewer, "post.approve", "post", post_id)
     await emit(conn, "post.published", post_id=post_id)
@@ -314,13 +309,7 @@ async def reject_post(
     """Refuse a post; the author may edit it and submit it again. They read ``message``
     (or neutral words when there is none), never ``note``."""
     await _lock_in_review(conn, viewer, post_id)
-    await conn.execute(
-        text(
-            "UPDATE posts SET status = 'rejected', reviewed_by = :me, reviewed_at = :now, "
-            "review_note = :note, review_reason = :message WHERE id = :id"
-        ),
-        {"now": now, "me": viewer.id, "note": note, "message": message, "id": post_id},
-    )
+    await post_status.reject(conn, post_id, reviewer=viewer.id, now=now, note=note, message=message)
     await audit.record(conn, viewer, "post.reject", "post", post_id)
     await emit(conn, "post.rejected", post_id=post_id)
     return "rejected"

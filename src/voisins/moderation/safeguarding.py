@@ -387,7 +387,7 @@ async def resolve_report(
     return Report(**row._asdict())
 
 
-# The posts anyone may read (posts/service.HIDDEN_STATUSES are nobody else's).
+# The posts anyone may read (posts/reads.HIDDEN_STATUSES are nobody else's).
 _SHOWN = "('published', 'matched', 'closed', 'expired')"
 
 

@@ -35,7 +35,7 @@ from voisins.categories import LABELS
 from voisins.demo import DEMO_PASSWORD, DEMO_TOTP
 from voisins.errors import Conflict, Invalid, TooManyRequests, Unauthenticated
 from voisins.geo.coordinates import LonLat
-from voisins.posts import service as posts
+from voisins.posts import reads as post_reads
 from voisins.settings import Settings
 from voisins.web.forms import N_, FormError, convert, form_values
 from voisins.web.i18n import LANG_COOKIE, LOCALES, language_cookie
@@ -67,10 +67,10 @@ async def home(
     asked = (request.query_params.get("categorie") or "").strip()
     category = asked if asked in LABELS else None
     unknown = bool(asked) and category is None  # the whole list, and a message saying why
-    mine = await posts.own_area(tx, optional_viewer) if optional_viewer is not None else None
+    mine = await post_reads.own_area(tx, optional_viewer) if optional_viewer is not None else None
     around_me = mine is not None
     place = mine or home_area(settings)
-    nearby = await posts.browse(
+    nearby = await post_reads.browse(
         tx, optional_viewer, place, radius_km=HOME_RADIUS_KM, cell_size_m=settings.grid_cell_m,
         category=category, kind=None, page=1, per_page=20,
     )  # fmt: skip

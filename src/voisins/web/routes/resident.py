@@ -25,8 +25,10 @@ from voisins.geo.geocoder import DisabledGeocoder, Geocoder
 from voisins.matching import checkins, lifecycle, on_behalf, reads
 from voisins.matching.publication import create_and_match, publish_and_match
 from voisins.matching.schemas import FeedbackIn, ReasonIn
+from voisins.posts import editing as post_editing
+from voisins.posts import reads as post_reads
 from voisins.posts import screening
-from voisins.posts import service as posts
+from voisins.posts import status as post_status
 from voisins.posts.schemas import Description, PostPrivate, PostUpdate, Title
 from voisins.schedule import PARIS
 from voisins.settings import Settings
@@ -177,7 +179,7 @@ async def my_posts(
 ) -> Template:
     me, viewer = await signed_in(request, tx, optional_viewer)
     number = page_number(request)
-    mine = await posts.list_mine(tx, viewer, number, PER_PAGE)
+    mine = await post_reads.list_mine(tx, viewer, number, PER_PAGE)
     return page(
         request, "resident/my_posts.html", me, posts=mine.items, page_number=number,
         has_more=mine.has_more, post_state=post_state, fmt=formats_for(request, me),
@@ -200,10 +202,10 @@ async def _post_page(
     confirm_withdraw: bool = False,
     confirm_stop: int | None = None,
 ) -> Template:
-    shown = await posts.get_post(tx, viewer, post_id)  # NotFound: the 404 page
+    shown = await post_reads.get_post(tx, viewer, post_id)  # NotFound: the 404 page
     mine = isinstance(shown, PostPrivate) and shown.is_mine
     # The author, or a social worker acting for them, may change it.
-    manages = await posts.may_manage(tx, viewer, shown)
+    manages = await post_reads.may_manage(tx, viewer, shown)
     answers, given, visits = None, {}, {}
     if mine and viewer is not None:
         answers = await reads.post_matches(tx, viewer, post_id)
@@ -219,7 +221,7 @@ async def _post_page(
         state=post_state(shown.kind, shown.status), match_states=MATCH_STATES,
         cancellable=CANCELLABLE, fmt=formats_for(request, me),
         confirm_withdraw=confirm_withdraw and mine, visits=visits,
-        may_edit=manages and shown.status in posts.EDITABLE, confirm_stop=confirm_stop,
+        may_edit=manages and shown.status in post_editing.EDITABLE, confirm_stop=confirm_stop,
         # Public cells only, a little rounded: a square of the fixed grid.
         cell={"lon": round(shown.cell.lon, 5), "lat": round(shown.cell.lat, 5)},
     )  # fmt: skip
@@ -267,7 +269,7 @@ async def withdraw_post(
     me, viewer = await signed_in(request, tx, optional_viewer)
     try:
         async with tx.begin_nested():
-            await posts.withdraw(tx, viewer, post_id, settings=settings, quotas=quotas)
+            await post_status.withdraw(tx, viewer, post_id, settings=settings, quotas=quotas)
     except Conflict:
         errors = {CONFLICT: N_("Cette annonce ne peut plus être retirée.")}
         return await _post_page(request, tx, viewer, me, post_id, errors=errors, status_code=409)
@@ -384,7 +386,7 @@ async def _edit_page(
     status_code: int = 200,
     warnings: list[screening.TextWarning] | None = None,
 ) -> Template:
-    held, reviewed = await posts.edit_outlook(tx, viewer, post)
+    held, reviewed = await post_editing.edit_outlook(tx, viewer, post)
     return page(
         request, "resident/post_edit.html", me, status_code=status_code, post=post,
         values=values, errors=errors, version=post.version, text_of=wizard.text_of,
@@ -396,10 +398,10 @@ async def _edit_page(
 
 async def _editable(tx: Tx, viewer: Viewer, post_id: int) -> PostPrivate | None:
     """The post if this viewer may change it (else 403/404); None when it is over."""
-    post = await posts.get_post(tx, viewer, post_id)
-    if not isinstance(post, PostPrivate) or not await posts.may_manage(tx, viewer, post):
+    post = await post_reads.get_post(tx, viewer, post_id)
+    if not isinstance(post, PostPrivate) or not await post_reads.may_manage(tx, viewer, post):
         raise Forbidden("only the author (or a social worker acting for them) may change a post")
-    return post if post.status in posts.EDITABLE else None
+    return post if post.status in post_editing.EDITABLE else None
 
 
 @get("/annonces/{post_id:int}/modifier", name="edit_post", operation_id="pageEditPost",
@@ -445,7 +447,7 @@ async def edit_post_save(
                     request, tx, viewer, me, post, values, {}, warnings=warnings
                 )
         async with tx.begin_nested():  # a refusal leaves nothing written
-            updated = await posts.update_post(tx, viewer, post_id, data)
+            updated = await post_editing.update_post(tx, viewer, post_id, data)
     except FormError as exc:
         return await _edit_page(request, tx, viewer, me, post, values, exc.fields, status_code=400)
     except screening.ScreeningRefused as exc:  # why, in the screening's own words

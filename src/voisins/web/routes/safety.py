@@ -27,7 +27,7 @@ from voisins.api.deps import OptionalViewer, Tx, provide_action_limits
 from voisins.errors import BadRequest, Invalid, NotFound
 from voisins.moderation import safeguarding
 from voisins.moderation.safeguarding import BlockIn, ReportIn
-from voisins.posts import service as posts
+from voisins.posts import reads as post_reads
 from voisins.posts.schemas import PostPrivate
 from voisins.web.formats import formats_for
 from voisins.web.forms import N_, FormError, form_values
@@ -114,7 +114,7 @@ async def _not_my_own_post(tx: Tx, viewer: Viewer, target: Target) -> bool:
     (its public page tells as much); other targets are checked when the form is sent."""
     if target.param != "annonce":
         return True
-    shown = await posts.get_post(tx, viewer, target.id)  # NotFound: the 404 page
+    shown = await post_reads.get_post(tx, viewer, target.id)  # NotFound: the 404 page
     return not (isinstance(shown, PostPrivate) and shown.is_mine)
 
 

@@ -24,8 +24,9 @@ from voisins.errors import Conflict, DomainError, NotFound
 from voisins.matching import lifecycle, on_behalf, reads
 from voisins.matching.publication import create_and_match
 from voisins.matching.schemas import FeedbackIn, ReasonIn
+from voisins.posts import editing as post_editing
+from voisins.posts import reads as post_reads
 from voisins.posts import screening
-from voisins.posts import service as posts
 from voisins.posts.schemas import PostIn, PostPrivate
 from voisins.settings import Settings
 from voisins.web.formats import Formats, formats_for, paris_moment
@@ -172,13 +173,13 @@ async def followed_post_page(
     """A request of an assisted resident as a social worker acting for them reads it on
     its own page (/annonces/{id}, web/routes/resident.py): its state, the answers, the
     confirmed volunteer's contact and the same actions as on the resident's page."""
-    shown = await posts.get_post(tx, viewer, post_id)  # the private view, audited
+    shown = await post_reads.get_post(tx, viewer, post_id)  # the private view, audited
     if not isinstance(shown, PostPrivate):
         raise NotFound("no such post")
     item = reads.FollowedPost(post=shown, answers=await reads.post_matches(tx, viewer, post_id))
     return _render(
         request, "centre/followed_post.html", me, status_code=status_code, item=item,
-        editable=posts.EDITABLE,
+        editable=post_editing.EDITABLE,
         resident=await assisted.get_assisted(tx, viewer, resident_id),
         given=await on_behalf.feedback_given(tx, [a.id for a in item.answers.answers]),
         errors=errors or {}, values=values or {}, **FOLLOW_WORDS,

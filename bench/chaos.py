@@ -45,18 +45,13 @@ from sqlalchemy import text
 from tests.support.redis_server import PrivateRedis
 
 from bench.match import create_database, drop_database, log, with_database
-from voisins.accounts.access import Viewer
+from bench.notify import publish_request, seed_volunteers
 from voisins.db import create_engine
-from voisins.geo.geocoder import DisabledGeocoder
-from voisins.locations import LocationIn
-from voisins.matching.publication import create_and_match
 from voisins.migrations import upgrade
-from voisins.posts.schemas import PostIn, WeeklyIn
 from voisins.settings import load_settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PER_REQUEST = 100
-CHATELET = (2.347, 48.8589)
 # A supervisor's restart delay (deploy/voisins-worker.service: RestartSec=1).
 RESTART_AFTER_S = 1.0
 # Redis stays down this long at each of its restarts: longer than redis-py's own
@@ -97,30 +92,7 @@ def free_port() -> int:
 async def seed(engine: Any, volunteers: int) -> None:
     """``volunteers`` at the same spot, confirmed addresses, no quiet hours."""
     async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                """
-                WITH people AS (
-                    INSERT INTO users (email, display_name, assisted, email_confirmed_at)
-                    SELECT 'v' || g || '@bench.test', 'v' || g, true, now()
-                    FROM generate_series(1, :n) AS g RETURNING id
-                )
-                INSERT INTO volunteers (user_id, point, cell_key, cell_centre, radius_m,
-                                        categories, availability)
-                SELECT id, ST_SetSRID(ST_MakePoint(2.347, 48.8589), 4326), '2154:500:1304:13723',
-                       ST_SetSRID(ST_MakePoint(2.347, 48.8589), 4326), 5000,
-                       ARRAY['courses'], '{[0,10080)}'
-                FROM people
-                """
-            ),
-            {"n": volunteers},
-        )
-        await conn.execute(
-            text(
-                "INSERT INTO notification_preferences (user_id, quiet_start, quiet_end, "
-                "daily_cap) SELECT user_id, '00:00', '00:00', 200 FROM volunteers"
-            )
-        )
+        await seed_volunteers(conn, volunteers)
         await conn.execute(text("UPDATE users SET assisted = true WHERE id = 1"))
         # These volunteers were there before the run: the requests nearby that a new
         # profile would be offered (there are none yet) are not the benchmark's load.
@@ -172,18 +144,10 @@ class Worker:
 
 async def publish(engine: Any, settings: Any, requests: int, seconds: float) -> float:
     """``requests`` requests at a steady pace over ``seconds``; returns the time taken."""
-    requester = Viewer(id=1, role="resident", second_factor=False)
     began = time.monotonic()
     for i in range(requests):
         await asyncio.sleep(max(0.0, began + i * seconds / requests - time.monotonic()))
-        async with engine.begin() as conn:
-            await create_and_match(
-                conn, requester,
-                PostIn(kind="request", category="courses", title="Courses",
-                       location=LocationIn(lon=CHATELET[0], lat=CHATELET[1]),
-                       schedule=WeeklyIn(days=[1], start="10:00", end="12:00")),
-                geocoder=DisabledGeocoder(), settings=settings,
-            )  # fmt: skip
+        await publish_request(engine, settings)
     return time.monotonic() - began
 
 

@@ -242,6 +242,17 @@ async def timed_rollback(conn: AsyncConnection, call: Callable[[], Any]) -> tupl
     return elapsed, result
 
 
+def search_arguments(params: dict[str, Any], settings: Settings, now: datetime) -> dict[str, Any]:
+    """The engine's search arguments for a request's first batch, from the naive
+    matcher's ``search_params``: both search the same radius and window."""
+    return {
+        "radius_m": params["radius_m"],
+        "window": params["window"],
+        "now": now,
+        "cooldown_s": settings.match_cooldown_s,
+    }
+
+
 class StatementTrace:
     """Records the SQL statements an engine call sends, with their parameters and times,
     so the slow ones can be named and EXPLAINed without knowing the engine's internals.
@@ -269,6 +280,23 @@ class StatementTrace:
     def __exit__(self, *_: object) -> None:
         event.remove(self.engine, "before_cursor_execute", self._before)
         event.remove(self.engine, "after_cursor_execute", self._after)
+
+    async def match_request(
+        self, conn: AsyncConnection, post_id: int, settings: Settings, now: datetime
+    ) -> float:
+        """``match_request`` on one request, rolled back, its statements (and theirs only)
+        recorded; its milliseconds."""
+        match_request, _ = engine_api()
+
+        async def traced() -> None:
+            self.active = True
+            try:
+                await match_request(conn, post_id, settings, now=now)
+            finally:
+                self.active = False
+
+        elapsed, _ = await timed_rollback(conn, traced)
+        return elapsed
 
 
 # Names for the statements the timed path sends (the search queries name themselves
@@ -382,14 +410,7 @@ async def candidate_pages(
         for pid in post_ids:
             request, row = await naive.load_request(conn, pid)
             params = naive.search_params(request, row, settings, now, window_factor)
-            found = await find_candidates(
-                conn,
-                request,
-                radius_m=params["radius_m"],
-                window=params["window"],
-                now=now,
-                cooldown_s=settings.match_cooldown_s,
-            )
+            found = await find_candidates(conn, request, **search_arguments(params, settings, now))
             pages = await conn.execute(
                 text(
                     "SELECT count(DISTINCT (CAST(CAST(ctid AS text) AS point))[0]) "
@@ -413,7 +434,6 @@ async def breakdown(
     """One more pass with every statement traced: where each request's time goes (SQL
     statement by statement, the rest being Python: scoring, rows to objects,
     SQLAlchemy), how many requests needed the sweep, and the statement texts sent."""
-    match_request, _ = engine_api()
     per_label: dict[str, list[float]] = {}
     python_ms: list[float] = []
     sql_ms: list[float] = []
@@ -421,16 +441,7 @@ async def breakdown(
     with StatementTrace(engine) as trace:
         for pid in post_ids:
             trace.statements = []
-            trans = await conn.begin()
-            try:
-                await conn.execute(text("SELECT 1"))
-                trace.active = True
-                t0 = time.perf_counter()
-                await match_request(conn, pid, settings, now=now)
-                total = (time.perf_counter() - t0) * 1000
-                trace.active = False
-            finally:
-                await trans.rollback()
+            total = await trace.match_request(conn, pid, settings, now)
             spent: dict[str, float] = {}
             for statement, _, ms in trace.statements:
                 sent.add(statement)
@@ -485,14 +496,7 @@ async def compare_with_naive(
             request, row = await naive.load_request(conn, pid)
             params = naive.search_params(request, row, settings, now, window_factor)
             t0 = time.perf_counter()
-            found = await find_candidates(
-                conn,
-                request,
-                radius_m=params["radius_m"],
-                window=params["window"],
-                now=now,
-                cooldown_s=settings.match_cooldown_s,
-            )
+            found = await find_candidates(conn, request, **search_arguments(params, settings, now))
             t1 = time.perf_counter()
             ranked(pid, {f.volunteer_id: score_total(f, settings, now) for f in found})
             t2 = time.perf_counter()
@@ -694,7 +698,7 @@ async def explain(
     from voisins.matching.scoring import ranked
     from voisins.matching.scoring import total as score_total
 
-    match_request, window_factor = engine_api()
+    _, window_factor = engine_api()
     order = np.argsort(engine_ms)
     picks = {
         "median request": post_ids[int(order[len(order) // 2])],
@@ -729,11 +733,7 @@ async def explain(
             request, row = await naive.load_request(conn, pid)
         params = naive.search_params(request, row, settings, now, window_factor)
         sql_text, engine_params = candidate_query_sql(
-            request,
-            radius_m=params["radius_m"],
-            window=params["window"],
-            now=now,
-            cooldown_s=settings.match_cooldown_s,
+            request, **search_arguments(params, settings, now)
         )
         described = (
             f"post {pid}: category={request.category} sensitive={request.sensitive} "
@@ -749,29 +749,14 @@ async def explain(
             naive.bind(naive.NAIVE_SQL, params),
         )
         with StatementTrace(engine) as trace:
-            trans = await conn.begin()
-            try:
-                trace.active = True
-                t0 = time.perf_counter()
-                await match_request(conn, pid, settings, now=now)
-                total = (time.perf_counter() - t0) * 1000
-                trace.active = False
-            finally:
-                await trans.rollback()
+            total = await trace.match_request(conn, pid, settings, now)
         parts.append(f"## statements sent by match_request — {label}: {total:.2f} ms in all")
         for statement, _, ms in trace.statements:
             parts.append(f"{ms:9.2f} ms  {statement_label(statement)}")
         parts.append(f"{total - sum(ms for _, _, ms in trace.statements):9.2f} ms  (Python)")
         trans = await conn.begin()
         try:
-            found = await find_candidates(
-                conn,
-                request,
-                radius_m=params["radius_m"],
-                window=params["window"],
-                now=now,
-                cooldown_s=settings.match_cooldown_s,
-            )
+            found = await find_candidates(conn, request, **search_arguments(params, settings, now))
             samples = []
             for _ in range(5):  # one sample may hold a garbage-collector pause
                 t0 = time.perf_counter()

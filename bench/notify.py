@@ -115,31 +115,50 @@ async def wait_for_workers(redis_url: str, timeout_s: float = 30) -> None:
 async def seed(engine: Any) -> None:
     """5,000 volunteers in 50 groups of 100 at the same spot, each group a category."""
     async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                """
-                WITH people AS (
-                    -- Confirmed addresses: nothing is e-mailed to an unconfirmed one.
-                    INSERT INTO users (email, display_name, assisted, email_confirmed_at)
-                    SELECT 'v' || g || '@bench.test', 'v' || g, true, now()
-                    FROM generate_series(1, :n) AS g RETURNING id
-                )
-                INSERT INTO volunteers (user_id, point, cell_key, cell_centre, radius_m,
-                                        categories, availability)
-                SELECT id, ST_SetSRID(ST_MakePoint(2.347, 48.8589), 4326), '2154:500:1304:13723',
-                       ST_SetSRID(ST_MakePoint(2.347, 48.8589), 4326), 5000,
-                       ARRAY['courses'], '{[0,10080)}'
-                FROM people
-                """
-            ),
-            {"n": VOLUNTEERS},
-        )
-        await conn.execute(
-            text(
-                "INSERT INTO notification_preferences (user_id, quiet_start, quiet_end, "
-                "daily_cap) SELECT user_id, '00:00', '00:00', 200 FROM volunteers"
+        await seed_volunteers(conn, VOLUNTEERS)
+
+
+async def seed_volunteers(conn: Any, volunteers: int) -> None:
+    """``volunteers`` at the same spot, confirmed addresses, no quiet hours (bench/chaos.py
+    seeds the same)."""
+    await conn.execute(
+        text(
+            """
+            WITH people AS (
+                -- Confirmed addresses: nothing is e-mailed to an unconfirmed one.
+                INSERT INTO users (email, display_name, assisted, email_confirmed_at)
+                SELECT 'v' || g || '@bench.test', 'v' || g, true, now()
+                FROM generate_series(1, :n) AS g RETURNING id
             )
+            INSERT INTO volunteers (user_id, point, cell_key, cell_centre, radius_m,
+                                    categories, availability)
+            SELECT id, ST_SetSRID(ST_MakePoint(2.347, 48.8589), 4326), '2154:500:1304:13723',
+                   ST_SetSRID(ST_MakePoint(2.347, 48.8589), 4326), 5000,
+                   ARRAY['courses'], '{[0,10080)}'
+            FROM people
+            """
+        ),
+        {"n": volunteers},
+    )
+    await conn.execute(
+        text(
+            "INSERT INTO notification_preferences (user_id, quiet_start, quiet_end, "
+            "daily_cap) SELECT user_id, '00:00', '00:00', 200 FROM volunteers"
         )
+    )
+
+
+async def publish_request(engine: Any, settings: Any) -> None:
+    """One weekly shopping request at Châtelet by user 1, published and matched in its
+    own transaction (bench/chaos.py publishes the same)."""
+    async with engine.begin() as conn:
+        await create_and_match(
+            conn, Viewer(id=1, role="resident", second_factor=False),
+            PostIn(kind="request", category="courses", title="Courses",
+                   location=LocationIn(lon=CHATELET[0], lat=CHATELET[1]),
+                   schedule=WeeklyIn(days=[1], start="10:00", end="12:00")),
+            geocoder=DisabledGeocoder(), settings=settings,
+        )  # fmt: skip
 
 
 async def run() -> dict[str, Any]:
@@ -197,7 +216,6 @@ async def run() -> dict[str, Any]:
                 )
             )
         await wait_for_workers(redis_url)
-        requester = Viewer(id=1, role="resident", second_factor=False)
         async with engine.begin() as conn:
             await conn.execute(text("UPDATE users SET assisted = true WHERE id = 1"))
         load_before = os.getloadavg()[0]
@@ -207,14 +225,7 @@ async def run() -> dict[str, Any]:
         own_cpu = time.process_time()
         started, started_at = time.monotonic(), datetime.now(UTC)
         for _ in range(VOLUNTEERS // PER_REQUEST):
-            async with engine.begin() as conn:
-                await create_and_match(
-                    conn, requester,
-                    PostIn(kind="request", category="courses", title="Courses",
-                           location=LocationIn(lon=CHATELET[0], lat=CHATELET[1]),
-                           schedule=WeeklyIn(days=[1], start="10:00", end="12:00")),
-                    geocoder=DisabledGeocoder(), settings=settings,
-                )  # fmt: skip
+            await publish_request(engine, settings)
         published = time.monotonic() - started
         log(f"published {VOLUNTEERS // PER_REQUEST} requests in {published:.1f}s")
         async with engine.connect() as conn:

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import msgspec
 from litestar import Request
+from litestar.datastructures import FormMultiDict
 
 from voisins.errors import DomainError
 
@@ -40,6 +41,18 @@ async def form_values(request: Request[Any, Any, Any]) -> dict[str, Any]:
         items = form.getall(key)
         values[key] = items if key.endswith("[]") or len(items) > 1 else items[0]
     return values
+
+
+def form_text(form: FormMultiDict, key: str) -> str:
+    """A text field of the form, trimmed; "" when absent or a file."""
+    value = form.get(key)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def explained(fields: dict[str, str], messages: dict[str, str]) -> dict[str, str]:
+    """Refused fields with this form's own words for them (``messages`` by field name),
+    the generic message where it has none."""
+    return {name: messages.get(name, message) for name, message in fields.items()}
 
 
 def convert(values: dict[str, Any], into: type[T]) -> T:

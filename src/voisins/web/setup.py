@@ -14,21 +14,30 @@ from litestar.template.config import TemplateConfig
 
 from voisins.settings import Settings
 from voisins.web.routes import (
+    account,
     addresses,
-    admin,
     conversations,
     housing,
+    inbox,
     legal,
     public,
-    resident,
     safety,
     volunteer,
 )
+from voisins.web.routes.admin import centres as admin_centres
+from voisins.web.routes.admin import members as admin_members
+from voisins.web.routes.admin import staff as admin_staff
+from voisins.web.routes.admin import uncovered as admin_uncovered
+from voisins.web.routes.admin import webhooks as admin_webhooks
 from voisins.web.routes.centre import housing as centre_housing
 from voisins.web.routes.centre import reported as centre_reported
 from voisins.web.routes.centre import residents as centre_residents
 from voisins.web.routes.centre import vetting as centre_vetting
 from voisins.web.routes.centre import workspace as centre
+from voisins.web.routes.resident import answers as resident_answers
+from voisins.web.routes.resident import new_post as resident_new_post
+from voisins.web.routes.resident import post_edit as resident_post_edit
+from voisins.web.routes.resident import posts as resident_posts
 from voisins.web.security import page_headers_middleware
 from voisins.web.signed_in import PAGE_DEPENDENCIES
 from voisins.web.typography import FrenchTemplateText
@@ -87,7 +96,12 @@ def page_routes() -> list[Any]:
     return [Router(path="/", dependencies=PAGE_DEPENDENCIES, route_handlers=[
         *public.ROUTES,
         *legal.ROUTES,
-        *resident.ROUTES,
+        *resident_new_post.ROUTES,
+        *resident_posts.ROUTES,
+        *resident_post_edit.ROUTES,
+        *resident_answers.ROUTES,
+        *inbox.ROUTES,
+        *account.ROUTES,
         *addresses.ROUTES,
         *volunteer.ROUTES,
         *centre.ROUTES,
@@ -98,7 +112,11 @@ def page_routes() -> list[Any]:
         *centre_reported.ROUTES,
         *centre_housing.ROUTES,
         *housing.ROUTES,
-        *admin.ROUTES,
+        *admin_centres.ROUTES,
+        *admin_members.ROUTES,
+        *admin_webhooks.ROUTES,
+        *admin_staff.ROUTES,
+        *admin_uncovered.ROUTES,
     ])]  # fmt: skip
 
 

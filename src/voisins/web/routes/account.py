@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.response import Redirect, Template
 
@@ -28,8 +28,9 @@ from voisins.web.formats import formats_for
 from voisins.web.forms import N_, FormError, convert, form_values
 from voisins.web.i18n import language_cookie
 from voisins.web.pages import Me, me_of, page
-from voisins.web.problems import signed_in
+from voisins.web.problems import PAGE_ERROR_HANDLERS
 from voisins.web.routes import recovery
+from voisins.web.signed_in import Person
 from voisins.web.url_state import notice
 from voisins.web.wording import NOTIFICATION_KINDS, kinds_for
 
@@ -103,19 +104,15 @@ async def _account_page(
 
 @get("/mon-compte", name="account", operation_id="pageAccount",
      include_in_schema=False)  # fmt: skip
-async def account_page(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
-) -> Response[Any]:
-    me, viewer = await signed_in(request, tx, optional_viewer)
+async def account_page(request: Request[Any, Any, Any], tx: Tx, person: Person) -> Response[Any]:
+    me, viewer = person
     return await _account_page(request, tx, viewer, me)
 
 
 @post("/mon-compte", name="account_save", operation_id="pageSaveAccount",
      include_in_schema=False)  # fmt: skip
-async def account_save(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
-) -> Response[Any]:
-    me, viewer = await signed_in(request, tx, optional_viewer)
+async def account_save(request: Request[Any, Any, Any], tx: Tx, person: Person) -> Response[Any]:
+    me, viewer = person
     values = await form_values(request)
     fields = {
         "display_name": str(values.get("display_name", "")).strip(),
@@ -153,9 +150,9 @@ def _channels_of(
 @post("/mon-compte/notifications", name="account_notifications",
       operation_id="pageSaveNotificationPreferences", include_in_schema=False)  # fmt: skip
 async def notifications_save(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
+    request: Request[Any, Any, Any], tx: Tx, person: Person
 ) -> Response[Any]:
-    me, viewer = await signed_in(request, tx, optional_viewer)
+    me, viewer = person
     values = await form_values(request)
     current = await notifications.get_preferences(tx, viewer)
     fields = {
@@ -179,22 +176,18 @@ async def notifications_save(
 
 @post("/mon-compte/emails", name="account_resubscribe", operation_id="pageResubscribeEmail",
       include_in_schema=False)  # fmt: skip
-async def resubscribe(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
-) -> Response[Any]:
+async def resubscribe(request: Request[Any, Any, Any], tx: Tx, person: Person) -> Response[Any]:
     """E-mails again, after an unsubscribe link in a mail stopped them."""
-    _me, viewer = await signed_in(request, tx, optional_viewer)
+    _me, viewer = person
     await notifications.resubscribe(tx, viewer)
     return Redirect("/mon-compte?fait=emails#messages", status_code=303)
 
 
 @get("/mon-compte/donnees", name="account_export", operation_id="pageExportMyData",
      include_in_schema=False)  # fmt: skip
-async def export_data(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
-) -> Response[Any]:
+async def export_data(request: Request[Any, Any, Any], tx: Tx, person: Person) -> Response[Any]:
     """Everything voisins holds about me, as a JSON file (the API's export)."""
-    _me, viewer = await signed_in(request, tx, optional_viewer)
+    _me, viewer = person
     data = await gdpr.export_mine(tx, viewer)
     return Response(
         data,
@@ -208,19 +201,17 @@ async def export_data(
 
 @get("/mon-compte/supprimer", name="account_erase_page", operation_id="pageEraseAccount",
      include_in_schema=False)  # fmt: skip
-async def erase_page(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
-) -> Response[Any]:
-    me, _viewer = await signed_in(request, tx, optional_viewer)
+async def erase_page(request: Request[Any, Any, Any], tx: Tx, person: Person) -> Response[Any]:
+    me, _viewer = person
     return page(request, "account/erase.html", me, errors={})
 
 
 @post("/mon-compte/supprimer", name="account_erase", operation_id="pageEraseAccountConfirm",
      include_in_schema=False)  # fmt: skip
 async def erase(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer, settings: SettingsDep
+    request: Request[Any, Any, Any], tx: Tx, person: Person, settings: SettingsDep
 ) -> Response[Any]:
-    me, viewer = await signed_in(request, tx, optional_viewer)
+    me, viewer = person
     values = await form_values(request)
     if values.get("confirm") != "1":
         errors = {"confirm": N_("Cochez la case pour confirmer.")}
@@ -249,10 +240,10 @@ async def erased(request: Request[Any, Any, Any]) -> Template:
 @post("/mon-compte/confirmation", name="account_email_resend",
       operation_id="pageResendEmailConfirmation", include_in_schema=False)  # fmt: skip
 async def resend_confirmation(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
+    request: Request[Any, Any, Any], tx: Tx, person: Person
 ) -> Response[Any]:
     """Another confirmation link, while the address is not confirmed (a few an hour)."""
-    me, viewer = await signed_in(request, tx, optional_viewer)
+    me, viewer = person
     try:
         await addresses.resend(tx, viewer)
     except TooManyRequests:
@@ -266,11 +257,11 @@ async def resend_confirmation(
 @post("/mon-compte/mot-de-passe", name="account_password",
       operation_id="pageChangePassword", include_in_schema=False)  # fmt: skip
 async def change_password(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer,
+    request: Request[Any, Any, Any], tx: Tx, person: Person,
     limiter: LimiterDep,
 ) -> Response[Any]:  # fmt: skip
     """The current password, then the new one twice; the other sessions end."""
-    me, viewer = await signed_in(request, tx, optional_viewer)
+    me, viewer = person
     values = await form_values(request)
     errors: dict[str, str] = {}
     if values.get("new_password") != values.get("new_password_again"):
@@ -296,11 +287,11 @@ async def change_password(
 @post("/mon-compte/adresse", name="account_email_change",
       operation_id="pageChangeEmail", include_in_schema=False)  # fmt: skip
 async def change_email(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer,
+    request: Request[Any, Any, Any], tx: Tx, person: Person,
     limiter: LimiterDep,
 ) -> Response[Any]:  # fmt: skip
     """A new address, used once the link sent there is opened; the old one is told."""
-    me, viewer = await signed_in(request, tx, optional_viewer)
+    me, viewer = person
     values = await form_values(request)
     fields = {
         "current_password": values.get("email_current_password", ""),
@@ -378,8 +369,14 @@ async def confirm_email(
     return page(request, "account/confirm.html", me, state="done")
 
 
-HANDLERS = [
-    account_page, account_save, notifications_save, resubscribe, export_data, erase_page, erase,
-    erased, resend_confirmation, change_password, change_email, confirm_email_page,
-    confirm_email,
+ROUTES: list[Any] = [
+    Router(
+        path="/",
+        route_handlers=[
+            account_page, account_save, notifications_save, resubscribe, export_data,
+            erase_page, erase, erased, resend_confirmation, change_password, change_email,
+            confirm_email_page, confirm_email,
+        ],
+        exception_handlers=PAGE_ERROR_HANDLERS,
+    )
 ]  # fmt: skip

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
@@ -17,7 +17,7 @@ from voisins.api.deps import Tx
 from voisins.notify import inbox as service
 from voisins.web.formats import formats_for
 from voisins.web.pages import Me, page
-from voisins.web.problems import is_htmx
+from voisins.web.problems import PAGE_ERROR_HANDLERS, is_htmx
 from voisins.web.signed_in import Person
 from voisins.web.url_state import page_number
 from voisins.web.wording import link_label, page_link
@@ -76,4 +76,10 @@ async def mark_all_read(request: Request[Any, Any, Any], tx: Tx, person: Person)
     return await _after_marking(request, tx, viewer, me)
 
 
-HANDLERS = [inbox_page, inbox_list, mark_read, mark_all_read]
+ROUTES: list[Any] = [
+    Router(
+        path="/",
+        route_handlers=[inbox_page, inbox_list, mark_read, mark_all_read],
+        exception_handlers=PAGE_ERROR_HANDLERS,
+    )
+]

@@ -3,6 +3,7 @@
 
 Connection settings come from the same ``VOISINS_*`` variables as the service;
 ``VOISINS_TEST_REDIS_DB`` chooses the Redis database the tests may flush (default 13).
+Real servers any test may ask for: ``smtp_server``, ``http_sink``, and a ``free_port``.
 """
 
 from __future__ import annotations
@@ -18,22 +19,18 @@ from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.support.database import empty_database, with_database
+from tests.support.http_sink import HttpSink, running_http_sink
+from tests.support.mail import SmtpServer
+from tests.support.mail import smtp_server as running_smtp_server
+from tests.support.ports import free_port
 from voisins.app import create_app
 from voisins.db import create_engine
 from voisins.migrations import upgrade
 from voisins.settings import Settings, load_settings
 
-# audit_log is append-only even for the tests' role (TRUNCATE is refused): audit tests
-# compare against the highest id before they act.
-KEEP_TABLES = {"schema_migrations", "spatial_ref_sys", "audit_log"}
-
-
-def with_database(dsn: str, name: str) -> str:
-    """The same server and role, another database name."""
-    scheme, rest = dsn.split("://", 1)
-    server, _, query = rest.partition("?")
-    server = server.rsplit("/", 1)[0] if "/" in server else server
-    return f"{scheme}://{server}/{name}" + (f"?{query}" if query else "")
+# The local BAN geocoder (``ban`` fixture), for every test that types an address.
+pytest_plugins = ("tests.support.ban",)
 
 
 @pytest.fixture(scope="session")
@@ -106,22 +103,6 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
     await client.aclose()
 
 
-async def empty_database(dsn: str) -> None:
-    """Empty every table but the kept ones, identities restarted."""
-    conn = await asyncpg.connect(dsn)
-    try:
-        tables = [
-            r["tablename"]
-            for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname='public'")
-            if r["tablename"] not in KEEP_TABLES
-        ]
-        if tables:
-            quoted = ", ".join(f'"{t}"' for t in tables)
-            await conn.execute(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(autouse=True)
 async def _clean(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     """Empty every table and the test Redis database after each test that used them."""
@@ -140,11 +121,20 @@ async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:
         yield client
 
 
-@pytest.fixture
-def free_port() -> Iterator[int]:
-    import socket
+@pytest.fixture(name="free_port")
+def free_port_fixture() -> int:
+    return free_port()
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    yield port
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on a free port, keeping what it received."""
+    with running_smtp_server() as server:
+        yield server
+
+
+@pytest.fixture
+def http_sink() -> Iterator[HttpSink]:
+    """A partner's webhook receiver and the SMS provider (tests/support/http_sink.py)."""
+    with running_http_sink() as sink:
+        yield sink

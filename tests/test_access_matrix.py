@@ -23,10 +23,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from voisins.settings import Settings
 
 from .notify.sse import next_event, sse_events
+from .support.entitlement import PLACES, VIEWERS, headers_of
 from .support.housing import ODILE_HOME_ADDRESS, in_days
 from .support.housing_world import STUDY_ADDRESS, with_housing
-from .support.people import PASSWORD, Person, login, staff
+from .support.leak_scanner import location_leaks, reveals
+from .support.people import PASSWORD
+from .support.privacy_call_plan import NOWHERE, READS, WRITES, Call, Ctx, spec_operations
+from .support.privacy_sweep import make_ctx, send
 from .support.roles import with_conversations
+from .support.servers import serving
+from .support.sign_in import half_logged_in
 from .support.world import (
     ADDRESS_ALICE,
     HOME_ALICE,
@@ -39,22 +45,6 @@ from .support.world import (
     volunteer_body,
     with_matches,
 )
-from .test_privacy import (
-    NOWHERE,
-    PLACES,
-    READS,
-    VIEWERS,
-    WRITES,
-    Call,
-    Ctx,
-    headers_of,
-    location_leaks,
-    make_ctx,
-    reveals,
-    send,
-    spec_operations,
-)
-from .web.conftest import serving
 
 API = "/api/v1"
 ERROR_KEYS = {"error", "detail", "fields"}
@@ -346,16 +336,6 @@ PUBLIC = {
     "unsubscribe",
     "unsubscribePage",
 }
-
-
-async def half_logged_in(client: AsyncTestClient, engine: AsyncEngine, **kwargs: Any) -> Person:
-    """A staff session that has not proven its second factor."""
-    member = await staff(client, engine, **kwargs)
-    async with engine.begin() as conn:
-        await conn.execute(
-            text("UPDATE users SET totp_enabled_at = NULL WHERE id = :i"), {"i": member.id}
-        )
-    return await login(client, member.email, member.id, member.role)
 
 
 # A page's form token and script nonce are fresh for every response, whoever asks.

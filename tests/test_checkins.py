@@ -19,9 +19,9 @@ from voisins.errors import Conflict, Invalid, NotFound
 from voisins.matching import checkins, lifecycle
 from voisins.schedule import PARIS
 
+from .support.csrf import csrf_of
 from .support.people import Person
 from .support.world import HOME_ALICE, World, build_world, post_body
-from .web.test_pages import csrf_of
 
 API = "/api/v1"
 WEEKLY = {"type": "weekly", "days": [1, 2, 3, 4, 5, 6, 7], "start": "10:00", "end": "12:00"}

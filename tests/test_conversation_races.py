@@ -17,7 +17,7 @@ from voisins.settings import Settings
 
 from .support.conversations import confirmed_pair
 from .support.people import Person
-from .web.conftest import serving
+from .support.servers import serving
 
 EACH = 25  # per side; the default limit lets 20 a minute through
 

@@ -30,8 +30,9 @@ from voisins.settings import Settings
 
 from .support.matching import in_cell, volunteer
 from .support.people import register
+from .support.ports import free_port
+from .support.servers import serving
 from .support.world import post_body
-from .web.conftest import free_port, serving
 
 CHATELET = (2.3470, 48.8583)
 

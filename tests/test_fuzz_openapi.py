@@ -27,8 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.support.housing import step
 from tests.support.housing_world import HousingWorld, with_housing
 from tests.support.roles import ROLES, role_headers, spare, with_conversations
+from tests.support.servers import serving
 from tests.support.world import build_world, with_matches
-from tests.web.conftest import serving
 from voisins.api.openapi import ApiDocs, as_ecma_pattern, body_type
 from voisins.app import create_app
 from voisins.settings import Settings

@@ -25,6 +25,7 @@ from voisins.schedule import paris_today
 from voisins.settings import Settings
 from voisins.worker import HousekeepingSettings
 
+from .support.burst_worker import run_housekeeping_job as _run
 from .support.housing import (
     API,
     Housing,
@@ -36,9 +37,8 @@ from .support.housing import (
     young_body,
 )
 from .support.people import Person, register
+from .support.sign_in import sign_in
 from .support.world import World, build_world
-from .test_worker import _run
-from .web.test_volunteer_pages import sign_in
 
 
 def _today() -> date:

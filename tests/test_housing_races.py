@@ -17,8 +17,8 @@ from voisins.app import create_app
 from voisins.settings import Settings
 
 from .support.housing import applications, in_days, in_trial, young_body
+from .support.servers import serving
 from .support.world import build_world
-from .web.conftest import serving
 
 TIMES = 50
 

@@ -21,11 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from voisins.app import create_app
 from voisins.settings import Settings
 
-from .notify.conftest import SmtpServer
-from .notify.test_matcher_outcomes import BASE, deliver, mails, outcome_settings
-from .support.mail import smtp_server
+from .support.burst_worker import deliver_pending
+from .support.csrf import csrf_of
+from .support.mail import BASE, SmtpServer, outcome_settings, received, smtp_server
 from .support.people import PASSWORD, Person, register, staff
-from .web.test_pages import csrf_of
+from .support.secrets_at_rest import keys_holding, texts_holding
 
 # Passwords found in breached-password lists, French ones first (10 characters at
 # least: shorter ones are refused by their length already).
@@ -229,50 +229,6 @@ def token_of(link: str) -> str:
     return link.split("jeton=", 1)[1]
 
 
-async def texts_holding(engine: AsyncEngine, secrets: list[str]) -> list[str]:
-    """The tables (of all of them) whose rows, as text, hold one of ``secrets``."""
-    found = []
-    async with engine.connect() as conn:
-        tables = (
-            await conn.execute(
-                text(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                    "AND tablename <> 'spatial_ref_sys'"
-                )
-            )
-        ).scalars()
-        for table in list(tables):
-            rows = await conn.execute(text(f'SELECT CAST(t AS text) FROM "{table}" t'))
-            if any(secret in row for (row,) in rows for secret in secrets):
-                found.append(table)
-    return found
-
-
-async def keys_holding(redis: Redis, secrets: list[str]) -> list[bytes]:
-    """The Redis keys (of all of them: arq's jobs and results too) holding one of
-    ``secrets`` in their name or value."""
-    found = []
-    needles = [secret.encode() for secret in secrets]
-    async for key in redis.scan_iter():
-        kind = (await redis.type(key)).decode()
-        if kind == "string":
-            values = [await redis.get(key)]
-        elif kind == "hash":
-            values = [b for pair in (await redis.hgetall(key)).items() for b in pair]
-        elif kind == "list":
-            values = await redis.lrange(key, 0, -1)
-        elif kind == "set":
-            values = list(await redis.smembers(key))
-        elif kind == "zset":
-            values = await redis.zrange(key, 0, -1)
-        else:
-            values = []
-        blobs = [key, *(v for v in values if isinstance(v, bytes))]
-        if any(needle in blob for blob in blobs for needle in needles):
-            found.append(key)
-    return found
-
-
 async def choose(client: AsyncTestClient, link: str, password: str) -> tuple[int, str]:
     url = urlsplit(link)
     form = await client.get(f"{url.path}?{url.query}")
@@ -295,8 +251,8 @@ async def test_reset_links_work_from_the_mail_only_and_using_one_ends_the_others
         for _ in range(3):
             asked = await client.post("/api/v1/auth/password-reset", json={"email": camille.email})
             assert asked.status_code == 202
-        await deliver(engine, config)
-        first, second, third = [link_of(m.text) for m in mails(smtp) if m.to == camille.email]
+        await deliver_pending(engine, config)
+        first, second, third = [link_of(m.text) for m in received(smtp) if m.to == camille.email]
         tokens = [token_of(link) for link in (first, second, third)]
         assert len(set(tokens)) == 3
 
@@ -339,8 +295,8 @@ async def test_an_invitation_link_works_from_the_mail_and_refuses_a_weak_passwor
         )  # fmt: skip
         assert made.status_code == 201, made.text
         client.cookies.clear()
-        await deliver(engine, config)
-        (mail,) = [m for m in mails(smtp) if m.to == "salome@centre.example.org"]
+        await deliver_pending(engine, config)
+        (mail,) = [m for m in received(smtp) if m.to == "salome@centre.example.org"]
         link = link_of(mail.text)
         assert await texts_holding(engine, [token_of(link)]) == []
         assert await keys_holding(redis, [token_of(link)]) == []

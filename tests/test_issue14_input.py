@@ -22,9 +22,9 @@ from voisins.posts.schemas import OnceIn
 from voisins.schedule import PARIS
 from voisins.web import wizard
 
+from .support.csrf import csrf_of
 from .support.people import PASSWORD, Person, login, staff
 from .support.world import GOUTTE_DOR, HOME_ALICE, post_body, soon
-from .web.test_pages import csrf_of
 
 BEYOND_BIGINT = 2**63
 _numbers = itertools.count(1)

@@ -32,10 +32,10 @@ from voisins.app import create_app
 from voisins.cli import SERVE_OPTIONS
 from voisins.settings import Settings, SettingsError, load_settings
 
+from .support.csrf import csrf_of
 from .support.people import PASSWORD, Person, fresh_code, register, staff
+from .support.refusals import refused, scalar
 from .support.world import HOME_ALICE, post_body
-from .test_quotas import refused, scalar
-from .web.test_pages import csrf_of
 
 API = "/api/v1"
 # Small limits, each reached in a few calls.

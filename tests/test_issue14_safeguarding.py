@@ -12,19 +12,18 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from arq.connections import ArqRedis, RedisSettings, create_pool
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voisins.app import create_app
-from voisins.notify.relay import dispatch_pending
 from voisins.settings import Settings
 
-from .notify.conftest import SmtpServer, smtp_server  # noqa: F401 (the fixture)
-from .notify.test_delivery import run_worker, with_smtp
-from .support.mail import received
+from .support.burst_worker import deliver_pending
+from .support.csrf import csrf_of
+from .support.mail import SmtpServer, received, with_smtp
 from .support.people import audit_mark
+from .support.sign_in import log_in_with_code, sign_in
 from .support.world import (
     ADDRESS_ALICE,
     HOME_ALICE,
@@ -35,9 +34,6 @@ from .support.world import (
     volunteer_body,
     with_matches,
 )
-from .web.test_centre_pages import log_in_with_code
-from .web.test_pages import csrf_of
-from .web.test_volunteer_pages import sign_in
 
 API = "/api/v1"
 # The suspension reason of the finding, and the other notes: none of them may
@@ -258,7 +254,7 @@ async def _outgoing_texts(engine: AsyncEngine) -> str:
 async def test_staff_notes_are_kept_and_never_sent_only_the_message_is(
     settings: Settings,
     engine: AsyncEngine,
-    smtp_server: SmtpServer,  # noqa: F811
+    smtp_server: SmtpServer,
 ) -> None:
     mail = with_smtp(settings, smtp_server.port)
     async with AsyncTestClient(create_app(mail)) as client:
@@ -317,12 +313,7 @@ async def test_staff_notes_are_kept_and_never_sent_only_the_message_is(
             ).text
             for who, p in (("vera", world.vera), ("worker_18", world.worker_18))
         }
-        pool: ArqRedis = await create_pool(RedisSettings.from_dsn(mail.redis_url))
-        try:
-            assert await dispatch_pending(engine, pool) >= 1
-            await run_worker(mail)
-        finally:
-            await pool.aclose()
+        assert await deliver_pending(engine, mail) >= 1
 
     notes = (SUSPENSION_NOTE, REJECTION_NOTE, APPROVAL_NOTE, POST_NOTE)
     mails = received(smtp_server)

@@ -13,8 +13,8 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.support.csrf import csrf_of
 from tests.support.world import HOME_ALICE, HOME_ODILE, World, build_world, post_body
-from tests.web.test_pages import csrf_of
 from voisins.posts.screening import REASONS, contact_details, named_person
 
 PHONES = [

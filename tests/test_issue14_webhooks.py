@@ -7,18 +7,16 @@ import ipaddress
 from typing import Any
 
 import pytest
-from arq.connections import ArqRedis, RedisSettings, create_pool
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.notify.conftest import WEBHOOK_SECRET, HttpSink, http_sink  # noqa: F401
-from tests.notify.test_delivery import publish_request, run_worker
+from tests.support.burst_worker import relay_outbox, run_worker
+from tests.support.http_sink import WEBHOOK_SECRET, HttpSink
 from tests.support.people import staff
-from tests.support.world import GOUTTE_DOR
+from tests.support.world import GOUTTE_DOR, publish_request
 from voisins.app import create_app
 from voisins.notify.channels import PermanentError, WebhookChannel
-from voisins.notify.relay import dispatch_pending
 from voisins.notify.safe_urls import (
     AddressPolicy,
     RefusedAddress,
@@ -180,7 +178,7 @@ def test_public_means_the_public_internet() -> None:
 
 
 async def test_a_name_resolving_to_the_loopback_is_refused_when_called(
-    http_sink: HttpSink,  # noqa: F811
+    http_sink: HttpSink,
 ) -> None:
     port = http_sink.base_url.rsplit(":", 1)[1]
     async with WebhookChannel(timeout_s=5, policy=DEV) as hooks:
@@ -195,7 +193,7 @@ async def test_a_name_resolving_to_the_loopback_is_refused_when_called(
 
 
 async def test_http_is_refused_when_production_wants_https(
-    http_sink: HttpSink,  # noqa: F811
+    http_sink: HttpSink,
 ) -> None:
     strict = AddressPolicy(require_https=True, allowed_networks=LOOPBACK.allowed_networks)
     async with WebhookChannel(timeout_s=5, policy=strict) as hooks:
@@ -211,7 +209,7 @@ async def test_http_is_refused_when_production_wants_https(
 async def test_a_delivery_to_a_name_now_resolving_inside_is_refused_and_recorded(
     settings: Settings,
     engine: AsyncEngine,
-    http_sink: HttpSink,  # noqa: F811
+    http_sink: HttpSink,
     worker_allow: str,
     status: str,
     reached: bool,
@@ -239,12 +237,8 @@ async def test_a_delivery_to_a_name_now_resolving_inside_is_refused_and_recorded
             await conn.execute(
                 text("UPDATE webhooks SET url = :u"), {"u": f"{http_sink.base_url}/hooks/partner"}
             )
-    pool: ArqRedis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
-    try:
-        await dispatch_pending(engine, pool)
-        await run_worker(worker_settings(settings, worker_allow))
-    finally:
-        await pool.aclose()
+    await relay_outbox(engine, settings)
+    await run_worker(worker_settings(settings, worker_allow))
     async with engine.connect() as conn:
         delivery = (
             await conn.execute(

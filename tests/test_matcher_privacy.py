@@ -30,7 +30,7 @@ from voisins.geo.coordinates import LonLat
 from voisins.geo.grid import cell_centre, distance_m, snap
 from voisins.settings import Settings
 
-from .conftest import empty_database
+from .support.database import empty_database
 from .support.matching import CHATELET, in_cell
 from .support.people import Person, register
 from .support.world import post_body, volunteer_body

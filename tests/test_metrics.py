@@ -32,8 +32,9 @@ from voisins.notify.jobs import SEND_QUEUE
 from voisins.settings import Settings
 
 from .support.people import register
+from .support.ports import free_port
+from .support.servers import serving
 from .support.world import HOME_ALICE, post_body
-from .web.conftest import free_port, serving
 
 TOKEN = "metrics-" + secrets.token_hex(16)
 BEARER = {"Authorization": f"Bearer {TOKEN}"}

@@ -13,7 +13,7 @@ import pytest
 from voisins.migrations import MigrationError, default_sql_dir, discover, status, upgrade
 from voisins.settings import Settings
 
-from .conftest import with_database
+from .support.database import with_database
 
 
 @pytest.fixture

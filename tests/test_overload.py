@@ -20,8 +20,8 @@ from voisins.app import create_app
 from voisins.settings import Settings
 
 from .support.people import register
+from .support.servers import serving
 from .support.world import HOME_ALICE, post_body
-from .web.conftest import serving
 
 NEARBY = {"lon": HOME_ALICE[0], "lat": HOME_ALICE[1], "radius_km": 2}
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from voisins.app import create_app
 from voisins.settings import Settings, load_settings
 
-from .geo.test_geocoder import BanStub, ban, ban_answer  # noqa: F401  (fixture)
+from .support.ban import BanStub, ban_answer
 from .support.people import register, staff
 from .support.world import GOUTTE_DOR, HOME_ODILE, HOME_VERA, post_body, volunteer_body
 
@@ -289,7 +289,7 @@ async def test_staff_must_name_whom_they_post_for(
 
 async def test_posting_with_an_address_uses_the_address_search(
     settings: Settings,
-    ban: BanStub,  # noqa: F811
+    ban: BanStub,
 ) -> None:
     with_geocoder = load_settings(
         environment="test",

@@ -20,6 +20,7 @@ from voisins.app import create_app
 from voisins.settings import Settings
 
 from .support.people import Person, register
+from .support.refusals import refused, scalar
 from .support.world import HOME_ALICE, HOME_OUTSIDE, build_world, post_body, volunteer_body
 
 API = "/api/v1"
@@ -49,11 +50,6 @@ async def limited(quota_settings: Settings) -> AsyncIterator[AsyncTestClient]:
         yield client
 
 
-async def scalar(engine: AsyncEngine, sql: str, **params: Any) -> Any:
-    async with engine.connect() as conn:
-        return (await conn.execute(text(sql), params)).scalar()
-
-
 async def written(engine: AsyncEngine) -> tuple[int, int, int, int]:
     """What any publication or withdrawal writes: posts, outbox events, matches, follow-ups."""
     async with engine.connect() as conn:
@@ -66,17 +62,6 @@ async def written(engine: AsyncEngine) -> tuple[int, int, int, int]:
             )
         ).one()
     return (row[0], row[1], row[2], row[3])
-
-
-def refused(response: Any, window_s: int = 3600) -> str:
-    """A 429 with a Retry-After within the window; returns the detail."""
-    assert response.status_code == 429, response.text
-    retry = int(response.headers["retry-after"])
-    assert 1 <= retry <= window_s
-    body = response.json()
-    assert body["error"] == "too_many_requests"
-    assert f"{retry} seconds" in body["detail"]
-    return str(body["detail"])
 
 
 async def publish_new(client: AsyncTestClient, person: Person, **overrides: Any) -> Any:

@@ -17,8 +17,8 @@ from voisins.settings import Settings
 
 from .notify.sse import next_event, sse_events
 from .support.people import register
+from .support.servers import serving
 from .support.world import HOME_ALICE, HOME_VERA, post_body, volunteer_body
-from .web.conftest import serving
 
 # One call per READS_ONLY route; a route marked without a call here fails the test.
 # ``{match}``: the confirmed match of the test's two people.

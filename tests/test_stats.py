@@ -28,10 +28,11 @@ from voisins.geo.sql import point_4326
 from voisins.moderation.stats import END_REASONS, HOUSING_METRICS
 from voisins.schedule import to_multirange, weekly_slots
 
+from .support.entitlement import VIEWERS, headers_of
+from .support.leak_scanner import Place, leaks
 from .support.matching import offset, user
+from .support.sign_in import half_logged_in
 from .support.world import World, build_world
-from .test_access_matrix import half_logged_in
-from .test_privacy import VIEWERS, Place, headers_of, leaks
 
 PARIS = ZoneInfo("Europe/Paris")
 API = "/api/v1"

@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from arq.connections import ArqRedis, RedisSettings, create_pool
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -16,10 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from voisins.accounts.access import Viewer
 from voisins.matching import lifecycle
 from voisins.matching.engine import match_volunteer
-from voisins.notify.relay import dispatch_pending
 from voisins.settings import Settings
 
-from .notify.test_delivery import run_worker
+from .support.burst_worker import deliver_pending
 from .support.matching import CHATELET, author, in_cell, request, volunteer
 from .support.people import register
 from .support.world import HOME_ALICE, HOME_VERA, post_body, volunteer_body
@@ -176,12 +174,7 @@ async def deliver(engine: AsyncEngine, settings: Settings) -> None:
     """Relay the outbox and run the burst workers, twice: the events the first run's
     jobs write (the propositions the matcher made) go out in the second."""
     for _ in range(2):
-        pool: ArqRedis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
-        try:
-            await dispatch_pending(engine, pool)
-        finally:
-            await pool.aclose()
-        await run_worker(settings)
+        await deliver_pending(engine, settings)
 
 
 async def rows(engine: AsyncEngine, sql: str, **params: Any) -> list[Any]:

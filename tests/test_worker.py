@@ -8,42 +8,19 @@ import os
 import signal
 import sys
 
-from arq.connections import ArqRedis, create_pool
 from arq.constants import default_queue_name, health_check_key_suffix
-from arq.worker import Worker
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voisins.notify.jobs import SEND_QUEUE
-from voisins.redis_pool import arq_redis_settings
 from voisins.settings import Settings
-from voisins.worker import HOUSEKEEPING_QUEUE, HousekeepingSettings, worker_options
+from voisins.worker import HOUSEKEEPING_QUEUE
 
+from .support.burst_worker import run_housekeeping_job
 from .support.people import register
 from .support.world import HOME_ALICE, post_body
-
-
-async def _run(settings: Settings, job: str) -> object:
-    pool: ArqRedis = await create_pool(arq_redis_settings(settings))
-    try:
-        queued = await pool.enqueue_job(job, _queue_name=HousekeepingSettings.queue_name)
-        assert queued is not None
-        worker = Worker(
-            functions=HousekeepingSettings.functions,
-            queue_name=HousekeepingSettings.queue_name,
-            on_startup=HousekeepingSettings.on_startup,
-            on_shutdown=HousekeepingSettings.on_shutdown,
-            burst=True,
-            poll_delay=0.05,
-            **worker_options(settings),
-        )
-        await worker.main()
-        await worker.close()
-        return await queued.result(timeout=5)
-    finally:
-        await pool.aclose()
 
 
 async def test_worker_expires_due_posts(
@@ -58,7 +35,7 @@ async def test_worker_expires_due_posts(
             text("UPDATE posts SET expires_at = now() - interval '1 second' WHERE id = :i"),
             {"i": post["id"]},
         )
-    assert await _run(settings, "expire_posts") == 1
+    assert await run_housekeeping_job(settings, "expire_posts") == 1
     async with engine.connect() as conn:
         status = (
             await conn.execute(text("SELECT status FROM posts WHERE id = :i"), {"i": post["id"]})
@@ -85,7 +62,7 @@ async def test_worker_purges_ended_sessions(
     alice = await register(client)
     async with engine.begin() as conn:
         await conn.execute(text("UPDATE sessions SET expires_at = now() - interval '1 hour'"))
-    result = await _run(settings, "purge_stale_records")
+    result = await run_housekeeping_job(settings, "purge_stale_records")
     assert result == {"idempotency_keys": 0, "sessions": 1, "password_resets": 0}
     assert (await client.get("/api/v1/me", headers=alice.headers)).status_code == 401
 

@@ -30,10 +30,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from voisins.notify.jobs import SEND_QUEUE
 from voisins.notify.relay import REDISPATCH_FLOOR_S, dispatch_pending, job_id
 from voisins.settings import Settings, load_settings
-from voisins.worker import HOUSEKEEPING_QUEUE, create_workers
+from voisins.worker import HOUSEKEEPING_QUEUE
 
-from .support.mail import unused_port
+from .support.burst_worker import burst_workers, run_to_end
 from .support.matching import CHATELET, author, offset, request, volunteer
+from .support.ports import free_port
 from .support.redis_server import private_redis
 
 HEALTH_KEYS = [
@@ -144,7 +145,7 @@ class TcpProxy:
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
-        self.port = unused_port()
+        self.port = free_port()
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
@@ -252,7 +253,7 @@ class SlowMailbox:
 @pytest.fixture
 def slow_mailbox() -> Iterator[tuple[int, SlowMailbox]]:
     mailbox = SlowMailbox(delay_s=0.3)
-    port = unused_port()
+    port = free_port()
     controller = Controller(mailbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
@@ -294,11 +295,7 @@ async def pending_emails(
     pool: ArqRedis = await create_pool(RedisSettings.from_dsn(redis_url))
     try:
         await dispatch_pending(engine, pool)
-        events = create_workers(mail, burst=True, poll_delay=0.05, cron_jobs=None)[0]
-        try:
-            await events.main()
-        finally:
-            await events.close()
+        await run_to_end(burst_workers(mail, clock=None)[0])
         await pool.flushdb()
     finally:
         await pool.aclose()

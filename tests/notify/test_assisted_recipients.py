@@ -7,68 +7,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from arq.connections import ArqRedis, RedisSettings, create_pool
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voisins.app import create_app
 from voisins.notify.recipients import audience
-from voisins.notify.relay import dispatch_pending
 from voisins.settings import Settings
 
-from ..support.people import Person, staff
-from ..support.world import HOME_ODILE, World, build_world, post_body, vet
-from .conftest import SmtpServer
-from .test_delivery import run_worker, with_smtp
-
-
-async def _match_of(engine: AsyncEngine, post_id: int, volunteer: Person) -> int:
-    async with engine.connect() as conn:
-        return int(
-            (
-                await conn.execute(
-                    text("SELECT id FROM matches WHERE post_id = :p AND volunteer_id = :v"),
-                    {"p": post_id, "v": volunteer.id},
-                )
-            ).scalar_one()
-        )
+from ..support.burst_worker import deliver_pending
+from ..support.mail import SmtpServer, with_smtp
+from ..support.people import staff
+from ..support.world import build_world, confirmed_visit
 
 
 async def _readers(engine: AsyncEngine, topic: str, payload: dict[str, Any]) -> set[int]:
     async with engine.connect() as conn:
         return set((await audience(conn, topic, payload)).user_ids)
-
-
-async def _confirmed_visit(
-    client: AsyncTestClient, engine: AsyncEngine, world: World
-) -> tuple[int, int]:
-    """Vera, vetted, says yes to a visit worker_18 posts for Odile; worker_18 approves
-    it: confirmed. Returns the post and the match."""
-    await vet(client, world, world.vera)
-    posted = await client.post(
-        "/api/v1/posts",
-        json=post_body(
-            HOME_ODILE,
-            category="visite_convivialite",
-            title="Une visite le vendredi",
-            on_behalf_of=world.odile_id,
-            schedule={"type": "weekly", "days": [5], "start": "10:00", "end": "12:00"},
-        ),
-        headers=world.worker_18.headers,
-    )
-    assert posted.status_code == 201, posted.text
-    post_id = posted.json()["id"]
-    match_id = await _match_of(engine, post_id, world.vera)
-    accepted = await client.post(f"/api/v1/matches/{match_id}/accept", headers=world.vera.headers)
-    assert accepted.json()["status"] == "pending_review", accepted.text
-    approved = await client.post(
-        f"/api/v1/matches/{match_id}/approve",
-        json={"reason": "Bénévole connue du centre"},
-        headers=world.worker_18.headers,
-    )
-    assert approved.json()["status"] == "confirmed", approved.text
-    return post_id, match_id
 
 
 async def test_every_colleague_of_the_acting_centre_hears_and_no_other_centre(
@@ -78,13 +33,8 @@ async def test_every_colleague_of_the_acting_centre_hears_and_no_other_centre(
     async with AsyncTestClient(create_app(mail)) as client:
         world = await build_world(client, engine)
         colleague = await staff(client, engine, centre_ids=(world.centre_18,))
-        post_id, match_id = await _confirmed_visit(client, engine, world)
-        pool: ArqRedis = await create_pool(RedisSettings.from_dsn(mail.redis_url))
-        try:
-            assert await dispatch_pending(engine, pool) >= 1
-            await run_worker(mail)
-        finally:
-            await pool.aclose()
+        post_id, match_id = await confirmed_visit(client, engine, world)
+        assert await deliver_pending(engine, mail) >= 1
         inbox = await client.get("/api/v1/me/notifications", headers=colleague.headers)
 
     acting = {world.worker_18.id, colleague.id}

@@ -18,7 +18,6 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from arq.connections import ArqRedis, RedisSettings, create_pool
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 from sqlalchemy import text
@@ -28,17 +27,21 @@ from voisins.app import create_app
 from voisins.links import page_path
 from voisins.logs import configure_logging
 from voisins.notify.live import conversation_channel
-from voisins.notify.relay import dispatch_pending
 from voisins.settings import Settings, load_settings
-from voisins.worker import create_workers
 
-from ..support.mail import Mail, received
+from ..support.burst_worker import relay_outbox, run_worker
+from ..support.http_sink import HttpSink
+from ..support.mail import Mail, SmtpServer, received
 from ..support.people import PASSWORD, Person, register
-from ..support.world import HOME_ALICE, HOME_VERA, build_world, post_body, volunteer_body
-from ..test_issue14_auth import keys_holding, texts_holding
-from .conftest import HttpSink, SmtpServer
-from .test_assisted_recipients import _confirmed_visit
-from .test_delivery import noon
+from ..support.secrets_at_rest import keys_holding, texts_holding
+from ..support.world import (
+    HOME_ALICE,
+    HOME_VERA,
+    build_world,
+    confirmed_visit,
+    post_body,
+    volunteer_body,
+)
 
 API = "/api/v1"
 BASE = "http://voisins.test"
@@ -93,21 +96,9 @@ async def deliver(engine: AsyncEngine, config: Settings, seen: RedisSeen | None 
     deferred on a busy machine), so that a test never reads a delivery still on its way."""
     seen = seen or RedisSeen()
     for _ in range(20):
-        pool: ArqRedis = await create_pool(RedisSettings.from_dsn(config.redis_url))
-        try:
-            await dispatch_pending(engine, pool)
-        finally:
-            await pool.aclose()
+        await relay_outbox(engine, config)
         await seen.read()
-        workers = create_workers(
-            config, ctx={"clock": noon}, burst=True, poll_delay=0.05, cron_jobs=None
-        )
-        for worker in workers:
-            try:
-                await worker.main()
-            finally:
-                await worker.close()
-            await seen.read()
+        await run_worker(config, after_each=seen.read)
         async with engine.connect() as conn:
             left = (await conn.execute(text(_LEFT))).scalar_one()
         if not left:
@@ -373,7 +364,7 @@ async def test_the_social_workers_acting_for_an_assisted_resident_hear_in_their_
     words = marker()
     async with AsyncTestClient(create_app(config), base_url=BASE) as client:
         world = await build_world(client, engine)
-        _, match_id = await _confirmed_visit(client, engine, world)
+        _, match_id = await confirmed_visit(client, engine, world)
         await deliver(engine, config)
         smtp_server.handler.envelopes.clear()
 

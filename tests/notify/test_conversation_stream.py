@@ -17,7 +17,7 @@ from voisins.notify.live import publish_conversation_event
 from voisins.settings import Settings
 
 from ..support.conversations import confirmed_pair
-from ..web.conftest import serving
+from ..support.servers import serving
 from .sse import next_event, sse_events
 
 

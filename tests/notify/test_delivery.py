@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -22,57 +22,17 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voisins.app import create_app
-from voisins.clock import PARIS
 from voisins.notify.jobs import SEND_QUEUE, process_event, send_deliveries
 from voisins.notify.relay import dispatch_pending
 from voisins.notify.senders import Senders
 from voisins.settings import Settings, load_settings
-from voisins.worker import create_workers
 
+from ..support.burst_worker import deliver_pending, noon, run_worker
+from ..support.mail import MailCollector, SmtpServer, with_smtp
 from ..support.matching import CHATELET, author, offset, request, volunteer
 from ..support.people import register
-from ..support.world import HOME_ALICE, HOME_VERA, post_body, volunteer_body
-from .conftest import MailCollector, SmtpServer, unused_port
-
-
-def with_smtp(settings: Settings, port: int, **overrides: Any) -> Settings:
-    return load_settings(
-        environment="test",
-        database_url=settings.database_url,
-        redis_url=overrides.pop("redis_url", settings.redis_url),
-        log_level="WARNING",
-        smtp_host="127.0.0.1",
-        smtp_port=port,
-        **overrides,
-    )
-
-
-def noon() -> datetime:
-    """Today at noon in Paris: outside quiet hours, whatever time the tests run."""
-    return datetime.now(PARIS).replace(hour=12, minute=0, second=0, microsecond=0).astimezone(UTC)
-
-
-async def run_worker(settings: Settings) -> None:
-    """The real arq workers in burst mode, events then sends: each runs every job
-    queued for it, then stops (crons left out). Their clock is frozen at noon so that
-    quiet hours do not hold the e-mails back."""
-    workers = create_workers(
-        settings, ctx={"clock": noon}, burst=True, poll_delay=0.05, cron_jobs=None
-    )
-    for worker in workers:
-        try:
-            await worker.main()
-        finally:
-            await worker.close()
-
-
-async def publish_request(client: AsyncTestClient) -> tuple[Any, Any, int]:
-    vera = await register(client, "Vera")
-    await client.put("/api/v1/me/volunteer", json=volunteer_body(HOME_VERA), headers=vera.headers)
-    alice = await register(client, "Alice")
-    response = await client.post("/api/v1/posts", json=post_body(HOME_ALICE), headers=alice.headers)
-    assert response.status_code == 201, response.text
-    return vera, alice, response.json()["id"]
+from ..support.ports import free_port
+from ..support.world import HOME_ALICE, HOME_VERA, post_body, publish_request, volunteer_body
 
 
 async def _ids(engine: AsyncEngine, sql: str) -> list[int]:
@@ -131,7 +91,7 @@ def private_redis() -> Iterator[dict[str, Any]]:
         pytest.fail(
             "redis-server is needed for the Redis fault test (scripts/services.sh installs it)"
         )
-    port = unused_port()
+    port = free_port()
 
     def start() -> subprocess.Popen[bytes]:
         process = subprocess.Popen(
@@ -194,12 +154,7 @@ async def test_redis_down_at_publication_loses_nothing(
     await pool.aclose()
 
     private_redis["process"] = private_redis["start"]()
-    pool = await create_pool(RedisSettings.from_dsn(mail.redis_url))
-    try:
-        assert await dispatch_pending(engine, pool) >= 2
-        await run_worker(mail)
-    finally:
-        await pool.aclose()
+    assert await deliver_pending(engine, mail) >= 2
     assert [m.rcpt_tos for m in smtp_server.handler.envelopes] == [[vera.email]]
     assert await _count(engine, "SELECT count(*) FROM outbox WHERE processed_at IS NULL") == 0
 
@@ -207,7 +162,7 @@ async def test_redis_down_at_publication_loses_nothing(
 async def test_smtp_down_retries_with_backoff_then_dead_letter_then_redrive_once(
     settings: Settings, engine: AsyncEngine, smtp_server: SmtpServer
 ) -> None:
-    closed_port = unused_port()
+    closed_port = free_port()
     down = with_smtp(settings, closed_port, delivery_max_attempts=3)
     async with AsyncTestClient(create_app(down)) as client:
         vera, _, _ = await publish_request(client)
@@ -323,9 +278,9 @@ async def test_suspension_cancels_pending_deliveries(
 async def test_partner_webhook_receives_a_signed_event_with_ids_only(
     settings: Settings, engine: AsyncEngine, smtp_server: SmtpServer, http_sink: Any
 ) -> None:
+    from ..support.http_sink import WEBHOOK_SECRET
     from ..support.people import staff
     from ..support.world import GOUTTE_DOR
-    from .conftest import WEBHOOK_SECRET
 
     # The partner's receiver is on this machine: let webhooks reach the loopback.
     mail = with_smtp(settings, smtp_server.port, webhook_allow_networks="127.0.0.0/8")
@@ -348,12 +303,7 @@ async def test_partner_webhook_receives_a_signed_event_with_ids_only(
         assert hook.status_code == 201, hook.text
         assert "secret" not in hook.json()
         _, _, post_id = await publish_request(client)
-    pool: ArqRedis = await create_pool(RedisSettings.from_dsn(mail.redis_url))
-    try:
-        await dispatch_pending(engine, pool)
-        await run_worker(mail)
-    finally:
-        await pool.aclose()
+    await deliver_pending(engine, mail)
     [received] = [r for r in http_sink.received if r.path == "/hooks/partner"]
     event = received.json()
     assert event["kind"] == "match.proposed"
@@ -424,7 +374,7 @@ class CountingMailbox(MailCollector):
 @pytest.fixture
 def mailbox() -> Iterator[tuple[int, CountingMailbox]]:
     handler = CountingMailbox()
-    port = unused_port()
+    port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     try:

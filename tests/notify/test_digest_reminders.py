@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import email
 import email.policy
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from arq.connections import ArqRedis, RedisSettings, create_pool
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -17,15 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from voisins.app import create_app
 from voisins.clock import PARIS
 from voisins.notify.digest import compose_digests
-from voisins.notify.relay import dispatch_pending
 from voisins.notify.reminders import remind_propositions
 from voisins.settings import Settings, load_settings
 from voisins.typography import french_spaces
-from voisins.worker import create_workers
 
+from ..support.burst_worker import relay_outbox, run_worker
+from ..support.http_sink import HttpSink
+from ..support.mail import SmtpServer
 from ..support.people import Person, register
 from ..support.world import HOME_ALICE, HOME_VERA, post_body, volunteer_body
-from .conftest import HttpSink, SmtpServer
 
 
 def paris(days: int, hour: int, minute: int = 0) -> datetime:
@@ -48,21 +46,9 @@ def mail_settings(settings: Settings, smtp_port: int, **extra: Any) -> Settings:
 
 async def deliver(engine: AsyncEngine, settings: Settings, at: datetime) -> None:
     """Relay the pending outbox rows and run a burst worker whose clock reads ``at``."""
-    pool: ArqRedis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
-    try:
-        await dispatch_pending(engine, pool)
-    finally:
-        await pool.aclose()
-    frozen: Callable[[], datetime] = lambda: at  # noqa: E731
+    await relay_outbox(engine, settings)
     # Events first, then the sends they queued (crons left out).
-    workers = create_workers(
-        settings, ctx={"clock": frozen}, burst=True, poll_delay=0.05, cron_jobs=None
-    )
-    for worker in workers:
-        try:
-            await worker.main()
-        finally:
-            await worker.close()
+    await run_worker(settings, clock=lambda: at)
 
 
 async def volunteer(client: AsyncTestClient, prefs: dict[str, Any], **me: Any) -> Person:

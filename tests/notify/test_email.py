@@ -11,8 +11,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from tests.notify.conftest import MailCollector, SmtpServer, unused_port
 from tests.notify.samples import LONG, message
+from tests.support.mail import MailCollector, SmtpServer
+from tests.support.ports import free_port
 from voisins.notify.channels import (
     KINDS,
     TRANSACTIONAL_KINDS,
@@ -126,7 +127,7 @@ async def test_recipient_deferred_with_450_is_transient(smtp_server: SmtpServer)
 
 async def test_server_down_is_transient() -> None:
     with pytest.raises(TransientError) as caught:
-        await channel(port=unused_port()).send(message("match.proposed"), TO)
+        await channel(port=free_port()).send(message("match.proposed"), TO)
     assert "127.0.0.1" not in str(caught.value)
 
 
@@ -193,7 +194,7 @@ class PeerMailbox(MailCollector):
 @pytest.fixture
 def peer_smtp() -> Iterator[tuple[SmtpServer, PeerMailbox]]:
     handler = PeerMailbox()
-    port = unused_port()
+    port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     try:
@@ -315,7 +316,7 @@ async def test_a_relay_that_cannot_be_reached_fails_the_session_after_one_attemp
 @pytest.mark.parametrize("smtputf8", [True, False])
 async def test_a_sender_address_beyond_ascii_goes_through_smtputf8_only(smtputf8: bool) -> None:
     mailbox = MailCollector()
-    port = unused_port()
+    port = free_port()
     controller = Controller(mailbox, hostname="127.0.0.1", port=port, enable_SMTPUTF8=smtputf8)
     controller.start()
     sender = "Voisins <ne-pas-répondre@voisins.example.org>"

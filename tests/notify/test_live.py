@@ -18,8 +18,8 @@ from voisins.notify.live import publish_inbox_events
 from voisins.settings import Settings
 
 from ..support.people import register
-from ..web.conftest import serving
-from .conftest import unused_port
+from ..support.ports import free_port
+from ..support.servers import serving
 from .sse import is_ready, next_event, sse_events
 
 
@@ -28,7 +28,7 @@ async def test_a_connected_client_receives_its_event_and_not_others(settings: Se
     async with AsyncTestClient(create_app(settings)) as setup:
         vera = await register(setup, "Vera")
         other = await register(setup, "Other")
-    port = unused_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
     serving = asyncio.create_task(server.serve())
     redis = Redis.from_url(settings.redis_url)

@@ -23,7 +23,7 @@ from voisins.settings import Settings
 
 from ..support.people import Person, register
 from ..support.redis_server import PrivateRedis, private_redis
-from ..web.conftest import serving
+from ..support.servers import serving
 from .sse import is_notification, is_ping, is_ready, never, next_event, sse_events
 
 # Reconnection backs off to at most 5 s between attempts (notify/live_backend.py).

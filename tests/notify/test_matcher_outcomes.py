@@ -15,14 +15,10 @@ messages. Every link a message carries opens a page for the person who received 
 
 from __future__ import annotations
 
-import email
-import email.policy
-import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from arq.connections import ArqRedis, RedisSettings, create_pool
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -31,12 +27,16 @@ from voisins.app import create_app
 from voisins.notify.channels import KINDS
 from voisins.notify.inbox_texts import TEXTS, link_for, render
 from voisins.notify.preferences import ACCOUNT_KINDS
-from voisins.notify.relay import dispatch_pending
 from voisins.outbox import emit
-from voisins.settings import Settings, load_settings
+from voisins.settings import Settings
 from voisins.typography import french_spaces
 
+from ..support.burst_worker import deliver_pending
+from ..support.http_sink import HttpSink
+from ..support.mail import BASE, SmtpServer, outcome_settings, received
+from ..support.matching import propose_offer
 from ..support.people import Person, register, staff
+from ..support.sign_in import sign_in
 from ..support.world import (
     ADDRESS_ALICE,
     GOUTTE_DOR,
@@ -46,80 +46,19 @@ from ..support.world import (
     HOME_VERA,
     World,
     build_world,
+    created,
     post_body,
     volunteer_body,
     with_matches,
 )
-from .conftest import HttpSink, SmtpServer
-from .test_delivery import run_worker
 
-BASE = "https://voisins.test"
 OFFER_TITLE = "Je fais vos courses le samedi"
 ALICE_PHONE = "+33611111111"
-
-
-def outcome_settings(settings: Settings, smtp_port: int, sms_url: str) -> Settings:
-    return load_settings(
-        environment="test",
-        database_url=settings.database_url,
-        redis_url=settings.redis_url,
-        log_level="WARNING",
-        smtp_host="127.0.0.1",
-        smtp_port=smtp_port,
-        sms_url=sms_url,
-        public_base_url=BASE,
-    )
-
-
-def sign_in(client: AsyncTestClient, person: Person) -> None:
-    """The pages' session is the API's session (its cookie)."""
-    client.cookies.clear()
-    client.cookies.set("voisins_session", person.token)
-
-
-async def created(response: Any) -> int:
-    assert response.status_code in (200, 201), response.text
-    return int(response.json()["id"])
-
-
-@dataclass
-class Mail:
-    to: str
-    subject: str
-    text: str
-    html: str
-
-    def links(self) -> list[str]:
-        """The app's pages this mail links to, as paths (the unsubscribe link aside)."""
-        found = re.findall(re.escape(BASE) + r"(/[^\s\"<>]*)", self.text)
-        return sorted({path for path in found if not path.startswith("/unsubscribe/")})
-
-
-def mails(smtp: SmtpServer) -> list[Mail]:
-    read = []
-    for envelope in smtp.handler.envelopes:
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        plain = parsed.get_body(preferencelist=("plain",))
-        rich = parsed.get_body(preferencelist=("html",))
-        assert plain is not None and rich is not None
-        (to,) = envelope.rcpt_tos
-        read.append(Mail(to, str(parsed["Subject"]), plain.get_content(), rich.get_content()))
-    return read
 
 
 async def rows(engine: AsyncEngine, sql: str, **params: Any) -> list[Any]:
     async with engine.connect() as conn:
         return list((await conn.execute(text(sql), params)).all())
-
-
-async def deliver(engine: AsyncEngine, settings: Settings) -> None:
-    """Relay what the outbox holds, then run the burst workers (events, then sends)."""
-    pool: ArqRedis = await create_pool(RedisSettings.from_dsn(settings.redis_url))
-    try:
-        await dispatch_pending(engine, pool)
-    finally:
-        await pool.aclose()
-    await run_worker(settings)
 
 
 async def quiet_setup(engine: AsyncEngine) -> None:
@@ -218,32 +157,6 @@ async def neighbourhood(client: AsyncTestClient, engine: AsyncEngine) -> Neighbo
     )
 
 
-async def propose_offer(engine: AsyncEngine, offer: int, requests: list[int]) -> None:
-    """What the matcher writes when an offer finds open requests, in one transaction:
-    one proposition per request to the offer's author, then the events."""
-    async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                """
-                INSERT INTO matches (post_id, volunteer_id, offer_id, batch, sensitive, score,
-                                     score_breakdown, distance_m, proposed_at, deadline_at)
-                SELECT r.id, o.author_id, o.id, 1, r.sensitive, 1.0, '{}', 500,
-                       CAST(:now AS timestamptz), CAST(:deadline AS timestamptz)
-                FROM posts o, posts r WHERE o.id = :offer AND r.id = ANY(:requests)
-                """
-            ),
-            {
-                "offer": offer,
-                "requests": requests,
-                "now": datetime.now(UTC),
-                "deadline": datetime.now(UTC) + timedelta(days=1),
-            },
-        )
-        await emit(conn, "match.offer_proposed", post_id=offer)
-        for request in requests:
-            await emit(conn, "post.offer_nearby", post_id=request, offer_id=offer)
-
-
 async def unanswered(engine: AsyncEngine, requests: list[int]) -> None:
     async with engine.begin() as conn:
         for request in requests:
@@ -266,7 +179,7 @@ async def inbox(engine: AsyncEngine, kind: str) -> dict[tuple[int, int], Any]:
 async def opens(client: AsyncTestClient, person: Person, path: str) -> str:
     """GET ``path`` as ``person``: the page exists for them (no redirect to log in, no
     404, no 403); returns it."""
-    sign_in(client, person)
+    sign_in(client, person, clear_cookies=True)
     try:
         page = await client.get(path, follow_redirects=False)
     finally:
@@ -293,7 +206,7 @@ async def test_an_offer_proposed_to_requests_tells_its_author_how_many_and_leads
         n = await neighbourhood(client, engine)
         await quiet_setup(engine)
         await propose_offer(engine, n.offer, [n.alice_request, n.odile_request])
-        await deliver(engine, config)
+        await deliver_pending(engine, config)
 
         told = await inbox(engine, "match.offer_proposed")
         assert set(told) == {(n.vera.id, n.offer)}
@@ -308,15 +221,15 @@ async def test_an_offer_proposed_to_requests_tells_its_author_how_many_and_leads
         # The propositions she is led to are these requests, waiting for her answer.
         assert "Courses du samedi" in page and "Courses du mardi" in page
 
-        offer_mails = [m for m in mails(smtp_server) if m.subject.endswith("pour votre offre")]
+        offer_mails = [m for m in received(smtp_server) if m.subject.endswith("pour votre offre")]
         assert [(m.to, m.subject) for m in offer_mails] == [
             (n.vera.email, "2 demandes pour votre offre")
         ]
         (mail,) = offer_mails
         assert "Bonjour Vera," in mail.text and "2 demandes près de chez vous" in mail.text
-        assert mail.links() == ["/propositions"]
+        assert mail.page_links() == ["/propositions"]
         assert 'href="https://voisins.test/propositions"' in mail.html
-        for path in mail.links():
+        for path in mail.page_links():
             await opens(client, n.vera, path)
         # The requests' authors stay unnamed and unplaced until a match is confirmed.
         for words in (note.body, mail.text, mail.html):
@@ -332,7 +245,7 @@ async def test_a_request_proposed_to_an_offer_tells_its_author_without_saying_wh
         n = await neighbourhood(client, engine)
         await quiet_setup(engine)
         await propose_offer(engine, n.offer, [n.alice_request, n.odile_request])
-        await deliver(engine, config)
+        await deliver_pending(engine, config)
 
         told = await inbox(engine, "post.offer_nearby")
         # Odile has no digital access: the social worker who posted for her is told.
@@ -351,16 +264,16 @@ async def test_a_request_proposed_to_an_offer_tells_its_author_without_saying_wh
         assert "Courses du samedi" in await opens(client, n.alice, to_alice.link)
         assert "Courses du mardi" in await opens(client, n.worker, to_worker.link)
 
-        sent = {(m.to, m.subject): m for m in mails(smtp_server) if m.subject == to_alice.title}
+        sent = {(m.to, m.subject): m for m in received(smtp_server) if m.subject == to_alice.title}
         assert set(sent) == {(n.alice.email, to_alice.title), (n.worker.email, to_alice.title)}
         alice_mail = sent[(n.alice.email, to_alice.title)]
         assert french_spaces("Bonne nouvelle : un voisin près de chez vous") in alice_mail.text
-        assert alice_mail.links() == [f"/annonces/{n.alice_request}"]
+        assert alice_mail.page_links() == [f"/annonces/{n.alice_request}"]
         worker_mail = sent[(n.worker.email, to_alice.title)]
         assert "près de la personne que vous accompagnez" in worker_mail.text
-        assert worker_mail.links() == [f"/annonces/{n.odile_request}"]
+        assert worker_mail.page_links() == [f"/annonces/{n.odile_request}"]
         for person, mail in ((n.alice, alice_mail), (n.worker, worker_mail)):
-            for path in mail.links():
+            for path in mail.page_links():
                 await opens(client, person, path)
 
         (sms,) = [r.json() for r in http_sink.received if r.path == "/sms"]
@@ -396,7 +309,7 @@ async def test_a_request_nobody_answered_tells_its_author_what_comes_next(
         n = await neighbourhood(client, engine)
         await quiet_setup(engine)
         await unanswered(engine, [n.alice_request, n.basile_request, n.odile_request])
-        await deliver(engine, config)
+        await deliver_pending(engine, config)
 
         told = await inbox(engine, "post.unanswered")
         assert set(told) == {
@@ -436,8 +349,8 @@ async def test_a_request_nobody_answered_tells_its_author_what_comes_next(
             assert note.link == "/centre/suivi"
             await opens(client, n.worker, note.link)
 
-        sent = {m.to: m for m in mails(smtp_server) if "de réponse à" in m.subject}
-        sent |= {m.to: m for m in mails(smtp_server) if m.subject.startswith("No answer yet")}
+        sent = {m.to: m for m in received(smtp_server) if "de réponse à" in m.subject}
+        sent |= {m.to: m for m in received(smtp_server) if m.subject.startswith("No answer yet")}
         assert set(sent) == {n.alice.email, n.basile.email, n.worker.email}
         assert sent[n.alice.email].subject == "Pas encore de réponse à votre demande"
         assert "il va vous contacter" in sent[n.alice.email].text
@@ -447,8 +360,8 @@ async def test_a_request_nobody_answered_tells_its_author_what_comes_next(
         assert sent[n.worker.email].subject == "Pas encore de réponse à une demande"
         readers = {n.alice.email: n.alice, n.basile.email: n.basile, n.worker.email: n.worker}
         for to, mail in sent.items():
-            assert len(mail.links()) == 1 and mail.links()[0].startswith("/annonces/")
-            await opens(client, readers[to], mail.links()[0])
+            assert len(mail.page_links()) == 1 and mail.page_links()[0].startswith("/annonces/")
+            await opens(client, readers[to], mail.page_links()[0])
             says_nothing_of_where(mail.text + mail.html)
 
         (sms,) = [r.json() for r in http_sink.received if r.path == "/sms"]
@@ -470,9 +383,9 @@ async def test_no_message_about_an_offer_once_its_propositions_were_answered(
             f"/api/v1/matches/{match.id}/decline", json={}, headers=n.vera.headers
         )
         assert declined.status_code == 200, declined.text
-        await deliver(engine, config)
+        await deliver_pending(engine, config)
     assert await inbox(engine, "match.offer_proposed") == {}
-    assert not [m for m in mails(smtp_server) if m.to == n.vera.email]
+    assert not [m for m in received(smtp_server) if m.to == n.vera.email]
 
 
 async def test_every_link_of_every_message_opens_a_page_for_its_reader(
@@ -485,7 +398,7 @@ async def test_every_link_of_every_message_opens_a_page_for_its_reader(
     async with AsyncTestClient(create_app(config)) as client:
         world = await with_matches(client, engine, await build_world(client, engine))
         await life_goes_on(client, world)
-        await deliver(engine, config)
+        await deliver_pending(engine, config)
 
         people = {p.id: p for p in everyone(world)}
         notes = await rows(engine, "SELECT user_id, kind, link FROM notifications ORDER BY id")
@@ -499,11 +412,11 @@ async def test_every_link_of_every_message_opens_a_page_for_its_reader(
             await opens(client, people[note.user_id], note.link)
 
         by_email = {p.email: p for p in everyone(world)}
-        sent = mails(smtp_server)
+        sent = received(smtp_server)
         assert sent
         for mail in sent:
-            assert mail.links(), mail.subject
-            for path in mail.links():
+            assert mail.page_links(), mail.subject
+            for path in mail.page_links():
                 await opens(client, by_email[mail.to], path)
 
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.notify.conftest import HttpSink
 from tests.notify.samples import message
+from tests.support.http_sink import HttpSink
 from voisins.notify.channels import PermanentError, SmsChannel, SmsConfig, TransientError
 from voisins.typography import french_spaces
 

@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from tests.notify.conftest import WEBHOOK_SECRET, HttpSink, unused_port
+from tests.support.http_sink import WEBHOOK_SECRET, HttpSink
+from tests.support.ports import free_port
 from voisins.notify.channels import PermanentError, TransientError, WebhookChannel
 from voisins.notify.channels.webhook import (
     DELIVERY_HEADER,
@@ -108,7 +109,7 @@ async def test_too_many_requests_is_transient_with_the_servers_delay(http_sink: 
 
 
 async def test_nothing_listening_is_transient() -> None:
-    url = f"http://127.0.0.1:{unused_port()}/hooks/partner"
+    url = f"http://127.0.0.1:{free_port()}/hooks/partner"
     async with WebhookChannel(timeout_s=5, policy=LOCAL) as hooks:
         with pytest.raises(TransientError) as caught:
             await hooks.send(url, WEBHOOK_SECRET, EVENT)

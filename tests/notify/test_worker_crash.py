@@ -28,7 +28,7 @@ from voisins.settings import Settings, load_settings
 from voisins.worker import SendWorkerSettings
 
 from ..support.matching import CHATELET, author, offset, volunteer
-from .conftest import unused_port
+from ..support.ports import free_port
 
 VOLUNTEERS = 100
 
@@ -49,7 +49,7 @@ class SlowMailbox:
 @pytest.fixture
 def slow_smtp() -> Iterator[tuple[int, SlowMailbox]]:
     mailbox = SlowMailbox()
-    port = unused_port()
+    port = free_port()
     controller = Controller(mailbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:

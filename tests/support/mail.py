@@ -1,5 +1,6 @@
-"""A real SMTP server for tests (aiosmtpd) and the mails it received, read as people
-read them: who to, the subject, the text, the links."""
+"""A real SMTP server for tests (aiosmtpd), the settings that send mail to it
+(``with_smtp``; ``outcome_settings``, text messages too), and the mails it received,
+read as people read them: who to, the subject, the text, the links."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ import contextlib
 import email
 import email.policy
 import re
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from tests.support.ports import free_port
+from voisins.settings import Settings, load_settings
 
 
 class MailCollector:
@@ -44,17 +48,33 @@ class SmtpServer:
     handler: MailCollector
 
 
-def unused_port() -> int:
-    """A port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+# The public address the mails' links start with, in the tests that read them.
+BASE = "https://voisins.test"
+
+
+def with_smtp(settings: Settings, port: int, **overrides: Any) -> Settings:
+    """``settings`` sending mail to the SMTP server on ``port`` (and ``overrides``)."""
+    return load_settings(
+        environment="test",
+        database_url=settings.database_url,
+        redis_url=overrides.pop("redis_url", settings.redis_url),
+        log_level="WARNING",
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        **overrides,
+    )
+
+
+def outcome_settings(settings: Settings, smtp_port: int, sms_url: str) -> Settings:
+    """``settings`` sending mail to ``smtp_port``, text messages to ``sms_url``, and
+    linking to pages under ``BASE``."""
+    return with_smtp(settings, smtp_port, sms_url=sms_url, public_base_url=BASE)
 
 
 @contextlib.contextmanager
 def smtp_server() -> Iterator[SmtpServer]:
     handler = MailCollector()
-    port = unused_port()
+    port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port, server_hostname="mx.test")
     controller.start()
     try:
@@ -76,6 +96,12 @@ class Mail:
         found = re.findall(re.escape(base_url) + r"(/[^\s\"<>]*)", self.text)
         in_html = re.findall(re.escape(base_url) + r"(/[^\s\"<>]*)", self.html)
         return sorted(set(found) | {path.replace("&amp;", "&") for path in in_html})
+
+    def page_links(self, base_url: str = BASE) -> list[str]:
+        """The app's pages the mail's text links to, as paths (the unsubscribe link
+        aside)."""
+        found = re.findall(re.escape(base_url) + r"(/[^\s\"<>]*)", self.text)
+        return sorted({path for path in found if not path.startswith("/unsubscribe/")})
 
 
 def received(smtp: SmtpServer) -> list[Mail]:

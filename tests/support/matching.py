@@ -1,5 +1,6 @@
 """Building volunteers and requests quickly for matching tests: volunteers straight in
-SQL (hundreds are needed), requests through the real service functions."""
+SQL (hundreds are needed), requests through the real service functions; and
+``propose_offer``, what the matcher writes when an offer finds open requests."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from voisins.geo.grid import Cell, cell_centre, point_in_cell, snap
 from voisins.geo.sql import point_4326
 from voisins.locations import LocationIn
 from voisins.matching.publication import create_and_match
+from voisins.outbox import emit
 from voisins.posts.schemas import PostIn, WeeklyIn
 from voisins.schedule import to_multirange, weekly_slots
 from voisins.settings import Settings
@@ -169,3 +171,29 @@ async def match_of(engine: AsyncEngine, post_id: int, volunteer_id: int) -> int:
                 )
             ).scalar_one()
         )
+
+
+async def propose_offer(engine: AsyncEngine, offer: int, requests: list[int]) -> None:
+    """What the matcher writes when an offer finds open requests, in one transaction:
+    one proposition per request to the offer's author, then the events."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                """
+                INSERT INTO matches (post_id, volunteer_id, offer_id, batch, sensitive, score,
+                                     score_breakdown, distance_m, proposed_at, deadline_at)
+                SELECT r.id, o.author_id, o.id, 1, r.sensitive, 1.0, '{}', 500,
+                       CAST(:now AS timestamptz), CAST(:deadline AS timestamptz)
+                FROM posts o, posts r WHERE o.id = :offer AND r.id = ANY(:requests)
+                """
+            ),
+            {
+                "offer": offer,
+                "requests": requests,
+                "now": datetime.now(UTC),
+                "deadline": datetime.now(UTC) + timedelta(days=1),
+            },
+        )
+        await emit(conn, "match.offer_proposed", post_id=offer)
+        for request in requests:
+            await emit(conn, "post.offer_nearby", post_id=request, offer_id=offer)

@@ -1,6 +1,8 @@
 """A small seeded neighbourhood built through the real API: two centres in Paris (18e
 and 20e), an admin, a social worker per centre, residents, volunteers, an assisted
-resident and posts. Every exact place is remembered so tests can hunt for leaks."""
+resident and posts. Every exact place is remembered so tests can hunt for leaks.
+``publish_request`` is the smallest world: one volunteer and one request near her;
+``confirmed_visit`` adds a sensitive visit for Odile, approved by her centre."""
 
 from __future__ import annotations
 
@@ -88,6 +90,17 @@ def volunteer_body(lonlat: tuple[float, float], **overrides: Any) -> dict[str, A
     return body
 
 
+async def publish_request(client: AsyncTestClient) -> tuple[Person, Person, int]:
+    """Without the seeded world: Vera volunteers at her home, Alice publishes a request
+    near her (Vera, Alice, the post's id)."""
+    vera = await register(client, "Vera")
+    await client.put("/api/v1/me/volunteer", json=volunteer_body(HOME_VERA), headers=vera.headers)
+    alice = await register(client, "Alice")
+    response = await client.post("/api/v1/posts", json=post_body(HOME_ALICE), headers=alice.headers)
+    assert response.status_code == 201, response.text
+    return vera, alice, response.json()["id"]
+
+
 @dataclass
 class World:
     admin: Person
@@ -107,6 +120,12 @@ class World:
     # Filled by ``with_matches`` only.
     matches: dict[str, int] = field(default_factory=dict)
     phones: dict[str, str] = field(default_factory=dict)
+
+
+async def created(response: Any) -> int:
+    """The id of what ``response`` created (200 or 201)."""
+    assert response.status_code in (200, 201), response.text
+    return int(response.json()["id"])
 
 
 async def _ok(response: Any, status: int = 201) -> dict[str, Any]:
@@ -338,3 +357,34 @@ async def with_matches(client: AsyncTestClient, engine: AsyncEngine, world: Worl
     assert await _accept(client, world, world.vera, "odile_vera_2") == "pending_review"
     assert await _accept(client, world, world.victor, "basile_victor") == "confirmed"
     return world
+
+
+async def confirmed_visit(
+    client: AsyncTestClient, engine: AsyncEngine, world: World
+) -> tuple[int, int]:
+    """Vera, vetted, says yes to a visit worker_18 posts for Odile; worker_18 approves
+    it: confirmed. Returns the post and the match."""
+    await vet(client, world, world.vera)
+    posted = await client.post(
+        "/api/v1/posts",
+        json=post_body(
+            HOME_ODILE,
+            category="visite_convivialite",
+            title="Une visite le vendredi",
+            on_behalf_of=world.odile_id,
+            schedule={"type": "weekly", "days": [5], "start": "10:00", "end": "12:00"},
+        ),
+        headers=world.worker_18.headers,
+    )
+    assert posted.status_code == 201, posted.text
+    post_id = posted.json()["id"]
+    match_id = await _match_of(engine, post_id, world.vera)
+    accepted = await client.post(f"/api/v1/matches/{match_id}/accept", headers=world.vera.headers)
+    assert accepted.json()["status"] == "pending_review", accepted.text
+    approved = await client.post(
+        f"/api/v1/matches/{match_id}/approve",
+        json={"reason": "Bénévole connue du centre"},
+        headers=world.worker_18.headers,
+    )
+    assert approved.json()["status"] == "confirmed", approved.text
+    return post_id, match_id

@@ -8,12 +8,9 @@ link is followed, the old one told). Then the new pages in Chromium: axe and a p
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
-from aiosmtpd.controller import Controller
 from litestar.testing import AsyncTestClient
 from playwright.async_api import Browser, expect
 from sqlalchemy import text
@@ -25,34 +22,21 @@ from voisins.notify.preferences import Preferences, channels_for
 from voisins.outbox import emit
 from voisins.settings import Settings
 
-from ..notify.conftest import MailCollector, SmtpServer, unused_port
-from ..notify.test_matcher_outcomes import BASE, Mail, created, deliver, mails, outcome_settings
+from ..support.browser import axe_violations, new_page, screenshot
+from ..support.burst_worker import deliver_pending
+from ..support.csrf import csrf_of, post_form
+from ..support.mail import BASE, Mail, SmtpServer, outcome_settings, received
 from ..support.people import PASSWORD, Person, login, register, staff
-from ..support.world import HOME_ALICE, post_body
-from .conftest import axe_violations, new_page, screenshot
-from .test_pages import csrf_of
-from .test_recovery_pages import log_in
-from .test_resident_pages import form
+from ..support.sign_in import log_in, sign_in
+from ..support.world import HOME_ALICE, created, post_body
 
 NEW_PASSWORD = "une toute nouvelle phrase"
 LINK = re.compile(re.escape(BASE) + r"(/mon-compte/confirmer\?jeton=[^\s\"<>]+)")
 BROWSER_TEXT_SIZE = {"width": 360, "height": 800}
 
 
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    handler = MailCollector()
-    port = unused_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port, server_hostname="mx.test")
-    controller.start()
-    try:
-        yield SmtpServer("127.0.0.1", port, handler)
-    finally:
-        controller.stop()
-
-
-def no_sms(settings: Settings, smtp: SmtpServer) -> Settings:
-    return outcome_settings(settings, smtp.port, "http://127.0.0.1:9/sms")
+def no_sms(settings: Settings, smtp_server: SmtpServer) -> Settings:
+    return outcome_settings(settings, smtp_server.port, "http://127.0.0.1:9/sms")
 
 
 async def unconfirmed(client: AsyncTestClient, name: str) -> Person:
@@ -96,11 +80,6 @@ async def last_token(
     return token
 
 
-def sign_in(client: AsyncTestClient, person: Person) -> None:
-    client.cookies.clear()
-    client.cookies.set("voisins_session", person.token)
-
-
 def confirmation_link(mail: Mail) -> str:
     found = LINK.search(mail.text)
     assert found, mail.text
@@ -109,7 +88,7 @@ def confirmation_link(mail: Mail) -> str:
 
 
 async def change_address(client: AsyncTestClient, new: str, password: str) -> Any:
-    return await form(
+    return await post_form(
         client,
         "/mon-compte",
         "/mon-compte/adresse",
@@ -152,12 +131,12 @@ def test_an_unconfirmed_address_gets_only_its_link_and_a_reset_it_asked_for() ->
 
 
 async def test_the_sign_up_link_opens_a_page_whose_button_confirms_once_for_its_own_account(
-    settings: Settings, engine: AsyncEngine, smtp: SmtpServer
+    settings: Settings, engine: AsyncEngine, smtp_server: SmtpServer
 ) -> None:
-    config = no_sms(settings, smtp)
+    config = no_sms(settings, smtp_server)
     async with AsyncTestClient(create_app(config)) as client:
         email = "rose.pages@example.org"
-        signed = await form(client, "/inscription", "/inscription", {
+        signed = await post_form(client, "/inscription", "/inscription", {
             "display_name": "Rose", "email": email, "password": "un mot de passe sûr",
         })  # fmt: skip
         assert signed.status_code == 303, signed.text
@@ -171,11 +150,11 @@ async def test_the_sign_up_link_opens_a_page_whose_button_confirms_once_for_its_
                 await conn.execute(text("SELECT id FROM users WHERE email = :e"), {"e": email})
             ).scalar_one()
 
-        await deliver(engine, config)
-        (mail,) = mails(smtp)
+        await deliver_pending(engine, config)
+        (mail,) = received(smtp_server)
         assert mail.to == email and mail.subject == "Confirmez votre adresse e-mail"
         link = confirmation_link(mail)
-        assert mail.links() == [link]
+        assert mail.page_links() == [link]
         assert "48 heures" in mail.text
 
         # Opening the link (a mail scanner, a preview, the person) changes nothing.
@@ -188,7 +167,7 @@ async def test_the_sign_up_link_opens_a_page_whose_button_confirms_once_for_its_
 
         # Someone else signed in cannot use Rose's link, and it stays usable.
         bob = await register(client, "Bob")
-        sign_in(client, bob)
+        sign_in(client, bob, clear_cookies=True)
         other = await client.get(link)
         assert other.status_code == 403 and "Ce lien est pour un autre compte" in other.text
         assert 'action="/mon-compte/confirmer"' not in other.text
@@ -264,23 +243,23 @@ async def test_an_expired_a_forged_or_a_reset_token_confirms_nothing(
 
 
 async def test_until_confirmed_news_reach_the_inbox_but_no_e_mail(
-    settings: Settings, engine: AsyncEngine, smtp: SmtpServer
+    settings: Settings, engine: AsyncEngine, smtp_server: SmtpServer
 ) -> None:
-    config = no_sms(settings, smtp)
+    config = no_sms(settings, smtp_server)
     async with AsyncTestClient(create_app(config)) as client:
         odile = await unconfirmed(client, "Odile")
         post_id = await created(
             await client.post("/api/v1/posts", json=post_body(HOME_ALICE), headers=odile.headers)
         )
-        await deliver(engine, config)
-        assert [(m.to, m.subject) for m in mails(smtp)] == [
+        await deliver_pending(engine, config)
+        assert [(m.to, m.subject) for m in received(smtp_server)] == [
             (odile.email, "Confirmez votre adresse e-mail")
         ]
 
         async with engine.begin() as conn:
             await emit(conn, "post.approved", post_id=post_id)
-        await deliver(engine, config)
-        assert len(mails(smtp)) == 1  # still only the link
+        await deliver_pending(engine, config)
+        assert len(received(smtp_server)) == 1  # still only the link
         async with engine.connect() as conn:
             inbox = (
                 await conn.execute(
@@ -296,13 +275,13 @@ async def test_until_confirmed_news_reach_the_inbox_but_no_e_mail(
             ).scalars()
             assert list(channels) == ["inapp"]
 
-        link = confirmation_link(mails(smtp)[0])
+        link = confirmation_link(received(smtp_server)[0])
         client.cookies.clear()
         assert (await press(client, link)).status_code == 200
         async with engine.begin() as conn:
             await emit(conn, "post.approved", post_id=post_id)
-        await deliver(engine, config)
-        news = [m for m in mails(smtp) if m.subject != "Confirmez votre adresse e-mail"]
+        await deliver_pending(engine, config)
+        news = [m for m in received(smtp_server) if m.subject != "Confirmez votre adresse e-mail"]
         assert [m.to for m in news] == [odile.email]
 
 
@@ -310,13 +289,13 @@ async def test_sending_the_link_again_is_limited(
     client: AsyncTestClient, engine: AsyncEngine
 ) -> None:
     odile = await unconfirmed(client, "Odile")
-    sign_in(client, odile)
+    sign_in(client, odile, clear_cookies=True)
     for _ in range(2):  # with the sign-up's, three links in the hour
-        sent = await form(client, "/mon-compte", "/mon-compte/confirmation", {})
+        sent = await post_form(client, "/mon-compte", "/mon-compte/confirmation", {})
         assert (
             sent.status_code == 303 and sent.headers["location"] == "/mon-compte?fait=lien#adresse"
         )
-    refused = await form(client, "/mon-compte", "/mon-compte/confirmation", {})
+    refused = await post_form(client, "/mon-compte", "/mon-compte/confirmation", {})
     assert refused.status_code == 429
     assert "Trop d&#39;essais. Réessayez dans une heure." in refused.text
     async with engine.connect() as conn:
@@ -325,7 +304,7 @@ async def test_sending_the_link_again_is_limited(
 
     # A confirmed address has nothing to resend.
     camille = await register(client, "Camille")
-    sign_in(client, camille)
+    sign_in(client, camille, clear_cookies=True)
     page = await client.get("/mon-compte")
     assert "Adresse à confirmer." not in page.text
     assert 'action="/mon-compte/confirmation"' not in page.text
@@ -334,34 +313,34 @@ async def test_sending_the_link_again_is_limited(
 
 
 async def test_changing_the_password_needs_the_current_one_ends_other_sessions_and_tells(
-    settings: Settings, engine: AsyncEngine, smtp: SmtpServer
+    settings: Settings, engine: AsyncEngine, smtp_server: SmtpServer
 ) -> None:
-    config = no_sms(settings, smtp)
+    config = no_sms(settings, smtp_server)
     async with AsyncTestClient(create_app(config)) as client:
         camille = await register(client, "Camille")
         elsewhere = await login(client, camille.email, camille.id, "resident")
-        sign_in(client, camille)
+        sign_in(client, camille, clear_cookies=True)
         change = {"new_password": NEW_PASSWORD, "new_password_again": NEW_PASSWORD}
 
-        wrong = await form(client, "/mon-compte", "/mon-compte/mot-de-passe",
+        wrong = await post_form(client, "/mon-compte", "/mon-compte/mot-de-passe",
                            {"current_password": "not my password", **change})  # fmt: skip
         assert wrong.status_code == 400
         assert "Ce n&#39;est pas votre mot de passe actuel." in wrong.text
         assert 'id="current_password" name="current_password"' in wrong.text
         assert 'aria-describedby="current_password-error"' in wrong.text
-        unequal = await form(client, "/mon-compte", "/mon-compte/mot-de-passe", {
+        unequal = await post_form(client, "/mon-compte", "/mon-compte/mot-de-passe", {
             "current_password": PASSWORD, "new_password": NEW_PASSWORD,
             "new_password_again": "something else",
         })  # fmt: skip
         assert unequal.status_code == 400 and "ne sont pas les mêmes" in unequal.text
-        short = await form(client, "/mon-compte", "/mon-compte/mot-de-passe", {
+        short = await post_form(client, "/mon-compte", "/mon-compte/mot-de-passe", {
             "current_password": PASSWORD, "new_password": "short", "new_password_again": "short",
         })  # fmt: skip
         assert short.status_code == 400 and "10 caractères au moins" in short.text
         assert await log_in(client, camille.email, PASSWORD) == 303  # nothing changed yet
-        sign_in(client, camille)
+        sign_in(client, camille, clear_cookies=True)
 
-        done = await form(client, "/mon-compte", "/mon-compte/mot-de-passe",
+        done = await post_form(client, "/mon-compte", "/mon-compte/mot-de-passe",
                           {"current_password": PASSWORD, **change})  # fmt: skip
         assert done.status_code == 303, done.text
         assert done.headers["location"] == "/mon-compte?fait=mot-de-passe#securite"
@@ -373,22 +352,22 @@ async def test_changing_the_password_needs_the_current_one_ends_other_sessions_a
         assert await log_in(client, camille.email, PASSWORD) == 400
         assert await log_in(client, camille.email, NEW_PASSWORD) == 303
 
-        await deliver(engine, config)
-        (notice,) = [m for m in mails(smtp) if m.to == camille.email]
+        await deliver_pending(engine, config)
+        (notice,) = [m for m in received(smtp_server) if m.to == camille.email]
         assert notice.subject == "Votre mot de passe a été changé"
         # Its one link leads to the forgotten-password form: nothing in it acts.
-        assert notice.links() == ["/mot-de-passe/oublie"]
+        assert notice.page_links() == ["/mot-de-passe/oublie"]
         assert "unsubscribe" not in notice.text
 
 
 async def test_a_new_address_is_used_only_once_its_link_is_followed_and_the_old_one_is_told(
-    settings: Settings, engine: AsyncEngine, smtp: SmtpServer
+    settings: Settings, engine: AsyncEngine, smtp_server: SmtpServer
 ) -> None:
-    config = no_sms(settings, smtp)
+    config = no_sms(settings, smtp_server)
     async with AsyncTestClient(create_app(config)) as client:
         bob = await register(client, "Bob")
         camille = await register(client, "Camille")
-        sign_in(client, camille)
+        sign_in(client, camille, clear_cookies=True)
         new = "camille.nouvelle@example.org"
 
         wrong = await change_address(client, new, "not it at all")
@@ -418,15 +397,15 @@ async def test_a_new_address_is_used_only_once_its_link_is_followed_and_the_old_
         assert (await account_row(engine, camille.id)).email == camille.email
         assert await log_in(client, new, PASSWORD) == 400  # not used yet
 
-        await deliver(engine, config)
-        to_new = [m for m in mails(smtp) if m.to == new]
-        to_old = [m for m in mails(smtp) if m.to == camille.email]
+        await deliver_pending(engine, config)
+        to_new = [m for m in received(smtp_server) if m.to == new]
+        to_old = [m for m in received(smtp_server) if m.to == camille.email]
         assert [m.subject for m in to_old] == ["Changement de votre adresse e-mail"]
-        assert to_old[0].links() == ["/mot-de-passe/oublie"] and new not in to_old[0].text
+        assert to_old[0].page_links() == ["/mot-de-passe/oublie"] and new not in to_old[0].text
         (confirm,) = to_new
         link = confirmation_link(confirm)
 
-        sign_in(client, camille)
+        sign_in(client, camille, clear_cookies=True)
         page = await client.get(link)
         assert page.status_code == 200 and new in page.text
         done = await press(client, link)
@@ -574,14 +553,14 @@ async def test_guessing_the_current_password_is_limited_like_logging_in(
     client: AsyncTestClient, settings: Settings
 ) -> None:
     camille = await register(client, "Camille")
-    sign_in(client, camille)
+    sign_in(client, camille, clear_cookies=True)
     guess = {"email_current_password": "a wrong guess", "new_email": "c.autre@example.org"}
     for _ in range(settings.login_max_attempts):
-        wrong = await form(client, "/mon-compte", "/mon-compte/adresse", guess)
+        wrong = await post_form(client, "/mon-compte", "/mon-compte/adresse", guess)
         assert wrong.status_code == 400
     # Even the right password waits now: guesses are counted as logins are.
     right = {**guess, "email_current_password": PASSWORD}
-    stopped = await form(client, "/mon-compte", "/mon-compte/adresse", right)
+    stopped = await post_form(client, "/mon-compte", "/mon-compte/adresse", right)
     assert stopped.status_code == 429
     assert "Trop d&#39;essais. Réessayez dans quelques minutes." in stopped.text
     api = await client.post(

@@ -23,10 +23,10 @@ from voisins.clock import PARIS
 from voisins.geo.addresses import import_file, sample_file
 from voisins.settings import Settings, load_settings
 
+from ..support.browser import axe_violations, new_page, screenshot
+from ..support.csrf import csrf_of
 from ..support.people import Person, register
 from ..support.world import build_world
-from .conftest import axe_violations, new_page, screenshot
-from .test_pages import csrf_of
 
 STEP_1 = {"kind": "request", "category": "courses", "title": "Courses du samedi",
           "description": "Porter les sacs."}  # fmt: skip

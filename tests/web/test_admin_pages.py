@@ -20,11 +20,11 @@ from voisins.app import create_app
 from voisins.settings import Settings
 from voisins.typography import french_spaces
 
+from ..support.browser import check_page, new_page
+from ..support.csrf import csrf_of
 from ..support.people import PASSWORD, fresh_code
+from ..support.sign_in import sign_in
 from ..support.world import HOME_OUTSIDE, World, build_world, post_body, volunteer_body
-from .conftest import axe_violations, new_page, screenshot
-from .test_pages import csrf_of
-from .test_volunteer_pages import sign_in
 
 API = "/api/v1"
 # A small square of the 14e, in no centre's territory yet.
@@ -759,7 +759,7 @@ async def test_every_admin_page_passes_axe_and_fits_a_phone_and_a_desktop(
         for path in paths:
             response = await page.goto(path)
             assert response is not None and response.status == 200, path
-            await _check(page, f"admin-{name}{path.replace('/', '-')}")
+            await check_page(page, f"admin-{name}{path.replace('/', '-')}")
         # The territory is drawn by Leaflet from the page's GeoJSON.
         await page.goto(f"/admin/centres/{world.centre_18}")
         await expect(page.locator("#carte-territoire path.leaflet-interactive")).to_have_count(1)
@@ -768,19 +768,19 @@ async def test_every_admin_page_passes_axe_and_fits_a_phone_and_a_desktop(
         await page.get_by_label("E-mail de son compte").fill("personne@example.org")
         await page.get_by_role("button", name="Ajouter au centre").click()
         await expect(page.locator("#email-error")).to_contain_text("Aucun compte")
-        await _check(page, f"admin-{name}-member-error")
+        await check_page(page, f"admin-{name}-member-error")
         await page.goto(f"/admin/centres/{world.centre_18}/webhooks")
         await page.get_by_label("Adresse (URL) de l'association").fill(
             f"https://partenaire-{name}.example.org/hook"
         )
         await page.get_by_role("button", name="Créer le webhook").click()
         await expect(page.locator("#secret")).to_be_visible()
-        await _check(page, f"admin-{name}-webhook-secret")
+        await check_page(page, f"admin-{name}-webhook-secret")
         # Deactivating asks first: the button is behind its explanation.
         await page.goto("/admin/equipe")
         await page.get_by_text("Désactiver le compte").first.click()
         await expect(page.get_by_role("button", name="Désactiver le compte").first).to_be_visible()
-        await _check(page, f"admin-{name}-staff-open")
+        await check_page(page, f"admin-{name}-staff-open")
         await page.context.close()
     # A centre made from a real file chosen in the form: a wrong one is said on its field.
     page = await new_page(browser, live_server)
@@ -795,12 +795,12 @@ async def test_every_admin_page_passes_axe_and_fits_a_phone_and_a_desktop(
     await page.get_by_label("Territoire : fichier GeoJSON").set_input_files(str(wrong))
     await page.get_by_role("button", name="Créer le centre").click()
     await expect(page.locator("#territory-error")).to_contain_text("pas fermé")
-    await _check(page, "admin-phone-territory-error")
+    await check_page(page, "admin-phone-territory-error")
     await page.get_by_label("Territoire : fichier GeoJSON").set_input_files(str(right))
     await page.get_by_role("button", name="Créer le centre").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Centre social Montparnasse")
     await expect(page.locator("#carte-territoire path.leaflet-interactive")).to_have_count(1)
-    await _check(page, "admin-phone-centre-created")
+    await check_page(page, "admin-phone-centre-created")
     await page.context.close()
 
     # The same pages in English (the switch in the header).
@@ -812,15 +812,7 @@ async def test_every_admin_page_passes_axe_and_fits_a_phone_and_a_desktop(
     await page.get_by_role("button", name="English").click()
     await expect(page.locator("html")).to_have_attribute("lang", "en")
     await expect(page.get_by_role("heading", name="Team accounts")).to_be_visible()
-    await _check(page, "admin-desktop-staff-en")
+    await check_page(page, "admin-desktop-staff-en")
     await page.goto(f"/admin/centres/{world.centre_18}/webhooks")
     await expect(page.get_by_role("heading", name="Partner associations' webhooks")).to_be_visible()
-    await _check(page, "admin-desktop-webhooks-en")
-
-
-async def _check(page: Any, name: str) -> None:
-    violations = await axe_violations(page)
-    assert violations == [], (name, violations)
-    overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, (name, f"{overflow}px wider than the screen")
-    await screenshot(page, name)
+    await check_page(page, "admin-desktop-webhooks-en")

@@ -8,14 +8,14 @@ from datetime import date, timedelta
 from typing import Any
 
 from litestar.testing import AsyncTestClient
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voisins.app import create_app
 from voisins.settings import Settings
 
+from ..support.browser import axe_violations, check_page, new_page, screenshot, signed_in_page
 from ..support.world import ADDRESS_ALICE, HOME_ALICE, build_world, vet, with_matches
-from .conftest import axe_violations, new_page, screenshot
 
 
 async def test_a_newcomer_signs_up_from_the_home_page(browser: Browser, live_server: str) -> None:
@@ -66,22 +66,6 @@ async def test_a_wrong_password_is_announced_and_the_form_stays_usable(
     await screenshot(page, "login-error")
 
 
-async def _signed_in(browser: Browser, base_url: str, token: str) -> Page:
-    """A browser already signed in with ``token`` (as after the login page)."""
-    page = await new_page(browser, base_url)
-    await page.context.add_cookies([{"name": "voisins_session", "value": token, "url": base_url}])
-    return page
-
-
-async def _check(page: Page, name: str) -> None:
-    violations = await axe_violations(page)
-    assert violations == [], (name, violations)
-    # Nothing wider than the screen: a phone user never scrolls sideways.
-    overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, (name, f"{overflow}px wider than the screen")
-    await screenshot(page, name)
-
-
 async def test_a_sensitive_request_goes_from_resident_to_volunteer_to_social_worker_and_back(
     browser: Browser, live_server: str, worker_process: Any, settings: Settings, engine: AsyncEngine
 ) -> None:
@@ -94,10 +78,10 @@ async def test_a_sensitive_request_goes_from_resident_to_volunteer_to_social_wor
         await vet(api, world, world.vera)
         await api.patch("/api/v1/me", json={"phone": "06 33 33 33 33"}, headers=world.vera.headers)
 
-    volunteer = await _signed_in(browser, live_server, world.vera.token)
+    volunteer = await signed_in_page(browser, live_server, world.vera.token)
     await volunteer.goto("/propositions")
     await expect(volunteer.get_by_role("heading", level=1)).to_be_visible()
-    await _check(volunteer, "volunteer-propositions")
+    await check_page(volunteer, "volunteer-propositions")
 
     resident = await new_page(browser, live_server)
     await resident.goto("/inscription")
@@ -107,7 +91,7 @@ async def test_a_sensitive_request_goes_from_resident_to_volunteer_to_social_wor
     await resident.get_by_label("Téléphone (facultatif)").fill("06 55 55 55 55")
     await resident.get_by_role("button", name="Créer mon compte").click()
     await resident.goto("/annonces/nouvelle")
-    await _check(resident, "post-step-1")
+    await check_page(resident, "post-step-1")
     await resident.get_by_label("Demander de l'aide").check()
     await resident.get_by_label("Visite de convivialité").check()
     await resident.get_by_label("Un titre court").fill("Une visite le jeudi après-midi")
@@ -116,17 +100,17 @@ async def test_a_sensitive_request_goes_from_resident_to_volunteer_to_social_wor
     await resident.get_by_text("Saisir des coordonnées").click()
     await resident.get_by_label("Longitude").fill(str(HOME_ALICE[0]))
     await resident.get_by_label("Latitude").fill(str(HOME_ALICE[1]))
-    await _check(resident, "post-step-2")
+    await check_page(resident, "post-step-2")
     await resident.get_by_role("button", name="Continuer").click()
     day = (date.today() + timedelta(days=2)).isoformat()
     await resident.get_by_label("Une seule fois", exact=True).check()
     await resident.get_by_label("Quel jour ? (pour une seule fois)").fill(day)
     await resident.get_by_label("À partir de quelle heure ?").fill("14:00")
     await resident.get_by_label("Jusqu'à quelle heure ?").fill("16:00")
-    await _check(resident, "post-step-3")
+    await check_page(resident, "post-step-3")
     await resident.get_by_role("button", name="Publier mon annonce").click()
     await expect(resident).to_have_url(re.compile(r"/annonces/\d+"))
-    await _check(resident, "post-published")
+    await check_page(resident, "post-published")
 
     # The volunteer's open page receives it live (SSE → htmx refresh), no reload.
     card = volunteer.locator("li.card", has_text="Une visite le jeudi après-midi")
@@ -135,11 +119,11 @@ async def test_a_sensitive_request_goes_from_resident_to_volunteer_to_social_wor
     await card.get_by_role("button", name="J'accepte").click()
     await expect(card).to_contain_text("valide", timeout=10_000)
 
-    worker = await _signed_in(browser, live_server, world.worker_18.token)
+    worker = await signed_in_page(browser, live_server, world.worker_18.token)
     await worker.goto("/centre")
     item = worker.locator("li.card, article", has_text="Une visite le jeudi après-midi").first
     await expect(item).to_be_visible()
-    await _check(worker, "centre-review-queue")
+    await check_page(worker, "centre-review-queue")
     await item.get_by_label("Raison de la décision, note interne (obligatoire)").fill(
         "Bénévole vérifiée et connue du centre"
     )
@@ -153,12 +137,12 @@ async def test_a_sensitive_request_goes_from_resident_to_volunteer_to_social_wor
     await resident.reload()
     await expect(resident.get_by_text("ne sont montrés que s'il les partage")).to_be_visible()
     await expect(resident.get_by_role("link", name="06 33 33 33 33")).to_have_count(0)
-    await _check(resident, "resident-confirmed")
+    await check_page(resident, "resident-confirmed")
 
     await volunteer.goto("/mes-aides")
     await expect(volunteer.get_by_text(ADDRESS_ALICE)).to_be_visible()
     await expect(volunteer.get_by_text("rose.journey@example.org")).to_have_count(0)
-    await _check(volunteer, "volunteer-confirmed")
+    await check_page(volunteer, "volunteer-confirmed")
     await volunteer.get_by_role("link", name=re.compile("^Conversation")).first.click()
     await volunteer.get_by_label("Montrer le numéro de téléphone").check()
     await volunteer.get_by_role("button", name="Enregistrer ce choix").click()
@@ -167,7 +151,7 @@ async def test_a_sensitive_request_goes_from_resident_to_volunteer_to_social_wor
     await resident.reload()
     await expect(resident.get_by_text("Pour le contacter")).to_be_visible()
     await expect(resident.get_by_role("link", name="06 33 33 33 33")).to_be_visible()
-    await _check(resident, "resident-confirmed-contact")
+    await check_page(resident, "resident-confirmed-contact")
 
 
 async def test_the_main_pages_of_each_role_pass_the_accessibility_check(
@@ -184,15 +168,15 @@ async def test_the_main_pages_of_each_role_pass_the_accessibility_check(
                                 "/centre/carte", "/centre/statistiques"],
     }  # fmt: skip
     for token, paths in pages.items():
-        page = await _signed_in(browser, live_server, token)
+        page = await signed_in_page(browser, live_server, token)
         for path in paths:
             response = await page.goto(path)
             assert response is not None and response.status == 200, path
-            await _check(page, "page" + path.replace("/", "-"))
+            await check_page(page, "page" + path.replace("/", "-"))
     # The same pages work in English, on a wide screen too.
-    page = await _signed_in(browser, live_server, world.worker_18.token)
+    page = await signed_in_page(browser, live_server, world.worker_18.token)
     await page.set_viewport_size({"width": 1280, "height": 900})
     await page.goto("/centre/statistiques")
     await page.get_by_role("button", name="English").click()
     await expect(page.locator("html")).to_have_attribute("lang", "en")
-    await _check(page, "page-centre-statistiques-en-wide")
+    await check_page(page, "page-centre-statistiques-en-wide")

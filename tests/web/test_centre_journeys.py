@@ -11,31 +11,17 @@ from datetime import date, timedelta
 from typing import Any
 
 from litestar.testing import AsyncTestClient
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voisins.app import create_app
 from voisins.settings import Settings
 
+from ..support.browser import check_page, signed_in_page
 from ..support.people import staff
 from ..support.world import build_world, with_matches
-from .conftest import axe_violations, new_page, screenshot
 
 VERA_PHONE = "06 33 33 33 33"
-
-
-async def _signed_in(browser: Browser, base_url: str, token: str) -> Page:
-    page = await new_page(browser, base_url)  # phone-sized
-    await page.context.add_cookies([{"name": "voisins_session", "value": token, "url": base_url}])
-    return page
-
-
-async def _check(page: Page, name: str) -> None:
-    violations = await axe_violations(page)
-    assert violations == [], (name, violations)
-    overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, (name, f"{overflow}px wider than the screen")
-    await screenshot(page, name)
 
 
 async def test_a_social_worker_vets_a_volunteer_found_by_name(
@@ -45,24 +31,24 @@ async def test_a_social_worker_vets_a_volunteer_found_by_name(
         world = await build_world(api, engine)
         await api.patch("/api/v1/me", json={"phone": VERA_PHONE}, headers=world.vera.headers)
 
-    worker = await _signed_in(browser, live_server, world.worker_18.token)
+    worker = await signed_in_page(browser, live_server, world.worker_18.token)
     await worker.goto("/centre/verification")
     await expect(worker.get_by_role("heading", level=1)).to_have_text("Vérification des bénévoles")
     # Vera offers visits and is not vetted: she waits on the list already.
     waiting = worker.locator("section", has=worker.locator("#attente"))
     await expect(waiting.get_by_role("link", name="Vera", exact=True)).to_be_visible()
-    await _check(worker, "centre-vetting")
+    await check_page(worker, "centre-vetting")
 
     await worker.get_by_label("Nom, e-mail ou téléphone").fill("vera")
     await worker.get_by_role("button", name="Chercher").click()
     results = worker.locator("ul.cards", has=worker.locator(f"#benevole-{world.vera.id}")).first
     await expect(results.get_by_text(VERA_PHONE)).to_be_visible()
     await expect(worker.get_by_role("link", name="Victor", exact=True)).to_have_count(0)
-    await _check(worker, "centre-vetting-found")
+    await check_page(worker, "centre-vetting-found")
     await results.get_by_role("link", name="Vera", exact=True).click()
     await expect(worker).to_have_url(f"{live_server}/centre/verification/{world.vera.id}")
     await expect(worker.get_by_role("heading", level=1)).to_have_text("Vera")
-    await _check(worker, "centre-vetting-volunteer")
+    await check_page(worker, "centre-vetting-volunteer")
 
     today = date.today()
     await worker.get_by_label("Pièce d'identité vérifiée le").fill(today.isoformat())
@@ -72,7 +58,7 @@ async def test_a_social_worker_vets_a_volunteer_found_by_name(
     await worker.get_by_role("button", name="Enregistrer").click()
     await expect(worker.get_by_role("status")).to_contain_text("La vérification est enregistrée.")
     await expect(worker.get_by_text("peut recevoir des demandes sensibles")).to_be_visible()
-    await _check(worker, "centre-vetting-recorded")
+    await check_page(worker, "centre-vetting-recorded")
 
     # Vetted now, she has left the waiting list.
     await worker.goto("/centre/verification")
@@ -97,7 +83,7 @@ async def test_a_colleague_follows_an_assisted_residents_request_to_its_voluntee
         assert approved.json()["status"] == "confirmed", approved.text
     post_id = world.posts["odile_1"]
 
-    page = await _signed_in(browser, live_server, colleague.token)
+    page = await signed_in_page(browser, live_server, colleague.token)
     # The confirmation leads to the conversation, where the centre writes for Odile.
     conversation = f"/conversations/{match_id}"
     message = page.locator("li.card", has=page.locator(f'a[href="{conversation}"]'))
@@ -107,12 +93,12 @@ async def test_a_colleague_follows_an_assisted_residents_request_to_its_voluntee
             break
         await page.wait_for_timeout(500)
     await expect(message.first).to_contain_text("Visite 1 le jeudi")
-    await _check(page, "centre-colleague-inbox")
+    await check_page(page, "centre-colleague-inbox")
 
     await message.first.locator(f'a[href="{conversation}"]').click()
     await expect(page).to_have_url(re.compile(rf"{conversation}$"))
     await expect(page.get_by_text("Vous écrivez pour Odile.")).to_be_visible()
-    await _check(page, "centre-colleague-conversation")
+    await check_page(page, "centre-colleague-conversation")
     await page.get_by_role("link", name="Voir l'annonce").click()
     await expect(page).to_have_url(re.compile(rf"/annonces/{post_id}$"))
     await expect(page.get_by_role("heading", level=1)).to_have_text("Visite 1 le jeudi")
@@ -120,17 +106,17 @@ async def test_a_colleague_follows_an_assisted_residents_request_to_its_voluntee
     await expect(answer).to_contain_text("Vera")
     await expect(answer).to_contain_text("C'est confirmé")
     await expect(answer.get_by_role("link", name=VERA_PHONE)).to_be_visible()
-    await _check(page, "centre-followed-request")
+    await check_page(page, "centre-followed-request")
 
     await page.get_by_role("link", name="Voir la page de Odile").click()
     await expect(page).to_have_url(f"{live_server}/centre/habitants/{world.odile_id}")
     card = page.locator(f"#reponse-{match_id}")
     await expect(card.get_by_role("link", name=VERA_PHONE)).to_be_visible()
-    await _check(page, "centre-resident-followed")
+    await check_page(page, "centre-resident-followed")
     await card.get_by_role("button", name=re.compile("C'est fait")).click()
     await expect(page.get_by_role("status")).to_contain_text("l'aide a eu lieu")
     await expect(page.locator(f"#reponse-{match_id}")).to_contain_text("L'aide est faite.")
     await expect(page.locator(f"#reponse-{match_id} legend")).to_have_text(
         "L'avis de la personne, recueilli par vous"
     )
-    await _check(page, "centre-resident-done")
+    await check_page(page, "centre-resident-done")

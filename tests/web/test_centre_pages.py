@@ -14,10 +14,9 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..support.people import PASSWORD, Person, fresh_code
+from ..support.csrf import csrf_of
+from ..support.sign_in import HTMX, log_in_with_code, sign_in
 from ..support.world import HOME_ALICE, HOME_ODILE, World, build_world, post_body, with_matches
-from .test_pages import csrf_of
-from .test_volunteer_pages import HTMX, sign_in
 
 CENTRE_PAGES = (
     "/centre", "/centre/suivi", "/centre/habitants", "/centre/signalements",
@@ -29,25 +28,6 @@ def _plain(page: str) -> str:
     """A page's text as typed: entities decoded, French non-breaking spaces (the
     typography filter's) as plain ones."""
     return html.unescape(page).replace("\xa0", " ").replace("\u202f", " ")
-
-
-async def log_in_with_code(client: AsyncTestClient, person: Person) -> None:
-    """Through the login page, with the 6-digit code of the authenticator app."""
-    assert person.totp_secret
-    page = await client.get("/connexion?suite=/centre")
-    response = await client.post(
-        "/connexion",
-        data={
-            "_csrf_token": csrf_of(page.text),
-            "email": person.email,
-            "password": PASSWORD,
-            "totp_code": await fresh_code(person.totp_secret),
-            "suite": "/centre",
-        },
-        follow_redirects=False,
-    )
-    assert response.status_code == 303, response.text
-    assert response.headers["location"] == "/centre"
 
 
 @pytest.fixture

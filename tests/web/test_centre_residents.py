@@ -16,10 +16,10 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ..support.csrf import csrf_of
 from ..support.people import Person, audit_mark, staff
+from ..support.sign_in import sign_in
 from ..support.world import World, build_world, with_matches
-from .test_pages import csrf_of
-from .test_volunteer_pages import sign_in
 
 
 @pytest.fixture

@@ -19,11 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voisins.accounts.volunteer import RECORD_VALIDITY
 
+from ..support.csrf import csrf_of
 from ..support.people import Person, audit_mark, register
+from ..support.sign_in import half_logged_in, sign_in
 from ..support.world import HOME_ALICE, World, build_world, volunteer_body
-from ..test_access_matrix import half_logged_in
-from .test_pages import csrf_of
-from .test_volunteer_pages import sign_in
 
 API = "/api/v1"
 VERA_PHONE = "06 33 33 33 33"

@@ -11,25 +11,8 @@ from playwright.async_api import Browser, Locator, Page, expect
 from voisins.app import create_app
 from voisins.settings import Settings
 
+from ..support.browser import check_page, conversation_on_phone
 from ..support.conversations import confirmed_pair
-from ..support.people import Person
-from .conftest import new_page
-from .test_browser import _check
-
-PHONE = {"width": 360, "height": 740}
-
-
-async def _on_phone(browser: Browser, base_url: str, person: Person, path: str) -> Page:
-    page = await new_page(browser, base_url, viewport=PHONE)
-    await page.context.add_cookies(
-        [{"name": "voisins_session", "value": person.token, "url": base_url}]
-    )
-    await page.goto(path)
-    # Subscribed to the conversation's events: what is sent from now on arrives.
-    await expect(page.locator("#messages[data-live-ready]")).to_be_attached(timeout=10_000)
-    # Set on this document only: still there later means the page was not reloaded.
-    await page.evaluate("window.sameDocument = true")
-    return page
 
 
 async def _write(page: Page, words: str) -> None:
@@ -44,12 +27,12 @@ async def test_two_neighbours_write_live_on_phones_and_one_shares_their_number(
     async with AsyncTestClient(create_app(settings)) as api:
         alice, vera, match_id = await confirmed_pair(api)
     path = f"/conversations/{match_id}"
-    resident = await _on_phone(browser, live_server, alice, path)
-    volunteer = await _on_phone(browser, live_server, vera, path)
+    resident = await conversation_on_phone(browser, live_server, alice, path)
+    volunteer = await conversation_on_phone(browser, live_server, vera, path)
     try:
         await expect(resident.get_by_role("heading", level=1)).to_be_visible()
         await expect(resident.locator("details.charter")).to_have_attribute("open", "")
-        await _check(resident, "conversation-resident-first")
+        await check_page(resident, "conversation-resident-first")
 
         await _write(resident, "Bonjour Vera, jeudi vers 10 h, cela vous va ?")
         mine = resident.locator("li.message.mine")
@@ -79,8 +62,8 @@ async def test_two_neighbours_write_live_on_phones_and_one_shares_their_number(
             assert await page.locator("a[href^='tel:']").count() == 0
             content = await page.content()
             assert "06 11 22 33 44" not in content and "06 55 66 77 88" not in content
-        await _check(resident, "conversation-resident-live")
-        await _check(volunteer, "conversation-volunteer-live")
+        await check_page(resident, "conversation-resident-live")
+        await check_page(volunteer, "conversation-volunteer-live")
 
         # The volunteer shares their phone from the conversation; the resident's open
         # page shows it without a reload.
@@ -92,7 +75,7 @@ async def test_two_neighbours_write_live_on_phones_and_one_shares_their_number(
         await expect(number).to_have_attribute("href", "tel:0611223344")
         assert await resident.evaluate("window.sameDocument === true")
         assert "06 55 66 77 88" not in await volunteer.content()
-        await _check(resident, "conversation-resident-shared-phone")
+        await check_page(resident, "conversation-resident-shared-phone")
 
         # And after a reload, too.
         await resident.reload()

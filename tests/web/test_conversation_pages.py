@@ -16,11 +16,11 @@ from voisins.links import page_path
 from voisins.typography import french_spaces
 
 from ..support.conversations import confirmed_pair
+from ..support.csrf import csrf_of
 from ..support.people import register
 from ..support.routes import serves
+from ..support.sign_in import sign_in
 from ..support.world import build_world, with_matches
-from .test_pages import csrf_of
-from .test_volunteer_pages import sign_in
 
 _HREF = re.compile(r'\bhref="(/[^"]*)"')
 _ACTION = re.compile(r'<form method="post" action="(/[^"]*)"')

@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from voisins.app import create_app
 from voisins.settings import Settings
 
+from ..support.browser import axe_violations, new_page, screenshot
 from ..support.world import build_world, with_matches
-from .conftest import axe_violations, new_page, screenshot
 
 # Links a person follows but that are not pages: files, the API, downloads.
 NOT_PAGES = ("/static/", "/api/", "/schema", "/health", "/mon-compte/donnees")

@@ -22,12 +22,12 @@ from voisins.housing.rules import add_months
 from voisins.schedule import paris_today
 from voisins.settings import Settings
 
+from ..support.browser import check_page as _check
+from ..support.browser import new_page
 from ..support.housing import STUDY_BASILE, years_ago
 from ..support.housing_documents import day_fr, pdf_text
 from ..support.people import PASSWORD, fresh_code
 from ..support.world import HOME_ODILE, build_world
-from .conftest import new_page
-from .test_browser import _check
 
 SMALL_PHONE = {"width": 360, "height": 780}
 # The move was this many days ago: past the first follow-up visit (one month after).

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from voisins.housing.rules import add_months
 from voisins.schedule import paris_today
 
+from ..support.csrf import csrf_of
 from ..support.housing import (
     API,
     ODILE_HOME_ADDRESS,
@@ -34,9 +35,8 @@ from ..support.housing import (
     years_ago,
     young_body,
 )
+from ..support.sign_in import sign_in
 from ..support.world import HOME_ODILE, World, build_world
-from .test_pages import csrf_of
-from .test_volunteer_pages import sign_in
 
 WORKSPACE = "/centre/logement"
 

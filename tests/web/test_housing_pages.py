@@ -17,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from voisins.app import create_app
 from voisins.settings import Settings, load_settings
 
-from ..geo.test_geocoder import BanStub, ban  # noqa: F401 (the local BAN)
+from ..support.ban import BanStub, ban  # noqa: F401 (the local BAN)
+from ..support.browser import CUT_WORDS, axe_violations, new_page, screenshot
+from ..support.csrf import csrf_of
 from ..support.housing import (
     API,
     ODILE_HOME_ADDRESS,
@@ -32,9 +34,6 @@ from ..support.housing import (
 )
 from ..support.people import Person
 from ..support.world import HOME_ALICE, World, build_world
-from .conftest import axe_violations, new_page, screenshot
-from .test_pages import csrf_of
-from .test_phone_layout import CUT_WORDS
 
 SECRET_NOTE = "Note du centre : dossier à surveiller"
 LINK = re.compile(r'<a [^>]*href="(/[^"#]*)(?:#[^"]*)?"([^>]*)>')

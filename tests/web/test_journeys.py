@@ -27,9 +27,11 @@ from voisins.app import create_app
 from voisins.geo.addresses import import_file, sample_file
 from voisins.settings import Settings
 
-from ..support.mail import Mail, SmtpServer, received, smtp_server, unused_port
+from ..support.browser import axe_violations, new_page, screenshot
+from ..support.mail import Mail, SmtpServer, received, smtp_server
+from ..support.ports import free_port
+from ..support.servers import running_worker, serving
 from ..support.world import build_world
-from .conftest import axe_violations, new_page, running_worker, screenshot, serving
 
 PASSWORD = "un mot de passe sûr"
 MAIL_WAIT_S = 40
@@ -66,7 +68,7 @@ class Town:
 
 @pytest.fixture
 async def town(settings: Settings) -> AsyncIterator[Town]:
-    port = unused_port()
+    port = free_port()
     with smtp_server() as smtp:
         configured = msgspec.structs.replace(
             settings,

@@ -17,9 +17,10 @@ from voisins.app import create_app
 from voisins.notify import live
 from voisins.settings import Settings
 
+from ..support.browser import new_page
 from ..support.people import register
 from ..support.redis_server import PrivateRedis, private_redis
-from .conftest import new_page, serving
+from ..support.servers import serving
 
 
 @pytest.fixture

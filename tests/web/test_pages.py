@@ -13,14 +13,9 @@ from voisins.app import create_app
 from voisins.demo import load_demo
 from voisins.settings import Settings, load_settings
 
+from ..support.csrf import csrf_of
 from ..support.people import PASSWORD, register
 from ..support.world import HOME_ALICE, HOME_BASILE, HOME_VICTOR, post_body, volunteer_body
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="_csrf_token" value="([^"]+)"', html)
-    assert found, "no CSRF token in the form"
-    return found.group(1)
 
 
 async def test_home_is_french_first_and_english_on_request(client: AsyncTestClient) -> None:

@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from voisins.app import create_app
 from voisins.settings import Settings
 
-from ..notify.test_matcher_outcomes import propose_offer
+from ..support.browser import CUT_WORDS, axe_violations, new_page, screenshot
+from ..support.matching import propose_offer
 from ..support.world import World, build_world, with_matches
-from .conftest import axe_violations, new_page, screenshot
 
 PHONE = {"width": 390, "height": 844}
 # The signed-in header once took 45 % of this screen.
@@ -26,29 +26,6 @@ ROOT_FONT_SIZE = "parseFloat(getComputedStyle(document.documentElement).fontSize
 # How many lines an element's text takes.
 LINES = """el => { const r = document.createRange(); r.selectNodeContents(el);
     return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size; }"""
-
-# Words a line break cut in two: a word that fits on one line of its element but
-# whose text spans two lines.
-CUT_WORDS = """(selector) => {
-    const cut = [];
-    for (const el of document.querySelectorAll(selector)) {
-        const width = el.getBoundingClientRect().width;
-        const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
-        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-            for (const m of node.data.matchAll(/\\S+/g)) {
-                const range = document.createRange();
-                range.setStart(node, m.index);
-                range.setEnd(node, m.index + m[0].length);
-                const rects = [...range.getClientRects()].filter(r => r.width > 0);
-                const tops = new Set(rects.map(r => Math.round(r.top)));
-                if (tops.size > 1 && range.getBoundingClientRect().width < width) {
-                    cut.push(m[0]);
-                }
-            }
-        }
-    }
-    return cut;
-}"""
 
 
 async def _world(settings: Settings, engine: AsyncEngine) -> World:

@@ -16,17 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from voisins.app import create_app
 from voisins.settings import Settings
 
-from ..support.people import Person
+from ..support.browser import axe_violations, new_page, screenshot
+from ..support.csrf import csrf_of
+from ..support.sign_in import sign_in
 from ..support.world import HOME_ALICE, World, build_world, post_body
-from .conftest import axe_violations, new_page, screenshot
-from .test_pages import csrf_of
 
 API = "/api/v1"
-
-
-def signed_in(client: AsyncTestClient, person: Person) -> None:
-    client.cookies.clear()
-    client.cookies.set("voisins_session", person.token)
 
 
 async def save(client: AsyncTestClient, post_id: int, data: dict[str, Any]) -> Any:
@@ -47,7 +42,7 @@ async def test_the_author_edits_text_and_schedule_from_the_post_page(
 ) -> None:
     world = await build_world(client, engine)
     post_id = world.posts["alice"]
-    signed_in(client, world.alice)
+    sign_in(client, world.alice, clear_cookies=True)
     shown = await client.get(f"/annonces/{post_id}")
     assert f'href="/annonces/{post_id}/modifier"' in shown.text
     form = await client.get(f"/annonces/{post_id}/modifier")
@@ -67,7 +62,7 @@ async def test_the_author_edits_text_and_schedule_from_the_post_page(
     other = await client.post(
         f"{API}/posts", json=post_body(HOME_ALICE, title="Une course"), headers=world.alice.headers
     )
-    signed_in(client, world.alice)
+    sign_in(client, world.alice, clear_cookies=True)
     other_id = other.json()["id"]
     opened = await client.get(f"/annonces/{other_id}/modifier")
     day = re.search(r'name="date" type="date" value="([0-9-]+)"', opened.text)
@@ -90,7 +85,7 @@ async def test_refusals_show_the_form_again_with_the_field_and_change_nothing(
 ) -> None:
     world = await build_world(client, engine)
     post_id = world.posts["alice"]
-    signed_in(client, world.alice)
+    sign_in(client, world.alice, clear_cookies=True)
     later = (date.today() + timedelta(days=3)).isoformat()
     short = await save(client, post_id, {"title": "ab", "description": "", **ONCE, "date": later})
     assert short.status_code == 400
@@ -116,7 +111,7 @@ async def test_an_edit_from_an_old_version_shows_the_latest_instead_of_overwriti
 ) -> None:
     world = await build_world(client, engine)
     post_id = world.posts["odile"]  # a social worker acts for Odile, who has no access
-    signed_in(client, world.worker_18)
+    sign_in(client, world.worker_18, clear_cookies=True)
     opened = await client.get(f"/annonces/{post_id}/modifier")
     assert opened.status_code == 200
     # Meanwhile a colleague changes the title.
@@ -143,7 +138,7 @@ async def test_others_cannot_edit_and_a_withdrawn_post_says_why(
     world = await build_world(client, engine)
     post_id = world.posts["alice"]
     for who in (world.vera, world.worker_20):
-        signed_in(client, who)
+        sign_in(client, who, clear_cookies=True)
         assert (
             f"/annonces/{post_id}/modifier" not in (await client.get(f"/annonces/{post_id}")).text
         )
@@ -151,7 +146,7 @@ async def test_others_cannot_edit_and_a_withdrawn_post_says_why(
     assert (
         await client.post(f"{API}/posts/{post_id}/withdraw", headers=world.alice.headers)
     ).status_code == 200
-    signed_in(client, world.alice)
+    sign_in(client, world.alice, clear_cookies=True)
     refused = await client.get(f"/annonces/{post_id}/modifier")
     assert refused.status_code == 409
     assert "elle ne peut plus être modifiée" in refused.text

@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from voisins.app import create_app
 from voisins.settings import Settings
 
+from ..support.csrf import csrf_of
 from ..support.people import Person, register
 from ..support.world import HOME_ALICE, HOME_VERA, post_body, volunteer_body
-from .test_pages import csrf_of
 
 LIMIT = 2
 

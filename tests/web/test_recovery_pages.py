@@ -5,11 +5,8 @@ new password is the one that logs in afterwards."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-import pytest
-from aiosmtpd.controller import Controller
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,25 +15,14 @@ from voisins.app import create_app
 from voisins.settings import Settings
 from voisins.typography import french_spaces
 
-from ..notify.conftest import MailCollector, SmtpServer, unused_port
-from ..notify.test_matcher_outcomes import BASE, deliver, mails, outcome_settings
+from ..support.burst_worker import deliver_pending
+from ..support.csrf import csrf_of
+from ..support.mail import BASE, SmtpServer, outcome_settings, received
 from ..support.people import PASSWORD, register
-from .test_pages import csrf_of
+from ..support.sign_in import log_in
 
 NEW_PASSWORD = "a brand new secret phrase"
 NEUTRAL = "Si un compte existe avec cette adresse"
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    handler = MailCollector()
-    port = unused_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port, server_hostname="mx.test")
-    controller.start()
-    try:
-        yield SmtpServer("127.0.0.1", port, handler)
-    finally:
-        controller.stop()
 
 
 async def ask_for_a_link(client: AsyncTestClient, address: str) -> str:
@@ -49,17 +35,6 @@ async def ask_for_a_link(client: AsyncTestClient, address: str) -> str:
     return str(answer.text)
 
 
-async def log_in(client: AsyncTestClient, address: str, password: str) -> int:
-    form = await client.get("/connexion")
-    response = await client.post(
-        "/connexion",
-        data={"email": address, "password": password, "_csrf_token": csrf_of(form.text)},
-        follow_redirects=False,
-    )
-    client.cookies.delete("voisins_session")
-    return int(response.status_code)
-
-
 async def reset_rows(engine: AsyncEngine) -> int:
     async with engine.connect() as conn:
         # The table holds every e-mailed link: the sign-ups' address confirmations too.
@@ -68,9 +43,9 @@ async def reset_rows(engine: AsyncEngine) -> int:
 
 
 async def test_the_e_mailed_link_leads_to_a_form_whose_password_then_logs_in(
-    settings: Settings, engine: AsyncEngine, smtp: SmtpServer
+    settings: Settings, engine: AsyncEngine, smtp_server: SmtpServer
 ) -> None:
-    config = outcome_settings(settings, smtp.port, "http://127.0.0.1:9/sms")
+    config = outcome_settings(settings, smtp_server.port, "http://127.0.0.1:9/sms")
     async with AsyncTestClient(create_app(config)) as client:
         camille = await register(client, "Camille")
         login_page = await client.get("/connexion")
@@ -78,8 +53,8 @@ async def test_the_e_mailed_link_leads_to_a_form_whose_password_then_logs_in(
         assert french_spaces("Mot de passe oublié ?") in login_page.text
 
         assert NEUTRAL in await ask_for_a_link(client, camille.email.upper())
-        await deliver(engine, config)
-        (mail,) = [m for m in mails(smtp) if m.to == camille.email]
+        await deliver_pending(engine, config)
+        (mail,) = [m for m in received(smtp_server) if m.to == camille.email]
         found = re.search(re.escape(BASE) + r"(/mot-de-passe/nouveau\?jeton=[^\s\"<>]+)", mail.text)
         assert found, mail.text
         assert f'href="{BASE}{found.group(1)}"' in mail.html
@@ -134,9 +109,9 @@ async def test_the_e_mailed_link_leads_to_a_form_whose_password_then_logs_in(
 
 
 async def test_an_unknown_address_gets_the_same_answer_and_no_mail(
-    settings: Settings, engine: AsyncEngine, smtp: SmtpServer
+    settings: Settings, engine: AsyncEngine, smtp_server: SmtpServer
 ) -> None:
-    config = outcome_settings(settings, smtp.port, "http://127.0.0.1:9/sms")
+    config = outcome_settings(settings, smtp_server.port, "http://127.0.0.1:9/sms")
     async with AsyncTestClient(create_app(config)) as client:
         camille = await register(client, "Camille")
         known = await ask_for_a_link(client, camille.email)
@@ -145,8 +120,8 @@ async def test_an_unknown_address_gets_the_same_answer_and_no_mail(
         assert strip.sub("", known) == strip.sub("", unknown)
         assert NEUTRAL in unknown
         assert await reset_rows(engine) == 1
-        await deliver(engine, config)
-        assert [m.to for m in mails(smtp)] == [camille.email]
+        await deliver_pending(engine, config)
+        assert [m.to for m in received(smtp_server)] == [camille.email]
 
 
 async def test_a_malformed_address_is_asked_again_without_saying_whether_it_exists(

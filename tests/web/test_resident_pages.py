@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import Any
 
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
@@ -19,34 +18,14 @@ from voisins.settings import Settings, load_settings
 from voisins.typography import french_spaces
 from voisins.web.wording import page_link
 
-from ..geo.test_geocoder import BanStub, ban, ban_answer  # noqa: F401 (the local BAN)
+from ..support.ban import BanStub, ban_answer
+from ..support.csrf import csrf_of, post_form
 from ..support.people import Person, register
+from ..support.sign_in import sign_up
 from ..support.world import ADDRESS_ALICE, HOME_ALICE, HOME_VERA, post_body, volunteer_body
-from .test_pages import csrf_of
 
 ADDRESS = "8 rue Polonceau, 2e étage"
 VERA_PHONE = "06 33 33 33 33"
-
-
-async def form(
-    client: AsyncTestClient, page: str, action: str, data: dict[str, Any], **kwargs: Any
-) -> Any:
-    """Open ``page`` (for its CSRF token), then send ``data`` to ``action``."""
-    opened = await client.get(page, headers=kwargs.get("headers"))
-    assert opened.status_code == 200, opened.text
-    return await client.post(
-        action, data={**data, "_csrf_token": csrf_of(opened.text)}, follow_redirects=False,
-        **kwargs,
-    )  # fmt: skip
-
-
-async def sign_up(client: AsyncTestClient, name: str = "Gisèle") -> str:
-    email = f"{name.lower()}.pages@example.org"
-    signed = await form(client, "/inscription", "/inscription", {
-        "display_name": name, "email": email, "password": "un mot de passe sûr",
-    })  # fmt: skip
-    assert signed.status_code == 303, signed.text
-    return email
 
 
 async def volunteer_vera(client: AsyncTestClient) -> Person:
@@ -74,7 +53,9 @@ STEP_3 = {"schedule_type": "once", "start": "10:00", "end": "12:00", "volunteers
 
 async def post_in_three_steps(client: AsyncTestClient) -> int:
     """Through the wizard as a browser would: each step's page gives the next form."""
-    one = await form(client, "/annonces/nouvelle", "/annonces/nouvelle", {"etape": "1", **STEP_1})
+    one = await post_form(
+        client, "/annonces/nouvelle", "/annonces/nouvelle", {"etape": "1", **STEP_1}
+    )
     assert one.status_code == 200 and "Étape 2 sur 3" in one.text, one.text
     assert 'name="title" value="Courses du samedi"' in one.text  # carried along, hidden
     assert "Votre adresse exacte n&#39;est jamais montrée aux autres." in one.text
@@ -131,7 +112,7 @@ async def test_a_step_with_mistakes_comes_back_with_the_fields_named(
     client: AsyncTestClient, engine: AsyncEngine
 ) -> None:
     await sign_up(client)
-    bad = await form(client, "/annonces/nouvelle", "/annonces/nouvelle",
+    bad = await post_form(client, "/annonces/nouvelle", "/annonces/nouvelle",
                      {"etape": "1", **STEP_1, "title": "x", "category": "nothing"})  # fmt: skip
     assert bad.status_code == 400
     assert "Étape 1 sur 3" in bad.text and 'role="alert"' in bad.text
@@ -164,7 +145,7 @@ async def test_a_step_with_mistakes_comes_back_with_the_fields_named(
 
 async def test_an_address_found_by_the_search_is_a_pin_to_confirm(
     settings: Settings,
-    ban: BanStub,  # noqa: F811
+    ban: BanStub,
 ) -> None:
     with_search = load_settings(
         environment="test", database_url=settings.database_url, redis_url=settings.redis_url,
@@ -260,14 +241,14 @@ async def test_the_author_sees_the_contact_completes_and_thanks(
     assert 'href="tel:0633333333"' in after.text
 
     page = f"/annonces/{post_id}"
-    early = await form(client, page, f"{page}/reponses/{match_id}/avis", {"kind": "thanks"})
+    early = await post_form(client, page, f"{page}/reponses/{match_id}/avis", {"kind": "thanks"})
     assert early.status_code == 409  # feedback comes after the help
     assert 'role="alert"' in early.text and "Ce n&#39;est plus possible" in early.text
-    done = await form(client, page, f"{page}/reponses/{match_id}/terminer", {})
+    done = await post_form(client, page, f"{page}/reponses/{match_id}/terminer", {})
     assert done.status_code == 303, done.text
-    no_choice = await form(client, page, f"{page}/reponses/{match_id}/avis", {"comment": "?"})
+    no_choice = await post_form(client, page, f"{page}/reponses/{match_id}/avis", {"comment": "?"})
     assert no_choice.status_code == 400 and 'aria-invalid="true"' in no_choice.text
-    thanks = await form(client, page, f"{page}/reponses/{match_id}/avis",
+    thanks = await post_form(client, page, f"{page}/reponses/{match_id}/avis",
                         {"kind": "thanks", "comment": "Merci Vera !"})  # fmt: skip
     assert thanks.status_code == 303, thanks.text
     shown = await client.get(thanks.headers["location"])
@@ -286,10 +267,10 @@ async def test_cancelling_needs_a_reason(client: AsyncTestClient, engine: AsyncE
     ]["id"]
     await client.post(f"/api/v1/matches/{match_id}/accept", headers=vera.headers)
     page, action = f"/annonces/{post_id}", f"/annonces/{post_id}/reponses/{match_id}/annuler"
-    silent = await form(client, page, action, {"reason": ""})
+    silent = await post_form(client, page, action, {"reason": ""})
     assert silent.status_code == 400
     assert f'id="cancel_{match_id}-error"' in silent.text
-    cancelled = await form(client, page, action, {"reason": "Je ne suis plus là samedi"})
+    cancelled = await post_form(client, page, action, {"reason": "Je ne suis plus là samedi"})
     assert cancelled.status_code == 303
     async with engine.connect() as conn:
         status = (
@@ -350,7 +331,7 @@ async def test_preferences_and_account_are_saved(client: AsyncTestClient) -> Non
     await sign_up(client)
     account = await client.get("/mon-compte")
     assert account.status_code == 200 and "Heures calmes" in account.text
-    saved = await form(client, "/mon-compte", "/mon-compte/notifications", {
+    saved = await post_form(client, "/mon-compte", "/mon-compte/notifications", {
         "canal:match.confirmed": ["email", "sms"], "quiet_start": "22:00",
         "quiet_end": "07:30", "digest": "1", "daily_cap": "5",
     })  # fmt: skip
@@ -361,16 +342,16 @@ async def test_preferences_and_account_are_saved(client: AsyncTestClient) -> Non
     assert prefs["channels"]["match.confirmed"] == ["inapp", "email", "sms"]
     assert prefs["channels"]["match.accepted"] == ["inapp"]  # e-mail unticked
 
-    wrong = await form(client, "/mon-compte", "/mon-compte/notifications",
+    wrong = await post_form(client, "/mon-compte", "/mon-compte/notifications",
                        {"quiet_start": "25:00", "daily_cap": "5"})  # fmt: skip
     assert wrong.status_code == 400
     assert re.search(r'id="quiet_start"[^>]*aria-invalid="true"', wrong.text)
 
-    bad_phone = await form(client, "/mon-compte", "/mon-compte",
+    bad_phone = await post_form(client, "/mon-compte", "/mon-compte",
                            {"display_name": "Gisèle", "locale": "fr", "phone": "abc"})  # fmt: skip
     assert bad_phone.status_code == 400 and 'id="phone-error"' in bad_phone.text
     mine = {"display_name": "Gigi", "locale": "en", "phone": "06 12 34 56 78"}
-    english = await form(client, "/mon-compte", "/mon-compte", mine)
+    english = await post_form(client, "/mon-compte", "/mon-compte", mine)
     assert english.status_code == 303
     shown = await client.get("/mon-compte?fait=infos")
     assert '<html lang="en"' in shown.text and "My account" in shown.text
@@ -379,7 +360,7 @@ async def test_preferences_and_account_are_saved(client: AsyncTestClient) -> Non
 
 async def test_pages_speak_english_after_the_switch(client: AsyncTestClient) -> None:
     await sign_up(client)
-    switched = await form(client, "/mes-annonces", "/langue",
+    switched = await post_form(client, "/mes-annonces", "/langue",
                           {"value": "en", "suite": "/mes-annonces"})  # fmt: skip
     assert switched.status_code == 303
     for path, words in (("/mes-annonces", "My posts"), ("/messages", "My messages"),
@@ -414,9 +395,11 @@ async def test_my_data_downloads_and_my_account_is_erased(
     assert download.headers["cache-control"] == "no-store"
     assert download.json()["account"]["email"] == email
 
-    unconfirmed = await form(client, "/mon-compte/supprimer", "/mon-compte/supprimer", {})
+    unconfirmed = await post_form(client, "/mon-compte/supprimer", "/mon-compte/supprimer", {})
     assert unconfirmed.status_code == 400 and 'id="confirm-error"' in unconfirmed.text
-    erased = await form(client, "/mon-compte/supprimer", "/mon-compte/supprimer", {"confirm": "1"})
+    erased = await post_form(
+        client, "/mon-compte/supprimer", "/mon-compte/supprimer", {"confirm": "1"}
+    )
     assert erased.status_code == 303 and erased.headers["location"] == "/compte-supprime"
     goodbye = await client.get("/compte-supprime")
     assert "Votre compte est supprimé" in goodbye.text

@@ -14,12 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from voisins.app import create_app
 from voisins.settings import Settings
 
+from ..support.browser import PHONE, check_page, conversation_on_phone, new_page
 from ..support.conversations import confirmed_pair
 from ..support.people import PASSWORD, fresh_code
 from ..support.world import build_world
-from .conftest import new_page
-from .test_browser import _check
-from .test_conversation_browser import PHONE, _on_phone
 
 WORDS = "Donnez-moi le code de votre carte bleue"
 
@@ -36,20 +34,22 @@ async def test_a_resident_reports_a_message_and_the_social_worker_reads_the_conv
         assert sent.status_code == 201, sent.text
         message_id = sent.json()["id"]
 
-    resident = await _on_phone(browser, live_server, alice, f"/conversations/{match_id}")
+    resident = await conversation_on_phone(
+        browser, live_server, alice, f"/conversations/{match_id}"
+    )
     theirs = resident.locator(f"#message-{message_id}")
     await expect(theirs).to_contain_text(WORDS)
     await theirs.get_by_role("link", name=re.compile("^Signaler")).click()
     await expect(resident).to_have_url(re.compile(rf"/signaler\?message={message_id}$"))
     await expect(resident.get_by_role("heading", level=1)).to_have_text("Signaler")
-    await _check(resident, "safety-report-message")
+    await check_page(resident, "safety-report-message")
     await resident.get_by_label("Une arnaque, une demande d'argent").check()
     await resident.get_by_label("Ce qui s'est passé (facultatif)").fill("Il veut mon code")
     await resident.get_by_role("button", name="Envoyer le signalement").click()
     await expect(resident.get_by_role("heading", level=1)).to_have_text(
         "Merci, le centre social a reçu votre signalement"
     )
-    await _check(resident, "safety-report-received")
+    await check_page(resident, "safety-report-received")
 
     worker = await new_page(browser, live_server, viewport=PHONE)
     await worker.goto("/connexion")
@@ -68,11 +68,11 @@ async def test_a_resident_reports_a_message_and_the_social_worker_reads_the_conv
     report = worker.locator("li.card", has_text="Il veut mon code")
     await expect(report).to_contain_text("Arnaque")
     assert "Alice" not in await report.inner_text()  # the reporter is not on the card
-    await _check(worker, "safety-centre-reports")
+    await check_page(worker, "safety-centre-reports")
     await report.get_by_role("link", name="Lire la conversation signalée").click()
     await expect(worker.get_by_role("heading", level=1)).to_have_text("Conversation signalée")
     marked = worker.locator("li.reported")
     await expect(marked).to_have_count(1)
     await expect(marked).to_contain_text(WORDS)
     await expect(marked).to_contain_text("Message signalé")
-    await _check(worker, "safety-centre-reported-conversation")
+    await check_page(worker, "safety-centre-reported-conversation")

@@ -17,11 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from voisins.app import create_app
 from voisins.settings import Settings
 
+from ..support.csrf import csrf_of
 from ..support.people import Person, audit_mark, register
+from ..support.sign_in import log_in_with_code, sign_in
 from ..support.world import HOME_ALICE, World, build_world, post_body, with_matches
-from .test_centre_pages import log_in_with_code
-from .test_pages import csrf_of
-from .test_volunteer_pages import sign_in
 
 # What a report looks like in the database: (reporter, post, reported person, match,
 # message, reason, comment).

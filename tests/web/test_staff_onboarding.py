@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from voisins.app import create_app
 from voisins.settings import Settings
 
+from ..support.browser import axe_violations, new_page, screenshot
+from ..support.csrf import csrf_of
 from ..support.people import PASSWORD, Person, register, staff
+from ..support.typography import plain_spaces, visible_text
 from ..support.world import GOUTTE_DOR
-from .conftest import axe_violations, new_page, screenshot
-from .test_pages import csrf_of
-from .test_typography import plain_spaces, visible_text
 
 ENROL = "/securite/double-authentification"
 CODE = "/securite/code"

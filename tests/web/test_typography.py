@@ -5,7 +5,6 @@ e-mail and SMS, and in the in-app messages. English text is left as written."""
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 
 import pytest
 from litestar import Litestar
@@ -23,8 +22,7 @@ from voisins.settings import Settings
 from voisins.typography import NBSP, NNBSP, french_spaces
 from voisins.web.i18n import gettext_for, ngettext_for
 
-# A plain space (or tab) where French needs a no-break one.
-PLAIN_SPACE = re.compile(r"[ \t][;:!?»]|«[ \t]")
+from ..support.typography import PLAIN_SPACE, plain_spaces, visible_text
 
 
 @pytest.mark.parametrize(
@@ -121,41 +119,6 @@ def test_every_french_in_app_message_is_typeset_and_english_is_not() -> None:
         assert NBSP not in body and NNBSP not in body, kind
     _, body = render("match.proposed", "fr", facts)
     assert f"«{NBSP}Courses{NBSP}»" in body and f"aider{NNBSP}?" in body
-
-
-class VisibleText(HTMLParser):
-    """The text a reader sees: text nodes outside script, style and template."""
-
-    HIDDEN = frozenset({"script", "style", "template"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._hidden = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self.HIDDEN:
-            self._hidden += 1
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.HIDDEN and self._hidden:
-            self._hidden -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self._hidden:
-            self.parts.append(data)
-
-
-def visible_text(page: str) -> str:
-    parser = VisibleText()
-    parser.feed(page)
-    parser.close()
-    return "".join(parser.parts)
-
-
-def plain_spaces(text: str) -> list[str]:
-    """Each place a plain space stands where French needs a no-break one, in context."""
-    return [text[max(m.start() - 30, 0) : m.end() + 10] for m in PLAIN_SPACE.finditer(text)]
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))

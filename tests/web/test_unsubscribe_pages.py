@@ -15,8 +15,9 @@ from voisins.notify.signing import unsubscribe_token
 from voisins.settings import Settings
 from voisins.typography import french_spaces
 
+from ..support.csrf import post_form
 from ..support.people import Person, register
-from .test_resident_pages import form, sign_up
+from ..support.sign_in import sign_up
 
 # What a browser sends with a page's form; httpx alone asks for */*, as mail clients do.
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -161,14 +162,14 @@ async def test_the_account_page_shows_emails_stopped_and_turns_them_back_on(
     assert 'action="/mon-compte/emails"' in account.text
 
     # Saving the other choices meanwhile keeps the e-mail choices for later.
-    saved = await form(client, "/mon-compte", "/mon-compte/notifications", {
+    saved = await post_form(client, "/mon-compte", "/mon-compte/notifications", {
         "canal:match.confirmed": ["sms"], "quiet_start": "21:00", "quiet_end": "08:00",
         "daily_cap": "20",
     })  # fmt: skip
     assert saved.status_code == 303, saved.text
     assert await stopped(engine, user_id) is True
 
-    back = await form(client, "/mon-compte", "/mon-compte/emails", {})
+    back = await post_form(client, "/mon-compte", "/mon-compte/emails", {})
     assert (
         back.status_code == 303 and back.headers["location"] == "/mon-compte?fait=emails#messages"
     )
@@ -184,7 +185,7 @@ async def test_the_account_page_shows_emails_stopped_and_turns_them_back_on(
 async def test_turning_emails_back_on_needs_a_session_and_a_csrf_token(
     client: AsyncTestClient,
 ) -> None:
-    anonymous = await form(client, "/", "/mon-compte/emails", {})
+    anonymous = await post_form(client, "/", "/mon-compte/emails", {})
     assert anonymous.status_code == 303
     assert anonymous.headers["location"].startswith("/connexion?suite=")
     await sign_up(client)

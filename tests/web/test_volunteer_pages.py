@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voisins.typography import french_spaces
 
-from ..support.people import Person, register
+from ..support.csrf import csrf_of, form_token
+from ..support.people import register
+from ..support.sign_in import HTMX, sign_in
 from ..support.world import (
     ADDRESS_ALICE,
     HOME_ALICE,
@@ -25,21 +27,8 @@ from ..support.world import (
     volunteer_body,
     with_matches,
 )
-from .test_pages import csrf_of
 
 SIX_DECIMALS = re.compile(r"\d\.\d{6}")
-HTMX = {"HX-Request": "true"}
-
-
-def sign_in(client: AsyncTestClient, person: Person) -> None:
-    """The page session is the same session as the API's (its cookie)."""
-    client.cookies.set("voisins_session", person.token)
-
-
-async def token(client: AsyncTestClient, path: str) -> str:
-    page = await client.get(path)
-    assert page.status_code == 200, page.text
-    return csrf_of(page.text)
 
 
 @pytest.fixture
@@ -114,7 +103,7 @@ async def test_a_profile_without_place_or_kind_of_help_is_sent_back_with_linked_
     refused = await client.post(
         "/benevole",
         data={
-            "_csrf_token": await token(client, "/benevole"),
+            "_csrf_token": await form_token(client, "/benevole"),
             "radius_km": "3",
             "languages": ["fr"],
             "slots": ["2-soir"],
@@ -130,7 +119,7 @@ async def test_a_profile_without_place_or_kind_of_help_is_sent_back_with_linked_
     refused = await client.post(
         "/benevole",
         data={
-            "_csrf_token": await token(client, "/benevole"),
+            "_csrf_token": await form_token(client, "/benevole"),
             "radius_km": "3",
             "categories": ["courses"],
             "languages": ["fr"],

@@ -1,9 +1,11 @@
-"""Real servers for the channel tests: an aiosmtpd SMTP server (tests/support/mail.py)
-and a small HTTP server standing in for partner webhooks and the SMS provider, both on
-free local ports."""
+"""A small HTTP server standing in for partner webhooks and the SMS provider, on a free
+local port: it keeps what it received (``HttpSink.received``) and answers what a test
+tells it to. On ``/hooks/…`` it checks the signature as a partner would, with
+``WEBHOOK_SECRET``. The ``http_sink`` fixture (tests/conftest.py) runs one per test."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -12,19 +14,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import pytest
-
-from tests.support.mail import MailCollector, SmtpServer, unused_port
-from tests.support.mail import smtp_server as running_smtp_server
 from voisins.notify.channels.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 
 WEBHOOK_SECRET = "partner-shared-secret"
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[SmtpServer]:
-    with running_smtp_server() as server:
-        yield server
 
 
 @dataclass
@@ -48,8 +40,8 @@ class HttpSink:
     delay_s: dict[str, float] = field(default_factory=dict)
 
 
-@pytest.fixture
-def http_sink() -> Iterator[HttpSink]:
+@contextlib.contextmanager
+def running_http_sink() -> Iterator[HttpSink]:
     sink = HttpSink()
 
     class Handler(BaseHTTPRequestHandler):
@@ -86,6 +78,3 @@ def http_sink() -> Iterator[HttpSink]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
-
-
-__all__ = ["MailCollector", "SmtpServer", "unused_port"]

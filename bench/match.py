@@ -51,6 +51,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bench import naive, synthetic
+from voisins.categories import CATEGORIES
 from voisins.db import create_engine
 from voisins.migrations import upgrade
 from voisins.settings import Settings, load_settings
@@ -330,7 +331,7 @@ def search_texts() -> list[tuple[str, str]]:
     from voisins.matching.candidates import sweep_sql, walk_sql
 
     out = []
-    for category in synthetic.CATEGORIES:
+    for category in CATEGORIES:
         for sensitive in (False, True):
             kind = "sensitive" if sensitive else "plain"
             out.append((f"walk {category} {kind}", walk_sql(category, sensitive)))

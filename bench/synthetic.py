@@ -30,7 +30,7 @@ import numpy as np
 import shapely
 from pyproj import Transformer
 
-from voisins.categories import SENSITIVE_CATEGORIES, Category
+from voisins.categories import CATEGORIES, SENSITIVE_CATEGORIES
 from voisins.geo.france import ZONES
 from voisins.schedule import merge, once_slots, to_multirange, weekly_slots
 
@@ -60,19 +60,8 @@ CITIES: tuple[tuple[str, int, float, float], ...] = (
 CHATELET = (2.3470, 48.8583)  # the densest spot: requests are drawn around it
 RURAL_SHARE = 0.10
 
-CATEGORIES: tuple[Category, ...] = (
-    "courses",
-    "visite_convivialite",
-    "hebergement_intergenerationnel",
-    "echange_savoirs",
-    "aide_numerique",
-    "demarches_administratives",
-    "transport_accompagnement",
-    "bricolage_jardinage",
-    "pret_don",
-    "garde_ponctuelle",
-)
-# How often volunteers offer each category (and how often requests ask for it).
+# How often volunteers offer each category (and how often requests ask for it), in the
+# order of voisins.categories.CATEGORIES.
 CATEGORY_WEIGHTS = np.array([18, 12, 3, 10, 13, 7, 10, 12, 10, 5], dtype=float)
 SKILLS: tuple[str, ...] = (
     "permis_b",

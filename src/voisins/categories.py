@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Literal
+from typing import Literal, get_args
 
 Category = Literal[
     "courses",
@@ -17,6 +17,8 @@ Category = Literal[
     "pret_don",
     "garde_ponctuelle",
 ]
+# Every category, in the order above (benchmarks and forms walk them all).
+CATEGORIES: tuple[Category, ...] = get_args(Category)
 
 LABELS: dict[str, tuple[str, str]] = {
     "courses": ("Courses", "Shopping"),

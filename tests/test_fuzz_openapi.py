@@ -29,7 +29,8 @@ from tests.support.housing_world import HousingWorld, with_housing
 from tests.support.roles import ROLES, role_headers, spare, with_conversations
 from tests.support.servers import serving
 from tests.support.world import build_world, with_matches
-from voisins.api.openapi import ApiDocs, as_ecma_pattern, body_type
+from voisins.api.openapi import ApiDocs, body_type
+from voisins.api.openapi_bodies import as_ecma_pattern
 from voisins.app import create_app
 from voisins.settings import Settings
 

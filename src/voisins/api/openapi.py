@@ -11,17 +11,21 @@ the handlers themselves, in one place instead of on every handler:
 - request bodies as msgspec validates them (``additionalProperties: false`` for
   structs that forbid unknown fields, the same patterns and bounds), each with an
   example from ``REQUEST_EXAMPLES``.
+
+Here: who may call what, which statuses each operation answers, the rules on
+parameters, and the plugin that completes Litestar's document. What each error status
+looks like is api/openapi_errors.py's, the bodies' schemas api/openapi_bodies.py's,
+their examples api/openapi_examples.py's.
 """
 
 from __future__ import annotations
 
 import copy
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, get_args
+from typing import Any
 
-import msgspec
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
@@ -31,6 +35,9 @@ from litestar.response import ServerSentEvent
 from litestar.routes import BaseRoute, HTTPRoute
 
 from voisins.api.deps import SAFE_METHODS, SESSION_COOKIE
+from voisins.api.openapi_bodies import INT64, as_ecma_pattern, struct_components
+from voisins.api.openapi_errors import ERROR_SCHEMA, ERRORS, error_response
+from voisins.api.openapi_examples import REQUEST_EXAMPLES
 from voisins.idempotency import _KEY as IDEMPOTENCY_KEY
 from voisins.idempotency import HEADER as IDEMPOTENCY_HEADER
 
@@ -55,113 +62,6 @@ SECURITY_SCHEMES: dict[str, Any] = {
     },
 }
 
-ERROR_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "title": "Error",
-    "description": "Every error the API answers.",
-    "properties": {
-        "error": {
-            "type": "string",
-            "description": "A stable code: bad_request, unauthenticated, forbidden, not_found, "
-            "conflict, payload_too_large, unsupported_media_type, invalid, too_many_requests, "
-            "overloaded, unavailable",
-        },
-        "detail": {"type": "string", "description": "What went wrong, for people"},
-        "fields": {
-            "type": "object",
-            "description": "The fields at fault (dotted paths) and why",
-            "additionalProperties": {"type": "string"},
-        },
-    },
-    "required": ["error", "detail", "fields"],
-    "additionalProperties": False,
-}
-
-RETRY_AFTER = {
-    "description": "Seconds to wait before trying again",
-    "schema": {"type": "string", "pattern": "^[0-9]+$"},
-}
-
-
-@dataclass(frozen=True)
-class ErrorResponse:
-    name: str
-    description: str
-    example: tuple[str, str, dict[str, str]]
-    retry_after: bool | None = None  # None: no header; False: sometimes; True: always
-
-
-ERRORS: dict[int, ErrorResponse] = {
-    400: ErrorResponse(
-        "BadRequest",
-        "The request cannot be read (malformed JSON, wrong encoding)",
-        ("bad_request", "Invalid request body", {}),
-    ),
-    401: ErrorResponse(
-        "Unauthenticated",
-        "No valid session: log in first, or wrong credentials",
-        ("unauthenticated", "log in first (session cookie or bearer token)", {}),
-    ),
-    403: ErrorResponse(
-        "Forbidden",
-        "Not allowed for this account (role, centre, or a staff account without its second factor)",
-        ("forbidden", "staff accounts need their second factor (TOTP) first", {}),
-    ),
-    404: ErrorResponse(
-        "NotFound",
-        "No such item, or not one this account may see",
-        ("not_found", "post not found", {}),
-    ),
-    409: ErrorResponse(
-        "Conflict",
-        "The item's state does not allow this (already done, closed, taken)",
-        ("conflict", "this post is closed", {}),
-    ),
-    413: ErrorResponse(
-        "PayloadTooLarge",
-        "The request body is too large",
-        ("payload_too_large", "request body is too large", {}),
-    ),
-    415: ErrorResponse(
-        "UnsupportedMediaType",
-        "The body is not JSON (Content-Type: application/json)",
-        ("unsupported_media_type", "send JSON (Content-Type: application/json)", {}),
-    ),
-    422: ErrorResponse(
-        "Invalid",
-        "A field breaks a rule; `fields` names each one",
-        ("invalid", "title: Expected `str` of length >= 3", {"title": "too short"}),
-    ),
-    429: ErrorResponse(
-        "TooManyRequests",
-        "Too many of these lately: try again after Retry-After seconds",
-        ("too_many_requests", "too many attempts; try again later", {}),
-        retry_after=True,
-    ),
-    503: ErrorResponse(
-        "Unavailable",
-        "The service is busy or a dependency is down: try again shortly",
-        ("overloaded", "the service is busy; please try again in a moment", {}),
-        retry_after=False,
-    ),
-}
-
-
-def _error_response(spec: ErrorResponse) -> dict[str, Any]:
-    error, detail, fields = spec.example
-    response: dict[str, Any] = {
-        "description": spec.description,
-        "content": {
-            "application/json": {
-                "schema": {"$ref": "#/components/schemas/Error"},
-                "example": {"error": error, "detail": detail, "fields": fields},
-            }
-        },
-    }
-    if spec.retry_after is not None:
-        response["headers"] = {"Retry-After": {**RETRY_AFTER, "required": spec.retry_after}}
-    return response
-
 
 class Access(enum.Enum):
     ANONYMOUS = "anonymous"  # no viewer at all
@@ -185,256 +85,6 @@ def access_of(handler: HTTPRouteHandler) -> Access:
 def body_type(handler: HTTPRouteHandler) -> Any:
     data = handler.parsed_fn_signature.parameters.get("data")
     return data.annotation if data is not None else None
-
-
-# A valid body for each request struct: shown in the docs, and sent first by fuzzers.
-REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
-    "RegisterIn": {
-        "email": "camille.martin@example.org",
-        "password": "un mot de passe de phrase",
-        "display_name": "Camille M.",
-        "locale": "fr",
-    },
-    "LoginIn": {"email": "camille.martin@example.org", "password": "un mot de passe de phrase"},
-    "TotpCodeIn": {"code": "123456"},
-    "ResetRequestIn": {"email": "camille.martin@example.org"},
-    "ResetConfirmIn": {
-        "token": "Jx1vQ8mB0cYk3rT7wZp2sN5uE4hA9dLf",
-        "password": "un autre mot de passe",
-    },
-    "EmailConfirmIn": {"token": "Jx1vQ8mB0cYk3rT7wZp2sN5uE4hA9dLf"},
-    "PasswordChangeIn": {
-        "current_password": "un mot de passe de phrase",
-        "new_password": "un autre mot de passe",
-    },
-    "EmailChangeIn": {
-        "current_password": "un mot de passe de phrase",
-        "email": "camille.m@example.org",
-    },
-    "MeUpdate": {"display_name": "Camille M.", "locale": "fr", "phone": "06 12 34 56 78"},
-    "StaffUserIn": {
-        "email": "claire.dubois@example.org",
-        "display_name": "Claire Dubois",
-        "role": "social_worker",
-        "centre_id": 1,
-    },
-    "CentreIn": {
-        "name": "Centre social de la Chapelle",
-        "territory": {
-            "type": "Polygon",
-            "coordinates": [
-                [[2.35, 48.88], [2.37, 48.88], [2.37, 48.9], [2.35, 48.9], [2.35, 48.88]]
-            ],
-        },
-        "contact_email": "accueil@example.org",
-        "moderation_level": "sensitive_only",
-    },
-    "CentreUpdate": {"name": "Centre social de la Chapelle", "contact_phone": "01 40 00 00 00"},
-    "MemberIn": {"user_id": 2, "member_role": "social_worker"},
-    "PartnerIn": {"partner_id": 2},
-    "PostIn": {
-        "kind": "request",
-        "category": "courses",
-        "title": "Courses du samedi",
-        "location": {"lon": 2.3601, "lat": 48.8867},
-        "schedule": {"type": "weekly", "days": [6], "start": "10:00", "end": "11:30"},
-        "description": "Porter les sacs depuis le marché.",
-    },
-    "PostUpdate": {"title": "Courses du samedi matin", "volunteers_needed": 1},
-    "CloseIn": {"reason": "Trouvé une solution avec la famille"},
-    "VolunteerIn": {
-        "location": {"lon": 2.3601, "lat": 48.8867},
-        "radius_km": 2,
-        "categories": ["courses", "visite_convivialite"],
-        "availability": [{"day": 6, "start": "09:00", "end": "12:00"}],
-        "languages": ["fr"],
-    },
-    "VettingIn": {"id_checked_at": "2026-03-02T10:00:00Z", "record_extract_date": "2026-02-20"},
-    "AssistedIn": {
-        "display_name": "Mme L.",
-        "consent": {"method": "in_person", "obtained_at": "2026-03-02T10:00:00Z", "centre_id": 1},
-        "locale": "fr",
-    },
-    "ConsentIn": {"method": "phone", "obtained_at": "2026-03-02T10:00:00Z", "centre_id": 1},
-    "ReasonIn": {"reason": "Horaires qui ne conviennent plus"},
-    "StaffReasonIn": {
-        "note": "Créneaux incompatibles avec le suivi prévu",
-        "message": "Ce créneau ne peut pas être retenu, merci de votre proposition.",
-    },
-    "FeedbackIn": {"kind": "thanks", "comment": "Merci pour les courses !"},
-    "StopIn": {"reason": "Déménagement"},
-    "PreferencesIn": {
-        "channels": {"match.proposed": ["email", "inapp"]},
-        "quiet_start": "21:00",
-        "quiet_end": "08:00",
-        "daily_cap": 20,
-    },
-    "WebhookIn": {
-        "url": "https://partenaire.example.org/voisins",
-        "secret": "a-long-shared-secret-1234",
-        "topics": ["post.approved"],
-    },
-    "ErasureIn": {"confirm": True},
-    "ReviewDecisionIn": {
-        "note": "Demande claire, lieu dans le quartier",
-        "message": "Votre demande est publiée.",
-    },
-    "ContactIn": {"outcome": "Appel passé, tout va bien", "contacted_at": "2026-03-02T10:00:00Z"},
-    "CheckinIn": {"visited_on": "2026-03-02", "note": "Visite faite"},
-    "ReportIn": {"reason": "no_show", "match_id": 1, "comment": "Personne au rendez-vous"},
-    "ResolveIn": {"resolution": "Échange avec les deux personnes, clos"},
-    "BlockIn": {"match_id": 1},
-    "SuspendIn": {"note": "Signalements répétés, vus avec la personne"},
-    "MessageIn": {"text": "Bonjour, je peux passer jeudi vers 10 h, cela vous convient ?"},
-    "ReadIn": {"up_to": 1},
-    "ContactShareIn": {"phone": False, "email": True},
-    "ApplicationIn": {
-        "side": "host",
-        "centre_id": 1,
-        "birth_date": "1948-05-12",
-        "available_from": "2026-09-01",
-        "location": {"lon": 2.3546, "lat": 48.8849},
-        "formulas": ["solidarity"],
-        "monthly_eur": 150,
-        "services": ["evening_presence", "shopping"],
-        "languages": ["fr"],
-        "habits": {"has_pets": True, "accepts_smoker": False, "rhythm": "early"},
-        "room": {"size_m2": 12, "floor": 2, "lift": False, "private_bathroom": False},
-        "about": "Une chambre calme sur cour, près du métro.",
-    },
-    "ApplicationStepIn": {
-        "kind": "interview",
-        "done_on": "2026-03-02",
-        "outcome": "favourable",
-        "note": "Entretien au centre, projet clair",
-    },
-    "PairIn": {"host_application_id": 1, "young_application_id": 2},
-    "PairStepIn": {"kind": "meeting", "done_on": "2026-03-10", "outcome": "favourable"},
-    "PairEndIn": {
-        "reason": "term_reached",
-        "ended_on": "2026-06-30",
-        "host_feedback": "Une belle année, merci",
-        "young_feedback": "Très bonne entente",
-    },
-    "DocumentIn": {"kind": "charter"},
-}
-
-
-def _struct_types(annotation: Any) -> Iterable[type[msgspec.Struct]]:
-    if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
-        yield annotation
-    for arg in get_args(annotation):
-        yield from _struct_types(arg)
-
-
-# Python's ``\s`` (msgspec validates with Python's ``re``) is not ECMAScript's, which
-# JSON Schema patterns use: Python counts \x1c-\x1f and \x85 as spaces and not \ufeff.
-PYTHON_SPACES = (
-    "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0"
-    "\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
-)
-
-
-# Python's anchors of the whole string; ECMAScript's ^ and $ are those (no multiline flag).
-ANCHORS = {"\\A": "^", "\\Z": "$"}
-
-
-def as_ecma_pattern(pattern: str) -> str:
-    """A Python regular expression, written so that ECMAScript reads it the same way:
-    ``\\s`` and ``\\S`` spelled out, ``\\A`` and ``\\Z`` as ``^`` and ``$``; ``[\\s\\S]``
-    (any character) is the same in both."""
-    out: list[str] = []
-    in_class = False
-    i = 0
-    while i < len(pattern):
-        pair = pattern[i : i + 2]
-        if pattern.startswith(("[\\s\\S]", "[\\S\\s]"), i):
-            out.append(pattern[i : i + 6])
-            i += 6
-            continue
-        if pair in ("\\s", "\\S"):
-            if in_class and pair == "\\S":
-                raise ValueError(f"cannot spell \\S inside a class for JSON Schema: {pattern}")
-            spaces = PYTHON_SPACES if in_class else f"[{PYTHON_SPACES}]"
-            out.append(spaces if pair == "\\s" else f"[^{PYTHON_SPACES}]")
-            i += 2
-            continue
-        if pair in ANCHORS:
-            out.append(ANCHORS[pair])
-            i += 2
-            continue
-        if pattern[i] == "\\":
-            out.append(pair)
-            i += 2
-            continue
-        if pattern[i] == "[" and not in_class:
-            in_class = True
-        elif pattern[i] == "]" and in_class:
-            in_class = False
-        out.append(pattern[i])
-        i += 1
-    return "".join(out)
-
-
-INT64 = {"minimum": -(2**63), "maximum": 2**63 - 1}
-
-
-def _as_validated(node: Any) -> Any:
-    """A msgspec schema as the API reads it: patterns with Python's meaning, integers
-    within PostgreSQL's bigint (api/edge.py refuses the others)."""
-    if isinstance(node, dict):
-        out = {
-            k: as_ecma_pattern(v) if k == "pattern" and isinstance(v, str) else _as_validated(v)
-            for k, v in node.items()
-        }
-        if out.get("type") == "integer":
-            out = {**INT64, **out}
-        return out
-    if isinstance(node, list):
-        return [_as_validated(v) for v in node]
-    return node
-
-
-def struct_components(annotations: Iterable[Any]) -> dict[str, dict[str, Any]]:
-    """The structs' schemas as msgspec itself writes them: what the API accepts is
-    exactly what msgspec validates (unknown fields refused, patterns, bounds), and what
-    it answers exactly what msgspec encodes (no property beyond the struct's)."""
-    types = sorted(
-        {t for annotation in annotations for t in _struct_types(annotation)},
-        key=lambda t: (t.__name__, t.__module__),
-    )
-    if not types:
-        return {}
-    _, components = msgspec.json.schema_components(
-        types, ref_template="#/components/schemas/{name}"
-    )
-    for component in components.values():
-        if "properties" in component:
-            # msgspec encodes a struct's fields and nothing else.
-            component["additionalProperties"] = False
-    for struct in types:
-        _with_key_names(struct, components.get(struct.__name__))
-    return _as_validated(components)
-
-
-def _with_key_names(struct: type[msgspec.Struct], component: dict[str, Any] | None) -> None:
-    """msgspec checks the keys of a dict typed with a Literal or an enum, and does not
-    write them in its schema: say which keys are allowed."""
-    info = msgspec.inspect.type_info(struct)
-    if component is None or not isinstance(info, msgspec.inspect.StructType):
-        return
-    for field in info.fields:
-        kind = field.type
-        if isinstance(kind, msgspec.inspect.DictType):
-            keys = kind.key_type
-            values = None
-            if isinstance(keys, msgspec.inspect.LiteralType):
-                values = list(keys.values)
-            elif isinstance(keys, msgspec.inspect.EnumType):
-                values = [member.value for member in keys.cls]
-            prop = component["properties"].get(field.encode_name)
-            if values is not None and prop is not None:
-                prop["propertyNames"] = {"enum": values}
 
 
 def _response_key(status: int) -> str:
@@ -568,7 +218,7 @@ def describe(schema: dict[str, Any], handlers: Mapping[str, HTTPRouteHandler]) -
     schemas = components.setdefault("schemas", {})
     schemas["Error"] = ERROR_SCHEMA
     components.setdefault("responses", {}).update(
-        {spec.name: _error_response(spec) for spec in ERRORS.values()}
+        {spec.name: error_response(spec) for spec in ERRORS.values()}
     )
     annotations = [body_type(h) for h in handlers.values()]
     annotations += [h.parsed_fn_signature.return_type.annotation for h in handlers.values()]

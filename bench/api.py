@@ -32,6 +32,11 @@ Needs ``wrk`` (``apt-get install wrk``) and pgbench (PostgreSQL's, found in
 /usr/lib/postgresql/*/bin when not on PATH). Progress on stderr; the last line of
 stdout is one JSON object, also written to bench/results/api-latest.json (not by
 ``--quick``/``--no-save``).
+
+Over 400 lines as one module on purpose: one benchmark whose four steps (capture,
+pgbench, voisins under wrk, the peer) share the sampled requests and are compared in
+one result; the shared serving and data pieces are bench/serving.py's and
+bench/loaddata.py's already.
 """
 
 from __future__ import annotations
@@ -65,7 +70,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from bench import loaddata
-from bench.match import log
+from bench.progress import log
 from bench.serving import (
     CpuMeter,
     Server,

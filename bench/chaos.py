@@ -44,8 +44,9 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import text
 from tests.support.redis_server import PrivateRedis
 
-from bench.match import create_database, drop_database, log, with_database
+from bench.databases import create_database, drop_database, with_database
 from bench.notify import publish_request, seed_volunteers
+from bench.progress import log
 from voisins.db import create_engine
 from voisins.migrations import upgrade
 from voisins.settings import load_settings

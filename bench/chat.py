@@ -25,6 +25,11 @@ s measured, then up to ``--drain`` s for the last deliveries. Lost: a message an
 object, also written to bench/results/chat-latest.json (at the issue's size: 500
 conversations, 200/s, 30 s or more) or chat-small-latest.json (any smaller run), not by
 ``--no-save``.
+
+Over 400 lines as one module on purpose: one benchmark, read top to bottom — seeding,
+the receiver and sender processes (spawned from this module, so they live in it), the
+run and its report; the shared serving and data pieces are bench/serving.py's and
+bench/loaddata.py's already.
 """
 
 from __future__ import annotations
@@ -49,7 +54,7 @@ import uvloop
 
 from bench.flood import percentile_ms
 from bench.loaddata import sessions
-from bench.match import log
+from bench.progress import log
 from bench.serving import (
     CpuMeter,
     Server,

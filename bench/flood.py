@@ -45,7 +45,7 @@ import httpx
 import numpy as np
 
 from bench import loaddata
-from bench.match import log
+from bench.progress import log
 from bench.serving import Server, bench_database, build_data, machine, report
 from voisins.settings import load_settings
 

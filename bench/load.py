@@ -40,7 +40,7 @@ from typing import Any
 import psutil
 
 from bench import loaddata
-from bench.match import log
+from bench.progress import log
 from bench.serving import (
     CpuMeter,
     Server,

@@ -32,7 +32,8 @@ import asyncpg
 import numpy as np
 
 from bench import synthetic
-from bench.match import CHUNK, log, secondary_indexes
+from bench.databases import CHUNK, secondary_indexes
+from bench.progress import log
 from voisins.accounts.tokens import token_hash
 from voisins.db import create_engine
 from voisins.demo import load_demo

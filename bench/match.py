@@ -25,6 +25,11 @@ pool's connections are after a while: every statement text the timed path can se
 statements, the follow-up path) has run at least ``PLAN_RUNS`` times on the timed
 connection, past the five executions after which PostgreSQL may switch a prepared
 statement to its generic plan.
+
+Over 400 lines as one module on purpose: one benchmark whose steps (load, warm-up,
+timing, breakdown, naive comparison, EXPLAIN) share the same warm connection and
+statement trace and end in one result; the throwaway databases and the progress log
+that other benchmarks use too are bench/databases.py's and bench/progress.py's.
 """
 
 from __future__ import annotations
@@ -35,14 +40,12 @@ import json
 import os
 import secrets
 import signal
-import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import numpy as np
@@ -51,13 +54,14 @@ from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bench import naive, synthetic
+from bench.databases import CHUNK, create_database, drop_database, secondary_indexes, with_database
+from bench.progress import log
 from voisins.categories import CATEGORIES
 from voisins.db import create_engine
 from voisins.migrations import upgrade
 from voisins.settings import Settings, load_settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
-CHUNK = 100_000
 WARMUP = 20  # engine calls on the first requests before any timing
 # PostgreSQL plans the first five executions of a prepared statement with the values
 # (custom plans) and may keep its generic plan from the sixth on: warm-up runs every
@@ -70,11 +74,6 @@ NAIVE_SAMPLE = 20
 TARGET_P95_MS = 10.0
 TARGET_SPEEDUP = 20.0
 TARGET_GROWTH = 3.0
-START = time.perf_counter()
-
-
-def log(message: str) -> None:
-    print(f"[{time.perf_counter() - START:7.1f}s] {message}", file=sys.stderr, flush=True)
 
 
 def percentiles(values_ms: Sequence[float]) -> dict[str, float]:
@@ -87,34 +86,6 @@ def percentiles(values_ms: Sequence[float]) -> dict[str, float]:
     }
 
 
-def with_database(dsn: str, name: str) -> str:
-    parts = urlsplit(dsn)
-    return urlunsplit(parts._replace(path="/" + name))
-
-
-# ------------------------------------------------------------------------ database
-
-
-async def create_database(admin_dsn: str, name: str) -> None:
-    conn = await asyncpg.connect(admin_dsn)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-        # A cheap OLTP query never reaches the JIT threshold; the naive one does, and
-        # compiling would add tens of milliseconds to it. Off: the baseline is not
-        # handicapped by it.
-        await conn.execute(f'ALTER DATABASE "{name}" SET jit = off')
-    finally:
-        await conn.close()
-
-
-async def drop_database(admin_dsn: str, name: str) -> None:
-    conn = await asyncpg.connect(admin_dsn)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 async def machine(raw: asyncpg.Connection) -> dict[str, Any]:
     return {
         "cores": os.cpu_count(),
@@ -123,21 +94,6 @@ async def machine(raw: asyncpg.Connection) -> dict[str, Any]:
         "shared_buffers": await raw.fetchval("SHOW shared_buffers"),
         "jit": "off",
     }
-
-
-async def secondary_indexes(raw: asyncpg.Connection, table: str) -> list[tuple[str, str]]:
-    """(name, definition) of the indexes that back no constraint."""
-    rows = await raw.fetch(
-        """
-        SELECT i.relname AS name, pg_get_indexdef(i.oid) AS def
-        FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
-        WHERE x.indrelid = CAST($1 AS regclass)
-          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
-        ORDER BY i.relname
-        """,
-        table,
-    )
-    return [(r["name"], r["def"]) for r in rows]
 
 
 async def load_volunteers(

@@ -36,7 +36,8 @@ from arq.constants import default_queue_name, health_check_key_suffix
 from redis.asyncio import Redis
 from sqlalchemy import text
 
-from bench.match import create_database, drop_database, log, with_database
+from bench.databases import create_database, drop_database, with_database
+from bench.progress import log
 from voisins.accounts.access import Viewer
 from voisins.db import create_engine
 from voisins.geo.geocoder import DisabledGeocoder

@@ -23,7 +23,8 @@ import httpx
 import psutil
 
 from bench import loaddata
-from bench.match import create_database, drop_database, log, with_database
+from bench.databases import create_database, drop_database, with_database
+from bench.progress import log
 from voisins.migrations import upgrade
 from voisins.settings import Settings, load_settings
 

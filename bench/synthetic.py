@@ -16,6 +16,10 @@ Shortcuts taken for the benchmark only (documented because they differ from what
 application does): ``active_matches`` / ``last_proposed_at`` / ``last_matched_at`` /
 counters are written directly instead of through match history, and overseas
 France is not populated.
+
+Over 400 lines as one module on purpose: one generator, and half of it the hand-set
+tables (cities; category, skill, language and radius shares; vetting) that its draws
+read; split, a reader would chase each draw's numbers into another file.
 """
 
 from __future__ import annotations

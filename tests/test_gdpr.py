@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voisins.accounts.access import Viewer
 from voisins.accounts.ratelimit import account_key
+from voisins.housekeeping import apply_retention, finish_erasures
 from voisins.moderation import gdpr_erase
-from voisins.moderation.gdpr import apply_retention, finish_erasures
 from voisins.moderation.gdpr_erase import ERASED_NAME, ERASURE_REASON
 from voisins.notify.fanout import fan_out
 from voisins.settings import Settings

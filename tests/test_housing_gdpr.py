@@ -17,7 +17,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from voisins.moderation.gdpr import apply_retention
+from voisins.housekeeping import apply_retention
 from voisins.settings import Settings
 
 from .support.housing import (

@@ -67,6 +67,8 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     # share with it) and the operators' /metrics.
     ("http", _units("api metrics")),
     ("pages", _units("web")),
+    # The housekeeping crons (the jobs that call services); the workers run them.
+    ("jobs", _units("housekeeping")),
     ("entry points", _units("app worker cli")),
 )
 

@@ -7,10 +7,16 @@ e-mails waiting never delay an inbox; ``HousekeepingSettings`` runs the crons, w
 longer timeout must not lengthen arq's lock of a killed event job.
 
 Jobs are plain ``async def job(ctx, some_id)`` functions; their arguments are ids
-only (arq pickles them into Redis). Shared clients live in ``ctx``, opened by the
-startup hook and closed by the shutdown hook, one set per worker.
+only (arq pickles them into Redis). They live in notify/jobs.py (events and sends) and
+housekeeping.py (the crons); this module says which worker runs them, when, and how
+they are retried. Shared clients live in ``ctx``, opened by the startup hook and closed
+by the shutdown hook, one set per worker.
 
 The process outlives Redis and PostgreSQL outages: see ``run_workers``.
+
+One module although just over 400 lines: the worker kinds, the retry of jobs while
+PostgreSQL is down and the supervision that recreates a worker after a Redis outage are
+one process's life, and share its outage logger.
 """
 
 from __future__ import annotations
@@ -19,7 +25,6 @@ import asyncio
 import contextlib
 import functools
 import signal
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
@@ -28,32 +33,31 @@ from arq import Retry, cron, func
 from arq.typing import WorkerCoroutine
 from arq.worker import Worker, create_worker
 from redis.exceptions import RedisError
-from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
-from voisins import clock
 from voisins.db import create_engine
 from voisins.health import Check, OutageLogger, Readiness
-from voisins.housing.pairs import raise_overdue_steps
-from voisins.idempotency import purge_expired as purge_idempotency_keys
+from voisins.housekeeping import (
+    apply_retention,
+    escalate_matching,
+    expire_posts,
+    finish_erasures,
+    gather_digests,
+    purge_stale_records,
+    raise_followup_items,
+    raise_housing_followups,
+    record_heartbeat,
+    remind_unanswered,
+)
 from voisins.logs import configure_logging, get_logger
-from voisins.matching.engine import escalate_due
-from voisins.moderation.followups import raise_followups
-from voisins.moderation.gdpr import apply_retention, finish_erasures
-from voisins.notify.digest import compose_digests
 from voisins.notify.jobs import SEND_QUEUE, process_event, send_deliveries, send_due
 from voisins.notify.relay import run_relay
-from voisins.notify.reminders import remind_propositions
 from voisins.notify.senders import Senders
-from voisins.posts import status as post_status
 from voisins.redis_pool import arq_redis_settings, create_redis
-from voisins.schedule import paris_today
 from voisins.settings import Settings, load_settings
 
 log = get_logger(__name__)
-
-HEARTBEAT_KEY = "voisins:worker:heartbeat"
 
 
 async def _open_clients(ctx: dict[str, Any], *, pool_size: int) -> Settings:
@@ -103,68 +107,6 @@ async def startup_housekeeping(ctx: dict[str, Any]) -> None:
 
 async def shutdown_clients(ctx: dict[str, Any]) -> None:
     await _close_clients(ctx)
-
-
-async def expire_posts(ctx: dict[str, Any]) -> int:
-    """Published posts past their expiry date become expired."""
-    async with ctx["engine"].begin() as conn:
-        count = await post_status.expire_due(conn)
-    if count:
-        log.info("posts expired", count=count)
-    return count
-
-
-async def purge_stale_records(ctx: dict[str, Any]) -> dict[str, int]:
-    """Old idempotency keys, ended sessions and used reset links are of no more use."""
-    async with ctx["engine"].begin() as conn:
-        keys = await purge_idempotency_keys(conn)
-        sessions = (
-            await conn.execute(text("DELETE FROM sessions WHERE expires_at < now()"))
-        ).rowcount
-        resets = (
-            await conn.execute(
-                text("DELETE FROM password_resets WHERE expires_at < now() - interval '1 day'")
-            )
-        ).rowcount
-    return {"idempotency_keys": keys, "sessions": sessions, "password_resets": resets}
-
-
-async def escalate_matching(ctx: dict[str, Any]) -> int:
-    """Requests whose batch deadline passed get their next batch, a wider search, or a
-    place on their centre's follow-up list."""
-    async with ctx["engine"].begin() as conn:
-        outcomes = await escalate_due(conn, ctx["settings"], now=clock.now())
-    return len(outcomes)
-
-
-async def gather_digests(ctx: dict[str, Any]) -> int:
-    """Messages held for the daily digest go out as one, each person's morning."""
-    return len(await compose_digests(ctx["engine"], now=clock.job_now(ctx)))
-
-
-async def remind_unanswered(ctx: dict[str, Any]) -> int:
-    """Propositions unanswered half-way to their deadline are recalled, once."""
-    async with ctx["engine"].begin() as conn:
-        return await remind_propositions(conn, now=clock.job_now(ctx))
-
-
-async def raise_followup_items(ctx: dict[str, Any]) -> int:
-    """Isolated people without activity and missed visits join their centre's follow-up list."""
-    async with ctx["engine"].begin() as conn:
-        return await raise_followups(conn, ctx["settings"], now=clock.job_now(ctx))
-
-
-async def raise_housing_followups(ctx: dict[str, Any]) -> int:
-    """Housing pairs whose follow-up visit is due or whose trial is over without an
-    agreement join their centre's follow-up list. Idempotent: each pair, reason and due
-    date is raised once (a unique index), so running it again raises nothing."""
-    async with ctx["engine"].begin() as conn:
-        return await raise_overdue_steps(conn, today=paris_today(clock.job_now(ctx)))
-
-
-async def record_heartbeat(ctx: dict[str, Any]) -> None:
-    """Lets operators see that a worker is alive and its cron loop turns."""
-    await ctx["redis"].set(HEARTBEAT_KEY, str(int(time.time())), ex=600)
 
 
 # Errors that mean "PostgreSQL is unreachable for now", not "this job is wrong".

@@ -130,3 +130,11 @@ async def _after_password_change(
         await conn.execute(text("SELECT email FROM users WHERE id = :u"), {"u": user_id})
     ).scalar()
     await links.cancel_open(conn, user_id, keep_email=email)
+
+
+async def purge_expired(conn: AsyncConnection) -> int:
+    """Reset links expired for a day are of no more use (housekeeping, nightly)."""
+    result = await conn.execute(
+        text("DELETE FROM password_resets WHERE expires_at < now() - interval '1 day'")
+    )
+    return int(result.rowcount)

@@ -181,3 +181,9 @@ async def totp_enable(conn: AsyncConnection, viewer: Viewer, code: str) -> None:
         text("UPDATE sessions SET second_factor_at = now() WHERE id = :id"),
         {"id": viewer.session_id},
     )
+
+
+async def purge_expired(conn: AsyncConnection) -> int:
+    """Sessions past their expiry are of no more use (housekeeping, nightly)."""
+    result = await conn.execute(text("DELETE FROM sessions WHERE expires_at < now()"))
+    return int(result.rowcount)

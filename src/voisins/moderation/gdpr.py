@@ -4,17 +4,18 @@ records.
 
 - Export: ``gdpr_export.personal_data``; erasure: ``gdpr_erase.erase`` (PostgreSQL, one
   transaction) then ``gdpr_erase.finish_redis`` after the commit.
-- Jobs (worker.py): ``apply_retention`` daily — support records are anonymised
-  ``support_retention_days`` (two years by default) after the last contact
-  (``last_contact_at`` in sql/0009_gdpr.sql, with housing since sql/0022), conversation
-  texts as long after they were written, and the audit trail is purged after 12 months;
+- Retention, run by the housekeeping jobs of the same names (housekeeping.py):
+  ``apply_retention`` daily — support records are anonymised ``support_retention_days``
+  (two years by default) after the last contact (``last_contact_at`` in
+  sql/0009_gdpr.sql, with housing since sql/0022), conversation texts as long after they
+  were written, and the audit trail is purged after 12 months;
   ``finish_erasures`` finishes the Redis part of erasures that met a Redis outage.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 import msgspec
 from redis.asyncio import Redis
@@ -25,14 +26,11 @@ from voisins import audit, clock
 from voisins.accounts.access import Viewer
 from voisins.accounts.assisted import can_act_for
 from voisins.errors import Invalid, NotFound
-from voisins.logs import get_logger
 from voisins.moderation import gdpr_erase
 from voisins.moderation.gdpr_erase import ERASED_TEXT, SYSTEM_REASONS
 from voisins.moderation.gdpr_export import PersonalData, personal_data
 from voisins.request_bodies import Input
 from voisins.settings import Settings
-
-log = get_logger(__name__)
 
 
 class ErasureIn(Input):
@@ -249,24 +247,21 @@ async def anonymise_support_records(
     }
 
 
-async def apply_retention(ctx: dict[str, Any]) -> dict[str, int]:
-    """Daily: support records and conversation texts ``support_retention_days`` after
-    the last contact (after they were written, for the texts), audit traces after 12
-    months."""
-    now = clock.job_now(ctx)
-    async with ctx["engine"].begin() as conn:
-        counts = await anonymise_support_records(conn, settings=ctx["settings"], now=now)
-        counts["audit_log"] = await audit.purge_expired(conn)
-    if any(counts.values()):
-        log.info("retention applied", **counts)
+async def apply_retention(
+    conn: AsyncConnection, *, settings: Settings, now: datetime
+) -> dict[str, int]:
+    """Support records and conversation texts ``support_retention_days`` after the last
+    contact (after they were written, for the texts), audit traces after 12 months."""
+    counts = await anonymise_support_records(conn, settings=settings, now=now)
+    counts["audit_log"] = await audit.purge_expired(conn)
     return counts
 
 
-async def finish_erasures(ctx: dict[str, Any]) -> int:
+async def finish_erasures(engine: AsyncEngine, redis: Redis) -> int:
     """Erasures whose Redis part met an outage: finish them (idempotent)."""
     done = 0
-    for erasure_id in await gdpr_erase.pending_redis(ctx["engine"]):
-        if not await gdpr_erase.finish_redis(ctx["engine"], ctx["redis"], erasure_id):
+    for erasure_id in await gdpr_erase.pending_redis(engine):
+        if not await gdpr_erase.finish_redis(engine, redis, erasure_id):
             break  # Redis is still down: the next run tries again
         done += 1
     return done

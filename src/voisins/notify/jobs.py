@@ -2,7 +2,9 @@
 
 Arguments are ids only (arq pickles them into Redis). Retries are scheduled in
 PostgreSQL (``deliveries.not_before``) rather than in arq, so a retry survives a Redis
-restart; a delivery that keeps failing becomes a dead letter an admin can re-drive."""
+restart; a delivery that keeps failing becomes a dead letter an admin can re-drive.
+
+The other jobs, the crons, are housekeeping.py's; worker.py says which worker runs which."""
 
 from __future__ import annotations
 

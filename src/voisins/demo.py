@@ -7,6 +7,11 @@ that began two weeks ago; Inès (24) waits for a host. Dates are counted from to
 Idempotent: accounts are keyed by e-mail and the whole load is skipped when the demo
 centres already exist (housing is added to a demo loaded before it existed, once).
 Refused in production.
+
+Over 400 lines and one module on purpose: half of it is the neighbourhood itself
+(places, names, the requests' and offers' French texts), and the code tells one story
+top to bottom through the services (centres, staff, volunteers, posts, outreach, then
+the housing scene), which reads best in one place.
 """
 
 from __future__ import annotations

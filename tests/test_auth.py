@@ -7,7 +7,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .support.people import PASSWORD, link_token, register, staff
+from .support.people import PASSWORD, link_token, register, staff, staff_never_enrolled
 
 
 async def test_resident_registers_logs_in_and_reads_their_account(client: AsyncTestClient) -> None:
@@ -125,12 +125,7 @@ async def test_login_limit_holds_in_redis_across_app_instances(
 async def test_staff_without_second_factor_can_only_enrol(
     client: AsyncTestClient, engine: AsyncEngine
 ) -> None:
-    worker = await staff(client, engine)
-    async with engine.begin() as conn:
-        await conn.execute(
-            text("UPDATE users SET totp_enabled_at = NULL, totp_secret = NULL WHERE id = :i"),
-            {"i": worker.id},
-        )
+    worker = await staff_never_enrolled(client, engine)
     login = await client.post(
         "/api/v1/auth/login", json={"email": worker.email, "password": PASSWORD}
     )

@@ -20,6 +20,7 @@ from voisins.matching import checkins, lifecycle
 from voisins.schedule import PARIS
 
 from .support.csrf import csrf_of
+from .support.matching import match_of
 from .support.people import Person
 from .support.world import HOME_ALICE, World, build_world, post_body
 
@@ -58,13 +59,7 @@ async def confirmed(
     )
     assert created.status_code == 201, created.text
     post_id = created.json()["id"]
-    async with engine.connect() as conn:
-        match_id = (
-            await conn.execute(
-                text("SELECT id FROM matches WHERE post_id = :p AND volunteer_id = :v"),
-                {"p": post_id, "v": world.vera.id},
-            )
-        ).scalar_one()
+    match_id = await match_of(engine, post_id, world.vera.id)
     accepted = await client.post(f"{API}/matches/{match_id}/accept", headers=world.vera.headers)
     assert accepted.json()["status"] == "confirmed", accepted.text
     return post_id, int(match_id)

@@ -677,19 +677,26 @@ async def _texts(engine: AsyncEngine, records: dict[str, int]) -> dict[str, Any]
     return dict(row._mapping)
 
 
+async def centre_on_territory(engine: AsyncEngine) -> int:
+    """A centre whose territory is ``TERRITORY``, straight in SQL."""
+    async with engine.begin() as conn:
+        return int(
+            (
+                await conn.execute(
+                    text(
+                        "INSERT INTO centres (name, territory) "
+                        "VALUES ('Centre social test', ST_GeomFromText(:t, 4326)) RETURNING id"
+                    ),
+                    {"t": TERRITORY},
+                )
+            ).scalar_one()
+        )
+
+
 async def test_retention_anonymises_support_records_two_years_after_the_last_contact(
     engine: AsyncEngine, settings: Settings
 ) -> None:
-    async with engine.begin() as conn:
-        centre = (
-            await conn.execute(
-                text(
-                    "INSERT INTO centres (name, territory) "
-                    "VALUES ('Centre social test', ST_GeomFromText(:t, 4326)) RETURNING id"
-                ),
-                {"t": TERRITORY},
-            )
-        ).scalar_one()
+    centre = await centre_on_territory(engine)
     old = await _support_records(engine, settings, "ancien", matching.CHATELET, centre)
     far = matching.offset(matching.CHATELET, east_m=15_000)
     recent = await _support_records(engine, settings, "récent", far, centre)
@@ -729,16 +736,7 @@ async def test_a_recent_contact_keeps_an_old_record(
     engine: AsyncEngine, settings: Settings
 ) -> None:
     """The clock runs from the last contact with the person, not from the record."""
-    async with engine.begin() as conn:
-        centre = (
-            await conn.execute(
-                text(
-                    "INSERT INTO centres (name, territory) "
-                    "VALUES ('Centre social test', ST_GeomFromText(:t, 4326)) RETURNING id"
-                ),
-                {"t": TERRITORY},
-            )
-        ).scalar_one()
+    centre = await centre_on_territory(engine)
     records = await _support_records(engine, settings, "suivi", matching.CHATELET, centre)
     await _age(engine, records)
     async with engine.begin() as conn:

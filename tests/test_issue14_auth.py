@@ -24,7 +24,7 @@ from voisins.settings import Settings
 from .support.burst_worker import deliver_pending
 from .support.csrf import csrf_of
 from .support.mail import BASE, SmtpServer, outcome_settings, received, smtp_server
-from .support.people import PASSWORD, Person, register, staff
+from .support.people import PASSWORD, Person, register, staff, staff_never_enrolled
 from .support.secrets_at_rest import keys_holding, texts_holding
 
 # Passwords found in breached-password lists, French ones first (10 characters at
@@ -86,12 +86,7 @@ async def test_the_enrolment_code_cannot_sign_in_again(
     client: AsyncTestClient, engine: AsyncEngine
 ) -> None:
     """API enrolment: the first code confirms the set-up and is then used."""
-    worker = await staff(client, engine)
-    async with engine.begin() as conn:
-        await conn.execute(
-            text("UPDATE users SET totp_enabled_at = NULL, totp_secret = NULL WHERE id = :i"),
-            {"i": worker.id},
-        )
+    worker = await staff_never_enrolled(client, engine)
     signed = await client.post(
         "/api/v1/auth/login", json={"email": worker.email, "password": PASSWORD}
     )

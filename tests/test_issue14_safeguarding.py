@@ -9,7 +9,7 @@ Belleville (centre_20, worker_20); Vera lives in the Goutte d'Or, Victor in Bell
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from litestar.testing import AsyncTestClient
@@ -21,6 +21,7 @@ from voisins.settings import Settings
 
 from .support.burst_worker import deliver_pending
 from .support.csrf import csrf_of
+from .support.followups import no_response_followup
 from .support.mail import SmtpServer, received, with_smtp
 from .support.people import audit_mark
 from .support.sign_in import log_in_with_code, sign_in
@@ -31,6 +32,8 @@ from .support.world import (
     World,
     build_world,
     post_body,
+    vetting_body,
+    vetting_refused,
     volunteer_body,
     with_matches,
 )
@@ -95,13 +98,11 @@ async def test_only_the_centres_covering_the_volunteers_home_vet_them_not_a_part
     vera = world.vera
     url = f"{API}/volunteers/{vera.id}/vetting"
     extract = (date.today() - timedelta(days=10)).isoformat()
-    body = {"id_checked_at": datetime.now(UTC).isoformat(), "record_extract_date": extract}
+    body = vetting_body(10)
 
     # Belleville acts for the Goutte d'Or as its partner, but its territory does not
     # cover Vera's home: no record read or written, through the API or the pages.
-    assert (await client.get(url, headers=world.worker_20.headers)).status_code == 403
-    written = await client.put(url, json=body, headers=world.worker_20.headers)
-    assert written.status_code == 403 and set(written.json()) == {"error", "detail", "fields"}
+    await vetting_refused(client, url, world.worker_20)
     found = await _ok(
         await client.get(f"{API}/volunteers", params={"q": "Vera"},
                          headers=world.worker_20.headers)
@@ -413,16 +414,7 @@ async def test_a_partner_centre_sees_an_exact_place_only_while_acting_on_the_pos
 
     # Once the post is on the follow-up list of the Goutte d'Or, its partner acts on
     # it: the place is shown, and the reveal traced.
-    async with engine.begin() as conn:
-        followup = (
-            await conn.execute(
-                text(
-                    "INSERT INTO followups (reason, post_id, centre_id) "
-                    "VALUES ('no_response', :p, :c) RETURNING id"
-                ),
-                {"p": alice_post, "c": world.centre_18},
-            )
-        ).scalar_one()
+    followup = await no_response_followup(engine, alice_post, world.centre_18)
     mark = await audit_mark(engine)
     assert _shows_exact_place((await client.get(url, headers=world.worker_20.headers)).text)
     assert await _audited(engine, mark, world.worker_20.id, "post.view_private") == [alice_post]

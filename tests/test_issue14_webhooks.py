@@ -13,8 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.support.burst_worker import relay_outbox, run_worker
 from tests.support.http_sink import WEBHOOK_SECRET, HttpSink
-from tests.support.people import staff
-from tests.support.world import GOUTTE_DOR, publish_request
+from tests.support.world import admin_and_centre, publish_request
 from voisins.app import create_app
 from voisins.notify.channels import PermanentError, WebhookChannel
 from voisins.notify.safe_urls import (
@@ -78,17 +77,6 @@ async def _scalar(engine: AsyncEngine, sql: str) -> Any:
         return (await conn.execute(text(sql))).scalar()
 
 
-async def _admin_and_centre(client: AsyncTestClient, engine: AsyncEngine) -> tuple[Any, int]:
-    admin = await staff(client, engine, role="admin")
-    centre = await client.post(
-        "/api/v1/centres",
-        json={"name": "Centre social Goutte d'Or", "territory": GOUTTE_DOR},
-        headers=admin.headers,
-    )
-    assert centre.status_code == 201, centre.text
-    return admin, centre.json()["id"]
-
-
 # ---------------------------------------------------------------------------------------
 # At registration
 # ---------------------------------------------------------------------------------------
@@ -97,7 +85,7 @@ async def _admin_and_centre(client: AsyncTestClient, engine: AsyncEngine) -> tup
 async def test_every_internal_address_is_refused_at_registration_naming_the_url(
     client: AsyncTestClient, engine: AsyncEngine
 ) -> None:
-    admin, centre_id = await _admin_and_centre(client, engine)
+    admin, centre_id = await admin_and_centre(client, engine)
     for url in BAD_URLS:
         refused = await client.post(
             f"/api/v1/centres/{centre_id}/webhooks",
@@ -127,7 +115,7 @@ async def test_every_internal_address_is_refused_at_registration_naming_the_url(
 async def test_the_admin_page_says_why_an_internal_address_is_refused(
     client: AsyncTestClient, engine: AsyncEngine
 ) -> None:
-    admin, centre_id = await _admin_and_centre(client, engine)
+    admin, centre_id = await admin_and_centre(client, engine)
     client.cookies.set("voisins_session", admin.token)
     path = f"/admin/centres/{centre_id}/webhooks"
     page = await client.get(path)
@@ -220,7 +208,7 @@ async def test_a_delivery_to_a_name_now_resolving_inside_is_refused_and_recorded
     port = http_sink.base_url.rsplit(":", 1)[1]
     registering = worker_settings(settings, "127.0.0.0/8, ::1/128")
     async with AsyncTestClient(create_app(registering)) as client:
-        admin, centre_id = await _admin_and_centre(client, engine)
+        admin, centre_id = await admin_and_centre(client, engine)
         hook = await client.post(
             f"/api/v1/centres/{centre_id}/webhooks",
             json={

@@ -17,6 +17,7 @@ from voisins import audit
 from voisins.moderation.followups import raise_followups
 from voisins.settings import Settings
 
+from .support.followups import no_response_followup
 from .support.world import (
     HOME_ALICE,
     HOME_ODILE,
@@ -724,15 +725,7 @@ async def test_role_matrix_residents_volunteers_and_other_centres_are_refused(
         await conn.execute(
             text("UPDATE posts SET status = 'in_review' WHERE id = :p"), {"p": draft["id"]}
         )
-        followup = (
-            await conn.execute(
-                text(
-                    "INSERT INTO followups (reason, post_id, centre_id) "
-                    "VALUES ('no_response', :p, :c) RETURNING id"
-                ),
-                {"p": world.posts["alice"], "c": world.centre_18},
-            )
-        ).scalar_one()
+    followup = await no_response_followup(engine, world.posts["alice"], world.centre_18)
     report = await ok(
         await client.post(
             f"{API}/reports",

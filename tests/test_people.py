@@ -14,18 +14,14 @@ from voisins.app import create_app
 from voisins.settings import Settings, load_settings
 
 from .support.ban import BanStub, ban_answer
-from .support.people import register, staff
-from .support.world import GOUTTE_DOR, HOME_ODILE, HOME_VERA, post_body, volunteer_body
-
-
-async def _centre(client: AsyncTestClient, engine: AsyncEngine) -> tuple[int, Any]:
-    admin = await staff(client, engine, role="admin")
-    response = await client.post(
-        "/api/v1/centres",
-        json={"name": "Centre social Goutte d'Or", "territory": GOUTTE_DOR},
-        headers=admin.headers,
-    )
-    return response.json()["id"], admin
+from .support.people import Person, register, staff
+from .support.world import (
+    HOME_ODILE,
+    HOME_VERA,
+    admin_and_centre,
+    post_body,
+    volunteer_body,
+)
 
 
 def _consent(centre_id: int, **overrides: Any) -> dict[str, Any]:
@@ -35,6 +31,12 @@ def _consent(centre_id: int, **overrides: Any) -> dict[str, Any]:
         "centre_id": centre_id,
         **overrides,
     }
+
+
+async def centre_and_worker(client: AsyncTestClient, engine: AsyncEngine) -> tuple[int, Person]:
+    """The Goutte d'Or centre and one of its social workers."""
+    _, centre_id = await admin_and_centre(client, engine)
+    return centre_id, await staff(client, engine, centre_ids=(centre_id,))
 
 
 async def test_volunteer_profile_round_trip(client: AsyncTestClient) -> None:
@@ -90,8 +92,7 @@ async def test_bad_volunteer_profile_is_refused(
 async def test_only_social_workers_record_vetting(
     client: AsyncTestClient, engine: AsyncEngine
 ) -> None:
-    centre_id, _ = await _centre(client, engine)
-    worker = await staff(client, engine, centre_ids=(centre_id,))
+    _, worker = await centre_and_worker(client, engine)
     vera = await register(client, "Vera")
     await client.put("/api/v1/me/volunteer", json=volunteer_body(HOME_VERA), headers=vera.headers)
     extract = date.today() - timedelta(days=60)
@@ -128,8 +129,7 @@ async def test_only_social_workers_record_vetting(
 async def test_an_old_criminal_record_extract_is_not_vetting(
     client: AsyncTestClient, engine: AsyncEngine
 ) -> None:
-    centre_id, _ = await _centre(client, engine)
-    worker = await staff(client, engine, centre_ids=(centre_id,))
+    _, worker = await centre_and_worker(client, engine)
     vera = await register(client, "Vera")
     await client.put("/api/v1/me/volunteer", json=volunteer_body(HOME_VERA), headers=vera.headers)
     response = await client.put(
@@ -144,8 +144,7 @@ async def test_an_old_criminal_record_extract_is_not_vetting(
 async def test_social_worker_registers_an_assisted_resident_with_consent_and_posts_for_them(
     client: AsyncTestClient, engine: AsyncEngine
 ) -> None:
-    centre_id, _ = await _centre(client, engine)
-    worker = await staff(client, engine, centre_ids=(centre_id,))
+    centre_id, worker = await centre_and_worker(client, engine)
     created = await client.post(
         "/api/v1/assisted-residents",
         json={
@@ -178,7 +177,7 @@ async def test_social_worker_registers_an_assisted_resident_with_consent_and_pos
 async def test_consent_is_required_and_checked(
     client: AsyncTestClient, engine: AsyncEngine
 ) -> None:
-    centre_id, admin = await _centre(client, engine)
+    admin, centre_id = await admin_and_centre(client, engine)
     other = await client.post(
         "/api/v1/centres",
         json={
@@ -258,8 +257,7 @@ async def test_consent_is_required_and_checked(
 async def test_withdrawn_consent_stops_acting_for_the_resident(
     client: AsyncTestClient, engine: AsyncEngine
 ) -> None:
-    centre_id, _ = await _centre(client, engine)
-    worker = await staff(client, engine, centre_ids=(centre_id,))
+    centre_id, worker = await centre_and_worker(client, engine)
     resident = await client.post(
         "/api/v1/assisted-residents",
         json={"display_name": "Odile", "consent": _consent(centre_id)},
@@ -278,8 +276,7 @@ async def test_withdrawn_consent_stops_acting_for_the_resident(
 async def test_staff_must_name_whom_they_post_for(
     client: AsyncTestClient, engine: AsyncEngine
 ) -> None:
-    centre_id, _ = await _centre(client, engine)
-    worker = await staff(client, engine, centre_ids=(centre_id,))
+    _, worker = await centre_and_worker(client, engine)
     response = await client.post(
         "/api/v1/posts", json=post_body(HOME_ODILE), headers=worker.headers
     )

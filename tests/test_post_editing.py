@@ -20,6 +20,7 @@ from voisins.posts import editing
 from voisins.posts.schemas import PostUpdate
 from voisins.settings import Settings
 
+from .support.matching import match_of
 from .support.world import HOME_ALICE, World, build_world, post_body, vet
 
 API = "/api/v1"
@@ -52,13 +53,7 @@ async def alice_request(client: AsyncTestClient, world: World, **fields: Any) ->
 async def vera_says_yes(
     client: AsyncTestClient, engine: AsyncEngine, world: World, post_id: int
 ) -> int:
-    async with engine.connect() as conn:
-        match_id = (
-            await conn.execute(
-                text("SELECT id FROM matches WHERE post_id = :p AND volunteer_id = :v"),
-                {"p": post_id, "v": world.vera.id},
-            )
-        ).scalar_one()
+    match_id = await match_of(engine, post_id, world.vera.id)
     await ok(await client.post(f"{API}/matches/{match_id}/accept", headers=world.vera.headers))
     return int(match_id)
 

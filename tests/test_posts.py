@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .support.people import register
+from .support.post_states import due_post
 from .support.world import HOME_ALICE, HOME_OUTSIDE, build_world, post_body, soon
 
 
@@ -272,17 +273,10 @@ async def test_author_edits_a_post(client: AsyncTestClient) -> None:
 async def test_expiry_job_expires_due_posts(client: AsyncTestClient, engine: AsyncEngine) -> None:
     from voisins.posts.status import expire_due
 
-    alice = await register(client)
-    post = (
-        await client.post("/api/v1/posts", json=post_body(HOME_ALICE), headers=alice.headers)
-    ).json()
+    alice, post_id = await due_post(client, engine)
     async with engine.begin() as conn:
-        await conn.execute(
-            text("UPDATE posts SET expires_at = now() - interval '1 minute' WHERE id = :id"),
-            {"id": post["id"]},
-        )
         assert await expire_due(conn) == 1
-    got = await client.get(f"/api/v1/posts/{post['id']}", headers=alice.headers)
+    got = await client.get(f"/api/v1/posts/{post_id}", headers=alice.headers)
     assert got.json()["status"] == "expired"
 
 

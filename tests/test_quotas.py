@@ -20,6 +20,7 @@ from voisins.app import create_app
 from voisins.settings import Settings
 
 from .support.people import Person, register
+from .support.post_states import expire
 from .support.refusals import refused, scalar
 from .support.world import HOME_ALICE, HOME_OUTSIDE, build_world, post_body, volunteer_body
 
@@ -138,17 +139,6 @@ async def test_the_daily_limit_holds_when_the_hourly_one_does_not(
 # ---------------------------------------------------------------------------------------
 # Publishing again
 # ---------------------------------------------------------------------------------------
-
-
-async def expire(engine: AsyncEngine, post_id: int) -> None:
-    async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                "UPDATE posts SET status = 'expired', expires_at = now() - interval '1 day' "
-                "WHERE id = :p"
-            ),
-            {"p": post_id},
-        )
 
 
 async def test_publishing_again_has_its_own_tighter_limit_and_a_refusal_costs_nothing(

@@ -19,12 +19,12 @@ from voisins.accounts.volunteer import RECORD_VALIDITY
 from voisins.clock import PARIS
 from voisins.schedule import paris_today
 
+from .support.matching import match_of
 from .support.people import Person, staff
 from .support.world import (
     HOME_ALICE,
     HOME_ODILE,
     World,
-    _match_of,
     build_world,
     post_body,
     vet,
@@ -111,7 +111,7 @@ async def _visit_under_review(
         ),
         201,
     )
-    match_id = await _match_of(engine, visit["id"], world.vera)
+    match_id = await match_of(engine, visit["id"], world.vera.id)
     assert await _accept(client, match_id, world.vera) == "pending_review"
     return world, int(visit["id"]), match_id
 
@@ -154,7 +154,7 @@ async def test_an_expired_extract_or_no_id_check_shows_no_centre(
 ) -> None:
     world = await build_world(client, engine)
     post_id = world.posts["alice"]
-    match_id = await _match_of(engine, post_id, world.vera)
+    match_id = await match_of(engine, post_id, world.vera.id)
     await _extract(client, world.worker_18, world.vera, RECORD_VALIDITY + timedelta(days=1))
     assert await _accept(client, match_id, world.vera) == "confirmed"
     [answer] = await _answers(client, post_id, world.alice)
@@ -188,9 +188,9 @@ async def test_the_centre_named_is_the_one_of_the_volunteers_territory(
     assert world.centre_18 < world.centre_20
     await _extract(client, both, world.victor, timedelta(days=10))
     post_id = world.posts["alice"]
-    assert await _accept(client, await _match_of(engine, post_id, world.victor), world.victor) == (
-        "confirmed"
-    )
+    assert await _accept(
+        client, await match_of(engine, post_id, world.victor.id), world.victor
+    ) == ("confirmed")
     [answer] = await _answers(client, post_id, world.alice)
     assert answer["volunteer_trust"]["vetted_by"] == BELLEVILLE
 
@@ -210,7 +210,7 @@ async def test_helps_completed_counts_the_volunteers_completed_matches(
         201,
     )
     posts = [world.posts["alice"], second["id"]]
-    matches = [await _match_of(engine, p, world.vera) for p in posts]
+    matches = [await match_of(engine, p, world.vera.id) for p in posts]
     for match_id in matches:
         assert await _accept(client, match_id, world.vera) == "confirmed"
 
@@ -250,8 +250,8 @@ async def _two_propositions(client: AsyncTestClient, engine: AsyncEngine) -> tup
         ),
         201,
     )
-    odile_match = await _match_of(engine, int(body["id"]), world.vera)
-    return world, odile_match, await _match_of(engine, world.posts["alice"], world.vera)
+    odile_match = await match_of(engine, int(body["id"]), world.vera.id)
+    return world, odile_match, await match_of(engine, world.posts["alice"], world.vera.id)
 
 
 async def test_an_assisted_resident_shows_the_supporting_centre_on_the_proposition(

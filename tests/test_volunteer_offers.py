@@ -18,7 +18,7 @@ from voisins.matching.engine import match_volunteer
 from voisins.settings import Settings
 
 from .support.burst_worker import deliver_pending
-from .support.matching import CHATELET, author, in_cell, request, volunteer
+from .support.matching import CHATELET, author, in_cell, match_of, request, volunteer
 from .support.people import register
 from .support.world import HOME_ALICE, HOME_VERA, post_body, volunteer_body
 
@@ -114,13 +114,7 @@ async def test_no_second_proposal_and_a_no_is_not_asked_again(
     # The job runs again (a retry, another profile change): nothing new.
     assert await offered(engine, settings, newcomer) == []
     assert len(await asked_about(engine, newcomer)) == 2
-    async with engine.connect() as conn:
-        match_id = (
-            await conn.execute(
-                text("SELECT id FROM matches WHERE post_id = :p AND volunteer_id = :v"),
-                {"p": first, "v": newcomer},
-            )
-        ).scalar_one()
+    match_id = await match_of(engine, first, newcomer)
     async with engine.begin() as conn:
         await lifecycle.decline(
             conn, Viewer(id=newcomer, role="resident", second_factor=False), match_id, settings,

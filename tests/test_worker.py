@@ -20,25 +20,17 @@ from voisins.worker import HOUSEKEEPING_QUEUE
 
 from .support.burst_worker import run_housekeeping_job
 from .support.people import register
-from .support.world import HOME_ALICE, post_body
+from .support.post_states import due_post
 
 
 async def test_worker_expires_due_posts(
     client: AsyncTestClient, engine: AsyncEngine, settings: Settings
 ) -> None:
-    alice = await register(client)
-    post = (
-        await client.post("/api/v1/posts", json=post_body(HOME_ALICE), headers=alice.headers)
-    ).json()
-    async with engine.begin() as conn:
-        await conn.execute(
-            text("UPDATE posts SET expires_at = now() - interval '1 second' WHERE id = :i"),
-            {"i": post["id"]},
-        )
+    _, post_id = await due_post(client, engine)
     assert await run_housekeeping_job(settings, "expire_posts") == 1
     async with engine.connect() as conn:
         status = (
-            await conn.execute(text("SELECT status FROM posts WHERE id = :i"), {"i": post["id"]})
+            await conn.execute(text("SELECT status FROM posts WHERE id = :i"), {"i": post_id})
         ).scalar()
         # (The sign-up's address confirmation is another story.)
         topics = (

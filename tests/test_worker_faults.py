@@ -14,13 +14,10 @@ import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from email import message_from_bytes
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.constants import default_queue_name, health_check_key_suffix, job_key_prefix
 from redis.asyncio import Redis
@@ -33,7 +30,8 @@ from voisins.settings import Settings, load_settings
 from voisins.worker import HOUSEKEEPING_QUEUE
 
 from .support.burst_worker import burst_workers, run_to_end
-from .support.matching import CHATELET, author, offset, request, volunteer
+from .support.mail import SlowMailbox, smtp_on_free_port
+from .support.matching import CHATELET, author, mailable_volunteers, offset, request, volunteer
 from .support.ports import free_port
 from .support.redis_server import private_redis
 
@@ -236,30 +234,11 @@ async def test_the_worker_stays_up_while_postgresql_is_unreachable_and_works_aft
     assert log_lines(log, "outbox relay recovered") == 1
 
 
-class SlowMailbox:
-    """Takes ``delay_s`` to accept each message and keeps every Message-ID received."""
-
-    def __init__(self, delay_s: float) -> None:
-        self.delay_s = delay_s
-        self.message_ids: list[str] = []
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        await asyncio.sleep(self.delay_s)
-        message = message_from_bytes(envelope.original_content or b"")
-        self.message_ids.append(str(message["Message-ID"]))
-        return "250 OK"
-
-
 @pytest.fixture
 def slow_mailbox() -> Iterator[tuple[int, SlowMailbox]]:
     mailbox = SlowMailbox(delay_s=0.3)
-    port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_on_free_port(mailbox) as port:
         yield port, mailbox
-    finally:
-        controller.stop()
 
 
 RECIPIENTS = 50  # one send chunk (notify.jobs.SEND_CHUNK): one job, 15 s at 0.3 s each
@@ -272,20 +251,7 @@ async def pending_emails(
 ) -> AsyncIterator[Settings]:
     """``RECIPIENTS`` e-mails pending and no send job queued: the worker's ``send_due``
     hands them out as one chunk, one long job. (The fan-out queues one job per event.)"""
-    ids = [await volunteer(engine, offset(CHATELET, east_m=5 * i)) for i in range(RECIPIENTS)]
-    async with engine.begin() as conn:
-        await conn.execute(
-            text("UPDATE users SET email = 'v' || id || '@example.org' WHERE id = ANY(:ids)"),
-            {"ids": ids},
-        )
-        # No quiet hours: the test must not depend on the time of day.
-        await conn.execute(
-            text(
-                "INSERT INTO notification_preferences (user_id, quiet_start, quiet_end, daily_cap) "
-                "SELECT unnest(CAST(:ids AS bigint[])), '00:00', '00:00', 200"
-            ),
-            {"ids": ids},
-        )
+    await mailable_volunteers(engine, RECIPIENTS, spacing_m=5, daily_cap=200)
     mail = load_settings(
         environment="test", database_url=settings.database_url, redis_url=redis_url,
         log_level="WARNING", smtp_host="127.0.0.1", smtp_port=slow_mailbox[0],
@@ -306,6 +272,16 @@ async def pending_emails(
     yield mail
 
 
+def sending_env(mail: Settings, redis_url: str) -> dict[str, str]:
+    """The environment of a worker process that sends ``mail``'s e-mails."""
+    return {
+        "VOISINS_DATABASE_URL": mail.database_url,
+        "VOISINS_REDIS_URL": redis_url,
+        "VOISINS_SMTP_HOST": "127.0.0.1",
+        "VOISINS_SMTP_PORT": str(mail.smtp_port),
+    }
+
+
 async def test_a_killed_send_jobs_claims_are_taken_over_within_seconds_and_a_live_ones_never(
     engine: AsyncEngine,
     redis_url: str,
@@ -315,10 +291,7 @@ async def test_a_killed_send_jobs_claims_are_taken_over_within_seconds_and_a_liv
 ) -> None:
     _, mailbox = slow_mailbox
     env = {
-        "VOISINS_DATABASE_URL": pending_emails.database_url,
-        "VOISINS_REDIS_URL": redis_url,
-        "VOISINS_SMTP_HOST": "127.0.0.1",
-        "VOISINS_SMTP_PORT": str(pending_emails.smtp_port),
+        **sending_env(pending_emails, redis_url),
         "VOISINS_DELIVERY_CLAIM_TIMEOUT_S": str(CLAIM_TIMEOUT_S),
     }
 
@@ -366,12 +339,7 @@ async def test_a_stop_while_a_job_runs_ends_the_worker_cleanly(
     close raises the cancelled job's CancelledError before its shutdown hook; the
     worker still closes its clients and exits 0, and the unsent claims go back."""
     _, mailbox = slow_mailbox
-    env = {
-        "VOISINS_DATABASE_URL": pending_emails.database_url,
-        "VOISINS_REDIS_URL": redis_url,
-        "VOISINS_SMTP_HOST": "127.0.0.1",
-        "VOISINS_SMTP_PORT": str(pending_emails.smtp_port),
-    }
+    env = sending_env(pending_emails, redis_url)
 
     async def sending() -> bool:
         return len(mailbox.message_ids) >= 3

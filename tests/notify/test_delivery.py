@@ -13,7 +13,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from litestar.testing import AsyncTestClient
@@ -28,8 +27,8 @@ from voisins.notify.senders import Senders
 from voisins.settings import Settings, load_settings
 
 from ..support.burst_worker import deliver_pending, noon, run_worker
-from ..support.mail import MailCollector, SmtpServer, with_smtp
-from ..support.matching import CHATELET, author, offset, request, volunteer
+from ..support.mail import MailCollector, SmtpServer, smtp_on_free_port, with_smtp
+from ..support.matching import author, mailable_volunteers, request
 from ..support.people import register
 from ..support.ports import free_port
 from ..support.world import HOME_ALICE, HOME_VERA, post_body, publish_request, volunteer_body
@@ -374,31 +373,14 @@ class CountingMailbox(MailCollector):
 @pytest.fixture
 def mailbox() -> Iterator[tuple[int, CountingMailbox]]:
     handler = CountingMailbox()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_on_free_port(handler) as port:
         yield port, handler
-    finally:
-        controller.stop()
 
 
 async def propose_to_volunteers(engine: AsyncEngine, settings: Settings, count: int) -> list[int]:
     """``count`` volunteers with addresses and no quiet hours, one request proposed to
     all of them, its event fanned out: returns the e-mail deliveries, in id order."""
-    ids = [await volunteer(engine, offset(CHATELET, east_m=10 * i)) for i in range(count)]
-    async with engine.begin() as conn:
-        await conn.execute(
-            text("UPDATE users SET email = 'v' || id || '@example.org' WHERE id = ANY(:ids)"),
-            {"ids": ids},
-        )
-        await conn.execute(
-            text(
-                "INSERT INTO notification_preferences (user_id, quiet_start, quiet_end) "
-                "SELECT unnest(CAST(:ids AS bigint[])), '00:00', '00:00'"
-            ),
-            {"ids": ids},
-        )
+    await mailable_volunteers(engine, count, spacing_m=10)
     everyone = load_settings(
         environment="test",
         database_url=settings.database_url,

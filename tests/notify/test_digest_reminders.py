@@ -79,6 +79,15 @@ async def scalar(engine: AsyncEngine, sql: str, **params: Any) -> Any:
         return (await conn.execute(text(sql), params)).scalar()
 
 
+async def proposed_at_noon(client: AsyncTestClient, engine: AsyncEngine, mail: Settings) -> Person:
+    """Vera, a volunteer with no preferences, once «Courses du samedi» was proposed to
+    her and delivered at noon."""
+    vera = await volunteer(client, {})
+    await publish(client, "Courses du samedi")
+    await deliver(engine, mail, paris(0, 12))
+    return vera
+
+
 async def test_digest_gathers_a_days_messages_into_one_mail_the_next_morning(
     settings: Settings, engine: AsyncEngine, smtp_server: SmtpServer
 ) -> None:
@@ -158,9 +167,7 @@ async def test_an_unanswered_proposition_is_recalled_once_half_way_to_its_deadli
 ) -> None:
     mail = mail_settings(settings, smtp_server.port)
     async with AsyncTestClient(create_app(mail)) as client:
-        vera = await volunteer(client, {})
-        await publish(client, "Courses du samedi")
-        await deliver(engine, mail, paris(0, 12))
+        vera = await proposed_at_noon(client, engine, mail)
         proposed_at, deadline = await _first(engine, "SELECT proposed_at, deadline_at FROM matches")
         half_way = proposed_at + (deadline - proposed_at) / 2
         async with engine.begin() as conn:
@@ -184,9 +191,7 @@ async def test_no_reminder_once_the_volunteer_answered(
 ) -> None:
     mail = mail_settings(settings, smtp_server.port)
     async with AsyncTestClient(create_app(mail)) as client:
-        vera = await volunteer(client, {})
-        await publish(client, "Courses du samedi")
-        await deliver(engine, mail, paris(0, 12))
+        vera = await proposed_at_noon(client, engine, mail)
         deadline = await scalar(engine, "SELECT deadline_at FROM matches")
         # The sweep writes the reminder, then the volunteer answers before it is sent.
         async with engine.begin() as conn:

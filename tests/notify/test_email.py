@@ -12,7 +12,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from tests.notify.samples import LONG, message
-from tests.support.mail import MailCollector, SmtpServer
+from tests.support.mail import MailCollector, SmtpServer, smtp_on_free_port
 from tests.support.ports import free_port
 from voisins.notify.channels import (
     KINDS,
@@ -194,13 +194,8 @@ class PeerMailbox(MailCollector):
 @pytest.fixture
 def peer_smtp() -> Iterator[tuple[SmtpServer, PeerMailbox]]:
     handler = PeerMailbox()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_on_free_port(handler) as port:
         yield SmtpServer("127.0.0.1", port, handler), handler
-    finally:
-        controller.stop()
 
 
 def numbered(delivery_id: int) -> Message:

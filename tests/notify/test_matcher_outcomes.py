@@ -198,15 +198,24 @@ def says_nothing_of_where(words: str) -> None:
             assert f"{value:.3f}" not in words and f"{value:.3f}".replace(".", ",") not in words
 
 
+async def offer_proposed_to_both_requests(
+    client: AsyncTestClient, engine: AsyncEngine, config: Settings
+) -> Neighbourhood:
+    """The neighbourhood, quiet, once Vera's offer was proposed to Alice's and Odile's
+    requests and what that sends was delivered."""
+    n = await neighbourhood(client, engine)
+    await quiet_setup(engine)
+    await propose_offer(engine, n.offer, [n.alice_request, n.odile_request])
+    await deliver_pending(engine, config)
+    return n
+
+
 async def test_an_offer_proposed_to_requests_tells_its_author_how_many_and_leads_to_them(
     settings: Settings, engine: AsyncEngine, smtp_server: SmtpServer, http_sink: HttpSink
 ) -> None:
     config = outcome_settings(settings, smtp_server.port, http_sink.base_url + "/sms")
     async with AsyncTestClient(create_app(config)) as client:
-        n = await neighbourhood(client, engine)
-        await quiet_setup(engine)
-        await propose_offer(engine, n.offer, [n.alice_request, n.odile_request])
-        await deliver_pending(engine, config)
+        n = await offer_proposed_to_both_requests(client, engine, config)
 
         told = await inbox(engine, "match.offer_proposed")
         assert set(told) == {(n.vera.id, n.offer)}
@@ -242,10 +251,7 @@ async def test_a_request_proposed_to_an_offer_tells_its_author_without_saying_wh
 ) -> None:
     config = outcome_settings(settings, smtp_server.port, http_sink.base_url + "/sms")
     async with AsyncTestClient(create_app(config)) as client:
-        n = await neighbourhood(client, engine)
-        await quiet_setup(engine)
-        await propose_offer(engine, n.offer, [n.alice_request, n.odile_request])
-        await deliver_pending(engine, config)
+        n = await offer_proposed_to_both_requests(client, engine, config)
 
         told = await inbox(engine, "post.offer_nearby")
         # Odile has no digital access: the social worker who posted for her is told.

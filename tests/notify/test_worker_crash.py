@@ -9,12 +9,9 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from email import message_from_bytes
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -27,35 +24,17 @@ from voisins.posts.schemas import PostIn, WeeklyIn
 from voisins.settings import Settings, load_settings
 from voisins.worker import SendWorkerSettings
 
-from ..support.matching import CHATELET, author, offset, volunteer
-from ..support.ports import free_port
+from ..support.mail import SlowMailbox, smtp_on_free_port
+from ..support.matching import CHATELET, author, mailable_volunteers
 
 VOLUNTEERS = 100
 
 
-class SlowMailbox:
-    """Takes 30 ms to accept each message, so that a batch is still going when killed."""
-
-    def __init__(self) -> None:
-        self.message_ids: list[str] = []
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        await asyncio.sleep(0.03)
-        message = message_from_bytes(envelope.original_content or b"")
-        self.message_ids.append(str(message["Message-ID"]))
-        return "250 OK"
-
-
 @pytest.fixture
 def slow_smtp() -> Iterator[tuple[int, SlowMailbox]]:
-    mailbox = SlowMailbox()
-    port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    mailbox = SlowMailbox(delay_s=0.03)
+    with smtp_on_free_port(mailbox) as port:
         yield port, mailbox
-    finally:
-        controller.stop()
 
 
 def _start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -80,20 +59,7 @@ async def test_sigkill_mid_batch_loses_nothing(
     settings: Settings, engine: AsyncEngine, slow_smtp: tuple[int, SlowMailbox]
 ) -> None:
     port, mailbox = slow_smtp
-    ids = [await volunteer(engine, offset(CHATELET, east_m=5 * i)) for i in range(VOLUNTEERS)]
-    async with engine.begin() as conn:
-        # Real addresses, and no quiet hours: the test must not depend on the time of day.
-        await conn.execute(
-            text("UPDATE users SET email = 'v' || id || '@example.org' WHERE id = ANY(:ids)"),
-            {"ids": ids},
-        )
-        await conn.execute(
-            text(
-                "INSERT INTO notification_preferences (user_id, quiet_start, quiet_end, daily_cap) "
-                "SELECT unnest(CAST(:ids AS bigint[])), '00:00', '00:00', 200"
-            ),
-            {"ids": ids},
-        )
+    await mailable_volunteers(engine, VOLUNTEERS, spacing_m=5, daily_cap=200)
     everyone = load_settings(
         environment="test",
         database_url=settings.database_url,

@@ -3,7 +3,8 @@
 ``check_page`` is what every page shown must pass (axe finds nothing serious, nothing
 wider than the screen) before its screenshot goes to build/screenshots/;
 ``conversation_on_phone`` opens a live conversation on a phone-sized screen;
-``CUT_WORDS`` finds words a line break cut in two."""
+``CUT_WORDS`` finds words a line break cut in two; ``staff_logs_in`` goes through the
+login page and its code page."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 
 from playwright.async_api import Browser, Page, expect
 
-from .people import Person
+from .people import PASSWORD, Person, fresh_code
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "build" / "screenshots"
@@ -121,3 +122,17 @@ async def conversation_on_phone(browser: Browser, base_url: str, person: Person,
     # Set on this document only: still there later means the page was not reloaded.
     await page.evaluate("window.sameDocument = true")
     return page
+
+
+async def staff_logs_in(page: Page, base_url: str, person: Person) -> None:
+    """A staff member through the login page, then the page that asks for the code of
+    their authenticator app; they land on the centre's workspace."""
+    await page.goto("/connexion")
+    await page.get_by_label("Adresse e-mail").fill(person.email)
+    await page.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
+    await page.get_by_role("button", name="Se connecter").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Entrez votre code")
+    assert person.totp_secret
+    await page.get_by_label("Code à 6 chiffres").fill(await fresh_code(person.totp_secret))
+    await page.get_by_role("button", name="Me connecter").click()
+    await expect(page).to_have_url(f"{base_url}/centre")

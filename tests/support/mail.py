@@ -1,22 +1,26 @@
 """A real SMTP server for tests (aiosmtpd), the settings that send mail to it
 (``with_smtp``; ``outcome_settings``, text messages too), and the mails it received,
-read as people read them: who to, the subject, the text, the links."""
+read as people read them: who to, the subject, the text, the links.
+``smtp_on_free_port`` serves a handler of one's own (``SlowMailbox`` takes its time)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import email
 import email.policy
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email import message_from_bytes
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from tests.support.ports import free_port
 from voisins.settings import Settings, load_settings
+
+from .ports import free_port
 
 
 class MailCollector:
@@ -71,16 +75,37 @@ def outcome_settings(settings: Settings, smtp_port: int, sms_url: str) -> Settin
     return with_smtp(settings, smtp_port, sms_url=sms_url, public_base_url=BASE)
 
 
+class SlowMailbox:
+    """Takes ``delay_s`` to accept each message and keeps every Message-ID received."""
+
+    def __init__(self, delay_s: float) -> None:
+        self.delay_s = delay_s
+        self.message_ids: list[str] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        await asyncio.sleep(self.delay_s)
+        message = message_from_bytes(envelope.original_content or b"")
+        self.message_ids.append(str(message["Message-ID"]))
+        return "250 OK"
+
+
+@contextlib.contextmanager
+def smtp_on_free_port(handler: Any, **options: Any) -> Iterator[int]:
+    """An aiosmtpd server handing what it receives to ``handler``; yields its port."""
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, **options)
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()
+
+
 @contextlib.contextmanager
 def smtp_server() -> Iterator[SmtpServer]:
     handler = MailCollector()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port, server_hostname="mx.test")
-    controller.start()
-    try:
+    with smtp_on_free_port(handler, server_hostname="mx.test") as port:
         yield SmtpServer("127.0.0.1", port, handler)
-    finally:
-        controller.stop()
 
 
 @dataclass

@@ -197,3 +197,29 @@ async def propose_offer(engine: AsyncEngine, offer: int, requests: list[int]) ->
         await emit(conn, "match.offer_proposed", post_id=offer)
         for request in requests:
             await emit(conn, "post.offer_nearby", post_id=request, offer_id=offer)
+
+
+async def mailable_volunteers(
+    engine: AsyncEngine, count: int, *, spacing_m: float, daily_cap: int | None = None
+) -> list[int]:
+    """``count`` volunteers east of Châtelet, ``spacing_m`` apart, with real e-mail
+    addresses and no quiet hours (a test must not depend on the time of day); at most
+    ``daily_cap`` e-mails a day when given, else the default cap."""
+    ids = [await volunteer(engine, offset(CHATELET, east_m=spacing_m * i)) for i in range(count)]
+    cap, cap_value = (", daily_cap", ", :cap") if daily_cap is not None else ("", "")
+    params: dict[str, Any] = {"ids": ids}
+    if daily_cap is not None:
+        params["cap"] = daily_cap
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE users SET email = 'v' || id || '@example.org' WHERE id = ANY(:ids)"),
+            {"ids": ids},
+        )
+        await conn.execute(
+            text(
+                f"INSERT INTO notification_preferences (user_id, quiet_start, quiet_end{cap}) "
+                f"SELECT unnest(CAST(:ids AS bigint[])), '00:00', '00:00'{cap_value}"
+            ),
+            params,
+        )
+    return ids

@@ -151,6 +151,17 @@ async def staff(
     return await login(client, email, user_id, role, secret)
 
 
+async def staff_never_enrolled(client: AsyncTestClient, engine: AsyncEngine) -> Person:
+    """A staff account that has not set up its authenticator yet (no TOTP secret)."""
+    worker = await staff(client, engine)
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE users SET totp_enabled_at = NULL, totp_secret = NULL WHERE id = :i"),
+            {"i": worker.id},
+        )
+    return worker
+
+
 async def audit_mark(engine: AsyncEngine) -> int:
     """The highest audit_log id so far. audit_log is append-only (the tests cannot empty
     it) while the other tables' ids restart each test: count only rows above a mark."""

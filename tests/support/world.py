@@ -2,7 +2,9 @@
 and 20e), an admin, a social worker per centre, residents, volunteers, an assisted
 resident and posts. Every exact place is remembered so tests can hunt for leaks.
 ``publish_request`` is the smallest world: one volunteer and one request near her;
-``confirmed_visit`` adds a sensitive visit for Odile, approved by her centre."""
+``confirmed_visit`` adds a sensitive visit for Odile, approved by her centre;
+``admin_and_centre`` is an administrator and one centre. ``vet`` records a volunteer's
+vetting (``vetting_body``); ``vetting_refused`` checks someone may not."""
 
 from __future__ import annotations
 
@@ -11,11 +13,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from litestar.testing import AsyncTestClient
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voisins.clock import PARIS
 
+from .matching import match_of
 from .people import Person, register, staff
 
 GOUTTE_DOR = {
@@ -99,6 +101,18 @@ async def publish_request(client: AsyncTestClient) -> tuple[Person, Person, int]
     response = await client.post("/api/v1/posts", json=post_body(HOME_ALICE), headers=alice.headers)
     assert response.status_code == 201, response.text
     return vera, alice, response.json()["id"]
+
+
+async def admin_and_centre(client: AsyncTestClient, engine: AsyncEngine) -> tuple[Person, int]:
+    """Without the seeded world: an administrator and the Goutte d'Or centre they made."""
+    admin = await staff(client, engine, role="admin")
+    centre = await client.post(
+        "/api/v1/centres",
+        json={"name": "Centre social Goutte d'Or", "territory": GOUTTE_DOR},
+        headers=admin.headers,
+    )
+    assert centre.status_code == 201, centre.text
+    return admin, int(centre.json()["id"])
 
 
 @dataclass
@@ -259,32 +273,32 @@ async def build_world(client: AsyncTestClient, engine: AsyncEngine) -> World:
     return world
 
 
+def vetting_body(extract_days_ago: int) -> dict[str, str]:
+    """A vetting record: the ID checked now, a criminal-record extract of that age."""
+    return {
+        "id_checked_at": datetime.now(UTC).isoformat(),
+        "record_extract_date": (date.today() - timedelta(days=extract_days_ago)).isoformat(),
+    }
+
+
+async def vetting_refused(client: AsyncTestClient, url: str, who: Person) -> None:
+    """``who`` neither reads nor writes the vetting record at ``url``: 403, an error."""
+    assert (await client.get(url, headers=who.headers)).status_code == 403
+    written = await client.put(url, json=vetting_body(10), headers=who.headers)
+    assert written.status_code == 403 and set(written.json()) == {"error", "detail", "fields"}
+
+
 async def vet(client: AsyncTestClient, world: World, volunteer: Person) -> None:
     """A social worker of the Goutte d'Or records an ID check and a recent
     criminal-record extract: the volunteer may now be proposed sensitive requests."""
     await _ok(
         await client.put(
             f"/api/v1/volunteers/{volunteer.id}/vetting",
-            json={
-                "id_checked_at": datetime.now(UTC).isoformat(),
-                "record_extract_date": (date.today() - timedelta(days=30)).isoformat(),
-            },
+            json=vetting_body(30),
             headers=world.worker_18.headers,
         ),
         200,
     )
-
-
-async def _match_of(engine: AsyncEngine, post_id: int, volunteer: Person) -> int:
-    async with engine.connect() as conn:
-        match_id = (
-            await conn.execute(
-                text("SELECT id FROM matches WHERE post_id = :p AND volunteer_id = :v"),
-                {"p": post_id, "v": volunteer.id},
-            )
-        ).scalar()
-    assert match_id is not None, f"no proposition of post {post_id} to {volunteer.email}"
-    return int(match_id)
 
 
 async def _accept(client: AsyncTestClient, world: World, volunteer: Person, match: str) -> str:
@@ -351,7 +365,7 @@ async def with_matches(client: AsyncTestClient, engine: AsyncEngine, world: Worl
         ("basile_victor", "basile_request", world.victor),
         ("basile_vera", "basile_request", world.vera),
     ):
-        world.matches[key] = await _match_of(engine, world.posts[post], volunteer)
+        world.matches[key] = await match_of(engine, world.posts[post], volunteer.id)
 
     assert await _accept(client, world, world.vera, "odile_vera_1") == "pending_review"
     assert await _accept(client, world, world.vera, "odile_vera_2") == "pending_review"
@@ -378,7 +392,7 @@ async def confirmed_visit(
     )
     assert posted.status_code == 201, posted.text
     post_id = posted.json()["id"]
-    match_id = await _match_of(engine, post_id, world.vera)
+    match_id = await match_of(engine, post_id, world.vera.id)
     accepted = await client.post(f"/api/v1/matches/{match_id}/accept", headers=world.vera.headers)
     assert accepted.json()["status"] == "pending_review", accepted.text
     approved = await client.post(

@@ -22,7 +22,7 @@ from voisins.notify.preferences import Preferences, channels_for
 from voisins.outbox import emit
 from voisins.settings import Settings
 
-from ..support.browser import axe_violations, new_page, screenshot
+from ..support.browser import check_page, new_page
 from ..support.burst_worker import deliver_pending
 from ..support.csrf import csrf_of, post_form
 from ..support.mail import BASE, Mail, SmtpServer, outcome_settings, received
@@ -423,27 +423,20 @@ async def test_the_new_pages_pass_axe_and_fit_a_phone(
 ) -> None:
     page = await new_page(browser, live_server, viewport=BROWSER_TEXT_SIZE)
 
-    async def check(name: str) -> None:
-        violations = await axe_violations(page)
-        assert violations == [], (name, violations)
-        overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 0, (name, f"{overflow}px wider than the screen")
-        await screenshot(page, name)
-
     await page.goto("/inscription")
     await page.get_by_label("Votre prénom").fill("Rose")
     await page.get_by_label("Adresse e-mail").fill("rose.une-adresse-assez-longue@example.org")
     await page.get_by_label("Mot de passe (10 caractères au moins)").fill("un mot de passe sûr")
     await page.get_by_role("button", name="Créer mon compte").click()
     await expect(page.get_by_text("Adresse à confirmer.")).to_be_visible()
-    await check("account-unconfirmed")
+    await check_page(page, "account-unconfirmed")
 
     await page.get_by_label("Votre mot de passe actuel", exact=True).first.fill("pas le bon")
     await page.get_by_label("Nouveau mot de passe (10 caractères au moins)").fill(NEW_PASSWORD)
     await page.get_by_label("Le même mot de passe, une seconde fois").fill(NEW_PASSWORD)
     await page.get_by_role("button", name="Changer de mot de passe").click()
     await expect(page.get_by_text("Ce n'est pas votre mot de passe actuel.")).to_be_visible()
-    await check("account-password-error")
+    await check_page(page, "account-password-error")
 
     async with engine.connect() as conn:
         rose = (
@@ -455,20 +448,20 @@ async def test_the_new_pages_pass_axe_and_fit_a_phone(
         ).scalar_one()
     token = await last_token(engine, rose)
     await page.goto(f"/mon-compte/confirmer?jeton={token}")
-    await check("email-confirm-ask")
+    await check_page(page, "email-confirm-ask")
     await page.get_by_role("button", name="Confirmer mon adresse").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text(
         "Votre adresse e-mail est confirmée"
     )
-    await check("email-confirm-done")
+    await check_page(page, "email-confirm-done")
     await page.goto(f"/mon-compte/confirmer?jeton={token}")
     await expect(page.get_by_text("Ce lien a déjà servi")).to_be_visible()
-    await check("email-confirm-already")
+    await check_page(page, "email-confirm-already")
     await page.goto("/mon-compte/confirmer?jeton=coupé-dans-le-mail")
-    await check("email-confirm-invalid")
+    await check_page(page, "email-confirm-invalid")
     await page.goto("/mon-compte")
     await expect(page.get_by_text("Adresse à confirmer.")).to_have_count(0)
-    await check("account-confirmed")
+    await check_page(page, "account-confirmed")
 
 
 async def test_the_api_changes_password_and_address_with_the_same_rules(

@@ -23,7 +23,7 @@ from voisins.clock import PARIS
 from voisins.geo.addresses import import_file, sample_file
 from voisins.settings import Settings, load_settings
 
-from ..support.browser import axe_violations, new_page, screenshot
+from ..support.browser import check_page, signed_in_page
 from ..support.csrf import csrf_of
 from ..support.people import Person, register
 from ..support.world import build_world
@@ -235,22 +235,6 @@ async def test_a_social_worker_posts_for_a_resident_with_a_typed_address(
 # --- In Chromium ----------------------------------------------------------------------
 
 
-async def signed_in_page(browser: Browser, base_url: str, person: Person) -> Page:
-    page = await new_page(browser, base_url)
-    await page.context.add_cookies(
-        [{"name": "voisins_session", "value": person.token, "url": base_url}]
-    )
-    return page
-
-
-async def check(page: Page, name: str) -> None:
-    violations = await axe_violations(page)
-    assert violations == [], (name, violations)
-    overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, (name, f"{overflow}px wider than the screen")
-    await screenshot(page, name)
-
-
 async def step_one(page: Page) -> None:
     await page.goto("/annonces/nouvelle")
     await page.get_by_label("Demander de l'aide").check()
@@ -275,7 +259,7 @@ async def test_a_resident_posts_by_typing_and_choosing_an_address(
 ) -> None:
     async with AsyncTestClient(create_app(addresses)) as api:
         gisele = await register(api, "Gisèle")
-    page = await signed_in_page(browser, live_server, gisele)
+    page = await signed_in_page(browser, live_server, gisele.token)
     await step_one(page)
     # The coordinates are a fallback, closed by default.
     await expect(page.get_by_label("Longitude")).to_be_hidden()
@@ -284,7 +268,7 @@ async def test_a_resident_posts_by_typing_and_choosing_an_address(
     listbox = page.get_by_role("listbox", name="Adresses proposées")
     await expect(listbox.get_by_role("option").first).to_have_text("12 Rue Marx Dormoy 75018 Paris")
     await expect(field).to_have_attribute("aria-expanded", "true")
-    await check(page, "address-suggestions")
+    await check_page(page, "address-suggestions")
     await field.press("ArrowDown")
     await expect(field).to_have_attribute("aria-activedescendant", "address-option-1")
     await field.press("Enter")  # chooses; the form is not sent yet
@@ -313,7 +297,7 @@ async def test_a_resident_posts_by_typing_an_address_without_choosing(
 ) -> None:
     async with AsyncTestClient(create_app(addresses)) as api:
         gisele = await register(api, "Gisèle")
-    page = await signed_in_page(browser, live_server, gisele)
+    page = await signed_in_page(browser, live_server, gisele.token)
     await step_one(page)
     field = page.get_by_role("combobox", name="Votre adresse")
     await field.fill("8 rue polonso")  # misspelt, and nothing chosen
@@ -324,7 +308,7 @@ async def test_a_resident_posts_by_typing_an_address_without_choosing(
     )
     lon, _ = sample_point("Rue Polonceau", "8")
     await expect(page.locator("#lon")).to_have_value(f"{lon:.6f}")
-    await check(page, "address-found")
+    await check_page(page, "address-found")
     await page.get_by_role("button", name="Continuer").click()
     await step_three_and_publish(page)
 
@@ -334,7 +318,7 @@ async def test_a_volunteer_saves_a_profile_with_a_typed_address(
 ) -> None:
     async with AsyncTestClient(create_app(addresses)) as api:
         vera = await register(api, "Vera")
-    page = await signed_in_page(browser, live_server, vera)
+    page = await signed_in_page(browser, live_server, vera.token)
     await page.goto("/benevole")
     await expect(page.get_by_label("Latitude")).to_be_hidden()
     field = page.get_by_role("combobox", name="Mon adresse")
@@ -344,7 +328,7 @@ async def test_a_volunteer_saves_a_profile_with_a_typed_address(
     await option.click()
     await page.locator("#cat-courses").check()
     await page.locator("#slot-1-matin").check()
-    await check(page, "volunteer-address")
+    await check_page(page, "volunteer-address")
     await page.get_by_role("button", name="Enregistrer mon profil").click()
     await expect(page).to_have_url(re.compile(r"/benevole\?enregistre=1"))
     await expect(page.get_by_role("combobox", name="Mon adresse")).to_have_value(
@@ -361,14 +345,14 @@ async def test_the_centre_form_suggests_addresses_in_the_browser(
     browser: Browser, client: AsyncTestClient, engine: AsyncEngine, live_server: str
 ) -> None:
     world = await build_world(client, engine)
-    page = await signed_in_page(browser, live_server, world.worker_18)
+    page = await signed_in_page(browser, live_server, world.worker_18.token)
     await page.goto(f"/centre/habitants/{world.odile_id}/annonce")
     await expect(page.get_by_label("Latitude")).to_be_hidden()
     field = page.get_by_role("combobox", name="Adresse de la personne")
     await field.press_sequentially("14 rue paj", delay=30)
     option = page.get_by_role("option", name="14 Rue Pajol 75018 Paris")
     await expect(option).to_be_visible()
-    await check(page, "centre-address-suggestions")
+    await check_page(page, "centre-address-suggestions")
     await option.click()
     lon, lat = sample_point("Rue Pajol", "14")
     await expect(page.locator("#lon")).to_have_value(f"{lon:.6f}")

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..support.csrf import csrf_of
+from ..support.followups import no_response_followup
 from ..support.sign_in import HTMX, log_in_with_code, sign_in
 from ..support.world import HOME_ALICE, HOME_ODILE, World, build_world, post_body, with_matches
 
@@ -169,16 +170,7 @@ async def test_the_other_centres_worker_cannot_decide(
 async def test_a_follow_up_contact_is_recorded(
     client: AsyncTestClient, world: World, engine: AsyncEngine
 ) -> None:
-    async with engine.begin() as conn:
-        followup = (
-            await conn.execute(
-                text(
-                    "INSERT INTO followups (reason, post_id, centre_id) "
-                    "VALUES ('no_response', :p, :c) RETURNING id"
-                ),
-                {"p": world.posts["alice"], "c": world.centre_18},
-            )
-        ).scalar_one()
+    followup = await no_response_followup(engine, world.posts["alice"], world.centre_18)
     sign_in(client, world.worker_18)
     listing = await client.get("/centre/suivi")
     assert listing.status_code == 200

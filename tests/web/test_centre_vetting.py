@@ -9,7 +9,7 @@ is relative to today: the suite passes on any day."""
 from __future__ import annotations
 
 import html
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from babel.dates import format_date
@@ -22,7 +22,14 @@ from voisins.accounts.volunteer import RECORD_VALIDITY
 from ..support.csrf import csrf_of
 from ..support.people import Person, audit_mark, register
 from ..support.sign_in import half_logged_in, sign_in
-from ..support.world import HOME_ALICE, World, build_world, volunteer_body
+from ..support.world import (
+    HOME_ALICE,
+    World,
+    build_world,
+    vetting_body,
+    vetting_refused,
+    volunteer_body,
+)
 
 API = "/api/v1"
 VERA_PHONE = "06 33 33 33 33"
@@ -145,12 +152,9 @@ async def test_a_worker_of_another_centre_cannot_read_or_write_the_record(
     vera = world.vera
     url = f"{API}/volunteers/{vera.id}/vetting"
     extract = (date.today() - timedelta(days=10)).isoformat()
-    body = {"id_checked_at": datetime.now(UTC).isoformat(), "record_extract_date": extract}
+    body = vetting_body(10)
 
-    assert (await client.get(url, headers=world.worker_20.headers)).status_code == 403
-    written = await client.put(url, json=body, headers=world.worker_20.headers)
-    assert written.status_code == 403
-    assert set(written.json()) == {"error", "detail", "fields"}
+    await vetting_refused(client, url, world.worker_20)
     # Nor through the pages: the record page and its form are the audited 403 page.
     sign_in(client, world.worker_20)
     page = await client.get(f"/centre/verification/{vera.id}")

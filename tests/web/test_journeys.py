@@ -27,7 +27,7 @@ from voisins.app import create_app
 from voisins.geo.addresses import import_file, sample_file
 from voisins.settings import Settings
 
-from ..support.browser import axe_violations, new_page, screenshot
+from ..support.browser import check_page, new_page
 from ..support.mail import Mail, SmtpServer, received, smtp_server
 from ..support.ports import free_port
 from ..support.servers import running_worker, serving
@@ -85,11 +85,7 @@ async def town(settings: Settings) -> AsyncIterator[Town]:
 
 async def check(page: Page, name: str) -> None:
     """The page passes axe and fits the phone's screen; a screenshot for people."""
-    violations = await axe_violations(page)
-    assert violations == [], (name, violations)
-    overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, (name, f"{overflow}px wider than the screen")
-    await screenshot(page, "journey-" + name)
+    await check_page(page, "journey-" + name)
 
 
 async def sign_up(page: Page, name: str, email: str, phone: str | None = None) -> None:

@@ -10,7 +10,6 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 from playwright.async_api import Browser, expect
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voisins.app import create_app
@@ -18,6 +17,7 @@ from voisins.notify import live
 from voisins.settings import Settings
 
 from ..support.browser import new_page
+from ..support.inbox import unread_proposition
 from ..support.people import register
 from ..support.redis_server import PrivateRedis, private_redis
 from ..support.servers import serving
@@ -56,20 +56,7 @@ async def test_a_message_stored_while_redis_was_down_shows_once_the_page_reconne
 
             redis_server.kill()
             # Stored while nothing can be pushed (the worker's push would fail too).
-            async with engine.begin() as conn:
-                event = (
-                    await conn.execute(
-                        text("INSERT INTO outbox (topic, payload) VALUES ('match.proposed', '{}') "
-                             "RETURNING id")
-                    )
-                ).scalar_one()  # fmt: skip
-                await conn.execute(
-                    text(
-                        "INSERT INTO notifications (user_id, event_id, kind, title, body) VALUES "
-                        "(:u, :e, 'match.proposed', 'Nouvelle proposition', 'Pouvez-vous aider ?')"
-                    ),
-                    {"u": nadia.id, "e": event},
-                )
+            await unread_proposition(engine, nadia.id)
             redis_server.start()
 
             # The browser reconnects (retry 3 s), the new stream says ready once the server

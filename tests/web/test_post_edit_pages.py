@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from voisins.app import create_app
 from voisins.settings import Settings
 
-from ..support.browser import axe_violations, new_page, screenshot
+from ..support.browser import axe_violations, check_page, new_page, screenshot
 from ..support.csrf import csrf_of
+from ..support.matching import match_of
 from ..support.sign_in import sign_in
 from ..support.world import HOME_ALICE, World, build_world, post_body
 
@@ -204,21 +205,9 @@ async def test_weekly_visits_and_stopping_on_a_phone(
             headers=world.alice.headers,
         )
         post_id = created.json()["id"]
-        async with engine.connect() as conn:
-            match_id = (
-                await conn.execute(
-                    text("SELECT id FROM matches WHERE post_id = :p AND volunteer_id = :v"),
-                    {"p": post_id, "v": world.vera.id},
-                )
-            ).scalar_one()
+        match_id = await match_of(engine, post_id, world.vera.id)
         accepted = await api.post(f"{API}/matches/{match_id}/accept", headers=world.vera.headers)
         assert accepted.json()["status"] == "confirmed"
-
-    async def check(page: Any, name: str) -> None:
-        assert await axe_violations(page) == [], name
-        overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 0, (name, f"{overflow}px wider than the screen")
-        await screenshot(page, name)
 
     vera = await new_page(browser, live_server)
     await vera.context.add_cookies(
@@ -227,7 +216,7 @@ async def test_weekly_visits_and_stopping_on_a_phone(
     await vera.goto("/mes-aides")
     card = vera.locator(f"#proposition-{match_id}")
     await expect(card.get_by_role("button", name="C'est fait")).to_have_count(0)
-    await check(vera, "weekly-arrangement")
+    await check_page(vera, "weekly-arrangement")
     await card.get_by_label("Un mot sur la visite (facultatif)").fill("Café et courses")
     await card.get_by_role("button", name="La visite d'aujourd'hui a eu lieu").click()
     await expect(vera.get_by_role("status").first).to_contain_text("la visite d")
@@ -242,10 +231,10 @@ async def test_weekly_visits_and_stopping_on_a_phone(
     await alice.goto(f"/annonces/{post_id}")
     answer = alice.locator(f"#reponse-{match_id}")
     await expect(answer.locator(".visits")).to_contain_text("Café et courses")
-    await check(alice, "weekly-arrangement-author")
+    await check_page(alice, "weekly-arrangement-author")
     await answer.get_by_role("link", name="Arrêter l'accompagnement").click()
     await expect(alice.get_by_role("alert")).to_contain_text("pour de bon")
-    await check(alice, "weekly-arrangement-author-stop")
+    await check_page(alice, "weekly-arrangement-author-stop")
     await alice.get_by_role("link", name="Non, continuer").click()
     await expect(alice.get_by_role("alert")).to_have_count(0)
 
@@ -254,11 +243,11 @@ async def test_weekly_visits_and_stopping_on_a_phone(
     )
     await stop.click()
     await expect(vera.get_by_role("alert")).to_contain_text("pour de bon")
-    await check(vera, "weekly-arrangement-stop")
+    await check_page(vera, "weekly-arrangement-stop")
     await vera.get_by_label("Pourquoi ? (facultatif)").fill("Je déménage")
     await vera.get_by_role("button", name="Oui, arrêter l'accompagnement").click()
     await expect(vera).to_have_url(re.compile(r"/mes-aides\?fait=arrete"))
-    await check(vera, "weekly-arrangement-stopped")
+    await check_page(vera, "weekly-arrangement-stopped")
     async with engine.connect() as conn:
         status = (
             await conn.execute(text("SELECT status FROM matches WHERE id = :m"), {"m": match_id})

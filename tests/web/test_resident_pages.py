@@ -20,7 +20,9 @@ from voisins.web.wording import page_link
 
 from ..support.ban import BanStub, ban_answer
 from ..support.csrf import csrf_of, post_form
+from ..support.inbox import unread_proposition
 from ..support.people import Person, register
+from ..support.post_states import expire
 from ..support.sign_in import sign_up
 from ..support.world import ADDRESS_ALICE, HOME_ALICE, HOME_VERA, post_body, volunteer_body
 
@@ -86,6 +88,19 @@ async def deliver_inbox(engine: AsyncEngine) -> None:
         ).scalars()
         for event_id in list(ids):
             await fan_out(conn, event_id, now=datetime.now(PARIS), enabled=frozenset({"inapp"}))
+
+
+async def answered_by_vera(client: AsyncTestClient) -> tuple[int, int]:
+    """A resident signs up and posts through the pages; Vera, nearby, says yes:
+    (the post, the match)."""
+    vera = await volunteer_vera(client)
+    await sign_up(client)
+    post_id = await post_in_three_steps(client)
+    match_id = (await client.get("/api/v1/me/propositions", headers=vera.headers)).json()["items"][
+        0
+    ]["id"]
+    await client.post(f"/api/v1/matches/{match_id}/accept", headers=vera.headers)
+    return post_id, match_id
 
 
 async def test_a_request_posted_in_three_steps_reaches_a_nearby_volunteer(
@@ -259,13 +274,7 @@ async def test_the_author_sees_the_contact_completes_and_thanks(
 
 
 async def test_cancelling_needs_a_reason(client: AsyncTestClient, engine: AsyncEngine) -> None:
-    vera = await volunteer_vera(client)
-    await sign_up(client)
-    post_id = await post_in_three_steps(client)
-    match_id = (await client.get("/api/v1/me/propositions", headers=vera.headers)).json()["items"][
-        0
-    ]["id"]
-    await client.post(f"/api/v1/matches/{match_id}/accept", headers=vera.headers)
+    post_id, match_id = await answered_by_vera(client)
     page, action = f"/annonces/{post_id}", f"/annonces/{post_id}/reponses/{match_id}/annuler"
     silent = await post_form(client, page, action, {"reason": ""})
     assert silent.status_code == 400
@@ -282,13 +291,7 @@ async def test_cancelling_needs_a_reason(client: AsyncTestClient, engine: AsyncE
 async def test_the_inbox_lists_messages_and_marks_them_read(
     client: AsyncTestClient, engine: AsyncEngine
 ) -> None:
-    vera = await volunteer_vera(client)
-    await sign_up(client)
-    post_id = await post_in_three_steps(client)
-    match_id = (await client.get("/api/v1/me/propositions", headers=vera.headers)).json()["items"][
-        0
-    ]["id"]
-    await client.post(f"/api/v1/matches/{match_id}/accept", headers=vera.headers)
+    post_id, _ = await answered_by_vera(client)
     await deliver_inbox(engine)
 
     inbox = await client.get("/messages")
@@ -421,20 +424,7 @@ async def test_the_header_shows_the_unread_count_from_the_first_page(
     client: AsyncTestClient, engine: AsyncEngine
 ) -> None:
     person = await register(client, "Nadia")
-    async with engine.begin() as conn:
-        event = (
-            await conn.execute(
-                text("INSERT INTO outbox (topic, payload) VALUES ('match.proposed', '{}') "
-                     "RETURNING id")
-            )
-        ).scalar_one()  # fmt: skip
-        await conn.execute(
-            text(
-                "INSERT INTO notifications (user_id, event_id, kind, title, body) "
-                "VALUES (:u, :e, 'match.proposed', 'Nouvelle proposition', 'Pouvez-vous aider ?')"
-            ),
-            {"u": person.id, "e": event},
-        )
+    await unread_proposition(engine, person.id)
     home = await client.get("/", headers=person.headers)
     assert re.search(r"data-live-unread>1</span>", home.text), "unread badge missing"
 
@@ -456,14 +446,7 @@ async def test_a_draft_or_expired_post_is_published_again_from_its_page(
         follow_redirects=False,
     )
     assert sent.status_code == 303 and sent.headers["location"].endswith("fait=republiee")
-    async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                "UPDATE posts SET status = 'expired', expires_at = now() - interval '1 day' "
-                "WHERE id = :p"
-            ),
-            {"p": post_id},
-        )
+    await expire(engine, post_id)
     expired = await client.get(f"/annonces/{post_id}", headers=person.headers)
     again = await client.post(
         f"/annonces/{post_id}/publier",

@@ -14,9 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from voisins.app import create_app
 from voisins.settings import Settings
 
-from ..support.browser import PHONE, check_page, conversation_on_phone, new_page
+from ..support.browser import PHONE, check_page, conversation_on_phone, new_page, staff_logs_in
 from ..support.conversations import confirmed_pair
-from ..support.people import PASSWORD, fresh_code
 from ..support.world import build_world
 
 WORDS = "Donnez-moi le code de votre carte bleue"
@@ -52,17 +51,7 @@ async def test_a_resident_reports_a_message_and_the_social_worker_reads_the_conv
     await check_page(resident, "safety-report-received")
 
     worker = await new_page(browser, live_server, viewport=PHONE)
-    await worker.goto("/connexion")
-    await worker.get_by_label("Adresse e-mail").fill(world.worker_18.email)
-    await worker.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
-    await worker.get_by_role("button", name="Se connecter").click()
-    await expect(worker.get_by_role("heading", level=1)).to_have_text("Entrez votre code")
-    assert world.worker_18.totp_secret
-    await worker.get_by_label("Code à 6 chiffres").fill(
-        await fresh_code(world.worker_18.totp_secret)
-    )
-    await worker.get_by_role("button", name="Me connecter").click()
-    await expect(worker).to_have_url(f"{live_server}/centre")
+    await staff_logs_in(worker, live_server, world.worker_18)
 
     await worker.goto("/centre/signalements")
     report = worker.locator("li.card", has_text="Il veut mon code")

@@ -11,18 +11,18 @@ from typing import Any
 
 import pyotp
 from litestar.testing import AsyncTestClient
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voisins.app import create_app
 from voisins.settings import Settings
 
-from ..support.browser import axe_violations, new_page, screenshot
+from ..support.browser import check_page, new_page
 from ..support.csrf import csrf_of
-from ..support.people import PASSWORD, Person, register, staff
+from ..support.people import PASSWORD, Person, register
 from ..support.typography import plain_spaces, visible_text
-from ..support.world import GOUTTE_DOR
+from ..support.world import admin_and_centre
 
 ENROL = "/securite/double-authentification"
 CODE = "/securite/code"
@@ -33,17 +33,6 @@ class NewWorker:
     def __init__(self, user_id: int, email: str) -> None:
         self.id = user_id
         self.email = email
-
-
-async def admin_and_centre(client: AsyncTestClient, engine: AsyncEngine) -> tuple[Person, int]:
-    admin = await staff(client, engine, role="admin")
-    centre = await client.post(
-        "/api/v1/centres",
-        json={"name": "Centre social Goutte d'Or", "territory": GOUTTE_DOR},
-        headers=admin.headers,
-    )
-    assert centre.status_code == 201, centre.text
-    return admin, int(centre.json()["id"])
 
 
 async def create_worker(
@@ -333,14 +322,6 @@ async def test_an_administrator_resets_a_second_factor(
     assert refused.status_code == 403
 
 
-async def check(page: Page, name: str) -> None:
-    violations = await axe_violations(page)
-    assert violations == [], (name, violations)
-    overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, (name, f"{overflow}px wider than the screen")
-    await screenshot(page, name)
-
-
 async def test_a_new_social_worker_signs_in_for_the_first_time_on_a_phone(
     browser: Browser, live_server: str, settings: Settings, engine: AsyncEngine
 ) -> None:
@@ -361,13 +342,13 @@ async def test_a_new_social_worker_signs_in_for_the_first_time_on_a_phone(
     await expect(qr).to_be_visible()
     assert await qr.get_attribute("role") == "img"
     secret = (await page.locator("#secret").inner_text()).replace(" ", "")
-    await check(page, "staff-enrol")
+    await check_page(page, "staff-enrol")
 
     await page.get_by_label("Code à 6 chiffres").fill(not_a_code(secret))
     await page.get_by_role("button", name="Valider le code").click()
     await expect(page.locator("#code-error")).to_contain_text("Ce code ne convient pas.")
     assert (await page.locator("#secret").inner_text()).replace(" ", "") == secret
-    await check(page, "staff-enrol-wrong-code")
+    await check_page(page, "staff-enrol-wrong-code")
 
     await page.get_by_label("Code à 6 chiffres").fill(pyotp.TOTP(secret).now())
     await page.get_by_role("button", name="Valider le code").click()
@@ -386,7 +367,7 @@ async def test_a_new_social_worker_signs_in_for_the_first_time_on_a_phone(
     await page.get_by_role("button", name="Se connecter").click()
     await expect(page).to_have_url(re.compile(re.escape(CODE)))
     await expect(page.get_by_role("heading", level=1)).to_have_text("Entrez votre code")
-    await check(page, "staff-code")
+    await check_page(page, "staff-code")
     # The enrolment's code was used: the app's next one (the drift window accepts it).
     await page.get_by_label("Code à 6 chiffres").fill(code_after(secret, 1))
     await page.get_by_role("button", name="Me connecter").click()
@@ -394,7 +375,7 @@ async def test_a_new_social_worker_signs_in_for_the_first_time_on_a_phone(
 
     await page.goto("/mon-compte")
     await expect(page.locator("#second-factor-state")).to_contain_text("Activé")
-    await check(page, "staff-account-second-factor")
+    await check_page(page, "staff-account-second-factor")
 
 
 def test_codes_of_the_drift_window_name_their_step() -> None:

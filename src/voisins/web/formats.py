@@ -4,6 +4,7 @@ Europe/Paris time, the time of the neighbourhood."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, time
 from typing import Any
 
@@ -28,6 +29,17 @@ AND = N_("et")
 DURATION_MINUTES = N_("%(m)s min")
 DURATION_HOURS = N_("%(h)s h %(m)s min")
 DURATION_DAYS = N_("%(d)s j %(h)s h")
+# Languages most spoken in the neighbourhoods of the centres (ISO 639 codes; their
+# names come from Babel in the reader's language), offered first wherever a form asks.
+LANGUAGES = (
+    "fr", "ar", "kab", "en", "es", "pt", "it", "de", "ro", "pl", "uk", "ru", "tr", "fa",
+    "ps", "ta", "zh", "vi", "wo", "bm", "ff", "sw", "ln",
+)  # fmt: skip
+
+
+def offered_languages(chosen: Iterable[str]) -> list[str]:
+    """The languages a form offers: the usual ones, then any other already chosen."""
+    return list(LANGUAGES) + sorted(set(chosen) - set(LANGUAGES))
 
 
 def paris_moment(day: date) -> datetime:
@@ -93,6 +105,10 @@ class Formats:
     def language(self, code: str) -> str:
         name = Locale(self.locale).languages.get(code)
         return str(name).capitalize() if name else code
+
+    def language_choices(self, chosen: Iterable[str]) -> list[tuple[str, str]]:
+        """``offered_languages`` with their names, for a form's check boxes."""
+        return [(code, self.language(code)) for code in offered_languages(chosen)]
 
     def _join(self, words: list[str]) -> str:
         if len(words) < 2:

@@ -22,7 +22,6 @@ from voisins.web.routes import (
     legal,
     public,
     safety,
-    volunteer,
 )
 from voisins.web.routes.admin import centres as admin_centres
 from voisins.web.routes.admin import members as admin_members
@@ -38,6 +37,8 @@ from voisins.web.routes.resident import answers as resident_answers
 from voisins.web.routes.resident import new_post as resident_new_post
 from voisins.web.routes.resident import post_edit as resident_post_edit
 from voisins.web.routes.resident import posts as resident_posts
+from voisins.web.routes.volunteer import matches as volunteer_matches
+from voisins.web.routes.volunteer import profile as volunteer_profile
 from voisins.web.security import page_headers_middleware
 from voisins.web.signed_in import PAGE_DEPENDENCIES
 from voisins.web.typography import FrenchTemplateText
@@ -103,7 +104,8 @@ def page_routes() -> list[Any]:
         *inbox.ROUTES,
         *account.ROUTES,
         *addresses.ROUTES,
-        *volunteer.ROUTES,
+        *volunteer_profile.ROUTES,
+        *volunteer_matches.ROUTES,
         *centre.ROUTES,
         *centre_vetting.ROUTES,
         *centre_residents.ROUTES,

@@ -28,11 +28,14 @@ from voisins.web.routes.admin import members as admin_members
 from voisins.web.routes.admin import staff as admin_staff
 from voisins.web.routes.admin import uncovered as admin_uncovered
 from voisins.web.routes.admin import webhooks as admin_webhooks
+from voisins.web.routes.centre import followups as centre_followups
 from voisins.web.routes.centre import housing as centre_housing
-from voisins.web.routes.centre import reported as centre_reported
+from voisins.web.routes.centre import post_for as centre_post_for
+from voisins.web.routes.centre import reports as centre_reports
 from voisins.web.routes.centre import residents as centre_residents
+from voisins.web.routes.centre import review as centre_review
+from voisins.web.routes.centre import territory as centre_territory
 from voisins.web.routes.centre import vetting as centre_vetting
-from voisins.web.routes.centre import workspace as centre
 from voisins.web.routes.resident import answers as resident_answers
 from voisins.web.routes.resident import new_post as resident_new_post
 from voisins.web.routes.resident import post_edit as resident_post_edit
@@ -106,12 +109,15 @@ def page_routes() -> list[Any]:
         *addresses.ROUTES,
         *volunteer_profile.ROUTES,
         *volunteer_matches.ROUTES,
-        *centre.ROUTES,
+        *centre_review.ROUTES,
+        *centre_followups.ROUTES,
+        *centre_reports.ROUTES,
+        *centre_territory.ROUTES,
         *centre_vetting.ROUTES,
         *centre_residents.ROUTES,
+        *centre_post_for.ROUTES,
         *conversations.ROUTES,
         *safety.ROUTES,
-        *centre_reported.ROUTES,
         *centre_housing.ROUTES,
         *housing.ROUTES,
         *admin_centres.ROUTES,

@@ -1,9 +1,9 @@
-"""What the centre social's pages share: their wording tables, form readers and the
-rendering with the workspace's notices.
+"""What several pages of the centre's workspace share: the words they use in common
+(report reasons, notices after a redirect, a field's message), a list's page number and
+a form's date, the rendering with the workspace's notice, the router under /centre, the
+social worker's centres, and the decision that a colleague may have taken first. A
+table or helper one page uses lives in that page's module.
 
-Every page calls the services the API calls (moderation.*, accounts.*, matching.*) and
-is refused — a page in the layout, audited — to anyone but a social worker; what a
-social worker may see of a centre is the services' rule (their centres and partners).
 A decision taken with htmx replaces its card; the same forms work without JavaScript.
 """
 
@@ -13,18 +13,18 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 from typing import Any, TypeVar
 
-from litestar import Request
-from litestar.datastructures import FormMultiDict
+from litestar import Request, Router
 from litestar.response import Template
 
-from voisins.accounts.access import Viewer, require_social_worker
+from voisins.accounts.access import Viewer
 from voisins.api.deps import Tx
 from voisins.centres import service as centres
 from voisins.errors import Conflict, NotFound
 from voisins.web.formats import formats_for
 from voisins.web.forms import N_, FormError
 from voisins.web.pages import Me, page
-from voisins.web.problems import is_htmx, signed_in
+from voisins.web.problems import PAGE_ERROR_HANDLERS, is_htmx
+from voisins.web.url_state import notice
 
 T = TypeVar("T")
 PER_PAGE = 20
@@ -40,22 +40,6 @@ REPORT_REASONS = {
     "fraud": N_("Arnaque"),
     "no_show": N_("Absence au rendez-vous"),
     "other": N_("Autre raison"),
-}
-REPORT_ABOUT = {
-    "post": N_("Sur l'annonce"),
-    "author": N_("Sur la personne qui demande"),
-    "volunteer": N_("Sur le bénévole"),
-}
-FOLLOWUP_REASONS = {
-    "no_response": N_("Demande restée sans réponse"),
-    "isolated": N_("Personne isolée, sans activité depuis longtemps"),
-    "missed_checkin": N_("Visite régulière non confirmée"),
-    "short_lived_posts": N_("Annonces retirées peu après leur publication, plusieurs fois"),
-}
-CONSENT_METHODS = {
-    "in_person": N_("En personne"),
-    "phone": N_("Par téléphone"),
-    "written": N_("Par écrit"),
 }
 NOTICES = {
     "approuve": N_("Décision enregistrée : c'est validé."),
@@ -74,11 +58,6 @@ NOTICES = {
     "annulee": N_("La mise en relation est annulée. Le bénévole est prévenu."),
     "avis": N_("L'avis de la personne est enregistré."),
 }
-NOTE_NEEDED = N_(
-    "Écrivez la raison de votre décision (3 caractères au moins) : elle est gardée dans "
-    "l'historique, jamais envoyée."
-)
-MESSAGE_TOO_LONG = N_("Le message fait 500 caractères au plus.")
 ALREADY_DONE = N_("Un collègue s'en est déjà occupé : cet élément n'attend plus rien.")
 FIELD_MESSAGES = {
     "display_name": N_("Écrivez le prénom ou le nom de la personne."),
@@ -103,41 +82,43 @@ FIELD_MESSAGES = {
 }
 
 
-def _explained(fields: dict[str, str]) -> dict[str, str]:
-    return {name: FIELD_MESSAGES.get(name, message) for name, message in fields.items()}
+def list_page(value: Any) -> int:
+    """Which page of a list: ``value`` from the address or a form (``?page=``,
+    ``?attente=``, a card's hidden ``page``), 1 when absent or not a number.
 
-
-def _int(value: Any, default: int) -> int:
+    Not web/url_state.page_number: that one reads only ``?page=`` and stops at page
+    10 000, where the workspace's lists have always stopped at 10 000 000 (asked for
+    page 20 000, they show page 20 000, empty, and link back to page 19 999).
+    """
     try:
         return max(1, min(int(value), 10_000_000))
     except (TypeError, ValueError):
-        return default
+        return 1
 
 
-def _text(form: FormMultiDict, key: str) -> str:
-    return str(form.get(key) or "").strip()
+def form_day(value: str, field: str) -> date | None:
+    """A ``<input type="date">`` (empty: None); a wrong one is the field's message."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise FormError({field: FIELD_MESSAGES[field]}) from None
 
 
-async def _worker(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: Viewer | None
-) -> tuple[Me, Viewer]:
-    me, viewer = await signed_in(request, tx, optional_viewer)
-    require_social_worker(viewer)
-    return me, viewer
-
-
-def _render(
+def workspace_page(
     request: Request[Any, Any, Any], template: str, me: Me, *, status_code: int = 200,
     **context: Any,
 ) -> Template:  # fmt: skip
+    """A workspace page, with the notice its address names (``?fait=``) and the words
+    for a person's vulnerability, which several pages show."""
     return page(
         request, template, me, status_code=status_code, fmt=formats_for(request, me),
-        notice=NOTICES.get(request.query_params.get("fait", "")), vulnerability=VULNERABILITY,
-        **context,
+        notice=notice(request, NOTICES), vulnerability=VULNERABILITY, **context,
     )  # fmt: skip
 
 
-async def _decide(
+async def decide_first(
     action: Callable[[], Awaitable[T]], request: Request[Any, Any, Any], tx: Tx
 ) -> T | None:
     """Run one decision in a savepoint; a decision someone else took first (409) is None
@@ -151,25 +132,12 @@ async def _decide(
         return None
 
 
-def _find(items: Sequence[T], match: Callable[[T], bool]) -> T | None:
+def first_of(items: Sequence[T], match: Callable[[T], bool]) -> T | None:
     return next((item for item in items if match(item)), None)
 
 
-# ---------------------------------------------------------------------------------------
-# Shared by the vetting and residents pages (centre_vetting.py, centre_residents.py)
-# ---------------------------------------------------------------------------------------
-
-
-def _day(value: str, field: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise FormError({field: FIELD_MESSAGES[field]}) from None
-
-
-async def _my_centres(tx: Tx, viewer: Viewer) -> list[tuple[int, str]]:
+async def my_centres(tx: Tx, viewer: Viewer) -> list[tuple[int, str]]:
+    """The social worker's centres, (id, name), by id; one gone meanwhile is left out."""
     found = []
     for centre_id in sorted(viewer.centre_ids):
         try:
@@ -177,3 +145,11 @@ async def _my_centres(tx: Tx, viewer: Viewer) -> list[tuple[int, str]]:
         except NotFound:
             continue
     return found
+
+
+def workspace_router(*handlers: Any) -> Router:
+    """The workspace's pages under /centre, with the page error handlers: the sign-in
+    page for nobody signed in, the audited 403 page for anyone but a social worker."""
+    return Router(
+        path="/centre", route_handlers=list(handlers), exception_handlers=PAGE_ERROR_HANDLERS
+    )

@@ -1,16 +1,13 @@
 """Assisted residents in the centre workspace: the list and registration (with
 consent), one resident's page following their posts — «c'est fait», cancelling and
-feedback done for them (matching/on_behalf.py) — their requests' own page as the
-worker reads it, and posting on their behalf. Page plumbing and wording come from
-centre.py."""
+feedback done for them (matching/on_behalf.py) — and their requests' own page as the
+worker reads it. Posting on their behalf: post_for.py."""
 
 from __future__ import annotations
 
-from datetime import datetime, time
 from typing import Any
 
-from litestar import Request, Response, Router, get, post
-from litestar.datastructures import FormMultiDict
+from litestar import Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
@@ -18,34 +15,34 @@ from voisins import clock
 from voisins.accounts import assisted
 from voisins.accounts.access import Viewer
 from voisins.accounts.assisted import AssistedIn
-from voisins.api.deps import GeocoderDep, OptionalViewer, QuotasDep, SettingsDep, Tx
-from voisins.clock import PARIS
+from voisins.api.deps import SettingsDep, Tx
 from voisins.errors import Conflict, DomainError, NotFound
 from voisins.matching import lifecycle, on_behalf, reads
-from voisins.matching.publication import create_and_match
 from voisins.matching.schemas import FeedbackIn, ReasonIn
 from voisins.posts import editing as post_editing
 from voisins.posts import reads as post_reads
-from voisins.posts import screening
-from voisins.posts.schemas import PostIn, PostPrivate
+from voisins.posts.schemas import PostPrivate
 from voisins.settings import Settings
-from voisins.web.formats import Formats, formats_for, paris_moment
-from voisins.web.forms import N_, FormError, convert, domain_fields
+from voisins.web.formats import paris_moment
+from voisins.web.forms import N_, FormError, convert, domain_fields, explained, form_text
 from voisins.web.pages import Me
-from voisins.web.problems import PAGE_ERROR_HANDLERS
 from voisins.web.routes.centre.common import (
-    CONSENT_METHODS,
     FIELD_MESSAGES,
     PER_PAGE,
-    _day,
-    _explained,
-    _int,
-    _my_centres,
-    _render,
-    _text,
-    _worker,
+    form_day,
+    list_page,
+    my_centres,
+    workspace_page,
+    workspace_router,
 )
+from voisins.web.signed_in import Person
 from voisins.web.wording import MATCH_STATES, post_state
+
+CONSENT_METHODS = {
+    "in_person": N_("En personne"),
+    "phone": N_("Par téléphone"),
+    "written": N_("Par écrit"),
+}
 
 # What the pages following a resident's requests need to word them.
 FOLLOW_WORDS = {
@@ -60,51 +57,43 @@ ALREADY_MOVED = N_(
     "s'en est occupé."
 )
 
-# ---------------------------------------------------------------------------------------
-# Assisted residents and posting on their behalf
-# ---------------------------------------------------------------------------------------
-
 
 async def _residents(
     request: Request[Any, Any, Any], tx: Tx, viewer: Viewer, me: Me, *,
     errors: dict[str, str] | None = None, values: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> Template:  # fmt: skip
-    number = _int(request.query_params.get("page"), 1)
+    number = list_page(request.query_params.get("page"))
     found = await assisted.list_assisted(tx, viewer, number, PER_PAGE)
-    return _render(
+    return workspace_page(
         request, "centre/residents.html", me, status_code=status_code, items=found.items,
         page_number=number, has_more=found.has_more, errors=errors or {},
         values=values or {"vulnerability": [], "locale": "fr", "consent_method": "in_person"},
-        centres=await _my_centres(tx, viewer), consent_methods=CONSENT_METHODS,
+        centres=await my_centres(tx, viewer), consent_methods=CONSENT_METHODS,
         today=clock.today(),
     )  # fmt: skip
 
 
 @get("/habitants", name="centre_residents", operation_id="pageCentreResidents",
      include_in_schema=False)  # fmt: skip
-async def residents_page(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
-) -> Template:
-    me, viewer = await _worker(request, tx, optional_viewer)
+async def residents_page(request: Request[Any, Any, Any], tx: Tx, worker: Person) -> Template:
+    me, viewer = worker
     return await _residents(request, tx, viewer, me)
 
 
 @post("/habitants", name="centre_resident_create", operation_id="pageCentreCreateResident",
       include_in_schema=False)  # fmt: skip
-async def resident_create(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
-) -> Response[Any]:
-    me, viewer = await _worker(request, tx, optional_viewer)
+async def resident_create(request: Request[Any, Any, Any], tx: Tx, worker: Person) -> Response[Any]:
+    me, viewer = worker
     form = await request.form()
     values: dict[str, Any] = {
-        key: _text(form, key)
+        key: form_text(form, key)
         for key in ("display_name", "phone", "email", "locale", "consent_method",
                     "consent_on", "consent_centre", "consent_note")
     }  # fmt: skip
     values["vulnerability"] = form.getall("vulnerability", [])
     try:
-        obtained = _day(values["consent_on"], "consent") if values["consent_on"] else None
+        obtained = form_day(values["consent_on"], "consent") if values["consent_on"] else None
         body = {
             "display_name": values["display_name"],
             "phone": values["phone"] or None,
@@ -122,11 +111,11 @@ async def resident_create(
         async with tx.begin_nested():
             await assisted.create_assisted(tx, viewer, data)
     except FormError as exc:
-        errors = _explained(exc.fields)
+        errors = explained(exc.fields, FIELD_MESSAGES)
     except DomainError as exc:
         if exc.status_code not in (403, 422) or not exc.fields:
             raise
-        errors = _explained(domain_fields(exc))
+        errors = explained(domain_fields(exc), FIELD_MESSAGES)
     else:
         return Redirect("/centre/habitants?fait=habitant", status_code=303)
     return await _residents(request, tx, viewer, me, errors=errors, values=values, status_code=422)
@@ -137,10 +126,10 @@ async def _resident(
     errors: dict[str, str] | None = None, values: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> Template:  # fmt: skip
-    number = _int(request.query_params.get("page"), 1)
+    number = list_page(request.query_params.get("page"))
     found = await reads.assisted_posts(tx, viewer, resident_id, number, PER_PAGE)
     answers = [a.id for item in found.items for a in item.answers.answers]
-    return _render(
+    return workspace_page(
         request, "centre/resident.html", me, status_code=status_code,
         resident=await assisted.get_assisted(tx, viewer, resident_id), items=found.items,
         page_number=number, has_more=found.has_more, consent_methods=CONSENT_METHODS,
@@ -154,14 +143,14 @@ async def _resident(
 async def resident_page(
     request: Request[Any, Any, Any],
     tx: Tx,
-    optional_viewer: OptionalViewer,
+    worker: Person,
     resident_id: FromPath[int],
 ) -> Template:
     """One assisted resident and their posts, newest first: each post's state, its
     answers and, once confirmed, the volunteer's contact, with what the resident would
     do from their own page (done, cancel, feedback) done for them. Another centre's
     worker is refused."""
-    me, viewer = await _worker(request, tx, optional_viewer)
+    me, viewer = worker
     return await _resident(request, tx, viewer, me, resident_id)
 
 
@@ -177,7 +166,7 @@ async def followed_post_page(
     if not isinstance(shown, PostPrivate):
         raise NotFound("no such post")
     item = reads.FollowedPost(post=shown, answers=await reads.post_matches(tx, viewer, post_id))
-    return _render(
+    return workspace_page(
         request, "centre/followed_post.html", me, status_code=status_code, item=item,
         editable=post_editing.EDITABLE,
         resident=await assisted.get_assisted(tx, viewer, resident_id),
@@ -189,7 +178,7 @@ async def followed_post_page(
 async def _act_for(
     request: Request[Any, Any, Any],
     tx: Tx,
-    optional_viewer: Viewer | None,
+    worker: Person,
     resident_id: int,
     match_id: int,
     action: str,
@@ -198,10 +187,10 @@ async def _act_for(
     """«C'est fait», cancel or feedback for an assisted resident, through the services
     the resident's own pages call; a refusal shows the page the form came from again,
     with the message next to that answer's form."""
-    me, viewer = await _worker(request, tx, optional_viewer)
+    me, viewer = worker
     form = await request.form()
-    values = {key: _text(form, key) for key in ("reason", "kind", "comment")}
-    on_post_page = _text(form, "retour") == "annonce"
+    values = {key: form_text(form, key) for key in ("reason", "kind", "comment")}
+    on_post_page = form_text(form, "retour") == "annonce"
     field = f"{action}_{match_id}"
     now = clock.now()
     try:
@@ -249,11 +238,11 @@ async def _act_for(
 async def resident_complete(
     request: Request[Any, Any, Any],
     tx: Tx,
-    optional_viewer: OptionalViewer,
+    worker: Person,
     resident_id: FromPath[int],
     match_id: FromPath[int],
 ) -> Response[Any]:
-    return await _act_for(request, tx, optional_viewer, resident_id, match_id, "complete")
+    return await _act_for(request, tx, worker, resident_id, match_id, "complete")
 
 
 @post("/habitants/{resident_id:int}/reponses/{match_id:int}/annuler",
@@ -262,12 +251,12 @@ async def resident_complete(
 async def resident_cancel(
     request: Request[Any, Any, Any],
     tx: Tx,
-    optional_viewer: OptionalViewer,
+    worker: Person,
     settings: SettingsDep,
     resident_id: FromPath[int],
     match_id: FromPath[int],
 ) -> Response[Any]:
-    return await _act_for(request, tx, optional_viewer, resident_id, match_id, "cancel", settings)
+    return await _act_for(request, tx, worker, resident_id, match_id, "cancel", settings)
 
 
 @post("/habitants/{resident_id:int}/reponses/{match_id:int}/avis",
@@ -276,155 +265,20 @@ async def resident_cancel(
 async def resident_feedback(
     request: Request[Any, Any, Any],
     tx: Tx,
-    optional_viewer: OptionalViewer,
+    worker: Person,
     resident_id: FromPath[int],
     match_id: FromPath[int],
 ) -> Response[Any]:
-    return await _act_for(request, tx, optional_viewer, resident_id, match_id, "feedback")
+    return await _act_for(request, tx, worker, resident_id, match_id, "feedback")
 
 
-def _schedule(values: dict[str, Any]) -> dict[str, Any]:
-    def clock(value: str) -> time:
-        try:
-            return time.fromisoformat(value)
-        except ValueError:
-            raise FormError({"schedule": FIELD_MESSAGES["schedule"]}) from None
-
-    if values["schedule_type"] == "weekly":
-        return {
-            "type": "weekly",
-            "days": [int(d) for d in values["days"] if d.isdecimal()],
-            "start": values["start"],
-            "end": values["end"],
-        }
-    day = _day(values["date"], "schedule")
-    if day is None:
-        raise FormError({"schedule": FIELD_MESSAGES["schedule"]})
-    start = datetime.combine(day, clock(values["start"]), PARIS)
-    end = datetime.combine(day, clock(values["end"]), PARIS)
-    return {"type": "once", "starts_at": start.isoformat(), "ends_at": end.isoformat()}
-
-
-def _post_values(form: FormMultiDict) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        key: _text(form, key)
-        for key in ("kind", "category", "title", "description", "address", "lon", "lat",
-                    "schedule_type", "date", "start", "end", "volunteers_needed")
-    }  # fmt: skip
-    values["days"] = form.getall("days", [])
-    values["beneficiary"] = form.getall("beneficiary", [])
-    values["urgent"] = _text(form, "urgent") == "1"
-    # The names a warning showed, sent back by the form: publishing as is, knowingly.
-    values["names_checked"] = _text(form, "names_checked")
-    return values
-
-
-def _post_input(values: dict[str, Any], resident_id: int) -> PostIn:
-    location: dict[str, Any] = {}
-    if values["lon"] or values["lat"]:
-        location = {"lon": values["lon"] or None, "lat": values["lat"] or None}
-    if values["address"]:
-        location["address"] = values["address"]
-    body = {
-        "kind": values["kind"],
-        "category": values["category"],
-        "title": values["title"],
-        "description": values["description"],
-        "location": location,
-        "schedule": _schedule(values),
-        "volunteers_needed": values["volunteers_needed"] or 1,
-        "urgency": "urgent" if values["urgent"] else "normal",
-        "beneficiary": values["beneficiary"],
-        "on_behalf_of": resident_id,
-    }
-    return convert(body, PostIn)
-
-
-async def _post_form(
-    request: Request[Any, Any, Any], tx: Tx, viewer: Viewer, me: Me, resident_id: int, *,
-    errors: dict[str, str], values: dict[str, Any], status_code: int = 200,
-    warnings: list[screening.TextWarning] | None = None,
-) -> Template:  # fmt: skip
-    resident = await assisted.get_assisted(tx, viewer, resident_id)
-    fmt: Formats = formats_for(request, me)
-    return _render(
-        request, "centre/post_for.html", me, status_code=status_code, resident=resident,
-        errors=errors, values=values, weekdays=fmt.weekdays(), start={"lon": 2.354, "lat": 48.886},
-        warnings=warnings or [], names_warning=screening.NAMES_PERSON,
-        names_checked=screening.names_found(warnings or []),
-    )  # fmt: skip
-
-
-@get("/habitants/{resident_id:int}/annonce", name="centre_post_for",
-     operation_id="pageCentrePostFor", include_in_schema=False)  # fmt: skip
-async def post_for_page(
-    request: Request[Any, Any, Any],
-    tx: Tx,
-    optional_viewer: OptionalViewer,
-    resident_id: FromPath[int],
-) -> Template:
-    me, viewer = await _worker(request, tx, optional_viewer)
-    values = {
-        "kind": "request", "category": "", "title": "", "description": "", "address": "",
-        "lon": "", "lat": "", "schedule_type": "once", "date": "", "start": "", "end": "",
-        "volunteers_needed": "1", "days": [], "beneficiary": [], "urgent": False,
-    }  # fmt: skip
-    return await _post_form(request, tx, viewer, me, resident_id, errors={}, values=values)
-
-
-@post("/habitants/{resident_id:int}/annonce", name="centre_post_for_submit",
-      operation_id="pageCentrePostForSubmit", include_in_schema=False)  # fmt: skip
-async def post_for_submit(
-    request: Request[Any, Any, Any],
-    tx: Tx,
-    optional_viewer: OptionalViewer,
-    settings: SettingsDep,
-    geocoder: GeocoderDep,
-    quotas: QuotasDep,
-    resident_id: FromPath[int],
-) -> Response[Any]:
-    me, viewer = await _worker(request, tx, optional_viewer)
-    values = _post_values(await request.form())
-    try:
-        data = _post_input(values, resident_id)
-        texts = screening.PublicTexts(title=data.title, description=data.description)
-        warnings = screening.check(texts)
-        if warnings and screening.names_found(warnings) != values["names_checked"]:
-            # The resident's name would be public: the worker sees it before anyone else,
-            # and publishes as is by sending the form again.
-            return await _post_form(
-                request, tx, viewer, me, resident_id, errors={}, values=values, warnings=warnings
-            )
-        async with tx.begin_nested():
-            # The worker's own quota: acting for many residents gives no more room.
-            created = await create_and_match(
-                tx, viewer, data, geocoder=geocoder, settings=settings, quotas=quotas
-            )
-    except screening.ScreeningRefused as exc:
-        errors = dict(exc.fields)  # why, in the screening's own words
-    except FormError as exc:
-        errors = _explained(exc.fields)
-    except DomainError as exc:
-        if exc.status_code not in (422, 503):
-            raise
-        errors = _explained(domain_fields(exc)) if exc.status_code == 422 else {}
-        if exc.status_code == 503:
-            errors["location"] = N_("La recherche d'adresse ne répond pas : placez l'épingle.")
-    else:
-        done = "publiee" if created.status == "published" else "relecture"
-        return Redirect(f"/centre/habitants?fait={done}", status_code=303)
-    return await _post_form(
-        request, tx, viewer, me, resident_id, errors=errors, values=values, status_code=422
+ROUTES = [
+    workspace_router(
+        residents_page,
+        resident_create,
+        resident_page,
+        resident_complete,
+        resident_cancel,
+        resident_feedback,
     )
-
-
-ROUTES: list[Any] = [
-    Router(
-        path="/centre",
-        route_handlers=[
-            residents_page, resident_create, resident_page, resident_complete,
-            resident_cancel, resident_feedback, post_for_page, post_for_submit,
-        ],
-        exception_handlers=PAGE_ERROR_HANDLERS,
-    )
-]  # fmt: skip
+]

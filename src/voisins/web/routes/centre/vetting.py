@@ -4,13 +4,13 @@ record an ID check or an extract on the volunteer's own page.
 
 Whose records: accounts/vetting.py decides (the volunteers of the worker's centres'
 territories), the same rule as the API's; a volunteer of another territory is the
-audited 403 page. Page plumbing and wording come from centre.py."""
+audited 403 page."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, Router, get, post
+from litestar import Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
@@ -18,21 +18,20 @@ from voisins import clock
 from voisins.accounts import vetting
 from voisins.accounts.access import Viewer
 from voisins.accounts.volunteer import VettingIn
-from voisins.api.deps import OptionalViewer, Tx
+from voisins.api.deps import Tx
 from voisins.errors import Invalid
 from voisins.web.formats import paris_moment
-from voisins.web.forms import N_, FormError, domain_fields
+from voisins.web.forms import N_, FormError, domain_fields, explained, form_text
 from voisins.web.pages import Me
-from voisins.web.problems import PAGE_ERROR_HANDLERS
 from voisins.web.routes.centre.common import (
+    FIELD_MESSAGES,
     PER_PAGE,
-    _day,
-    _explained,
-    _int,
-    _render,
-    _text,
-    _worker,
+    form_day,
+    list_page,
+    workspace_page,
+    workspace_router,
 )
+from voisins.web.signed_in import Person
 from voisins.web.url_state import row_id
 
 SEARCH_HELP = N_("Écrivez au moins 2 caractères : un nom, une adresse e-mail ou un numéro.")
@@ -40,11 +39,9 @@ SEARCH_HELP = N_("Écrivez au moins 2 caractères : un nom, une adresse e-mail o
 
 @get("/verification", name="centre_vetting", operation_id="pageCentreVetting",
      include_in_schema=False)  # fmt: skip
-async def vetting_page(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
-) -> Response[Any]:
+async def vetting_page(request: Request[Any, Any, Any], tx: Tx, worker: Person) -> Response[Any]:
     """The search, the volunteers awaiting vetting and the extracts running out."""
-    me, viewer = await _worker(request, tx, optional_viewer)
+    me, viewer = worker
     asked = row_id(request.query_params.get("benevole"))
     if asked is not None:  # the former form asked for a number: its links still work
         return Redirect(f"/centre/verification/{asked}", status_code=303)
@@ -56,11 +53,11 @@ async def vetting_page(
             found = await vetting.search(tx, viewer, query)
         except Invalid:
             errors = {"q": SEARCH_HELP}
-    waiting_page = _int(request.query_params.get("attente"), 1)
-    expiring_page = _int(request.query_params.get("expiration"), 1)
+    waiting_page = list_page(request.query_params.get("attente"))
+    expiring_page = list_page(request.query_params.get("expiration"))
     waiting = await vetting.awaiting_vetting(tx, viewer, waiting_page, PER_PAGE)
     expiring = await vetting.expiring_soon(tx, viewer, expiring_page, PER_PAGE)
-    return _render(
+    return workspace_page(
         request, "centre/vetting.html", me, status_code=422 if errors else 200, query=query,
         found=found, errors=errors, waiting=waiting, expiring=expiring,
         today=clock.today(),
@@ -72,7 +69,7 @@ async def _volunteer(
     errors: dict[str, str], values: dict[str, str], status_code: int = 200,
 ) -> Template:  # fmt: skip
     record = await vetting.volunteer_record(tx, viewer, volunteer_id)
-    return _render(
+    return workspace_page(
         request, "centre/vetting_volunteer.html", me, status_code=status_code,
         volunteer=record, vetting=record.vetting, errors=errors, values=values,
         today=clock.today(),
@@ -84,11 +81,11 @@ async def _volunteer(
 async def volunteer_vetting_page(
     request: Request[Any, Any, Any],
     tx: Tx,
-    optional_viewer: OptionalViewer,
+    worker: Person,
     volunteer_id: FromPath[int],
 ) -> Template:
     """One volunteer's record and the form that writes it."""
-    me, viewer = await _worker(request, tx, optional_viewer)
+    me, viewer = worker
     return await _volunteer(request, tx, viewer, me, volunteer_id, errors={}, values={})
 
 
@@ -97,18 +94,18 @@ async def volunteer_vetting_page(
 async def vetting_record(
     request: Request[Any, Any, Any],
     tx: Tx,
-    optional_viewer: OptionalViewer,
+    worker: Person,
     volunteer_id: FromPath[int],
 ) -> Response[Any]:
-    me, viewer = await _worker(request, tx, optional_viewer)
+    me, viewer = worker
     form = await request.form()
     values = {
-        "id_checked_on": _text(form, "id_checked_on"),
-        "record_extract_date": _text(form, "record_extract_date"),
+        "id_checked_on": form_text(form, "id_checked_on"),
+        "record_extract_date": form_text(form, "record_extract_date"),
     }
     try:
-        checked = _day(values["id_checked_on"], "id_checked_at")
-        extract = _day(values["record_extract_date"], "record_extract_date")
+        checked = form_day(values["id_checked_on"], "id_checked_at")
+        extract = form_day(values["record_extract_date"], "record_extract_date")
         if checked is None and extract is None:
             raise FormError({"form": N_("Entrez au moins une des deux dates.")})
         data = VettingIn(
@@ -118,9 +115,9 @@ async def vetting_record(
         async with tx.begin_nested():
             await vetting.set_vetting(tx, viewer, volunteer_id, data)
     except FormError as exc:
-        errors = _explained(exc.fields)
+        errors = explained(exc.fields, FIELD_MESSAGES)
     except Invalid as exc:
-        errors = _explained(domain_fields(exc))
+        errors = explained(domain_fields(exc), FIELD_MESSAGES)
     else:
         return Redirect(f"/centre/verification/{volunteer_id}?fait=verifie", status_code=303)
     return await _volunteer(
@@ -128,10 +125,4 @@ async def vetting_record(
     )
 
 
-ROUTES: list[Any] = [
-    Router(
-        path="/centre",
-        route_handlers=[vetting_page, volunteer_vetting_page, vetting_record],
-        exception_handlers=PAGE_ERROR_HANDLERS,
-    )
-]
+ROUTES = [workspace_router(vetting_page, volunteer_vetting_page, vetting_record)]

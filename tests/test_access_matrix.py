@@ -4,6 +4,8 @@ unchanged; the owner (or the role the design names) succeeds, which proves the r
 works. Staff who have not proven their second factor get 403 beyond their own account.
 Clients cannot set what the server decides (mass assignment): role, sensitivity,
 vetting, status, centre, author or someone else's place.
+
+Over 400 lines: one property, checked on every endpoint that names an object.
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@ is confirmed, the two sides (and the social workers acting for an assisted resid
 alone take part, a block closes it both ways, it turns read-only 30 days after the
 help ended with contacts and the exact address hidden again, its texts are erased by
 the retention of support records, the GDPR export holds my messages and erasure takes
-them away; unread counts, input limits and the rate limit on messages."""
+them away; unread counts, input limits and the rate limit on messages.
+
+Over 400 lines: one conversation's life, from opening to erasure."""
 
 from __future__ import annotations
 

@@ -2,7 +2,9 @@
 anything is written; and no API answer may be stored by a browser or a proxy.
 
 Every request goes through the real app (voisins.api.edge, the schemas), and every test
-counts the rows its refusals could have written, before and after."""
+counts the rows its refusals could have written, before and after.
+
+Over 400 lines: one concern, refused input, one class of it per test."""
 
 from __future__ import annotations
 

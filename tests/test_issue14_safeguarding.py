@@ -5,7 +5,9 @@ centre seeing an exact place only while acting on the post, and blocking that te
 nothing of who wrote what.
 
 The world (tests/support/world.py): the Goutte d'Or (centre_18, worker_18) and
-Belleville (centre_20, worker_20); Vera lives in the Goutte d'Or, Victor in Belleville."""
+Belleville (centre_20, worker_20); Vera lives in the Goutte d'Or, Victor in Belleville.
+
+Over 400 lines: one concern, who may act on whom, through the API and the pages."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The matcher: each filter, scoring order, offers, escalation, fairness."""
+"""The matcher: each filter, scoring order, offers, escalation, fairness.
+
+Over 400 lines: one matcher, a test per filter and rule."""
 
 from __future__ import annotations
 

@@ -11,8 +11,12 @@ judged, so the sweep checks the same responses before and after confirmation.
 
 The scanner is proven on responses that *must* show a place (the author's own post),
 so a scanner that sees nothing fails here too. The endpoint list comes from the
-OpenAPI spec: a new endpoint without a call plan below fails
+OpenAPI spec: a new endpoint without a call plan (support/privacy_call_plan.py) fails
 ``test_every_operation_has_a_privacy_call_plan``.
+
+Over 400 lines: one property, checked on every endpoint; the scanner, the call plan
+and the sweep live in tests/support (leak_scanner, entitlement, privacy_call_plan,
+privacy_sweep).
 """
 
 from __future__ import annotations

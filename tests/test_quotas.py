@@ -19,9 +19,10 @@ from voisins.accounts.quotas import Limit, Quotas, quota_keys
 from voisins.app import create_app
 from voisins.settings import Settings
 
+from .support.database import scalar
 from .support.people import Person, register
 from .support.post_states import expire
-from .support.refusals import refused, scalar
+from .support.refusals import refused
 from .support.world import HOME_ALICE, HOME_OUTSIDE, build_world, post_body, volunteer_body
 
 API = "/api/v1"

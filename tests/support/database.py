@@ -1,9 +1,14 @@
 """The throwaway test database: its address beside the server's (``with_database``) and
-how it is emptied between tests (``empty_database``, every table but the kept ones)."""
+how it is emptied between tests (``empty_database``, every table but the kept ones);
+``scalar`` reads one value from it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 # audit_log is append-only even for the tests' role (TRUNCATE is refused): audit tests
 # compare against the highest id before they act.
@@ -32,3 +37,8 @@ async def empty_database(dsn: str) -> None:
             await conn.execute(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
     finally:
         await conn.close()
+
+
+async def scalar(engine: AsyncEngine, sql: str, **params: Any) -> Any:
+    async with engine.connect() as conn:
+        return (await conn.execute(text(sql), params)).scalar()

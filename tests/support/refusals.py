@@ -1,18 +1,9 @@
 """What a refusal by a quota or a rate limit looks like to the client (``refused``: a
-429 with its Retry-After), and ``scalar``, one value read from the test database to
-count what was written (or not)."""
+429 with its Retry-After)."""
 
 from __future__ import annotations
 
 from typing import Any
-
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-
-async def scalar(engine: AsyncEngine, sql: str, **params: Any) -> Any:
-    async with engine.connect() as conn:
-        return (await conn.execute(text(sql), params)).scalar()
 
 
 def refused(response: Any, window_s: int = 3600) -> str:

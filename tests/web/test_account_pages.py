@@ -3,7 +3,9 @@ and a real SMTP server: the sign-up's confirmation link (its page only asks, its
 confirms, once, for its own account), nothing e-mailed to an address until it is
 confirmed (the inbox still works), changing the password (the current one first, other
 sessions end, the address is told) and the address (the new one used only once its
-link is followed, the old one told). Then the new pages in Chromium: axe and a phone."""
+link is followed, the old one told). Then the new pages in Chromium: axe and a phone.
+
+Over 400 lines: one account's address and password, each step and its mail."""
 
 from __future__ import annotations
 

@@ -1,7 +1,9 @@
 """The administrators' pages over the real app (HTTP level, then Chromium): centres and
 their territory from a GeoJSON file, members and roles, partnerships, webhooks, staff
 accounts (create, deactivate, suspend) and the reports and follow-ups no centre covers
-— and everyone else refused, as an audited page."""
+— and everyone else refused, as an audited page.
+
+Over 400 lines: every administrator page, on one seeded world."""
 
 from __future__ import annotations
 

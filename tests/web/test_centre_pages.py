@@ -1,6 +1,9 @@
 """The centre's pages over the real app (HTTP level): the review queue, the follow-up
 list, reports and suspension, vetting, assisted residents and posting for them, the
-territory map and the statistics — and who is refused them (a page, never JSON)."""
+territory map and the statistics — and who is refused them (a page, never JSON).
+
+Over 400 lines: the workspace's pages share one seeded world and one way in; the
+centre's API behaviour is tests/test_moderation.py's."""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
 """The resident's pages over the real app (HTTP level, real CSRF tokens): posting in
 three steps, my posts, a post as its author and as others see it, the answers with the
-contact once confirmed, completing and feedback, the inbox, my account and my data."""
+contact once confirmed, completing and feedback, the inbox, my account and my data.
+
+Over 400 lines: the resident's whole page journey, from posting to feedback."""
 
 from __future__ import annotations
 

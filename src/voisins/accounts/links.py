@@ -82,45 +82,42 @@ async def mint(conn: AsyncConnection, link_id: int) -> str | None:
 
 async def find(conn: AsyncConnection, purpose: Purpose, token: str) -> UsedLink | None:
     """The open link of ``token`` (not used, not expired), without using it."""
-    row = (
-        await conn.execute(
-            text(
-                "SELECT user_id, email FROM password_resets WHERE token_hash = :h "
-                "AND purpose = :purpose AND used_at IS NULL AND expires_at > now()"
-            ),
-            {"h": token_hash(token), "purpose": purpose},
-        )
-    ).first()
-    return None if row is None else UsedLink(row.user_id, row.email)
+    return await _link(
+        conn,
+        "SELECT user_id, email FROM password_resets WHERE token_hash = :h "
+        "AND purpose = :purpose AND used_at IS NULL AND expires_at > now()",
+        purpose,
+        token,
+    )
 
 
 async def find_used(conn: AsyncConnection, purpose: Purpose, token: str) -> UsedLink | None:
     """The link of ``token`` if it was used already (opened again from the mail)."""
-    row = (
-        await conn.execute(
-            text(
-                "SELECT user_id, email FROM password_resets WHERE token_hash = :h "
-                "AND purpose = :purpose AND used_at IS NOT NULL"
-            ),
-            {"h": token_hash(token), "purpose": purpose},
-        )
-    ).first()
-    return None if row is None else UsedLink(row.user_id, row.email)
+    return await _link(
+        conn,
+        "SELECT user_id, email FROM password_resets WHERE token_hash = :h "
+        "AND purpose = :purpose AND used_at IS NOT NULL",
+        purpose,
+        token,
+    )
 
 
 async def use(conn: AsyncConnection, purpose: Purpose, token: str) -> UsedLink | None:
     """Mark the link of ``token`` used; None when it is unknown, used, expired or for
     another purpose (a reset link never confirms an address, nor the reverse)."""
-    row = (
-        await conn.execute(
-            text(
-                "UPDATE password_resets SET used_at = now() "
-                "WHERE token_hash = :h AND purpose = :purpose AND used_at IS NULL "
-                "AND expires_at > now() RETURNING user_id, email"
-            ),
-            {"h": token_hash(token), "purpose": purpose},
-        )
-    ).first()
+    return await _link(
+        conn,
+        "UPDATE password_resets SET used_at = now() "
+        "WHERE token_hash = :h AND purpose = :purpose AND used_at IS NULL "
+        "AND expires_at > now() RETURNING user_id, email",
+        purpose,
+        token,
+    )
+
+
+async def _link(conn: AsyncConnection, sql: str, purpose: Purpose, token: str) -> UsedLink | None:
+    """The person and address of the one link ``sql`` finds by ``token`` and ``purpose``."""
+    row = (await conn.execute(text(sql), {"h": token_hash(token), "purpose": purpose})).first()
     return None if row is None else UsedLink(row.user_id, row.email)
 
 

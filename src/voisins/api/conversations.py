@@ -19,7 +19,7 @@ from voisins import clock
 from voisins.accounts import sessions
 from voisins.api.deps import READS_ONLY, CurrentViewer, Tx
 from voisins.api.params import PageQuery, PerPageQuery
-from voisins.conversations import service
+from voisins.conversations import reported, service
 from voisins.conversations.schemas import (
     ContactShareIn,
     Conversation,
@@ -250,7 +250,7 @@ async def conversation_events(
 async def reported_conversation(
     tx: Tx, viewer: CurrentViewer, report_id: FromPath[int]
 ) -> ReportedConversation:
-    return await service.for_report(tx, viewer, report_id)
+    return await reported.for_report(tx, viewer, report_id)
 
 
 router = Router(

@@ -63,8 +63,7 @@ async def _followups(
     )  # fmt: skip
 
 
-@get("/suivi", name="centre_followups", operation_id="pageCentreFollowups",
-     include_in_schema=False)  # fmt: skip
+@get("/suivi", name="centre_followups", operation_id="pageCentreFollowups", include_in_schema=False)
 async def followups_page(request: Request[Any, Any, Any], tx: Tx, worker: Person) -> Template:
     me, viewer = worker
     return await _followups(request, tx, viewer, me)
@@ -80,8 +79,12 @@ def _contacted_at(value: str) -> str | None:
         raise FormError({"contacted_at": FIELD_MESSAGES["contacted_at"]}) from None
 
 
-@post("/suivi/{followup_id:int}/contact", name="centre_followup_contact",
-      operation_id="pageCentreFollowupContact", include_in_schema=False)  # fmt: skip
+@post(
+    "/suivi/{followup_id:int}/contact",
+    name="centre_followup_contact",
+    operation_id="pageCentreFollowupContact",
+    include_in_schema=False,
+)
 async def followup_contact(
     request: Request[Any, Any, Any], tx: Tx, worker: Person, followup_id: FromPath[int]
 ) -> Response[Any]:

@@ -105,8 +105,12 @@ async def _post_form(
     )  # fmt: skip
 
 
-@get("/habitants/{resident_id:int}/annonce", name="centre_post_for",
-     operation_id="pageCentrePostFor", include_in_schema=False)  # fmt: skip
+@get(
+    "/habitants/{resident_id:int}/annonce",
+    name="centre_post_for",
+    operation_id="pageCentrePostFor",
+    include_in_schema=False,
+)
 async def post_for_page(
     request: Request[Any, Any, Any],
     tx: Tx,
@@ -122,8 +126,12 @@ async def post_for_page(
     return await _post_form(request, tx, viewer, me, resident_id, errors={}, values=values)
 
 
-@post("/habitants/{resident_id:int}/annonce", name="centre_post_for_submit",
-      operation_id="pageCentrePostForSubmit", include_in_schema=False)  # fmt: skip
+@post(
+    "/habitants/{resident_id:int}/annonce",
+    name="centre_post_for_submit",
+    operation_id="pageCentrePostForSubmit",
+    include_in_schema=False,
+)
 async def post_for_submit(
     request: Request[Any, Any, Any],
     tx: Tx,

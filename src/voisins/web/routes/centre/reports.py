@@ -59,8 +59,12 @@ async def _reports(
     )  # fmt: skip
 
 
-@get("/signalements", name="centre_reports", operation_id="pageCentreReports",
-     include_in_schema=False)  # fmt: skip
+@get(
+    "/signalements",
+    name="centre_reports",
+    operation_id="pageCentreReports",
+    include_in_schema=False,
+)
 async def reports_page(request: Request[Any, Any, Any], tx: Tx, worker: Person) -> Template:
     me, viewer = worker
     return await _reports(request, tx, viewer, me)
@@ -81,8 +85,12 @@ def _report_card(request: Request[Any, Any, Any], me: Me, item: Report, **contex
     )
 
 
-@post("/signalements/{report_id:int}/resoudre", name="centre_report_resolve",
-      operation_id="pageCentreResolveReport", include_in_schema=False)  # fmt: skip
+@post(
+    "/signalements/{report_id:int}/resoudre",
+    name="centre_report_resolve",
+    operation_id="pageCentreResolveReport",
+    include_in_schema=False,
+)
 async def report_resolve(
     request: Request[Any, Any, Any], tx: Tx, worker: Person, report_id: FromPath[int]
 ) -> Response[Any]:
@@ -109,8 +117,12 @@ async def report_resolve(
     return Redirect("/centre/signalements?fait=resolu", status_code=303)
 
 
-@post("/signalements/{report_id:int}/suspendre", name="centre_suspend",
-      operation_id="pageCentreSuspend", include_in_schema=False)  # fmt: skip
+@post(
+    "/signalements/{report_id:int}/suspendre",
+    name="centre_suspend",
+    operation_id="pageCentreSuspend",
+    include_in_schema=False,
+)
 async def suspend_person(
     request: Request[Any, Any, Any],
     tx: Tx,
@@ -148,8 +160,12 @@ async def suspend_person(
     )  # fmt: skip
 
 
-@get("/signalements/{report_id:int}/conversation", name="centre_reported_conversation",
-     operation_id="pageCentreReportedConversation", include_in_schema=False)  # fmt: skip
+@get(
+    "/signalements/{report_id:int}/conversation",
+    name="centre_reported_conversation",
+    operation_id="pageCentreReportedConversation",
+    include_in_schema=False,
+)
 async def reported_conversation(
     request: Request[Any, Any, Any], tx: Tx, worker: Person, report_id: FromPath[int]
 ) -> Template:

@@ -46,8 +46,10 @@ CONSENT_METHODS = {
 
 # What the pages following a resident's requests need to word them.
 FOLLOW_WORDS = {
-    "post_state": post_state, "match_states": MATCH_STATES, "cancellable": lifecycle.HOLDING,
-}  # fmt: skip
+    "post_state": post_state,
+    "match_states": MATCH_STATES,
+    "cancellable": lifecycle.HOLDING,
+}
 ANSWER_MESSAGES = {
     "cancel": N_("Écrivez la raison en quelques mots (2 caractères au moins)."),
     "feedback": N_("Choisissez une réponse. Le commentaire fait 1 000 caractères au plus."),
@@ -74,15 +76,23 @@ async def _residents(
     )  # fmt: skip
 
 
-@get("/habitants", name="centre_residents", operation_id="pageCentreResidents",
-     include_in_schema=False)  # fmt: skip
+@get(
+    "/habitants",
+    name="centre_residents",
+    operation_id="pageCentreResidents",
+    include_in_schema=False,
+)
 async def residents_page(request: Request[Any, Any, Any], tx: Tx, worker: Person) -> Template:
     me, viewer = worker
     return await _residents(request, tx, viewer, me)
 
 
-@post("/habitants", name="centre_resident_create", operation_id="pageCentreCreateResident",
-      include_in_schema=False)  # fmt: skip
+@post(
+    "/habitants",
+    name="centre_resident_create",
+    operation_id="pageCentreCreateResident",
+    include_in_schema=False,
+)
 async def resident_create(request: Request[Any, Any, Any], tx: Tx, worker: Person) -> Response[Any]:
     me, viewer = worker
     form = await request.form()
@@ -138,8 +148,12 @@ async def _resident(
     )  # fmt: skip
 
 
-@get("/habitants/{resident_id:int}", name="centre_resident", operation_id="pageCentreResident",
-     include_in_schema=False)  # fmt: skip
+@get(
+    "/habitants/{resident_id:int}",
+    name="centre_resident",
+    operation_id="pageCentreResident",
+    include_in_schema=False,
+)
 async def resident_page(
     request: Request[Any, Any, Any],
     tx: Tx,
@@ -232,9 +246,12 @@ async def _act_for(
     )
 
 
-@post("/habitants/{resident_id:int}/reponses/{match_id:int}/terminer",
-      name="centre_resident_complete", operation_id="pageCentreResidentComplete",
-      include_in_schema=False)  # fmt: skip
+@post(
+    "/habitants/{resident_id:int}/reponses/{match_id:int}/terminer",
+    name="centre_resident_complete",
+    operation_id="pageCentreResidentComplete",
+    include_in_schema=False,
+)
 async def resident_complete(
     request: Request[Any, Any, Any],
     tx: Tx,
@@ -245,9 +262,12 @@ async def resident_complete(
     return await _act_for(request, tx, worker, resident_id, match_id, "complete")
 
 
-@post("/habitants/{resident_id:int}/reponses/{match_id:int}/annuler",
-      name="centre_resident_cancel", operation_id="pageCentreResidentCancel",
-      include_in_schema=False)  # fmt: skip
+@post(
+    "/habitants/{resident_id:int}/reponses/{match_id:int}/annuler",
+    name="centre_resident_cancel",
+    operation_id="pageCentreResidentCancel",
+    include_in_schema=False,
+)
 async def resident_cancel(
     request: Request[Any, Any, Any],
     tx: Tx,
@@ -259,9 +279,12 @@ async def resident_cancel(
     return await _act_for(request, tx, worker, resident_id, match_id, "cancel", settings)
 
 
-@post("/habitants/{resident_id:int}/reponses/{match_id:int}/avis",
-      name="centre_resident_feedback", operation_id="pageCentreResidentFeedback",
-      include_in_schema=False)  # fmt: skip
+@post(
+    "/habitants/{resident_id:int}/reponses/{match_id:int}/avis",
+    name="centre_resident_feedback",
+    operation_id="pageCentreResidentFeedback",
+    include_in_schema=False,
+)
 async def resident_feedback(
     request: Request[Any, Any, Any],
     tx: Tx,

@@ -71,8 +71,12 @@ async def queue_page(request: Request[Any, Any, Any], tx: Tx, worker: Person) ->
     return await _queue(request, tx, viewer, me)
 
 
-@post("/validation/{kind:str}/{item_id:int}", name="centre_review",
-      operation_id="pageCentreReview", include_in_schema=False)  # fmt: skip
+@post(
+    "/validation/{kind:str}/{item_id:int}",
+    name="centre_review",
+    operation_id="pageCentreReview",
+    include_in_schema=False,
+)
 async def review_decision(
     request: Request[Any, Any, Any],
     tx: Tx,

@@ -146,8 +146,12 @@ def _chart(stats: statistics.CentreStatistics, locale: str) -> dict[str, Any]:
     }
 
 
-@get("/statistiques", name="centre_statistics", operation_id="pageCentreStatistics",
-     include_in_schema=False)  # fmt: skip
+@get(
+    "/statistiques",
+    name="centre_statistics",
+    operation_id="pageCentreStatistics",
+    include_in_schema=False,
+)
 async def statistics_page(request: Request[Any, Any, Any], tx: Tx, worker: Person) -> Template:
     me, viewer = worker
     centre_id, mine = await _chosen_centre(request, tx, viewer)

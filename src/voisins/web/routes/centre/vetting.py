@@ -37,8 +37,12 @@ from voisins.web.url_state import row_id
 SEARCH_HELP = N_("Écrivez au moins 2 caractères : un nom, une adresse e-mail ou un numéro.")
 
 
-@get("/verification", name="centre_vetting", operation_id="pageCentreVetting",
-     include_in_schema=False)  # fmt: skip
+@get(
+    "/verification",
+    name="centre_vetting",
+    operation_id="pageCentreVetting",
+    include_in_schema=False,
+)
 async def vetting_page(request: Request[Any, Any, Any], tx: Tx, worker: Person) -> Response[Any]:
     """The search, the volunteers awaiting vetting and the extracts running out."""
     me, viewer = worker
@@ -76,8 +80,12 @@ async def _volunteer(
     )  # fmt: skip
 
 
-@get("/verification/{volunteer_id:int}", name="centre_volunteer_vetting",
-     operation_id="pageCentreVolunteerVetting", include_in_schema=False)  # fmt: skip
+@get(
+    "/verification/{volunteer_id:int}",
+    name="centre_volunteer_vetting",
+    operation_id="pageCentreVolunteerVetting",
+    include_in_schema=False,
+)
 async def volunteer_vetting_page(
     request: Request[Any, Any, Any],
     tx: Tx,
@@ -89,8 +97,12 @@ async def volunteer_vetting_page(
     return await _volunteer(request, tx, viewer, me, volunteer_id, errors={}, values={})
 
 
-@post("/verification/{volunteer_id:int}", name="centre_vetting_record",
-      operation_id="pageCentreRecordVetting", include_in_schema=False)  # fmt: skip
+@post(
+    "/verification/{volunteer_id:int}",
+    name="centre_vetting_record",
+    operation_id="pageCentreRecordVetting",
+    include_in_schema=False,
+)
 async def vetting_record(
     request: Request[Any, Any, Any],
     tx: Tx,

@@ -20,8 +20,9 @@ def N_(message: str) -> str:
     return message
 
 
-_AT = re.compile(r"at `\$\.([A-Za-z_.\[\]0-9]+)`")
-_UNKNOWN = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
+# Where msgspec says which field it refused: a path, or a field named in the message.
+_FIELD_PATH = re.compile(r"at `\$\.([A-Za-z_.\[\]0-9]+)`")
+_FIELD_NAMED = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
 
 
 class FormError(Exception):
@@ -43,6 +44,15 @@ async def form_values(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return values
 
 
+def fits(value: Any, kind: Any) -> bool:
+    """Whether ``value`` passes as ``kind`` (a constrained type of the API's bodies)."""
+    try:
+        msgspec.convert(value, kind)
+    except msgspec.ValidationError:
+        return False
+    return True
+
+
 def form_text(form: FormMultiDict, key: str) -> str:
     """A text field of the form, trimmed; "" when absent or a file."""
     value = form.get(key)
@@ -60,7 +70,7 @@ def convert(values: dict[str, Any], into: type[T]) -> T:
         return msgspec.convert(values, into, strict=False)
     except msgspec.ValidationError as exc:
         message = str(exc)
-        found = _AT.search(message) or _UNKNOWN.search(message)
+        found = _FIELD_PATH.search(message) or _FIELD_NAMED.search(message)
         field = found.group(1).split(".")[0].split("[")[0] if found else "form"
         raise FormError({field: N_("Vérifiez ce champ.")}) from None
 

@@ -20,12 +20,10 @@ from litestar.types import ExceptionHandlersMap
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from voisins.accounts.access import Viewer
 from voisins.api.errors import as_overload, http_error_handler, internal_error_handler
-from voisins.api.refusals import VIEWER_STATE_KEY
 from voisins.errors import DomainError, Overloaded, TooManyRequests
 from voisins.web.forms import N_
-from voisins.web.pages import Me, me_of, page, safe_next
+from voisins.web.pages import Me, page, safe_next
 
 ME_STATE_KEY = "web_me"
 
@@ -82,25 +80,12 @@ def is_htmx(request: Request[Any, Any, Any]) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
-async def signed_in(
-    request: Request[Any, Any, Any], tx: Any, viewer: Viewer | None
-) -> tuple[Me, Viewer]:
-    """The person behind the page, remembered for the error pages and the refusal audit."""
-    if viewer is None:
-        raise NotSignedIn
-    request.state[VIEWER_STATE_KEY] = viewer
-    me = await me_of(tx, viewer)
-    assert me is not None
-    request.state[ME_STATE_KEY] = me
-    return me, viewer
-
-
 def problem_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     exc = as_overload(exc) or exc
-    known = exc.status_code if isinstance(exc, DomainError | HTTPException) else 500
-    if known >= 500 and not isinstance(exc, DomainError):
+    raised_status = exc.status_code if isinstance(exc, DomainError | HTTPException) else 500
+    if raised_status >= 500 and not isinstance(exc, DomainError):
         internal_error_handler(request, exc)  # logs it (classes and places only)
-    status = known if known in MESSAGES else (500 if known >= 500 else 400)
+    status = raised_status if raised_status in MESSAGES else (500 if raised_status >= 500 else 400)
     title, message = MESSAGES[status]
     if isinstance(exc, PermissionDeniedException) and "CSRF" in str(exc.detail):
         title, message = EXPIRED_FORM

@@ -13,6 +13,7 @@ way the person is remembered on the request for the error pages and the audit tr
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple
 
 from litestar import Request
@@ -20,8 +21,9 @@ from litestar.di import NamedDependency, Provide
 
 from voisins.accounts.access import Viewer, require_admin, require_social_worker
 from voisins.api.deps import OptionalViewer, Tx
-from voisins.web.pages import Me
-from voisins.web.problems import signed_in
+from voisins.api.refusals import VIEWER_STATE_KEY
+from voisins.web.pages import Me, me_of
+from voisins.web.problems import ME_STATE_KEY, NotSignedIn
 
 
 class SignedIn(NamedTuple):
@@ -35,27 +37,31 @@ Person = NamedDependency[SignedIn]
 async def provide_person(
     request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
 ) -> SignedIn:
-    return SignedIn(*await signed_in(request, tx, optional_viewer))
+    """The person behind the page, remembered for the error pages and the refusal audit."""
+    if optional_viewer is None:
+        raise NotSignedIn
+    request.state[VIEWER_STATE_KEY] = optional_viewer
+    me = await me_of(tx, optional_viewer)
+    assert me is not None
+    request.state[ME_STATE_KEY] = me
+    return SignedIn(me, optional_viewer)
 
 
-async def provide_worker(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
-) -> SignedIn:
-    person = await provide_person(request, tx, optional_viewer)
-    require_social_worker(person.viewer)
-    return person
+def _provide_role(require: Callable[[Viewer], None]) -> Callable[..., Awaitable[SignedIn]]:
+    """A provider of the person that ``require`` lets through (else its refusal)."""
 
+    async def provide(
+        request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
+    ) -> SignedIn:
+        person = await provide_person(request, tx, optional_viewer)
+        require(person.viewer)
+        return person
 
-async def provide_admin(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
-) -> SignedIn:
-    person = await provide_person(request, tx, optional_viewer)
-    require_admin(person.viewer)
-    return person
+    return provide
 
 
 PAGE_DEPENDENCIES = {
     "person": Provide(provide_person),
-    "worker": Provide(provide_worker),
-    "admin": Provide(provide_admin),
+    "worker": Provide(_provide_role(require_social_worker)),
+    "admin": Provide(_provide_role(require_admin)),
 }

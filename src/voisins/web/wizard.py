@@ -19,7 +19,7 @@ from voisins.geo.geocoder import DisabledGeocoder, Geocoder
 from voisins.locations import Address
 from voisins.posts.schemas import Description, PostIn, Title
 from voisins.schedule import END_OF_DAY, PARIS, ClockTime
-from voisins.web.forms import N_, FormError
+from voisins.web.forms import N_, FormError, fits
 
 WHAT = ("kind", "category", "title", "description")
 # address_located: the address the coordinates were found for (addresses/_field.html).
@@ -35,14 +35,6 @@ NOT_FOUND = N_(
     "Nous n'avons pas trouvé cette adresse. Vérifiez le numéro et le nom de la rue, "
     "ou placez le repère sur la carte."
 )
-
-
-def _fits(value: Any, kind: Any) -> bool:
-    try:
-        msgspec.convert(value, kind)
-    except msgspec.ValidationError:
-        return False
-    return True
 
 
 def text_of(values: dict[str, Any], name: str) -> str:
@@ -61,9 +53,9 @@ def check_what(values: dict[str, Any]) -> dict[str, str]:
         errors["kind"] = N_("Choisissez : demander de l'aide ou proposer votre aide.")
     if text_of(values, "category") not in LABELS:
         errors["category"] = N_("Choisissez un type d'aide.")
-    if not _fits(text_of(values, "title"), Title):
+    if not fits(text_of(values, "title"), Title):
         errors["title"] = N_("Écrivez un titre de 3 à 120 caractères.")
-    if not _fits(text_of(values, "description"), Description):
+    if not fits(text_of(values, "description"), Description):
         errors["description"] = N_("Le texte est trop long. 4 000 caractères au plus.")
     return errors
 
@@ -73,7 +65,7 @@ async def check_where(values: dict[str, Any], geocoder: Geocoder) -> tuple[dict[
     checks the pin before going on). ``values`` gets the found point."""
     errors: dict[str, str] = {}
     address = text_of(values, "address")
-    if not _fits(address, Address):
+    if not fits(address, Address):
         errors["address"] = N_("Écrivez votre adresse.")
     lon, lat = text_of(values, "lon"), text_of(values, "lat")
     located = text_of(values, "address_located")
@@ -133,9 +125,9 @@ def check_when(values: dict[str, Any], now: datetime) -> dict[str, str]:
     start, end = text_of(values, "start")[:5], text_of(values, "end")[:5]
     if kind not in ("once", "weekly"):
         errors["schedule_type"] = N_("Choisissez : une seule fois ou chaque semaine.")
-    if not _fits(start, ClockTime):
+    if not fits(start, ClockTime):
         errors["start"] = N_("Écrivez l'heure de début, par exemple 14:00.")
-    if not _fits(end, ClockTime):
+    if not fits(end, ClockTime):
         errors["end"] = N_("Écrivez l'heure de fin, par exemple 16:00.")
     elif "start" not in errors and end <= start:
         errors["end"] = N_("L'heure de fin doit être après l'heure de début.")

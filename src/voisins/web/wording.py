@@ -1,4 +1,4 @@
-"""What the resident pages say about states and messages, in plain words.
+"""What the pages say about states, messages and reasons, in plain words.
 
 Texts are French message ids marked with ``N_`` (translated by the templates with
 ``_``); short sentences, one idea each, everyday words (in the spirit of FALC)."""
@@ -115,3 +115,20 @@ def link_label(link: str) -> str:
         if link == prefix or link.startswith(prefix + "/") or link.startswith(prefix + "?"):
             return label
     return POST_LINK_LABEL
+
+
+# Why a report was filed, and why someone is on a follow-up list, as the staff's pages
+# (a centre's workspace, the administration) name them.
+REPORT_REASONS = {
+    "inappropriate": N_("Contenu inapproprié"),
+    "unsafe": N_("Danger pour quelqu'un"),
+    "fraud": N_("Arnaque"),
+    "no_show": N_("Absence au rendez-vous"),
+    "other": N_("Autre raison"),
+}
+FOLLOWUP_REASONS = {
+    "no_response": N_("Demande restée sans réponse"),
+    "isolated": N_("Personne isolée, sans activité depuis longtemps"),
+    "missed_checkin": N_("Visite régulière non confirmée"),
+    "short_lived_posts": N_("Annonces retirées peu après leur publication, plusieurs fois"),
+}

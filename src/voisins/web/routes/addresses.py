@@ -14,13 +14,14 @@ from typing import Any
 from litestar import Request, Router, post
 from litestar.response import Template
 
-from voisins.api.deps import GeocoderDep, OptionalViewer, Tx
+from voisins.api.deps import GeocoderDep, Tx
 from voisins.errors import DomainError, Invalid
 from voisins.geo.addresses import Suggestion
 from voisins.geo.geocoder import MIN_QUERY_CHARS, AddressSuggester
 from voisins.web.forms import form_values
 from voisins.web.pages import page
-from voisins.web.problems import PAGE_ERROR_HANDLERS, signed_in
+from voisins.web.problems import PAGE_ERROR_HANDLERS
+from voisins.web.signed_in import Person
 from voisins.web.wizard import text_of
 
 LIMIT = 5
@@ -29,9 +30,9 @@ LIMIT = 5
 @post("/suggestions", name="address_suggestions", operation_id="pageAddressSuggestions",
       include_in_schema=False)  # fmt: skip
 async def suggestions(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer, geocoder: GeocoderDep
+    request: Request[Any, Any, Any], tx: Tx, person: Person, geocoder: GeocoderDep
 ) -> Template:
-    me, _viewer = await signed_in(request, tx, optional_viewer)
+    me, _viewer = person
     typed = text_of(await form_values(request), "address")
     found: list[Suggestion] = []
     unavailable = False

@@ -20,7 +20,7 @@ from litestar.response import Redirect, Template
 
 from voisins import clock
 from voisins.accounts.access import Viewer
-from voisins.api.deps import OptionalViewer, Tx, provide_action_limits
+from voisins.api.deps import Tx, provide_action_limits
 from voisins.conversations import service
 from voisins.conversations.schemas import (
     MESSAGE_MAX_CHARS,
@@ -34,7 +34,8 @@ from voisins.notify import live
 from voisins.web.formats import formats_for
 from voisins.web.forms import N_, FormError, convert, form_values
 from voisins.web.pages import Me, page
-from voisins.web.problems import PAGE_ERROR_HANDLERS, signed_in
+from voisins.web.problems import PAGE_ERROR_HANDLERS
+from voisins.web.signed_in import Person
 from voisins.web.url_state import notice, page_number, row_id
 
 PER_PAGE = 20
@@ -65,10 +66,8 @@ CLOSED = {
 
 @get("/conversations", name="conversations", operation_id="pageConversations",
      include_in_schema=False)  # fmt: skip
-async def conversations_page(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
-) -> Template:
-    me, viewer = await signed_in(request, tx, optional_viewer)
+async def conversations_page(request: Request[Any, Any, Any], tx: Tx, person: Person) -> Template:
+    me, viewer = person
     number = page_number(request)
     # One more than shown tells whether there is a next page.
     found = await service.my_conversations(
@@ -127,20 +126,20 @@ async def _conversation(
 @get("/conversations/{match_id:int}", name="conversation_page", operation_id="pageConversation",
      include_in_schema=False)  # fmt: skip
 async def conversation_page(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer,
+    request: Request[Any, Any, Any], tx: Tx, person: Person,
     match_id: FromPath[int],
 ) -> Template:  # fmt: skip
-    me, viewer = await signed_in(request, tx, optional_viewer)
+    me, viewer = person
     return await _conversation(request, tx, viewer, me, match_id)
 
 
 @post("/conversations/{match_id:int}/messages", name="conversation_send",
       operation_id="pageConversationSend", include_in_schema=False)  # fmt: skip
 async def send(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer,
+    request: Request[Any, Any, Any], tx: Tx, person: Person,
     match_id: FromPath[int],
 ) -> Response[Any]:  # fmt: skip
-    me, viewer = await signed_in(request, tx, optional_viewer)
+    me, viewer = person
     # The same per-account limit as the API's sendMessage (a 429 page when reached).
     await provide_action_limits(request.app.state).by_account("message", viewer.id)
     values = await form_values(request)
@@ -167,10 +166,10 @@ async def send(
 @post("/conversations/{match_id:int}/coordonnees", name="conversation_contacts",
       operation_id="pageConversationContacts", include_in_schema=False)  # fmt: skip
 async def share(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer,
+    request: Request[Any, Any, Any], tx: Tx, person: Person,
     match_id: FromPath[int],
 ) -> Response[Any]:  # fmt: skip
-    me, viewer = await signed_in(request, tx, optional_viewer)
+    me, viewer = person
     values = await form_values(request)
     # An unticked box is not sent at all.
     data = ContactShareIn(phone="phone" in values, email="email" in values)

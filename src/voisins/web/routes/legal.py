@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get
+from litestar.handlers import HTTPRouteHandler
 from litestar.response import Template
 
 from voisins.api.deps import OptionalViewer, SettingsDep, Tx
@@ -26,50 +27,31 @@ PAGES = {
 }
 
 
-async def _legal_page(
-    request: Request[Any, Any, Any], tx: Tx, viewer: OptionalViewer, settings: SettingsDep
-) -> Template:
-    return page(
-        request, PAGES[request.url.path], await me_of(tx, viewer), org=settings,
-        cell_m=settings.grid_cell_m,
-        followup_isolated_days=settings.followup_isolated_days,
-        retention_days=settings.support_retention_days,
-    )  # fmt: skip
+# The route name of each page (for url_for), by path.
+ROUTE_NAMES = {
+    "/mentions-legales": "legal_notice",
+    "/confidentialite": "privacy",
+    "/conditions": "conditions",
+    "/accessibilite": "accessibility",
+    "/aide": "help",
+}
 
 
-@get("/mentions-legales", name="legal_notice", include_in_schema=False)
-async def legal_notice(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer, settings: SettingsDep
-) -> Template:
-    return await _legal_page(request, tx, optional_viewer, settings)
+def _legal_route(path: str) -> HTTPRouteHandler:
+    """The page at ``path``: its template with the organisation's settings."""
+
+    async def legal_page(
+        request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer,
+        settings: SettingsDep,
+    ) -> Template:  # fmt: skip
+        return page(
+            request, PAGES[path], await me_of(tx, optional_viewer), org=settings,
+            cell_m=settings.grid_cell_m,
+            followup_isolated_days=settings.followup_isolated_days,
+            retention_days=settings.support_retention_days,
+        )  # fmt: skip
+
+    return get(path, name=ROUTE_NAMES[path], include_in_schema=False)(legal_page)
 
 
-@get("/confidentialite", name="privacy", include_in_schema=False)
-async def privacy(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer, settings: SettingsDep
-) -> Template:
-    return await _legal_page(request, tx, optional_viewer, settings)
-
-
-@get("/conditions", name="conditions", include_in_schema=False)
-async def conditions(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer, settings: SettingsDep
-) -> Template:
-    return await _legal_page(request, tx, optional_viewer, settings)
-
-
-@get("/accessibilite", name="accessibility", include_in_schema=False)
-async def accessibility(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer, settings: SettingsDep
-) -> Template:
-    return await _legal_page(request, tx, optional_viewer, settings)
-
-
-@get("/aide", name="help", include_in_schema=False)
-async def help_page(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer, settings: SettingsDep
-) -> Template:
-    return await _legal_page(request, tx, optional_viewer, settings)
-
-
-ROUTES = [legal_notice, privacy, conditions, accessibility, help_page]
+ROUTES = [_legal_route(path) for path in PAGES]

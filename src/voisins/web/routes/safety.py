@@ -23,7 +23,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from voisins.accounts.access import Viewer
-from voisins.api.deps import OptionalViewer, Tx, provide_action_limits
+from voisins.api.deps import Tx, provide_action_limits
 from voisins.errors import BadRequest, Invalid, NotFound
 from voisins.moderation import safeguarding
 from voisins.moderation.safeguarding import BlockIn, ReportIn
@@ -32,7 +32,8 @@ from voisins.posts.schemas import PostPrivate
 from voisins.web.formats import formats_for
 from voisins.web.forms import N_, FormError, form_values
 from voisins.web.pages import Me, page, safe_next
-from voisins.web.problems import PAGE_ERROR_HANDLERS, signed_in
+from voisins.web.problems import PAGE_ERROR_HANDLERS
+from voisins.web.signed_in import Person, SignedIn
 from voisins.web.url_state import notice, row_id
 
 # The reasons, in plain words (safeguarding.ReportReason), in the order shown.
@@ -175,13 +176,13 @@ def _report_input(values: dict[str, Any], target: Target) -> ReportIn:
 
 
 async def _opened(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: Viewer | None, kind: Kind, *,
+    request: Request[Any, Any, Any], tx: Tx, person: SignedIn, kind: Kind, *,
     sent: bool = False,
 ) -> tuple[Me, Viewer, Target, Template | None]:  # fmt: skip
     """Who asks, about what, and the refusal page when it is their own post. A form
     sent is counted before anything is checked, refused or not (as the API's
     createReport and blockPerson)."""
-    me, viewer = await signed_in(request, tx, optional_viewer)
+    me, viewer = person
     target = _target(request, ALLOWED[kind])
     if sent:
         await provide_action_limits(request.app.state).by_account(kind, viewer.id)
@@ -208,19 +209,15 @@ async def _carried_out(
 
 
 @get("/signaler", name="report_page", operation_id="pageReport", include_in_schema=False)
-async def report_page(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
-) -> Template:
+async def report_page(request: Request[Any, Any, Any], tx: Tx, person: Person) -> Template:
     """The short form: a reason, a comment if wished."""
-    me, _viewer, target, refusal = await _opened(request, tx, optional_viewer, "report")
+    me, _viewer, target, refusal = await _opened(request, tx, person, "report")
     return refusal or _report_form(request, me, target)
 
 
 @post("/signaler", name="report_send", operation_id="pageReportSend", include_in_schema=False)
-async def report_send(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
-) -> Response[Any]:
-    me, viewer, target, refusal = await _opened(request, tx, optional_viewer, "report", sent=True)
+async def report_send(request: Request[Any, Any, Any], tx: Tx, person: Person) -> Response[Any]:
+    me, viewer, target, refusal = await _opened(request, tx, person, "report", sent=True)
     if refusal is not None:
         return refusal
     values = await form_values(request)
@@ -235,11 +232,9 @@ async def report_send(
 
 @get("/signaler/merci", name="report_received", operation_id="pageReportReceived",
      include_in_schema=False)  # fmt: skip
-async def report_received(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
-) -> Template:
+async def report_received(request: Request[Any, Any, Any], tx: Tx, person: Person) -> Template:
     """The same page for every report: it names nobody."""
-    me, _viewer = await signed_in(request, tx, optional_viewer)
+    me, _viewer = person
     return page(request, "safety/reported.html", me)
 
 
@@ -249,11 +244,9 @@ async def report_received(
 
 
 @get("/bloquer", name="block_page", operation_id="pageBlock", include_in_schema=False)
-async def block_page(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
-) -> Template:
+async def block_page(request: Request[Any, Any, Any], tx: Tx, person: Person) -> Template:
     """What blocking does, and the button that does it."""
-    me, _viewer, target, refusal = await _opened(request, tx, optional_viewer, "block")
+    me, _viewer, target, refusal = await _opened(request, tx, person, "block")
     return refusal or page(
         request, "safety/block.html", me, target=target, about=ABOUT[target.param],
         back=_back(request, target),
@@ -261,10 +254,8 @@ async def block_page(
 
 
 @post("/bloquer", name="block_send", operation_id="pageBlockSend", include_in_schema=False)
-async def block_send(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
-) -> Response[Any]:
-    me, viewer, target, refusal = await _opened(request, tx, optional_viewer, "block", sent=True)
+async def block_send(request: Request[Any, Any, Any], tx: Tx, person: Person) -> Response[Any]:
+    me, viewer, target, refusal = await _opened(request, tx, person, "block", sent=True)
     if refusal is not None:
         return refusal
     data = BlockIn(**{target.field: target.id})
@@ -274,20 +265,16 @@ async def block_send(
 
 
 @get("/bloquer/fait", name="block_done", operation_id="pageBlockDone", include_in_schema=False)
-async def block_done(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
-) -> Template:
+async def block_done(request: Request[Any, Any, Any], tx: Tx, person: Person) -> Template:
     """The same page whether the person was blocked just now or already was."""
-    me, _viewer = await signed_in(request, tx, optional_viewer)
+    me, _viewer = person
     return page(request, "safety/blocked.html", me)
 
 
 @get("/mon-compte/blocages", name="my_blocks", operation_id="pageMyBlocks",
      include_in_schema=False)  # fmt: skip
-async def my_blocks(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
-) -> Template:
-    me, viewer = await signed_in(request, tx, optional_viewer)
+async def my_blocks(request: Request[Any, Any, Any], tx: Tx, person: Person) -> Template:
+    me, viewer = person
     blocks = await safeguarding.list_blocks(tx, viewer)
     return page(
         request, "safety/blocks.html", me, blocks=blocks, fmt=formats_for(request, me),
@@ -300,10 +287,10 @@ async def my_blocks(
 async def unblock(
     request: Request[Any, Any, Any],
     tx: Tx,
-    optional_viewer: OptionalViewer,
+    person: Person,
     block_id: FromPath[int],
 ) -> Response[Any]:
-    _me, viewer = await signed_in(request, tx, optional_viewer)
+    _me, viewer = person
     await safeguarding.unblock(tx, viewer, block_id)  # NotFound: the 404 page
     return Redirect("/mon-compte/blocages?fait=debloque", status_code=303)
 

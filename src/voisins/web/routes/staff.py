@@ -10,11 +10,12 @@ counted — are the service's (accounts/second_factor.py)."""
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import segno
 from litestar import Request, Response, Router, get, post
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from markupsafe import Markup
@@ -24,7 +25,6 @@ from voisins.accounts import second_factor, sessions, users
 from voisins.accounts.access import Viewer
 from voisins.api.deps import (
     LimiterDep,
-    OptionalViewer,
     SettingsDep,
     Tx,
     client_ip,
@@ -35,7 +35,8 @@ from voisins.api.refusals import VIEWER_STATE_KEY
 from voisins.errors import Conflict, Invalid, TooManyRequests
 from voisins.web.forms import N_, form_values
 from voisins.web.pages import page, safe_next
-from voisins.web.problems import PAGE_ERROR_HANDLERS, NotSignedIn, signed_in
+from voisins.web.problems import PAGE_ERROR_HANDLERS, NotSignedIn
+from voisins.web.signed_in import Person
 
 ENROL_PATH = "/securite/double-authentification"
 CODE_PATH = "/securite/code"
@@ -109,16 +110,37 @@ async def unfinished_sign_in(request: Request[Any, Any, Any], tx: AsyncConnectio
     return second_step(enrolled, safe_next(request.query_params.get("suite")))
 
 
-async def _staff_session(request: Request[Any, Any, Any], tx: Tx) -> tuple[Viewer, bool]:
+class StaffSession(NamedTuple):
+    """A staff session on a second-step page (its code maybe still awaited)."""
+
+    viewer: Viewer
+    enrolled: bool  # whether its second factor is enrolled
+
+
+async def provide_staff_session(request: Request[Any, Any, Any], tx: Tx) -> StaffSession:
     """The staff session behind a second-step page, and whether its factor is enrolled.
-    Signed out → the login page; not staff → the refusal page (audited)."""
+    Unlike ``person``, a session still waiting for its code counts. Signed out → the
+    login page; not staff → the refusal page (audited)."""
     viewer = await pending_viewer(request, tx)
     if viewer is None:
         raise NotSignedIn
     request.state[VIEWER_STATE_KEY] = viewer
     second_factor.require_staff(viewer)
     enrolled = (await second_factor.state(tx, viewer.id)).enabled_at is not None
-    return viewer, enrolled
+    return StaffSession(viewer, enrolled)
+
+
+Staff = NamedDependency[StaffSession]
+
+
+def _no_code_needed(staff: StaffSession, suite: str) -> Redirect | None:
+    """Where the code page sends a session that has no code to give: to enrol first,
+    or on (the code was given already)."""
+    if not staff.enrolled:
+        return Redirect(second_step(False, suite), status_code=303)
+    if staff.viewer.second_factor:
+        return Redirect(landing(staff.viewer, suite), status_code=303)
+    return None
 
 
 def qr_svg(uri: str) -> Markup:
@@ -153,8 +175,8 @@ async def _enrol_page(
 
 @get(ENROL_PATH, name="staff_enrol_page", operation_id="pageStaffEnrol",
      include_in_schema=False)  # fmt: skip
-async def enrol_page(request: Request[Any, Any, Any], tx: Tx) -> Response[Any]:
-    viewer, enrolled = await _staff_session(request, tx)
+async def enrol_page(request: Request[Any, Any, Any], tx: Tx, staff: Staff) -> Response[Any]:
+    viewer, enrolled = staff
     suite = safe_next(request.query_params.get("suite"))
     if enrolled:
         # The secret is never shown again once confirmed.
@@ -167,9 +189,10 @@ async def enrol_page(request: Request[Any, Any, Any], tx: Tx) -> Response[Any]:
 @post(ENROL_PATH, name="staff_enrol_submit", operation_id="pageStaffEnrolSubmit",
       include_in_schema=False)  # fmt: skip
 async def enrol_submit(
-    request: Request[Any, Any, Any], tx: Tx, limiter: LimiterDep, settings: SettingsDep
-) -> Response[Any]:
-    viewer, enrolled = await _staff_session(request, tx)
+    request: Request[Any, Any, Any], tx: Tx, staff: Staff, limiter: LimiterDep,
+    settings: SettingsDep,
+) -> Response[Any]:  # fmt: skip
+    viewer, enrolled = staff
     values = await form_values(request)
     suite = safe_next(values.get("suite"))
     if enrolled:
@@ -200,28 +223,22 @@ def _code_page(
 
 
 @get(CODE_PATH, name="staff_code_page", operation_id="pageStaffCode", include_in_schema=False)
-async def code_page(request: Request[Any, Any, Any], tx: Tx) -> Response[Any]:
-    viewer, enrolled = await _staff_session(request, tx)
+async def code_page(request: Request[Any, Any, Any], staff: Staff) -> Response[Any]:
     suite = safe_next(request.query_params.get("suite"))
-    if not enrolled:
-        return Redirect(second_step(False, suite), status_code=303)
-    if viewer.second_factor:
-        return Redirect(landing(viewer, suite), status_code=303)
-    return _code_page(request, suite)
+    return _no_code_needed(staff, suite) or _code_page(request, suite)
 
 
 @post(CODE_PATH, name="staff_code_submit", operation_id="pageStaffCodeSubmit",
       include_in_schema=False)  # fmt: skip
 async def code_submit(
-    request: Request[Any, Any, Any], tx: Tx, limiter: LimiterDep, settings: SettingsDep
-) -> Response[Any]:
-    viewer, enrolled = await _staff_session(request, tx)
+    request: Request[Any, Any, Any], tx: Tx, staff: Staff, limiter: LimiterDep,
+    settings: SettingsDep,
+) -> Response[Any]:  # fmt: skip
+    viewer = staff.viewer
     values = await form_values(request)
     suite = safe_next(values.get("suite"))
-    if not enrolled:
-        return Redirect(second_step(False, suite), status_code=303)
-    if viewer.second_factor:
-        return Redirect(landing(viewer, suite), status_code=303)
+    if elsewhere := _no_code_needed(staff, suite):
+        return elsewhere
     try:
         async with tx.begin_nested():
             await second_factor.verify(
@@ -237,13 +254,12 @@ async def code_submit(
 @post(RESET_PATH, name="staff_factor_reset", operation_id="pageResetSecondFactor",
       include_in_schema=False)  # fmt: skip
 async def reset_factor(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer,
+    request: Request[Any, Any, Any], tx: Tx, person: Person,
     user_id: FromPath[int],
 ) -> Redirect:  # fmt: skip
     """An administrator resets a staff member's second factor (audited); back to the
     page the form was on, which may show a notice for ``RESET_DONE_QUERY``."""
-    _me, viewer = await signed_in(request, tx, optional_viewer)
-    await second_factor.reset(tx, viewer, user_id)
+    await second_factor.reset(tx, person.viewer, user_id)
     values = await form_values(request)
     suite = safe_next(values.get("suite"))
     return Redirect(f"{suite}{'&' if '?' in suite else '?'}{RESET_DONE_QUERY}", status_code=303)
@@ -253,6 +269,7 @@ ROUTES: list[Any] = [
     Router(
         path="/",
         route_handlers=[enrol_page, enrol_submit, code_page, code_submit, reset_factor],
+        dependencies={"staff": Provide(provide_staff_session)},
         exception_handlers=PAGE_ERROR_HANDLERS,
     )
 ]

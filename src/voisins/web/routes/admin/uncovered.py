@@ -14,26 +14,13 @@ from voisins.api.deps import Tx
 from voisins.moderation import followups, safeguarding
 from voisins.moderation.followups import ContactIn
 from voisins.moderation.safeguarding import ResolveIn
-from voisins.web.forms import N_, FormError, convert, form_text
+from voisins.web.forms import FormError, convert, form_text
 from voisins.web.problems import PAGE_ERROR_HANDLERS
 from voisins.web.routes.admin.common import FIELD_MESSAGES, done, render
 from voisins.web.signed_in import Person, SignedIn
+from voisins.web.wording import FOLLOWUP_REASONS, REPORT_REASONS
 
 CardInput = TypeVar("CardInput", ResolveIn, ContactIn)
-REPORT_REASONS = {
-    "inappropriate": N_("Contenu inapproprié"),
-    "unsafe": N_("Danger pour quelqu'un"),
-    "fraud": N_("Arnaque"),
-    "no_show": N_("Absence au rendez-vous"),
-    "other": N_("Autre raison"),
-}
-
-FOLLOWUP_REASONS = {
-    "no_response": N_("Demande restée sans réponse"),
-    "isolated": N_("Personne isolée, sans activité depuis longtemps"),
-    "missed_checkin": N_("Visite régulière non confirmée"),
-    "short_lived_posts": N_("Annonces retirées peu après leur publication, plusieurs fois"),
-}
 
 
 async def _uncovered_page(

@@ -65,13 +65,9 @@ async def new_post(
 @post("/annonces/nouvelle", name="new_post_step", operation_id="pageNewPostStep",
       include_in_schema=False)  # fmt: skip
 async def new_post_step(
-    request: Request[Any, Any, Any],
-    tx: Tx,
-    person: Person,
-    settings: SettingsDep,
-    geocoder: GeocoderDep,
-    quotas: QuotasDep,
-) -> Response[Any]:
+    request: Request[Any, Any, Any], tx: Tx, person: Person, settings: SettingsDep,
+    geocoder: GeocoderDep, quotas: QuotasDep,
+) -> Response[Any]:  # fmt: skip
     """One step sent: check it (and the earlier ones), then show the next step; after
     the third, publish — matching runs at once, in the same transaction."""
     me, viewer = person

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
@@ -22,7 +21,7 @@ from voisins.posts import screening
 from voisins.posts.schemas import Description, PostPrivate, PostUpdate, Title
 from voisins.web import wizard
 from voisins.web.formats import formats_for
-from voisins.web.forms import N_, FormError, convert, form_values
+from voisins.web.forms import N_, FormError, convert, fits, form_values
 from voisins.web.pages import Me, page
 from voisins.web.problems import PAGE_ERROR_HANDLERS
 from voisins.web.routes.resident.posts import CONFLICT, post_page_of
@@ -76,22 +75,14 @@ def _schedule_body(values: dict[str, Any]) -> dict[str, Any]:
     return {"type": "once", "starts_at": at(start), "ends_at": at(end)}
 
 
-def _fits(value: str, kind: Any) -> bool:
-    try:
-        msgspec.convert(value, kind)
-    except msgspec.ValidationError:
-        return False
-    return True
-
-
 def _edit_input(values: dict[str, Any], post: PostPrivate, now: datetime) -> PostUpdate:
     """The form as the API's PATCH body: the text, the schedule only when it changed (a
     past one-off date stays as it was), and the version the form showed."""
     errors: dict[str, str] = {}
     title, description = wizard.text_of(values, "title"), wizard.text_of(values, "description")
-    if not _fits(title, Title):
+    if not fits(title, Title):
         errors["title"] = N_("Écrivez un titre de 3 à 120 caractères.")
-    if not _fits(description, Description):
+    if not fits(description, Description):
         errors["description"] = N_("Le texte est trop long. 4 000 caractères au plus.")
     body: dict[str, Any] = {"title": title, "description": description}
     version = wizard.text_of(values, "version")

@@ -4,7 +4,8 @@ publishing again."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from litestar import Request, Response, Router, get, post
 from litestar.params import FromPath
@@ -24,7 +25,7 @@ from voisins.web.forms import N_
 from voisins.web.pages import Me, me_of, page
 from voisins.web.problems import ME_STATE_KEY, PAGE_ERROR_HANDLERS
 from voisins.web.routes.centre import residents as centre_residents
-from voisins.web.signed_in import Person
+from voisins.web.signed_in import Person, SignedIn
 from voisins.web.url_state import notice, page_number
 from voisins.web.wording import MATCH_STATES, post_state
 
@@ -50,6 +51,7 @@ NOTICES = {
 CANCELLABLE = lifecycle.HOLDING
 
 CONFLICT = "conflict"
+Changed = TypeVar("Changed")
 
 
 @get("/mes-annonces", name="my_posts", operation_id="pageMyPosts", include_in_schema=False)
@@ -130,48 +132,50 @@ async def withdraw_post_confirm(
     return await post_page_of(request, tx, viewer, me, post_id, confirm_withdraw=True)
 
 
+async def _changed(
+    request: Request[Any, Any, Any], tx: Tx, person: SignedIn, post_id: int,
+    change: Awaitable[Changed], refused: str,
+) -> Changed | Template:  # fmt: skip
+    """``change`` (not awaited yet) in a savepoint; when the post moved on meanwhile
+    (409), the post page saying ``refused`` instead."""
+    try:
+        async with tx.begin_nested():
+            return await change
+    except Conflict:
+        return await post_page_of(request, tx, person.viewer, person.me, post_id,
+                                  errors={CONFLICT: refused}, status_code=409)  # fmt: skip
+
+
 @post("/annonces/{post_id:int}/retirer", name="withdraw_post", operation_id="pageWithdrawPost",
       include_in_schema=False)  # fmt: skip
 async def withdraw_post(
-    request: Request[Any, Any, Any],
-    tx: Tx,
-    person: Person,
-    settings: SettingsDep,
-    quotas: QuotasDep,
-    post_id: FromPath[int],
-) -> Response[Any]:
-    me, viewer = person
-    try:
-        async with tx.begin_nested():
-            await post_status.withdraw(tx, viewer, post_id, settings=settings, quotas=quotas)
-    except Conflict:
-        errors = {CONFLICT: N_("Cette annonce ne peut plus être retirée.")}
-        return await post_page_of(request, tx, viewer, me, post_id, errors=errors, status_code=409)
+    request: Request[Any, Any, Any], tx: Tx, person: Person, settings: SettingsDep,
+    quotas: QuotasDep, post_id: FromPath[int],
+) -> Response[Any]:  # fmt: skip
+    withdrawn = post_status.withdraw(tx, person.viewer, post_id, settings=settings, quotas=quotas)
+    refused = N_("Cette annonce ne peut plus être retirée.")
+    if isinstance(
+        shown := await _changed(request, tx, person, post_id, withdrawn, refused), Template
+    ):
+        return shown
     return Redirect(f"/annonces/{post_id}?fait=retiree", status_code=303)
 
 
 @post("/annonces/{post_id:int}/publier", name="republish_post",
       operation_id="pageRepublishPost", include_in_schema=False)  # fmt: skip
 async def republish_post(
-    request: Request[Any, Any, Any],
-    tx: Tx,
-    person: Person,
-    settings: SettingsDep,
-    quotas: QuotasDep,
-    post_id: FromPath[int],
-) -> Response[Any]:
+    request: Request[Any, Any, Any], tx: Tx, person: Person, settings: SettingsDep,
+    quotas: QuotasDep, post_id: FromPath[int],
+) -> Response[Any]:  # fmt: skip
     """A draft, an expired post or a refused one (once edited) goes out again; matching
     runs at once, unless the centre reviews every post first."""
-    me, viewer = person
-    try:
-        async with tx.begin_nested():
-            published = await publish_and_match(
-                tx, viewer, post_id, settings=settings, quotas=quotas
-            )
-    except Conflict:
-        errors = {CONFLICT: N_("Cette annonce ne peut pas être publiée de nouveau.")}
-        return await post_page_of(request, tx, viewer, me, post_id, errors=errors, status_code=409)
-    done = "republiee" if published.status == "published" else "a_relire"
+    published = publish_and_match(tx, person.viewer, post_id, settings=settings, quotas=quotas)
+    refused = N_("Cette annonce ne peut pas être publiée de nouveau.")
+    if isinstance(
+        shown := await _changed(request, tx, person, post_id, published, refused), Template
+    ):
+        return shown
+    done = "republiee" if shown.status == "published" else "a_relire"
     return Redirect(f"/annonces/{post_id}?fait={done}", status_code=303)
 
 

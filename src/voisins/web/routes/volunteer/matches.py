@@ -146,10 +146,7 @@ async def _act(
 @post("/propositions/{match_id:int}/accepter", name="proposition_accept",
       operation_id="pageAcceptProposition", include_in_schema=False)  # fmt: skip
 async def accept(
-    request: Request[Any, Any, Any],
-    tx: Tx,
-    person: Person,
-    match_id: FromPath[int],
+    request: Request[Any, Any, Any], tx: Tx, person: Person, match_id: FromPath[int]
 ) -> Response[Any]:
     step = lifecycle.accept(tx, person.viewer, match_id, now=clock.now())
     return await _act(request, tx, person, match_id, step, then="/mes-aides",
@@ -159,12 +156,9 @@ async def accept(
 @post("/propositions/{match_id:int}/refuser", name="proposition_decline",
       operation_id="pageDeclineProposition", include_in_schema=False)  # fmt: skip
 async def decline(
-    request: Request[Any, Any, Any],
-    tx: Tx,
-    person: Person,
-    settings: SettingsDep,
+    request: Request[Any, Any, Any], tx: Tx, person: Person, settings: SettingsDep,
     match_id: FromPath[int],
-) -> Response[Any]:
+) -> Response[Any]:  # fmt: skip
     step = lifecycle.decline(tx, person.viewer, match_id, settings, now=clock.now())
     return await _act(request, tx, person, match_id, step, then="/propositions",
                       refused=NO_LONGER_OPEN, level=2, keep=True)  # fmt: skip
@@ -214,10 +208,7 @@ async def matches_page(request: Request[Any, Any, Any], tx: Tx, person: Person) 
 @post("/mes-aides/{match_id:int}/terminer", name="my_match_complete",
       operation_id="pageCompleteMatch", include_in_schema=False)  # fmt: skip
 async def complete(
-    request: Request[Any, Any, Any],
-    tx: Tx,
-    person: Person,
-    match_id: FromPath[int],
+    request: Request[Any, Any, Any], tx: Tx, person: Person, match_id: FromPath[int]
 ) -> Response[Any]:
     step = lifecycle.complete(tx, person.viewer, match_id, now=clock.now())
     return await _act(request, tx, person, match_id, step, then="/mes-aides",
@@ -227,12 +218,9 @@ async def complete(
 @post("/mes-aides/{match_id:int}/annuler", name="my_match_cancel",
       operation_id="pageCancelMatch", include_in_schema=False)  # fmt: skip
 async def cancel(
-    request: Request[Any, Any, Any],
-    tx: Tx,
-    person: Person,
-    settings: SettingsDep,
+    request: Request[Any, Any, Any], tx: Tx, person: Person, settings: SettingsDep,
     match_id: FromPath[int],
-) -> Response[Any]:
+) -> Response[Any]:  # fmt: skip
     me, viewer = person
     form = await request.form()
     try:

@@ -180,13 +180,9 @@ async def profile_page(request: Request[Any, Any, Any], tx: Tx, person: Person) 
 @post("/benevole", name="volunteer_profile_save", operation_id="pageSaveVolunteerProfile",
       include_in_schema=False)  # fmt: skip
 async def profile_save(
-    request: Request[Any, Any, Any],
-    tx: Tx,
-    person: Person,
-    settings: SettingsDep,
-    geocoder: GeocoderDep,
-    quotas: QuotasDep,
-) -> Response[Any]:
+    request: Request[Any, Any, Any], tx: Tx, person: Person, settings: SettingsDep,
+    geocoder: GeocoderDep, quotas: QuotasDep,
+) -> Response[Any]:  # fmt: skip
     me, viewer = person
     residents_only(viewer)
     values = _values_from(await request.form())

@@ -72,11 +72,31 @@
     });
   }
 
+  // A Server-Sent Events stream kept open: ``open(opened)`` makes the EventSource and
+  // calls ``opened()`` once the server says it is subscribed. An ended stream is
+  // reconnected by the browser itself; an error answer (a proxy's 502, the server
+  // restarting) closes the source for good: a new one is opened later, 2 s after the
+  // first failure, twice as long after each next one (a minute at most).
+  function keepOpen(open) {
+    var retryMs = 2000;
+    function connect() {
+      var source = open(function () { retryMs = 2000; });
+      source.addEventListener("error", function () {
+        if (source.readyState !== EventSource.CLOSED) { return; }
+        source.close();
+        window.setTimeout(connect, retryMs);
+        retryMs = Math.min(retryMs * 2, 60000);
+      });
+    }
+    connect();
+  }
+  // For the conversation page's own stream (conversation.js).
+  window.voisinsKeepOpen = keepOpen;
+
   function liveInbox() {
     var badge = document.querySelector("[data-live-unread]");
     if (!badge || typeof EventSource === "undefined") { return; }
     var connectedBefore = false;
-    var retryMs = 2000;
 
     function refreshLists() {
       var list = document.getElementById("inbox-list");
@@ -100,13 +120,13 @@
       refreshLists();
     }
 
-    function connect() {
+    keepOpen(function (opened) {
       var source = new EventSource("/api/v1/me/events");
       source.addEventListener("inbox", function (event) {
         if (event.data === "ready") {
           if (connectedBefore) { catchUp(); }
           connectedBefore = true;
-          retryMs = 2000;
+          opened();
           return;
         }
         var count = parseInt(badge.textContent || "0", 10) || 0;
@@ -114,16 +134,8 @@
         badge.hidden = false;
         refreshLists();
       });
-      // An ended stream is reconnected by the browser itself; an error answer (a proxy's
-      // 502, the server restarting) closes the source for good: open a new one later.
-      source.addEventListener("error", function () {
-        if (source.readyState !== EventSource.CLOSED) { return; }
-        source.close();
-        window.setTimeout(connect, retryMs);
-        retryMs = Math.min(retryMs * 2, 60000);
-      });
-    }
-    connect();
+      return source;
+    });
   }
 
   document.addEventListener("DOMContentLoaded", function () {

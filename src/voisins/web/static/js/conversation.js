@@ -79,7 +79,6 @@
     if (typeof EventSource === "undefined") { return; }
     var matchId = list.dataset.liveConversation;
     var after = parseInt(list.dataset.after || "0", 10) || 0;
-    var retryMs = 2000;
 
     function append(message) {
       if (document.getElementById("message-" + message.id)) { return; }
@@ -89,9 +88,9 @@
       after = Math.max(after, message.id);
     }
 
-    function connect() {
-      // A reconnection asks for what came after the last message shown (the browser
-      // also sends Last-Event-ID when it reconnects by itself).
+    // A reconnection asks for what came after the last message shown (the browser
+    // also sends Last-Event-ID when it reconnects by itself).
+    window.voisinsKeepOpen(function (opened) {
       var source = new EventSource("/api/v1/matches/" + encodeURIComponent(matchId) +
         "/conversation/events?after=" + after);
       source.addEventListener("message", function (event) {
@@ -101,17 +100,11 @@
       });
       source.addEventListener("contacts", refreshContacts);
       source.addEventListener("ready", function () {
-        retryMs = 2000;
+        opened();
         list.setAttribute("data-live-ready", "");  // subscribed: what is sent now arrives
       });
-      source.addEventListener("error", function () {
-        if (source.readyState !== EventSource.CLOSED) { return; }
-        source.close();
-        window.setTimeout(connect, retryMs);
-        retryMs = Math.min(retryMs * 2, 60000);
-      });
-    }
-    connect();
+      return source;
+    });
   }
 
   document.addEventListener("DOMContentLoaded", function () {

@@ -6,7 +6,6 @@ same 404 as for an id that does not exist (housing/)."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from litestar import Response, Router, get, post
@@ -33,10 +32,6 @@ from voisins.housing.schemas import (
 )
 
 
-def _today() -> date:
-    return clock.today()
-
-
 @post(
     "/housing/applications",
     operation_id="createHousingApplication",
@@ -51,7 +46,7 @@ async def create_application(
     geocoder: GeocoderDep,
 ) -> Application:
     return await applications.create_application(
-        tx, viewer, data, geocoder, cell_size_m=settings.grid_cell_m, today=_today()
+        tx, viewer, data, geocoder, cell_size_m=settings.grid_cell_m, today=clock.today()
     )
 
 
@@ -77,7 +72,7 @@ async def list_applications(
 async def get_application(
     tx: Tx, viewer: CurrentViewer, application_id: FromPath[int]
 ) -> Application:
-    return await applications.get_application(tx, viewer, application_id, today=_today())
+    return await applications.get_application(tx, viewer, application_id, today=clock.today())
 
 
 @post(
@@ -92,7 +87,7 @@ async def record_application_step(
     application_id: FromPath[int],
 ) -> Application:
     return await applications.record_application_step(
-        tx, viewer, application_id, data, today=_today()
+        tx, viewer, application_id, data, today=clock.today()
     )
 
 
@@ -105,7 +100,7 @@ async def record_application_step(
 async def withdraw_application(
     tx: Tx, viewer: CurrentViewer, application_id: FromPath[int]
 ) -> Application:
-    return await applications.withdraw_application(tx, viewer, application_id, today=_today())
+    return await applications.withdraw_application(tx, viewer, application_id, today=clock.today())
 
 
 @get(
@@ -128,7 +123,7 @@ async def list_candidates(
     summary="Propose a host and a young person to each other (both interviewed first)",
 )
 async def propose_pair(data: JSONBody[PairIn], tx: Tx, viewer: CurrentViewer) -> Pair:
-    return await pairs.propose_pair(tx, viewer, data, today=_today())
+    return await pairs.propose_pair(tx, viewer, data, today=clock.today())
 
 
 @get(
@@ -141,7 +136,7 @@ async def list_pairs(
     viewer: CurrentViewer,
     live: Annotated[bool, QueryParameter(description="only pairs that have not ended")] = False,
 ) -> list[Pair]:
-    return await pairs.list_pairs(tx, viewer, today=_today(), live_only=live)
+    return await pairs.list_pairs(tx, viewer, today=clock.today(), live_only=live)
 
 
 @get(
@@ -150,7 +145,7 @@ async def list_pairs(
     summary="A pair with its steps and documents",
 )
 async def get_pair(tx: Tx, viewer: CurrentViewer, pair_id: FromPath[int]) -> Pair:
-    return await pairs.get_pair(tx, viewer, pair_id, today=_today())
+    return await pairs.get_pair(tx, viewer, pair_id, today=clock.today())
 
 
 @post(
@@ -165,7 +160,7 @@ async def record_pair_step(
     settings: SettingsDep,
     pair_id: FromPath[int],
 ) -> Pair:
-    return await pairs.record_pair_step(tx, viewer, pair_id, data, settings, today=_today())
+    return await pairs.record_pair_step(tx, viewer, pair_id, data, settings, today=clock.today())
 
 
 @post(
@@ -177,7 +172,7 @@ async def record_pair_step(
 async def end_pair(
     data: JSONBody[PairEndIn], tx: Tx, viewer: CurrentViewer, pair_id: FromPath[int]
 ) -> Pair:
-    return await pairs.end_pair(tx, viewer, pair_id, data, today=_today())
+    return await pairs.end_pair(tx, viewer, pair_id, data, today=clock.today())
 
 
 @post(
@@ -189,7 +184,7 @@ async def end_pair(
 async def generate_document(
     data: JSONBody[DocumentIn], tx: Tx, viewer: CurrentViewer, pair_id: FromPath[int]
 ) -> DocumentInfo:
-    return await documents.generate_document(tx, viewer, pair_id, data.kind, today=_today())
+    return await documents.generate_document(tx, viewer, pair_id, data.kind, today=clock.today())
 
 
 @get(

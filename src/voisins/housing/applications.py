@@ -3,8 +3,8 @@ worker for an assisted resident, and the steps that vet them (interview, home vi
 references).
 
 Who reads an application: its person, and the social workers who are members of its
-centre — not a partner centre's (``as_member``). Everyone else gets the same 404 as for
-an id that does not exist.
+centre — not a partner centre's (housing/access.py). Everyone else gets the same 404 as
+for an id that does not exist. Its steps are recorded and read by housing/steps.py.
 """
 
 from __future__ import annotations
@@ -12,18 +12,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voisins import audit
-from voisins.accounts.access import Viewer, acts_for_any
+from voisins.accounts.access import Viewer
 from voisins.accounts.assisted import can_act_for
-from voisins.centres.service import own_centres
 from voisins.errors import Conflict, Forbidden, Invalid, NotFound
 from voisins.geo.geocoder import Geocoder
 from voisins.geo.sql import point_4326
 from voisins.housing import rules
+from voisins.housing.access import as_member, listing_scope, reads_as_centre
 from voisins.housing.schemas import (
     Application,
     ApplicationIn,
@@ -33,8 +32,8 @@ from voisins.housing.schemas import (
     Habits,
     Person,
     Room,
-    Step,
 )
+from voisins.housing.steps import add_step, steps_of, vetted
 from voisins.locations import resolve
 
 APPLICATION_COLUMNS = """
@@ -53,29 +52,8 @@ JOIN users u ON u.id = a.person_id
 JOIN centres c ON c.id = a.centre_id
 """
 
-# Favourable vetting steps per application: the latest record of each kind counts.
-_VETTED = """
-SELECT DISTINCT ON (application_id, kind) application_id, kind, outcome
-FROM housing_steps WHERE application_id = ANY(:ids)
-ORDER BY application_id, kind, done_on DESC, id DESC
-"""
 
 STEP_SIDES = {"interview": ("host", "young"), "home_visit": ("host",), "references": ("young",)}
-
-
-async def as_member(conn: AsyncConnection, viewer: Viewer) -> Viewer:
-    """The viewer as housing sees them: a social worker acts for the centres they are a
-    member of, not for those centres' partners (which ``Viewer.centre_ids`` adds for
-    posts). A pairing is its centre's alone: the issue's «only the centre's social
-    workers and the two people see a pair»."""
-    if not viewer.is_social_worker:
-        return viewer
-    return msgspec.structs.replace(viewer, centre_ids=frozenset(await own_centres(conn, viewer)))
-
-
-def reads_as_centre(viewer: Viewer, centre_id: int) -> bool:
-    """Call with a viewer from ``as_member``."""
-    return acts_for_any(viewer, {centre_id})
 
 
 def shown_status(row: Any, *, as_centre: bool) -> ApplicationStatus:
@@ -101,46 +79,6 @@ async def application_row(
     if row is None or not (row.person_id == viewer.id or reads_as_centre(viewer, row.centre_id)):
         raise NotFound("no such housing application")
     return row
-
-
-async def vetted(conn: AsyncConnection, application_ids: list[int]) -> dict[int, set[str]]:
-    """For each application, the vetting steps whose latest record is favourable."""
-    done: dict[int, set[str]] = {i: set() for i in application_ids}
-    for row in await conn.execute(text(_VETTED), {"ids": application_ids}):
-        if row.outcome == "favourable":
-            done[row.application_id].add(row.kind)
-    return done
-
-
-async def steps_of(
-    conn: AsyncConnection,
-    *,
-    as_centre: bool,
-    application_id: int | None = None,
-    pair_id: int | None = None,
-) -> list[Step]:
-    column, value = ("application_id", application_id) if application_id else ("pair_id", pair_id)
-    rows = await conn.execute(
-        text(
-            "SELECT s.id, s.kind, s.done_on, s.outcome, s.note, s.recorded_at, "
-            "u.display_name AS recorder FROM housing_steps s "
-            f"LEFT JOIN users u ON u.id = s.recorded_by WHERE s.{column} = :id "
-            "ORDER BY s.done_on, s.id"
-        ),
-        {"id": value},
-    )
-    return [
-        Step(
-            id=r.id,
-            kind=r.kind,
-            done_on=r.done_on,
-            outcome=r.outcome,
-            note=r.note if as_centre else None,
-            recorded_by=r.recorder if as_centre else None,
-            recorded_at=r.recorded_at,
-        )
-        for r in rows
-    ]
 
 
 async def _visible_pair(conn: AsyncConnection, row: Any, *, as_centre: bool) -> int | None:
@@ -180,19 +118,8 @@ async def read(conn: AsyncConnection, viewer: Viewer, row: Any, today: date) -> 
         recorded_by_centre=row.recorded_by is not None,
         birth_date=row.birth_date,
         age=rules.age_on(row.birth_date, today),
-        available_from=row.available_from,
-        available_until=row.available_until,
-        formulas=list(row.formulas),
-        monthly_eur=row.monthly_eur,
-        services=list(row.services),
-        languages=list(row.languages),
-        habits=Habits(
-            has_pets=row.has_pets,
-            accepts_pets=row.accepts_pets,
-            smokes=row.smokes,
-            accepts_smoker=row.accepts_smoker,
-            rhythm=row.rhythm,
-        ),
+        **rules.terms_of(row),
+        habits=Habits(**rules.habits_of(row)),
         room=room,
         occupation=row.occupation,
         occupation_detail=row.occupation_detail,
@@ -238,13 +165,10 @@ async def list_applications(
 ) -> list[ApplicationSummary]:
     """The centre's applications for its social workers; a resident's own otherwise."""
     viewer = await as_member(conn, viewer)
-    params: dict[str, object]
-    if viewer.is_social_worker:
-        where, params = "a.centre_id = ANY(:centres)", {"centres": sorted(viewer.centre_ids)}
-    elif viewer.is_admin:
-        raise Forbidden("housing applications are the centres' and their people's")
-    else:
-        where, params = "a.person_id = :me", {"me": viewer.id}
+    where, params = listing_scope(
+        viewer, centre_column="a.centre_id", own="a.person_id = :me",
+        refused="housing applications are the centres' and their people's",
+    )  # fmt: skip
     rows = (
         await conn.execute(
             text(
@@ -382,39 +306,6 @@ async def create_application(
         )
     await audit.record(conn, viewer, "housing_application.create", "housing_application", inserted)
     return await get_application(conn, viewer, inserted, today=today)
-
-
-async def add_step(
-    conn: AsyncConnection,
-    viewer: Viewer,
-    *,
-    kind: str,
-    done_on: date,
-    outcome: str,
-    note: str | None,
-    application_id: int | None = None,
-    pair_id: int | None = None,
-) -> int:
-    """Record one step of an application or of a pair (exactly one of the two), audited."""
-    step_id: int = (
-        await conn.execute(
-            text(
-                "INSERT INTO housing_steps (application_id, pair_id, kind, done_on, outcome, "
-                "note, recorded_by) VALUES (:a, :p, :k, :d, :o, :n, :by) RETURNING id"
-            ),
-            {
-                "a": application_id,
-                "p": pair_id,
-                "k": kind,
-                "d": done_on,
-                "o": outcome,
-                "n": (note or "").strip() or None,
-                "by": viewer.id,
-            },
-        )
-    ).scalar_one()
-    await audit.record(conn, viewer, "housing_step.record", "housing_step", step_id)
-    return step_id
 
 
 async def record_application_step(

@@ -15,16 +15,15 @@ from voisins import audit
 from voisins.accounts.access import Viewer
 from voisins.errors import Forbidden
 from voisins.housing import rules
+from voisins.housing.access import as_member, reads_as_centre
 from voisins.housing.applications import (
     APPLICATION_COLUMNS,
     APPLICATION_FROM,
     application_row,
-    as_member,
-    reads_as_centre,
     summary,
-    vetted,
 )
 from voisins.housing.schemas import Candidate
+from voisins.housing.steps import vetted
 
 _OTHER_SIDE = {"host": "young", "young": "host"}
 

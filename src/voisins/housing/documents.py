@@ -28,7 +28,7 @@ from voisins import audit
 from voisins.accounts.access import Viewer
 from voisins.errors import Conflict, Forbidden, NotFound
 from voisins.housing import rules
-from voisins.housing.applications import as_member, reads_as_centre
+from voisins.housing.access import as_member, reads_as_centre
 from voisins.housing.pairs import pair_row, shows_documents
 from voisins.housing.schemas import DocumentInfo, DocumentKind
 from voisins.typography import french_spaces

@@ -5,6 +5,10 @@ The status moves only forward, each step under a row lock, and the database chec
 what each status requires (sql/0021). Neither person sees the pair before the meeting
 that introduces them; afterwards each sees the other's name, the steps (without the
 centre's notes) and the documents, and the young person the host's address.
+
+The steps themselves and the vetting they add up to are housing/steps.py's; overdue
+steps on the follow-up list, housing/overdue.py's. One concept at a touch over 400
+lines: the pair's reading and its life cycle share the row and its lock.
 """
 
 from __future__ import annotations
@@ -19,14 +23,9 @@ from voisins import audit
 from voisins.accounts.access import Viewer
 from voisins.errors import Conflict, Forbidden, Invalid, NotFound
 from voisins.housing import rules
-from voisins.housing.applications import (
-    add_step,
-    application_row,
-    as_member,
-    reads_as_centre,
-    steps_of,
-    vetted,
-)
+from voisins.housing.access import as_member, listing_scope, reads_as_centre
+from voisins.housing.applications import application_row
+from voisins.housing.overdue import close_overdue
 from voisins.housing.schemas import (
     DocumentInfo,
     Pair,
@@ -36,6 +35,7 @@ from voisins.housing.schemas import (
     PairStepIn,
     Person,
 )
+from voisins.housing.steps import add_step, require_interviews, require_vetted_for_trial, steps_of
 from voisins.settings import Settings
 
 _PAIR = """
@@ -187,14 +187,11 @@ async def list_pairs(
     """The centre's pairs for its social workers; for a resident, the pairs they were
     introduced in."""
     viewer = await as_member(conn, viewer)
-    params: dict[str, object]
-    if viewer.is_social_worker:
-        where, params = "p.centre_id = ANY(:centres)", {"centres": sorted(viewer.centre_ids)}
-    elif viewer.is_admin:
-        raise Forbidden("housing pairs are the centres' and their people's")
-    else:
-        where = "(ha.person_id = :me OR ya.person_id = :me) AND p.introduced_on IS NOT NULL"
-        params = {"me": viewer.id}
+    where, params = listing_scope(
+        viewer, centre_column="p.centre_id",
+        own="(ha.person_id = :me OR ya.person_id = :me) AND p.introduced_on IS NOT NULL",
+        refused="housing pairs are the centres' and their people's",
+    )  # fmt: skip
     live = " AND p.status <> 'ended'" if live_only else ""
     rows = (
         await conn.execute(
@@ -242,7 +239,7 @@ async def propose_pair(conn: AsyncConnection, viewer: Viewer, data: PairIn, *, t
     for field, row in rows.items():
         if row.status != "open":
             raise Conflict(f"this application is {row.status}", {field: row.status})
-    await _check_interviews(conn, host.id, young.id)
+    await require_interviews(conn, host.id, young.id)
     pair_id = (
         await conn.execute(
             text(
@@ -316,13 +313,13 @@ async def record_pair_step(
                 "done_on", f"the young person is not {rules.YOUNG_MIN_AGE} yet on that day"
             )
     if data.kind == "meeting":
-        await _check_interviews(conn, row.host_application_id, row.young_application_id)
+        await require_interviews(conn, row.host_application_id, row.young_application_id)
         if data.outcome == "unfavourable":
             values = {"status": "ended", "ended_on": data.done_on, "end_reason": "not_compatible"}
         else:
             values = {"status": "introduced", "introduced_on": data.done_on}
     elif data.kind == "trial":
-        await _check_vetted_for_trial(conn, row)
+        await require_vetted_for_trial(conn, row)
         if data.done_on < row.introduced_on:
             raise Invalid.field("done_on", "the trial starts after the meeting")
         values = {
@@ -359,38 +356,10 @@ async def record_pair_step(
     if values.get("status") == "ended":
         await _release(conn, row, "open")
     if data.kind == "followup_visit":
-        await _close_overdue(conn, viewer, row.id, "housing_visit_due")
+        await close_overdue(conn, viewer, row.id, "housing_visit_due")
     if data.kind == "agreement":
-        await _close_overdue(conn, viewer, row.id, "housing_trial_over")
+        await close_overdue(conn, viewer, row.id, "housing_trial_over")
     return await get_pair(conn, viewer, row.id, today=today)
-
-
-async def _check_interviews(
-    conn: AsyncConnection, host_id: int | None, young_id: int | None
-) -> None:
-    """No introduction without both first interviews, favourable: checked when the pair
-    is proposed and again at the meeting (an interview recorded since may say no)."""
-    ids = {"host_application_id": host_id, "young_application_id": young_id}
-    done = await vetted(conn, [i for i in ids.values() if i])
-    missing = {
-        field: "no favourable first interview"
-        for field, app_id in ids.items()
-        if app_id is None or "interview" not in done.get(app_id, set())
-    }
-    if missing:
-        raise Conflict("no introduction without both first interviews", missing)
-
-
-async def _check_vetted_for_trial(conn: AsyncConnection, row: Any) -> None:
-    """The young person moves in only after the home visit and the references."""
-    done = await vetted(conn, [i for i in (row.host_application_id, row.young_application_id) if i])
-    missing = {}
-    if "home_visit" not in done.get(row.host_application_id, set()):
-        missing["host_application_id"] = "no favourable home visit yet"
-    if "references" not in done.get(row.young_application_id, set()):
-        missing["young_application_id"] = "no favourable references yet"
-    if missing:
-        raise Conflict("the trial starts after the home visit and the references", missing)
 
 
 async def _update(conn: AsyncConnection, pair_id: int, values: dict[str, Any]) -> None:
@@ -399,18 +368,6 @@ async def _update(conn: AsyncConnection, pair_id: int, values: dict[str, Any]) -
     assignments = ", ".join(f"{column} = :{column}" for column in values)
     await conn.execute(
         text(f"UPDATE housing_pairs SET {assignments} WHERE id = :id"), {**values, "id": pair_id}
-    )
-
-
-async def _close_overdue(conn: AsyncConnection, viewer: Viewer, pair_id: int, reason: str) -> None:
-    """The step the follow-up list was waiting for is done: its items are closed."""
-    await conn.execute(
-        text(
-            "UPDATE followups SET contacted_at = now(), contacted_by = :me, "
-            "outcome = 'step recorded' WHERE housing_pair_id = :p AND reason = :r "
-            "AND contacted_at IS NULL"
-        ),
-        {"me": viewer.id, "p": pair_id, "r": reason},
     )
 
 
@@ -450,24 +407,5 @@ async def end_pair(
     )
     await _release(conn, row, "closed" if row.trial_started_on else "open")
     for reason in ("housing_visit_due", "housing_trial_over"):
-        await _close_overdue(conn, viewer, row.id, reason)
+        await close_overdue(conn, viewer, row.id, reason)
     return await get_pair(conn, viewer, row.id, today=today)
-
-
-# Overdue steps, once per due date: a follow-up visit whose day has passed, and a trial
-# that ended without an agreement or an end recorded.
-_OVERDUE = """
-INSERT INTO followups (reason, housing_pair_id, centre_id, period)
-SELECT 'housing_visit_due', id, centre_id, next_visit_due FROM housing_pairs
-WHERE status IN ('trial', 'confirmed') AND next_visit_due < :today
-UNION ALL
-SELECT 'housing_trial_over', id, centre_id, trial_ends_on FROM housing_pairs
-WHERE status = 'trial' AND trial_ends_on < :today
-ON CONFLICT DO NOTHING
-RETURNING id
-"""
-
-
-async def raise_overdue_steps(conn: AsyncConnection, *, today: date) -> int:
-    """Put overdue visits and trials on the centre's follow-up list (a worker cron)."""
-    return len((await conn.execute(text(_OVERDUE), {"today": today})).all())

@@ -106,20 +106,32 @@ class Offer(msgspec.Struct, frozen=True, kw_only=True):
 
     @classmethod
     def of(cls, row: Any) -> Offer:
-        return cls(
-            available_from=row.available_from,
-            available_until=row.available_until,
-            formulas=list(row.formulas),
-            monthly_eur=row.monthly_eur,
-            services=list(row.services),
-            languages=list(row.languages),
-            has_pets=row.has_pets,
-            accepts_pets=row.accepts_pets,
-            smokes=row.smokes,
-            accepts_smoker=row.accepts_smoker,
-            rhythm=row.rhythm,
-            cell=Cell.from_key(row.cell_key),
-        )
+        return cls(**terms_of(row), **habits_of(row), cell=Cell.from_key(row.cell_key))
+
+
+def terms_of(row: Any) -> dict[str, Any]:
+    """What an application (a ``housing_applications`` row) offers or asks: when, which
+    formulas, how much a month, which services, in which languages — as every reading
+    of an application names them."""
+    return {
+        "available_from": row.available_from,
+        "available_until": row.available_until,
+        "formulas": list(row.formulas),
+        "monthly_eur": row.monthly_eur,
+        "services": list(row.services),
+        "languages": list(row.languages),
+    }
+
+
+def habits_of(row: Any) -> dict[str, Any]:
+    """The habits an application states (pets, smoke, rhythm), from its row."""
+    return {
+        "has_pets": row.has_pets,
+        "accepts_pets": row.accepts_pets,
+        "smokes": row.smokes,
+        "accepts_smoker": row.accepts_smoker,
+        "rhythm": row.rhythm,
+    }
 
 
 def _overlap_days(host: Offer, young: Offer) -> int:

@@ -20,6 +20,7 @@ from voisins.accounts.access import Viewer
 from voisins.api.deps import Tx
 from voisins.centres import service as centres
 from voisins.errors import Conflict, NotFound
+from voisins.pagination import Page
 from voisins.web.formats import formats_for
 from voisins.web.forms import N_, FormError
 from voisins.web.pages import Me, page
@@ -130,6 +131,26 @@ async def decide_first(
         if not is_htmx(request):
             raise
         return None
+
+
+async def open_or_all_list(
+    request: Request[Any, Any, Any],
+    tx: Tx,
+    viewer: Viewer,
+    me: Me,
+    template: str,
+    lister: Callable[..., Awaitable[Page[Any]]],
+    **context: Any,
+) -> Template:
+    """A page of a list of what still waits (the follow-ups, the reports), or of
+    everything with ``?tous=1``; ``lister`` is the service that reads it."""
+    number = list_page(request.query_params.get("page"))
+    everything = request.query_params.get("tous") == "1"
+    found = await lister(tx, viewer, open_only=not everything, page=number, per_page=PER_PAGE)
+    return workspace_page(
+        request, template, me, items=found.items, page_number=number,
+        has_more=found.has_more, everything=everything, **context,
+    )  # fmt: skip
 
 
 def first_of(items: Sequence[T], match: Callable[[T], bool]) -> T | None:

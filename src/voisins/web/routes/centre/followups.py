@@ -28,6 +28,7 @@ from voisins.web.routes.centre.common import (
     decide_first,
     first_of,
     list_page,
+    open_or_all_list,
     workspace_page,
     workspace_router,
 )
@@ -51,15 +52,10 @@ async def _followups(
     values: dict[int, dict[str, str]] | None = None,
     status_code: int = 200,
 ) -> Template:
-    number = list_page(request.query_params.get("page"))
-    everything = request.query_params.get("tous") == "1"
-    found = await followups.list_followups(
-        tx, viewer, open_only=not everything, page=number, per_page=PER_PAGE
-    )
-    return workspace_page(
-        request, "centre/followups.html", me, status_code=status_code, items=found.items,
-        errors=errors or {}, values=values or {}, page_number=number, has_more=found.has_more,
-        everything=everything, reasons=FOLLOWUP_REASONS,
+    return await open_or_all_list(
+        request, tx, viewer, me, "centre/followups.html", followups.list_followups,
+        status_code=status_code, errors=errors or {}, values=values or {},
+        reasons=FOLLOWUP_REASONS,
     )  # fmt: skip
 
 

@@ -32,6 +32,7 @@ from voisins.web.routes.centre.common import (
     decide_first,
     first_of,
     list_page,
+    open_or_all_list,
     workspace_page,
     workspace_router,
 )
@@ -47,15 +48,9 @@ async def _reports(
     errors: dict[int, dict[str, str]] | None = None,
     status_code: int = 200,
 ) -> Template:
-    number = list_page(request.query_params.get("page"))
-    everything = request.query_params.get("tous") == "1"
-    found = await safeguarding.list_reports(
-        tx, viewer, open_only=not everything, page=number, per_page=PER_PAGE
-    )
-    return workspace_page(
-        request, "centre/reports.html", me, status_code=status_code, items=found.items,
-        errors=errors or {}, page_number=number, has_more=found.has_more,
-        everything=everything, reasons=REPORT_REASONS,
+    return await open_or_all_list(
+        request, tx, viewer, me, "centre/reports.html", safeguarding.list_reports,
+        status_code=status_code, errors=errors or {}, reasons=REPORT_REASONS,
     )  # fmt: skip
 
 

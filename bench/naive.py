@@ -85,8 +85,8 @@ FETCH FIRST CAST(:window AS integer) ROWS WITH TIES
 
 async def load_request(conn: AsyncConnection, post_id: int) -> tuple[Request, Any]:
     """The engine's own load (the post row, locked), as ``match_request`` reads it."""
-    row = (await conn.execute(text(engine._LOAD), {"id": post_id})).one()
-    return engine._request(row), row
+    row = (await conn.execute(text(engine.LOAD_REQUEST), {"id": post_id})).one()
+    return engine.request_of(row), row
 
 
 def batch_size(row: Any, settings: Settings) -> int:
@@ -158,7 +158,7 @@ async def naive_match(
         return 0, set(by_id)
     batch = row.match_batch + 1
     deadline = now + timedelta(seconds=settings.match_deadline_s)
-    await engine._insert_proposals(
+    await engine.insert_proposals(
         conn,
         [
             engine.Chosen(post_id, vid, row.sensitive, by_id[vid], score(by_id[vid], settings, now))

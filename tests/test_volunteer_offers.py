@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voisins.accounts.access import Viewer
 from voisins.matching import lifecycle
-from voisins.matching.engine import match_volunteer
+from voisins.matching.profile_change import match_volunteer
 from voisins.settings import Settings
 
 from .support.burst_worker import deliver_pending

@@ -8,7 +8,7 @@ that the attacker test can fail. Never loaded by the suite; run it by hand:
 Every world pair must then fail ("observable difference"); on 2026-12-05 all six did.
 """
 
-from voisins.matching import candidates, engine
+from voisins.matching import candidates, engine, profile_change
 
 
 def exact(sql: str) -> str:
@@ -17,9 +17,12 @@ def exact(sql: str) -> str:
     return sql
 
 
-engine._LOAD = exact(engine._LOAD).replace("p.reach_m,", "p.search_radius_m AS reach_m,")
+engine.LOAD_REQUEST = exact(engine.LOAD_REQUEST).replace(
+    "p.reach_m,", "p.search_radius_m AS reach_m,"
+)
+profile_change.LOAD_REQUEST = engine.LOAD_REQUEST
 candidates._WALKED = candidates._WALKED.replace("w.reach_m", "w.radius_m AS reach_m")
-candidates._DISTANCE = exact(candidates._DISTANCE)
+candidates.DISTANCE = exact(candidates.DISTANCE)
 candidates.OPEN_REQUESTS_SQL = exact(candidates.OPEN_REQUESTS_SQL).replace(
     "p.reach_m", "p.search_radius_m"
 )

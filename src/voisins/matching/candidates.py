@@ -19,9 +19,14 @@ few dozen neighbours who qualify, and at most ``WALK_ROWS``. When that walk cann
 fill the batch (few volunteers pass the filters), a second query scans the whole
 radius nearest first with every filter. Both plans are fixed by the query's shape, not
 by the values: the planner never sees the request's cell, radius or languages (see
-``_Q_CELL``), so a prepared statement's custom and generic plans are the same and a
+``Q_CELL``), so a prepared statement's custom and generic plans are the same and a
 cold connection plans like a warm one. bench/ measures both against the naive query;
 EXPLAIN in bench/results/match-explain.txt.
+
+One module although over 400 lines: the candidate query is built from the fragments
+below (filters, measures, the cell and radius parameters), and its two plans, the open
+requests an offer is matched against and matching/profile_change.py's check of one
+volunteer are all made of them; the benchmark reads them together.
 """
 
 from __future__ import annotations
@@ -84,9 +89,9 @@ class Request:
 # read the whole radius through a bitmap and sort it: 160 ms at 1M volunteers where
 # the generic plan, a nearest-first scan that stops at its window, takes 1 ms
 # (bench/README.md).
-_Q_CELL = f"(SELECT {_CELL})"
-_Q_SRID = "(SELECT CAST(:cell_srid AS integer))"
-_Q_RADIUS = "(SELECT CAST(:radius_m AS double precision))"
+Q_CELL = f"(SELECT {_CELL})"
+Q_SRID = "(SELECT CAST(:cell_srid AS integer))"
+Q_RADIUS = "(SELECT CAST(:radius_m AS double precision))"
 _Q_LANGS = "(SELECT CAST(:langs AS text[]))"
 
 # The distance between the volunteer's cell centre and the request's, in the grid
@@ -94,13 +99,13 @@ _Q_LANGS = "(SELECT CAST(:langs AS text[]))"
 # distance ST_Distance gives; it is also the walk's index order, and PostGIS declares
 # it 20 times cheaper, which keeps the planner from thinking a filter or a sort on it
 # worth parallel workers.
-_DISTANCE = geosql.nearest_first("v.cell_xy", _Q_CELL)
+DISTANCE = geosql.nearest_first("v.cell_xy", Q_CELL)
 
 # What the scoring reads, measured against the request (``distance_m`` is computed by
 # each query: the walk has it from its index order). Skills, languages (unless one is
 # required) and availability are preferences, scored, not filters: a request with a
 # rare tag still reaches the best people who can come.
-_MEASURES = """
+MEASURES = """
        CASE WHEN cardinality(CAST(:tags AS text[])) = 0 THEN 0
             ELSE cardinality(ARRAY(SELECT unnest(v.skill_tags)
                                    INTERSECT SELECT unnest(CAST(:tags AS text[]))))
@@ -122,7 +127,7 @@ _MEASURES = """
 # The people the author blocked or who blocked the author, and those already asked,
 # are read once per query (two small index lookups, uncorrelated sub-selects that
 # run once) and compared as arrays: a few ids, whatever the number of rows checked.
-_FILTERS = f"""
+FILTERS = f"""
   (NOT (SELECT CAST(:language_required AS boolean)) OR v.languages && {_Q_LANGS})
   AND NOT v.paused
   AND v.user_id <> CAST(:author_id AS bigint)
@@ -147,7 +152,7 @@ _WALKED = """w.user_id, w.reach_m, w.skill_tags, w.languages, w.availability, w.
            w.record_extract_date, w.last_proposed_at, w.completed_count, w.no_show_count"""
 
 
-def _index_predicate(category: str, sensitive: bool, alias: str = "v") -> str:
+def index_predicate(category: str, sensitive: bool, alias: str = "v") -> str:
     """The partial-index predicate of the category's index (sql/0010), or of its
     vetted volunteers' index for a sensitive request (sql/0012), spelled as literals so
     the planner can use that index. ``category`` must be one of the fixed categories.
@@ -183,19 +188,19 @@ def walk_sql(category: str, sensitive: bool, walk_rows: int | None = None) -> st
     if budget < 1:
         raise ValueError("walk_rows must be positive")
     return f"""-- voisins: candidates.walk
-SELECT v.user_id AS volunteer_id, v.distance_m, v.distance_m > {_Q_RADIUS} AS beyond,
-       {_MEASURES}
+SELECT v.user_id AS volunteer_id, v.distance_m, v.distance_m > {Q_RADIUS} AS beyond,
+       {MEASURES}
 FROM (
     SELECT {_WALKED},
-           {geosql.nearest_first("w.cell_xy", _Q_CELL)} AS distance_m
+           {geosql.nearest_first("w.cell_xy", Q_CELL)} AS distance_m
     FROM volunteers w
-    WHERE {_index_predicate(category, sensitive, "w")}
-      AND w.cell_srid = {_Q_SRID}
-    ORDER BY {geosql.nearest_first("w.cell_xy", _Q_CELL)}
+    WHERE {index_predicate(category, sensitive, "w")}
+      AND w.cell_srid = {Q_SRID}
+    ORDER BY {geosql.nearest_first("w.cell_xy", Q_CELL)}
     FETCH FIRST {budget} ROWS WITH TIES
 ) AS v
-WHERE v.distance_m > {_Q_RADIUS}
-   OR (v.distance_m <= v.reach_m AND {_FILTERS}
+WHERE v.distance_m > {Q_RADIUS}
+   OR (v.distance_m <= v.reach_m AND {FILTERS}
        AND (SELECT u.status FROM users u WHERE u.id = v.user_id) = 'active')
 ORDER BY v.distance_m
 FETCH FIRST (SELECT CAST(:window AS integer)) ROWS WITH TIES
@@ -205,7 +210,7 @@ FETCH FIRST (SELECT CAST(:window AS integer)) ROWS WITH TIES
 def sweep_sql(category: str, sensitive: bool) -> str:
     """Phase 2, for requests that few volunteers can answer: every filter at once over
     the whole radius, nearest cells first (whole rings). The planner, blind to the
-    values (see ``_Q_CELL``), scans the category's index nearest first within the
+    values (see ``Q_CELL``), scans the category's index nearest first within the
     radius's box and stops once the window and its last ring are full; only when
     fewer than the window pass in the whole radius does it read all of it.
 
@@ -214,14 +219,14 @@ def sweep_sql(category: str, sensitive: bool) -> str:
     volunteers: 170-230 ms at 1M), where the nearest-first scan stops after
     window ÷ share rows (3,000 for a language 1 % speak)."""
     return f"""-- voisins: candidates.sweep
-SELECT v.user_id AS volunteer_id, {_DISTANCE} AS distance_m, false AS beyond, {_MEASURES}
+SELECT v.user_id AS volunteer_id, {DISTANCE} AS distance_m, false AS beyond, {MEASURES}
 FROM volunteers v JOIN users u ON u.id = v.user_id
-WHERE {_index_predicate(category, sensitive)}
-  AND {geosql.within_m("v.cell_xy", _Q_CELL, _Q_RADIUS)}
-  AND v.cell_srid = {_Q_SRID}
-  AND {_DISTANCE} <= v.reach_m
+WHERE {index_predicate(category, sensitive)}
+  AND {geosql.within_m("v.cell_xy", Q_CELL, Q_RADIUS)}
+  AND v.cell_srid = {Q_SRID}
+  AND {DISTANCE} <= v.reach_m
   AND u.status = 'active'
-  AND {_FILTERS}
+  AND {FILTERS}
 ORDER BY distance_m
 FETCH FIRST (SELECT CAST(:window AS integer)) ROWS WITH TIES
 """
@@ -237,13 +242,13 @@ def candidate_query_sql(
 ) -> tuple[str, dict[str, Any]]:
     """The first query ``find_candidates`` sends for this request (the walk, or the
     sweep when a language is required) and its parameters; the benchmark EXPLAINs it."""
-    params = _params(request, radius_m=radius_m, window=window, now=now, cooldown_s=cooldown_s)
+    params = query_params(request, radius_m=radius_m, window=window, now=now, cooldown_s=cooldown_s)
     if params["language_required"]:
         return sweep_sql(request.category, request.sensitive), params
     return walk_sql(request.category, request.sensitive), params
 
 
-def _params(
+def query_params(
     request: Request, *, radius_m: int, window: int, now: datetime, cooldown_s: int
 ) -> dict[str, Any]:
     return {
@@ -264,7 +269,7 @@ def _params(
     }
 
 
-def _features(rows: Sequence[Any], request: Request) -> list[Features]:
+def features_of(rows: Sequence[Any], request: Request) -> list[Features]:
     """The scoring's inputs, one per candidate row (columns in the order the queries
     select them; the walk's markers from beyond the radius are left out); the
     request's own figures are computed once."""
@@ -325,22 +330,22 @@ async def find_candidates(
     window is full or ``walk_rows`` were read; when that gave fewer than ``enough``,
     phase 2 sweeps the whole radius with every filter. A request that needs a
     language goes to the sweep at once. Both depend on public cells only."""
-    params = _params(request, radius_m=radius_m, window=window, now=now, cooldown_s=cooldown_s)
+    params = query_params(request, radius_m=radius_m, window=window, now=now, cooldown_s=cooldown_s)
     sweep = _sweep(request.category, request.sensitive)
     if params["language_required"]:
         # A required language may be spoken by most (French) or by 1 % of the
         # volunteers: the walk would often spend its budget for a few of them and
         # the sweep run anyway. The sweep alone stops at its window as soon as the
         # walk would when the language is common.
-        return _features((await conn.execute(sweep, params)).all(), request)
+        return features_of((await conn.execute(sweep, params)).all(), request)
     walk = _walk(request.category, request.sensitive, walk_rows)
     rows = (await conn.execute(walk, params)).all()
-    found = _features(rows, request)
+    found = features_of(rows, request)
     # The walk's candidates suffice when they fill the batch (``enough``); scoring then
     # picks among them. Fewer, and no row from beyond the radius, means the walk spent
     # its budget inside the radius: only then is the whole radius swept.
     if len(found) < (enough or window) and not any(row.beyond for row in rows):
-        found = _features((await conn.execute(sweep, params)).all(), request)
+        found = features_of((await conn.execute(sweep, params)).all(), request)
     return found
 
 

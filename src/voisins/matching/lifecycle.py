@@ -122,13 +122,19 @@ async def _fill_places(conn: AsyncConnection, match: Any, now: datetime) -> None
     await emit(conn, "post.matched", post_id=match.post_id)
 
 
-async def accept(conn: AsyncConnection, viewer: Viewer, match_id: int, *, now: datetime) -> str:
+async def _lock_my_proposition(conn: AsyncConnection, viewer: Viewer, match_id: int) -> Any:
+    """The volunteer answers a proposition made to them, still open."""
     await set_actor(conn, viewer.id)
     match = await lock_match(conn, match_id)
     if match.volunteer_id != viewer.id:
         raise NotFound("no such proposition for you")
     if match.status != "proposed":
         raise Conflict(f"this proposition is already {match.status}")
+    return match
+
+
+async def accept(conn: AsyncConnection, viewer: Viewer, match_id: int, *, now: datetime) -> str:
+    match = await _lock_my_proposition(conn, viewer, match_id)
     if match.post_status != "published":
         raise Conflict("this request is no longer open")
     if match.deadline_at <= now:
@@ -161,12 +167,7 @@ async def reopen_and_rematch(
 async def decline(
     conn: AsyncConnection, viewer: Viewer, match_id: int, settings: Settings, *, now: datetime
 ) -> str:
-    await set_actor(conn, viewer.id)
-    match = await lock_match(conn, match_id)
-    if match.volunteer_id != viewer.id:
-        raise NotFound("no such proposition for you")
-    if match.status != "proposed":
-        raise Conflict(f"this proposition is already {match.status}")
+    match = await _lock_my_proposition(conn, viewer, match_id)
     await set_match_status(conn, match_id, "declined", responded_at=now, closed_at=now)
     open_left = (
         await conn.execute(

@@ -1,7 +1,10 @@
 """Reading matches: the volunteer's propositions and the author's follow-up of a request.
 
 Distances are bands between public cells; identities, contacts and the exact address
-appear only once a match is confirmed (and after review when sensitive)."""
+appear only once a match is confirmed (and after review when sensitive).
+
+One module at about 400 lines: the volunteer's and the author's reads share the match
+columns and the rules of what is revealed when, which are the point of this file."""
 
 from __future__ import annotations
 

@@ -14,6 +14,9 @@ them), their pairs with the other person's first name only, and the pair's docum
 before the centre introduces them: a pair proposed but not yet introduced is given
 without the other person's name nor its steps' notes, which would tell it. The other
 person's feedback at the end is theirs and stays out.
+
+One module although over 600 lines: it is one document, half of it the declaration of
+its parts, half the queries that fill them, part by part, in the document's order.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voisins.geo import sql as geosql
 from voisins.housing.applications import shown_status
+from voisins.notify.inbox import Notification
 from voisins.posts.reads import schedule_of
 from voisins.posts.schemas import Schedule
 from voisins.schedule import from_multirange
@@ -182,14 +186,9 @@ class CheckinData(msgspec.Struct, kw_only=True):
     created_at: datetime
 
 
-class NotificationData(msgspec.Struct, kw_only=True):
-    id: int
-    kind: str
-    title: str
-    body: str
-    link: str | None
-    created_at: datetime
-    read_at: datetime | None
+# My in-app notifications, as my inbox shows them (its own name in the export's schema).
+class NotificationData(Notification):
+    pass
 
 
 class PreferencesData(msgspec.Struct, kw_only=True):

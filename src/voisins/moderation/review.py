@@ -292,8 +292,8 @@ async def approve_post(
     """Let a post through: it is published and matched at once. ``note`` is kept, never
     sent; ``message`` is what the author may read."""
     await _lock_in_review(conn, viewer, post_id)
-    await post_status.approve(
-        conn, post_id, reviewer=viewer.id, now=now, note=note, message=message
+    await post_status.review(
+        conn, post_id, approve=True, reviewer=viewer.id, now=now, note=note, message=message
     )
     await audit.record(conn, viewer, "post.approve", "post", post_id)
     await emit(conn, "post.published", post_id=post_id)
@@ -309,7 +309,9 @@ async def reject_post(
     """Refuse a post; the author may edit it and submit it again. They read ``message``
     (or neutral words when there is none), never ``note``."""
     await _lock_in_review(conn, viewer, post_id)
-    await post_status.reject(conn, post_id, reviewer=viewer.id, now=now, note=note, message=message)
+    await post_status.review(
+        conn, post_id, approve=False, reviewer=viewer.id, now=now, note=note, message=message
+    )
     await audit.record(conn, viewer, "post.reject", "post", post_id)
     await emit(conn, "post.rejected", post_id=post_id)
     return "rejected"

@@ -11,6 +11,10 @@
   undelivered notifications are cancelled (triggers on users.status), their open matches
   are closed and the other side told in neutral words (the reason is an internal note,
   never sent), their sessions end.
+
+One module although 600 lines: reports, blocks and suspension rest on the same rules of
+who answers for a person (``centres_of_person``, a post's centres) and of what a person
+was shown (a match's other side, a post's author), which this module holds once.
 """
 
 from __future__ import annotations

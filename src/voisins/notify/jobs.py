@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voisins import clock
 from voisins.logs import get_logger
-from voisins.matching.engine import run_event as run_matching_event
+from voisins.matching.profile_change import run_event as run_matching_event
 from voisins.notify.fanout import fan_out
 from voisins.notify.live import publish_inbox_events
 from voisins.notify.senders import PermanentError, SendBatch, Senders, TransientError

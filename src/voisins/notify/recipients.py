@@ -70,7 +70,7 @@ QUERIES: dict[str, list[str]] = {
     "match.proposed": [
         "SELECT volunteer_id FROM matches WHERE post_id = :post_id AND batch = :batch "
         "AND status = 'proposed'",
-        # One proposition made from the volunteer's side (matching.engine.match_volunteer).
+        # One proposition made from the volunteer's side (matching.profile_change.match_volunteer).
         "SELECT volunteer_id FROM matches WHERE id = :match_id AND status = 'proposed'",
     ],
     "match.accepted": [_AUTHOR_OF_MATCH],

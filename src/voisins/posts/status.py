@@ -5,7 +5,7 @@ every later status is written here and nowhere else:
 
 - its author (or a social worker acting for them): ``publish``, ``withdraw``, ``close``,
   and an edit that sends a published post back to review (``save_edit``);
-- the review of a centre: ``approve`` / ``reject`` (moderation/review.py);
+- the review of a centre: ``review`` (moderation/review.py);
 - the match life cycle: ``mark_matched`` when the last place is taken, ``reopen``
   when one opens again, ``close_when_done`` when the help took place, and
   ``withdraw_all_of`` a person who leaves (matching/lifecycle.py);
@@ -161,42 +161,32 @@ async def save_edit(
     )
 
 
-async def approve(
+async def review(
     conn: AsyncConnection,
     post_id: int,
     *,
+    approve: bool,
     reviewer: int,
     now: datetime,
     note: str,
     message: str | None,
 ) -> None:
-    """A post let through review is published (and stays online at least a day)."""
-    await conn.execute(
-        text(
+    """A centre's decision on a post waiting for review: let through, it is published
+    (and stays online at least a day); refused, it is rejected."""
+    if approve:
+        sql = (
             "UPDATE posts SET status = 'published', published_at = :now, reviewed_by = :me, "
             "reviewed_at = :now, review_note = :note, review_reason = :message, "
             "expires_at = GREATEST(expires_at, CAST(:now AS timestamptz) + interval '1 day') "
             "WHERE id = :id"
-        ),
-        {"now": now, "me": reviewer, "note": note, "message": message, "id": post_id},
-    )
-
-
-async def reject(
-    conn: AsyncConnection,
-    post_id: int,
-    *,
-    reviewer: int,
-    now: datetime,
-    note: str,
-    message: str | None,
-) -> None:
-    await conn.execute(
-        text(
+        )
+    else:
+        sql = (
             "UPDATE posts SET status = 'rejected', reviewed_by = :me, reviewed_at = :now, "
             "review_note = :note, review_reason = :message WHERE id = :id"
-        ),
-        {"now": now, "me": reviewer, "note": note, "message": message, "id": post_id},
+        )
+    await conn.execute(
+        text(sql), {"now": now, "me": reviewer, "note": note, "message": message, "id": post_id}
     )
 
 

@@ -1,7 +1,8 @@
 """docs/ARCHITECTURE.md cannot drift silently from the code: its layer tables are the
 ones tests/test_layers.py enforces, its module map names every package and top-level
-module (and nothing gone), and each step of its flows names a ``module.function`` that
-exists (the module imported, the function looked up)."""
+module (and nothing gone), every file or folder it names exists, and each step of its
+flows names a ``module.function`` that exists (the module imported, the function looked
+up)."""
 
 from __future__ import annotations
 
@@ -50,6 +51,15 @@ def test_the_module_map_names_every_package_and_top_level_module() -> None:
     mapped = {row[0].strip("`") for row in table_rows(section("Module map"))}
     assert sorted(wanted - mapped) == [], "missing from the module map"
     assert sorted(mapped - wanted) == [], "in the module map but gone from the code"
+
+
+def test_every_path_the_page_names_exists() -> None:
+    """Paths such as `web/routes/centre/review.py` or `tests/support/` (under src/voisins
+    or the repository); patterns with ``<area>`` or ``*`` are left alone."""
+    repo = SRC.parent
+    paths = set(re.findall(r"`([\w./-]+(?:\.py|/))`", TEXT))
+    gone = [p for p in paths if not ((SRC / "voisins" / p).exists() or (repo / p).exists())]
+    assert sorted(gone) == [], "paths in docs/ARCHITECTURE.md that do not exist"
 
 
 def flow_steps() -> list[str]:

@@ -61,14 +61,15 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("conversations", _units("conversations")),
     ("notify", _units("notify")),
     ("moderation", _units("moderation")),
+    # The housekeeping crons: each a thin call of a service (the highest they call is
+    # moderation's); the workers run them. Nothing of HTTP or pages for a job.
+    ("jobs", _units("housekeeping")),
     # A neighbourhood built through the services (``voisins demo``, the login page's hint).
     ("demo", _units("demo")),
     # HTTP for machines: the JSON API (and the dependencies and error mapper the pages
     # share with it) and the operators' /metrics.
     ("http", _units("api metrics")),
     ("pages", _units("web")),
-    # The housekeeping crons (the jobs that call services); the workers run them.
-    ("jobs", _units("housekeeping")),
     ("entry points", _units("app worker cli")),
 )
 

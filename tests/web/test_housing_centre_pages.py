@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from babel.dates import format_date
@@ -189,6 +190,15 @@ async def assisted_young(client: AsyncTestClient, world: World, name: str = "Yan
     return int((await ok(created))["id"])
 
 
+async def send_host_form(client: AsyncTestClient, world: World, **overrides: str) -> Any:
+    """worker_18 records Odile's host application through the form (``host_form``)."""
+    sign_in(client, world.worker_18)
+    path = f"{WORKSPACE}/candidatures/nouvelle?cote=hote"
+    token = await form_token(client, path)
+    data = {"_csrf_token": token, **host_form(world, **overrides)}
+    return await client.post(path, data=data, follow_redirects=False)
+
+
 async def test_the_new_application_form_offers_the_assisted_residents_and_both_sides(
     client: AsyncTestClient, world: World
 ) -> None:
@@ -210,13 +220,7 @@ async def test_the_new_application_form_offers_the_assisted_residents_and_both_s
 async def test_a_host_application_is_recorded_through_the_form(
     client: AsyncTestClient, world: World, engine: AsyncEngine
 ) -> None:
-    sign_in(client, world.worker_18)
-    path = f"{WORKSPACE}/candidatures/nouvelle?cote=hote"
-    sent = await client.post(
-        path,
-        data={"_csrf_token": await form_token(client, path), **host_form(world)},
-        follow_redirects=False,
-    )
+    sent = await send_host_form(client, world)
     assert sent.status_code == 303, sent.text
     found = re.fullmatch(
         rf"{WORKSPACE}/candidatures/(\d+)\?fait=candidature", sent.headers["location"]
@@ -246,15 +250,7 @@ async def test_a_host_application_is_recorded_through_the_form(
 async def test_a_host_under_60_is_refused_with_the_birth_date_named(
     client: AsyncTestClient, world: World, engine: AsyncEngine
 ) -> None:
-    sign_in(client, world.worker_18)
-    path = f"{WORKSPACE}/candidatures/nouvelle?cote=hote"
-    sent = await client.post(
-        path,
-        data={
-            "_csrf_token": await form_token(client, path),
-            **host_form(world, birth_date=years_ago(59)),
-        },
-    )
+    sent = await send_host_form(client, world, birth_date=years_ago(59))
     assert sent.status_code == 422
     assert 'id="birth_date-error"' in sent.text
     assert 'aria-describedby="birth_date-error"' in sent.text

@@ -2,7 +2,7 @@
 workspace (open applications with their vetting, live and recently ended pairs),
 recording an assisted resident's application, an application's page with its steps
 and its candidates, and proposing a pair. The pair's own pages are in
-centre_housing_pairs.py; the words both use in centre_housing_words.py.
+housing_pairs.py; the words both use in housing_words.py.
 
 Every page calls the services the API calls (housing/); what a worker may see is their
 rule: an application or a pair of another centre is the same 404 as a missing one.
@@ -13,22 +13,24 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from litestar import Request, Response, Router, get, post
+from litestar import Request, Response, get, post
 from litestar.datastructures import FormMultiDict
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from voisins import clock
 from voisins.accounts import assisted
 from voisins.accounts.access import Viewer
-from voisins.api.deps import GeocoderDep, OptionalViewer, SettingsDep, Tx
+from voisins.api.deps import GeocoderDep, SettingsDep, Tx
 from voisins.errors import DomainError
 from voisins.housing import applications, candidates, pairs
-from voisins.housing.schemas import ApplicationIn, ApplicationStepIn, PairIn
+from voisins.housing.access import as_member
+from voisins.housing.schemas import Application, ApplicationIn, ApplicationStepIn, PairIn
 from voisins.settings import Settings
-from voisins.web.forms import N_, FormError, convert
+from voisins.web.formats import LANGUAGES
+from voisins.web.forms import N_, FormError, convert, form_text
 from voisins.web.pages import Me
-from voisins.web.problems import PAGE_ERROR_HANDLERS
-from voisins.web.routes.centre.common import _my_centres, _text, _worker
+from voisins.web.routes.centre.common import my_centres, workspace_router
 from voisins.web.routes.centre.housing_pairs import PAIR_ROUTES
 from voisins.web.routes.centre.housing_words import (
     APPLICATION_STEPS,
@@ -36,13 +38,13 @@ from voisins.web.routes.centre.housing_words import (
     NEW_TITLES,
     PARAM_OF_SIDE,
     SIDE_OF_PARAM,
-    explained,
-    refusal,
-    refused,
+    Refusal,
+    attempt,
+    form_fields,
     render,
-    today,
+    submit,
 )
-from voisins.web.routes.volunteer import LANGUAGES
+from voisins.web.signed_in import Person
 from voisins.web.url_state import row_id
 
 # Pairs that ended within this many days stay on the workspace.
@@ -59,7 +61,9 @@ FLAGS = (
     "lift", "private_bathroom", "furnished", "has_pets", "accepts_pets", "smokes",
     "accepts_smoker",
 )  # fmt: skip
+STEP_FIELDS = ("kind", "done_on", "outcome", "note")
 WORKSPACE = "/centre/logement"
+ADDRESS_SEARCH_DOWN = N_("La recherche d'adresse ne répond pas : placez l'épingle.")
 
 
 def application_url(application_id: int) -> str:
@@ -73,13 +77,11 @@ def application_url(application_id: int) -> str:
 
 @get("/logement", name="centre_housing", operation_id="pageCentreHousing",
      include_in_schema=False)  # fmt: skip
-async def workspace_page(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
-) -> Template:
+async def workspace_page(request: Request[Any, Any, Any], tx: Tx, worker: Person) -> Template:
     """Open applications by side with their vetting, the live pairs with the next
     follow-up visit (and whether it is late), the pairs ended lately."""
-    me, viewer = await _worker(request, tx, optional_viewer)
-    day = today()
+    me, viewer = worker
+    day = clock.today()
     waiting = await applications.list_applications(tx, viewer, status="open")
     every_pair = await pairs.list_pairs(tx, viewer, today=day)
     since = day - timedelta(days=RECENTLY_ENDED_DAYS)
@@ -112,11 +114,11 @@ def _blank(centres: list[tuple[int, str]]) -> dict[str, Any]:
 
 
 def _values(form: FormMultiDict) -> dict[str, Any]:
-    values: dict[str, Any] = {key: _text(form, key) for key in TEXT_FIELDS}
+    values: dict[str, Any] = form_fields(form, TEXT_FIELDS)
     for key in ("formulas", "services", "languages"):
         values[key] = form.getall(key, [])
     for key in FLAGS:
-        values[key] = _text(form, key) == "1"
+        values[key] = form_text(form, key) == "1"
     return values
 
 
@@ -167,10 +169,10 @@ async def _new_form(
     values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Template:  # fmt: skip
-    # Housing is the worker's own centres', not their partners' (housing/applications.py
+    # Housing is the worker's own centres', not their partners' (housing/access.py
     # as_member): offer only what the service will accept.
-    member = await applications.as_member(tx, viewer)
-    centres = await _my_centres(tx, member)
+    member = await as_member(tx, viewer)
+    centres = await my_centres(tx, member)
     residents = await assisted.list_assisted(tx, member, 1, ASSISTED_SHOWN)
     values = values or _blank(centres)
     fmt_languages = list(LANGUAGES) + sorted(set(values["languages"]) - set(LANGUAGES))
@@ -184,41 +186,41 @@ async def _new_form(
 
 @get("/logement/candidatures/nouvelle", name="centre_housing_new",
      operation_id="pageCentreHousingNewApplication", include_in_schema=False)  # fmt: skip
-async def new_application_page(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer
-) -> Template:
-    me, viewer = await _worker(request, tx, optional_viewer)
+async def new_application_page(request: Request[Any, Any, Any], tx: Tx, worker: Person) -> Template:
+    me, viewer = worker
     return await _new_form(request, tx, viewer, me, _side(request))
 
 
 @post("/logement/candidatures/nouvelle", name="centre_housing_create",
       operation_id="pageCentreHousingCreateApplication", include_in_schema=False)  # fmt: skip
 async def create_application(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer,
-    settings: SettingsDep, geocoder: GeocoderDep,
+    request: Request[Any, Any, Any], tx: Tx, worker: Person, settings: SettingsDep,
+    geocoder: GeocoderDep,
 ) -> Response[Any]:  # fmt: skip
-    me, viewer = await _worker(request, tx, optional_viewer)
+    me, viewer = worker
     side = _side(request)
     values = _values(await request.form())
+
+    async def create() -> Application:
+        return await applications.create_application(
+            tx, viewer, _input(side, values), geocoder, cell_size_m=settings.grid_cell_m,
+            today=clock.today(),
+        )  # fmt: skip
+
     try:
-        data = _input(side, values)
-        async with tx.begin_nested():
-            created = await applications.create_application(
-                tx, viewer, data, geocoder, cell_size_m=settings.grid_cell_m, today=today()
-            )
-    except FormError as exc:
-        errors = explained(exc.fields)
+        done = await attempt(tx, create)
     except DomainError as exc:
-        if exc.status_code not in (409, 422, 503):
+        if exc.status_code != 503:
             raise
-        errors = refusal(exc)
-        if exc.status_code == 503:  # the address search is down
-            errors = {"location": N_("La recherche d'adresse ne répond pas : placez l'épingle.")}
-    else:
-        return Redirect(f"{application_url(created.id)}?fait=candidature", status_code=303)
-    return await _new_form(
-        request, tx, viewer, me, side, values=values, errors=errors, status_code=422
-    )
+        # The address search is down.
+        done = Refusal(
+            {"location": N_("La recherche d'adresse ne répond pas : placez l'épingle.")}, 503
+        )
+    if isinstance(done, Refusal):
+        return await _new_form(
+            request, tx, viewer, me, side, values=values, errors=done.errors, status_code=422
+        )
+    return Redirect(f"{application_url(done.id)}?fait=candidature", status_code=303)
 
 
 # ---------------------------------------------------------------------------------------
@@ -233,7 +235,7 @@ async def _application(
     status_code: int = 200,
 ) -> Template:  # fmt: skip
     """``proposal``: why proposing a candidate was refused."""
-    shown = await applications.get_application(tx, viewer, application_id, today=today())
+    shown = await applications.get_application(tx, viewer, application_id, today=clock.today())
     found = []
     if shown.status == "open":
         found = await candidates.candidates_for(
@@ -249,10 +251,10 @@ async def _application(
 @get("/logement/candidatures/{application_id:int}", name="centre_housing_application",
      operation_id="pageCentreHousingApplication", include_in_schema=False)  # fmt: skip
 async def application_page(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer,
-    settings: SettingsDep, application_id: FromPath[int],
+    request: Request[Any, Any, Any], tx: Tx, worker: Person, settings: SettingsDep,
+    application_id: FromPath[int],
 ) -> Template:  # fmt: skip
-    me, viewer = await _worker(request, tx, optional_viewer)
+    me, viewer = worker
     return await _application(request, tx, viewer, me, settings, application_id)
 
 
@@ -260,62 +262,58 @@ async def application_page(
       name="centre_housing_application_step",
       operation_id="pageCentreHousingApplicationStep", include_in_schema=False)  # fmt: skip
 async def application_step(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer,
-    settings: SettingsDep, application_id: FromPath[int],
+    request: Request[Any, Any, Any], tx: Tx, worker: Person, settings: SettingsDep,
+    application_id: FromPath[int],
 ) -> Response[Any]:  # fmt: skip
     """An interview, the host's home visit or the young person's references."""
-    me, viewer = await _worker(request, tx, optional_viewer)
-    form = await request.form()
-    values = {key: _text(form, key) for key in ("kind", "done_on", "outcome", "note")}
-    try:
-        data = convert({key: value for key, value in values.items() if value}, ApplicationStepIn)
-        async with tx.begin_nested():
-            await applications.record_application_step(
-                tx, viewer, application_id, data, today=today()
-            )
-    except (FormError, DomainError) as exc:
-        errors, status = refused(exc)
-    else:
-        return Redirect(f"{application_url(application_id)}?fait=etape#etapes", status_code=303)
-    return await _application(
-        request, tx, viewer, me, settings, application_id, errors=errors, values=values,
-        status_code=status,
+    me, viewer = worker
+    values = form_fields(await request.form(), STEP_FIELDS)
+    done = await submit(
+        tx, values, ApplicationStepIn,
+        lambda data: applications.record_application_step(
+            tx, viewer, application_id, data, today=clock.today()
+        ),
     )  # fmt: skip
+    if isinstance(done, Refusal):
+        return await _application(
+            request, tx, viewer, me, settings, application_id, errors=done.errors,
+            values=values, status_code=done.status,
+        )  # fmt: skip
+    return Redirect(f"{application_url(application_id)}?fait=etape#etapes", status_code=303)
 
 
 @post("/logement/candidatures/{application_id:int}/proposer",
       name="centre_housing_propose", operation_id="pageCentreHousingPropose",
       include_in_schema=False)  # fmt: skip
 async def propose(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer,
-    settings: SettingsDep, application_id: FromPath[int],
+    request: Request[Any, Any, Any], tx: Tx, worker: Person, settings: SettingsDep,
+    application_id: FromPath[int],
 ) -> Response[Any]:  # fmt: skip
     """Propose this application and a candidate of the other side to each other."""
-    me, viewer = await _worker(request, tx, optional_viewer)
+    me, viewer = worker
     form = await request.form()
-    shown = await applications.get_application(tx, viewer, application_id, today=today())
-    other = row_id(_text(form, "candidate"))
+    shown = await applications.get_application(tx, viewer, application_id, today=clock.today())
+    other = row_id(form_text(form, "candidate"))
     ids = (application_id, other) if shown.side == "host" else (other, application_id)
     try:
         data = convert(
             {"host_application_id": ids[0], "young_application_id": ids[1],
-             "note": _text(form, "note") or None},
+             "note": form_text(form, "note") or None},
             PairIn,
         )  # fmt: skip
-        async with tx.begin_nested():
-            pair = await pairs.propose_pair(tx, viewer, data, today=today())
     except FormError:
         said, status = [N_("Choisissez un candidat de la liste.")], 422
-    except DomainError as exc:
-        if exc.status_code not in (409, 422):
-            raise
-        # Said next to the candidates: why not, then which side is not ready.
-        reasons = refusal(exc)
-        why = reasons.pop("form", None)
-        said = list(dict.fromkeys([*([why] if why else []), *reasons.values()]))
-        status = exc.status_code
     else:
-        return Redirect(f"{WORKSPACE}/binomes/{pair.id}?fait=propose", status_code=303)
+        done = await attempt(tx, lambda: pairs.propose_pair(tx, viewer, data, today=clock.today()))
+        if not isinstance(done, Refusal):
+            return Redirect(f"{WORKSPACE}/binomes/{done.id}?fait=propose", status_code=303)
+        # Said next to the candidates: why not, then which side is not ready.
+        reasons = dict(done.errors)
+        why = reasons.pop("form", None)
+        said, status = (
+            list(dict.fromkeys([*([why] if why else []), *reasons.values()])),
+            done.status,
+        )
     return await _application(
         request, tx, viewer, me, settings, application_id, proposal=said, status_code=status
     )
@@ -325,30 +323,25 @@ async def propose(
       name="centre_housing_withdraw", operation_id="pageCentreHousingWithdraw",
       include_in_schema=False)  # fmt: skip
 async def withdraw(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer,
-    settings: SettingsDep, application_id: FromPath[int],
+    request: Request[Any, Any, Any], tx: Tx, worker: Person, settings: SettingsDep,
+    application_id: FromPath[int],
 ) -> Response[Any]:  # fmt: skip
-    me, viewer = await _worker(request, tx, optional_viewer)
-    try:
-        async with tx.begin_nested():
-            await applications.withdraw_application(tx, viewer, application_id, today=today())
-    except DomainError as exc:
-        if exc.status_code != 409:
-            raise
+    me, viewer = worker
+    done = await attempt(
+        tx,
+        lambda: applications.withdraw_application(tx, viewer, application_id, today=clock.today()),
+    )
+    if isinstance(done, Refusal):
         return await _application(
             request, tx, viewer, me, settings, application_id,
-            errors={"withdraw": refusal(exc).get("form", CHANGED)}, status_code=409,
+            errors={"withdraw": done.errors.get("form", CHANGED)}, status_code=done.status,
         )  # fmt: skip
     return Redirect(f"{application_url(application_id)}?fait=retiree", status_code=303)
 
 
 ROUTES: list[Any] = [
-    Router(
-        path="/centre",
-        route_handlers=[
-            workspace_page, new_application_page, create_application, application_page,
-            application_step, propose, withdraw, *PAIR_ROUTES,
-        ],
-        exception_handlers=PAGE_ERROR_HANDLERS,
+    workspace_router(
+        workspace_page, new_application_page, create_application, application_page,
+        application_step, propose, withdraw, *PAIR_ROUTES,
     )
 ]  # fmt: skip

@@ -3,32 +3,33 @@ comes next (meeting → trial → agreement → follow-up visits), the forms tha
 each step and the end, the next follow-up visit and whether it is late, and the charter
 and agreement (generated as PDF, downloaded as attachments).
 
-Registered by centre_housing.py (its ``ROUTES`` include ``PAIR_ROUTES``)."""
+Registered by centre/housing.py (its ``ROUTES`` include ``PAIR_ROUTES``)."""
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from litestar import Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from voisins import clock
 from voisins.accounts.access import Viewer
-from voisins.api.deps import OptionalViewer, SettingsDep, Tx
-from voisins.errors import DomainError
+from voisins.api.deps import SettingsDep, Tx
 from voisins.housing import documents, pairs
-from voisins.housing.schemas import Pair, PairEndIn, PairStepIn
-from voisins.web.forms import N_, FormError, convert
+from voisins.housing.schemas import DocumentKind, Pair, PairEndIn, PairStepIn
+from voisins.web.forms import N_, form_text
 from voisins.web.pages import Me
-from voisins.web.routes.centre.common import _text, _worker
 from voisins.web.routes.centre.housing_words import (
     STEP_NOTICES,
-    refusal,
-    refused,
+    Refusal,
+    attempt,
+    form_fields,
     render,
-    today,
+    submit,
 )
+from voisins.web.signed_in import Person
 
 # What each status waits for, said on the pair's page.
 NEXT = {
@@ -54,10 +55,6 @@ STEP_FORMS = {
     "confirmed": ("followup_visit",),
     "ended": (),
 }
-DOCUMENTS_ALLOWED = {
-    "charter": ("introduced", "trial", "confirmed"),
-    "agreement": ("trial", "confirmed"),
-}
 STEP_FIELDS = ("kind", "done_on", "outcome", "note")
 END_FIELDS = ("reason", "ended_on", "host_feedback", "young_feedback", "note")
 # A file name for the Content-Disposition header: plain characters only.
@@ -74,11 +71,11 @@ async def _pair(
     values: dict[str, dict[str, str]] | None = None, status_code: int = 200,
 ) -> Template:  # fmt: skip
     """``errors`` and ``values`` are by form: a step's kind, ``end`` or ``documents``."""
-    shown: Pair = await pairs.get_pair(tx, viewer, pair_id, today=today())
+    shown: Pair = await pairs.get_pair(tx, viewer, pair_id, today=clock.today())
     return render(
         request, "centre/housing/pair.html", me, status_code=status_code, pair=shown,
         next_step=NEXT[shown.status], step_forms=STEP_FORMS[shown.status],
-        documents_allowed=[k for k, s in DOCUMENTS_ALLOWED.items() if shown.status in s],
+        documents_allowed=[k for k, s in documents.ALLOWED.items() if shown.status in s],
         errors=errors or {}, values=values or {},
     )  # fmt: skip
 
@@ -86,103 +83,92 @@ async def _pair(
 @get("/logement/binomes/{pair_id:int}", name="centre_housing_pair",
      operation_id="pageCentreHousingPair", include_in_schema=False)  # fmt: skip
 async def pair_page(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer,
-    pair_id: FromPath[int],
-) -> Template:  # fmt: skip
-    me, viewer = await _worker(request, tx, optional_viewer)
+    request: Request[Any, Any, Any], tx: Tx, worker: Person, pair_id: FromPath[int]
+) -> Template:
+    me, viewer = worker
     return await _pair(request, tx, viewer, me, pair_id)
 
 
 @post("/logement/binomes/{pair_id:int}/etapes", name="centre_housing_pair_step",
       operation_id="pageCentreHousingPairStep", include_in_schema=False)  # fmt: skip
 async def pair_step(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer,
-    settings: SettingsDep, pair_id: FromPath[int],
+    request: Request[Any, Any, Any], tx: Tx, worker: Person, settings: SettingsDep,
+    pair_id: FromPath[int],
 ) -> Response[Any]:  # fmt: skip
     """The meeting, the move (start of the trial), the agreement or a follow-up visit."""
-    me, viewer = await _worker(request, tx, optional_viewer)
-    form = await request.form()
-    values = {key: _text(form, key) for key in STEP_FIELDS}
+    me, viewer = worker
+    values = form_fields(await request.form(), STEP_FIELDS)
     kind = values["kind"]
-    try:
-        data = convert({k: v for k, v in values.items() if v}, PairStepIn)
-        async with tx.begin_nested():
-            await pairs.record_pair_step(tx, viewer, pair_id, data, settings, today=today())
-    except (FormError, DomainError) as exc:
-        errors, status = refused(exc)
-    else:
-        done = STEP_NOTICES.get(data.kind, "etape")
-        return Redirect(f"{pair_url(pair_id)}?fait={done}#etapes", status_code=303)
-    return await _pair(
-        request, tx, viewer, me, pair_id, errors={kind or "step": errors},
-        values={kind: values}, status_code=status,
+
+    done = await submit(
+        tx, values, PairStepIn,
+        lambda data: pairs.record_pair_step(
+            tx, viewer, pair_id, data, settings, today=clock.today()
+        ),
     )  # fmt: skip
+    if isinstance(done, Refusal):
+        return await _pair(
+            request, tx, viewer, me, pair_id, errors={kind or "step": done.errors},
+            values={kind: values}, status_code=done.status,
+        )  # fmt: skip
+    return Redirect(
+        f"{pair_url(pair_id)}?fait={STEP_NOTICES.get(kind, 'etape')}#etapes", status_code=303
+    )
 
 
 @post("/logement/binomes/{pair_id:int}/fin", name="centre_housing_pair_end",
       operation_id="pageCentreHousingPairEnd", include_in_schema=False)  # fmt: skip
 async def pair_end(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer,
-    pair_id: FromPath[int],
-) -> Response[Any]:  # fmt: skip
+    request: Request[Any, Any, Any], tx: Tx, worker: Person, pair_id: FromPath[int]
+) -> Response[Any]:
     """The end of the pairing, with its reason and both sides' feedback."""
-    me, viewer = await _worker(request, tx, optional_viewer)
-    form = await request.form()
-    values = {key: _text(form, key) for key in END_FIELDS}
-    try:
-        data = convert({k: v for k, v in values.items() if v}, PairEndIn)
-        async with tx.begin_nested():
-            await pairs.end_pair(tx, viewer, pair_id, data, today=today())
-    except (FormError, DomainError) as exc:
-        errors, status = refused(exc)
-    else:
-        return Redirect(f"{pair_url(pair_id)}?fait=fin", status_code=303)
-    return await _pair(
-        request, tx, viewer, me, pair_id, errors={"end": errors}, values={"end": values},
-        status_code=status,
+    me, viewer = worker
+    values = form_fields(await request.form(), END_FIELDS)
+
+    done = await submit(
+        tx, values, PairEndIn,
+        lambda data: pairs.end_pair(tx, viewer, pair_id, data, today=clock.today()),
     )  # fmt: skip
+    if isinstance(done, Refusal):
+        return await _pair(
+            request, tx, viewer, me, pair_id, errors={"end": done.errors},
+            values={"end": values}, status_code=done.status,
+        )  # fmt: skip
+    return Redirect(f"{pair_url(pair_id)}?fait=fin", status_code=303)
 
 
 @post("/logement/binomes/{pair_id:int}/documents", name="centre_housing_generate",
       operation_id="pageCentreHousingGenerateDocument", include_in_schema=False)  # fmt: skip
 async def generate(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer,
-    pair_id: FromPath[int],
-) -> Response[Any]:  # fmt: skip
+    request: Request[Any, Any, Any], tx: Tx, worker: Person, pair_id: FromPath[int]
+) -> Response[Any]:
     """Draw up the charter or the agreement from the pair as it stands."""
-    me, viewer = await _worker(request, tx, optional_viewer)
-    kind = _text(await request.form(), "kind")
-    try:
-        if kind not in DOCUMENTS_ALLOWED:
-            raise FormError({"kind": N_("Choisissez la charte ou la convention.")})
-        async with tx.begin_nested():
-            made = await documents.generate_document(
-                tx, viewer, pair_id, kind,  # type: ignore[arg-type]  # checked just above
-                today=today(),
-            )  # fmt: skip
-    except FormError as exc:
-        errors, status = exc.fields, 422
-    except DomainError as exc:
-        if exc.status_code not in (409, 422):
-            raise
-        errors, status = refusal(exc), exc.status_code
+    me, viewer = worker
+    kind = form_text(await request.form(), "kind")
+    if kind in documents.ALLOWED:
+        chosen = cast(DocumentKind, kind)
+        done = await attempt(
+            tx,
+            lambda: documents.generate_document(tx, viewer, pair_id, chosen, today=clock.today()),
+        )
     else:
-        return Redirect(f"{pair_url(pair_id)}?fait=document#document-{made.id}", status_code=303)
-    return await _pair(
-        request, tx, viewer, me, pair_id, errors={"documents": errors}, status_code=status
-    )
+        done = Refusal({"kind": N_("Choisissez la charte ou la convention.")}, 422)
+    if isinstance(done, Refusal):
+        return await _pair(
+            request, tx, viewer, me, pair_id, errors={"documents": done.errors},
+            status_code=done.status,
+        )  # fmt: skip
+    return Redirect(f"{pair_url(pair_id)}?fait=document#document-{done.id}", status_code=303)
 
 
 @get("/logement/binomes/{pair_id:int}/documents/{document_id:int}",
      name="centre_housing_document", operation_id="pageCentreHousingDocument",
      include_in_schema=False)  # fmt: skip
 async def download(
-    request: Request[Any, Any, Any], tx: Tx, optional_viewer: OptionalViewer,
-    pair_id: FromPath[int], document_id: FromPath[int],
-) -> Response[bytes]:  # fmt: skip
+    tx: Tx, worker: Person, pair_id: FromPath[int], document_id: FromPath[int]
+) -> Response[bytes]:
     """The PDF, as an attachment; it holds names and the host's address: not cached."""
-    _me, viewer = await _worker(request, tx, optional_viewer)
-    name, pdf = await documents.read_document(tx, viewer, pair_id, document_id)
+    name, pdf = await documents.read_document(tx, worker.viewer, pair_id, document_id)
     return Response(
         content=pdf,
         media_type="application/pdf",

@@ -1,23 +1,29 @@
-"""What the centre's housing pages say and share (web/routes/centre_housing*.py): the
+"""What the centre's housing pages say and share (web/routes/centre/housing*.py): the
 names of sides, formulas, services, steps and statuses, the services' refusals in
-French words next to the field they name, and the rendering of a page. Texts are
+French words next to the field they name, a form's action run in a savepoint, and the
+rendering of a page. Texts are
 French message ids (``N_``), translated by the templates with ``_`` (English in
 locale/en/LC_MESSAGES/centre_housing.po)."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, NamedTuple, TypeVar
 
 from litestar import Request
+from litestar.datastructures import FormMultiDict
 from litestar.response import Template
 
 from voisins import clock
+from voisins.api.deps import Tx
 from voisins.errors import DomainError
 from voisins.web.formats import formats_for
-from voisins.web.forms import N_, FormError
+from voisins.web.forms import N_, FormError, convert, form_text
 from voisins.web.pages import Me, page
 from voisins.web.url_state import notice
+
+T = TypeVar("T")
+B = TypeVar("B")
 
 # The address's ?cote= (French) and the services' side.
 SIDE_OF_PARAM = {"hote": "host", "jeune": "young"}
@@ -258,6 +264,41 @@ def refused(exc: Exception) -> tuple[dict[str, str], int]:
     raise exc
 
 
+class Refusal(NamedTuple):
+    """Why a form was refused: messages by field, and the status to answer."""
+
+    errors: dict[str, str]
+    status: int
+
+
+async def attempt(tx: Tx, action: Callable[[], Awaitable[T]]) -> T | Refusal:
+    """Run a form's action in a savepoint, so that a refusal leaves nothing written:
+    what it returns, or its refusal (``refused``: a form's own or a service's 409/422;
+    anything else goes on up)."""
+    try:
+        async with tx.begin_nested():
+            return await action()
+    except (FormError, DomainError) as exc:
+        return Refusal(*refused(exc))
+
+
+def form_fields(form: FormMultiDict, names: tuple[str, ...]) -> dict[str, str]:
+    """The form's text fields, as typed (trimmed), to show again after a refusal."""
+    return {name: form_text(form, name) for name in names}
+
+
+async def submit(
+    tx: Tx, values: dict[str, str], body: type[B], action: Callable[[B], Awaitable[T]]
+) -> T | Refusal:
+    """A form's fields as the API's body, given to ``action`` (``attempt``). An empty
+    field is left out of the body, so that a missing date names its own field."""
+
+    async def run() -> T:
+        return await action(convert({name: v for name, v in values.items() if v}, body))
+
+    return await attempt(tx, run)
+
+
 # What every housing template may word, given to each of them.
 WORDS = {
     "sides": SIDES, "side_titles": SIDE_TITLES, "application_statuses": APPLICATION_STATUSES,
@@ -277,9 +318,5 @@ def render(
     today (Paris) and the notice named by ``?fait=``."""
     return page(
         request, template, me, status_code=status_code, fmt=formats_for(request, me),
-        notice=notice(request, NOTICES), today=today(), **WORDS, **context,
+        notice=notice(request, NOTICES), today=clock.today(), **WORDS, **context,
     )  # fmt: skip
-
-
-def today() -> date:
-    return clock.today()

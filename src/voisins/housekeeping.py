@@ -20,7 +20,7 @@ from typing import Any
 
 from voisins import clock
 from voisins.accounts import resets, sessions
-from voisins.housing.pairs import raise_overdue_steps
+from voisins.housing.overdue import raise_overdue_steps
 from voisins.idempotency import purge_expired as purge_idempotency_keys
 from voisins.logs import get_logger
 from voisins.matching.engine import escalate_due

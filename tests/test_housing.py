@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from voisins.errors import Invalid
 from voisins.housing import rules
-from voisins.housing.pairs import raise_overdue_steps
+from voisins.housing.overdue import raise_overdue_steps
 from voisins.schedule import paris_today
 
 from .support.housing import (
@@ -26,6 +26,7 @@ from .support.housing import (
     in_trial,
     ok,
     propose,
+    proposed,
     step,
     years_ago,
     young_body,
@@ -141,9 +142,7 @@ async def test_no_introduction_without_both_interviews_and_no_agreement_before_a
 async def test_only_the_centre_and_the_two_introduced_people_read_a_pair(
     client: AsyncTestClient, engine: AsyncEngine
 ) -> None:
-    world = await build_world(client, engine)
-    housing = await applications(client, world)
-    pair_id = await propose(client, world, housing)
+    world, _, pair_id = await proposed(client, engine)
     url = f"{API}/housing/pairs/{pair_id}"
     unknown = await client.get(f"{API}/housing/pairs/{pair_id + 1000}", headers=world.alice.headers)
     # Before the meeting, Basile does not know of the proposal.
@@ -256,9 +255,7 @@ async def test_a_proposal_is_not_told_to_its_people_and_ends_if_one_withdraws(
 async def test_an_introduced_pair_must_end_before_a_withdrawal_and_the_young_stay_under_30(
     client: AsyncTestClient, engine: AsyncEngine
 ) -> None:
-    world = await build_world(client, engine)
-    housing = await applications(client, world)
-    pair_id = await propose(client, world, housing)
+    world, housing, pair_id = await proposed(client, engine)
     await step(client, world.worker_18, f"/housing/pairs/{pair_id}", "meeting", 0)
     mine = f"{API}/housing/applications/{housing.young_application}"
     refused = await client.post(f"{mine}/withdraw", headers=world.basile.headers)
@@ -372,9 +369,7 @@ async def test_steps_keep_their_order_and_dates_stay_plausible(
 async def test_a_young_person_moves_in_as_an_adult(
     client: AsyncTestClient, engine: AsyncEngine
 ) -> None:
-    world = await build_world(client, engine)
-    housing = await applications(client, world)
-    pair_id = await propose(client, world, housing)
+    world, housing, pair_id = await proposed(client, engine)
     await step(client, world.worker_18, f"/housing/pairs/{pair_id}", "meeting", 400)
     # Basile turned 18 a year ago: a move two years ago would have made him a minor.
     async with engine.begin() as conn:

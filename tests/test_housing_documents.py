@@ -13,7 +13,14 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .support.housing import API, ODILE_HOME_ADDRESS, applications, in_days, in_trial, ok, propose
+from .support.housing import (
+    API,
+    ODILE_HOME_ADDRESS,
+    end,
+    in_trial,
+    ok,
+    proposed,
+)
 from .support.housing import step as record_step
 from .support.housing_documents import ALICE_HOME_ADDRESS, alice_hosts_sam, day_fr, pdf_text
 from .support.people import Person
@@ -113,9 +120,7 @@ async def test_the_agreement_and_the_charter_state_the_pair_s_terms(
 async def test_no_agreement_before_a_trial_nor_any_document_once_ended(
     client: AsyncTestClient, engine: AsyncEngine
 ) -> None:
-    world = await build_world(client, engine)
-    housing = await applications(client, world)
-    pair_id = await propose(client, world, housing)
+    world, _, pair_id = await proposed(client, engine)
     for kind in ("charter", "agreement"):
         early = await generate(client, pair_id, kind, world.worker_18)
         assert early.status_code == 409, early.text
@@ -130,14 +135,7 @@ async def test_no_agreement_before_a_trial_nor_any_document_once_ended(
     await ok(await generate(client, pair_id, "agreement", world.worker_18))
     await record_step(client, world.worker_18, f"/housing/pairs/{pair_id}", "agreement", 0)
     await ok(await generate(client, pair_id, "agreement", world.worker_18))
-    await ok(
-        await client.post(
-            f"{API}/housing/pairs/{pair_id}/end",
-            json={"reason": "moved", "ended_on": in_days(0)},
-            headers=world.worker_18.headers,
-        ),
-        200,
-    )
+    await end(client, world.worker_18, f"/housing/pairs/{pair_id}", "moved")
     for kind in ("charter", "agreement"):
         late = await generate(client, pair_id, kind, world.worker_18)
         assert late.status_code == 409, late.text

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import html
 import io
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -19,7 +18,6 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from voisins.housing.pairs import raise_overdue_steps
 from voisins.housing.rules import add_months
 from voisins.schedule import paris_today
 from voisins.settings import Settings
@@ -29,14 +27,16 @@ from .support.burst_worker import run_housekeeping_job as _run
 from .support.housing import (
     API,
     Housing,
-    host_body,
+    end,
     in_days,
     in_trial,
     ok,
+    self_applied_pair,
     step,
+    sweep,
     young_body,
 )
-from .support.people import Person, register
+from .support.people import Person
 from .support.sign_in import sign_in
 from .support.world import World, build_world
 
@@ -48,11 +48,6 @@ def _today() -> date:
 def _plain(page: str) -> str:
     """A page's text as typed (entities decoded, French non-breaking spaces plain)."""
     return html.unescape(page).replace("\xa0", " ").replace("\u202f", " ")
-
-
-async def _sweep(engine: AsyncEngine) -> int:
-    async with engine.begin() as conn:
-        return await raise_overdue_steps(conn, today=_today())
 
 
 async def _open_items(client: AsyncTestClient, who: Person) -> list[dict[str, Any]]:
@@ -72,7 +67,7 @@ async def test_an_overdue_visit_is_raised_once_listed_for_its_centre_and_closed_
     moved_in = _today() - timedelta(days=40)
     due = add_months(moved_in, 1)
 
-    assert [await _sweep(engine) for _ in range(3)] == [2, 0, 0]
+    assert [await sweep(engine) for _ in range(3)] == [2, 0, 0]
     async with engine.connect() as conn:
         rows = (
             await conn.execute(
@@ -130,7 +125,7 @@ async def test_an_overdue_visit_is_raised_once_listed_for_its_centre_and_closed_
     assert {i["reason"] for i in await _open_items(client, world.worker_18)} == {
         "housing_trial_over"
     }
-    assert await _sweep(engine) == 0
+    assert await sweep(engine) == 0
 
     # A contact on the trial's item is recorded as for any other item.
     trial_item = items["housing_trial_over"]["id"]
@@ -179,84 +174,16 @@ async def test_the_housekeeping_worker_raises_overdue_housing_steps_from_its_cro
 # ---------------------------------------------------------------------------------------
 
 
-@dataclass
-class SelfApplied:
-    pair: int
-    host: Person
-    young: Person
-    host_application: int
-    young_application: int
-
-
-async def self_applied_pair(
-    client: AsyncTestClient, world: World, *, moved_in_days_ago: int = 5
-) -> SelfApplied:
-    """Two more people of the Goutte d'Or, Henriette (host) and Yanis (young), apply
-    themselves; their pair moved in ``moved_in_days_ago`` days ago and is in its trial."""
-    host_person = await register(client, "Henriette")
-    young_person = await register(client, "Yanis")
-    host = await ok(
-        await client.post(
-            f"{API}/housing/applications",
-            json=host_body(world.centre_18, about="Un grand appartement"),
-            headers=host_person.headers,
-        )
-    )
-    young = await ok(
-        await client.post(
-            f"{API}/housing/applications",
-            json=young_body(world.centre_18),
-            headers=young_person.headers,
-        )
-    )
-    for app_id, kinds in ((host["id"], ("interview", "home_visit")),
-                          (young["id"], ("interview", "references"))):  # fmt: skip
-        for kind in kinds:
-            await step(
-                client,
-                world.worker_18,
-                f"/housing/applications/{app_id}",
-                kind,
-                moved_in_days_ago + 25,
-            )
-    pair = await ok(
-        await client.post(
-            f"{API}/housing/pairs",
-            json={"host_application_id": host["id"], "young_application_id": young["id"]},
-            headers=world.worker_18.headers,
-        )
-    )
-    url = f"/housing/pairs/{pair['id']}"
-    await step(client, world.worker_18, url, "meeting", moved_in_days_ago + 3)
-    await step(client, world.worker_18, url, "trial", moved_in_days_ago)
-    return SelfApplied(
-        pair=int(pair["id"]),
-        host=host_person,
-        young=young_person,
-        host_application=host["id"],
-        young_application=young["id"],
-    )
-
-
 async def _first_pair_ended(client: AsyncTestClient, world: World) -> Housing:
     """Odile and Basile: moved in 40 days ago, agreement signed 30 days ago, ended 10
     days ago because Basile moved away: 30 days together."""
     housing = await in_trial(client, world, moved_in_days_ago=40)
     url = f"/housing/pairs/{housing.pair}"
     await step(client, world.worker_18, url, "agreement", 30)
-    await ok(
-        await client.post(
-            f"{API}{url}/end",
-            json={
-                "reason": "moved",
-                "ended_on": in_days(-10),
-                "host_feedback": "Un jeune homme charmant",
-                "young_feedback": "Merci Odile",
-            },
-            headers=world.worker_18.headers,
-        ),
-        200,
-    )
+    await end(
+        client, world.worker_18, url, "moved", 10, host_feedback="Un jeune homme charmant",
+        young_feedback="Merci Odile",
+    )  # fmt: skip
     return housing
 
 

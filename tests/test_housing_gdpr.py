@@ -26,15 +26,17 @@ from .support.housing import (
     STUDY_BASILE,
     Housing,
     applications,
+    end,
     in_days,
     in_trial,
     ok,
+    self_applied_pair,
     step,
+    sweep,
     years_ago,
 )
 from .support.people import Person
 from .support.world import HOME_ODILE, World, build_world
-from .test_housing_followups_stats import _sweep, self_applied_pair
 
 # What the centre and the two people wrote; each must leave with the erasure.
 INTERVIEW_NOTE = "Odile parle beaucoup de sa fille à Lyon"
@@ -83,7 +85,7 @@ async def _lived(client: AsyncTestClient, engine: AsyncEngine, world: World) -> 
         note=REFERENCES_NOTE,
     )
     url = f"/housing/pairs/{housing.pair}"
-    assert await _sweep(engine) == 2
+    assert await sweep(engine) == 2
     async with engine.connect() as conn:
         item = (
             await conn.execute(
@@ -104,20 +106,10 @@ async def _lived(client: AsyncTestClient, engine: AsyncEngine, world: World) -> 
     )
     await step(client, world.worker_18, url, "followup_visit", 2, note=VISIT_NOTE)
     await _documents(client, world, housing.pair or 0)
-    await ok(
-        await client.post(
-            f"{API}{url}/end",
-            json={
-                "reason": "term_reached",
-                "ended_on": in_days(-1),
-                "host_feedback": HOST_FEEDBACK,
-                "young_feedback": YOUNG_FEEDBACK,
-                "note": END_NOTE,
-            },
-            headers=world.worker_18.headers,
-        ),
-        200,
-    )
+    await end(
+        client, world.worker_18, url, "term_reached", 1, host_feedback=HOST_FEEDBACK,
+        young_feedback=YOUNG_FEEDBACK, note=END_NOTE,
+    )  # fmt: skip
     return housing
 
 
@@ -127,14 +119,7 @@ async def test_a_live_pair_s_documents_are_in_its_people_s_exports(
     world = await build_world(client, engine)
     housing = await in_trial(client, world)
     await _documents(client, world, housing.pair or 0)
-    async with engine.connect() as conn:
-        pdfs = {
-            r.kind: bytes(r.pdf)
-            for r in await conn.execute(
-                text("SELECT kind, pdf FROM housing_documents WHERE pair_id = :p"),
-                {"p": housing.pair},
-            )
-        }
+    pdfs = await _pdfs(engine, housing.pair)
     basile = await ok(await client.get(f"{API}/me/export", headers=world.basile.headers), 200)
     [pair] = basile["housing_pairs"]
     documents = {d["kind"]: d for d in pair["documents"]}
@@ -143,6 +128,15 @@ async def test_a_live_pair_s_documents_are_in_its_people_s_exports(
         pdf = base64.b64decode(document["pdf_base64"])
         assert pdf == pdfs[kind] and pdf.startswith(b"%PDF")
         assert document["sha256"] == hashlib.sha256(pdf).hexdigest()
+
+
+async def _pdfs(engine: AsyncEngine, pair: int | None) -> dict[str, bytes]:
+    """The pair's documents as stored, by kind."""
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT kind, pdf FROM housing_documents WHERE pair_id = :p"), {"p": pair}
+        )
+        return {r.kind: bytes(r.pdf) for r in rows}
 
 
 def _notes(steps: list[dict[str, Any]]) -> set[str]:
@@ -154,14 +148,7 @@ async def test_the_export_holds_the_applications_steps_pairs_and_documents(
 ) -> None:
     world = await build_world(client, engine)
     housing = await _lived(client, engine, world)
-    async with engine.connect() as conn:
-        pdfs = {
-            r.kind: bytes(r.pdf)
-            for r in await conn.execute(
-                text("SELECT kind, pdf FROM housing_documents WHERE pair_id = :p"),
-                {"p": housing.pair},
-            )
-        }
+    pdfs = await _pdfs(engine, housing.pair)
 
     # Odile's, downloaded by the social worker who acts for her.
     odile = await ok(
@@ -395,6 +382,21 @@ async def _age(engine: AsyncEngine, people: list[Person], pair: int) -> None:
             await conn.execute(text(statement), {"d": YEARS, "ids": ids, "pair": pair})
 
 
+async def _retention_after_sign_in(
+    engine: AsyncEngine, ctx: dict[str, Any], person: Person, *, years: int = 0, days: int = 0
+) -> dict[str, int]:
+    """The retention sweep, once ``person`` last signed in ``years`` and ``days`` ago."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE sessions SET created_at = now() - make_interval(years => :y, days => :d) "
+                "WHERE user_id = :p"
+            ),
+            {"y": years, "d": days, "p": person.id},
+        )
+    return await apply_retention(ctx)
+
+
 async def _pair_texts(engine: AsyncEngine, pair: int) -> dict[str, Any]:
     row = await _row(
         engine,
@@ -432,7 +434,7 @@ async def test_retention_blanks_the_notes_feedback_and_documents_of_pairs_ended_
                "interview", 39, note="Henriette a un chat")  # fmt: skip
     await step(client, world.worker_18, url, "followup_visit", 2, note="Tout va bien")
     # Both visits were just made: only the two trials over are raised.
-    assert await _sweep(engine) == 2
+    assert await sweep(engine) == 2
     async with engine.connect() as conn:
         item = (
             await conn.execute(
@@ -449,14 +451,9 @@ async def test_retention_blanks_the_notes_feedback_and_documents_of_pairs_ended_
         200,
     )
     await _documents(client, world, old.pair)
-    await ok(
-        await client.post(
-            f"{API}{url}/end",
-            json={"reason": "health", "ended_on": in_days(-1), "host_feedback": "Bien",
-                  "young_feedback": "Très bien", "note": "Henriette entre en maison de repos"},
-            headers=world.worker_18.headers,
-        ),
-        200,
+    await end(
+        client, world.worker_18, url, "health", 1, host_feedback="Bien",
+        young_feedback="Très bien", note="Henriette entre en maison de repos",
     )  # fmt: skip
     kept = {
         "pair_notes": 2,
@@ -477,12 +474,7 @@ async def test_retention_blanks_the_notes_feedback_and_documents_of_pairs_ended_
     # Three years on, but Yanis signed in last week: a recent contact keeps the pair's
     # records, which concern him too. Henriette's interview note concerns her alone.
     await _age(engine, [old.host, old.young], old.pair)
-    async with engine.begin() as conn:
-        await conn.execute(
-            text("UPDATE sessions SET created_at = now() - interval '7 days' WHERE user_id = :y"),
-            {"y": old.young.id},
-        )
-    counts = await apply_retention(ctx)
+    counts = await _retention_after_sign_in(engine, ctx, old.young, days=7)
     assert (counts["housing_pairs"], counts["housing_applications"]) == (0, 1)
     assert counts["followup_outcomes"] == 0
     assert await _pair_texts(engine, old.pair) == kept | {"application_notes": 0}
@@ -493,12 +485,7 @@ async def test_retention_blanks_the_notes_feedback_and_documents_of_pairs_ended_
     assert tuple(host_side) == (None,)
 
     # Out of contact for three years: the texts and documents go; the pair stays.
-    async with engine.begin() as conn:
-        await conn.execute(
-            text("UPDATE sessions SET created_at = now() - interval '3 years' WHERE user_id = :y"),
-            {"y": old.young.id},
-        )
-    counts = await apply_retention(ctx)
+    counts = await _retention_after_sign_in(engine, ctx, old.young, years=3)
     assert (counts["housing_pairs"], counts["housing_applications"]) == (1, 1)
     assert counts["followup_outcomes"] == 1
     assert await _pair_texts(engine, old.pair) == {

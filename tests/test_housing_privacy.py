@@ -21,8 +21,8 @@ from .support.housing import (
     API,
     ODILE_HOME_ADDRESS,
     STUDY_BASILE,
+    end,
     host_body,
-    in_days,
     ok,
     step,
     years_ago,
@@ -167,14 +167,7 @@ async def test_once_a_pair_ends_its_young_person_no_longer_reads_the_hosts_addre
     document = f"{API}{pair}/documents/{charter['id']}"
     during = await client.get(document, headers=world.basile.headers)
     assert during.status_code == 200 and ODILE_HOME_ADDRESS in pdf_text(during.content)
-    await ok(
-        await client.post(
-            f"{API}{pair}/end",
-            json={"reason": "young_request", "ended_on": in_days(0)},
-            headers=world.worker_18.headers,
-        ),
-        200,
-    )
+    await end(client, world.worker_18, pair, "young_request")
     ended = await ok(await client.get(f"{API}{pair}", headers=world.basile.headers), 200)
     assert ended["status"] == "ended" and ended["host_address"] is None
     after = await client.get(document, headers=world.basile.headers)

@@ -10,12 +10,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from voisins.housing.overdue import raise_overdue_steps
 from voisins.housing.rules import add_months
 from voisins.schedule import paris_today
 
-from .people import Person
-from .world import HOME_ODILE, World
+from .people import Person, register
+from .world import HOME_ODILE, World, build_world
 
 API = "/api/v1"
 # The young person's place of study (exact, private): Université Paris Cité, Grands Moulins.
@@ -82,11 +84,30 @@ async def step(
     return await ok(await client.post(f"{API}{url}/steps", json=body, headers=who.headers))
 
 
+async def end(
+    client: AsyncTestClient, who: Person, url: str, reason: str, days_ago: int = 0, **more: Any
+) -> Any:
+    """The end of the pair at ``url``, ``days_ago`` days ago, for ``reason``."""
+    body = {"reason": reason, "ended_on": in_days(-days_ago)} | more
+    return await ok(await client.post(f"{API}{url}/end", json=body, headers=who.headers), 200)
+
+
 @dataclass
 class Housing:
     host_application: int
     young_application: int
     pair: int | None = None
+
+
+async def vet(
+    client: AsyncTestClient, world: World, host_id: int, young_id: int, *, days_ago: int
+) -> None:
+    """The host's interview and home visit, the young person's interview and references,
+    favourable, ``days_ago`` days ago."""
+    for app_id, kinds in ((host_id, ("interview", "home_visit")),
+                          (young_id, ("interview", "references"))):  # fmt: skip
+        for kind in kinds:
+            await step(client, world.worker_18, f"/housing/applications/{app_id}", kind, days_ago)
 
 
 async def applications(client: AsyncTestClient, world: World) -> Housing:
@@ -107,28 +128,30 @@ async def applications(client: AsyncTestClient, world: World) -> Housing:
     )
     world.exact_points.append(STUDY_BASILE)
     world.addresses.append(ODILE_HOME_ADDRESS)
-    for app_id, kinds in (
-        (host["id"], ("interview", "home_visit")),
-        (young["id"], ("interview", "references")),
-    ):
-        for kind in kinds:
-            await step(client, world.worker_18, f"/housing/applications/{app_id}", kind, 40)
+    await vet(client, world, host["id"], young["id"], days_ago=40)
     return Housing(host_application=host["id"], young_application=young["id"])
 
 
-async def propose(client: AsyncTestClient, world: World, housing: Housing) -> int:
+async def pair_up(client: AsyncTestClient, world: World, host_id: int, young_id: int) -> int:
+    """worker_18 proposes the two applications to each other: the pair's id."""
+    body = {"host_application_id": host_id, "young_application_id": young_id}
     pair = await ok(
-        await client.post(
-            f"{API}/housing/pairs",
-            json={
-                "host_application_id": housing.host_application,
-                "young_application_id": housing.young_application,
-            },
-            headers=world.worker_18.headers,
-        )
+        await client.post(f"{API}/housing/pairs", json=body, headers=world.worker_18.headers)
     )
-    housing.pair = pair["id"]
     return int(pair["id"])
+
+
+async def propose(client: AsyncTestClient, world: World, housing: Housing) -> int:
+    housing.pair = await pair_up(client, world, housing.host_application, housing.young_application)
+    return housing.pair
+
+
+async def proposed(client: AsyncTestClient, engine: AsyncEngine) -> tuple[World, Housing, int]:
+    """The seeded world with Odile's and Basile's applications (``applications``)
+    proposed to each other: the world, the applications and the pair's id."""
+    world = await build_world(client, engine)
+    housing = await applications(client, world)
+    return world, housing, await propose(client, world, housing)
 
 
 async def in_trial(client: AsyncTestClient, world: World, *, moved_in_days_ago: int = 5) -> Housing:
@@ -139,3 +162,53 @@ async def in_trial(client: AsyncTestClient, world: World, *, moved_in_days_ago: 
     await step(client, world.worker_18, url, "meeting", moved_in_days_ago + 3)
     await step(client, world.worker_18, url, "trial", moved_in_days_ago)
     return housing
+
+
+@dataclass
+class SelfApplied:
+    pair: int
+    host: Person
+    young: Person
+    host_application: int
+    young_application: int
+
+
+async def self_applied_pair(
+    client: AsyncTestClient, world: World, *, moved_in_days_ago: int = 5
+) -> SelfApplied:
+    """Two more people of the Goutte d'Or, Henriette (host) and Yanis (young), apply
+    themselves; their pair moved in ``moved_in_days_ago`` days ago and is in its trial."""
+    host_person = await register(client, "Henriette")
+    young_person = await register(client, "Yanis")
+    host = await ok(
+        await client.post(
+            f"{API}/housing/applications",
+            json=host_body(world.centre_18, about="Un grand appartement"),
+            headers=host_person.headers,
+        )
+    )
+    young = await ok(
+        await client.post(
+            f"{API}/housing/applications",
+            json=young_body(world.centre_18),
+            headers=young_person.headers,
+        )
+    )
+    await vet(client, world, host["id"], young["id"], days_ago=moved_in_days_ago + 25)
+    pair_id = await pair_up(client, world, host["id"], young["id"])
+    url = f"/housing/pairs/{pair_id}"
+    await step(client, world.worker_18, url, "meeting", moved_in_days_ago + 3)
+    await step(client, world.worker_18, url, "trial", moved_in_days_ago)
+    return SelfApplied(
+        pair=pair_id,
+        host=host_person,
+        young=young_person,
+        host_application=host["id"],
+        young_application=young["id"],
+    )
+
+
+async def sweep(engine: AsyncEngine) -> int:
+    """The worker's cron that puts overdue visits and trials on the follow-up list."""
+    async with engine.begin() as conn:
+        return await raise_overdue_steps(conn, today=paris_today(datetime.now(UTC)))

@@ -10,7 +10,7 @@ from babel.dates import format_date
 from litestar.testing import AsyncTestClient
 from pypdf import PdfReader
 
-from .housing import API, Housing, host_body, ok, step, years_ago, young_body
+from .housing import API, Housing, host_body, ok, pair_up, step, vet, years_ago, young_body
 from .typography import as_typed
 from .world import HOME_ALICE, World
 
@@ -70,21 +70,10 @@ async def alice_hosts_sam(client: AsyncTestClient, world: World, *, trial: bool 
     )
     world.exact_points.extend([HOME_ALICE, WORK_SAM])
     world.addresses.append(ALICE_HOME_ADDRESS)
-    for app_id, kinds in (
-        (host["id"], ("interview", "home_visit")),
-        (young["id"], ("interview", "references")),
-    ):
-        for kind in kinds:
-            await step(client, world.worker_18, f"/housing/applications/{app_id}", kind, 30)
-    pair = await ok(
-        await client.post(
-            f"{API}/housing/pairs",
-            json={"host_application_id": host["id"], "young_application_id": young["id"]},
-            headers=world.worker_18.headers,
-        )
-    )
-    url = f"/housing/pairs/{pair['id']}"
+    await vet(client, world, host["id"], young["id"], days_ago=30)
+    pair_id = await pair_up(client, world, host["id"], young["id"])
+    url = f"/housing/pairs/{pair_id}"
     await step(client, world.worker_18, url, "meeting", 7)
     if trial:
         await step(client, world.worker_18, url, "trial", 4)
-    return Housing(host_application=host["id"], young_application=young["id"], pair=pair["id"])
+    return Housing(host_application=host["id"], young_application=young["id"], pair=pair_id)

@@ -29,6 +29,7 @@ from ..support.housing import (
     in_days,
     ok,
     propose,
+    proposed,
     step,
     years_ago,
 )
@@ -321,9 +322,7 @@ async def test_the_centre_s_steps_show_on_my_page_without_its_notes(
 async def test_the_pairing_is_shown_only_once_introduced(
     client: AsyncTestClient, engine: AsyncEngine
 ) -> None:
-    world = await build_world(client, engine)
-    housing = await applications(client, world)
-    pair_id = await propose(client, world, housing)
+    world, housing, pair_id = await proposed(client, engine)
     signed_as(client, world.basile)
     before = await client.get(f"/logement/binomes/{pair_id}")
     assert before.status_code == 404
@@ -387,9 +386,7 @@ async def test_a_host_reads_the_pairing_without_a_young_person_s_place(
 async def test_another_resident_gets_the_404_page_for_my_application_and_pair(
     client: AsyncTestClient, engine: AsyncEngine
 ) -> None:
-    world = await build_world(client, engine)
-    housing = await applications(client, world)
-    pair_id = await propose(client, world, housing)
+    world, housing, pair_id = await proposed(client, engine)
     await step(client, world.worker_18, f"/housing/pairs/{pair_id}", "meeting", 1)
     signed_as(client, world.stranger)
     unknown = await client.get("/logement/candidatures/999999")
@@ -433,9 +430,7 @@ async def test_another_resident_gets_the_404_page_for_my_application_and_pair(
 
 
 async def test_the_pages_in_english(client: AsyncTestClient, engine: AsyncEngine) -> None:
-    world = await build_world(client, engine)
-    housing = await applications(client, world)
-    pair_id = await propose(client, world, housing)
+    world, housing, pair_id = await proposed(client, engine)
     await step(client, world.worker_18, f"/housing/pairs/{pair_id}", "meeting", 1)
     await ok(
         await client.patch(f"{API}/me", json={"locale": "en"}, headers=world.basile.headers), 200
@@ -470,9 +465,7 @@ async def test_the_pages_in_english(client: AsyncTestClient, engine: AsyncEngine
 async def test_every_link_of_the_housing_pages_leads_somewhere(
     client: AsyncTestClient, engine: AsyncEngine
 ) -> None:
-    world = await build_world(client, engine)
-    housing = await applications(client, world)
-    pair_id = await propose(client, world, housing)
+    world, housing, pair_id = await proposed(client, engine)
     url = f"/housing/pairs/{pair_id}"
     await step(client, world.worker_18, url, "meeting", 3)
     await step(client, world.worker_18, url, "trial", 1)
@@ -513,9 +506,7 @@ async def test_the_pages_fit_a_small_phone_and_pass_the_accessibility_check(
     """At 360 px, larger text on: no page scrolls sideways, none has a serious or
     critical axe violation, no word of a fact is cut; the form's refusal too."""
     async with AsyncTestClient(create_app(settings)) as client:
-        world = await build_world(client, engine)
-        housing = await applications(client, world)
-        pair_id = await propose(client, world, housing)
+        world, housing, pair_id = await proposed(client, engine)
         url = f"/housing/pairs/{pair_id}"
         await step(client, world.worker_18, url, "meeting", 3)
         await step(client, world.worker_18, url, "trial", 1)

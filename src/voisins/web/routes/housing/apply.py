@@ -21,7 +21,7 @@ from voisins.geo.geocoder import DisabledGeocoder, Geocoder
 from voisins.housing import applications, rules
 from voisins.housing.schemas import ApplicationIn
 from voisins.web import wizard
-from voisins.web.formats import formats_for
+from voisins.web.formats import LANGUAGES, formats_for
 from voisins.web.forms import N_, FormError, convert, form_values
 from voisins.web.pages import Me, page
 from voisins.web.routes.housing.readers import residents_only
@@ -48,7 +48,6 @@ from voisins.web.routes.housing.words import (
     YOUNG_TOO_OLD,
 )
 from voisins.web.routes.public import home_area
-from voisins.web.formats import LANGUAGES
 from voisins.web.signed_in import Person
 
 CENTRES_SHOWN = 200

@@ -1,6 +1,6 @@
 """What several pages of the centre's workspace share: the words they use in common
-(report reasons, notices after a redirect, a field's message), a list's page number and
-a form's date, the rendering with the workspace's notice, the router under /centre, the
+(notices after a redirect, a field's message, a person's vulnerability), a list's page
+number and a form's date, the rendering with the workspace's notice, the router under /centre, the
 social worker's centres, and the decision that a colleague may have taken first. A
 table or helper one page uses lives in that page's module.
 
@@ -34,13 +34,6 @@ VULNERABILITY = {
     "isolated_elderly": N_("Personne âgée isolée"),
     "minor": N_("Mineur"),
     "precarious": N_("Situation précaire"),
-}
-REPORT_REASONS = {
-    "inappropriate": N_("Contenu inapproprié"),
-    "unsafe": N_("Danger pour quelqu'un"),
-    "fraud": N_("Arnaque"),
-    "no_show": N_("Absence au rendez-vous"),
-    "other": N_("Autre raison"),
 }
 NOTICES = {
     "approuve": N_("Décision enregistrée : c'est validé."),

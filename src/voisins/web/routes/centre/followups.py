@@ -18,7 +18,7 @@ from voisins.clock import PARIS
 from voisins.errors import Invalid
 from voisins.moderation import followups
 from voisins.moderation.followups import ContactIn, Followup
-from voisins.web.forms import N_, FormError, convert, domain_fields, explained, form_text
+from voisins.web.forms import FormError, convert, domain_fields, explained, form_text
 from voisins.web.pages import Me
 from voisins.web.problems import is_htmx
 from voisins.web.routes.centre.common import (
@@ -33,13 +33,7 @@ from voisins.web.routes.centre.common import (
     workspace_router,
 )
 from voisins.web.signed_in import Person
-
-FOLLOWUP_REASONS = {
-    "no_response": N_("Demande restée sans réponse"),
-    "isolated": N_("Personne isolée, sans activité depuis longtemps"),
-    "missed_checkin": N_("Visite régulière non confirmée"),
-    "short_lived_posts": N_("Annonces retirées peu après leur publication, plusieurs fois"),
-}
+from voisins.web.wording import FOLLOWUP_REASONS
 
 
 async def _followups(

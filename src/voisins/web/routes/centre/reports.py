@@ -28,7 +28,6 @@ from voisins.web.routes.centre.common import (
     ALREADY_DONE,
     NOTICES,
     PER_PAGE,
-    REPORT_REASONS,
     decide_first,
     first_of,
     list_page,
@@ -37,6 +36,7 @@ from voisins.web.routes.centre.common import (
     workspace_router,
 )
 from voisins.web.signed_in import Person
+from voisins.web.wording import REPORT_REASONS
 
 
 async def _reports(

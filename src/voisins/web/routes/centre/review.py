@@ -22,7 +22,6 @@ from voisins.web.problems import is_htmx
 from voisins.web.routes.centre.common import (
     ALREADY_DONE,
     PER_PAGE,
-    REPORT_REASONS,
     decide_first,
     first_of,
     list_page,
@@ -30,6 +29,7 @@ from voisins.web.routes.centre.common import (
     workspace_router,
 )
 from voisins.web.signed_in import Person
+from voisins.web.wording import REPORT_REASONS
 
 REPORT_ABOUT = {
     "post": N_("Sur l'annonce"),

@@ -44,6 +44,7 @@ from voisins.settings import Settings, load_settings
 from voisins.shutdown import finish_within
 from voisins.web import setup as web
 from voisins.web.problems import site_http_error
+from voisins.web.routes import unsubscribe
 
 log = get_logger(__name__)
 
@@ -114,7 +115,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             notifications.router,
             gdpr.router,
             stats.router,
-            *notifications.UNSUBSCRIBE_ROUTES,
+            *unsubscribe.ROUTES,
             moderation.router,
             *web.static_routers(settings),
             *web.page_routes(),

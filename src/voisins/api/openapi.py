@@ -261,7 +261,8 @@ def _describe_operation(
         content = operation["requestBody"]["content"]["application/json"]
         name = getattr(annotation, "__name__", "")
         content["schema"] = {"$ref": f"#/components/schemas/{name}"}
-        # A struct missing from the table goes without (tests/test_openapi.py says which).
+        # A struct missing from the table goes without; tests/test_fuzz_openapi.py says
+        # which (test_request_bodies_refuse_unknown_fields_and_carry_a_valid_example).
         if name in REQUEST_EXAMPLES:
             content["example"] = REQUEST_EXAMPLES[name]
 

@@ -4,7 +4,7 @@ Four reasons put someone on it: a request nobody answered (raised by the matcher
 escalation), an isolated person without any activity for a while, a recurring visit
 whose check-in was missed, and an account whose posts keep being withdrawn just after
 their publication (raised by the withdrawal: posts/short_lived.py). Two more concern a
-housing pair rather than one person (raised by housing/pairs.raise_overdue_steps): its
+housing pair rather than one person (raised by housing/overdue.raise_overdue_steps): its
 follow-up visit is due, or its trial period is over without an agreement or an end
 recorded; recording that step closes the item. Each item records
 who contacted the person, when, and the outcome. The two sweeps below run as worker

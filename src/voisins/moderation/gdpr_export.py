@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from voisins.geo import sql as geosql
 from voisins.housing.applications import shown_status
+from voisins.housing.rules import habits_of, terms_of
 from voisins.notify.inbox import Notification
 from voisins.posts.reads import schedule_of
 from voisins.posts.schemas import Schedule
@@ -582,17 +583,8 @@ async def _housing(
                 centre_id=a.centre_id,
                 recorded_by_social_worker=a.recorded_by is not None,
                 birth_date=a.birth_date,
-                available_from=a.available_from,
-                available_until=a.available_until,
-                formulas=list(a.formulas),
-                monthly_eur=a.monthly_eur,
-                services=list(a.services),
-                languages=list(a.languages),
-                has_pets=a.has_pets,
-                accepts_pets=a.accepts_pets,
-                smokes=a.smokes,
-                accepts_smoker=a.accepts_smoker,
-                rhythm=a.rhythm,
+                **terms_of(a),
+                **habits_of(a),
                 room_m2=a.room_m2,
                 floor=a.floor,
                 lift=a.lift,

@@ -239,7 +239,7 @@ async def file_report(conn: AsyncConnection, viewer: Viewer, data: ReportIn) -> 
         post_id=data.post_id, match_id=data.match_id, message_id=data.message_id
     )
     post_id: int | None = None
-    # A message's report brings its conversation in (conversations.service.for_report).
+    # A message's report brings its conversation in (conversations.reported.for_report).
     conversation: int | None = None
     message_id: int | None = None
     if field == "message_id":

@@ -27,7 +27,7 @@ from voisins.housing import applications, candidates, pairs
 from voisins.housing.access import as_member
 from voisins.housing.schemas import Application, ApplicationIn, ApplicationStepIn, PairIn
 from voisins.settings import Settings
-from voisins.web.formats import LANGUAGES
+from voisins.web.formats import offered_languages
 from voisins.web.forms import N_, FormError, convert, form_text
 from voisins.web.pages import Me
 from voisins.web.routes.centre.common import my_centres, workspace_router
@@ -175,12 +175,11 @@ async def _new_form(
     centres = await my_centres(tx, member)
     residents = await assisted.list_assisted(tx, member, 1, ASSISTED_SHOWN)
     values = values or _blank(centres)
-    fmt_languages = list(LANGUAGES) + sorted(set(values["languages"]) - set(LANGUAGES))
     return render(
         request, "centre/housing/new.html", me, status_code=status_code, side=side,
         param=PARAM_OF_SIDE[side], title=NEW_TITLES[side], residents=residents.items,
-        centres=centres, values=values, errors=errors or {}, language_codes=fmt_languages,
-        start=MAP_START,
+        centres=centres, values=values, errors=errors or {},
+        language_codes=offered_languages(values["languages"]), start=MAP_START,
     )  # fmt: skip
 
 

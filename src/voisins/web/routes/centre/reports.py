@@ -2,7 +2,7 @@
 centres (moderation/safeguarding.py), closing one, suspending the person one is about,
 and reading the conversation a report brings (issue 15).
 
-The conversation: conversations.service.for_report decides who may read it (any other
+The conversation: conversations.reported.for_report decides who may read it (any other
 centre: the 404 page) and audits each reading; nothing else of the workspace ever
 shows a conversation."""
 

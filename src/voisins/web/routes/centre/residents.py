@@ -174,7 +174,7 @@ async def followed_post_page(
     values: dict[str, Any] | None = None, status_code: int = 200,
 ) -> Template:  # fmt: skip
     """A request of an assisted resident as a social worker acting for them reads it on
-    its own page (/annonces/{id}, web/routes/resident.py): its state, the answers, the
+    its own page (/annonces/{id}, web/routes/resident/): its state, the answers, the
     confirmed volunteer's contact and the same actions as on the resident's page."""
     shown = await post_reads.get_post(tx, viewer, post_id)  # the private view, audited
     if not isinstance(shown, PostPrivate):

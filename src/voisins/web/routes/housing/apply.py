@@ -21,7 +21,7 @@ from voisins.geo.geocoder import DisabledGeocoder, Geocoder
 from voisins.housing import applications, rules
 from voisins.housing.schemas import ApplicationIn
 from voisins.web import wizard
-from voisins.web.formats import LANGUAGES, formats_for
+from voisins.web.formats import formats_for
 from voisins.web.forms import N_, FormError, convert, form_values
 from voisins.web.pages import Me, page
 from voisins.web.routes.housing.readers import residents_only
@@ -220,12 +220,11 @@ async def _form_page(
     centres = await list_centres(tx, 1, CENTRES_SHOWN)
     fmt = formats_for(request, me)
     chosen = _many(values, "languages")
-    offered = list(LANGUAGES) + sorted(set(chosen) - set(LANGUAGES))
     return page(
         request, "housing/apply.html", me, status_code=status_code, side=side, values=values,
         errors=errors, placed=placed, text_of=wizard.text_of, many=_many,
         centres=[(c.id, c.name) for c in centres.items],
-        languages=[(code, fmt.language(code)) for code in offered],
+        languages=fmt.language_choices(chosen),
         geocoder_on=not isinstance(geocoder, DisabledGeocoder),
         home=home_area(request.app.state.settings)._asdict(), place_key=wizard.PLACE,
         **LABELS,

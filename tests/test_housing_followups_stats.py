@@ -23,7 +23,7 @@ from voisins.schedule import paris_today
 from voisins.settings import Settings
 from voisins.worker import HousekeepingSettings
 
-from .support.burst_worker import run_housekeeping_job as _run
+from .support.burst_worker import run_housekeeping_job
 from .support.housing import (
     API,
     Housing,
@@ -157,8 +157,8 @@ async def test_the_housekeeping_worker_raises_overdue_housing_steps_from_its_cro
     assert "cron:raise_housing_followups" in crons
 
     # A real arq worker (burst mode) runs the job twice: the second run raises nothing.
-    assert await _run(settings, "raise_housing_followups") == 2
-    assert await _run(settings, "raise_housing_followups") == 0
+    assert await run_housekeeping_job(settings, "raise_housing_followups") == 2
+    assert await run_housekeeping_job(settings, "raise_housing_followups") == 0
     async with engine.connect() as conn:
         count = (
             await conn.execute(

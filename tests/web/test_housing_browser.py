@@ -22,11 +22,9 @@ from voisins.housing.rules import add_months
 from voisins.schedule import paris_today
 from voisins.settings import Settings
 
-from ..support.browser import check_page as _check
-from ..support.browser import new_page
+from ..support.browser import check_page, new_page, staff_logs_in
 from ..support.housing import STUDY_BASILE, years_ago
 from ..support.housing_documents import day_fr, pdf_text
-from ..support.people import PASSWORD, fresh_code
 from ..support.world import HOME_ODILE, build_world
 
 SMALL_PHONE = {"width": 360, "height": 780}
@@ -80,22 +78,12 @@ async def test_a_social_worker_pairs_a_host_and_a_young_person_up_to_the_follow_
         assert yanis.status_code == 201, yanis.text
 
     worker = await new_page(browser, live_server, viewport=SMALL_PHONE)
-    await worker.goto("/connexion")
-    await worker.get_by_label("Adresse e-mail").fill(world.worker_18.email)
-    await worker.get_by_label("Mot de passe", exact=True).fill(PASSWORD)
-    await worker.get_by_role("button", name="Se connecter").click()
-    await expect(worker.get_by_role("heading", level=1)).to_have_text("Entrez votre code")
-    assert world.worker_18.totp_secret
-    await worker.get_by_label("Code à 6 chiffres").fill(
-        await fresh_code(world.worker_18.totp_secret)
-    )
-    await worker.get_by_role("button", name="Me connecter").click()
-    await expect(worker).to_have_url(f"{live_server}/centre")
+    await staff_logs_in(worker, live_server, world.worker_18)
 
     await worker.get_by_role("link", name="Logement intergénérationnel").click()
     await expect(worker).to_have_url(f"{live_server}/centre/logement")
     await expect(worker.get_by_role("heading", level=1)).to_have_text("Logement intergénérationnel")
-    await _check(worker, "housing-centre-workspace-empty")
+    await check_page(worker, "housing-centre-workspace-empty")
 
     # Odile's application as a host.
     await worker.get_by_role("link", name="Enregistrer une candidature d'hôte").click()
@@ -116,14 +104,14 @@ async def test_a_social_worker_pairs_a_host_and_a_young_person_up_to_the_follow_
         label="Plutôt tôt (levé et couché tôt)"
     )
     await _place(worker, HOME_ODILE)
-    await _check(worker, "housing-centre-new-host")
+    await check_page(worker, "housing-centre-new-host")
     await worker.get_by_role("button", name="Enregistrer la candidature").click()
     await expect(worker.get_by_role("status")).to_contain_text("La candidature est enregistrée.")
     await expect(worker.get_by_role("heading", level=1)).to_have_text("Candidature d'hôte : Odile")
     host_url = worker.url.split("?")[0]
     await _record_step(worker, "Premier entretien", MOVED_IN_DAYS_AGO + 20)
     await _record_step(worker, "Visite du logement", MOVED_IN_DAYS_AGO + 15)
-    await _check(worker, "housing-centre-host-application")
+    await check_page(worker, "housing-centre-host-application")
 
     # Yanis's application as a young person.
     await worker.goto("/centre/logement")
@@ -140,7 +128,7 @@ async def test_a_social_worker_pairs_a_host_and_a_young_person_up_to_the_follow_
     for service in ("Présence le soir", "Aide au numérique"):
         await worker.get_by_label(service, exact=True).check()
     await _place(worker, STUDY_BASILE)
-    await _check(worker, "housing-centre-new-young")
+    await check_page(worker, "housing-centre-new-young")
     await worker.get_by_role("button", name="Enregistrer la candidature").click()
     await expect(worker.get_by_role("heading", level=1)).to_have_text(
         "Candidature de jeune : Yanis"
@@ -156,7 +144,7 @@ async def test_a_social_worker_pairs_a_host_and_a_young_person_up_to_the_follow_
     await expect(worker.locator("li.card", has_text="Yanis")).to_contain_text(
         "Références : fait, favorable"
     )
-    await _check(worker, "housing-centre-workspace-applications")
+    await check_page(worker, "housing-centre-workspace-applications")
 
     # The host's candidates, with their reasons; the pairing is proposed.
     await worker.goto(host_url)
@@ -164,13 +152,13 @@ async def test_a_social_worker_pairs_a_host_and_a_young_person_up_to_the_follow_
     await expect(candidate).to_contain_text("Services en commun")
     await expect(candidate).to_contain_text("Présence le soir")
     await expect(candidate).to_contain_text("marge de budget : 100 € par mois")
-    await _check(worker, "housing-centre-candidates")
+    await check_page(worker, "housing-centre-candidates")
     await candidate.get_by_role("button", name="Proposer ce binôme").click()
     await expect(worker).to_have_url(re.compile(r"/centre/logement/binomes/\d+\?fait=propose$"))
     await expect(worker.get_by_role("heading", level=1)).to_have_text(
         "Binôme : Odile accueille Yanis"
     )
-    await _check(worker, "housing-centre-pair-proposed")
+    await check_page(worker, "housing-centre-pair-proposed")
 
     # The meeting, then the move more than a month ago.
     meeting = worker.locator("form", has=worker.locator('input[name="kind"][value="meeting"]'))
@@ -185,7 +173,7 @@ async def test_a_social_worker_pairs_a_host_and_a_young_person_up_to_the_follow_
     await expect(worker.get_by_role("status")).to_contain_text(
         "Le début de la période d'essai est enregistré."
     )
-    await _check(worker, "housing-centre-pair-trial")
+    await check_page(worker, "housing-centre-pair-trial")
 
     # The agreement, generated and downloaded.
     await worker.get_by_role("button", name="Préparer la convention").click()
@@ -214,9 +202,9 @@ async def test_a_social_worker_pairs_a_host_and_a_young_person_up_to_the_follow_
     await expect(worker.locator("section", has=worker.locator("#ensuite"))).to_contain_text(
         "en retard"
     )
-    await _check(worker, "housing-centre-pair-visit-due")
+    await check_page(worker, "housing-centre-pair-visit-due")
     await worker.goto("/centre/logement")
     pair_card = worker.locator("li.card", has_text="Odile accueille Yanis")
     await expect(pair_card).to_contain_text("en retard")
     await expect(pair_card).to_contain_text("Prochaine visite de suivi")
-    await _check(worker, "housing-centre-workspace-pair")
+    await check_page(worker, "housing-centre-workspace-pair")

@@ -104,8 +104,8 @@ class Neighbourhood(synthetic.Population):
         )
         lon, lat = np.round(lon, 7), np.round(lat, 7)
         keys, clon, clat = self.grid.cells(lon, lat)
-        points = synthetic._ewkb_points(lon, lat)
-        centres = synthetic._ewkb_points(clon, clat)
+        points = synthetic.ewkb_points(lon, lat)
+        centres = synthetic.ewkb_points(clon, clat)
         vols = [(v[0], points[i], keys[i], centres[i], *v[4:]) for i, v in enumerate(vols)]
         # Not assisted: these people log in (e-mail and a password hash nobody can match).
         users = [(*u[:2], False, *u[3:], f"v{u[0]}@bench.invalid", "!") for u in users]
@@ -165,8 +165,8 @@ def _post_rows(
     lon = np.array([s.lon + dlon for s in specs])
     lat = np.array([s.lat + dlat for s in specs])
     keys, clon, clat = grid.cells(lon, lat)
-    points = synthetic._ewkb_points(lon, lat)
-    centres = synthetic._ewkb_points(clon, clat)
+    points = synthetic.ewkb_points(lon, lat)
+    centres = synthetic.ewkb_points(clon, clat)
     offers = rng.random(len(specs)) < OFFER_SHARE
     rows = []
     for i, s in enumerate(specs):
@@ -183,8 +183,8 @@ def _post_rows(
                 s.starts_at,
                 s.ends_at,
                 s.weekly_days,
-                synthetic._time(s.weekly_start),
-                synthetic._time(s.weekly_end),
+                synthetic.clock_time(s.weekly_start),
+                synthetic.clock_time(s.weekly_end),
                 synthetic.to_multirange(s.slots),
                 s.volunteers_needed,
                 s.languages,

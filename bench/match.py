@@ -323,7 +323,7 @@ async def warm_up(
                     await conn.execute(text(sql), params)
             # The path of a request nobody can answer (the centre's follow-up list).
             for _ in range(PLAN_RUNS):
-                await matching._to_followup(conn, post_ids[0], now)
+                await matching.to_followup(conn, post_ids[0], now)
         finally:
             await trans.rollback()
         if naive_too:

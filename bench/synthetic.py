@@ -126,7 +126,7 @@ def _weights(w: np.ndarray) -> np.ndarray:
     return w / w.sum()
 
 
-def _ewkb_points(lon: np.ndarray, lat: np.ndarray, srid: int = 4326) -> list[bytes]:
+def ewkb_points(lon: np.ndarray, lat: np.ndarray, srid: int = 4326) -> list[bytes]:
     """Little-endian EWKB points with SRID, as PostGIS' binary input reads them."""
     rec = np.empty(
         len(lon), dtype=[("bo", "u1"), ("t", "<u4"), ("srid", "<u4"), ("x", "<f8"), ("y", "<f8")]
@@ -313,8 +313,8 @@ class Population:
         ids = np.arange(first_id, first_id + n, dtype=np.int64).tolist()
         lon, lat = points(rng, n)
         keys, clon, clat = self.grid.cells(lon, lat)
-        geo = _ewkb_points(lon, lat)
-        centres = _ewkb_points(clon, clat)
+        geo = ewkb_points(lon, lat)
+        centres = ewkb_points(clon, clat)
         radius = RADIUS_KM[rng.choice(len(RADIUS_KM), n, p=_weights(RADIUS_WEIGHTS))] * 1000
         cat_counts = rng.choice([1, 2, 3, 4], size=n, p=[0.3, 0.35, 0.22, 0.13])
         categories = _weighted_subsets(rng, CATEGORIES, CATEGORY_WEIGHTS, cat_counts)
@@ -538,7 +538,7 @@ def request_specs(seed: int, n: int, now: datetime) -> list[RequestSpec]:
     return specs
 
 
-def _time(value: str | None) -> time | None:
+def clock_time(value: str | None) -> time | None:
     return None if value is None else time(int(value[:2]), int(value[3:]))
 
 
@@ -581,8 +581,8 @@ async def insert_requests(
             s.starts_at,
             s.ends_at,
             s.weekly_days,
-            _time(s.weekly_start),
-            _time(s.weekly_end),
+            clock_time(s.weekly_start),
+            clock_time(s.weekly_end),
             to_multirange(s.slots),
             s.volunteers_needed,
             s.languages,

@@ -1,7 +1,9 @@
 """Intergenerational housing (issue 16) through the API: the law's ages, each step's
 order (no introduction without both interviews, no agreement before a trial), who reads
 an application and a pair, the candidates the social worker is shown and why, and the
-overdue follow-up visits raised once on the centre's list."""
+overdue follow-up visits raised once on the centre's list.
+
+Over 400 lines: the scheme's rules, step by step, through one API."""
 
 from __future__ import annotations
 

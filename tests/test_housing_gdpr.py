@@ -3,6 +3,7 @@
 them (nothing of them left in any housing table, the pair kept anonymous and counted,
 the other person's application untouched), and the retention of the notes, feedback
 and documents of pairs ended long ago.
+Over 400 lines: one regulation's three rights over the housing records.
 
 Odile (78, assisted) hosts Basile (22) through the Goutte d'Or centre
 (tests/support/housing.py). Dates are counted from today."""

@@ -452,8 +452,8 @@ def test_a_proxy_seen_as_an_ipv4_mapped_address_is_trusted() -> None:
     # every visitor share the proxy's budgets.
     from ipaddress import ip_network
 
-    from voisins.api.deps import _is_trusted
+    from voisins.api.deps import is_trusted
 
     proxies = (ip_network("10.0.0.0/8"),)
-    assert _is_trusted("::ffff:10.0.0.1", proxies) and _is_trusted("10.0.0.1", proxies)
-    assert not _is_trusted("::ffff:11.0.0.1", proxies)
+    assert is_trusted("::ffff:10.0.0.1", proxies) and is_trusted("10.0.0.1", proxies)
+    assert not is_trusted("::ffff:11.0.0.1", proxies)

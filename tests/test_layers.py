@@ -274,9 +274,9 @@ def test_the_checker_reports_a_wrong_way_import_wherever_it_hides() -> None:
 
 def test_within_a_layer_only_the_named_pairs_pass() -> None:
     """posts may build on accounts and centres; accounts may not build on posts."""
-    assert may_import("voisins.posts.service", "voisins.centres.service")
-    assert not may_import("voisins.accounts.users", "voisins.posts.service")
-    assert not may_import("voisins.posts.service", "voisins.housing.pairs")
-    found = wrong_way("from voisins.posts import service\n", "voisins.moderation.x",
+    assert may_import("voisins.posts.writing", "voisins.centres.service")
+    assert not may_import("voisins.accounts.users", "voisins.posts.writing")
+    assert not may_import("voisins.posts.writing", "voisins.housing.pairs")
+    found = wrong_way("from voisins.posts import writing\n", "voisins.moderation.x",
                       "x.py", is_package=False, known=KNOWN)  # fmt: skip
     assert found == []  # moderation sits right of the domain

@@ -1,6 +1,8 @@
 """Quotas per account on publishing, withdrawing, publishing again and pausing (shared by
 every API process through Redis), and the follow-up raised by a burst of short-lived
-posts. Each refused call answers 429 with Retry-After and leaves nothing written."""
+posts. Each refused call answers 429 with Retry-After and leaves nothing written.
+
+Over 400 lines: one limit on a person's activity, over each action it counts."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from voisins.errors import Invalid
 
 HEADER = "Idempotency-Key"
-_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
 
 
 class StoredResponse(msgspec.Struct, frozen=True):
@@ -30,7 +30,7 @@ class StoredResponse(msgspec.Struct, frozen=True):
 def check_key(key: str | None) -> str | None:
     if key is None:
         return None
-    if not _KEY.match(key):
+    if not KEY_PATTERN.match(key):
         raise Invalid.field(HEADER, "8 to 128 characters among letters, digits and _ . : -")
     return key
 

@@ -4,7 +4,9 @@ resident and posts. Every exact place is remembered so tests can hunt for leaks.
 ``publish_request`` is the smallest world: one volunteer and one request near her;
 ``confirmed_visit`` adds a sensitive visit for Odile, approved by her centre;
 ``admin_and_centre`` is an administrator and one centre. ``vet`` records a volunteer's
-vetting (``vetting_body``); ``vetting_refused`` checks someone may not."""
+vetting (``vetting_body``); ``vetting_refused`` checks someone may not.
+
+Over 400 lines: one neighbourhood, most of it the places and people it is made of."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@ an assisted resident's application, an application with its steps and candidates
 pair from the proposal to the follow-up visits and its documents. Each page renders
 for the centre's worker and is a 404 for another centre's; refusals show the form
 again with the French message naming the field; one page is checked in English.
+Over 400 lines: one workspace's pages, each with its refusals, on one shared world.
 
 World (tests/support/housing.py): Odile (assisted, 78) hosts in the Goutte d'Or, her
 application recorded by worker_18; Basile (22, a student) applies himself."""

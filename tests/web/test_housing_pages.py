@@ -1,7 +1,10 @@
 """The housing pages of the two people (issue 16) over the real app (HTTP level, real
 CSRF tokens): applying as a young person through the form, the law's ages refused next
 to the birth date, the centre's steps on my page without its notes, the pairing shown
-only once introduced, nothing of anyone else's, English, and every link followed."""
+only once introduced, nothing of anyone else's, English, and every link followed.
+
+Over 400 lines: the two people's pages of one scheme, from the application to the pair.
+"""
 
 from __future__ import annotations
 

@@ -193,7 +193,7 @@ def client_ip(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     peer = connection.client.host if connection.client else "unknown"
     settings: Settings = connection.app.state.settings
     trusted = settings.trusted_proxy_networks
-    if not trusted or not _is_trusted(peer, trusted):
+    if not trusted or not is_trusted(peer, trusted):
         return peer
     hops = [
         hop.strip()
@@ -202,13 +202,13 @@ def client_ip(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
         if hop.strip()
     ]
     for hop in reversed(hops):
-        if not _is_trusted(hop, trusted):
+        if not is_trusted(hop, trusted):
             return hop
     # Only proxies: the farthest one is the client as far as we can know.
     return hops[0] if hops else peer
 
 
-def _is_trusted(address: str, trusted: Sequence[IPNetwork]) -> bool:
+def is_trusted(address: str, trusted: Sequence[IPNetwork]) -> bool:
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:

@@ -38,8 +38,8 @@ from voisins.api.deps import SAFE_METHODS, SESSION_COOKIE
 from voisins.api.openapi_bodies import INT64, as_ecma_pattern, struct_components
 from voisins.api.openapi_errors import ERROR_SCHEMA, ERRORS, error_response
 from voisins.api.openapi_examples import REQUEST_EXAMPLES
-from voisins.idempotency import _KEY as IDEMPOTENCY_KEY
 from voisins.idempotency import HEADER as IDEMPOTENCY_HEADER
+from voisins.idempotency import KEY_PATTERN as IDEMPOTENCY_KEY
 
 BEARER = "bearerToken"
 COOKIE = "sessionCookie"

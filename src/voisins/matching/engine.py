@@ -134,7 +134,7 @@ async def insert_proposals(
     )
 
 
-async def _to_followup(conn: AsyncConnection, post_id: int, now: datetime) -> None:
+async def to_followup(conn: AsyncConnection, post_id: int, now: datetime) -> None:
     """Nobody can be found: the covering centres (or the admins) reach out instead."""
     await conn.execute(
         text(
@@ -209,7 +209,7 @@ async def match_request(
     while True:
         step = next_step(batch, base, settings)
         if step is None:
-            await _to_followup(conn, post_id, now)
+            await to_followup(conn, post_id, now)
             return MatchOutcome(post_id, batch, row.match_radius_m or base, [], followup=True)
         batch, radius = step
         found = await find_candidates(

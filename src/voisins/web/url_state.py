@@ -16,6 +16,20 @@ def page_number(request: Request[Any, Any, Any]) -> int:
         return 1
 
 
+def list_page(value: Any) -> int:
+    """Which page of a workspace list: ``value`` from the address or a form (``?page=``,
+    ``?attente=``, a card's hidden ``page``), 1 when absent or not a number.
+
+    Not ``page_number``: that one reads only ``?page=`` and stops at page 10 000, where
+    the centre's and the administrators' lists have always stopped at 10 000 000 (asked
+    for page 20 000, they show page 20 000, empty, and link back to page 19 999).
+    """
+    try:
+        return max(1, min(int(value), 10_000_000))
+    except (TypeError, ValueError):
+        return 1
+
+
 # PostgreSQL's bigint: a larger id names no row, and would fail the query.
 ROW_ID_MAX = 2**63 - 1
 

@@ -26,7 +26,7 @@ from voisins.web.routes.admin.common import (
     territory_error,
 )
 from voisins.web.signed_in import Person, SignedIn
-from voisins.web.url_state import page_number
+from voisins.web.url_state import list_page
 
 # A territory file may hold up to 20,000 positions (geo/territory.py), which pretty-printed
 # GeoJSON easily writes in more than the site's usual 1 MB body.
@@ -40,7 +40,7 @@ TERRITORY_NOT_JSON = N_("Ce fichier n'est pas du GeoJSON lisible (un fichier tex
 @get("/", name="admin_centres", operation_id="pageAdminCentres", include_in_schema=False)
 async def centres_page(request: Request[Any, Any, Any], tx: Tx, admin: Person) -> Template:
     me = admin.me
-    number = page_number(request)
+    number = list_page(request.query_params.get("page"))
     found = await centres.list_centres(tx, number, PER_PAGE)
     return render(
         request, "admin/centres.html", me, items=found.items, page_number=number,

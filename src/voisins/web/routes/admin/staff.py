@@ -27,7 +27,7 @@ from voisins.web.routes.admin.common import (
     render,
 )
 from voisins.web.signed_in import Person, SignedIn
-from voisins.web.url_state import page_number
+from voisins.web.url_state import list_page
 
 
 async def _staff_page(
@@ -35,7 +35,7 @@ async def _staff_page(
     errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
     card_errors: dict[int, dict[str, str]] | None = None, status_code: int = 200,
 ) -> Template:  # fmt: skip
-    number = page_number(request)
+    number = list_page(request.query_params.get("page"))
     found = await staffing.list_staff(tx, admin.viewer, number, PER_PAGE)
     return render(
         request, "admin/staff.html", admin.me, status_code=status_code, items=found.items,

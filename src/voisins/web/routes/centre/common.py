@@ -25,7 +25,7 @@ from voisins.web.formats import formats_for
 from voisins.web.forms import N_, FormError
 from voisins.web.pages import Me, page
 from voisins.web.problems import PAGE_ERROR_HANDLERS, is_htmx
-from voisins.web.url_state import notice
+from voisins.web.url_state import list_page, notice
 
 T = TypeVar("T")
 PER_PAGE = 20
@@ -74,20 +74,6 @@ FIELD_MESSAGES = {
     "from": N_("Une date, au plus tard celle de fin ; 366 jours au plus."),
     "to": N_("Une date, au plus tôt celle de début ; 366 jours au plus."),
 }
-
-
-def list_page(value: Any) -> int:
-    """Which page of a list: ``value`` from the address or a form (``?page=``,
-    ``?attente=``, a card's hidden ``page``), 1 when absent or not a number.
-
-    Not web/url_state.page_number: that one reads only ``?page=`` and stops at page
-    10 000, where the workspace's lists have always stopped at 10 000 000 (asked for
-    page 20 000, they show page 20 000, empty, and link back to page 19 999).
-    """
-    try:
-        return max(1, min(int(value), 10_000_000))
-    except (TypeError, ValueError):
-        return 1
 
 
 def form_day(value: str, field: str) -> date | None:

@@ -27,12 +27,12 @@ from voisins.web.routes.centre.common import (
     PER_PAGE,
     decide_first,
     first_of,
-    list_page,
     open_or_all_list,
     workspace_page,
     workspace_router,
 )
 from voisins.web.signed_in import Person
+from voisins.web.url_state import list_page
 from voisins.web.wording import FOLLOWUP_REASONS
 
 

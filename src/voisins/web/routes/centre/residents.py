@@ -30,12 +30,12 @@ from voisins.web.routes.centre.common import (
     FIELD_MESSAGES,
     PER_PAGE,
     form_day,
-    list_page,
     my_centres,
     workspace_page,
     workspace_router,
 )
 from voisins.web.signed_in import Person
+from voisins.web.url_state import list_page
 from voisins.web.wording import MATCH_STATES, post_state
 
 CONSENT_METHODS = {

@@ -27,12 +27,11 @@ from voisins.web.routes.centre.common import (
     FIELD_MESSAGES,
     PER_PAGE,
     form_day,
-    list_page,
     workspace_page,
     workspace_router,
 )
 from voisins.web.signed_in import Person
-from voisins.web.url_state import row_id
+from voisins.web.url_state import list_page, row_id
 
 SEARCH_HELP = N_("Écrivez au moins 2 caractères : un nom, une adresse e-mail ou un numéro.")
 

@@ -4,7 +4,8 @@ publishing again."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, TypeVar
 
 from litestar import Request, Response, Router, get, post
@@ -134,13 +135,13 @@ async def withdraw_post_confirm(
 
 async def _changed(
     request: Request[Any, Any, Any], tx: Tx, person: SignedIn, post_id: int,
-    change: Awaitable[Changed], refused: str,
+    change: Callable[[], Awaitable[Changed]], refused: str,
 ) -> Changed | Template:  # fmt: skip
-    """``change`` (not awaited yet) in a savepoint; when the post moved on meanwhile
+    """``change`` called in a savepoint; when the post moved on meanwhile
     (409), the post page saying ``refused`` instead."""
     try:
         async with tx.begin_nested():
-            return await change
+            return await change()
     except Conflict:
         return await post_page_of(request, tx, person.viewer, person.me, post_id,
                                   errors={CONFLICT: refused}, status_code=409)  # fmt: skip
@@ -152,7 +153,9 @@ async def withdraw_post(
     request: Request[Any, Any, Any], tx: Tx, person: Person, settings: SettingsDep,
     quotas: QuotasDep, post_id: FromPath[int],
 ) -> Response[Any]:  # fmt: skip
-    withdrawn = post_status.withdraw(tx, person.viewer, post_id, settings=settings, quotas=quotas)
+    withdrawn = partial(
+        post_status.withdraw, tx, person.viewer, post_id, settings=settings, quotas=quotas
+    )
     refused = N_("Cette annonce ne peut plus être retirée.")
     if isinstance(
         shown := await _changed(request, tx, person, post_id, withdrawn, refused), Template
@@ -169,7 +172,9 @@ async def republish_post(
 ) -> Response[Any]:  # fmt: skip
     """A draft, an expired post or a refused one (once edited) goes out again; matching
     runs at once, unless the centre reviews every post first."""
-    published = publish_and_match(tx, person.viewer, post_id, settings=settings, quotas=quotas)
+    published = partial(
+        publish_and_match, tx, person.viewer, post_id, settings=settings, quotas=quotas
+    )
     refused = N_("Cette annonce ne peut pas être publiée de nouveau.")
     if isinstance(
         shown := await _changed(request, tx, person, post_id, published, refused), Template

@@ -4,8 +4,9 @@ feedback, and for a weekly arrangement a visit or its end."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
+from functools import partial
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
@@ -119,20 +120,20 @@ async def _act(
     tx: Tx,
     person: SignedIn,
     match_id: int,
-    action: Awaitable[Any],
+    action: Callable[[], Awaitable[Any]],
     *,
     then: str,
     refused: str,
     level: int,
     keep: bool = False,
 ) -> Response[Any]:
-    """Do one step of the life cycle (``action``, not awaited yet). htmx gets the card
+    """Do one step of the life cycle (``action``, called inside the savepoint). htmx gets the card
     in its new state (a race lost is said on the card); a plain form goes on to the
     page ``then``."""
     message = None
     try:
         async with tx.begin_nested():
-            await action
+            await action()
     except Conflict:
         if not is_htmx(request):
             raise
@@ -148,7 +149,7 @@ async def _act(
 async def accept(
     request: Request[Any, Any, Any], tx: Tx, person: Person, match_id: FromPath[int]
 ) -> Response[Any]:
-    step = lifecycle.accept(tx, person.viewer, match_id, now=clock.now())
+    step = partial(lifecycle.accept, tx, person.viewer, match_id, now=clock.now())
     return await _act(request, tx, person, match_id, step, then="/mes-aides",
                       refused=NO_LONGER_OPEN, level=2, keep=True)  # fmt: skip
 
@@ -159,7 +160,7 @@ async def decline(
     request: Request[Any, Any, Any], tx: Tx, person: Person, settings: SettingsDep,
     match_id: FromPath[int],
 ) -> Response[Any]:  # fmt: skip
-    step = lifecycle.decline(tx, person.viewer, match_id, settings, now=clock.now())
+    step = partial(lifecycle.decline, tx, person.viewer, match_id, settings, now=clock.now())
     return await _act(request, tx, person, match_id, step, then="/propositions",
                       refused=NO_LONGER_OPEN, level=2, keep=True)  # fmt: skip
 
@@ -210,7 +211,7 @@ async def matches_page(request: Request[Any, Any, Any], tx: Tx, person: Person) 
 async def complete(
     request: Request[Any, Any, Any], tx: Tx, person: Person, match_id: FromPath[int]
 ) -> Response[Any]:
-    step = lifecycle.complete(tx, person.viewer, match_id, now=clock.now())
+    step = partial(lifecycle.complete, tx, person.viewer, match_id, now=clock.now())
     return await _act(request, tx, person, match_id, step, then="/mes-aides",
                       refused=NO_LONGER_POSSIBLE, level=3)  # fmt: skip
 
@@ -231,7 +232,7 @@ async def cancel(
             proposition = await reads.get_proposition(tx, viewer, match_id)
             return _card(request, me, proposition, level=3, errors=errors)
         return await _refused_form(request, tx, person, match_id, errors)
-    step = lifecycle.cancel(tx, viewer, match_id, data.reason, settings, now=clock.now())
+    step = partial(lifecycle.cancel, tx, viewer, match_id, data.reason, settings, now=clock.now())
     return await _act(request, tx, person, match_id, step, then="/mes-aides",
                       refused=NO_LONGER_POSSIBLE, level=3)  # fmt: skip
 
@@ -251,7 +252,7 @@ async def feedback(
     except FormError:
         errors = {"feedback": N_("Choisissez une réponse.")}
         return await _refused_form(request, tx, person, match_id, errors)
-    step = lifecycle.give_feedback(tx, viewer, match_id, data)
+    step = partial(lifecycle.give_feedback, tx, viewer, match_id, data)
     return await _act(request, tx, person, match_id, step, then="/mes-aides",
                       refused=NO_LONGER_POSSIBLE, level=3)  # fmt: skip
 
@@ -302,7 +303,7 @@ async def stop(
     except FormError:
         errors = {"stop": N_("La raison fait 500 caractères au plus.")}
         return await _refused_form(request, tx, person, match_id, errors)
-    step = lifecycle.stop_arrangement(tx, viewer, match_id, data.reason, now=clock.now())
+    step = partial(lifecycle.stop_arrangement, tx, viewer, match_id, data.reason, now=clock.now())
     return await _act(request, tx, person, match_id, step, then="/mes-aides?fait=arrete",
                       refused=NO_LONGER_POSSIBLE, level=3)  # fmt: skip
 
